@@ -1,0 +1,124 @@
+"""The codes of §2: GB/T 2260 regions, GB 32100-2015 USCC, item and implementation codes.
+
+Pure string functions, no catalog needed: each answers one question about one
+code so that the rules, the fixture generator and the tests share them.
+"""
+
+from __future__ import annotations
+
+from .model import LEVEL_DIGIT
+
+NATIONAL = "000000"
+
+# GB 32100-2015: 31 characters (no I, O, Z, S, V), weights 3^(i) mod 31.
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {c: i for i, c in enumerate(USCC_CHARS)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_char(first17: str) -> str:
+    """The check character for the first 17 characters of a USCC.
+
+    Raises ValueError when a character is outside the GB 32100 alphabet.
+    """
+    if len(first17) != 17:
+        raise ValueError(f"a USCC body has 17 characters, not {len(first17)}")
+    try:
+        total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS))
+    except KeyError as bad:
+        raise ValueError(f"character {bad.args[0]!r} is not allowed in a USCC") from None
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def uscc_problem(code: str) -> str | None:
+    """Why `code` is not a valid unified social credit code, or None when it is."""
+    if len(code) != 18:
+        return f"has {len(code)} characters, a USCC has 18"
+    bad = [c for c in code if c not in _USCC_VALUE]
+    if bad:
+        return f"character {bad[0]!r} is not allowed (GB 32100 uses 0-9 and A-Y without I, O, S, V, Z)"
+    if not code[2:8].isdigit():
+        return f"characters 3-8 must be a region code of 6 digits, not {code[2:8]!r}"
+    expected = uscc_check_char(code[:17])
+    if code[17] != expected:
+        return f"check character is {code[17]!r}, GB 32100 gives {expected!r}"
+    return None
+
+
+def region_code_problem(code: str, level: str) -> str | None:
+    """Why a GB/T 2260 code does not fit its level, or None when it does."""
+    if len(code) != 6 or not code.isdigit():
+        return f"code {code!r} is not 6 digits"
+    pp, cc, xx = code[:2], code[2:4], code[4:]
+    shape = {
+        "national": code == NATIONAL,
+        "province": pp != "00" and cc == "00" and xx == "00",
+        "city": pp != "00" and cc != "00" and xx == "00",
+        "county": pp != "00" and cc != "00" and xx != "00",
+    }
+    if not shape.get(level, False):
+        return f"code {code!r} does not have the shape of a {level} ({_SHAPES[level]})"
+    return None
+
+
+_SHAPES = {
+    "national": "000000",
+    "province": "PP0000",
+    "city": "PPCC00 with CC not 00",
+    "county": "PPCCXX with XX not 00",
+}
+
+
+def region_parent(code: str, level: str) -> str | None:
+    """The parent GB/T 2260 implies for a well-formed code of `level`."""
+    if level == "national":
+        return None
+    if level == "province":
+        return NATIONAL
+    if level == "city":
+        return code[:2] + "0000"
+    return code[:4] + "00"
+
+
+def region_level_of_code(code: str) -> str | None:
+    """The level a 6-digit code's shape implies, None when it has none."""
+    for level in ("national", "province", "city", "county"):
+        if region_code_problem(code, level) is None:
+            return level
+    return None
+
+
+def province_of(code: str) -> str:
+    """The province a region code lies in (`000000` for the nation)."""
+    return NATIONAL if code == NATIONAL else code[:2] + "0000"
+
+
+def item_code_problem(code: str, type_: str, owner: str, main: str | None) -> str | None:
+    """Why a 12-digit item code disagrees with §2 or with its item, or None."""
+    if len(code) != 12 or not code.isdigit():
+        return f"code {code!r} is not 12 digits"
+    pp, tt, mmmmm, sss = code[:2], code[2:4], code[4:9], code[9:]
+    want_pp = "00" if owner == NATIONAL else owner[:2]
+    if pp != want_pp:
+        return f"code {code!r} starts with {pp!r}, owner {owner} gives {want_pp!r}"
+    if tt != type_:
+        return f"code {code!r} has type digits {tt!r}, the item's type is {type_!r}"
+    if mmmmm == "00000":
+        return f"code {code!r} has main-item serial 00000 (serials run 00001-99999)"
+    if main is None and sss != "000":
+        return f"code {code!r} has sub-item serial {sss!r} but the item has no main item"
+    if main is not None:
+        if sss == "000":
+            return f"code {code!r} is a main-item code (serial 000) but the item names main {main}"
+        if code[:9] != main[:9]:
+            return f"code {code!r} does not share its first 9 digits with its main item {main}"
+    return None
+
+
+def is_sub_item_code(code: str) -> bool:
+    return len(code) == 12 and code[9:] != "000"
+
+
+def implementation_code(uscc: str, level: str, item_code: str) -> str:
+    """The 31-character implementation code: USCC · level digit · item code."""
+    return uscc + LEVEL_DIGIT[level] + item_code

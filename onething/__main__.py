@@ -1,0 +1,5 @@
+import sys
+
+from onething.cli import main
+
+sys.exit(main())

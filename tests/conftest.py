@@ -1,0 +1,109 @@
+"""Shared fixtures: the real services the suites talk to.
+
+On a developer's fresh machine a missing PostgreSQL, Redis or Chromium skips
+its suites with a clear message; in CI (`ONETHING_REQUIRE_SERVICES=1`, set by
+`.ci/run`) a missing one fails instead, so CI always covers everything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NINGXIA = ROOT / "fixtures" / "ningxia.jsonl"
+PG_URL = os.environ.get("ONETHING_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ONETHING_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE = os.environ.get("ONETHING_REQUIRE_SERVICES") == "1"
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url.replace("+psycopg", ""))
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+def need(what: str, available: bool) -> None:
+    """Skip (fresh machine) or fail (CI) when a real service is missing."""
+    if available:
+        return
+    message = f"{what} is not available on this machine"
+    if REQUIRE:
+        pytest.fail(f"{message}, and CI requires it (ONETHING_REQUIRE_SERVICES=1)")
+    pytest.skip(f"{message}: this suite is skipped here; .ci/run installs or demands it")
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    need(f"PostgreSQL at {PG_URL}", _reachable(PG_URL, 5432))
+    return PG_URL
+
+
+@pytest.fixture
+def pg_url(pg_base_url: str) -> str:
+    """A fresh PostgreSQL schema per test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(pg_base_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    sep = "&" if "?" in pg_base_url else "?"
+    yield f"{pg_base_url}{sep}options=-csearch_path%3D{schema}"
+    engine = sa.create_engine(pg_base_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'onething.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each store test runs against a real SQLite file and the real PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    need(f"Redis at {REDIS_URL}", _reachable(REDIS_URL, 6379))
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = chromium_path()
+    need("Chromium (Debian package `chromium`)", path is not None)
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests leave what a person should look at (screenshots)."""
+    out = ROOT / "artifacts"
+    out.mkdir(exist_ok=True)
+    return out
