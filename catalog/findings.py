@@ -32,7 +32,8 @@ RULES: dict[str, Severity] = {
     "ORPHAN_ITEM": "warning",
 }
 
-FOUR_SAME_RULES = ("FOUR_SAME_NAME", "FOUR_SAME_TYPE", "FOUR_SAME_BASIS", "ITEM_CODE")
+# An implementation conforms to 四同 when it keeps the item's name, type, basis and code.
+FOUR_SAME_RULES = ("FOUR_SAME_NAME", "FOUR_SAME_TYPE", "FOUR_SAME_BASIS", "IMPL_CODE")
 
 
 class Finding(Struct, frozen=True, gc=False):

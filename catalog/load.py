@@ -15,7 +15,7 @@ from typing import BinaryIO
 import msgspec
 
 from .findings import Finding, finding
-from .model import KEY_FIELD, Record, record_decoder
+from .model import KEY_FIELD, KIND, Catalog, Record, key_of, record_decoder, record_encoder
 
 Line = tuple[int, Record | Finding]
 
@@ -81,3 +81,21 @@ def _schema_finding(number: int, raw: bytes, message: str) -> Finding:
         message = "record has no `kind`"
     where = f"{kind} {key}" if key else kind
     return finding("SCHEMA", kind, key, number, f"{where}: {message}")
+
+
+def dump_lines(catalog: Catalog) -> Iterator[bytes]:
+    """The catalog as JSONL lines, the inverse of `read_lines`: header first, then records
+    in the order of the file they were published from, records made later (a designer's
+    bundle) at the end. Each line decodes to the same record."""
+    encode = record_encoder.encode
+    yield encode(catalog.header) + b"\n"
+    order = {kind: i for i, kind in enumerate(KIND.values())}
+    rows: list[tuple[float, int, str, Record]] = []
+    for record in catalog.records()[1:]:
+        kind = KIND[type(record)]
+        key = key_of(record) or ""
+        line = catalog.lines.get(kind, {}).get(key)
+        rows.append((float("inf") if line is None else line, order[kind], key, record))
+    rows.sort(key=lambda row: row[:3])
+    for *_, record in rows:
+        yield encode(record) + b"\n"
