@@ -16,6 +16,11 @@ _USCC_VALUE = {c: i for i, c in enumerate(USCC_CHARS)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
+def _digits(s: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts full-width ６ and superscript ², which no code uses."""
+    return s.isascii() and s.isdigit()
+
+
 def uscc_check_char(first17: str) -> str:
     """The check character for the first 17 characters of a USCC.
 
@@ -47,7 +52,7 @@ def uscc_problem(code: str) -> str | None:
 
 def region_code_problem(code: str, level: str) -> str | None:
     """Why a GB/T 2260 code does not fit its level, or None when it does."""
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not _digits(code):
         return f"code {code!r} is not 6 digits"
     pp, cc, xx = code[:2], code[2:4], code[4:]
     shape = {
@@ -95,7 +100,7 @@ def province_of(code: str) -> str:
 
 def item_code_problem(code: str, type_: str, owner: str, main: str | None) -> str | None:
     """Why a 12-digit item code disagrees with §2 or with its item, or None."""
-    if len(code) != 12 or not code.isdigit():
+    if len(code) != 12 or not _digits(code):
         return f"code {code!r} is not 12 digits"
     pp, tt, mmmmm, sss = code[:2], code[2:4], code[4:9], code[9:]
     want_pp = "00" if owner == NATIONAL else owner[:2]

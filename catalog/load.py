@@ -24,14 +24,13 @@ def read_lines(lines: Iterable[bytes]) -> Iterator[Line]:
     """Decode each non-blank line into its record, or a SCHEMA finding saying why not."""
     decode = record_decoder.decode
     for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
         try:
-            yield number, decode(raw)
-        except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
-            yield number, _schema_finding(number, raw, str(exc))
-        except UnicodeDecodeError as exc:
-            yield number, finding("SCHEMA", "unknown", None, number, f"line {number} is not UTF-8: {exc.reason}")
+            record: Record | Finding = decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # ValidationError is a DecodeError
+            if not raw.strip():
+                continue  # a blank line: checked only on failure, so good lines pay nothing for it
+            record = schema_finding(number, raw, exc)
+        yield number, record
 
 
 def read_file(path: str | Path) -> Iterator[Line]:
@@ -61,8 +60,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _schema_finding(number: int, raw: bytes, message: str) -> Finding:
-    """Name the record as well as we can: kind and key from an untyped look."""
+def schema_finding(number: int, raw: bytes, exc: Exception) -> Finding:
+    """The SCHEMA finding for a line that did not decode, naming the record as well as an
+    untyped look can (kind and key)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return finding("SCHEMA", "unknown", None, number, f"line {number} is not UTF-8: {exc.reason}")
+    message = str(exc)
     kind, key = "unknown", None
     try:
         obj = msgspec.json.decode(raw)
@@ -74,7 +77,7 @@ def _schema_finding(number: int, raw: bytes, message: str) -> Finding:
     if isinstance(raw_kind, str):
         kind = raw_kind
         for cls, field in KEY_FIELD.items():
-            if cls.__struct_config__.tag == raw_kind:
+            if KIND[cls] == raw_kind:
                 value = obj.get(field)
                 key = value if isinstance(value, str) else None
     if raw_kind is None:

@@ -1,0 +1,48 @@
+"""Catalog-wide rules over all items: CYCLE (precedence, §4 step 2) and ORPHAN_ITEM."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from ..findings import Finding, finding
+from ..model import Item
+from ..precedence import cycles, precedence_graph
+
+
+def cycle_findings(items: Mapping[str, Item], lines: Mapping[str, int]) -> list[Finding]:
+    """One finding per member of each cycle, naming the others: any one of them may be the one to fix."""
+    out: list[Finding] = []
+    for group in cycles(precedence_graph(items.values())):
+        for code in group:
+            others = ", ".join(c for c in group if c != code)
+            out.append(
+                finding(
+                    "CYCLE",
+                    "item",
+                    code,
+                    lines.get(code),
+                    f"item {code} ({items[code].name}) is on a precedence cycle with {others} "
+                    "(through `requires` or outputs another item's requirements accept)",
+                )
+            )
+    return out
+
+
+def orphan_findings(
+    items: Mapping[str, Item], lines: Mapping[str, int], implemented: Collection[str]
+) -> list[Finding]:
+    """Items nothing implements. A main item counts as implemented through any of its sub-items,
+    the way catalogs implement a main item (主项) by its sub-items (子项)."""
+    covered = set(implemented)
+    covered.update(item.main for code, item in items.items() if item.main is not None and code in implemented)
+    return [
+        finding(
+            "ORPHAN_ITEM",
+            "item",
+            code,
+            lines.get(code),
+            f"item {code} ({item.name}) has no implementation in this catalog",
+        )
+        for code, item in items.items()
+        if code not in covered
+    ]

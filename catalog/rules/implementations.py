@@ -1,0 +1,358 @@
+"""The per-implementation rules: USCC, IMPL_CODE, FOUR_SAME_*, LEVEL, SCOPE, MATERIAL_ADDED,
+TIME_LIMIT and the implementation's UNKNOWN_REF.
+
+This is the hot path of a national catalog (millions of implementations of a
+few thousand items by agencies that each implement many), so everything that
+depends only on the item or the agency is computed once and cached, and the
+common case — an implementation that repeats its item — costs a few comparisons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from ..codes import NATIONAL, province_of, uscc_problem
+from ..findings import Finding, finding
+from ..model import LEVEL_DIGIT, Implementation, Item, Region, Requirement
+from .items import requirement_shape
+
+
+def basis_set(basis: Sequence[str]) -> frozenset[str]:
+    """四同 compares legal bases as a set of strings with surrounding spaces trimmed."""
+    return frozenset(b.strip() for b in basis)
+
+
+class ItemFacts:
+    """What every implementation of one item is compared with, computed once per item."""
+
+    __slots__ = (
+        "basis",
+        "implemented",
+        "item",
+        "levels",
+        "materials",
+        "province",
+        "reductions",
+        "requirements",
+        "same",
+    )
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.implemented = False
+        self.reductions: list[list[Requirement]] = []
+        """Material lists of this item's implementations already found to only reduce it: regions
+        tend to share one localisation, and comparing with a known-good list is cheaper than checking."""
+        self.same = (item.name, item.type, item.basis, item.statutory_days)
+        """What an implementation repeats verbatim in the common case: one tuple comparison."""
+        self.materials = item.materials
+        self.basis = basis_set(item.basis)
+        self.requirements: dict[str, tuple[int, frozenset[str], bool]] = {}
+        """req -> (position in the item, alternatives, optional)"""
+        # a repeated req is the item's SCHEMA finding; the first one counts
+        for position, r in enumerate(item.materials):
+            self.requirements.setdefault(r.req, (position, frozenset(r.any_of), r.optional))
+        self.levels = frozenset(item.levels)
+        self.province = None if item.owner == NATIONAL else province_of(item.owner)
+
+
+class RegionFacts:
+    """A region as implementations see it — its level digit — and its conformity counters."""
+
+    __slots__ = ("conforming", "digit", "implementations", "level", "province", "region")
+
+    def __init__(self, region: Region) -> None:
+        self.region = region
+        self.level = region.level
+        self.province = province_of(region.code)
+        self.digit = LEVEL_DIGIT[region.level]
+        self.implementations = 0
+        self.conforming = 0
+
+
+_UNSEEN = object()
+MAX_REDUCTIONS = 8
+"""Known-good material lists remembered per item."""
+
+
+class ImplementationRules:
+    """Checks implementations one at a time, keeping only per-item and per-agency verdicts.
+
+    Materials an implementation adds are also checked against the material
+    dictionary, which may not be complete until the end of the file: those
+    few references are kept in `material_refs` for the caller to settle.
+    """
+
+    def __init__(self) -> None:
+        self._uscc: dict[str, str | None] = {}
+        self.material_refs: list[tuple[int | None, str, str]] = []
+        """(line, implementation code, material id) for alternatives the item does not list."""
+
+    def check(
+        self,
+        impl: Implementation,
+        line: int | None,
+        facts: ItemFacts | None,
+        where: RegionFacts | None,
+        out: list[Finding],
+    ) -> bool:
+        """Append the implementation's findings to `out`; True when it holds 四同 (name, type, basis, code).
+
+        `facts` or `where` is None when the catalog does not define the item or
+        region; the caller reports that (UNKNOWN_REF), and the checks that need
+        it are skipped. The common case — everything as the item has it — takes
+        one comparison per rule family; the detailed checks run only on a difference.
+        """
+        conforms = True
+        uscc = impl.agency.uscc
+        if self._uscc.get(uscc, _UNSEEN) is not None:
+            self._agency(impl, line, out)
+        code = impl.code
+        if where is not None:
+            if code != uscc + where.digit + impl.item:
+                conforms = False
+                out.append(_impl_code(impl, line, uscc + where.digit + impl.item))
+        elif len(code) != 31 or code[:18] != uscc or code[19:] != impl.item or code[18] not in "1234":
+            conforms = False
+            out.append(_impl_code(impl, line, uscc + "?" + impl.item))
+        if impl.promised_days > impl.statutory_days:
+            out.append(
+                finding(
+                    "TIME_LIMIT",
+                    "implementation",
+                    code,
+                    line,
+                    f"implementation {code}: promised_days {impl.promised_days} "
+                    f"exceeds statutory_days {impl.statutory_days}",
+                )
+            )
+        if facts is None:
+            return conforms
+
+        if (impl.name, impl.type, impl.basis, impl.statutory_days) != facts.same and not self._four_same(
+            impl, line, facts, out
+        ):
+            conforms = False
+        materials = impl.materials
+        if materials is not None and materials != facts.materials and materials not in facts.reductions:
+            before = len(out)
+            self._materials(impl, line, facts, out)
+            if len(out) == before and len(facts.reductions) < MAX_REDUCTIONS:
+                facts.reductions.append(materials)
+        if where is not None and (
+            where.level not in facts.levels
+            or (facts.province is not None and where.province != facts.province)
+        ):
+            self._place(impl, line, facts, where, out)
+        return conforms
+
+    def _agency(self, impl: Implementation, line: int | None, out: list[Finding]) -> None:
+        """USCC, with the verdict cached per agency code (an agency implements many items)."""
+        uscc = impl.agency.uscc
+        problem = self._uscc.get(uscc, _UNSEEN)
+        if problem is _UNSEEN:
+            problem = self._uscc[uscc] = uscc_problem(uscc)
+        if problem is not None:
+            out.append(
+                finding(
+                    "USCC",
+                    "implementation",
+                    impl.code,
+                    line,
+                    f"implementation {impl.code}: agency {impl.agency.name} code {uscc!r} {problem}",
+                )
+            )
+
+    def _four_same(
+        self, impl: Implementation, line: int | None, facts: ItemFacts, out: list[Finding]
+    ) -> bool:
+        """Name, type and basis as the item has them (True when they are), and its statutory_days."""
+        code, item = impl.code, facts.item
+        conforms = True
+        if impl.name != item.name:
+            conforms = False
+            out.append(
+                finding(
+                    "FOUR_SAME_NAME",
+                    "implementation",
+                    code,
+                    line,
+                    f"implementation {code} is named {impl.name!r}, its item {item.code} is named {item.name!r}",
+                )
+            )
+        if impl.type != item.type:
+            conforms = False
+            out.append(
+                finding(
+                    "FOUR_SAME_TYPE",
+                    "implementation",
+                    code,
+                    line,
+                    f"implementation {code} has type {impl.type!r}, its item {item.code} has type {item.type!r}",
+                )
+            )
+        if impl.basis != item.basis:
+            mine = basis_set(impl.basis)
+            if mine != facts.basis:
+                conforms = False
+                out.append(_basis(impl, line, item, mine, facts.basis))
+        if impl.statutory_days != item.statutory_days:
+            out.append(
+                finding(
+                    "TIME_LIMIT",
+                    "implementation",
+                    code,
+                    line,
+                    f"implementation {code} has statutory_days {impl.statutory_days}, "
+                    f"its item {item.code} has {item.statutory_days}",
+                )
+            )
+        return conforms
+
+    def _place(
+        self, impl: Implementation, line: int | None, facts: ItemFacts, where: RegionFacts, out: list[Finding]
+    ) -> None:
+        """LEVEL and SCOPE: the region's level is one the item allows, inside the owning province."""
+        code, item, region = impl.code, facts.item, where.region
+        if region.level not in facts.levels:
+            out.append(
+                finding(
+                    "LEVEL",
+                    "implementation",
+                    code,
+                    line,
+                    f"implementation {code} is in {region.level} region {region.code} ({region.name}), "
+                    f"but item {item.code} may be implemented only at {', '.join(item.levels) or 'no level'}",
+                )
+            )
+        if facts.province is not None and where.province != facts.province:
+            out.append(
+                finding(
+                    "SCOPE",
+                    "implementation",
+                    code,
+                    line,
+                    f"implementation {code} is in region {region.code} ({region.name}), outside province "
+                    f"{facts.province} that owns item {item.code}",
+                )
+            )
+
+    def _materials(
+        self, impl: Implementation, line: int | None, facts: ItemFacts, out: list[Finding]
+    ) -> None:
+        """只减不增: drop requirements or alternatives, mark optional — never add, never make mandatory."""
+        code = impl.code
+        item = facts.item
+        requirements: list[Requirement] = impl.materials or []
+        known = facts.requirements
+        last = -1
+        for r in requirements:
+            base = known.get(r.req)
+            if base is None:
+                last = len(known)  # out of the item's order: let the shape check look
+                out.append(
+                    finding(
+                        "MATERIAL_ADDED",
+                        "implementation",
+                        code,
+                        line,
+                        f"implementation {code} adds requirement {r.req!r}, which item {item.code} does not have "
+                        f"(it has {', '.join(repr(k) for k in known) or 'none'})",
+                    )
+                )
+                self.material_refs.extend((line, code, m) for m in r.any_of)
+                continue
+            position, alternatives, optional = base
+            # A requirement in the item's order can repeat no earlier one; an empty any_of has nothing to meet it.
+            if position <= last or not r.any_of:
+                last = len(known)
+            else:
+                last = position
+            if not alternatives.issuperset(r.any_of):
+                added = [m for m in r.any_of if m not in alternatives]
+                out.append(
+                    finding(
+                        "MATERIAL_ADDED",
+                        "implementation",
+                        code,
+                        line,
+                        f"implementation {code} requirement {r.req!r} accepts {', '.join(map(repr, added))}, "
+                        f"which item {item.code} does not list (it accepts {', '.join(map(repr, sorted(alternatives)))})",
+                    )
+                )
+                self.material_refs.extend((line, code, m) for m in added)
+            if optional and not r.optional:
+                out.append(
+                    finding(
+                        "MATERIAL_ADDED",
+                        "implementation",
+                        code,
+                        line,
+                        f"implementation {code} makes requirement {r.req!r} mandatory; item {item.code} marks it optional",
+                    )
+                )
+        if last >= len(known):
+            out.extend(requirement_shape("implementation", code, line, requirements))
+
+
+def _impl_code(impl: Implementation, line: int | None, expected: str) -> Finding:
+    why = "agency USCC + level digit of its region + item code"
+    if "?" in expected:
+        why += ", the level digit 1-4"
+    return finding(
+        "IMPL_CODE",
+        "implementation",
+        impl.code,
+        line,
+        f"implementation code {impl.code!r} should be {expected!r} ({why})",
+    )
+
+
+def _basis(
+    impl: Implementation, line: int | None, item: Item, mine: frozenset[str], theirs: frozenset[str]
+) -> Finding:
+    parts = []
+    if mine - theirs:
+        parts.append(f"adds {', '.join(map(repr, sorted(mine - theirs)))}")
+    if theirs - mine:
+        parts.append(f"lacks {', '.join(map(repr, sorted(theirs - mine)))}")
+    return finding(
+        "FOUR_SAME_BASIS",
+        "implementation",
+        impl.code,
+        line,
+        f"implementation {impl.code} basis differs from item {item.code}: it {' and '.join(parts)}",
+    )
+
+
+def unknown_refs(
+    impl: Implementation,
+    line: int | None,
+    item: Item | None,
+    region: Region | None,
+    broken_items: Collection[str] = (),
+    broken_regions: Collection[str] = (),
+) -> list[Finding]:
+    """UNKNOWN_REF for an implementation's item and region (a record that failed to decode is not 'unknown')."""
+    out = []
+    if item is None and impl.item not in broken_items:
+        out.append(
+            finding(
+                "UNKNOWN_REF",
+                "implementation",
+                impl.code,
+                line,
+                f"implementation {impl.code}: item {impl.item!r} is not defined",
+            )
+        )
+    if region is None and impl.region not in broken_regions:
+        out.append(
+            finding(
+                "UNKNOWN_REF",
+                "implementation",
+                impl.code,
+                line,
+                f"implementation {impl.code}: region {impl.region!r} is not defined",
+            )
+        )
+    return out

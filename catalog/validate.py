@@ -1,0 +1,360 @@
+"""One validation engine (§3) for a file streamed by, a file loaded whole, and a catalog in memory.
+
+Records are checked as they arrive. Implementations — the millions — are
+checked on the spot against the regions and items seen so far and then let go
+unless the caller keeps them; only compact facts stay (their codes for
+DUPLICATE, the implemented item codes, per-region conformity counters). An
+implementation whose item or region comes later in the file waits until the
+end. Everything that needs the whole catalog (references, cycles, orphans)
+runs once at the end, over the small tables.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import msgspec
+
+from .findings import Conformity, Finding, Report, Summary, finding
+from .load import gc_paused, schema_finding
+from .model import (
+    KIND,
+    Bundle,
+    Catalog,
+    Field,
+    Header,
+    Implementation,
+    Item,
+    Material,
+    Region,
+    key_of,
+    record_decoder,
+)
+from .rules.bundles import bundle_rules
+from .rules.fields import field_findings
+from .rules.graph import cycle_findings, orphan_findings
+from .rules.header import header_findings
+from .rules.implementations import ImplementationRules, ItemFacts, RegionFacts, unknown_refs
+from .rules.items import item_findings
+from .rules.regions import region_findings
+
+Progress = Callable[[int], None]
+PROGRESS_EVERY = 1 << 17
+"""Lines between two progress calls."""
+
+
+def validate(catalog: Catalog) -> Report:
+    """Validate a catalog already in memory (lines from `catalog.lines`, None where a record has none)."""
+    run = _Run(keep=False)
+    run.header(catalog.header, catalog.line_of("catalog", None))
+    for kind, table in (
+        ("region", catalog.regions),
+        ("material", catalog.materials),
+        ("field", catalog.fields),
+        ("item", catalog.items),
+        ("bundle", catalog.bundles),
+        ("implementation", catalog.implementations),
+    ):
+        lines = catalog.lines.get(kind, {})
+        for key, record in table.items():
+            run.record(lines.get(key), record)
+    return run.finish()
+
+
+def validate_file(path: str | Path, progress: Progress | None = None) -> Report:
+    """Stream-validate a catalog file without holding its implementations.
+
+    Raises OSError when the file cannot be opened. `progress`, if given, is
+    called with the line number reached every PROGRESS_EVERY lines.
+    """
+    run = _Run(keep=False)
+    with open(path, "rb") as fh:
+        run.stream(fh, progress)
+    return run.finish()
+
+
+def load_file(path: str | Path, progress: Progress | None = None) -> tuple[Catalog, Report]:
+    """The whole catalog in memory and its full report. Raises OSError when the file cannot be opened."""
+    run = _Run(keep=True)
+    with open(path, "rb") as fh:
+        run.stream(fh, progress)
+    return run.catalog, run.finish()
+
+
+def load_bytes(data: bytes) -> tuple[Catalog, Report]:
+    """As `load_file`, from the bytes of a catalog (an upload)."""
+    run = _Run(keep=True)
+    run.stream(io.BytesIO(data), None)  # split into lines exactly as a file is
+    return run.catalog, run.finish()
+
+
+def bundle_findings(bundle: Bundle, catalog: Catalog) -> list[Finding]:
+    """BUNDLE and UNKNOWN_REF for one bundle, e.g. a designer's before it is saved."""
+    return bundle_rules(bundle, catalog.line_of("bundle", bundle.id), catalog)
+
+
+PLACEHOLDER = Header(format="", version="")
+"""The header of a catalog whose file has none (reported as HEADER)."""
+
+
+class _Run:
+    """One validation: the catalog known so far, the findings so far, the compact facts."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        self.catalog = Catalog(header=PLACEHOLDER, lines={kind: {} for kind in KIND.values()})
+        c = self.catalog
+        self.tables: dict[type, dict] = {
+            Region: c.regions,
+            Material: c.materials,
+            Field: c.fields,
+            Item: c.items,
+            Bundle: c.bundles,
+        }
+        self.findings: list[Finding] = []
+        self.broken: dict[str, set[str]] = {}
+        """kind -> keys of records that failed to decode: referring to them is not UNKNOWN_REF."""
+        self.impl_codes: set[str] = set()
+        """Every implementation code seen, for DUPLICATE (a set: a dict of lines costs 3x as much at scale)."""
+        self.item_facts: dict[str, ItemFacts] = {}
+        self.region_facts: dict[str, RegionFacts] = {}
+        """Per region: its level digit and its conformity counters."""
+        self.pending: list[tuple[int | None, Implementation]] = []
+        self.rules = ImplementationRules()
+        self.header_line: int | None = None
+        """Where the header (or a header that failed to decode) was; None until one is seen."""
+        self.first_line: int | None = None
+        self.header_checked = False
+        self.implementation = self._implementation_path()
+
+    # -- the stream: decoding, and the rules of position (HEADER first and once) -----------
+
+    def stream(self, lines: Iterable[bytes], progress: Progress | None) -> None:
+        """Decode and check line by line. The loop is the hot path of a national catalog,
+        so it decodes inline rather than through `catalog.load.read_lines` (same results)."""
+        decode = record_decoder.decode
+        numbered: Iterator[tuple[int, bytes]] = enumerate(
+            lines if progress is None else _reporting(lines, progress), 1
+        )
+        implementation = self.implementation
+        other = self.line
+        with gc_paused():
+            for number, raw in numbered:  # up to the first non-blank line, which must be the header
+                try:
+                    obj: object = decode(raw)
+                except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                    if not raw.strip():
+                        continue
+                    obj = schema_finding(number, raw, exc)
+                self.first_line = number
+                other(number, obj)
+                break
+            for number, raw in numbered:
+                try:
+                    obj = decode(raw)
+                except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                    if not raw.strip():
+                        continue
+                    obj = schema_finding(number, raw, exc)
+                if type(obj) is Implementation:
+                    implementation(number, obj)
+                else:
+                    other(number, obj)
+
+    def line(self, number: int, obj: object) -> None:
+        if isinstance(obj, Finding):
+            self.findings.append(obj)
+            if obj.key is not None:
+                self.broken.setdefault(obj.kind, set()).add(obj.key)
+            if obj.kind == "catalog":
+                self._header_position(number)
+        elif isinstance(obj, Header):
+            if self._header_position(number):
+                self.header(obj, number)
+        else:
+            self.record(number, obj)  # type: ignore[arg-type]
+
+    def _header_position(self, number: int) -> bool:
+        """True when this header is the one to keep; a repeated or late header is HEADER."""
+        if self.header_line is not None:
+            self.findings.append(
+                finding(
+                    "HEADER",
+                    "catalog",
+                    None,
+                    number,
+                    f"header repeated on line {number} (first on line {self.header_line})",
+                )
+            )
+            return False
+        self.header_line = number
+        if number != self.first_line:
+            self.findings.append(
+                finding(
+                    "HEADER",
+                    "catalog",
+                    None,
+                    number,
+                    f"the header is on line {number}; it must be the first record (line {self.first_line} comes before it)",
+                )
+            )
+        return True
+
+    # -- the records ------------------------------------------------------------------------
+
+    def header(self, header: Header, line: int | None) -> None:
+        self.header_checked = True
+        self.catalog.header = header
+        if line is not None:
+            self.catalog.lines["catalog"][""] = line
+        self.findings.extend(header_findings(header, line))
+
+    def record(
+        self, line: int | None, record: Region | Material | Field | Item | Bundle | Implementation
+    ) -> None:
+        if type(record) is Implementation:
+            self.implementation(line, record)
+            return
+        kind = KIND[type(record)]
+        key = key_of(record)
+        assert key is not None
+        table = self.tables[type(record)]
+        lines = self.catalog.lines[kind]
+        if key in table:
+            self.findings.append(_duplicate(kind, key, line, lines.get(key)))
+            return
+        table[key] = record
+        if line is not None:
+            lines[key] = line
+        if type(record) is Item:
+            self.item_facts[key] = ItemFacts(record)
+        elif type(record) is Region:
+            self.region_facts[key] = RegionFacts(record)
+        elif type(record) is Field:
+            self.findings.extend(field_findings(record, line))
+
+    def _implementation_path(self) -> Callable[[int | None, Implementation], None]:
+        """The per-implementation step, a closure over its tables: this runs a million times
+        for a national catalog, and locals are cheaper than attribute look-ups."""
+        codes = self.impl_codes
+        add_code = codes.add
+        item_facts = self.item_facts.get
+        region_facts = self.region_facts.get
+        check = self.rules.check
+        findings = self.findings
+        pending = self.pending.append
+        keep = self.keep
+        kept = self.catalog.implementations
+        kept_lines = self.catalog.lines["implementation"]
+
+        def implementation(line: int | None, impl: Implementation) -> None:
+            code = impl.code
+            if code in codes:
+                # Streaming keeps no line per implementation (a million of them): no "first on line N".
+                findings.append(_duplicate("implementation", code, line, None))
+                return
+            add_code(code)
+            if keep:
+                kept[code] = impl
+                if line is not None:
+                    kept_lines[code] = line
+            facts = item_facts(impl.item)
+            where = region_facts(impl.region)
+            if facts is None or where is None:
+                pending((line, impl))  # a forward reference, settled at the end
+                return
+            facts.implemented = True
+            where.implementations += 1
+            if check(impl, line, facts, where, findings):
+                where.conforming += 1
+
+        return implementation
+
+    # -- the end: whole-catalog rules -------------------------------------------------------
+
+    def finish(self) -> Report:
+        c = self.catalog
+        out = self.findings
+        if self.header_line is None and not self.header_checked:
+            out.extend(header_findings(PLACEHOLDER, self.first_line))
+        broken = {kind: frozenset(keys) for kind, keys in self.broken.items()}
+        none: frozenset[str] = frozenset()
+        lines = c.lines
+        for code, region in c.regions.items():
+            out.extend(region_findings(region, lines["region"].get(code), c, broken.get("region", none)))
+        for code, item in c.items.items():
+            out.extend(item_findings(item, lines["item"].get(code), c, broken))
+
+        implemented = {code for code, facts in self.item_facts.items() if facts.implemented}
+        unplaced: dict[str, list[int]] = {}
+        """region -> [implementations, conforming] for regions the catalog does not define"""
+        for line, impl in self.pending:
+            facts = self.item_facts.get(impl.item)
+            where = self.region_facts.get(impl.region)
+            out.extend(
+                unknown_refs(
+                    impl,
+                    line,
+                    None if facts is None else facts.item,
+                    None if where is None else where.region,
+                    broken.get("item", none),
+                    broken.get("region", none),
+                )
+            )
+            implemented.add(impl.item)
+            conforms = self.rules.check(impl, line, facts, where, out)
+            if where is not None:
+                where.implementations += 1
+                where.conforming += conforms
+            else:
+                counts = unplaced.setdefault(impl.region, [0, 0])
+                counts[0] += 1
+                counts[1] += conforms
+        self.pending.clear()
+
+        broken_materials = broken.get("material", none)
+        for line, code, material in self.rules.material_refs:
+            if material not in c.materials and material not in broken_materials:
+                out.append(
+                    finding(
+                        "UNKNOWN_REF",
+                        "implementation",
+                        code,
+                        line,
+                        f"implementation {code}: material {material!r} is not defined",
+                    )
+                )
+        out.extend(cycle_findings(c.items, lines["item"]))
+        out.extend(orphan_findings(c.items, lines["item"], implemented))
+        for key, bundle in c.bundles.items():
+            out.extend(bundle_rules(bundle, lines["bundle"].get(key), c, broken.get("item", none)))
+
+        out.sort(key=lambda f: (f.line or 0, f.rule, f.kind, f.key or "", f.message))
+        errors = sum(1 for f in out if f.severity == "error")
+        totals = {
+            code: (w.implementations, w.conforming)
+            for code, w in self.region_facts.items()
+            if w.implementations
+        }
+        totals.update((code, (n, ok)) for code, (n, ok) in unplaced.items())
+        conformity = [Conformity(code, n, ok) for code, (n, ok) in sorted(totals.items())]
+        return Report(
+            findings=out, conformity=conformity, summary=Summary(errors=errors, warnings=len(out) - errors)
+        )
+
+
+def _reporting(lines: Iterable[bytes], progress: Progress) -> Iterator[bytes]:
+    """Pass lines through, calling `progress` with the count every PROGRESS_EVERY lines."""
+    for number, raw in enumerate(lines, 1):
+        if not number % PROGRESS_EVERY:
+            progress(number)
+        yield raw
+
+
+def _duplicate(kind: str, key: str, line: int | None, first: int | None) -> Finding:
+    where = f"first on line {first}" if first is not None else "first earlier in the file"
+    return finding(
+        "DUPLICATE", kind, key, line, f"{kind} {key} is defined again ({where}); only the first is kept"
+    )
