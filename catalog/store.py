@@ -23,6 +23,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from .findings import Report
 from .model import (
     Agency,
     Bundle,
@@ -155,6 +156,10 @@ class BundleNotFound(Exception):
     """Replacing or deleting a bundle that is not there."""
 
 
+class RevisionMoved(Exception):
+    """A publish checked against one state of the store found another when it wrote."""
+
+
 class VersionConflict(Exception):
     """A write based on a version that is no longer the bundle's (a lost update averted)."""
 
@@ -265,6 +270,7 @@ _REPLACED: tuple[tuple[type[Base], str, str, Callable[[Any, int | None], dict[st
 )
 
 _CHUNK = 5000
+_PUBLISH_ATTEMPTS = 5
 
 
 def _digest(token: str) -> str:
@@ -352,18 +358,53 @@ class Store:
             return catalog
         return msgspec.structs.replace(catalog, bundles={**catalog.bundles, **kept})
 
-    def publish(
+    def publish_checked(
         self, catalog: Catalog, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[int | None, Report | None]:
+        """Publish a catalog that is valid on its own, unless the stored bundles it keeps
+        would break: then nothing changes. Returns (new revision or None, the report on
+        the merged catalog, or None when no stored bundle is kept).
+
+        The check and the write are tied by the revision, so a bundle a designer saves in
+        between is checked too (the check is simply run again)."""
+        from .validate import validate
+
+        for _ in range(_PUBLISH_ATTEMPTS):
+            seen = self.revision()
+            merged = self.with_stored_bundles(catalog)
+            report = None if merged is catalog else validate(merged)
+            if report is not None and not report.ok:
+                return None, report
+            try:
+                return self.publish(catalog, progress, expected_revision=seen), report
+            except RevisionMoved:
+                continue
+        raise RevisionMoved(f"the store kept changing during {_PUBLISH_ATTEMPTS} attempts to publish")
+
+    def publish(
+        self,
+        catalog: Catalog,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        expected_revision: int | None = None,
     ) -> int:
         """Replace the published catalog in one transaction; the caller has validated it.
 
         Bundles in `catalog` are created or replaced (version +1 when changed); stored
-        bundles it does not name are kept. Returns the new revision.
+        bundles it does not name are kept. With `expected_revision`, raises RevisionMoved
+        (and writes nothing) when another write came first. Returns the new revision.
         """
         total = sum(len(getattr(catalog, attr)) for _, attr, _, _ in _REPLACED) + len(catalog.bundles)
         done = 0
         with Session(self.engine) as session, session.begin():
-            state = session.get(StateRow, 1, with_for_update=True)
+            # Bump first: the row lock (PostgreSQL) or the write lock (SQLite) is taken
+            # before anything is read, so the revision compared is the one we replace.
+            bump = sa.update(StateRow).where(StateRow.id == 1).values(revision=StateRow.revision + 1)
+            if expected_revision is not None:
+                bump = bump.where(StateRow.revision == expected_revision)
+            if session.execute(bump).rowcount != 1:
+                raise RevisionMoved(f"the store is no longer at revision {expected_revision}")
+            state = session.get(StateRow, 1)
             assert state is not None
             for row_cls, attr, kind, build in _REPLACED:
                 session.execute(sa.delete(row_cls))
@@ -386,7 +427,6 @@ class Store:
             state.title = catalog.header.title
             state.header_line = catalog.line_of("catalog", None)
             state.published_at = datetime.now(UTC)
-            state.revision += 1
             return state.revision
 
     @staticmethod

@@ -40,7 +40,7 @@ def _progress(stage: str):
 
 def run_import(args: argparse.Namespace) -> int:
     from catalog.store import Store
-    from catalog.validate import load_file, validate
+    from catalog.validate import load_file
     from onething.commands.validate import print_report
 
     if sys.stderr.isatty():
@@ -52,23 +52,22 @@ def run_import(args: argparse.Namespace) -> int:
         return 2
     store = Store(args.db)
     try:
+        revision = None
         if report.ok:
             # Designers' bundles already in the store stay; they must still hold.
-            merged = store.with_stored_bundles(catalog)
-            if merged is not catalog:
-                report = validate(merged)
-        if not report.ok:
+            revision, merged_report = store.publish_checked(catalog, progress=_progress("publishing"))
+            report = merged_report or report
+        if revision is None:
             print_report(report, sys.stdout)
             print(f"onething import: {args.catalog} was not imported; the database is unchanged.", file=sys.stderr)
             return 1
-        revision = store.publish(merged, progress=_progress("publishing"))
     finally:
         store.dispose()
     counts = ", ".join(
-        f"{len(getattr(merged, name)):,} {name}"
+        f"{len(getattr(catalog, name)):,} {name}"
         for name in ("regions", "materials", "fields", "items", "implementations", "bundles")
     )
-    print(f"imported {args.catalog} (version {merged.header.version}) into {_safe(args.db)}: {counts}; revision {revision}")
+    print(f"imported {args.catalog} (version {catalog.header.version}) into {_safe(args.db)}: {counts}; revision {revision}")
     return 0
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from catalog.load import dump_lines, read_bytes
 from catalog.model import Bundle
-from catalog.store import BundleExists, BundleNotFound, Store, VersionConflict
+from catalog.store import BundleExists, BundleNotFound, RevisionMoved, Store, VersionConflict
 from catalog.validate import load_file
 from tests.conftest import NINGXIA, ROOT
 
@@ -180,4 +180,17 @@ def test_tokens_are_kept_only_as_hashes(db_url):
         store.create_token("x", "superuser")
     assert store.revoke_tokens("portal-1") == 1
     assert store.token_role(token) is None
+    store.dispose()
+
+
+def test_a_publish_checked_against_an_old_revision_writes_nothing(db_url, ningxia):
+    store = Store(db_url)
+    seen = store.revision()
+    store.create_bundle(Bundle("slipped-in", "检查之后才保存的一件事", sorted(ningxia.items)[:2]))
+    with pytest.raises(RevisionMoved):
+        store.publish(ningxia, expected_revision=seen)
+    assert store.catalog() is None and store.revision() == seen + 1
+    revision, report = store.publish_checked(ningxia)  # checks again, with the new bundle kept
+    assert revision == seen + 2 and report is not None and report.ok
+    assert "slipped-in" in store.catalog().bundles
     store.dispose()
