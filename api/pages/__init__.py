@@ -1,6 +1,54 @@
 """Server-rendered pages for designers and reviewers (Jinja2, work without JavaScript).
 
-`ROUTES` is what `api.app.create_app` mounts.
+`ROUTES` is what `api.app.create_app` mounts: the landing page `/`, the pages
+under `/pages/…` (one router, whose errors are pages too) and their static
+files under `/pages/static/`.
+
+| page | URL | role |
+|---|---|---|
+| landing | `/` | anyone |
+| sign in / out (token cookie) | `/pages/login`, `/pages/logout` | anyone |
+| region tree | `/pages/regions` | portal |
+| a region's effective items | `/pages/regions/{code}?q=` | portal |
+| an item beside its implementations | `/pages/items/{code}` | portal |
+| an implementation | `/pages/implementations/{code}` | portal |
+| review: findings and conformity chart | `/pages/review?rule=&severity=&region=` | reviewer |
+| bundle designer (save: designer) | `/pages/designer?items=&region=&bundle=` | portal |
+| bundles, a citizen's guide | `/pages/bundles`, `/pages/bundles/{id}/guide?region=` | portal |
 """
 
-ROUTES: list = []
+from __future__ import annotations
+
+from litestar import Router
+from litestar.static_files import create_static_files_router
+
+from .browse import BrowseController
+from .designer import DesignerController
+from .errors import HANDLERS
+from .guide import BundlePagesController
+from .home import home, login, login_form, logout
+from .render import STATIC
+from .review import ReviewController
+
+pages = Router(
+    path="/",
+    route_handlers=[
+        home,
+        login_form,
+        login,
+        logout,
+        BrowseController,
+        ReviewController,
+        DesignerController,
+        BundlePagesController,
+    ],
+    exception_handlers=HANDLERS,  # type: ignore[arg-type]
+    include_in_schema=False,
+)
+
+ROUTES: list = [
+    pages,
+    create_static_files_router(
+        path="/pages/static", directories=[STATIC], name="pages:static", include_in_schema=False
+    ),
+]

@@ -1,0 +1,113 @@
+"""`create_app()` — the one place the Litestar application is assembled.
+
+For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
+
+- dependency `catalog_service: api.state.CatalogService` — `await catalog_service.snapshot()`
+  gives the current catalog (`snap.catalog`, `snap.revision`, `snap.versions`, `snap.summary`,
+  `snap.report()`, `snap.effective(region)`, `snap.search(...)`, `snap.item_detail(code)`),
+  reloaded only when the store's revision moved; `await catalog_service.workflow(bundle, region)`
+  and `.guide(...)` give cached bodies (`Computed`: `.body`, `.etag`, `.hit`) or raise a problem.
+- dependency `store: catalog.store.Store` — the database (sync; writes only).
+- dependency `settings: api.settings.Settings`.
+- the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens`).
+- roles: `opt={"role": "portal" | "designer" | "reviewer" | "admin"}` on a controller or handler
+  (enforced by `api.auth.RoleMiddleware`; no role = public), or the guard `api.auth.requires(role)`.
+- errors: raise `api.problems.ProblemException(status, CODE, detail, errors=[...])`; every
+  exception becomes an RFC 9457 problem (application/problem+json). Page handlers that
+  want HTML errors can register their own `exception_handlers` on their router/controller.
+
+Run it with `onething serve` (uvicorn; `--workers N` imports `api.app:create_app` as a factory,
+each worker reading its settings from the environment).
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.stores.registry import StoreRegistry
+
+from .auth import RoleMiddleware, TokenChecker
+from .cache import cache_store
+from .problems import document_problems, problem_handler
+from .settings import Settings
+from .state import CatalogService
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    from catalog.store import Store
+
+    from .pages import ROUTES as PAGE_ROUTES
+    from .routes.bundles import BundleController
+    from .routes.catalog import CatalogController
+    from .routes.health import HealthController
+    from .routes.items import ItemController
+    from .routes.regions import RegionController
+    from .routes.tokens import TokenController
+    from .routes.validation import ValidationController
+    from .routes.workflows import BundleWorkflowController, WorkflowController
+
+    api_controllers = (
+        HealthController,
+        RegionController,
+        ItemController,
+        BundleController,
+        BundleWorkflowController,
+        WorkflowController,
+        ValidationController,
+        CatalogController,
+        TokenController,
+    )
+    document_problems(*api_controllers)
+    settings = settings or Settings.from_env()
+    store = Store(settings.db_url)
+    cache, cache_kind = cache_store(settings.redis_url)
+    service = CatalogService(store, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind)
+    tokens = TokenChecker(store, settings.token_ttl)
+
+    async def shutdown() -> None:
+        if cache_kind == "redis":
+            await cache.__aexit__(None, None, None)  # type: ignore[attr-defined]
+        service.close()
+        store.dispose()
+
+    return Litestar(
+        route_handlers=[*api_controllers, *PAGE_ROUTES],
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
+            "store": Provide(lambda: store, sync_to_thread=False, use_cache=True),
+            "catalog_service": Provide(lambda: service, sync_to_thread=False, use_cache=True),
+        },
+        state=State({"settings": settings, "store": store, "catalog_service": service, "tokens": tokens}),
+        stores=StoreRegistry({"workflows": cache}),
+        middleware=[DefineMiddleware(RoleMiddleware, checker=tokens)],
+        exception_handlers={Exception: problem_handler},
+        request_max_body_size=settings.max_body,
+        on_shutdown=[shutdown],
+        openapi_config=OpenAPIConfig(
+            title="onething",
+            version="1",
+            description="四级四同 service catalog and 'one thing, one visit' bundler. "
+            "Send `Authorization: Bearer <token>`; errors are RFC 9457 problem documents.",
+            path="/schema",
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
+            tags=[
+                Tag(name=name)
+                for name in (
+                    "health",
+                    "regions",
+                    "items",
+                    "bundles",
+                    "workflows",
+                    "validation",
+                    "catalog",
+                    "tokens",
+                )
+            ],
+        ),
+        debug=settings.debug,
+    )

@@ -1,0 +1,212 @@
+"""The catalog browser: the region tree, a region's effective items, an item beside its implementations.
+
+What is shown comes from the catalog service's snapshot (`snap.effective`,
+`snap.item_detail`, `snap.report()`): the same resolution and the same findings
+as the JSON API. The pages only arrange them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+
+from catalog.findings import FOUR_SAME_RULES
+from catalog.model import Item, Requirement, requirements_of
+
+from .data import Service, chain, signed_in
+from .render import html
+
+
+@dataclass(frozen=True)
+class ReqView:
+    """One of the item's requirements as an implementation keeps it (or one it adds)."""
+
+    req: str
+    kept: list[str]
+    dropped: list[str]
+    added: list[str]
+    optional: bool
+    made_optional: bool
+    removed: bool
+    new: bool
+
+
+def requirement_views(item: Item, reqs: list[Requirement]) -> list[ReqView]:
+    """Side by side: each of the item's requirements and what the implementation kept of it.
+    (Whether an addition breaks 只减不增 is the validator's to say: see the MATERIAL_ADDED finding.)"""
+    mine = {r.req: r for r in reqs}
+    out = []
+    for r in item.materials:
+        got = mine.get(r.req)
+        if got is None:
+            out.append(ReqView(r.req, [], list(r.any_of), [], r.optional, False, True, False))
+            continue
+        kept = [m for m in got.any_of if m in r.any_of]
+        dropped = [m for m in r.any_of if m not in got.any_of]
+        added = [m for m in got.any_of if m not in r.any_of]
+        out.append(
+            ReqView(r.req, kept, dropped, added, got.optional, got.optional and not r.optional, False, False)
+        )
+    known = {r.req for r in item.materials}
+    out.extend(
+        ReqView(r.req, [], [], list(r.any_of), r.optional, False, False, True)
+        for r in reqs
+        if r.req not in known
+    )
+    return out
+
+
+def reduced(views: list[ReqView]) -> bool:
+    return any(v.removed or v.dropped or v.made_optional for v in views)
+
+
+MAX_ROWS = 500
+"""A region's items shown at most (search narrows the rest)."""
+MAX_COLUMNS = 60
+"""Implementations side by side at most; those with findings come first, so none is hidden."""
+
+# Which row of the comparison a rule's finding marks.
+ROW_OF_RULE = {
+    "FOUR_SAME_NAME": "name",
+    "FOUR_SAME_TYPE": "type",
+    "FOUR_SAME_BASIS": "basis",
+    "IMPL_CODE": "code",
+    "USCC": "agency",
+    "LEVEL": "region",
+    "SCOPE": "region",
+    "MATERIAL_ADDED": "materials",
+    "TIME_LIMIT": "days",
+}
+
+
+class BrowseController(Controller):
+    path = "/pages"
+    guards = [signed_in("portal")]
+
+    @get("/regions", name="pages:regions")
+    async def regions(self, request: Request, catalog_service: Service) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        counts: dict[str, int] = {}
+        for impl in catalog.implementations.values():
+            counts[impl.region] = counts.get(impl.region, 0) + 1
+        roots = sorted(
+            c for c, r in catalog.regions.items() if r.parent is None or r.parent not in catalog.regions
+        )
+        return html(
+            request,
+            "regions.html",
+            page="regions",
+            title="事项目录 · 行政区划",
+            snap=snap,
+            catalog=catalog,
+            roots=roots,
+            kids=snap.children,
+            counts=counts,
+            by_type=sorted(Counter(i.type for i in catalog.items.values()).items()),
+        )
+
+    @get("/regions/{code:str}", name="pages:region")
+    async def region(
+        self, request: Request, catalog_service: Service, code: FromPath[str], q: FromQuery[str] = ""
+    ) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        region = catalog.regions.get(code)
+        if region is None:
+            raise NotFoundException(f"区划 {code} 不在目录中")
+        everything = snap.effective(code)
+        needle = q.strip().casefold()
+        shown = [e for e in everything if not needle or needle in e.name.casefold() or needle in e.item]
+        return html(
+            request,
+            "region.html",
+            page="region",
+            title=region.name,
+            snap=snap,
+            catalog=catalog,
+            region=region,
+            path=chain(catalog, code),
+            children=snap.children.get(code, []),
+            total=len(everything),
+            here=sum(1 for e in everything if e.region == code),
+            rows=shown[:MAX_ROWS],
+            matched=len(shown),
+            q=q,
+        )
+
+    @get("/items/{code:str}", name="pages:item")
+    async def item(self, request: Request, catalog_service: Service, code: FromPath[str]) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        detail = snap.item_detail(code)
+        if detail is None:
+            raise NotFoundException(f"事项 {code} 不在目录中")
+        item = detail.item
+        columns = []
+        for view in detail.implementations:
+            rows: dict[str, list] = {}
+            for f in view.findings:
+                rows.setdefault(ROW_OF_RULE.get(f.rule, "other"), []).append(f)
+            reqs = requirement_views(item, view.requirements)
+            columns.append(
+                {
+                    "impl": view.implementation,
+                    "region_name": view.region_name,
+                    "level": view.level,
+                    "reqs": reqs,
+                    "reduced": reduced(reqs),
+                    "findings": view.findings,
+                    "rows": rows,
+                    "four_same": not any(f.rule in FOUR_SAME_RULES for f in view.findings),
+                }
+            )
+        # What a reviewer came for first: the implementations the validator has something to say about.
+        columns.sort(key=lambda c: not c["findings"])
+        item_findings = [f for f in snap.report().findings if f.kind == "item" and f.key == code]
+        return html(
+            request,
+            "item.html",
+            page="item",
+            title=item.name,
+            snap=snap,
+            catalog=catalog,
+            item=item,
+            columns=columns[:MAX_COLUMNS],
+            all_columns=len(columns),
+            has_other=any("other" in c["rows"] for c in columns[:MAX_COLUMNS]),
+            subitems=sorted(c for c, i in catalog.items.items() if i.main == code),
+            item_findings=item_findings,
+            owner=catalog.regions.get(item.owner),
+            findings=[f for c in columns for f in c["findings"]],
+            bad=sum(1 for c in columns if not c["four_same"]),
+        )
+
+    @get("/implementations/{code:str}", name="pages:implementation")
+    async def implementation(
+        self, request: Request, catalog_service: Service, code: FromPath[str]
+    ) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        impl = catalog.implementations.get(code)
+        if impl is None:
+            raise NotFoundException(f"实施清单 {code} 不在目录中")
+        item = catalog.items.get(impl.item)
+        findings = [f for f in snap.report().findings if f.kind == "implementation" and f.key == code]
+        return html(
+            request,
+            "implementation.html",
+            page="implementation",
+            title=f"{impl.name} · {impl.agency.name}",
+            snap=snap,
+            catalog=catalog,
+            impl=impl,
+            item=item,
+            reqs=requirement_views(item, requirements_of(impl, item)) if item else [],
+            findings=findings,
+            path=chain(catalog, impl.region),
+        )

@@ -1,0 +1,280 @@
+"""The bundle designer: pick items, choose the applicant's region, see the workflow as you go, save.
+
+One plain HTML form: its GET re-renders the page with the workflow of the
+items ticked (so it works without JavaScript; `pages.js` only submits it when
+a box or a select changes), and its save button posts the same fields to
+`/pages/designer/save`, which creates the bundle or replaces it on the version
+the designer started from — through the catalog service, with the API's
+checks (`bundle_findings`) and the store's compare-and-set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode, urlparse
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery
+from litestar.response import Redirect
+
+from api.problems import ProblemException
+from api.schemas import BundleCreate, BundleReplace
+from api.state import CatalogService, Snapshot
+from bundler import Workflow
+from bundler.graph import precedence
+from catalog.model import Catalog
+
+from .data import Service, here, login_url, region_options, require_role, signed_in
+from .render import html
+from .svg import Edge, Node, Pair, before_after_svg, graph_svg
+
+SEARCH_LIMIT = 40
+
+METRICS = (
+    ("materials", "申请材料", "份"),
+    ("visits", "跑动次数", "次"),
+    ("days", "办理时限", "天"),
+    ("forms", "申请表", "张"),
+    ("fields", "填报字段", "项"),
+)
+
+
+def requirement_label(requirement: str, names: dict[str, str]) -> tuple[str, str]:
+    """`<item>#<req>` → (item name, req)."""
+    code, _, req = requirement.partition("#")
+    return names.get(code, code), req
+
+
+def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
+    """What the designer shows of a workflow: the graph, the before → after chart, names for codes."""
+    names = {s.item: s.name for s in workflow.steps}
+    materials = {m: catalog.materials[m].name for m in catalog.materials}
+    resolved = {s.item: catalog.implementations[s.implementation] for s in workflow.steps}
+    graph = precedence(catalog, resolved)
+    edges = []
+    for a, b, data in graph.edges(data=True):
+        label = "、".join(materials.get(m, m) for m in data["materials"]) or (
+            "前置事项" if data["explicit"] else ""
+        )
+        edges.append(Edge(a, b, label))
+    steps = {s.item: s for s in workflow.steps}
+    stages = [
+        [
+            Node(
+                code,
+                steps[code].name,
+                f"{steps[code].agency} · {steps[code].promised_days} 天",
+                href=f"/pages/items/{code}",
+            )
+            for code in stage
+        ]
+        for stage in workflow.stages
+    ]
+    m = workflow.metrics
+    pairs = [
+        Pair(label, getattr(m, f"{key}_before"), getattr(m, f"{key}_after"), unit)
+        for key, label, unit in METRICS
+    ]
+    return {
+        "names": names,
+        "materials": materials,
+        "graph": graph_svg(stages, edges, "办理顺序（前置关系）"),
+        "chart": before_after_svg(pairs, "一件事办理前后对比", width=780),
+        "metrics": [
+            (key, label, unit, getattr(m, f"{key}_before"), getattr(m, f"{key}_after"))
+            for key, label, unit in METRICS
+        ],
+        "steps_by_stage": [[steps[c] for c in stage] for stage in workflow.stages],
+        "label": lambda r: requirement_label(r, names),
+        "regions": {c: r.name for c, r in catalog.regions.items()},
+    }
+
+
+async def designer_page(
+    request: Request,
+    service: CatalogService,
+    snap: Snapshot,
+    *,
+    items: list[str],
+    region: str,
+    q: str,
+    form: dict[str, str],
+    saved: bool = False,
+    error: str | None = None,
+    error_items: list[str] | None = None,
+    status_code: int = 200,
+) -> Response[str]:
+    catalog = snap.require()
+    picked = [c for c in dict.fromkeys(items) if c in catalog.items]
+    unknown = [c for c in dict.fromkeys(items) if c not in catalog.items]
+    region = region if region in catalog.regions else ""
+    needle = q.strip()
+    results = snap.search(
+        q=None if needle.isdigit() else needle or None,
+        code=needle if needle.isdigit() else None,
+        region=region or None,
+    )
+    results = [r for r in results if r.code not in picked]
+    workflow = problem = None
+    view: dict[str, Any] = {}
+    if picked and region:
+        try:
+            computed = await service.adhoc_workflow(picked, region)
+        except ProblemException as exc:
+            problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
+        else:
+            workflow = msgspec.json.decode(computed.body, type=Workflow)
+            view = workflow_view(catalog, workflow)
+    original = form.get("original", "")
+    stored_version = snap.versions.get(original) if original else None
+    guide = None
+    if original and original in catalog.bundles and region and stored_version is not None:
+        guide = f"/pages/bundles/{original}/guide?" + urlencode({"region": region})
+    return html(
+        request,
+        "designer.html",
+        status_code=status_code,
+        page="designer",
+        title="一件事设计",
+        snap=snap,
+        catalog=catalog,
+        picked=picked,
+        unknown=unknown,
+        region=region,
+        q=q,
+        results=results[:SEARCH_LIMIT],
+        more=max(0, len(results) - SEARCH_LIMIT),
+        regions=region_options(catalog, snap.children),
+        workflow=workflow,
+        problem=problem,
+        view=view,
+        form=form,
+        stale=stored_version is not None and form.get("version") not in ("", str(stored_version)),
+        stored_version=stored_version,
+        saved=saved,
+        error=error,
+        error_items=error_items or [],
+        guide=guide,
+        bundles=sorted(catalog.bundles.values(), key=lambda b: b.name),
+        login=login_url(here(request)),
+    )
+
+
+def _form(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        k: str(data.get(k, "") or "").strip() for k in ("id", "name", "description", "version", "original")
+    }
+
+
+def _same_origin(request: Request) -> bool:
+    """A cookie-authenticated POST must come from our own pages (the SameSite=Lax cookie is the first line)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return origin is None
+    parsed = urlparse(origin)
+    return parsed.netloc == request.headers.get("host", "")
+
+
+class DesignerController(Controller):
+    path = "/pages/designer"
+    guards = [signed_in("portal")]
+
+    @get("/", name="pages:designer")
+    async def designer(
+        self,
+        request: Request,
+        catalog_service: Service,
+        items: FromQuery[list[str] | None] = None,
+        region: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+        bundle: FromQuery[str] = "",
+        edited: FromQuery[str] = "",
+        saved: FromQuery[str] = "",
+    ) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        form = _form(dict(request.query_params))
+        chosen = list(items or [])
+        if bundle and not edited and bundle in catalog.bundles:
+            # Opening a stored bundle: start from what it holds and the version it is at.
+            b = catalog.bundles[bundle]
+            chosen = list(b.items)
+            form = {
+                "id": b.id,
+                "name": b.name,
+                "description": b.description,
+                "version": str(snap.versions.get(b.id, "")),
+                "original": b.id,
+            }
+        return await designer_page(
+            request, catalog_service, snap, items=chosen, region=region, q=q, form=form, saved=bool(saved)
+        )
+
+    @post("/save", name="pages:designer-save", status_code=303)
+    async def save(
+        self,
+        request: Request,
+        catalog_service: Service,
+    ) -> Response[str]:
+        require_role(request, "designer")
+        snap = await catalog_service.snapshot()
+        form = await request.form()
+        items = [str(i) for i in form.getall("items")]
+        region = str(form.get("region", ""))
+        fields = _form(dict(form))
+
+        async def again(message: str, status: int, bad: list[str] | None = None) -> Response[str]:
+            return await designer_page(
+                request,
+                catalog_service,
+                snap,
+                items=items,
+                region=region,
+                q="",
+                form=fields,
+                error=message,
+                error_items=bad,
+                status_code=status,
+            )
+
+        if not _same_origin(request):
+            return await again("请求来源不是本站页面，未保存。", 403)
+        replacing = (
+            bool(fields["original"]) and fields["original"] == fields["id"] and fields["version"].isdigit()
+        )
+        body = {"name": fields["name"], "items": items, "description": fields["description"]}
+        try:
+            if replacing:
+                data_in = msgspec.convert(body, BundleReplace)
+                out = await catalog_service.replace_bundle(fields["id"], data_in, int(fields["version"]))
+            else:
+                data_in = msgspec.convert({"id": fields["id"], **body}, BundleCreate)
+                out = await catalog_service.create_bundle(data_in)
+        except msgspec.ValidationError as exc:
+            return await again(f"无法保存：{_field_message(str(exc))}", 422)
+        except ProblemException as exc:
+            return await again(_problem_message(exc), exc.status_code, [e.key for e in exc.errors if e.key])
+        target = "/pages/designer?" + urlencode({"bundle": out.id, "region": region, "saved": "1"})
+        return Redirect(target, status_code=303)  # type: ignore[return-value]
+
+
+def _field_message(text: str) -> str:
+    if "$.id" in text:
+        return "编号只能由字母、数字、点、下划线和连字符组成，且以字母或数字开头。"
+    if "$.name" in text:
+        return "请填写一件事名称。"
+    return text
+
+
+def _problem_message(exc: ProblemException) -> str:
+    if exc.code == "BUNDLE_EXISTS":
+        return "编号已被其他一件事使用：请换一个编号，或打开该一件事进行修改。"
+    if exc.code == "STALE_VERSION":
+        return f"保存失败：该一件事已被他人修改（{exc.detail}）。请重新打开后再修改，以免覆盖他人的更改。"
+    if exc.code == "UNKNOWN_BUNDLE":
+        return "该一件事已被删除，无法替换；可清空“原编号”后另存为新的一件事。"
+    if exc.code == "INVALID_BUNDLE":
+        details = "；".join(e.message for e in exc.errors)
+        return f"一件事未通过校验：{details}"
+    return exc.detail

@@ -1,0 +1,98 @@
+"""The review page: validation findings filtered by rule, severity and region (GET query, no JS needed),
+each linking to its record, and the 四同 conformity rate per region drawn as a bar chart."""
+
+from __future__ import annotations
+
+from collections import Counter
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get
+from litestar.params import FromQuery, Parameter
+
+from api.state import report_view
+from catalog.findings import RULES
+
+from .data import Service, record_href, region_options, signed_in
+from .render import html
+from .svg import Bar, bar_chart_svg
+
+PAGE_SIZE = 200
+
+
+class ReviewController(Controller):
+    path = "/pages/review"
+    guards = [signed_in("reviewer")]
+
+    @get("/", name="pages:review")
+    async def review(
+        self,
+        request: Request,
+        catalog_service: Service,
+        rule: FromQuery[str] = "",
+        severity: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+        page: int = Parameter(default=1, ge=1),
+    ) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        report = snap.report()
+        rule = rule if rule in RULES else ""
+        severity = severity if severity in ("error", "warning") else ""
+        region = region if region in catalog.regions else ""
+        view = report_view(
+            snap,
+            report,
+            rule=rule or None,
+            severity=severity or None,
+            region=region or None,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+        )
+        rows = []
+        for f in view.findings:
+            where = None
+            if f.kind == "implementation" and f.key in catalog.implementations:
+                where = catalog.implementations[f.key].region
+            elif f.kind == "region":
+                where = f.key
+            elif f.kind == "item" and f.key in catalog.items:
+                where = catalog.items[f.key].owner
+            rows.append({"f": f, "href": record_href(f.kind, f.key), "region": where})
+
+        names = {c: r.name for c, r in catalog.regions.items()}
+        bars = [
+            Bar(
+                names.get(c.region, c.region),
+                c.rate,
+                f"{c.conforming}/{c.implementations} · {c.rate * 100:.1f}%",
+                href="/pages/review?" + urlencode({"region": c.region}),
+            )
+            for c in view.conformity
+        ]
+        total_impls = sum(c.implementations for c in view.conformity)
+        total_ok = sum(c.conforming for c in view.conformity)
+        filters = {k: v for k, v in (("rule", rule), ("severity", severity), ("region", region)) if v}
+        pages = max(1, -(-view.total // PAGE_SIZE))
+        return html(
+            request,
+            "review.html",
+            page="review",
+            title="目录审查",
+            snap=snap,
+            catalog=catalog,
+            report=report,
+            view=view,
+            rows=rows,
+            rule=rule,
+            severity=severity,
+            region=region,
+            rule_counts=Counter(f.rule for f in report.findings),
+            regions=region_options(catalog, snap.children),
+            chart=bar_chart_svg(bars, "各地四同一致率", width=1000) if bars else None,
+            conformity=view.conformity,
+            overall=(total_ok, total_impls),
+            page_number=page,
+            pages=pages,
+            query=lambda **kw: urlencode({**filters, **kw}),
+            filtered=bool(filters),
+        )

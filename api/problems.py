@@ -1,0 +1,210 @@
+"""Every error the API returns is an RFC 9457 problem document (application/problem+json).
+
+`type` is a URN naming the problem (`urn:onething:problem:<slug>`), or `about:blank`
+for a plain HTTP status whose title says it all (404, 405, 401…). `errors` names the
+field or the catalog record at fault. Litestar's own exceptions (validation of
+parameters and bodies, routing 404/405, 413) pass through `problem_handler`, and
+anything unexpected becomes a 500 problem without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from msgspec import Struct
+
+log = logging.getLogger("onething.api")
+
+_MISSING = re.compile(r"(query|path|header|cookie) parameter '([^']+)'")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ErrorDetail(Struct, omit_defaults=True):
+    """One thing at fault: a request field (`field`, `source`) or a catalog record (`kind`, `key`, `line`)."""
+
+    message: str
+    field: str | None = None
+    source: str | None = None
+    rule: str | None = None
+    severity: str | None = None
+    kind: str | None = None
+    key: str | None = None
+    line: int | None = None
+
+
+class Problem(Struct, omit_defaults=True):
+    """RFC 9457 problem details, plus `code` (a stable machine name) and `errors`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str = ""
+    instance: str | None = None
+    code: str | None = None
+    errors: list[ErrorDetail] = []
+    items: list[str] | None = None
+    """For bundling errors (§4): the items the error names."""
+
+
+class ProblemException(HTTPException):
+    """Raise from services or controllers to answer with a specific problem."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        errors: list[ErrorDetail] | None = None,
+        items: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+        title: str | None = None,
+    ) -> None:
+        super().__init__(detail=detail, status_code=status, headers=headers)
+        self.code = code
+        self.errors = errors or []
+        self.items = items
+        self.title = title or HTTPStatus(status).phrase
+
+
+def problem_type(code: str) -> str:
+    return f"urn:onething:problem:{code.lower().replace('_', '-')}"
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response:
+    """The one exception handler: HTTPException subclasses keep their status, the rest are 500."""
+    instance = request.url.path
+    if isinstance(exc, ProblemException):
+        problem = Problem(
+            type=problem_type(exc.code),
+            title=exc.title,
+            status=exc.status_code,
+            detail=exc.detail,
+            instance=instance,
+            code=exc.code,
+            errors=exc.errors,
+            items=exc.items,
+        )
+        return problem_response(problem, exc.headers)
+    if isinstance(exc, ValidationException):
+        errors = []
+        extra = exc.extra if isinstance(exc.extra, list) else []
+        for entry in extra:
+            if isinstance(entry, dict):
+                errors.append(
+                    ErrorDetail(
+                        message=str(entry.get("message", "invalid")),
+                        field=None if entry.get("key") is None else str(entry.get("key")),
+                        source=_source(entry.get("source")),
+                    )
+                )
+        if not errors:  # e.g. "Missing required query parameter 'region' for path …"
+            missing = _MISSING.search(exc.detail or "")
+            errors.append(
+                ErrorDetail(
+                    message=exc.detail or "invalid",
+                    field=missing.group(2) if missing else None,
+                    source=missing.group(1) if missing else None,
+                )
+            )
+        problem = Problem(
+            type=problem_type("INVALID_REQUEST"),
+            title="Invalid request",
+            status=exc.status_code,
+            detail=exc.detail or "the request does not match the API's schema",
+            instance=instance,
+            code="INVALID_REQUEST",
+            errors=errors,
+        )
+        return problem_response(problem, exc.headers)
+    if isinstance(exc, HTTPException) and exc.status_code == 400:  # e.g. malformed JSON
+        problem = Problem(
+            type=problem_type("INVALID_REQUEST"),
+            title="Invalid request",
+            status=400,
+            detail=exc.detail or "the request is malformed",
+            instance=instance,
+            code="INVALID_REQUEST",
+            errors=[ErrorDetail(message=exc.detail or "malformed", source="body")],
+        )
+        return problem_response(problem, exc.headers)
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        detail = exc.detail if exc.detail and exc.detail != phrase else ""
+        problem = Problem(type="about:blank", title=phrase, status=status, detail=detail, instance=instance)
+        return problem_response(problem, exc.headers)
+    log.exception("unhandled error on %s %s", request.method, instance, exc_info=exc)
+    problem = Problem(
+        type="about:blank",
+        title="Internal Server Error",
+        status=500,
+        detail="an unexpected error; it has been logged",
+        instance=instance,
+    )
+    return problem_response(problem)
+
+
+def _source(source: Any) -> str | None:
+    """Litestar names a parameter's source `ParamType.QUERY` or "body"; we say query, body, path…"""
+    if source is None:
+        return None
+    return str(getattr(source, "value", source)).lower()
+
+
+def not_found(what: str, key: str) -> ProblemException:
+    return ProblemException(
+        404, "NOT_FOUND", f"no {what} {key!r}", errors=[ErrorDetail(message="not found", kind=what, key=key)]
+    )
+
+
+# Documented on every route in the OpenAPI schema.
+PROBLEM_RESPONSES_DOC = {
+    "description": "an RFC 9457 problem document",
+}
+
+
+def _problem_spec(description: str) -> Any:
+    from litestar.openapi.datastructures import ResponseSpec
+
+    return ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, description=description)
+
+
+def document_problems(*controllers: type) -> None:
+    """Say in the OpenAPI schema that errors are problem documents (Litestar would document its
+    own 400 body shape), on every route handler of these controllers. Idempotent."""
+    from litestar.handlers.http_handlers import HTTPRouteHandler
+
+    common = {
+        400: "invalid request: a parameter or the body does not match the schema",
+        401: "no or unknown bearer token",
+        403: "the token's role may not do this",
+        404: "no such resource",
+        413: "the body is too large",
+        422: "the request is well-formed but refused (findings or a bundling error in `errors`)",
+    }
+    for controller in controllers:
+        for value in vars(controller).values():
+            if isinstance(value, HTTPRouteHandler):
+                wanted = {code: _problem_spec(text) for code, text in common.items()}
+                if "PUT" in value.http_methods or "DELETE" in value.http_methods:
+                    wanted[409] = _problem_spec("conflict")
+                    wanted[412] = _problem_spec("If-Match names a version that is no longer current")
+                    wanted[428] = _problem_spec("If-Match is required")
+                value.responses = {**wanted, **(value.responses or {})}

@@ -1,0 +1,81 @@
+"""Bundles (一件事): list, read, create, replace and delete — versioned, no lost update.
+
+Each bundle has a version; its ETag is `"<version>"`. PUT and DELETE need
+`If-Match` with that ETag: 428 without it, 412 when another write came first
+(the store's compare-and-set decides, so two writers can never both win).
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from ..cache import if_match_version, not_modified, version_etag
+from ..schemas import BundleCreate, BundleId, BundleList, BundleOut, BundleReplace
+from ..state import CatalogService, bundle_out
+
+WRITE = {"role": "designer"}
+
+
+class BundleController(Controller):
+    path = "/bundles"
+    tags = ("bundles",)
+    opt = {"role": "portal"}  # noqa: RUF012
+
+    @get("/", summary="All bundles")
+    async def list_bundles(self, catalog_service: NamedDependency[CatalogService]) -> BundleList:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        return BundleList(
+            bundles=[bundle_out(catalog.bundles[b], snap.versions[b]) for b in sorted(catalog.bundles)]
+        )
+
+    @get("/{bundle_id:str}", summary="One bundle (ETag: its version)")
+    async def read(
+        self, request: Request, catalog_service: NamedDependency[CatalogService], bundle_id: FromPath[str]
+    ) -> Response[BundleOut]:
+        bundle = await catalog_service.bundle(bundle_id)
+        etag = version_etag(bundle.version)
+        return not_modified(request, etag) or Response(
+            bundle, headers={"ETag": etag, "Cache-Control": "no-cache"}
+        )
+
+    @post("/", summary="Create a bundle (designer)", opt=WRITE, status_code=201)
+    async def create(
+        self, catalog_service: NamedDependency[CatalogService], data: JSONBody[BundleCreate]
+    ) -> Response[BundleOut]:
+        bundle = await catalog_service.create_bundle(data)
+        return Response(
+            bundle,
+            status_code=201,
+            headers={"ETag": version_etag(bundle.version), "Location": f"/bundles/{bundle.id}"},
+        )
+
+    @put("/{bundle_id:str}", summary="Replace a bundle (designer; If-Match required)", opt=WRITE)
+    async def replace(
+        self,
+        request: Request,
+        catalog_service: NamedDependency[CatalogService],
+        bundle_id: FromPath[BundleId],
+        data: JSONBody[BundleReplace],
+    ) -> Response[BundleOut]:
+        version = if_match_version(request)
+        if version is None:  # If-Match: * — whatever version is current now, still compare-and-set
+            version = await catalog_service.current_version(bundle_id)
+        bundle = await catalog_service.replace_bundle(bundle_id, data, version)
+        return Response(bundle, headers={"ETag": version_etag(bundle.version)})
+
+    @delete(
+        "/{bundle_id:str}",
+        summary="Delete a bundle (designer; If-Match required)",
+        opt=WRITE,
+        status_code=204,
+    )
+    async def remove(
+        self, request: Request, catalog_service: NamedDependency[CatalogService], bundle_id: FromPath[str]
+    ) -> None:
+        version = if_match_version(request)
+        if version is None:
+            version = await catalog_service.current_version(bundle_id)
+        await catalog_service.delete_bundle(bundle_id, version)

@@ -1,0 +1,54 @@
+"""Items: search with pagination, and one item with its implementations side by side."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
+
+from catalog.model import ItemType
+
+from ..problems import not_found
+from ..schemas import ItemDetail, ItemPage
+from ..state import CatalogService
+
+Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
+Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="results to skip")]
+
+
+class ItemController(Controller):
+    path = "/items"
+    tags = ("items",)
+    opt = {"role": "portal"}  # noqa: RUF012
+
+    @get("/", summary="Search items")
+    async def search(
+        self,
+        catalog_service: NamedDependency[CatalogService],
+        q: Annotated[str | None, Parameter(max_length=200, description="substring of the item name")] = None,
+        code: Annotated[str | None, Parameter(max_length=32, description="item code prefix")] = None,
+        type: Annotated[ItemType | None, Parameter(description="item-type code (§2)")] = None,
+        region: Annotated[
+            str | None, Parameter(max_length=16, description="only items effective there")
+        ] = None,
+        owner: Annotated[str | None, Parameter(max_length=16, description="the defining region")] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> ItemPage:
+        snap = await catalog_service.snapshot()
+        if region is not None:
+            from .regions import _region
+
+            _region(snap, region)
+        found = snap.search(q=q, code=code, type_=type, region=region, owner=owner)
+        return ItemPage(total=len(found), limit=limit, offset=offset, items=found[offset : offset + limit])
+
+    @get("/{code:str}", summary="One item with its implementations side by side")
+    async def one(self, catalog_service: NamedDependency[CatalogService], code: FromPath[str]) -> ItemDetail:
+        snap = await catalog_service.snapshot()
+        detail = snap.item_detail(code)
+        if detail is None:
+            raise not_found("item", code)
+        return detail

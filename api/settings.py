@@ -1,0 +1,44 @@
+"""The API's settings: one plain dataclass, read from the environment once.
+
+| variable | default | meaning |
+|---|---|---|
+| `ONETHING_DB` | `sqlite:///onething.db` | the catalog store (`sqlite:///path` or `postgresql+psycopg://…`) |
+| `REDIS_URL` | unset | shared workflow cache; unset → an in-process `MemoryStore` |
+| `ONETHING_CACHE_TTL` | `86400` | seconds a computed workflow stays in the cache |
+| `ONETHING_TOKEN_TTL` | `5` | seconds a checked bearer token is remembered in-process (0: ask the DB each request) |
+| `ONETHING_MAX_BODY` | `1048576` | request-body limit in bytes for ordinary requests |
+| `ONETHING_MAX_CATALOG_BODY` | `67108864` | request-body limit for `PUT /catalog` and `POST /validation` (64 MiB) |
+| `ONETHING_DEBUG` | `0` | Litestar debug mode (tracebacks in 500s — never in production) |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_DB = "sqlite:///onething.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB
+    redis_url: str | None = None
+    cache_ttl: int = 86_400
+    token_ttl: float = 5.0
+    max_body: int = 1 << 20
+    max_catalog_body: int = 64 << 20
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            db_url=env.get("ONETHING_DB") or DEFAULT_DB,
+            redis_url=env.get("REDIS_URL") or None,
+            cache_ttl=int(env.get("ONETHING_CACHE_TTL", cls.cache_ttl)),
+            token_ttl=float(env.get("ONETHING_TOKEN_TTL", cls.token_ttl)),
+            max_body=int(env.get("ONETHING_MAX_BODY", cls.max_body)),
+            max_catalog_body=int(env.get("ONETHING_MAX_CATALOG_BODY", cls.max_catalog_body)),
+            debug=env.get("ONETHING_DEBUG", "0").lower() in ("1", "true", "yes"),
+        )

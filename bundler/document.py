@@ -1,0 +1,111 @@
+"""The workflow document of §4 and the error object, as msgspec Structs.
+
+`msgspec.json.encode(workflow)` is exactly the spec's JSON: field names and
+order as printed there. Steps carry a few extra fields (item name, region,
+window, predecessors, finishing day) because portals and the printed guide
+need them; every spec field keeps its spec name and type.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from msgspec import Struct
+
+Reason = Literal["internal", "e_license", "commitment"]
+
+
+class Step(Struct, frozen=True, gc=False):
+    item: str
+    implementation: str
+    agency: str
+    stage: int
+    promised_days: int
+    visits: int
+    name: str
+    """The item's name (四同: the same at every level)."""
+    region: str
+    """Where the implementation resolved: the applicant's region or an ancestor."""
+    window: str
+    after: list[str]
+    """The bundle items that precede this one (it needs their outputs or requires them)."""
+    finish_day: int
+    """Working days from the start until this item is done, waiting for its predecessors."""
+
+
+class MaterialToBring(Struct, frozen=True, gc=False):
+    id: str
+    name: str
+    for_: list[str] = msgspec.field(name="for")
+    """`<item>#<req>` of every remaining requirement this material meets."""
+
+
+class Waived(Struct, frozen=True, gc=False):
+    requirement: str
+    material: str
+    reason: Reason
+    from_: str | None = msgspec.field(name="from")
+    """The item whose output meets the requirement (internal); null otherwise."""
+
+
+class OptionalRequirement(Struct, frozen=True, gc=False):
+    requirement: str
+    any_of: list[str]
+
+
+class FormField(Struct, frozen=True, gc=False, omit_defaults=True):
+    id: str
+    label: str
+    type: str
+    items: list[str]
+    choices: list[str] | None = None
+
+
+class Metrics(Struct, frozen=True, gc=False):
+    materials_before: int
+    materials_after: int
+    visits_before: int
+    visits_after: int
+    days_before: int
+    days_after: int
+    forms_before: int
+    forms_after: int
+    fields_before: int
+    fields_after: int
+
+
+class Workflow(Struct, frozen=True, omit_defaults=True):
+    bundle: str | None
+    """The bundle id, null for an ad-hoc list of items."""
+    region: str
+    catalog_version: str
+    steps: list[Step]
+    stages: list[list[str]]
+    materials: list[MaterialToBring]
+    waived: list[Waived]
+    optional: list[OptionalRequirement]
+    form: list[FormField]
+    metrics: Metrics
+    optimal: bool
+    lower_bound: int | None = None
+    """Present only when a time limit stopped the solver: the proven minimum is at least this."""
+
+
+ErrorCode = Literal["NOT_IMPLEMENTED", "CYCLE", "UNKNOWN_ITEM", "UNKNOWN_REGION", "UNKNOWN_BUNDLE"]
+
+
+class BundleProblem(Struct, frozen=True, gc=False):
+    """Why a bundle cannot be composed: §4's error object."""
+
+    error: ErrorCode
+    message: str
+    items: list[str]
+
+
+class BundleError(Exception):
+    """Bundling is impossible; `.problem` is the error object to show or send."""
+
+    def __init__(self, error: ErrorCode, message: str, items: list[str]) -> None:
+        super().__init__(message)
+        self.problem = BundleProblem(error, message, items)

@@ -1,0 +1,111 @@
+"""Which implementation handles each item, in what order, and how long the chain is (§4 steps 1, 2, 5)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import networkx as nx
+
+from catalog.model import Catalog, Implementation, Item, Requirement, requirements_of
+from catalog.precedence import cycles, precedence_graph
+
+from .document import BundleError
+
+_INDEX: dict[int, tuple[dict, int, dict[tuple[str, str], Implementation]]] = {}
+_INDEX_SIZE = 4
+_INDEX_LOCK = threading.Lock()
+
+
+def lineage(catalog: Catalog, region: str) -> list[str]:
+    """The region and its ancestors up to the nation, nearest first."""
+    if region not in catalog.regions:
+        raise BundleError("UNKNOWN_REGION", f"region {region} is not in the catalog", [])
+    chain = [region]
+    parent = catalog.regions[region].parent
+    while parent is not None and parent in catalog.regions and parent not in chain:
+        chain.append(parent)
+        parent = catalog.regions[parent].parent
+    return chain
+
+
+def resolve(catalog: Catalog, items: Sequence[str], region: str) -> dict[str, Implementation]:
+    """Each item's implementation: in the applicant's region, else the nearest ancestor
+    that has one, the smallest implementation code among several at one region."""
+    chain = lineage(catalog, region)
+    unknown = [code for code in items if code not in catalog.items]
+    if unknown:
+        raise BundleError("UNKNOWN_ITEM", f"not in the catalog: {', '.join(unknown)}", unknown)
+    index = _implementation_index(catalog)
+    resolved: dict[str, Implementation] = {}
+    missing = []
+    for code in items:
+        found = next((index[code, r] for r in chain if (code, r) in index), None)
+        if found is None:
+            missing.append(code)
+        else:
+            resolved[code] = found
+    if missing:
+        names = "、".join(f"{catalog.items[c].name} ({c})" for c in missing)
+        raise BundleError(
+            "NOT_IMPLEMENTED",
+            f"no implementation serves region {region} or any region above it for: {names}",
+            missing,
+        )
+    return resolved
+
+
+def _implementation_index(catalog: Catalog) -> dict[tuple[str, str], Implementation]:
+    """(item, region) → the implementation with the smallest code, built once per catalog.
+
+    A catalog is not changed once loaded (a publish makes a new one), so the
+    index is kept for the last few catalogs seen, checked by identity and size.
+    """
+    table = catalog.implementations
+    with _INDEX_LOCK:
+        cached = _INDEX.get(id(catalog))
+        if cached is not None and cached[0] is table and cached[1] == len(table):
+            return cached[2]
+        index: dict[tuple[str, str], Implementation] = {}
+        for impl in table.values():
+            key = (impl.item, impl.region)
+            held = index.get(key)
+            if held is None or impl.code < held.code:
+                index[key] = impl
+        while len(_INDEX) >= _INDEX_SIZE:
+            del _INDEX[next(iter(_INDEX))]
+        _INDEX[id(catalog)] = (table, len(table), index)
+        return index
+
+
+def precedence(catalog: Catalog, resolved: dict[str, Implementation]) -> nx.DiGraph:
+    """The bundle's precedence graph over the resolved implementations' requirements.
+
+    Raises CYCLE naming every item on a cycle.
+    """
+    items = [catalog.items[code] for code in resolved]
+
+    def requirements(item: Item) -> list[Requirement]:
+        return requirements_of(resolved[item.code], item)
+
+    graph = precedence_graph(items, requirements)
+    groups = cycles(graph)
+    if groups:
+        members = sorted(code for group in groups for code in group)
+        described = "; ".join(" ⇄ ".join(group) for group in groups)
+        raise BundleError("CYCLE", f"these items wait on each other: {described}", members)
+    return graph
+
+
+def stages(graph: nx.DiGraph) -> list[list[str]]:
+    """Topological generations, each sorted: a stage's items run in parallel (并联审批)."""
+    return [sorted(generation) for generation in nx.topological_generations(graph)]
+
+
+def finish_days(graph: nx.DiGraph, days: dict[str, int], order: list[list[str]]) -> dict[str, int]:
+    """For each item, the longest chain of promised days that ends with it (the critical path)."""
+    finish: dict[str, int] = {}
+    for stage in order:
+        for code in stage:
+            finish[code] = days[code] + max((finish[p] for p in graph.predecessors(code)), default=0)
+    return finish

@@ -1,0 +1,145 @@
+"""A workflow for people: the printable one-time notice with its merged form (HTML) and a plain-text summary.
+
+Both read names from the catalog (items, materials, regions) so that the
+citizen sees 居民身份证, not `id-card`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from catalog.model import Catalog
+
+from .document import Workflow
+
+REASONS = {
+    "internal": "内部流转",
+    "e_license": "电子证照免提交",
+    "commitment": "告知承诺",
+}
+REASONS_EN = {"internal": "internal", "e_license": "e-license", "commitment": "commitment"}
+
+METRICS = (
+    ("materials", "申请材料", "materials", "份"),
+    ("visits", "跑动次数", "visits", "次"),
+    ("days", "办理时限", "days", "个工作日"),
+    ("forms", "申请表", "forms", "张"),
+    ("fields", "填报字段", "fields", "项"),
+)
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _names(workflow: Workflow, catalog: Catalog) -> dict:
+    """What the texts show instead of codes."""
+    items = {step.item: step.name for step in workflow.steps}
+    materials = {m.id: m.name for m in catalog.materials.values()}
+    region = catalog.regions.get(workflow.region)
+    bundle = catalog.bundles.get(workflow.bundle) if workflow.bundle else None
+    return {
+        "title": bundle.name if bundle else "、".join(items.values()) + "联办",
+        "description": bundle.description if bundle else "",
+        "region_name": region.name if region else workflow.region,
+        "items": items,
+        "materials": materials,
+    }
+
+
+def requirement_label(requirement: str, items: dict[str, str]) -> str:
+    """`<item>#<req>` as 「item name」req."""
+    code, _, req = requirement.partition("#")
+    return f"「{items.get(code, code)}」{req}"
+
+
+def render_guide(workflow: Workflow, catalog: Catalog) -> str:
+    """The citizen's printable page: one notice (一次告知) and one merged form (一表申请)."""
+    names = _names(workflow, catalog)
+    commitments = [w for w in workflow.waived if w.reason == "commitment"]
+    return (
+        _environment()
+        .get_template("guide.html")
+        .render(
+            workflow=workflow,
+            names=names,
+            reasons=REASONS,
+            metrics=[
+                (
+                    label,
+                    unit,
+                    getattr(workflow.metrics, f"{key}_before"),
+                    getattr(workflow.metrics, f"{key}_after"),
+                )
+                for key, label, _, unit in METRICS
+            ],
+            commitments=commitments,
+            requirement_label=lambda r: requirement_label(r, names["items"]),
+        )
+    )
+
+
+def summary_text(workflow: Workflow, catalog: Catalog) -> str:
+    """The CLI's readable output: steps by stage, materials, waivers, before → after."""
+    names = _names(workflow, catalog)
+    items, materials = names["items"], names["materials"]
+
+    def label(requirement: str) -> str:
+        return requirement_label(requirement, items)
+
+    bundle = f" ({workflow.bundle})" if workflow.bundle else ""
+    out = [
+        f"{names['title']}{bundle}",
+        f"办理地 region: {names['region_name']} {workflow.region} · 目录版本 catalog {workflow.catalog_version}",
+        "",
+        "办理步骤 steps:",
+    ]
+    for number, stage in enumerate(workflow.stages):
+        parallel = " 并联 parallel" if len(stage) > 1 else ""
+        out.append(f"  第{number + 1}阶段 stage {number + 1}{parallel}")
+        for step in (s for s in workflow.steps if s.stage == number):
+            out.append(f"    - {step.name} [{step.item}] {step.agency}")
+            detail = f"承诺 {step.promised_days} 个工作日 days · 到现场 {step.visits} 次 visits"
+            if step.window:
+                detail += f" · {step.window}"
+            out.append(f"      {detail}")
+            if step.after:
+                out.append(f"      需先办结 after: {'、'.join(items[a] for a in step.after)}")
+    out += ["", f"需提交材料 materials to bring ({len(workflow.materials)}):"]
+    for material in workflow.materials:
+        out.append(f"  - {material.name} ({material.id}) — 用于 for {'; '.join(map(label, material.for_))}")
+    if workflow.waived:
+        out += ["", f"免提交 waived ({len(workflow.waived)}):"]
+        for w in workflow.waived:
+            why = f"{REASONS[w.reason]} {REASONS_EN[w.reason]}"
+            if w.from_:
+                why += f", 来自 from {items.get(w.from_, w.from_)}"
+            out.append(f"  - {label(w.requirement)}: {materials.get(w.material, w.material)} — {why}")
+    if workflow.optional:
+        out += ["", "如适用 optional (not counted):"]
+        for o in workflow.optional:
+            out.append(f"  - {label(o.requirement)}: {' / '.join(materials.get(m, m) for m in o.any_of)}")
+    out += ["", f"一表申请 one form: {len(workflow.form)} 项 fields", "", "成效 before → after:"]
+    for key, zh, en, unit in METRICS:
+        before = getattr(workflow.metrics, f"{key}_before")
+        after = getattr(workflow.metrics, f"{key}_after")
+        out.append(f"  {zh} {en:<9} {before:>4} → {after:<4} {unit}")
+    out.append("")
+    if workflow.optimal:
+        out.append("材料数已证明最少 the material count is a proven minimum.")
+    else:
+        out.append(
+            f"注意 the solver was stopped: {workflow.metrics.materials_after} materials, "
+            f"the minimum is at least {workflow.lower_bound}."
+        )
+    return "\n".join(out) + "\n"

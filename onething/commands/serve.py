@@ -1,0 +1,66 @@
+"""`onething serve [--db URL] [--redis URL] [--host H] [--port P] [--workers N]` — the API on uvicorn.
+
+Settings come from the environment (`api.settings`); the flags set ONETHING_DB and
+REDIS_URL for this process and, with `--workers N`, for every worker, which imports
+`api.app:create_app` as a factory. Several instances (on several machines) may share
+one PostgreSQL database and one Redis behind a load balancer: they hold no state of
+their own that another could miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the HTTP API (Litestar on uvicorn)",
+        description="Serve the JSON API, the OpenAPI schema at /schema and the pages.",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="store URL (sqlite:///path or postgresql+psycopg://…); env ONETHING_DB; "
+        "default sqlite:///onething.db",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        default=None,
+        help="Redis URL for the shared workflow cache; env REDIS_URL; default: in-process cache",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.db:
+        os.environ["ONETHING_DB"] = args.db
+    if args.redis:
+        os.environ["REDIS_URL"] = args.redis
+    # Create the tables once, before the workers race to.
+    from api.settings import Settings
+    from catalog.store import Store
+
+    Store(Settings.from_env().db_url).dispose()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        proxy_headers=True,
+        access_log=args.log_level == "debug",
+    )
+    return 0

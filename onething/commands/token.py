@@ -1,0 +1,81 @@
+"""`onething token create|list|revoke --db URL …` — API bearer tokens.
+
+`create` prints the token once (only its hash is stored): the way to get the first
+admin token, which can then create the others through `POST /tokens`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+ROLES = ("portal", "designer", "reviewer", "admin")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "token", help="create, list or revoke API tokens", description="Manage the API's bearer tokens."
+    )
+    sub = parser.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+
+    def db(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--db",
+            metavar="URL",
+            default=None,
+            help="store URL; env ONETHING_DB; default sqlite:///onething.db",
+        )
+
+    create = sub.add_parser("create", help="create a token and print it (once)")
+    db(create)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--name", required=True, help="who or what holds it (revoke by this name)")
+    create.set_defaults(run=_create)
+
+    listing = sub.add_parser("list", help="list token names and roles")
+    db(listing)
+    listing.set_defaults(run=_list)
+
+    revoke = sub.add_parser("revoke", help="revoke every token of a name")
+    db(revoke)
+    revoke.add_argument("--name", required=True)
+    revoke.set_defaults(run=_revoke)
+
+
+def _store(args: argparse.Namespace):
+    from catalog.store import Store
+
+    return Store(args.db or os.environ.get("ONETHING_DB") or "sqlite:///onething.db")
+
+
+def _create(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        print(store.create_token(args.name, args.role))
+    finally:
+        store.dispose()
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        for name, role, created in store.tokens():
+            print(f"{name}\t{role}\t{created.isoformat()}")
+    finally:
+        store.dispose()
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        count = store.revoke_tokens(args.name)
+    finally:
+        store.dispose()
+    if count == 0:
+        print(f"onething token: no token named {args.name!r}", file=sys.stderr)
+        return 1
+    print(f"revoked {count} token(s) named {args.name!r}")
+    return 0

@@ -1,0 +1,129 @@
+"""The API under test: a real app (real SQLite or PostgreSQL, real Redis where asked) behind
+Litestar's test client, a small valid catalog published, and one token per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from catalog.model import Catalog, record_encoder
+from tests.bundler.build import Builder, req
+
+ROLES = ("portal", "designer", "reviewer", "admin")
+
+
+def small_catalog() -> Catalog:
+    """Seven regions, five items, implementations at every level, two bundles.
+
+    newborn (三 items) resolves in 640104 to a county, a city and a province
+    implementation; item 4 is implemented only in 石嘴山, so `far` cannot be
+    composed for 兴庆区 (NOT_IMPLEMENTED) but can for 大武口区.
+    """
+    b = Builder()
+    b.material("id-card", "居民身份证", e_license=True)
+    b.material("household-book", "户口簿")
+    b.material("passport", "护照")
+    b.material("photo", "照片")
+    b.material("lease", "租赁合同")
+    b.field("applicant.name", "申请人姓名")
+    b.field("applicant.phone", "联系电话", "phone")
+    birth = b.item(
+        1,
+        req("identity", "id-card", "passport"),
+        req("layout", "lease", optional=True),
+        outputs=("birth-cert",),
+        fields=("applicant.name",),
+        days=10,
+        name="出生医学证明签发",
+    )
+    hukou = b.item(
+        2,
+        req("proof", "birth-cert"),
+        req("book", "household-book", "passport"),
+        fields=("applicant.name", "applicant.phone"),
+        days=20,
+        name="出生登记",
+    )
+    insure = b.item(
+        3, req("identity", "id-card", "passport"), req("photo", "photo"), days=15, name="城乡居民参保登记"
+    )
+    far = b.item(4, req("book", "household-book"), days=5, name="石嘴山特色事项")
+    lonely = b.item(5, req("book", "household-book"), days=5, name="无人实施事项")
+    b.implement(birth, "640104", promised_days=3, visits=1)
+    b.implement(birth, "640105", promised_days=4, visits=1)
+    b.implement(hukou, "640100", promised_days=5, visits=2)
+    b.implement(insure, "640000", promised_days=7, visits=1)
+    b.implement(far, "640202", promised_days=2, visits=1)
+    b.implement(lonely, "640202", promised_days=2, visits=1)
+    b.bundle("newborn", birth, hukou, insure, name="新生儿出生一件事")
+    b.bundle("far", far, lonely, name="远方一件事")
+    return b.catalog
+
+
+def jsonl(catalog: Catalog) -> bytes:
+    return b"".join(record_encoder.encode(r) + b"\n" for r in catalog.records())
+
+
+@dataclass
+class Api:
+    client: TestClient
+    tokens: dict[str, str]
+
+    def auth(self, role: str | None) -> dict[str, str]:
+        return {} if role is None else {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def get(self, url: str, role: str | None = "portal", **kw):
+        return self.client.get(url, headers={**self.auth(role), **kw.pop("headers", {})}, **kw)
+
+    def post(self, url: str, role: str | None = "designer", **kw):
+        return self.client.post(url, headers={**self.auth(role), **kw.pop("headers", {})}, **kw)
+
+    def put(self, url: str, role: str | None = "designer", **kw):
+        return self.client.put(url, headers={**self.auth(role), **kw.pop("headers", {})}, **kw)
+
+    def delete(self, url: str, role: str | None = "designer", **kw):
+        return self.client.delete(url, headers={**self.auth(role), **kw.pop("headers", {})}, **kw)
+
+    @property
+    def store(self):
+        return self.client.app.state.store
+
+
+@contextmanager
+def running(
+    settings: Settings, catalog: Catalog | None = None, tokens: dict[str, str] | None = None
+) -> Iterator[Api]:
+    app = create_app(settings)
+    store = app.state.store
+    if catalog is not None:
+        store.publish(catalog)
+    if tokens is None:
+        tokens = {role: store.create_token(f"test-{role}", role) for role in ROLES}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, tokens)
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    """SQLite and PostgreSQL, in-process cache, the small catalog published."""
+    with running(Settings(db_url=db_url, token_ttl=0), small_catalog()) as api:
+        yield api
+
+
+@pytest.fixture
+def sqlite_api(sqlite_url: str) -> Iterator[Api]:
+    """For tests whose subject is not the database."""
+    with running(Settings(db_url=sqlite_url, token_ttl=0), small_catalog()) as api:
+        yield api
+
+
+@pytest.fixture
+def empty_api(sqlite_url: str) -> Iterator[Api]:
+    with running(Settings(db_url=sqlite_url, token_ttl=0)) as api:
+        yield api

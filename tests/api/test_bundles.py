@@ -1,0 +1,125 @@
+"""Bundles: create, read, replace, delete — with versions, If-Match and no lost update."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from api.settings import Settings
+
+from .conftest import running, small_catalog
+
+NEWBORN = ["000100001000", "000100002000", "000100003000"]
+
+
+def test_list_and_read_with_etag(api):
+    r = api.get("/bundles")
+    assert r.status_code == 200
+    assert [b["id"] for b in r.json()["bundles"]] == ["far", "newborn"]
+    r = api.get("/bundles/newborn")
+    assert r.status_code == 200 and r.json()["items"] == NEWBORN and r.json()["version"] == 1
+    assert r.headers["etag"] == '"1"'
+    assert api.get("/bundles/newborn", headers={"If-None-Match": '"1"'}).status_code == 304
+    assert api.get("/bundles/nope").status_code == 404
+
+
+def test_create_replace_delete(api):
+    body = {"id": "pair", "name": "两件事", "items": NEWBORN[:2]}
+    r = api.post("/bundles", json=body)
+    assert r.status_code == 201, r.text
+    assert r.headers["etag"] == '"1"' and r.headers["location"] == "/bundles/pair"
+    assert api.post("/bundles", json=body).status_code == 409
+
+    r = api.put("/bundles/pair", json={"name": "两件事（新）", "items": NEWBORN}, headers={"If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 2 and r.headers["etag"] == '"2"'
+    assert api.get("/bundles/pair").json()["name"] == "两件事（新）"
+
+    assert api.delete("/bundles/pair", headers={"If-Match": '"1"'}).status_code == 412
+    assert api.delete("/bundles/pair", headers={"If-Match": '"2"'}).status_code == 204
+    assert api.get("/bundles/pair").status_code == 404
+    assert api.delete("/bundles/pair", headers={"If-Match": '"2"'}).status_code == 404
+
+
+def test_writes_need_if_match(api):
+    r = api.put("/bundles/newborn", json={"name": "x", "items": NEWBORN})
+    assert r.status_code == 428 and r.json()["code"] == "PRECONDITION_REQUIRED"
+    assert api.delete("/bundles/newborn").status_code == 428
+    r = api.put("/bundles/newborn", json={"name": "x", "items": NEWBORN}, headers={"If-Match": '"7"'})
+    assert r.status_code == 412 and r.headers["etag"] == '"1"'
+    assert (
+        api.put(
+            "/bundles/newborn", json={"name": "x", "items": NEWBORN}, headers={"If-Match": "garbage"}
+        ).status_code
+        == 412
+    )
+    assert api.get("/bundles/newborn").json()["name"] == "新生儿出生一件事"  # nothing changed
+    r = api.put("/bundles/newborn", json={"name": "x", "items": NEWBORN}, headers={"If-Match": "*"})
+    assert r.status_code == 200 and r.json()["version"] == 2
+    r = api.put("/bundles/ghost", json={"name": "x", "items": NEWBORN}, headers={"If-Match": '"1"'})
+    assert r.status_code == 404
+
+
+def test_invalid_bundles_are_refused_with_findings(api):
+    r = api.post("/bundles", json={"id": "solo", "name": "一件", "items": NEWBORN[:1]})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["rule"] == "BUNDLE"
+    r = api.post("/bundles", json={"id": "ghost", "name": "鬼", "items": [NEWBORN[0], "000199999000"]})
+    assert r.status_code == 422 and any(e["rule"] == "UNKNOWN_REF" for e in r.json()["errors"])
+    r = api.post("/bundles", json={"id": "x", "name": "x", "items": NEWBORN, "colour": "red"})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    r = api.post("/bundles", json={"id": "bad id/", "name": "x", "items": NEWBORN})
+    assert r.status_code == 400
+    r = api.put("/bundles/newborn", json={"name": "x", "items": NEWBORN[:1]}, headers={"If-Match": '"1"'})
+    assert r.status_code == 422
+    assert [b["id"] for b in api.get("/bundles").json()["bundles"]] == ["far", "newborn"]
+
+
+def test_concurrent_writers_lose_no_update(db_url):
+    """Four instances sharing one database, each appending its own marker to the description
+    with read → PUT If-Match; the losers get 412 and retry. Every success must survive."""
+    writers, rounds = 4, 5
+    settings = Settings(db_url=db_url, token_ttl=0)
+    with contextlib.ExitStack() as stack:
+        # Apps are built here (Litestar's lazy imports are not thread-safe); each thread
+        # then drives its own instance, with its own portal, session pool and cache.
+        first = stack.enter_context(running(settings, small_catalog()))
+        instances = [stack.enter_context(running(settings, tokens=first.tokens)) for _ in range(writers)]
+        conflicts = [0] * writers
+        errors: list[str] = []
+        barrier = threading.Barrier(writers, timeout=60)
+
+        def writer(n: int) -> None:
+            api = instances[n]
+            try:
+                barrier.wait()
+                for k in range(rounds):
+                    while True:
+                        r = api.get("/bundles/newborn")
+                        etag, current = r.headers["etag"], r.json()
+                        body = {
+                            "name": current["name"],
+                            "items": current["items"],
+                            "description": current["description"] + f"[{n}.{k}]",
+                        }
+                        w = api.put("/bundles/newborn", json=body, headers={"If-Match": etag})
+                        if w.status_code == 200:
+                            break
+                        assert w.status_code == 412, w.text
+                        conflicts[n] += 1
+            except BaseException as exc:  # noqa: BLE001 - reported in the main thread
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        final = first.get("/bundles/newborn").json()
+        marks = [f"[{n}.{k}]" for n in range(writers) for k in range(rounds)]
+        assert sorted(m for m in marks if m in final["description"]) == sorted(marks)
+        assert final["version"] == 1 + writers * rounds
+        for n in range(writers):  # each writer's own updates in its own order
+            positions = [final["description"].index(f"[{n}.{k}]") for k in range(rounds)]
+            assert positions == sorted(positions)

@@ -1,0 +1,91 @@
+"""`onething serve` and `onething token` for real: uvicorn in a subprocess, HTTP over a socket."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+
+from .conftest import jsonl, small_catalog
+
+
+def onething(*args: str, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "onething", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        **kw,
+    )
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_over_http(sqlite_url, workers):
+    created = onething("token", "create", "--db", sqlite_url, "--role", "admin", "--name", "ops")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert len(token) >= 32
+    port = _port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "onething",
+            "serve",
+            "--db",
+            sqlite_url,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("onething serve did not come up")
+        auth = {"Authorization": f"Bearer {token}"}
+        r = httpx.put(f"{base}/catalog", content=jsonl(small_catalog()), headers=auth, timeout=30)
+        assert r.status_code == 200, r.text
+        for _ in range(4):  # whichever worker answers has the new catalog
+            r = httpx.get(f"{base}/bundles/newborn/workflow", params={"region": "640104"}, headers=auth)
+            assert r.status_code == 200 and r.json()["bundle"] == "newborn"
+        assert httpx.get(f"{base}/regions").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_token_cli_list_and_revoke(sqlite_url):
+    assert (
+        onething("token", "create", "--db", sqlite_url, "--role", "portal", "--name", "kiosk").returncode == 0
+    )
+    listed = onething("token", "list", "--db", sqlite_url)
+    assert listed.returncode == 0 and "kiosk\tportal" in listed.stdout
+    assert onething("token", "revoke", "--db", sqlite_url, "--name", "kiosk").returncode == 0
+    assert onething("token", "revoke", "--db", sqlite_url, "--name", "kiosk").returncode == 1
+    bad = onething("token", "create", "--db", sqlite_url, "--role", "root", "--name", "x")
+    assert bad.returncode == 2

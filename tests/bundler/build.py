@@ -1,0 +1,145 @@
+"""Hand-built catalogs for the bundler's tests: valid by the spec, small enough to reason about.
+
+Regions: the nation, 宁夏 640000, 银川 640100 with counties 兴庆区 640104 and
+西夏区 640105, 石嘴山 640200 with county 大武口区 640202. Item codes,
+USCCs and implementation codes follow §2, so a written catalog validates clean.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from catalog.codes import implementation_code, uscc_check_char
+from catalog.model import (
+    Agency,
+    Bundle,
+    Catalog,
+    Field,
+    Header,
+    Implementation,
+    Item,
+    Material,
+    Region,
+    Requirement,
+    record_encoder,
+)
+
+REGIONS = [
+    Region("000000", "全国", "national", None),
+    Region("640000", "宁夏回族自治区", "province", "000000"),
+    Region("640100", "银川市", "city", "640000"),
+    Region("640104", "兴庆区", "county", "640100"),
+    Region("640105", "西夏区", "county", "640100"),
+    Region("640200", "石嘴山市", "city", "640000"),
+    Region("640202", "大武口区", "county", "640200"),
+]
+
+
+def req(name: str, *any_of: str, optional: bool = False) -> Requirement:
+    return Requirement(name, list(any_of), optional)
+
+
+class Builder:
+    def __init__(self) -> None:
+        self.catalog = Catalog(header=Header("onething-catalog/1", "test.1", "测试目录"))
+        self.catalog.regions = {r.code: r for r in REGIONS}
+        self.catalog.materials = {}
+        self.catalog.fields = {}
+        self.catalog.items = {}
+        self.catalog.implementations = {}
+        self.catalog.bundles = {}
+        self._agencies = 0
+
+    def material(
+        self, id: str, name: str | None = None, *, e_license: bool = False, commitment: bool = False
+    ) -> str:
+        self.catalog.materials[id] = Material(
+            id, name or f"材料{id}", "other", e_license=e_license, commitment=commitment
+        )
+        return id
+
+    def field(
+        self, id: str, label: str | None = None, type: str = "text", choices: list[str] | None = None
+    ) -> str:
+        self.catalog.fields[id] = Field(id, label or f"字段{id}", type, choices)  # type: ignore[arg-type]
+        return id
+
+    def item(
+        self,
+        serial: int,
+        *requirements: Requirement,
+        outputs: tuple[str, ...] = (),
+        requires: tuple[str, ...] = (),
+        fields: tuple[str, ...] = (),
+        days: int = 20,
+        name: str | None = None,
+    ) -> str:
+        """A national 行政许可 item; every material it names is added to the dictionary."""
+        code = f"0001{serial:05d}000"
+        for requirement in requirements:
+            for m in requirement.any_of:
+                if m not in self.catalog.materials:
+                    self.material(m)
+        for m in outputs:
+            if m not in self.catalog.materials:
+                self.material(m)
+        for f in fields:
+            if f not in self.catalog.fields:
+                self.field(f)
+        self.catalog.items[code] = Item(
+            code=code,
+            name=name or f"事项{serial}",
+            type="01",
+            basis=["《测试法》第一条"],
+            owner="000000",
+            levels=["national", "province", "city", "county"],
+            materials=list(requirements),
+            statutory_days=days,
+            outputs=list(outputs),
+            requires=list(requires),
+            fields=list(fields),
+        )
+        return code
+
+    def implement(
+        self,
+        item: str,
+        region: str = "640104",
+        *,
+        promised_days: int = 5,
+        visits: int = 1,
+        materials: list[Requirement] | None = None,
+        agency: str | None = None,
+    ) -> Implementation:
+        """An implementation by a fresh agency of `region` (or the named one's USCC body, 9 chars)."""
+        self._agencies += 1
+        body = f"11{region}{agency or f'MB{self._agencies:07d}'}"
+        uscc = body + uscc_check_char(body)
+        level = self.catalog.regions[region].level
+        record = self.catalog.items[item]
+        impl = Implementation(
+            code=implementation_code(uscc, level, item),
+            item=item,
+            region=region,
+            agency=Agency(f"{self.catalog.regions[region].name}机构{self._agencies}", uscc),
+            name=record.name,
+            type=record.type,
+            basis=list(record.basis),
+            statutory_days=record.statutory_days,
+            promised_days=promised_days,
+            visits=visits,
+            online_depth=3,
+            materials=materials,
+            window=f"{self.catalog.regions[region].name}政务服务大厅",
+        )
+        self.catalog.implementations[impl.code] = impl
+        return impl
+
+    def bundle(self, id: str, *items: str, name: str | None = None) -> str:
+        self.catalog.bundles[id] = Bundle(id, name or f"{id}一件事", list(items))
+        return id
+
+    def write(self, path: Path) -> Path:
+        lines = [record_encoder.encode(r) for r in self.catalog.records()]
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        return path

@@ -1,0 +1,205 @@
+"""The pages under test: a real uvicorn serving `create_app` over a real SQLite file, driven by a
+real headless Chromium (Playwright for Python, Debian's /usr/bin/chromium).
+
+Two servers: one with the Ningxia fixture as it is, one with a copy broken on purpose (a
+renamed implementation, a promised time over the statutory one, an item nobody implements),
+for the review page to have something to show.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from catalog.model import Catalog, Item
+from catalog.store import Store
+from catalog.validate import load_file
+from tests.conftest import NINGXIA, ROOT
+
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROLES = ("portal", "designer", "reviewer", "admin")
+
+# What the broken copy changes (§3 rules the review page must show).
+RENAMED_REGION = "640104"  # 兴庆区
+RENAMED_ITEM = "000700104000"  # 国(境)内出生登记
+SLOW_REGION = "640502"  # 中卫市沙坡头区
+ORPHAN_CODE = "000799999000"
+
+
+@dataclass
+class Server:
+    url: str
+    db_url: str
+    tokens: dict[str, str]
+    catalog: Catalog
+    process: subprocess.Popen
+
+    def api(self, role: str = "portal") -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.tokens[role]}"}, timeout=30
+        )
+
+    def store(self) -> Store:
+        return Store(self.db_url)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ningxia() -> Catalog:
+    catalog, report = load_file(NINGXIA)
+    assert report.ok, report.findings[:5]
+    return catalog
+
+
+def broken(catalog: Catalog) -> Catalog:
+    """The fixture with three defects: FOUR_SAME_NAME, TIME_LIMIT and ORPHAN_ITEM (a warning)."""
+    impls = dict(catalog.implementations)
+    renamed = next(i for i in impls.values() if i.item == RENAMED_ITEM and i.region == RENAMED_REGION)
+    impls[renamed.code] = msgspec.structs.replace(renamed, name=renamed.name + "（兴庆）")
+    slow = next(i for i in sorted(impls.values(), key=lambda i: i.code) if i.region == SLOW_REGION)
+    impls[slow.code] = msgspec.structs.replace(slow, promised_days=slow.statutory_days + 5)
+    items = dict(catalog.items)
+    template = items[RENAMED_ITEM]
+    items[ORPHAN_CODE] = Item(
+        code=ORPHAN_CODE,
+        name="无人实施的测试事项",
+        type=template.type,
+        basis=list(template.basis),
+        owner="000000",
+        levels=["county"],
+        materials=[],
+        statutory_days=5,
+    )
+    return msgspec.structs.replace(catalog, implementations=impls, items=items, lines={})
+
+
+def serve(tmp: Path, catalog: Catalog) -> Iterator[Server]:
+    """Publish `catalog` into a fresh SQLite file and serve it with uvicorn until the test session ends."""
+    db_url = f"sqlite:///{tmp / 'onething.db'}"
+    store = Store(db_url)
+    store.publish(catalog)
+    tokens = {role: store.create_token(f"pages-{role}", role) for role in ROLES}
+    store.dispose()
+    port = free_port()
+    env = {**os.environ, "ONETHING_DB": db_url, "ONETHING_TOKEN_TTL": "0", "PYTHONPATH": str(ROOT)}
+    env.pop("REDIS_URL", None)
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - open for the server's whole life
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "api.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # up to ~30 s for the server to answer
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"uvicorn exited with {process.returncode}: {(tmp / 'server.log').read_text()}"
+                )
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("uvicorn did not answer /health")
+        yield Server(url, db_url, tokens, catalog, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The Ningxia fixture, clean."""
+    yield from serve(tmp_path_factory.mktemp("pages-clean"), ningxia())
+
+
+@pytest.fixture(scope="session")
+def defective_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The Ningxia fixture with three defects (see `broken`)."""
+    yield from serve(tmp_path_factory.mktemp("pages-broken"), broken(ningxia()))
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
+        yield instance
+        instance.close()
+
+
+def signed_in(browser, server: Server, role: str | None, *, javascript: bool = True):
+    """A fresh browser context (own cookies), signed in through the login form when `role` is given."""
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 900},
+        locale="zh-CN",
+        java_script_enabled=javascript,
+        base_url=server.url,
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    if role is not None:
+        page.goto("/pages/login?next=/")
+        page.fill("input[name=token]", server.tokens[role])
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url(server.url + "/")
+    return context, page
+
+
+@pytest.fixture
+def open_page(browser):
+    """`open_page(server, role, javascript=True)` → a signed-in page; contexts are closed afterwards."""
+    contexts = []
+
+    def make(server: Server, role: str | None = "portal", *, javascript: bool = True):
+        context, page = signed_in(browser, server, role, javascript=javascript)
+        contexts.append(context)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -1,0 +1,208 @@
+"""The bundle designer in a real browser: compose by clicking, compare with the bundler, save, and
+the version check that keeps two designers from overwriting each other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bundler import compose
+from bundler.graph import precedence, resolve
+
+from .conftest import Server
+
+pytestmark = pytest.mark.browser
+
+REGION = "640104"  # 兴庆区
+PICKS = ["002002102000", "000700104000", "002002103000"]  # 出生医学证明签发 · 出生登记 · 预防接种
+
+
+def pick(page, code: str) -> None:
+    """Search by code and tick the item: the page submits itself (pages.js) and comes back with it picked."""
+    page.fill("#search", code)
+    with page.expect_navigation():
+        page.press("#search", "Enter")
+    with page.expect_navigation():
+        page.locator(f"#results input[value='{code}']").click()  # it submits the form itself
+    assert page.locator(f"#picked input[value='{code}']").is_checked()
+
+
+def shown_metrics(page) -> dict[str, int]:
+    out = {}
+    for key, before, after in page.locator("#metrics .metric").evaluate_all(
+        "ms => ms.map(m => [m.dataset.metric, m.dataset.before, m.dataset.after])"
+    ):
+        out[f"{key}_before"] = int(before)
+        out[f"{key}_after"] = int(after)
+    return out
+
+
+def test_compose_by_clicking_matches_the_bundler_and_the_api(
+    site: Server, open_page, artifacts: Path
+) -> None:
+    catalog = site.catalog
+    page = open_page(site, "designer")
+    page.goto("/pages/designer")
+    with page.expect_navigation():
+        page.select_option("#region", REGION)
+    assert page.locator("#region").input_value() == REGION
+    for code in PICKS:
+        pick(page, code)
+
+    workflow = compose(catalog, PICKS, REGION)
+    metrics = {name: getattr(workflow.metrics, name) for name in workflow.metrics.__struct_fields__}
+    assert shown_metrics(page) == metrics
+    with site.api("portal") as api:
+        answer = api.post("/workflows", json={"items": PICKS, "region": REGION})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["metrics"] == metrics
+
+    assert page.locator("#bring li[data-material]").evaluate_all("ls => ls.map(l => l.dataset.material)") == [
+        m.id for m in workflow.materials
+    ]
+    assert page.locator("#waived tr[data-reason]").evaluate_all("rs => rs.map(r => r.dataset.reason)") == [
+        w.reason for w in workflow.waived
+    ]
+    assert "内部流转" in page.locator("#waived").inner_text()
+    # The graph: one box per item, in the stage the bundler gave it; one arrow per precedence link.
+    nodes = page.locator("#graph svg g.node").evaluate_all("gs => gs.map(g => g.dataset.item)")
+    assert sorted(nodes) == sorted(PICKS)
+    links = precedence(catalog, resolve(catalog, PICKS, REGION))
+    assert page.locator("#graph svg path.edge").count() == links.number_of_edges() > 0
+    assert page.locator("#steps tr[data-item]").evaluate_all(
+        "rs => rs.map(r => [r.dataset.item, +r.dataset.stage])"
+    ) == [[s.item, s.stage] for s in workflow.steps]
+    page.screenshot(path=str(artifacts / "page-designer.png"), full_page=True)
+
+    # Save it (a designer is signed in): the store holds it at version 1.
+    page.fill("#bundle-id", "pages-newborn-3")
+    page.fill("#bundle-name", "新生儿出生三项联办")
+    with page.expect_navigation():
+        page.click("#save")
+    assert "已保存" in page.locator("#saved").inner_text()
+    store = site.store()
+    try:
+        saved = store.bundle("pages-newborn-3")
+        assert saved is not None and saved.version == 1
+        assert saved.bundle.items == PICKS and saved.bundle.name == "新生儿出生三项联办"
+    finally:
+        store.dispose()
+    with site.api("portal") as api:
+        assert api.get("/bundles/pages-newborn-3").json()["items"] == PICKS
+
+    # Take one item out and save again: the same bundle, replaced, version 2.
+    with page.expect_navigation():
+        page.locator(f"#picked input[value='{PICKS[2]}']").click()
+    assert shown_metrics(page) != metrics
+    with page.expect_navigation():
+        page.click("#save")
+    assert page.locator("#saved").is_visible()
+    store = site.store()
+    try:
+        again = store.bundle("pages-newborn-3")
+        assert again is not None and again.version == 2 and again.bundle.items == PICKS[:2]
+    finally:
+        store.dispose()
+
+
+def test_a_stale_save_is_refused(site: Server, open_page) -> None:
+    store = site.store()
+    try:
+        from catalog.model import Bundle
+
+        store.create_bundle(Bundle(id="pages-stale", name="并发修改测试", items=PICKS[:2]))
+    finally:
+        store.dispose()
+    first = open_page(site, "designer")
+    second = first.context.new_page()
+    for page in (first, second):
+        page.goto(f"/pages/designer?bundle=pages-stale&region={REGION}")
+        assert page.locator("input[name=version]").input_value() == "1"
+
+    first.fill("#bundle-name", "第一位设计人员的名称")
+    with first.expect_navigation():
+        first.click("#save")
+    assert first.locator("#saved").is_visible()
+
+    second.fill("#bundle-name", "第二位设计人员的名称")
+    with second.expect_navigation() as navigation:
+        second.click("#save")
+    assert navigation.value.status == 412
+    assert "已被他人修改" in second.locator("#save-error").inner_text()
+    store = site.store()
+    try:
+        held = store.bundle("pages-stale")
+        assert held is not None and held.version == 2 and held.bundle.name == "第一位设计人员的名称"
+    finally:
+        store.dispose()
+
+
+def test_saving_needs_a_designer(site: Server, open_page) -> None:
+    page = open_page(site, "portal")
+    page.goto(f"/pages/designer?items={PICKS[0]}&items={PICKS[1]}&region={REGION}&edited=1")
+    assert page.locator("#metrics").is_visible()
+    assert page.locator("#save").count() == 0
+    assert "以设计人员身份登录" in page.locator("#save-card").inner_text()
+    # Posting the form anyway is refused, and nothing is stored.
+    answer = page.request.post(
+        "/pages/designer/save",
+        form={"id": "pages-portal", "name": "门户不能保存", "items": PICKS[0], "region": REGION},
+    )
+    assert answer.status == 403
+    store = site.store()
+    try:
+        assert store.bundle("pages-portal") is None
+    finally:
+        store.dispose()
+
+
+def test_a_save_the_store_or_the_validator_refuses_says_why(site: Server, open_page) -> None:
+    page = open_page(site, "designer")
+    # One item is not a bundle (BUNDLE: fewer than 2 items).
+    page.goto(f"/pages/designer?items={PICKS[0]}&region={REGION}&edited=1")
+    page.fill("#bundle-id", "pages-single")
+    page.fill("#bundle-name", "只有一个事项")
+    with page.expect_navigation() as navigation:
+        page.click("#save")
+    assert navigation.value.status == 422
+    assert "未通过校验" in page.locator("#save-error").inner_text()
+    # An id another bundle has: created elsewhere, not overwritten here.
+    page.goto(f"/pages/designer?items={PICKS[0]}&items={PICKS[1]}&region={REGION}&edited=1")
+    page.fill("#bundle-id", "newborn")
+    page.fill("#bundle-name", "抢占编号")
+    with page.expect_navigation() as navigation:
+        page.click("#save")
+    assert navigation.value.status == 409
+    assert "编号已被" in page.locator("#save-error").inner_text()
+    # The page keeps what the designer typed and picked.
+    assert page.locator("#bundle-name").input_value() == "抢占编号"
+    assert page.locator("#picked input:checked").count() == 2
+    store = site.store()
+    try:
+        assert store.bundle("pages-single") is None
+        newborn = store.bundle("newborn")
+        assert newborn is not None and newborn.bundle.name == site.catalog.bundles["newborn"].name
+    finally:
+        store.dispose()
+
+
+def test_open_a_stored_bundle(site: Server, open_page, artifacts: Path) -> None:
+    from bundler import compose_bundle
+
+    page = open_page(site, "designer")
+    page.goto(f"/pages/designer?region={REGION}")
+    with page.expect_navigation():
+        page.select_option("#open-bundle select[name=bundle]", "newborn")
+    bundle = site.catalog.bundles["newborn"]
+    assert page.locator("#picked input:checked").evaluate_all("bs => bs.map(b => b.value)") == bundle.items
+    assert page.locator("#bundle-name").input_value() == bundle.name
+    assert page.locator("input[name=version]").input_value() == "1"
+    workflow = compose_bundle(site.catalog, "newborn", REGION)
+    metrics = {name: getattr(workflow.metrics, name) for name in workflow.metrics.__struct_fields__}
+    assert shown_metrics(page) == metrics
+    assert page.locator("#graph svg g.node").count() == len(bundle.items)
+    assert (
+        page.locator("#guide-link").get_attribute("href") == f"/pages/bundles/newborn/guide?region={REGION}"
+    )
+    page.screenshot(path=str(artifacts / "page-designer-bundle.png"), full_page=True)
