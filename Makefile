@@ -16,7 +16,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 run: $(VENV)/.installed
 	$(BIN)/onething import fixtures/ningxia.jsonl --db $(DB)
+	@# A local admin token for this run (the previous run's is revoked), to sign in to the pages.
+	@$(BIN)/onething token revoke --db $(DB) --name make-run >/dev/null 2>&1 || true
+	@echo "Sign in at http://127.0.0.1:8000/pages/login with this admin token:"
+	@$(BIN)/onething token create --db $(DB) --role admin --name make-run
 	$(BIN)/onething serve --db $(DB) --host 127.0.0.1 --port 8000
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/validate.py --rows 1000000
+	$(BIN)/python bench/bundle.py
+	$(BIN)/python bench/api.py
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

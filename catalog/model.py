@@ -165,7 +165,7 @@ def requirements_of(impl: Implementation, item: Item) -> list[Requirement]:
 class Catalog(Struct, kw_only=True):
     """A whole catalog in memory, records by key, with the line each came from.
 
-    Built by `catalog.load`; validation and bundling are pure functions over it.
+    Built by `catalog.validate.load_file` (a file) or `catalog.store` (a database); validation and bundling are pure functions over it.
     """
 
     header: Header
