@@ -41,7 +41,7 @@ ROLES = ("portal", "designer", "reviewer", "admin")
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {list[str]: sa.JSON, list[dict[str, Any]]: sa.JSON}
+    type_annotation_map = {list[str]: sa.JSON, list[dict[str, Any]]: sa.JSON}  # noqa: RUF012
 
 
 class StateRow(Base):
@@ -402,7 +402,7 @@ class Store:
             bump = sa.update(StateRow).where(StateRow.id == 1).values(revision=StateRow.revision + 1)
             if expected_revision is not None:
                 bump = bump.where(StateRow.revision == expected_revision)
-            if session.execute(bump).rowcount != 1:
+            if _rows_changed(session, bump) != 1:
                 raise RevisionMoved(f"the store is no longer at revision {expected_revision}")
             state = session.get(StateRow, 1)
             assert state is not None
@@ -456,12 +456,12 @@ class Store:
         values = _bundle_row(bundle, None, if_version + 1)
         del values["line"]
         with Session(self.engine) as session, session.begin():
-            result = session.execute(
+            update = (
                 sa.update(BundleRow)
                 .where(BundleRow.id == bundle.id, BundleRow.version == if_version)
                 .values(**values)
             )
-            if result.rowcount != 1:
+            if _rows_changed(session, update) != 1:
                 self._raise_missing_or_stale(session, bundle.id)
             self._bump(session)
         return StoredBundle(bundle, if_version + 1)
@@ -471,7 +471,7 @@ class Store:
             query = sa.delete(BundleRow).where(BundleRow.id == bundle_id)
             if if_version is not None:
                 query = query.where(BundleRow.version == if_version)
-            if session.execute(query).rowcount != 1:
+            if _rows_changed(session, query) != 1:
                 self._raise_missing_or_stale(session, bundle_id)
             self._bump(session)
 
@@ -512,7 +512,14 @@ class Store:
 
     def revoke_tokens(self, name: str) -> int:
         with Session(self.engine) as session, session.begin():
-            return session.execute(sa.delete(TokenRow).where(TokenRow.name == name)).rowcount
+            return _rows_changed(session, sa.delete(TokenRow).where(TokenRow.name == name))
+
+
+def _rows_changed(session: Session, statement: sa.Executable) -> int:
+    """How many rows an UPDATE or DELETE touched: the compare-and-set verdict."""
+    result = session.execute(statement)
+    assert isinstance(result, sa.CursorResult)
+    return result.rowcount
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -85,7 +85,7 @@ ROW_OF_RULE = {
 
 class BrowseController(Controller):
     path = "/pages"
-    guards = [signed_in("portal")]
+    guards = [signed_in("portal")]  # noqa: RUF012
 
     @get("/regions", name="pages:regions")
     async def regions(self, request: Request, catalog_service: Service) -> Response[str]:

@@ -178,7 +178,7 @@ def _same_origin(request: Request) -> bool:
 
 class DesignerController(Controller):
     path = "/pages/designer"
-    guards = [signed_in("portal")]
+    guards = [signed_in("portal")]  # noqa: RUF012
 
     @get("/", name="pages:designer")
     async def designer(

@@ -41,7 +41,7 @@ TOOLBAR = """<style>
 
 class BundlePagesController(Controller):
     path = "/pages/bundles"
-    guards = [signed_in("portal")]
+    guards = [signed_in("portal")]  # noqa: RUF012
 
     @get("/", name="pages:bundles")
     async def bundles(self, request: Request, catalog_service: Service) -> Response[str]:

@@ -21,7 +21,7 @@ PAGE_SIZE = 200
 
 class ReviewController(Controller):
     path = "/pages/review"
-    guards = [signed_in("reviewer")]
+    guards = [signed_in("reviewer")]  # noqa: RUF012
 
     @get("/", name="pages:review")
     async def review(

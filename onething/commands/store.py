@@ -83,12 +83,11 @@ def run_export(args: argparse.Namespace) -> int:
     if catalog is None:
         print(f"onething export: nothing has been published to {_safe(args.db)}", file=sys.stderr)
         return 1
-    out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")
-    try:
-        out.writelines(dump_lines(catalog))
-    finally:
-        if out is not sys.stdout.buffer:
-            out.close()
+    if args.out == "-":
+        sys.stdout.buffer.writelines(dump_lines(catalog))
+    else:
+        with open(args.out, "wb") as out:
+            out.writelines(dump_lines(catalog))
     return 0
 
 
