@@ -43,10 +43,14 @@ def run_import(args: argparse.Namespace) -> int:
     from catalog.validate import load_file
     from onething.commands.validate import print_report
 
-    if sys.stderr.isatty():
-        sys.stderr.write(f"reading and validating {args.catalog} …\n")
+    def reading(line: int) -> None:
+        sys.stderr.write(f"\rreading and validating: {line:,} lines")
+        sys.stderr.flush()
+
     try:
-        catalog, report = load_file(args.catalog)
+        catalog, report = load_file(args.catalog, progress=reading if sys.stderr.isatty() else None)
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\rread and validated {args.catalog}\033[K\n")
     except OSError as exc:
         print(f"onething import: cannot read {args.catalog}: {exc.strerror or exc}", file=sys.stderr)
         return 2
