@@ -27,7 +27,7 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +43,11 @@ from .problems import ErrorDetail, ProblemException
 if TYPE_CHECKING:
     from litestar.stores.base import Store as CacheStore
 
+    from bundler import Workflow
     from catalog.store import Store, StoredBundle
 
 log = logging.getLogger("onething.api")
 
-NATIONAL = "000000"
 
 # Bundling error (§4) → HTTP status.
 BUNDLE_ERROR_STATUS = {
@@ -429,24 +429,31 @@ class CatalogService:
         if etag is None:
             self._bundle_region_problem(snap, bundle_id, region)
         assert etag is not None
-        key = "wf:" + etag.strip('"')
-        cached = await self._get(key)
-        if cached is not None:
-            return self._unpack(cached, etag, hit=True)
-        packed = await anyio.to_thread.run_sync(self._compose_bundle, snap, bundle_id, region)
-        await self._set(key, packed, self.cache_ttl)
-        return self._unpack(packed, etag, hit=False)
+        from bundler import compose_bundle
+
+        catalog = snap.require()
+        return await self._workflow_through_cache(
+            etag, self.cache_ttl, lambda: compose_bundle(catalog, bundle_id, region)
+        )
 
     async def adhoc_workflow(self, items: list[str], region: str) -> Computed:
+        from bundler import compose
+
         snap = await self.snapshot()
-        snap.require()
+        catalog = snap.require()
         etag = f'"a{_digest(snap.tag, region, *items)}"'
+        return await self._workflow_through_cache(
+            etag, min(self.cache_ttl, 3600), lambda: compose(catalog, items, region)
+        )
+
+    async def _workflow_through_cache(self, etag: str, ttl: int, compose: Callable[[], Workflow]) -> Computed:
+        """The cached workflow for this ETag, or one composed off the event loop and cached."""
         key = "wf:" + etag.strip('"')
         cached = await self._get(key)
         if cached is not None:
             return self._unpack(cached, etag, hit=True)
-        packed = await anyio.to_thread.run_sync(self._compose_items, snap, items, region)
-        await self._set(key, packed, min(self.cache_ttl, 3600))
+        packed = await anyio.to_thread.run_sync(self._pack, compose)
+        await self._set(key, packed, ttl)
         return self._unpack(packed, etag, hit=False)
 
     async def guide(self, bundle_id: str, region: str, snap: Snapshot | None = None) -> Computed:
@@ -509,21 +516,12 @@ class CatalogService:
             )
 
     @staticmethod
-    def _compose_bundle(snap: Snapshot, bundle_id: str, region: str) -> bytes:
-        from bundler import BundleError, compose_bundle
+    def _pack(compose: Callable[[], Workflow]) -> bytes:
+        """The composed workflow, or the bundling problem, as the bytes the cache keeps."""
+        from bundler import BundleError
 
         try:
-            workflow = compose_bundle(snap.require(), bundle_id, region)
-        except BundleError as exc:
-            return _PROBLEM + msgspec.json.encode(exc.problem)
-        return _WORKFLOW + msgspec.json.encode(workflow)
-
-    @staticmethod
-    def _compose_items(snap: Snapshot, items: list[str], region: str) -> bytes:
-        from bundler import BundleError, compose
-
-        try:
-            workflow = compose(snap.require(), items, region)
+            workflow = compose()
         except BundleError as exc:
             return _PROBLEM + msgspec.json.encode(exc.problem)
         return _WORKFLOW + msgspec.json.encode(workflow)

@@ -43,6 +43,18 @@ def _not_modified(etag: str) -> ASGIResponse:
     return RawResponse.of(b"", 304, None, {"ETag": etag, "Cache-Control": CACHE_CONTROL})  # type: ignore[return-value]
 
 
+async def _conditional(
+    request: Request, catalog_service: CatalogService, bundle_id: str, region: str, what: str
+) -> ASGIResponse:
+    """304 when the client's copy is current (decided without composing), else the body."""
+    snap = await catalog_service.snapshot()
+    etag = catalog_service.workflow_etag(snap, bundle_id, region, what)
+    if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
+        return _not_modified(etag)
+    compute = catalog_service.guide if what == "guide" else catalog_service.workflow
+    return _respond(await compute(bundle_id, region, snap))
+
+
 def _documented(what: type, description: str) -> dict[int, ResponseSpec]:
     return {200: ResponseSpec(data_container=what, description=description)}
 
@@ -64,11 +76,7 @@ class BundleWorkflowController(Controller):
         bundle_id: FromPath[str],
         region: Region,
     ) -> ASGIResponse:
-        snap = await catalog_service.snapshot()
-        etag = catalog_service.workflow_etag(snap, bundle_id, region)
-        if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
-            return _not_modified(etag)
-        return _respond(await catalog_service.workflow(bundle_id, region, snap))
+        return await _conditional(request, catalog_service, bundle_id, region, "workflow")
 
     @get(
         "/guide",
@@ -83,11 +91,7 @@ class BundleWorkflowController(Controller):
         bundle_id: FromPath[str],
         region: Region,
     ) -> ASGIResponse:
-        snap = await catalog_service.snapshot()
-        etag = catalog_service.workflow_etag(snap, bundle_id, region, "guide")
-        if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
-            return _not_modified(etag)
-        return _respond(await catalog_service.guide(bundle_id, region, snap))
+        return await _conditional(request, catalog_service, bundle_id, region, "guide")
 
 
 class WorkflowController(Controller):
