@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/onething import fixtures/ningxia.jsonl --db $(DB)
+	$(BIN)/onething publish fixtures/ningxia.jsonl --db $(DB) --note "make run"
 	@# A local admin token for this run (the previous run's is revoked), to sign in to the pages.
 	@$(BIN)/onething token revoke --db $(DB) --name make-run >/dev/null 2>&1 || true
 	@echo "Sign in at http://127.0.0.1:8000/pages/login with this admin token:"

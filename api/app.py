@@ -3,10 +3,12 @@
 For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
 
 - dependency `catalog_service: api.state.CatalogService` — `await catalog_service.snapshot()`
-  gives the current catalog (`snap.catalog`, `snap.revision`, `snap.versions`, `snap.summary`,
-  `snap.report()`, `snap.effective(region)`, `snap.search(...)`, `snap.item_detail(code)`),
-  reloaded only when the store's revision moved; `await catalog_service.workflow(bundle, region)`
-  and `.guide(...)` give cached bodies (`Computed`: `.body`, `.etag`, `.hit`) or raise a problem.
+  gives the newest version's `View` (`.catalog` with the small records and the bundles but no
+  implementations, `.version`, `.versions`, `.summary`, `.children`); what grows with the
+  catalog is an indexed, paged read: `effective(view, region)`, `search(view, …)`,
+  `item_detail(view, code, limit, offset)`, `findings(view, …)`, `report(view, …)`;
+  `await catalog_service.workflow(bundle, region)` and `.guide(...)` give cached bodies
+  (`Computed`: `.body`, `.etag`, `.hit`) or raise a problem.
 - dependency `store: catalog.store.Store` — the database (sync; writes only).
 - dependency `settings: api.settings.Settings`.
 - the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens`).

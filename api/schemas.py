@@ -122,6 +122,10 @@ class ImplementationView(Struct):
 
 class ItemDetail(Struct):
     item: Item
+    total: int
+    """How many implementations the item has; `implementations` is one page of them."""
+    limit: int
+    offset: int
     implementations: list[ImplementationView]
 
 
@@ -193,6 +197,10 @@ class ValidationReport(Struct):
 
 class PublishResult(Struct):
     revision: int
+    """The version published."""
+    added: int
+    changed: int
+    removed: int
     catalog: CatalogSummary
     summary: SummaryOut
     findings: list[FindingOut]

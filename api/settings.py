@@ -7,7 +7,7 @@
 | `ONETHING_CACHE_TTL` | `86400` | seconds a computed workflow stays in the cache |
 | `ONETHING_TOKEN_TTL` | `5` | seconds a checked bearer token is remembered in-process (0: ask the DB each request) |
 | `ONETHING_MAX_BODY` | `1048576` | request-body limit in bytes for ordinary requests |
-| `ONETHING_MAX_CATALOG_BODY` | `67108864` | request-body limit for `PUT /catalog` and `POST /validation` (64 MiB) |
+| `ONETHING_MAX_CATALOG_BODY` | `2147483648` | request-body limit for `PUT /catalog` and `POST /validation` (2 GiB, streamed to a temporary file) |
 | `ONETHING_DEBUG` | `0` | Litestar debug mode (tracebacks in 500s — never in production) |
 """
 
@@ -27,7 +27,7 @@ class Settings:
     cache_ttl: int = 86_400
     token_ttl: float = 5.0
     max_body: int = 1 << 20
-    max_catalog_body: int = 64 << 20
+    max_catalog_body: int = 2 << 30
     debug: bool = False
 
     @classmethod

@@ -1,23 +1,23 @@
-"""The API's state: the store, the loaded catalog (cached by store revision) and the workflow cache.
+"""The API's state: the store, a small view of the newest version, and the workflow cache.
 
 Pages and routes get these as Litestar dependencies (see `api.app`):
 
-- `store` — the `catalog.store.Store` (SQLite or PostgreSQL), sync; call it through
-  `CatalogService` where a method exists, so reads stay cached.
 - `catalog_service` — a `CatalogService`. `await catalog_service.snapshot()` returns the
-  current `Snapshot` (`.catalog`, `.revision`, `.versions`, `.tag`, `.summary`, …), reloading
-  from the store only when its revision moved (one cheap query per request). Workflows and
-  guides: `await catalog_service.workflow(bundle_id, region)` and `.guide(...)` return a
-  `Computed` (body bytes, ETag, cache hit or not) or raise `problems.ProblemException`.
+  current `View`: the newest version's small records (regions, materials, fields, items,
+  questions) and the bundles, loaded once per version (a few thousand rows, never the
+  implementations). Everything that grows with the catalog is an indexed, paged query:
+  `effective`, `search`, `item_detail`, `implementation`, `report`, `export`. Workflows and
+  guides (`workflow`, `guide`, `adhoc_workflow`) read the slice they need — the bundle's
+  items' implementations along one region chain — and are cached by content.
+- `store` — the `catalog.store.Store` (sync; call it off the event loop).
 
-Every instance sharing a database sees every write: each request compares the store's
-revision (bumped by every write) with the one its snapshot was loaded at (`RevisionProbe`:
-one held DBAPI connection, ~4 µs on SQLite). Workflows are cached under a key made of the
-catalog's content tag, the bundle (record and version) and the region — content-addressed,
-so a change to either makes a new key and the old entry ages out by TTL; nothing is ever
-served stale. With Redis the computed workflows are shared between instances; a small
-in-process LRU sits in front (safe for the same reason), and a cache outage only costs a
-recomputation.
+Every instance sharing a database sees every write on its next request: each request reads
+the two state counters (newest catalog version, bundles revision; one held DBAPI connection,
+microseconds), and a moved counter reloads only what it counts. A publish writes a new
+version in one transaction; until it commits the previous version serves, and no read waits
+for it. Workflows are cached under keys that name their content (the version's tag, the
+bundle record and version, the region), so an entry is never stale; with Redis they are
+shared between instances, and an outage only costs recomputation.
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import msgspec
 
-from catalog.findings import Report
+from catalog.findings import Conformity, Finding, Report
 from catalog.model import Bundle, Catalog, Implementation, Region, record_encoder, requirements_of
 
 from . import schemas as s
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from litestar.stores.base import Store as CacheStore
 
     from bundler import Workflow
-    from catalog.store import Store, StoredBundle
+    from catalog.store import Store
 
 log = logging.getLogger("onething.api")
 
@@ -60,6 +60,7 @@ BUNDLE_ERROR_STATUS = {
 
 _WORKFLOW = b"W"
 _PROBLEM = b"P"
+LEVEL_ORDER = {"national": 0, "province": 1, "city": 2, "county": 3}
 
 
 def _digest(*parts: object) -> str:
@@ -70,7 +71,7 @@ def _digest(*parts: object) -> str:
     return h.hexdigest()
 
 
-def _finding_out(f: Any) -> s.FindingOut:
+def finding_out(f: Any) -> s.FindingOut:
     return s.FindingOut(
         rule=f.rule, severity=f.severity, kind=f.kind, key=f.key, line=f.line, message=f.message
     )
@@ -83,99 +84,52 @@ def findings_as_errors(findings: Sequence[Any]) -> list[ErrorDetail]:
     ]
 
 
-def catalog_tag(catalog: Catalog) -> str:
-    """A content hash of the catalog without its bundles: equal catalogs, equal tags, on every instance."""
-    h = hashlib.blake2b(digest_size=12)
-    encode = record_encoder.encode
-    for table in (catalog.regions, catalog.materials, catalog.fields, catalog.items, catalog.implementations):
-        for key in sorted(table):
-            h.update(encode(table[key]))
-            h.update(b"\n")
-    h.update(encode(catalog.header))
-    return h.hexdigest()
+def conformity_out(rows: Sequence[Conformity]) -> list[s.ConformityOut]:
+    return [
+        s.ConformityOut(
+            region=c.region,
+            implementations=c.implementations,
+            conforming=c.conforming,
+            rate=1.0 if c.implementations == 0 else round(c.conforming / c.implementations, 4),
+        )
+        for c in rows
+    ]
 
 
 @dataclass
-class Snapshot:
-    """The catalog as of one store revision, with what is derived from it (built lazily, once)."""
+class View:
+    """The newest version as this instance holds it: small records and bundles, nothing that
+    grows with the implementations. `catalog.implementations` is always empty."""
 
-    revision: int
+    version: int
+    bundle_rev: int
     catalog: Catalog | None
     versions: dict[str, int]
+    """bundle id -> its edit version"""
     tag: str
     summary: s.CatalogSummary | None
+    totals: tuple[int, int] = (0, 0)
+    """(errors, warnings) of the version's stored report."""
     children: dict[str, list[str]] = field(default_factory=dict)
-    impl_count: dict[str, int] = field(default_factory=dict)
-    impls_by_item: dict[str, list[Implementation]] = field(default_factory=dict)
+    item_counts: dict[str, int] = field(default_factory=dict)
     etags: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    _report: Report | None = None
-    _export: bytes | None = None
-    _effective: dict[str, list[s.EffectiveItem]] = field(default_factory=dict)
+    effective_cache: OrderedDict[str, list[s.EffectiveItem]] = field(default_factory=OrderedDict)
+
+    @property
+    def revision(self) -> int:
+        """The catalog version this view shows (what workflow documents call `revision`)."""
+        return self.version
 
     @classmethod
-    def empty(cls, revision: int) -> Snapshot:
-        return cls(revision=revision, catalog=None, versions={}, tag="empty", summary=None)
+    def empty(cls, bundle_rev: int = -1) -> View:
+        return cls(version=0, bundle_rev=bundle_rev, catalog=None, versions={}, tag="empty", summary=None)
 
-    @classmethod
-    def build(cls, revision: int, catalog: Catalog | None, stored: list[StoredBundle]) -> Snapshot:
-        if catalog is None:
-            return cls.empty(revision)
-        # The bundles as one read gave them, with their versions (catalog() and bundles()
-        # are two reads; the versions must belong to the bundles we serve).
-        catalog = msgspec.structs.replace(catalog, bundles={sb.bundle.id: sb.bundle for sb in stored})
-        versions = {sb.bundle.id: sb.version for sb in stored}
-        children: dict[str, list[str]] = {}
-        for code in sorted(catalog.regions):
-            parent = catalog.regions[code].parent
-            if parent is not None:
-                children.setdefault(parent, []).append(code)
-        impls_by_item: dict[str, list[Implementation]] = {}
-        for code in sorted(catalog.implementations):
-            impl = catalog.implementations[code]
-            impls_by_item.setdefault(impl.item, []).append(impl)
-        summary = s.CatalogSummary(
-            version=catalog.header.version,
-            title=catalog.header.title,
-            regions=len(catalog.regions),
-            materials=len(catalog.materials),
-            fields=len(catalog.fields),
-            items=len(catalog.items),
-            implementations=len(catalog.implementations),
-            bundles=len(catalog.bundles),
-        )
-        return cls(
-            revision=revision,
-            catalog=catalog,
-            versions=versions,
-            tag=catalog_tag(catalog),
-            summary=summary,
-            children=children,
-            impl_count={k: len(v) for k, v in impls_by_item.items()},
-            impls_by_item=impls_by_item,
-        )
-
-    # -- derived, lazily ------------------------------------------------------------------
     def require(self) -> Catalog:
         if self.catalog is None:
             raise ProblemException(
                 409, "NO_CATALOG", "no catalog has been published yet (PUT /catalog as a reviewer)"
             )
         return self.catalog
-
-    def report(self) -> Report:
-        if self._report is None:
-            from catalog.validate import validate
-
-            self._report = validate(self.require())
-        return self._report
-
-    def export(self) -> bytes:
-        """The catalog as JSONL, header first (§1)."""
-        if self._export is None:
-            catalog = self.require()
-            encode = record_encoder.encode
-            self._export = b"".join(encode(r) + b"\n" for r in catalog.records())
-        return self._export
 
     def path(self, region: str) -> list[str]:
         """The region and its ancestors up to 000000: where an applicant's items are looked for."""
@@ -197,43 +151,187 @@ class Snapshot:
                     stack.append(child)
         return out
 
-    def effective(self, region: str) -> list[s.EffectiveItem]:
-        """Every item an applicant in `region` can apply for, each resolved as §4 step 1 says."""
-        cached = self._effective.get(region)
-        if cached is not None:
-            return cached
-        from bundler import BundleError
-        from bundler.graph import resolve
+    def with_bundles(self, stored: list[Any], bundle_rev: int) -> View:
+        """The same version with the bundles of a newer bundles revision."""
+        catalog = self.catalog
+        if catalog is not None:
+            catalog = msgspec.structs.replace(catalog, bundles={sb.bundle.id: sb.bundle for sb in stored})
+        summary = self.summary
+        if summary is not None:
+            summary = msgspec.structs.replace(summary, bundles=len(stored))
+        return View(
+            version=self.version,
+            bundle_rev=bundle_rev,
+            catalog=catalog,
+            versions={sb.bundle.id: sb.version for sb in stored},
+            tag=self.tag,
+            summary=summary,
+            totals=self.totals,
+            children=self.children,
+            item_counts=self.item_counts,
+        )
 
-        catalog = self.require()
-        out: list[s.EffectiveItem] = []
-        for code in sorted(catalog.items):
+
+def _load_version(store: Store, version: int, bundle_rev: int) -> View:
+    """A version's small records, read once per version (a few thousand rows at national scale)."""
+    stored = store.bundles()
+    if version == 0:
+        return View.empty(bundle_rev)
+    catalog = store.dictionaries(version)
+    counts = store.item_counts(version)
+    children: dict[str, list[str]] = {}
+    for code in sorted(catalog.regions):
+        parent = catalog.regions[code].parent
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+    summary = s.CatalogSummary(
+        version=catalog.header.version,
+        title=catalog.header.title,
+        regions=len(catalog.regions),
+        materials=len(catalog.materials),
+        fields=len(catalog.fields),
+        items=len(catalog.items),
+        implementations=sum(counts.values()),
+        bundles=0,
+    )
+    view = View(
+        version=version,
+        bundle_rev=bundle_rev,
+        catalog=catalog,
+        versions={},
+        tag=store.tag(version) or str(version),
+        summary=summary,
+        totals=store.finding_totals(version),
+        children=children,
+        item_counts=counts,
+    )
+    return view.with_bundles(stored, bundle_rev)
+
+
+@dataclass
+class Computed:
+    """A computed (or cached) workflow or guide body."""
+
+    body: bytes
+    etag: str
+    hit: bool
+    status: int = 200
+    media_type: str = "application/json"
+
+
+class HeadsProbe:
+    """`store.heads()` through one DBAPI connection held for the purpose: the check every
+    request makes costs microseconds on SQLite and one round trip on PostgreSQL, instead of a
+    pooled SQLAlchemy checkout. Used from the event loop only. On any error the connection is
+    dropped and the store answers; the next call opens a new one."""
+
+    def __init__(self, store: Store):
+        from catalog.store.schema import StateRow
+
+        self.store = store
+        self.sql = f"SELECT id, counter FROM {StateRow.__tablename__}"
+        self._raw: Any = None
+        self._conn: Any = None
+
+    def __call__(self) -> tuple[int, int]:
+        try:
+            if self._conn is None:
+                self._raw = self.store.engine.raw_connection()
+                self._conn = self._raw.driver_connection
+                if hasattr(self._conn, "autocommit") and not self.store.url.startswith("sqlite"):
+                    self._conn.autocommit = True  # psycopg: no transaction left open between probes
+            cursor = self._conn.cursor()
             try:
-                impl = resolve(catalog, [code], region)[code]
-            except BundleError:  # implemented nowhere on the region's path
-                continue
-            item = catalog.items[code]
-            where: Region | None = catalog.regions.get(impl.region)
-            out.append(
-                s.EffectiveItem(
-                    item=code,
-                    name=item.name,
-                    type=item.type,
-                    implementation=impl.code,
-                    region=impl.region,
-                    level=where.level if where else "national",
-                    agency=impl.agency,
-                    promised_days=impl.promised_days,
-                    visits=impl.visits,
-                    online_depth=impl.online_depth,
-                    fee=float(impl.fee),
-                )
-            )
-        self._effective[region] = out
+                cursor.execute(self.sql)
+                rows = dict(cursor.fetchall())
+            finally:
+                cursor.close()
+            return int(rows.get(1, 0)), int(rows.get(2, 0))
+        except Exception:  # noqa: BLE001 - a broken probe must not break the request
+            self.close()
+            return self.store.heads()
+
+    def close(self) -> None:
+        raw, self._raw, self._conn = self._raw, None, None
+        if raw is not None:
+            try:
+                raw.invalidate()
+            except Exception:
+                log.debug("closing the heads probe failed", exc_info=True)
+
+
+class CatalogService:
+    """Reads through the view and indexed store queries; writes through the store."""
+
+    EFFECTIVE_REGIONS = 64
+    """Regions whose effective items a view keeps (each a few thousand rows at most)."""
+
+    def __init__(
+        self, store: Store, cache: CacheStore, *, cache_ttl: int = 86_400, cache_kind: str = "memory"
+    ):
+        self.store = store
+        self.cache = cache
+        self.cache_ttl = cache_ttl
+        self.cache_kind = cache_kind
+        self._view = View.empty()
+        self._lock = asyncio.Lock()
+        self.probe = HeadsProbe(store)
+        self._local: OrderedDict[str, bytes] = OrderedDict()
+        """Newest workflow bodies, in front of the shared cache. Keys name their content (version
+        tag, bundle version, region), so an entry is never stale: no invalidation needed here."""
+
+    def close(self) -> None:
+        self.probe.close()
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(fn, *args)
+
+    # -- the view ---------------------------------------------------------------------------
+    async def snapshot(self) -> View:
+        version, bundle_rev = self.probe()
+        view = self._view
+        if view.version == version and view.bundle_rev == bundle_rev:
+            return view
+        async with self._lock:
+            view = self._view
+            if view.version != version:
+                view = await self._run(_load_version, self.store, version, bundle_rev)
+                log.info("catalog version %s loaded", version)
+            elif view.bundle_rev != bundle_rev:
+                view = view.with_bundles(await self._run(self.store.bundles), bundle_rev)
+            # Never step back: a slower load of an older state must not replace a newer one.
+            if (view.version, view.bundle_rev) >= (self._view.version, self._view.bundle_rev):
+                self._view = view
+            await self._tidy_cache()
+        return self._view
+
+    async def _tidy_cache(self) -> None:
+        delete_expired = getattr(self.cache, "delete_expired", None)
+        if delete_expired is not None:
+            try:
+                await delete_expired()
+            except Exception:
+                log.debug("tidying the workflow cache failed", exc_info=True)
+
+    # -- indexed reads ------------------------------------------------------------------------
+    async def effective(self, view: View, region: str) -> list[s.EffectiveItem]:
+        """Every item an applicant in `region` can apply for, each resolved as §4 step 1 says."""
+        cached = view.effective_cache.get(region)
+        if cached is not None:
+            view.effective_cache.move_to_end(region)
+            return cached
+        catalog = view.require()
+        path = view.path(region)
+        impls = await self._run(lambda: self.store.implementations(view.version, regions=path))
+        out = _effective_items(catalog, region, impls)
+        view.effective_cache[region] = out
+        while len(view.effective_cache) > self.EFFECTIVE_REGIONS:
+            view.effective_cache.popitem(last=False)
         return out
 
-    def search(
+    async def search(
         self,
+        view: View,
         q: str | None = None,
         code: str | None = None,
         type_: str | None = None,
@@ -242,9 +340,9 @@ class Snapshot:
     ) -> list[s.ItemSummary]:
         """Items whose name contains `q` (case-insensitive), whose code starts with `code`, of
         `type_`, owned by `owner`, and (with `region`) that an applicant there can apply for."""
-        catalog = self.require()
+        catalog = view.require()
         needle = q.casefold() if q else None
-        effective = {e.item for e in self.effective(region)} if region else None
+        effective = {e.item for e in await self.effective(view, region)} if region else None
         out = []
         for item_code in sorted(catalog.items):
             item = catalog.items[item_code]
@@ -267,205 +365,202 @@ class Snapshot:
                     main=item.main,
                     levels=list(item.levels),
                     statutory_days=item.statutory_days,
-                    implementations=self.impl_count.get(item_code, 0),
+                    implementations=view.item_counts.get(item_code, 0),
                 )
             )
         return out
 
-    def item_detail(self, code: str) -> s.ItemDetail | None:
-        """An item with its implementations side by side (by level, then region), each with
-        what the validator found about it."""
-        catalog = self.require()
+    async def item_detail(
+        self, view: View, code: str, limit: int = 100, offset: int = 0, *, flagged_first: bool = False
+    ) -> s.ItemDetail | None:
+        """An item with one page of its implementations side by side (national first, then by
+        region), each with what the validator found about it. `flagged_first`: the page starts
+        with the implementations that have findings (what a reviewer came for), then the rest."""
+        catalog = view.require()
         item = catalog.items.get(code)
         if item is None:
             return None
+        store, version = self.store, view.version
+
+        def read() -> tuple[int, list[Implementation], list[Finding]]:
+            total, rows = store.item_implementations(version, code, limit=limit, offset=offset)
+            page = [impl for impl, _ in rows]
+            if flagged_first:
+                flagged = store.findings(version, kind="implementation", item=code, limit=1000)[1]
+                codes = list(dict.fromkeys(f.key for f in flagged if f.key))[:limit]
+                first = store.implementations(version, codes=codes) if codes else []
+                page = (first + [i for i in page if i.code not in set(codes)])[:limit]
+            keys = [impl.code for impl in page]
+            found = store.findings(version, kind="implementation", keys=keys, limit=1000)[1] if keys else []
+            return total, page, found
+
+        total, page, found = await self._run(read)
         by_key: dict[str, list[s.FindingOut]] = {}
-        for f in self.report().findings:
-            if f.kind == "implementation" and f.key is not None:
-                by_key.setdefault(f.key, []).append(_finding_out(f))
-        order = {"national": 0, "province": 1, "city": 2, "county": 3}
+        for f in found:
+            by_key.setdefault(f.key or "", []).append(finding_out(f))
         views = []
-        for impl in self.impls_by_item.get(code, []):
+        for impl in page:
             region = catalog.regions.get(impl.region)
-            level = region.level if region else "county"
             views.append(
                 s.ImplementationView(
                     implementation=impl,
                     region_name=region.name if region else "",
-                    level=level,
+                    level=region.level if region else "county",
                     requirements=requirements_of(impl, item),
                     findings=by_key.get(impl.code, []),
                 )
             )
-        views.sort(key=lambda v: (order[v.level], v.implementation.region, v.implementation.code))
-        return s.ItemDetail(item=item, implementations=views)
+        return s.ItemDetail(item=item, total=total, limit=limit, offset=offset, implementations=views)
 
+    async def implementation(
+        self, view: View, code: str
+    ) -> tuple[Implementation, int | None, list[Finding]] | None:
+        def read() -> tuple[Implementation, int | None, list[Finding]] | None:
+            found = self.store.implementation(view.version, code)
+            if found is None:
+                return None
+            findings = self.store.findings(view.version, kind="implementation", keys=[code])[1]
+            return found[0], found[1], findings
 
-@dataclass
-class Computed:
-    """A computed (or cached) workflow or guide body."""
+        view.require()
+        return await self._run(read)
 
-    body: bytes
-    etag: str
-    hit: bool
-    status: int = 200
-    media_type: str = "application/json"
+    async def findings(self, view: View, **filters: Any) -> tuple[int, list[Finding]]:
+        """One page of the version's findings (filters as `catalog.store.reads.findings`)."""
+        view.require()
+        return await self._run(lambda: self.store.findings(view.version, **filters))
 
+    async def report(
+        self,
+        view: View,
+        *,
+        rule: str | None = None,
+        severity: str | None = None,
+        region: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> s.ValidationReport:
+        """The version's stored report as a reviewer asks for it: filtered, paged, with conformity."""
+        catalog = view.require()
+        prefix = None
+        if region is not None:
+            prefix = subtree_prefix(catalog, region)
 
-class RevisionProbe:
-    """`store.revision()` through one DBAPI connection held for the purpose: the check every
-    request makes costs ~4 µs on SQLite and one round trip on PostgreSQL, instead of a pooled
-    SQLAlchemy checkout (~120 µs, ~600 µs). Used from the event loop only. On any error the
-    connection is dropped and the store answers; the next call opens a new one.
-    (A candidate for `catalog.store.Store` itself.)"""
+        def read() -> tuple[int, list[Finding], list[Conformity]]:
+            total, page = self.store.findings(
+                view.version, rule=rule, severity=severity, region_prefix=prefix, limit=limit, offset=offset
+            )
+            return total, page, self.store.conformity(view.version)
 
-    def __init__(self, store: Store):
-        from catalog.store import StateRow
+        total, page, conformity = await self._run(read)
+        if region is not None:
+            within = view.subtree(region)
+            conformity = [c for c in conformity if c.region in within]
+        errors, warnings = view.totals
+        return s.ValidationReport(
+            revision=view.version,
+            catalog_version=catalog.header.version,
+            summary=s.SummaryOut(errors=errors, warnings=warnings),
+            total=total,
+            findings=[finding_out(f) for f in page],
+            conformity=conformity_out(conformity),
+        )
 
-        self.store = store
-        self.sql = f"SELECT revision FROM {StateRow.__tablename__} WHERE id = 1"
-        self._raw: Any = None
-        self._conn: Any = None
+    async def rule_counts(self, view: View) -> dict[str, int]:
+        view.require()
+        return await self._run(self.store.rule_counts, view.version)
 
-    def __call__(self) -> int:
-        try:
-            if self._conn is None:
-                self._raw = self.store.engine.raw_connection()
-                self._conn = self._raw.driver_connection
-                if hasattr(self._conn, "autocommit") and not self.store.url.startswith("sqlite"):
-                    self._conn.autocommit = True  # psycopg: no transaction left open between probes
-            cursor = self._conn.cursor()
-            try:
-                cursor.execute(self.sql)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-            return int(row[0])
-        except Exception:  # noqa: BLE001 - a broken probe must not break the request
-            self.close()
-            return self.store.revision()
+    async def conformity(self, view: View) -> list[Conformity]:
+        view.require()
+        return await self._run(self.store.conformity, view.version)
 
-    def close(self) -> None:
-        raw, self._raw, self._conn = self._raw, None, None
-        if raw is not None:
-            try:
-                raw.invalidate()
-            except Exception:
-                log.debug("closing the revision probe failed", exc_info=True)
-
-
-class CatalogService:
-    """Reads through the snapshot; writes through the store, then the next read reloads."""
-
-    def __init__(
-        self, store: Store, cache: CacheStore, *, cache_ttl: int = 86_400, cache_kind: str = "memory"
-    ):
-        self.store = store
-        self.cache = cache
-        self.cache_ttl = cache_ttl
-        self.cache_kind = cache_kind
-        self._snapshot = Snapshot.empty(-1)
-        self._lock = asyncio.Lock()
-        self.probe = RevisionProbe(store)
-        self._local: OrderedDict[str, bytes] = OrderedDict()
-        """Newest workflow bodies, in front of the shared cache. Keys name their content (catalog
-        tag, bundle version, region), so an entry is never stale: no invalidation needed here."""
-
-    # -- the snapshot ---------------------------------------------------------------------
-    async def revision(self) -> int:
-        return self.probe()
-
-    def close(self) -> None:
-        self.probe.close()
-
-    async def snapshot(self) -> Snapshot:
-        revision = await self.revision()
-        if revision == self._snapshot.revision:
-            return self._snapshot
-        async with self._lock:
-            if self._snapshot.revision != revision:
-                self._snapshot = await anyio.to_thread.run_sync(self._load)
-                await self._tidy_cache()
-        return self._snapshot
-
-    def _load(self) -> Snapshot:
-        # Revision first: contents at least as new as the revision they are filed under.
-        revision = self.store.revision()
-        catalog = self.store.catalog()
-        stored = self.store.bundles() if catalog is not None else []
-        started = time.perf_counter()
-        snap = Snapshot.build(revision, catalog, stored)
-        log.info("catalog revision %s loaded in %.1f ms", revision, (time.perf_counter() - started) * 1e3)
-        return snap
-
-    async def _tidy_cache(self) -> None:
-        delete_expired = getattr(self.cache, "delete_expired", None)
-        if delete_expired is not None:
-            await delete_expired()
+    def export(self, view: View) -> Iterator[bytes]:
+        """The version as JSONL, streamed from the store (iterated off the event loop)."""
+        view.require()
+        return self.store.export(view.version)
 
     # -- workflows ------------------------------------------------------------------------
-    def workflow_etag(
-        self, snap: Snapshot, bundle_id: str, region: str, what: str = "workflow"
-    ) -> str | None:
+    def workflow_etag(self, view: View, bundle_id: str, region: str, what: str = "workflow") -> str | None:
         """The ETag a bundle's workflow (or guide) has now, without computing it; None if unknown."""
-        known = snap.etags.get((bundle_id, region, what))
+        known = view.etags.get((bundle_id, region, what))
         if known is not None:
             return known
-        version = snap.versions.get(bundle_id)
-        if version is None or snap.catalog is None or region not in snap.catalog.regions:
+        version = view.versions.get(bundle_id)
+        if version is None or view.catalog is None or region not in view.catalog.regions:
             return None
-        # Content-addressed: the catalog's tag and the bundle record itself (its version alone
-        # would let two databases sharing one Redis mix up their bundles' workflows).
-        bundle = record_encoder.encode(snap.catalog.bundles[bundle_id])
-        etag = f'"{what[0]}{_digest(snap.tag, bundle, version, region, what)}"'
-        snap.etags[(bundle_id, region, what)] = etag  # bounded: known bundles x known regions
+        # Content-addressed: the version's tag and the bundle record itself.
+        bundle = record_encoder.encode(view.catalog.bundles[bundle_id])
+        etag = f'"{what[0]}{_digest(view.tag, bundle, version, region, what)}"'
+        if len(view.etags) < 100_000:
+            view.etags[(bundle_id, region, what)] = etag
         return etag
 
-    async def workflow(self, bundle_id: str, region: str, snap: Snapshot | None = None) -> Computed:
-        """`snap`: the snapshot the caller already holds (one revision check per request)."""
-        snap = snap or await self.snapshot()
-        snap.require()
-        etag = self.workflow_etag(snap, bundle_id, region)
+    async def slice(self, view: View, items: Sequence[str], region: str) -> Catalog:
+        """What bundling `items` for an applicant of `region` needs: the small records, and the
+        items' implementations along the region's chain — a few rows, read through an index."""
+        catalog = view.require()
+        path = view.path(region)
+        wanted = [code for code in dict.fromkeys(items) if code in catalog.items]
+        impls: list[Implementation] = []
+        if path and wanted:
+            impls = await self._run(
+                lambda: self.store.implementations(view.version, regions=path, items=wanted)
+            )
+        return msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
+
+    async def workflow(self, bundle_id: str, region: str, view: View | None = None) -> Computed:
+        """`view`: the view the caller already holds (one heads check per request)."""
+        view = view or await self.snapshot()
+        view.require()
+        etag = self.workflow_etag(view, bundle_id, region)
         if etag is None:
-            self._bundle_region_problem(snap, bundle_id, region)
+            self._bundle_region_problem(view, bundle_id, region)
         assert etag is not None
         from bundler import compose_bundle
 
-        catalog = snap.require()
-        return await self._workflow_through_cache(
-            etag, self.cache_ttl, lambda: compose_bundle(catalog, bundle_id, region)
-        )
+        bundle = view.require().bundles[bundle_id]
+
+        async def compose() -> Callable[[], Workflow]:
+            part = await self.slice(view, bundle.items, region)
+            return lambda: _with_revision(compose_bundle(part, bundle_id, region), view.version)
+
+        return await self._workflow_through_cache(etag, self.cache_ttl, compose)
 
     async def adhoc_workflow(self, items: list[str], region: str) -> Computed:
         from bundler import compose
 
-        snap = await self.snapshot()
-        catalog = snap.require()
-        etag = f'"a{_digest(snap.tag, region, *items)}"'
-        return await self._workflow_through_cache(
-            etag, min(self.cache_ttl, 3600), lambda: compose(catalog, items, region)
-        )
+        view = await self.snapshot()
+        view.require()
+        etag = f'"a{_digest(view.tag, region, *items)}"'
 
-    async def _workflow_through_cache(self, etag: str, ttl: int, compose: Callable[[], Workflow]) -> Computed:
+        async def composing() -> Callable[[], Workflow]:
+            part = await self.slice(view, items, region)
+            return lambda: _with_revision(compose(part, items, region), view.version)
+
+        return await self._workflow_through_cache(etag, min(self.cache_ttl, 3600), composing)
+
+    async def _workflow_through_cache(self, etag: str, ttl: int, prepare: Callable[[], Any]) -> Computed:
         """The cached workflow for this ETag, or one composed off the event loop and cached."""
         key = "wf:" + etag.strip('"')
         cached = await self._get(key)
         if cached is not None:
             return self._unpack(cached, etag, hit=True)
-        packed = await anyio.to_thread.run_sync(self._pack, compose)
+        compose = await prepare()
+        packed = await self._run(self._pack, compose)
         await self._set(key, packed, ttl)
         return self._unpack(packed, etag, hit=False)
 
-    async def guide(self, bundle_id: str, region: str, snap: Snapshot | None = None) -> Computed:
-        snap = snap or await self.snapshot()
-        etag = self.workflow_etag(snap, bundle_id, region, "guide")
-        workflow = await self.workflow(bundle_id, region, snap)  # raises the bundling problem, if any
+    async def guide(self, bundle_id: str, region: str, view: View | None = None) -> Computed:
+        view = view or await self.snapshot()
+        etag = self.workflow_etag(view, bundle_id, region, "guide")
+        workflow = await self.workflow(bundle_id, region, view)  # raises the bundling problem, if any
         assert etag is not None
         key = "guide:" + etag.strip('"')
         cached = await self._get(key)
         if cached is not None:
             return Computed(cached, etag, hit=True, media_type="text/html; charset=utf-8")
-        body = await anyio.to_thread.run_sync(self._render_guide, snap, workflow.body)
+        part = await self.slice(view, view.require().bundles[bundle_id].items, region)
+        body = await self._run(_render_guide, part, workflow.body)
         await self._set(key, body, self.cache_ttl)
         return Computed(body, etag, hit=False, media_type="text/html; charset=utf-8")
 
@@ -498,15 +593,10 @@ class CatalogService:
             self._local.popitem(last=False)
 
     @staticmethod
-    def _bundle_region_problem(snap: Snapshot, bundle_id: str, region: str) -> None:
-        catalog = snap.require()
-        if bundle_id not in snap.versions:
-            raise ProblemException(
-                404,
-                "UNKNOWN_BUNDLE",
-                f"no bundle {bundle_id!r}",
-                errors=[ErrorDetail(message="no such bundle", kind="bundle", key=bundle_id)],
-            )
+    def _bundle_region_problem(view: View, bundle_id: str, region: str) -> None:
+        catalog = view.require()
+        if bundle_id not in view.versions:
+            raise _unknown_bundle(bundle_id)
         if region not in catalog.regions:
             raise ProblemException(
                 422,
@@ -527,13 +617,6 @@ class CatalogService:
         return _WORKFLOW + msgspec.json.encode(workflow)
 
     @staticmethod
-    def _render_guide(snap: Snapshot, workflow_json: bytes) -> bytes:
-        from bundler import Workflow, render_guide
-
-        workflow = msgspec.json.decode(workflow_json, type=Workflow)
-        return render_guide(workflow, snap.require()).encode()
-
-    @staticmethod
     def _unpack(packed: bytes, etag: str, hit: bool) -> Computed:
         if packed[:1] == _PROBLEM:
             error = msgspec.json.decode(packed[1:])
@@ -550,27 +633,21 @@ class CatalogService:
             )
         return Computed(packed[1:], etag, hit)
 
-    # -- reads ----------------------------------------------------------------------------
+    # -- bundles --------------------------------------------------------------------------
     async def bundle(self, bundle_id: str) -> s.BundleOut:
-        snap = await self.snapshot()
-        version = snap.versions.get(bundle_id)
-        if version is None or snap.catalog is None:
-            raise ProblemException(
-                404,
-                "UNKNOWN_BUNDLE",
-                f"no bundle {bundle_id!r}",
-                errors=[ErrorDetail(message="no such bundle", kind="bundle", key=bundle_id)],
-            )
-        return bundle_out(snap.catalog.bundles[bundle_id], version)
+        view = await self.snapshot()
+        version = view.versions.get(bundle_id)
+        if version is None or view.catalog is None:
+            raise _unknown_bundle(bundle_id)
+        return bundle_out(view.catalog.bundles[bundle_id], version)
 
-    # -- writes ---------------------------------------------------------------------------
     async def create_bundle(self, data: s.BundleCreate) -> s.BundleOut:
         from catalog.store import BundleExists
 
         bundle = Bundle(id=data.id, name=data.name, items=list(data.items), description=data.description)
-        await self._check_bundle(bundle)
+        check = await self._bundle_check()
         try:
-            stored = await anyio.to_thread.run_sync(self.store.create_bundle, bundle)
+            stored = await self._run(self.store.create_bundle, bundle, check)
         except BundleExists:
             raise ProblemException(
                 409,
@@ -586,9 +663,9 @@ class CatalogService:
         from catalog.store import BundleNotFound, VersionConflict
 
         bundle = Bundle(id=bundle_id, name=data.name, items=list(data.items), description=data.description)
-        await self._check_bundle(bundle)
+        check = await self._bundle_check()
         try:
-            stored = await anyio.to_thread.run_sync(self.store.replace_bundle, bundle, if_version)
+            stored = await self._run(self.store.replace_bundle, bundle, if_version, check)
         except BundleNotFound:
             raise _unknown_bundle(bundle_id) from None
         except VersionConflict as exc:
@@ -599,73 +676,131 @@ class CatalogService:
         from catalog.store import BundleNotFound, VersionConflict
 
         try:
-            await anyio.to_thread.run_sync(self.store.delete_bundle, bundle_id, if_version)
+            await self._run(self.store.delete_bundle, bundle_id, if_version)
         except BundleNotFound:
             raise _unknown_bundle(bundle_id) from None
         except VersionConflict as exc:
             raise _stale(bundle_id, if_version, exc.current) from None
 
     async def current_version(self, bundle_id: str) -> int:
-        stored = await anyio.to_thread.run_sync(self.store.bundle, bundle_id)
+        stored = await self._run(self.store.bundle, bundle_id)
         if stored is None:
             raise _unknown_bundle(bundle_id)
         return stored.version
 
-    async def _check_bundle(self, bundle: Bundle) -> None:
+    async def _bundle_check(self) -> Callable[[Bundle], None]:
+        """The check a bundle write runs inside its transaction: BUNDLE and UNKNOWN_REF against
+        the newest version as it stands then (a publish finishing meanwhile is waited for)."""
         from catalog.validate import bundle_findings
 
-        snap = await self.snapshot()
-        findings = bundle_findings(bundle, snap.require())
-        errors = [f for f in findings if f.severity == "error"]
-        if errors:
-            raise ProblemException(
-                422,
-                "INVALID_BUNDLE",
-                f"the bundle has {len(errors)} error finding(s)",
-                errors=findings_as_errors(errors),
-            )
+        view = await self.snapshot()
+        view.require()
+        store = self.store
 
-    async def publish(self, body: bytes) -> s.PublishResult:
-        """All or nothing: the file, merged with the stored bundles it does not redefine, must
-        validate without an error finding; then one transaction replaces the catalog."""
-        revision, _catalog, warnings = await anyio.to_thread.run_sync(self._publish, body)
-        snap = await self.snapshot()
-        summary = snap.summary
+        def check(bundle: Bundle) -> None:
+            current = view
+            newest = store.heads()[0]
+            catalog = current.catalog if newest == current.version else store.dictionaries(newest)
+            assert catalog is not None
+            errors = [f for f in bundle_findings(bundle, catalog) if f.severity == "error"]
+            if errors:
+                raise ProblemException(
+                    422,
+                    "INVALID_BUNDLE",
+                    f"the bundle has {len(errors)} error finding(s)",
+                    errors=findings_as_errors(errors),
+                )
+
+        return check
+
+    # -- publishing -----------------------------------------------------------------------
+    async def publish_file(self, path: Path, *, by: str, note: str = "") -> s.PublishResult:
+        """A whole catalog file as the next version: 422 with the error findings (nothing
+        changed) or the new version with its warnings."""
+        from catalog.store import Refused
+
+        try:
+            published = await self._run(lambda: self.store.publish_file(path, by=by, note=note))
+        except Refused as exc:
+            raise _refused(exc.findings, "{n} error finding(s); nothing was published") from None
+        view = await self.snapshot()
+        summary = view.summary
         assert summary is not None
+        report = published.report
         return s.PublishResult(
-            revision=revision,
+            revision=published.version,
+            added=published.added,
+            changed=published.changed,
+            removed=published.removed,
             catalog=summary,
-            summary=s.SummaryOut(errors=0, warnings=len(warnings)),
-            findings=[_finding_out(f) for f in warnings],
+            summary=s.SummaryOut(errors=0, warnings=report.summary.warnings),
+            findings=[finding_out(f) for f in report.findings if f.severity != "error"][:1000],
         )
 
-    def _publish(self, body: bytes) -> tuple[int, Catalog, list[Any]]:
-        from catalog.validate import load_bytes
-
-        catalog, report = load_bytes(body)
-        if not report.ok:
-            raise _refused(report.findings, "the catalog has {n} error finding(s); nothing was published")
-        revision, merged_report = self.store.publish_checked(catalog)
-        if revision is None:
-            assert merged_report is not None
-            raise _refused(
-                merged_report.findings,
-                "{n} error finding(s) once the stored bundles are kept; nothing was published",
-            )
-        report = merged_report or report
-        return revision, catalog, [f for f in report.findings if f.severity != "error"]
-
     @staticmethod
-    def validate_upload(body: bytes) -> Report:
-        from catalog.validate import load_bytes
+    def validate_upload(path: Path) -> Report:
+        from catalog.validate import validate_file
 
-        return load_bytes(body)[1]
+        return validate_file(path)
+
+
+def _effective_items(catalog: Catalog, region: str, impls: list[Implementation]) -> list[s.EffectiveItem]:
+    from bundler.graph import resolve
+
+    part = msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
+    codes = sorted({i.item for i in impls if i.item in catalog.items})
+    resolved = resolve(part, codes, region) if codes else {}
+    out = []
+    for code in codes:
+        impl = resolved[code]
+        item = catalog.items[code]
+        where: Region | None = catalog.regions.get(impl.region)
+        out.append(
+            s.EffectiveItem(
+                item=code,
+                name=item.name,
+                type=item.type,
+                implementation=impl.code,
+                region=impl.region,
+                level=where.level if where else "national",
+                agency=impl.agency,
+                promised_days=impl.promised_days,
+                visits=impl.visits,
+                online_depth=impl.online_depth,
+                fee=float(impl.fee),
+            )
+        )
+    return out
+
+
+def subtree_prefix(catalog: Catalog, region: str) -> str:
+    """The code prefix every region under `region` shares (GB/T 2260: a province PP0000 holds
+    PP…, a city PPCC00 holds PPCC…; REGION_PARENT keeps published trees that way)."""
+    found = catalog.regions.get(region)
+    if found is None or found.level == "national":
+        return ""
+    if found.level == "province":
+        return region[:2]
+    if found.level == "city":
+        return region[:4]
+    return region
+
+
+def _with_revision(workflow: Workflow, version: int) -> Workflow:
+    return msgspec.structs.replace(workflow, revision=version)
+
+
+def _render_guide(catalog: Catalog, workflow_json: bytes) -> bytes:
+    from bundler import Workflow, render_guide
+
+    workflow = msgspec.json.decode(workflow_json, type=Workflow)
+    return render_guide(workflow, catalog).encode()
 
 
 def _refused(findings: Sequence[Any], message: str) -> ProblemException:
     errors = [f for f in findings if f.severity == "error"]
     return ProblemException(
-        422, "INVALID_CATALOG", message.format(n=len(errors)), errors=findings_as_errors(errors)
+        422, "INVALID_CATALOG", message.format(n=len(errors)), errors=findings_as_errors(errors[:1000])
     )
 
 
@@ -699,54 +834,19 @@ def bundle_out(bundle: Bundle, version: int) -> s.BundleOut:
 
 
 def report_view(
-    snap: Snapshot | None,
-    report: Report,
-    *,
-    rule: str | None,
-    severity: str | None,
-    region: str | None,
-    limit: int,
-    offset: int,
+    report: Report, *, rule: str | None, severity: str | None, limit: int, offset: int
 ) -> s.ValidationReport:
-    """The report as a reviewer asks for it: filtered findings, one page of them, conformity rows."""
+    """An uploaded file's report (not published) as a reviewer asks for it: filtered, one page."""
     findings = report.findings
-    conformity = report.conformity
     if rule:
         findings = [f for f in findings if f.rule == rule]
     if severity:
         findings = [f for f in findings if f.severity == severity]
-    if region and snap is not None:
-        catalog = snap.require()
-        within = snap.subtree(region)
-        impls = catalog.implementations
-        items = catalog.items
-
-        def about(f: Any) -> bool:
-            if f.kind == "region":
-                return f.key in within
-            if f.kind == "implementation":
-                impl = impls.get(f.key)
-                return impl is not None and impl.region in within
-            if f.kind == "item":
-                item = items.get(f.key)
-                return item is not None and item.owner in within
-            return False
-
-        findings = [f for f in findings if about(f)]
-        conformity = [c for c in conformity if c.region in within]
     return s.ValidationReport(
-        revision=None if snap is None else snap.revision,
-        catalog_version=None if snap is None or snap.catalog is None else snap.catalog.header.version,
+        revision=None,
+        catalog_version=None,
         summary=s.SummaryOut(errors=report.summary.errors, warnings=report.summary.warnings),
         total=len(findings),
-        findings=[_finding_out(f) for f in findings[offset : offset + limit]],
-        conformity=[
-            s.ConformityOut(
-                region=c.region,
-                implementations=c.implementations,
-                conforming=c.conforming,
-                rate=1.0 if c.implementations == 0 else round(c.conforming / c.implementations, 4),
-            )
-            for c in conformity
-        ],
+        findings=[finding_out(f) for f in findings[offset : offset + limit]],
+        conformity=conformity_out(report.conformity),
     )

@@ -90,6 +90,8 @@ class Workflow(Struct, frozen=True, omit_defaults=True):
     optimal: bool
     lower_bound: int | None = None
     """Present only when a time limit stopped the solver: the proven minimum is at least this."""
+    revision: int | None = None
+    """The store version the workflow was computed on (§6); absent for a file's catalog."""
 
 
 ErrorCode = Literal["NOT_IMPLEMENTED", "CYCLE", "UNKNOWN_ITEM", "UNKNOWN_REGION", "UNKNOWN_BUNDLE"]

@@ -90,6 +90,17 @@ def load_bytes(data: bytes) -> tuple[Catalog, Report]:
     return run.catalog, run.finish()
 
 
+def validate_for_publish(
+    lines: Iterable[bytes], sink: Callable[[int | None, Implementation], None], progress: Progress | None = None
+) -> tuple[Catalog, Report]:
+    """Validate a stream for a publish: each implementation goes to `sink` as it passes and is
+    not kept, and DUPLICATE among implementations is left to the caller, which sees every key
+    at once in the database (a set of millions of codes would not fit the publish's memory)."""
+    run = _Run(keep=False, dedupe=False, sink=sink)
+    run.stream(lines, progress)
+    return run.catalog, run.finish()
+
+
 def bundle_findings(bundle: Bundle, catalog: Catalog) -> list[Finding]:
     """BUNDLE and UNKNOWN_REF for one bundle, e.g. a designer's before it is saved."""
     return bundle_rules(bundle, catalog.line_of("bundle", bundle.id), catalog)
@@ -102,8 +113,16 @@ PLACEHOLDER = Header(format="", version="")
 class _Run:
     """One validation: the catalog known so far, the findings so far, the compact facts."""
 
-    def __init__(self, keep: bool) -> None:
+    def __init__(
+        self,
+        keep: bool,
+        *,
+        dedupe: bool = True,
+        sink: Callable[[int | None, Implementation], None] | None = None,
+    ) -> None:
         self.keep = keep
+        self.dedupe = dedupe
+        self.sink = sink
         self.catalog = Catalog(header=PLACEHOLDER, lines={kind: {} for kind in KIND.values()})
         c = self.catalog
         self.tables: dict[type, dict] = {
@@ -246,16 +265,21 @@ class _Run:
         findings = self.findings
         pending = self.pending.append
         keep = self.keep
+        dedupe = self.dedupe
+        sink = self.sink
         kept = self.catalog.implementations
         kept_lines = self.catalog.lines["implementation"]
 
         def implementation(line: int | None, impl: Implementation) -> None:
             code = impl.code
-            if code in codes:
-                # Streaming keeps no line per implementation (a million of them): no "first on line N".
-                findings.append(_duplicate("implementation", code, line, None))
-                return
-            add_code(code)
+            if dedupe:
+                if code in codes:
+                    # Streaming keeps no line per implementation (a million of them): no "first on line N".
+                    findings.append(_duplicate("implementation", code, line, None))
+                    return
+                add_code(code)
+            if sink is not None:
+                sink(line, impl)
             if keep:
                 kept[code] = impl
                 if line is not None:

@@ -1,8 +1,8 @@
 """The catalog browser: the region tree, a region's effective items, an item beside its implementations.
 
-What is shown comes from the catalog service's snapshot (`snap.effective`,
-`snap.item_detail`, `snap.report()`): the same resolution and the same findings
-as the JSON API. The pages only arrange them.
+What is shown comes from the catalog service (`effective`, `item_detail`,
+`findings`): the same resolution and the same stored findings as the JSON API,
+each an indexed read. The pages only arrange them.
 """
 
 from __future__ import annotations
@@ -91,9 +91,7 @@ class BrowseController(Controller):
     async def regions(self, request: Request, catalog_service: Service) -> Response[str]:
         snap = await catalog_service.snapshot()
         catalog = snap.require()
-        counts: dict[str, int] = {}
-        for impl in catalog.implementations.values():
-            counts[impl.region] = counts.get(impl.region, 0) + 1
+        counts = {c.region: c.implementations for c in await catalog_service.conformity(snap)}
         roots = sorted(
             c for c, r in catalog.regions.items() if r.parent is None or r.parent not in catalog.regions
         )
@@ -119,7 +117,7 @@ class BrowseController(Controller):
         region = catalog.regions.get(code)
         if region is None:
             raise NotFoundException(f"区划 {code} 不在目录中")
-        everything = snap.effective(code)
+        everything = await catalog_service.effective(snap, code)
         needle = q.strip().casefold()
         shown = [e for e in everything if not needle or needle in e.name.casefold() or needle in e.item]
         return html(
@@ -143,7 +141,7 @@ class BrowseController(Controller):
     async def item(self, request: Request, catalog_service: Service, code: FromPath[str]) -> Response[str]:
         snap = await catalog_service.snapshot()
         catalog = snap.require()
-        detail = snap.item_detail(code)
+        detail = await catalog_service.item_detail(snap, code, limit=MAX_COLUMNS, flagged_first=True)
         if detail is None:
             raise NotFoundException(f"事项 {code} 不在目录中")
         item = detail.item
@@ -167,7 +165,7 @@ class BrowseController(Controller):
             )
         # What a reviewer came for first: the implementations the validator has something to say about.
         columns.sort(key=lambda c: not c["findings"])
-        item_findings = [f for f in snap.report().findings if f.kind == "item" and f.key == code]
+        item_findings = (await catalog_service.findings(snap, kind="item", keys=[code]))[1]
         return html(
             request,
             "item.html",
@@ -177,7 +175,7 @@ class BrowseController(Controller):
             catalog=catalog,
             item=item,
             columns=columns[:MAX_COLUMNS],
-            all_columns=len(columns),
+            all_columns=detail.total,
             has_other=any("other" in c["rows"] for c in columns[:MAX_COLUMNS]),
             subitems=sorted(c for c, i in catalog.items.items() if i.main == code),
             item_findings=item_findings,
@@ -192,11 +190,11 @@ class BrowseController(Controller):
     ) -> Response[str]:
         snap = await catalog_service.snapshot()
         catalog = snap.require()
-        impl = catalog.implementations.get(code)
-        if impl is None:
+        found = await catalog_service.implementation(snap, code)
+        if found is None:
             raise NotFoundException(f"实施清单 {code} 不在目录中")
+        impl, _line, findings = found
         item = catalog.items.get(impl.item)
-        findings = [f for f in snap.report().findings if f.kind == "implementation" and f.key == code]
         return html(
             request,
             "implementation.html",

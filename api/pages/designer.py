@@ -20,7 +20,7 @@ from litestar.response import Redirect
 
 from api.problems import ProblemException
 from api.schemas import BundleCreate, BundleReplace
-from api.state import CatalogService, Snapshot
+from api.state import CatalogService, View
 from bundler import Workflow
 from bundler.graph import precedence
 from catalog.model import Catalog
@@ -94,7 +94,7 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
 async def designer_page(
     request: Request,
     service: CatalogService,
-    snap: Snapshot,
+    snap: View,
     *,
     items: list[str],
     region: str,
@@ -110,7 +110,8 @@ async def designer_page(
     unknown = [c for c in dict.fromkeys(items) if c not in catalog.items]
     region = region if region in catalog.regions else ""
     needle = q.strip()
-    results = snap.search(
+    results = await service.search(
+        snap,
         q=None if needle.isdigit() else needle or None,
         code=needle if needle.isdigit() else None,
         region=region or None,
@@ -125,7 +126,7 @@ async def designer_page(
             problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
         else:
             workflow = msgspec.json.decode(computed.body, type=Workflow)
-            view = workflow_view(catalog, workflow)
+            view = workflow_view(await service.slice(snap, picked, region), workflow)
     original = form.get("original", "")
     stored_version = snap.versions.get(original) if original else None
     guide = None

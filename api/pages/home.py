@@ -28,7 +28,7 @@ async def home(request: Request, catalog_service: Service) -> Response[str]:
         snap=snap,
         user=user,
         catalog=snap.catalog if show else None,
-        report=snap.report() if show else None,
+        errors=snap.totals[0] if show else None,
         published=snap.catalog is not None,
     )
 

@@ -3,13 +3,12 @@ each linking to its record, and the 四同 conformity rate per region drawn as a
 
 from __future__ import annotations
 
-from collections import Counter
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery, Parameter
 
-from api.state import report_view
+from api.state import subtree_prefix
 from catalog.findings import RULES
 
 from .data import Service, record_href, region_options, signed_in
@@ -35,29 +34,29 @@ class ReviewController(Controller):
     ) -> Response[str]:
         snap = await catalog_service.snapshot()
         catalog = snap.require()
-        report = snap.report()
         rule = rule if rule in RULES else ""
         severity = severity if severity in ("error", "warning") else ""
         region = region if region in catalog.regions else ""
-        view = report_view(
+        offset = (page - 1) * PAGE_SIZE
+        view = await catalog_service.report(
             snap,
-            report,
             rule=rule or None,
             severity=severity or None,
             region=region or None,
             limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
+            offset=offset,
         )
-        rows = []
-        for f in view.findings:
-            where = None
-            if f.kind == "implementation" and f.key in catalog.implementations:
-                where = catalog.implementations[f.key].region
-            elif f.kind == "region":
-                where = f.key
-            elif f.kind == "item" and f.key in catalog.items:
-                where = catalog.items[f.key].owner
-            rows.append({"f": f, "href": record_href(f.kind, f.key), "region": where})
+        # The same page again with each finding's region, as the version stored it.
+        prefix = subtree_prefix(catalog, region) if region else None
+        _, stored = await catalog_service.findings(
+            snap,
+            rule=rule or None,
+            severity=severity or None,
+            region_prefix=prefix,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
+        rows = [{"f": f, "href": record_href(f.kind, f.key), "region": f.region} for f in stored]
 
         names = {c: r.name for c, r in catalog.regions.items()}
         bars = [
@@ -80,13 +79,12 @@ class ReviewController(Controller):
             title="目录审查",
             snap=snap,
             catalog=catalog,
-            report=report,
             view=view,
             rows=rows,
             rule=rule,
             severity=severity,
             region=region,
-            rule_counts=Counter(f.rule for f in report.findings),
+            rule_counts=await catalog_service.rule_counts(snap),
             regions=region_options(catalog, snap.children),
             chart=bar_chart_svg(bars, "各地四同一致率", width=1000) if bars else None,
             conformity=view.conformity,

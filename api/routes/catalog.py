@@ -1,16 +1,22 @@
-"""The catalog as a whole: export it as JSONL, publish a new one (all or nothing).
+"""The catalog as a whole: export a version as JSONL, publish a new one.
 
 `PUT /catalog` takes a whole catalog file (application/x-ndjson, up to
-`settings.max_catalog_body`, 64 MiB by default). With an error finding — in the
-file, or once the stored bundles it does not redefine are kept beside it — the
-answer is 422 with the findings and nothing changes; otherwise one transaction
-replaces the catalog and the answer lists the warnings.
+`settings.max_catalog_body`, 2 GiB by default). The body is streamed to a
+temporary file, never held in memory, then published as the command line does:
+with an error finding — in the file, or in a stored bundle it does not redefine
+— the answer is 422 with the findings and nothing changes; otherwise it becomes
+the next version, written in one transaction, and the answer counts what changed.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
+from litestar.response import Stream
 
 from ..cache import not_modified
 from ..problems import ErrorDetail, ProblemException
@@ -20,25 +26,31 @@ from ..state import CatalogService, _digest
 NDJSON = "application/x-ndjson"
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 past `limit` bytes (checked as it streams in)."""
-    length = request.headers.get("content-length")
+async def receive_file(request: Request, limit: int) -> Path:
+    """The request body in a temporary file (the caller removes it), refused with 413 past
+    `limit` bytes — checked against Content-Length first, then as it streams in."""
     too_big = ProblemException(
         413,
         "BODY_TOO_LARGE",
         f"the body exceeds {limit} bytes",
         errors=[ErrorDetail(message=f"at most {limit} bytes", source="body")],
     )
+    length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise too_big
-    chunks: list[bytes] = []
+    fd, name = tempfile.mkstemp(prefix="onething-upload-", suffix=".jsonl")
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_big
+                out.write(chunk)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
 
 
 class CatalogController(Controller):
@@ -47,32 +59,36 @@ class CatalogController(Controller):
 
     @get(
         "/",
-        summary="Export the catalog as JSONL (header first)",
+        summary="Export the newest version as JSONL (header first), streamed",
         media_type=NDJSON,
         opt={"role": "portal"},
     )
-    async def export(
-        self, request: Request, catalog_service: NamedDependency[CatalogService]
-    ) -> Response[bytes]:
-        snap = await catalog_service.snapshot()
-        snap.require()
-        etag = f'"c{_digest(snap.tag, sorted(snap.versions.items()))}"'
+    async def export(self, request: Request, catalog_service: NamedDependency[CatalogService]) -> Response:
+        view = await catalog_service.snapshot()
+        view.require()
+        etag = f'"c{_digest(view.tag, sorted(view.versions.items()))}"'
         if hit := not_modified(request, etag):
             return hit
-        return Response(
-            content=snap.export(), media_type=NDJSON, headers={"ETag": etag, "Cache-Control": "no-cache"}
+        return Stream(
+            catalog_service.export(view),
+            media_type=NDJSON,
+            headers={"ETag": etag, "Cache-Control": "no-cache"},
         )
 
     @put(
         "/",
-        summary="Publish a whole catalog (reviewer): all or nothing",
-        description="Body: a catalog file (JSON Lines, onething-catalog/1). 422 with the findings when any "
-        "error is found; stored bundles the file does not redefine are kept and must still validate.",
+        summary="Publish a whole catalog (reviewer) as the next version",
+        description="Body: a catalog file (JSON Lines, onething-catalog/1), streamed to disk. 422 with the "
+        "findings when any error is found; stored bundles the file does not redefine are kept and must "
+        "still validate. Only what changed is written.",
         opt={"role": "reviewer"},
         request_max_body_size=None,
     )
     async def publish(
         self, request: Request, catalog_service: NamedDependency[CatalogService]
     ) -> PublishResult:
-        body = await read_limited(request, request.app.state.settings.max_catalog_body)
-        return await catalog_service.publish(body)
+        path = await receive_file(request, request.app.state.settings.max_catalog_body)
+        try:
+            return await catalog_service.publish_file(path, by="api")
+        finally:
+            path.unlink(missing_ok=True)

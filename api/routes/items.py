@@ -37,18 +37,28 @@ class ItemController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> ItemPage:
-        snap = await catalog_service.snapshot()
+        view = await catalog_service.snapshot()
         if region is not None:
             from .regions import _region
 
-            _region(snap, region)
-        found = snap.search(q=q, code=code, type_=type, region=region, owner=owner)
+            _region(view, region)
+        found = await catalog_service.search(view, q=q, code=code, type_=type, region=region, owner=owner)
         return ItemPage(total=len(found), limit=limit, offset=offset, items=found[offset : offset + limit])
 
-    @get("/{code:str}", summary="One item with its implementations side by side")
-    async def one(self, catalog_service: NamedDependency[CatalogService], code: FromPath[str]) -> ItemDetail:
-        snap = await catalog_service.snapshot()
-        detail = snap.item_detail(code)
+    @get(
+        "/{code:str}",
+        summary="One item with a page of its implementations side by side",
+        description="Implementations national first, then by region and code; `total` counts them all.",
+    )
+    async def one(
+        self,
+        catalog_service: NamedDependency[CatalogService],
+        code: FromPath[str],
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> ItemDetail:
+        view = await catalog_service.snapshot()
+        detail = await catalog_service.item_detail(view, code, limit=limit, offset=offset)
         if detail is None:
             raise not_found("item", code)
         return detail

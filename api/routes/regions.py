@@ -10,14 +10,14 @@ from litestar.params import FromPath, Parameter
 
 from ..problems import ErrorDetail, ProblemException
 from ..schemas import EffectiveItemPage, RegionNode, RegionOut, RegionTree
-from ..state import CatalogService, Snapshot
+from ..state import CatalogService, View
 
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="results to skip")]
 
 
-def _region(snap: Snapshot, code: FromPath[str]):
-    catalog = snap.require()
+def _region(view: View, code: FromPath[str]):
+    catalog = view.require()
     region = catalog.regions.get(code)
     if region is None:
         raise ProblemException(
@@ -79,9 +79,9 @@ class RegionController(Controller):
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> EffectiveItemPage:
-        snap = await catalog_service.snapshot()
-        _region(snap, code)
-        found = snap.effective(code)
+        view = await catalog_service.snapshot()
+        _region(view, code)
+        found = await catalog_service.effective(view, code)
         return EffectiveItemPage(
             region=code, total=len(found), limit=limit, offset=offset, items=found[offset : offset + limit]
         )

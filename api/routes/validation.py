@@ -11,9 +11,9 @@ from litestar.params import Parameter
 
 from ..schemas import ValidationReport
 from ..state import CatalogService, report_view
-from .catalog import read_limited
+from .catalog import receive_file
 
-Limit = Annotated[int, Parameter(ge=1, le=100_000, description="page size")]
+Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=100_000_000, description="findings to skip")]
 
 
@@ -24,7 +24,7 @@ class ValidationController(Controller):
 
     @get(
         "/",
-        summary="Validation report of the published catalog",
+        summary="Validation report of the newest version (computed at publish)",
         description="`region` keeps the findings about that region and the regions under it (region and "
         "implementation records) and its conformity rows; `rule` and `severity` filter by rule id.",
     )
@@ -37,10 +37,13 @@ class ValidationController(Controller):
         limit: Limit = 1000,
         offset: Offset = 0,
     ) -> ValidationReport:
-        snap = await catalog_service.snapshot()
-        report = await anyio.to_thread.run_sync(snap.report)
-        return report_view(
-            snap, report, rule=rule, severity=severity, region=region, limit=limit, offset=offset
+        view = await catalog_service.snapshot()
+        if region is not None:
+            from .regions import _region
+
+            _region(view, region)
+        return await catalog_service.report(
+            view, rule=rule, severity=severity, region=region, limit=limit, offset=offset
         )
 
     @post(
@@ -58,8 +61,9 @@ class ValidationController(Controller):
         limit: Limit = 1000,
         offset: Offset = 0,
     ) -> ValidationReport:
-        body = await read_limited(request, request.app.state.settings.max_catalog_body)
-        report = await anyio.to_thread.run_sync(catalog_service.validate_upload, body)
-        return report_view(
-            None, report, rule=rule, severity=severity, region=None, limit=limit, offset=offset
-        )
+        path = await receive_file(request, request.app.state.settings.max_catalog_body)
+        try:
+            report = await anyio.to_thread.run_sync(catalog_service.validate_upload, path)
+        finally:
+            path.unlink(missing_ok=True)
+        return report_view(report, rule=rule, severity=severity, limit=limit, offset=offset)

@@ -1,98 +1,144 @@
-"""`onething import` and `onething export`: the catalog in and out of a database."""
+"""`onething publish` (alias `import`), `onething export` and `onething versions`: a catalog
+in and out of a versioned store (spec §6)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
+
+import msgspec
 
 DEFAULT_DB = "sqlite:///onething.db"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "import",
-        help="validate a catalog and publish it to a database, all or nothing",
-        description="Validate CATALOG.jsonl; publish it only when it has no error finding "
-        "(exit 1 with the findings otherwise, the database unchanged).",
-    )
-    p.add_argument("catalog", metavar="CATALOG.jsonl")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
-    p.set_defaults(run=run_import)
+    for name in ("publish", "import"):
+        p = sub.add_parser(
+            name,
+            help="validate a catalog file and publish it as the next version"
+            + (" (alias of publish)" if name == "import" else ""),
+            description="Validate FILE over the catalog it would publish; publish it as the next version "
+            "(only what changed is written) unless it has an error finding: then exit 1 with the findings, "
+            "the store unchanged. Exit 2 when the file cannot be read.",
+        )
+        p.add_argument("catalog", metavar="FILE")
+        p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+        p.add_argument("--note", default="", help="why this version (kept with it)")
+        p.add_argument("--json", action="store_true", help="print the §6 JSON result")
+        p.set_defaults(run=run_publish)
 
-    p = sub.add_parser("export", help="write the published catalog as JSONL")
+    p = sub.add_parser("export", help="write a published version as JSONL, streamed")
     p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+    p.add_argument("--version", type=int, default=None, help="the version (default: the newest)")
     p.add_argument("-o", "--out", default="-", help="file to write (default: standard output)")
     p.set_defaults(run=run_export)
 
-
-def _progress(stage: str):
-    """A one-line counter on a terminal; nothing when stderr is a file or pipe."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{stage}: {done:,}/{total:,} records ({100 * done // max(total, 1)}%){end}")
-        sys.stderr.flush()
-
-    return show
+    p = sub.add_parser("versions", help="list the published versions, oldest first")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_versions)
 
 
-def run_import(args: argparse.Namespace) -> int:
-    from catalog.store import Store
-    from catalog.validate import load_file
+def run_publish(args: argparse.Namespace) -> int:
+    from catalog.store import Refused, Store
     from onething.commands.validate import print_report
+
+    terminal = sys.stderr.isatty() and not args.json
 
     def reading(line: int) -> None:
         sys.stderr.write(f"\rreading and validating: {line:,} lines")
         sys.stderr.flush()
 
-    try:
-        catalog, report = load_file(args.catalog, progress=reading if sys.stderr.isatty() else None)
-        if sys.stderr.isatty():
-            sys.stderr.write(f"\rread and validated {args.catalog}\033[K\n")
-    except OSError as exc:
-        print(f"onething import: cannot read {args.catalog}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
     store = Store(args.db)
     try:
-        revision = None
-        if report.ok:
-            # Designers' bundles already in the store stay; they must still hold.
-            revision, merged_report = store.publish_checked(catalog, progress=_progress("publishing"))
-            report = merged_report or report
-        if revision is None:
-            print_report(report, sys.stdout)
-            print(f"onething import: {args.catalog} was not imported; the database is unchanged.", file=sys.stderr)
-            return 1
+        published = store.publish_file(
+            args.catalog, by=_user(), note=args.note, progress=reading if terminal else None
+        )
+    except OSError as exc:
+        print(f"onething {args.command}: cannot read {args.catalog}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except Refused as exc:
+        if args.json:
+            sys.stdout.buffer.write(msgspec.json.encode({"findings": exc.findings}) + b"\n")
+        else:
+            from catalog.findings import Report, Summary
+
+            print_report(Report(exc.findings, [], Summary(len(exc.findings), 0)), sys.stdout)
+        print(
+            f"onething {args.command}: {args.catalog} was not published; the store is unchanged.",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         store.dispose()
-    counts = ", ".join(
-        f"{len(getattr(catalog, name)):,} {name}"
-        for name in ("regions", "materials", "fields", "items", "implementations", "bundles")
-    )
-    print(f"imported {args.catalog} (version {catalog.header.version}) into {_safe(args.db)}: {counts}; revision {revision}")
+    if terminal:
+        sys.stderr.write("\r\033[K")
+    result = {
+        "version": published.version,
+        "added": published.added,
+        "changed": published.changed,
+        "removed": published.removed,
+        "needs_review": published.needs_review,
+    }
+    if args.json:
+        sys.stdout.buffer.write(msgspec.json.encode(result) + b"\n")
+    else:
+        print(
+            f"published {args.catalog} into {_safe(args.db)} as version {published.version}: "
+            f"{published.added:,} added, {published.changed:,} changed, {published.removed:,} removed"
+        )
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from catalog.load import dump_lines
     from catalog.store import Store
 
     store = Store(args.db)
     try:
-        catalog = store.catalog()
+        newest = store.revision()
+        version = newest if args.version is None else args.version
+        if newest == 0 or not 1 <= version <= newest:
+            what = "nothing has been published" if newest == 0 else f"there is no version {version}"
+            print(f"onething export: {what} in {_safe(args.db)}", file=sys.stderr)
+            return 1
+        out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
+        try:
+            out.writelines(store.export(version))
+        finally:
+            if out is not sys.stdout.buffer:
+                out.close()
     finally:
         store.dispose()
-    if catalog is None:
-        print(f"onething export: nothing has been published to {_safe(args.db)}", file=sys.stderr)
-        return 1
-    if args.out == "-":
-        sys.stdout.buffer.writelines(dump_lines(catalog))
-    else:
-        with open(args.out, "wb") as out:
-            out.writelines(dump_lines(catalog))
     return 0
+
+
+def run_versions(args: argparse.Namespace) -> int:
+    from catalog.store import Store
+
+    store = Store(args.db)
+    try:
+        versions = store.versions()
+    finally:
+        store.dispose()
+    if args.json:
+        sys.stdout.buffer.write(msgspec.json.encode({"versions": versions}) + b"\n")
+        return 0
+    for v in versions:
+        where = f" region {v.region}" if v.region else ""
+        note = f" — {v.note}" if v.note else ""
+        print(
+            f"{v.version:>5}  {v.published_at}  {v.by}{where}: "
+            f"+{v.added:,} ~{v.changed:,} -{v.removed:,}{note}"
+        )
+    return 0
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name on this machine: say so
+        return "cli"
 
 
 def _safe(url: str) -> str:

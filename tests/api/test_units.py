@@ -10,7 +10,7 @@ from api.settings import Settings
 
 def test_settings_from_the_environment():
     s = Settings.from_env({})
-    assert s.db_url == "sqlite:///onething.db" and s.redis_url is None and s.max_catalog_body == 64 << 20
+    assert s.db_url == "sqlite:///onething.db" and s.redis_url is None and s.max_catalog_body == 2 << 30
     s = Settings.from_env(
         {
             "ONETHING_DB": "postgresql+psycopg://x/y",

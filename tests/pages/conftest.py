@@ -74,13 +74,28 @@ def ningxia() -> Catalog:
 
 
 def broken(catalog: Catalog) -> Catalog:
-    """The fixture with three defects: FOUR_SAME_NAME, TIME_LIMIT and ORPHAN_ITEM (a warning)."""
+    """The fixture's next version, published over it, with three defects the way they arise in
+    a living catalog (spec §6): the national item RENAMED_ITEM is renamed and every region follows
+    but RENAMED_REGION (FOUR_SAME_NAME); the statutory days of the item of the first implementation
+    in SLOW_REGION change and every region follows but that one (TIME_LIMIT); an item nobody
+    implements yet (ORPHAN_ITEM, a warning). The untouched implementations publish flagged."""
     impls = dict(catalog.implementations)
-    renamed = next(i for i in impls.values() if i.item == RENAMED_ITEM and i.region == RENAMED_REGION)
-    impls[renamed.code] = msgspec.structs.replace(renamed, name=renamed.name + "（兴庆）")
-    slow = next(i for i in sorted(impls.values(), key=lambda i: i.code) if i.region == SLOW_REGION)
-    impls[slow.code] = msgspec.structs.replace(slow, promised_days=slow.statutory_days + 5)
     items = dict(catalog.items)
+    renamed_item = items[RENAMED_ITEM]
+    new_name = renamed_item.name + "（新）"
+    items[RENAMED_ITEM] = msgspec.structs.replace(renamed_item, name=new_name)
+    for code, impl in catalog.implementations.items():
+        if impl.item == RENAMED_ITEM and impl.region != RENAMED_REGION:
+            impls[code] = msgspec.structs.replace(impl, name=new_name)
+    slow = next(
+        i for i in sorted(catalog.implementations.values(), key=lambda i: i.code)
+        if i.region == SLOW_REGION and i.item != RENAMED_ITEM
+    )
+    longer = items[slow.item].statutory_days + 5
+    items[slow.item] = msgspec.structs.replace(items[slow.item], statutory_days=longer)
+    for code, impl in catalog.implementations.items():
+        if impl.item == slow.item and code != slow.code:
+            impls[code] = msgspec.structs.replace(impl, statutory_days=longer)
     template = items[RENAMED_ITEM]
     items[ORPHAN_CODE] = Item(
         code=ORPHAN_CODE,
@@ -95,11 +110,13 @@ def broken(catalog: Catalog) -> Catalog:
     return msgspec.structs.replace(catalog, implementations=impls, items=items, lines={})
 
 
-def serve(tmp: Path, catalog: Catalog) -> Iterator[Server]:
-    """Publish `catalog` into a fresh SQLite file and serve it with uvicorn until the test session ends."""
+def serve(tmp: Path, *versions: Catalog) -> Iterator[Server]:
+    """Publish each catalog in turn into a fresh SQLite file and serve the last with uvicorn until
+    the test session ends."""
     db_url = f"sqlite:///{tmp / 'onething.db'}"
     store = Store(db_url)
-    store.publish(catalog)
+    for catalog in versions:
+        store.publish(catalog)
     tokens = {role: store.create_token(f"pages-{role}", role) for role in ROLES}
     store.dispose()
     port = free_port()
@@ -140,7 +157,7 @@ def serve(tmp: Path, catalog: Catalog) -> Iterator[Server]:
             time.sleep(0.1)
         else:
             raise RuntimeError("uvicorn did not answer /health")
-        yield Server(url, db_url, tokens, catalog, process)
+        yield Server(url, db_url, tokens, versions[-1], process)
     finally:
         process.terminate()
         try:
@@ -158,8 +175,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def defective_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The Ningxia fixture with three defects (see `broken`)."""
-    yield from serve(tmp_path_factory.mktemp("pages-broken"), broken(ningxia()))
+    """The Ningxia fixture, then a version with three defects (see `broken`)."""
+    clean = ningxia()
+    yield from serve(tmp_path_factory.mktemp("pages-broken"), clean, broken(clean))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,333 @@
+"""The catalog store: a versioned SQLAlchemy adapter (SQLite file or PostgreSQL, same code).
+
+- `schema` — the tables: rows valid from one version to another, content-hashed.
+- `publish` — a whole file becomes the next version, writing only what changed.
+- `reads` — indexed reads of one version: the slice one question needs.
+
+The core never sees a row: records go in and come out as `catalog.model`
+Structs. Every write is one transaction; writers take the state rows in one
+order (catalog, then bundles, then bundle rows), so none deadlocks another and
+none starves. Readers never wait for writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..findings import Conformity
+from ..load import dump_lines
+from ..model import Bundle, Catalog, Implementation, record_encoder
+from . import reads
+from .publish import Published, Refused, bundle_decoder, publish_file
+from .reads import VersionInfo
+from .schema import BUNDLES_ROW, CATALOG_ROW, Base, BundleRow, StateRow, TokenRow
+
+__all__ = [
+    "ROLES",
+    "BundleExists",
+    "BundleNotFound",
+    "Published",
+    "Refused",
+    "Store",
+    "StoredBundle",
+    "VersionConflict",
+    "VersionInfo",
+]
+
+ROLES = ("portal", "designer", "reviewer", "admin")
+
+
+class StoredBundle(msgspec.Struct, frozen=True):
+    bundle: Bundle
+    version: int
+
+
+class BundleExists(Exception):
+    """Creating a bundle whose id is taken."""
+
+
+class BundleNotFound(Exception):
+    """Replacing or deleting a bundle that is not there."""
+
+
+class VersionConflict(Exception):
+    """A write based on a version that is no longer the bundle's (a lost update averted)."""
+
+    def __init__(self, bundle_id: str, current: int):
+        super().__init__(f"bundle {bundle_id} is at version {current}")
+        self.current = current
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Store:
+    """One catalog's versions, its bundles and the API tokens, in one database."""
+
+    def __init__(self, url: str, *, echo: bool = False):
+        self.url = url
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+        if url.startswith("sqlite"):
+            # Writers wait for each other instead of failing; WAL lets readers go on meanwhile.
+            kwargs["connect_args"] = {"timeout": 60}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine = sa.create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            present = {row for (row,) in conn.execute(sa.select(StateRow.id))}
+            for row in (CATALOG_ROW, BUNDLES_ROW):
+                if row not in present:
+                    conn.execute(sa.insert(StateRow).values(id=row, counter=0))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- the heads ---------------------------------------------------------------------------
+    def heads(self) -> tuple[int, int]:
+        """(newest catalog version, bundles revision); 0 before the first publish."""
+        with self._read() as conn:
+            return reads.heads(conn)
+
+    def revision(self) -> int:
+        """The newest published version (0: nothing published yet)."""
+        return self.heads()[0]
+
+    # -- publishing --------------------------------------------------------------------------
+    def publish_file(
+        self,
+        path: str | Path,
+        *,
+        by: str = "",
+        note: str = "",
+        progress: Callable[[int], None] | None = None,
+    ) -> Published:
+        """A whole catalog file becomes the next version; raises Refused (nothing written) when
+        it, or a stored bundle it keeps, has an error finding. OSError: the file is unreadable."""
+        return publish_file(self.engine, path, by=by, note=note, progress=progress)
+
+    def publish(self, catalog: Catalog, *, by: str = "", note: str = "") -> Published:
+        """A catalog built in memory, published through the same path as a file."""
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".jsonl") as fh:
+            fh.writelines(dump_lines(catalog))
+            fh.flush()
+            return self.publish_file(fh.name, by=by, note=note)
+
+    # -- reading a version -------------------------------------------------------------------
+    def versions(self) -> list[VersionInfo]:
+        with self._read() as conn:
+            return reads.versions(conn)
+
+    def tag(self, version: int) -> str | None:
+        with self._read() as conn:
+            row = reads.version_row(conn, version)
+            return None if row is None else row.tag
+
+    def dictionaries(self, version: int) -> Catalog:
+        """The small records of a version: everything but implementations and bundles."""
+        with self._read() as conn:
+            return reads.dictionaries(conn, version)
+
+    def implementations(
+        self,
+        version: int,
+        *,
+        regions: Sequence[str] | None = None,
+        items: Sequence[str] | None = None,
+        codes: Sequence[str] | None = None,
+    ) -> list[Implementation]:
+        with self._read() as conn:
+            return reads.implementations(conn, version, regions=regions, items=items, codes=codes)
+
+    def item_implementations(
+        self, version: int, item: str, *, limit: int, offset: int = 0
+    ) -> tuple[int, list[tuple[Implementation, int | None]]]:
+        with self._read() as conn:
+            return reads.item_implementations(conn, version, item, limit, offset)
+
+    def implementation(self, version: int, code: str) -> tuple[Implementation, int | None] | None:
+        with self._read() as conn:
+            return reads.implementation(conn, version, code)
+
+    def findings(self, version: int, **filters: Any) -> tuple[int, list[reads.StoredFinding]]:
+        with self._read() as conn:
+            return reads.findings(conn, version, **filters)
+
+    def rule_counts(self, version: int) -> dict[str, int]:
+        with self._read() as conn:
+            return reads.rule_counts(conn, version)
+
+    def finding_totals(self, version: int) -> tuple[int, int]:
+        """(errors, warnings) of a version's report."""
+        with self._read() as conn:
+            return reads.finding_totals(conn, version)
+
+    def conformity(self, version: int) -> list[Conformity]:
+        with self._read() as conn:
+            return reads.conformity(conn, version)
+
+    def item_counts(self, version: int) -> dict[str, int]:
+        with self._read() as conn:
+            return reads.item_counts(conn, version)
+
+    def export(self, version: int | None = None) -> Iterator[bytes]:
+        """A version as JSONL lines (the newest by default), streamed."""
+        with self._read() as conn:
+            if version is None:
+                version = reads.heads(conn)[0]
+            yield from reads.export(conn, version)
+
+    def catalog(self, version: int | None = None) -> Catalog | None:
+        """A whole version in memory with the stored bundles — for tests and small tools only;
+        the service never calls it. None before the first publish."""
+        with self._read() as conn:
+            newest = reads.heads(conn)[0]
+            version = newest if version is None else version
+            if version == 0:
+                return None
+            out = reads.dictionaries(conn, version)
+            t = reads.ImplementationRow
+            rows = conn.execute(
+                sa.select(t.code, t.body, t.line).where(reads._in(t, version)).order_by(t.code)
+            )
+            impl_lines: dict[str, int] = {}
+            for code, body, line in rows:
+                out.implementations[code] = reads.implementation_decoder.decode(body)
+                if line is not None:
+                    impl_lines[code] = line
+            if impl_lines:
+                out.lines["implementation"] = impl_lines
+            bundle_lines: dict[str, int] = {}
+            for bundle_id, body, _, line in reads.bundles(conn):
+                out.bundles[bundle_id] = bundle_decoder.decode(body)
+                if line is not None:
+                    bundle_lines[bundle_id] = line
+            if bundle_lines:
+                out.lines["bundle"] = bundle_lines
+            return out
+
+    # -- bundles (the designers' writes) -------------------------------------------------------
+    def bundles(self) -> list[StoredBundle]:
+        with self._read() as conn:
+            return [StoredBundle(bundle_decoder.decode(body), v) for _, body, v, _ in reads.bundles(conn)]
+
+    def bundle(self, bundle_id: str) -> StoredBundle | None:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(BundleRow.body, BundleRow.version).where(BundleRow.id == bundle_id)
+            ).first()
+            return None if row is None else StoredBundle(bundle_decoder.decode(row[0]), row[1])
+
+    @contextmanager
+    def _bundle_write(self) -> Iterator[Connection]:
+        """A transaction that first takes the bundles row (never the catalog row: a publish
+        takes that one first, then this one, so the order is the same for everyone)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(StateRow).where(StateRow.id == BUNDLES_ROW).values(counter=StateRow.counter + 1)
+            )
+            yield conn
+
+    def create_bundle(self, bundle: Bundle, check: Callable[[Bundle], None] | None = None) -> StoredBundle:
+        """`check` runs inside the write, against what is then published (a publish waits)."""
+        with self._bundle_write() as conn:
+            if conn.execute(sa.select(BundleRow.id).where(BundleRow.id == bundle.id)).first() is not None:
+                raise BundleExists(bundle.id)
+            if check is not None:
+                check(bundle)
+            conn.execute(sa.insert(BundleRow).values(id=bundle.id, body=_body(bundle), version=1, line=None))
+        return StoredBundle(bundle, 1)
+
+    def replace_bundle(
+        self, bundle: Bundle, if_version: int, check: Callable[[Bundle], None] | None = None
+    ) -> StoredBundle:
+        """Compare-and-set on the version: of two writers holding the same version, one wins."""
+        with self._bundle_write() as conn:
+            if check is not None:
+                check(bundle)
+            done = conn.execute(
+                sa.update(BundleRow)
+                .where(BundleRow.id == bundle.id, BundleRow.version == if_version)
+                .values(body=_body(bundle), version=if_version + 1)
+            ).rowcount
+            if done != 1:
+                _raise_missing_or_stale(conn, bundle.id)
+        return StoredBundle(bundle, if_version + 1)
+
+    def delete_bundle(self, bundle_id: str, if_version: int | None) -> None:
+        with self._bundle_write() as conn:
+            query = sa.delete(BundleRow).where(BundleRow.id == bundle_id)
+            if if_version is not None:
+                query = query.where(BundleRow.version == if_version)
+            if conn.execute(query).rowcount != 1:
+                _raise_missing_or_stale(conn, bundle_id)
+
+    # -- tokens ------------------------------------------------------------------------------
+    def create_token(self, name: str, role: str) -> str:
+        """A new bearer token for `role`; the secret is returned once and kept only as a hash."""
+        if role not in ROLES:
+            raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(TokenRow).values(
+                    digest=_digest(token), name=name, role=role, created_at=datetime.now(UTC)
+                )
+            )
+        return token
+
+    def token_role(self, token: str) -> str | None:
+        with self._read() as conn:
+            return conn.execute(
+                sa.select(TokenRow.role).where(TokenRow.digest == _digest(token))
+            ).scalar_one_or_none()
+
+    def tokens(self) -> list[tuple[str, str, datetime]]:
+        """(name, role, created) of every token — never the secret, which is not kept."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(TokenRow.name, TokenRow.role, TokenRow.created_at).order_by(TokenRow.created_at)
+            )
+            return [(name, role, created) for name, role, created in rows]
+
+    def revoke_tokens(self, name: str) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(sa.delete(TokenRow).where(TokenRow.name == name)).rowcount
+
+
+def _body(bundle: Bundle) -> str:
+    return record_encoder.encode(bundle).decode()
+
+
+def _raise_missing_or_stale(conn: Connection, bundle_id: str) -> None:
+    current = conn.execute(sa.select(BundleRow.version).where(BundleRow.id == bundle_id)).scalar_one_or_none()
+    if current is None:
+        raise BundleNotFound(bundle_id)
+    raise VersionConflict(bundle_id, current)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

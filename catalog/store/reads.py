@@ -1,0 +1,264 @@
+"""Indexed reads: each answers one question with the slice it needs, for one version.
+
+A row belongs to version `v` when `valid_from <= v` and it was not closed by
+then (`valid_to` NULL or later), so every version stays readable and a read
+never mixes two versions, whatever publishes meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..findings import Conformity, Finding
+from ..model import KIND, Catalog, Header, Implementation, Record, record_decoder
+from .schema import (
+    BUNDLES_ROW,
+    CATALOG_ROW,
+    BundleRow,
+    ConformityRow,
+    FindingRow,
+    ImplementationRow,
+    ItemCountRow,
+    RecordRow,
+    StateRow,
+    VersionRow,
+)
+
+implementation_decoder = msgspec.json.Decoder(Implementation)
+MAX_PAGE = 1000
+
+
+class StoredFinding(Finding, frozen=True, gc=False):
+    """A finding as a version keeps it, with the region and item it is about."""
+
+    region: str | None = None
+    item: str | None = None
+
+
+class VersionInfo(msgspec.Struct, frozen=True):
+    """One version as `onething versions` lists it (§6)."""
+
+    version: int
+    published_at: str
+    by: str
+    note: str
+    region: str | None
+    added: int
+    changed: int
+    removed: int
+
+
+def _in(table: Any, version: int) -> sa.ColumnElement[bool]:
+    return sa.and_(table.valid_from <= version, sa.or_(table.valid_to.is_(None), table.valid_to > version))
+
+
+def heads(conn: Connection) -> tuple[int, int]:
+    """(newest catalog version, bundles revision): what every request compares."""
+    rows = dict(conn.execute(sa.select(StateRow.id, StateRow.counter)).all())
+    return rows.get(CATALOG_ROW, 0), rows.get(BUNDLES_ROW, 0)
+
+
+def version_row(conn: Connection, version: int) -> Any:
+    """The version's row (attributes as `VersionRow`'s columns), or None."""
+    t = VersionRow.__table__
+    return conn.execute(sa.select(t).where(t.c.version == version)).first()
+
+
+def versions(conn: Connection) -> list[VersionInfo]:
+    t = VersionRow.__table__
+    rows = conn.execute(sa.select(t).order_by(t.c.version)).all()
+    return [
+        VersionInfo(
+            version=r.version,
+            published_at=r.published_at.isoformat(timespec="seconds"),
+            by=r.by,
+            note=r.note,
+            region=r.region,
+            added=r.added,
+            changed=r.changed,
+            removed=r.removed,
+        )
+        for r in rows
+    ]
+
+
+def dictionaries(conn: Connection, version: int) -> Catalog:
+    """The small records of a version (header, regions, materials, fields, items, questions) with
+    their lines; no implementations, no bundles."""
+    tables: dict[str, dict[str, Any]] = {kind: {} for kind in _TABLE}
+    header = Header(format="", version="")
+    decode = record_decoder.decode
+    rows = conn.execute(
+        sa.select(RecordRow.kind, RecordRow.key, RecordRow.line, RecordRow.body)
+        .where(_in(RecordRow, version))
+        .order_by(RecordRow.kind, RecordRow.key)
+    )
+    lines: dict[str, dict[str, int]] = {}
+    for kind, key, line, body in rows:
+        record = decode(body)
+        if kind == "catalog":
+            header = record  # type: ignore[assignment]
+            if line is not None:
+                lines["catalog"] = {"": line}
+            continue
+        tables[kind][key] = record
+        if line is not None:
+            lines.setdefault(kind, {})[key] = line
+    return Catalog(header=header, lines=lines, **{_TABLE[kind]: table for kind, table in tables.items()})
+
+
+_TABLE = {kind: kind + "s" for kind in KIND.values() if kind not in ("catalog", "implementation", "bundle")}
+"""kind -> the Catalog attribute holding it (region -> regions, …)."""
+
+
+def implementations(
+    conn: Connection,
+    version: int,
+    *,
+    regions: Sequence[str] | None = None,
+    items: Sequence[str] | None = None,
+    codes: Sequence[str] | None = None,
+) -> list[Implementation]:
+    """The implementations in `regions`, of `items`, with `codes` (each filter when given): one
+    bundle's slice along one region chain, every implementation on a region's path, a few by code."""
+    t = ImplementationRow
+    query = sa.select(t.body).where(_in(t, version))
+    if regions is not None:
+        query = query.where(t.region.in_(list(regions)))
+    if items is not None:
+        query = query.where(t.item.in_(list(items)))
+    if codes is not None:
+        query = query.where(t.code.in_(list(codes)))
+    decode = implementation_decoder.decode
+    return [decode(body) for (body,) in conn.execute(query.order_by(t.code))]
+
+
+def item_implementations(
+    conn: Connection, version: int, item: str, limit: int, offset: int
+) -> tuple[int, list[tuple[Implementation, int | None]]]:
+    """One page of an item's implementations, national first, then by region and code."""
+    t = ImplementationRow
+    where = sa.and_(t.item == item, _in(t, version))
+    total = conn.execute(sa.select(sa.func.count()).select_from(t).where(where)).scalar_one()
+    rows = conn.execute(
+        sa.select(t.body, t.line).where(where).order_by(t.level, t.region, t.code).limit(limit).offset(offset)
+    )
+    decode = implementation_decoder.decode
+    return total, [(decode(body), line) for body, line in rows]
+
+
+def implementation(conn: Connection, version: int, code: str) -> tuple[Implementation, int | None] | None:
+    t = ImplementationRow
+    row = conn.execute(sa.select(t.body, t.line).where(t.code == code, _in(t, version))).first()
+    return None if row is None else (implementation_decoder.decode(row[0]), row[1])
+
+
+def findings(
+    conn: Connection,
+    version: int,
+    *,
+    rule: str | None = None,
+    severity: str | None = None,
+    kind: str | None = None,
+    keys: Sequence[str] | None = None,
+    item: str | None = None,
+    region_prefix: str | None = None,
+    limit: int = MAX_PAGE,
+    offset: int = 0,
+) -> tuple[int, list[StoredFinding]]:
+    """One page of a version's findings, filtered, in the order validation gave them."""
+    t = FindingRow
+    where = [t.version == version]
+    if rule:
+        where.append(t.rule == rule)
+    if severity:
+        where.append(t.severity == severity)
+    if kind:
+        where.append(t.kind == kind)
+    if keys is not None:
+        where.append(t.key.in_(list(keys)))
+    if item is not None:
+        where.append(t.item == item)
+    if region_prefix is not None:
+        where.append(t.region.like(region_prefix + "%") if region_prefix else t.region.is_not(None))
+    total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
+    rows = conn.execute(
+        sa.select(t.rule, t.severity, t.kind, t.key, t.line, t.message, t.region, t.item)
+        .where(*where)
+        .order_by(t.seq)
+        .limit(limit)
+        .offset(offset)
+    )
+    return total, [StoredFinding(*row) for row in rows]  # type: ignore[arg-type]  # severity is a Literal
+
+
+def rule_counts(conn: Connection, version: int) -> dict[str, int]:
+    t = FindingRow
+    return dict(
+        conn.execute(sa.select(t.rule, sa.func.count()).where(t.version == version).group_by(t.rule)).all()
+    )
+
+
+def finding_totals(conn: Connection, version: int) -> tuple[int, int]:
+    row = version_row(conn, version)
+    return (0, 0) if row is None else (row.errors, row.warnings)
+
+
+def conformity(conn: Connection, version: int) -> list[Conformity]:
+    t = ConformityRow
+    rows = conn.execute(
+        sa.select(t.region, t.implementations, t.conforming).where(t.version == version).order_by(t.region)
+    )
+    return [Conformity(*row) for row in rows]
+
+
+def item_counts(conn: Connection, version: int) -> dict[str, int]:
+    t = ItemCountRow
+    return dict(conn.execute(sa.select(t.item, t.implementations).where(t.version == version)).all())
+
+
+def bundles(conn: Connection) -> list[tuple[str, str, int, int | None]]:
+    """(id, body, version, line) of every stored bundle, by id."""
+    return [
+        (r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            sa.select(BundleRow.id, BundleRow.body, BundleRow.version, BundleRow.line).order_by(BundleRow.id)
+        )
+    ]  # type: ignore[misc]
+
+
+def export(conn: Connection, version: int) -> Iterator[bytes]:
+    """The version as JSONL (§1), header first, each kind by key, streamed: at no point the
+    whole catalog in memory. Bundles are the stored ones (they are kept outside versions)."""
+    order = [k for k in KIND.values() if k not in ("implementation", "bundle")]
+    small = conn.execute(
+        sa.select(RecordRow.kind, RecordRow.body).where(_in(RecordRow, version)).order_by(RecordRow.key)
+    ).all()
+    for kind in order:
+        for row_kind, body in small:
+            if row_kind == kind:
+                yield body.encode() + b"\n"
+    t = ImplementationRow
+    rows = conn.execute(
+        sa.select(t.body).where(_in(t, version)).order_by(t.code),
+        execution_options={"stream_results": True, "yield_per": 20_000},
+    )
+    buffer: list[bytes] = []
+    for (body,) in rows:
+        buffer.append(body.encode())
+        if len(buffer) >= 5000:
+            yield b"\n".join(buffer) + b"\n"
+            buffer.clear()
+    if buffer:
+        yield b"\n".join(buffer) + b"\n"
+    for _, body, _, _ in bundles(conn):
+        yield body.encode() + b"\n"
+
+
+def decode_record(body: str) -> Record:
+    return record_decoder.decode(body)

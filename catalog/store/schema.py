@@ -1,0 +1,178 @@
+"""The tables of the versioned store.
+
+A catalog is kept as a line of versions 1, 2, 3, … without copying what did not
+change: each row of a record is valid from the version that wrote it up to (not
+including) the version that replaced or removed it (`valid_to`, NULL while it is
+current). A record's content is its canonical JSON encoding (`body`, decoded
+straight into the model's Structs) with a content hash, so a publish compares
+hashes and writes only what changed.
+
+Implementations — the millions — have a table of their own with the columns
+their indexed reads need (item, region); the small kinds (the header, regions,
+materials, fields, items, questions) share one. Bundles are the designers' live
+objects: one row each with an edit counter (`version`), outside the catalog's
+versions. Two state rows order every write: row 1 holds the newest catalog
+version, row 2 the bundles' revision; a writer takes them in that order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CATALOG_ROW = 1
+BUNDLES_ROW = 2
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class StateRow(Base):
+    """The write counters: row 1 the newest catalog version, row 2 the bundles' revision."""
+
+    __tablename__ = "onething_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter: Mapped[int] = mapped_column(default=0)
+
+
+class VersionRow(Base):
+    """One published version: who, when, why, and what it changed."""
+
+    __tablename__ = "catalog_version"
+    version: Mapped[int] = mapped_column(primary_key=True)
+    published_at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(sa.String(200))
+    note: Mapped[str] = mapped_column(sa.Text)
+    region: Mapped[str | None] = mapped_column(sa.String(16))
+    source: Mapped[int | None]
+    """The version republished (`publish --version N`), else NULL."""
+    added: Mapped[int]
+    changed: Mapped[int]
+    removed: Mapped[int]
+    needs_review: Mapped[int] = mapped_column(default=0)
+    implementations: Mapped[int]
+    errors: Mapped[int]
+    warnings: Mapped[int]
+    tag: Mapped[str] = mapped_column(sa.String(40))
+    """Random, unique to this version of this database: what shared caches key on."""
+
+
+class RecordRow(Base):
+    """A small record (header, region, material, field, item, question) over its versions."""
+
+    __tablename__ = "catalog_record"
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    valid_from: Mapped[int] = mapped_column(primary_key=True)
+    valid_to: Mapped[int | None] = mapped_column(index=True)
+    hash: Mapped[str] = mapped_column(sa.String(32))
+    line: Mapped[int | None]
+    body: Mapped[str] = mapped_column(sa.Text)
+
+
+class ImplementationRow(Base):
+    """An implementation over its versions, with the columns its indexed reads use."""
+
+    __tablename__ = "catalog_implementation"
+    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    valid_from: Mapped[int] = mapped_column(primary_key=True)
+    valid_to: Mapped[int | None]
+    hash: Mapped[str] = mapped_column(sa.String(32))
+    item: Mapped[str] = mapped_column(sa.String(32))
+    region: Mapped[str] = mapped_column(sa.String(16))
+    level: Mapped[int] = mapped_column(sa.SmallInteger)
+    """1 national … 4 county: the order an item's implementations are listed in."""
+    line: Mapped[int | None]
+    body: Mapped[str] = mapped_column(sa.Text)
+
+    __table_args__ = (
+        sa.Index("ix_impl_item_region", "item", "region"),
+        sa.Index("ix_impl_region", "region"),
+    )
+
+
+IMPLEMENTATION_COLUMNS = ("valid_from", "code", "hash", "item", "region", "level", "line", "body")
+"""The column order of a bulk write (COPY on PostgreSQL, batched INSERT on SQLite)."""
+
+
+class FindingRow(Base):
+    """A version's validation findings, computed once at publish."""
+
+    __tablename__ = "catalog_finding"
+    version: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(sa.String(32))
+    severity: Mapped[str] = mapped_column(sa.String(8))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    key: Mapped[str | None] = mapped_column(sa.String(200))
+    line: Mapped[int | None]
+    message: Mapped[str] = mapped_column(sa.Text)
+    region: Mapped[str | None] = mapped_column(sa.String(16))
+    """The region the finding is about (an implementation's, a region's own, an item's owner)."""
+    item: Mapped[str | None] = mapped_column(sa.String(32))
+    """The item the finding is about (an item's own, an implementation's item)."""
+
+    __table_args__ = (
+        sa.Index("ix_finding_rule", "version", "rule"),
+        sa.Index("ix_finding_key", "version", "kind", "key"),
+        sa.Index("ix_finding_region", "version", "region"),
+        sa.Index("ix_finding_item", "version", "item"),
+    )
+
+
+class ConformityRow(Base):
+    """Per version and region: implementations, and how many hold all four 四同 rules."""
+
+    __tablename__ = "catalog_conformity"
+    version: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    implementations: Mapped[int]
+    conforming: Mapped[int]
+
+
+class ItemCountRow(Base):
+    """Per version and item: how many implementations it has (for search results)."""
+
+    __tablename__ = "catalog_item_count"
+    version: Mapped[int] = mapped_column(primary_key=True)
+    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    implementations: Mapped[int]
+
+
+class BundleRow(Base):
+    """A bundle as designers keep it: the record and its edit counter."""
+
+    __tablename__ = "bundle"
+    id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    body: Mapped[str] = mapped_column(sa.Text)
+    version: Mapped[int]
+    line: Mapped[int | None]
+
+
+class TokenRow(Base):
+    """An API token, kept only as the SHA-256 of the secret (tokens are 256-bit random)."""
+
+    __tablename__ = "api_token"
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str]
+    role: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+
+
+class ReviewRow(Base):
+    """A record of a version that needs review: it has error findings it did not bring itself
+    (an untouched record broken by a change elsewhere), with that change as its cause."""
+
+    __tablename__ = "catalog_review"
+    version: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    region: Mapped[str | None] = mapped_column(sa.String(16))
+    item: Mapped[str | None] = mapped_column(sa.String(32))
+    cause: Mapped[str] = mapped_column(sa.Text)
+    """JSON: `{"item": code, "changed": {field: [old, new]}}`, or a region's, or `{}`."""
+
+    __table_args__ = (sa.Index("ix_review_region", "version", "region"),)
