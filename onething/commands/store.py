@@ -63,7 +63,10 @@ def run_import(args: argparse.Namespace) -> int:
             report = merged_report or report
         if revision is None:
             print_report(report, sys.stdout)
-            print(f"onething import: {args.catalog} was not imported; the database is unchanged.", file=sys.stderr)
+            print(
+                f"onething import: {args.catalog} was not imported; the database is unchanged.",
+                file=sys.stderr,
+            )
             return 1
     finally:
         store.dispose()
@@ -71,7 +74,9 @@ def run_import(args: argparse.Namespace) -> int:
         f"{len(getattr(catalog, name)):,} {name}"
         for name in ("regions", "materials", "fields", "items", "implementations", "bundles")
     )
-    print(f"imported {args.catalog} (version {catalog.header.version}) into {_safe(args.db)}: {counts}; revision {revision}")
+    print(
+        f"imported {args.catalog} (version {catalog.header.version}) into {_safe(args.db)}: {counts}; revision {revision}"
+    )
     return 0
 
 
