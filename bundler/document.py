@@ -13,7 +13,8 @@ from typing import Literal
 import msgspec
 from msgspec import Struct
 
-Reason = Literal["internal", "e_license", "commitment"]
+Reason = Literal["internal", "e_license", "commitment", "merged_form"]
+CheckName = Literal["ONE_VISIT", "ONE_WINDOW", "ONE_FORM", "PROOF", "TARGET_DAYS", "OFFERED"]
 
 
 class Step(Struct, frozen=True, gc=False):
@@ -28,17 +29,26 @@ class Step(Struct, frozen=True, gc=False):
     region: str
     """Where the implementation resolved: the applicant's region or an ancestor."""
     window: str
+    address: str
+    hours: str
+    phone: str
+    fee: float
+    """In yuan."""
+    basis: list[str]
+    """The item's legal basis (四同: the same at every level)."""
     after: list[str]
     """The bundle items that precede this one (it needs their outputs or requires them)."""
     finish_day: int
     """Working days from the start until this item is done, waiting for its predecessors."""
 
 
-class MaterialToBring(Struct, frozen=True, gc=False):
+class MaterialToBring(Struct, frozen=True, gc=False, omit_defaults=True):
     id: str
     name: str
     for_: list[str] = msgspec.field(name="for")
     """`<item>#<req>` of every remaining requirement this material meets."""
+    deferrable: bool = False
+    """True when every requirement it is for is deferrable (容缺受理: the case is taken without it)."""
 
 
 class Waived(Struct, frozen=True, gc=False):
@@ -73,9 +83,38 @@ class Metrics(Struct, frozen=True, gc=False):
     forms_after: int
     fields_before: int
     fields_after: int
+    fees: float
+    """Σ fee of the steps, in yuan."""
 
 
-class Workflow(Struct, frozen=True, omit_defaults=True):
+class OpenQuestion(Struct, frozen=True, gc=False):
+    """A question the workflow still waits on: answering it settles some conditional part."""
+
+    id: str
+    text: str
+    answers: dict[str, str]
+
+
+class Conditional(Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
+    """An item (`item`) or a requirement (`requirement`, `any_of`) that applies only in a
+    situation not yet known: out of the steps, the minimum and the metrics until answered."""
+
+    requirement: str | None = None
+    item: str | None = None
+    any_of: list[str] | None = None
+    when: dict[str, list[str]]
+
+
+class Check(Struct, frozen=True, gc=False):
+    """One bundle check of §4.1 for the applicant's region and answers; the message is for
+    citizens and clerks (Chinese, names rather than codes)."""
+
+    check: CheckName
+    passed: bool
+    message: str
+
+
+class Workflow(Struct, frozen=True, kw_only=True, omit_defaults=True):
     bundle: str | None
     """The bundle id, null for an ad-hoc list of items."""
     region: str
@@ -90,11 +129,18 @@ class Workflow(Struct, frozen=True, omit_defaults=True):
     optimal: bool
     lower_bound: int | None = None
     """Present only when a time limit stopped the solver: the proven minimum is at least this."""
+    answers: dict[str, str]
+    """The applicant's answers the workflow was composed for."""
+    questions: list[OpenQuestion]
+    conditional: list[Conditional]
+    checks: list[Check]
     revision: int | None = None
     """The store version the workflow was computed on (§6); absent for a file's catalog."""
 
 
-ErrorCode = Literal["NOT_IMPLEMENTED", "CYCLE", "UNKNOWN_ITEM", "UNKNOWN_REGION", "UNKNOWN_BUNDLE"]
+ErrorCode = Literal[
+    "NOT_IMPLEMENTED", "CYCLE", "UNKNOWN_ITEM", "UNKNOWN_REGION", "UNKNOWN_BUNDLE", "UNKNOWN_ANSWER"
+]
 
 
 class BundleProblem(Struct, frozen=True, gc=False):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import networkx as nx
 
@@ -36,7 +36,7 @@ def resolve(catalog: Catalog, items: Sequence[str], region: str) -> dict[str, Im
     unknown = [code for code in items if code not in catalog.items]
     if unknown:
         raise BundleError("UNKNOWN_ITEM", f"not in the catalog: {', '.join(unknown)}", unknown)
-    index = _implementation_index(catalog)
+    index = implementation_index(catalog)
     resolved: dict[str, Implementation] = {}
     missing = []
     for code in items:
@@ -55,7 +55,7 @@ def resolve(catalog: Catalog, items: Sequence[str], region: str) -> dict[str, Im
     return resolved
 
 
-def _implementation_index(catalog: Catalog) -> dict[tuple[str, str], Implementation]:
+def implementation_index(catalog: Catalog) -> dict[tuple[str, str], Implementation]:
     """(item, region) → the implementation with the smallest code, built once per catalog.
 
     A catalog is not changed once loaded (a publish makes a new one), so the
@@ -78,14 +78,21 @@ def _implementation_index(catalog: Catalog) -> dict[tuple[str, str], Implementat
         return index
 
 
-def precedence(catalog: Catalog, resolved: dict[str, Implementation]) -> nx.DiGraph:
-    """The bundle's precedence graph over the resolved implementations' requirements.
+def precedence(
+    catalog: Catalog,
+    resolved: dict[str, Implementation],
+    applying: Mapping[str, Sequence[Requirement]] | None = None,
+) -> nx.DiGraph:
+    """The bundle's precedence graph over the resolved implementations' requirements — those
+    of `applying` (item → the requirements that apply in the applicant's situation) when given.
 
     Raises CYCLE naming every item on a cycle.
     """
     items = [catalog.items[code] for code in resolved]
 
-    def requirements(item: Item) -> list[Requirement]:
+    def requirements(item: Item) -> Sequence[Requirement]:
+        if applying is not None:
+            return applying[item.code]
         return requirements_of(resolved[item.code], item)
 
     graph = precedence_graph(items, requirements)

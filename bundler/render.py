@@ -19,8 +19,14 @@ REASONS = {
     "internal": "内部流转",
     "e_license": "电子证照免提交",
     "commitment": "告知承诺",
+    "merged_form": "一表申请",
 }
-REASONS_EN = {"internal": "internal", "e_license": "e-license", "commitment": "commitment"}
+REASONS_EN = {
+    "internal": "internal",
+    "e_license": "e-license",
+    "commitment": "commitment",
+    "merged_form": "merged form",
+}
 
 METRICS = (
     ("materials", "申请材料", "materials", "份"),
@@ -110,14 +116,22 @@ def summary_text(workflow: Workflow, catalog: Catalog) -> str:
         for step in (s for s in workflow.steps if s.stage == number):
             out.append(f"    - {step.name} [{step.item}] {step.agency}")
             detail = f"承诺 {step.promised_days} 个工作日 days · 到现场 {step.visits} 次 visits"
+            if step.fee:
+                detail += f" · 收费 {step.fee:g} 元"
             if step.window:
                 detail += f" · {step.window}"
             out.append(f"      {detail}")
+            where = " · ".join(part for part in (step.address, step.hours, step.phone) if part)
+            if where:
+                out.append(f"      {where}")
             if step.after:
                 out.append(f"      需先办结 after: {'、'.join(items[a] for a in step.after)}")
     out += ["", f"需提交材料 materials to bring ({len(workflow.materials)}):"]
     for material in workflow.materials:
-        out.append(f"  - {material.name} ({material.id}) — 用于 for {'; '.join(map(label, material.for_))}")
+        later = " · 可容缺后补 deferrable" if material.deferrable else ""
+        out.append(
+            f"  - {material.name} ({material.id}) — 用于 for {'; '.join(map(label, material.for_))}{later}"
+        )
     if workflow.waived:
         out += ["", f"免提交 waived ({len(workflow.waived)}):"]
         for w in workflow.waived:
@@ -134,6 +148,20 @@ def summary_text(workflow: Workflow, catalog: Catalog) -> str:
         before = getattr(workflow.metrics, f"{key}_before")
         after = getattr(workflow.metrics, f"{key}_after")
         out.append(f"  {zh} {en:<9} {before:>4} → {after:<4} {unit}")
+    out.append(f"  收费 fees      {workflow.metrics.fees:g} 元")
+    if workflow.questions:
+        out += ["", "待回答 open questions:"]
+        for q in workflow.questions:
+            out.append(f"  - {q.text} ({q.id}): {' / '.join(f'{k}={v}' for k, v in q.answers.items())}")
+    if workflow.conditional:
+        out += ["", "视情形 conditional (not counted):"]
+        for c in workflow.conditional:
+            what = label(c.requirement) if c.requirement else items.get(c.item or "", c.item or "")
+            condition = ", ".join(q + "=" + "|".join(a) for q, a in c.when.items())
+            out.append(f"  - {what} when {condition}")
+    out += ["", "一件事检查 checks:"]
+    for check in workflow.checks:
+        out.append(f"  {'✓' if check.passed else '✗'} {check.check:<11} {check.message}")
     out.append("")
     if workflow.optimal:
         out.append("材料数已证明最少 the material count is a proven minimum.")

@@ -2,8 +2,9 @@
 
 In order of preference: another bundle item that comes first produces the
 material (internal, 内部流转), the electronic license library holds it
-(e_license, 免提交), or a signed commitment replaces it (commitment, 告知承诺).
-A new kind of waiver is one more branch here.
+(e_license, 免提交), a signed commitment replaces it (commitment, 告知承诺),
+or it is an item's own application form, which the bundle's one merged form
+replaces (merged_form, 一表申请). A new kind of waiver is one more branch here.
 """
 
 from __future__ import annotations
@@ -38,4 +39,7 @@ def waiver(
     for material in requirement.any_of:
         if material in materials and materials[material].commitment:
             return Waived(label, material, "commitment", None)
+    for material in requirement.any_of:
+        if material in materials and materials[material].category == "form":
+            return Waived(label, material, "merged_form", None)
     return None

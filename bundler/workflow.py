@@ -1,18 +1,22 @@
 """`compose`: a bundle and an applicant's region → the §4 workflow document.
 
-Resolve each item's implementation, order the items, waive what the bundle
-or the license library already provides, and ask for the exact fewest
-materials for what is left; then count the before → after metrics.
+Settle what applies in the applicant's situation, resolve each item's
+implementation, order the items, waive what the bundle, the license library,
+a commitment or the merged form already provides, and ask for the exact
+fewest materials for what is left; then count the before → after metrics and
+run the bundle checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from catalog.model import Catalog, requirements_of
+from catalog.model import Catalog, Requirement, requirements_of
 
+from .checks import Case, run_checks
 from .document import (
     BundleError,
+    Conditional,
     FormField,
     MaterialToBring,
     Metrics,
@@ -21,18 +25,26 @@ from .document import (
     Waived,
     Workflow,
 )
-from .graph import finish_days, precedence, resolve, stages
+from .graph import finish_days, lineage, precedence, resolve, stages
 from .optimize import TIME_LIMIT, minimum_hitting_set
+from .situations import checked_answers, open_questions, situation
 from .waivers import waiver
 
 
 def compose_bundle(
-    catalog: Catalog, bundle_id: str, region: str, *, time_limit: float = TIME_LIMIT
+    catalog: Catalog,
+    bundle_id: str,
+    region: str,
+    *,
+    time_limit: float = TIME_LIMIT,
+    answers: Mapping[str, str] | None = None,
 ) -> Workflow:
-    """The workflow of a catalog bundle (一件事) for an applicant of `region`."""
+    """The workflow of a catalog bundle (一件事) for an applicant of `region` in the situation `answers`."""
     if bundle_id not in catalog.bundles:
         raise BundleError("UNKNOWN_BUNDLE", f"bundle {bundle_id!r} is not in the catalog", [])
-    return compose(catalog, catalog.bundles[bundle_id].items, region, bundle_id, time_limit=time_limit)
+    return compose(
+        catalog, catalog.bundles[bundle_id].items, region, bundle_id, time_limit=time_limit, answers=answers
+    )
 
 
 def compose(
@@ -42,24 +54,63 @@ def compose(
     bundle: str | None = None,
     *,
     time_limit: float = TIME_LIMIT,
+    answers: Mapping[str, str] | None = None,
 ) -> Workflow:
-    """The workflow for handling `items` together, as an applicant of `region`.
+    """The workflow for handling `items` together, as an applicant of `region` whose answers
+    to the catalog's questions are `answers` (none by default).
 
-    Raises BundleError (NOT_IMPLEMENTED, CYCLE, UNKNOWN_ITEM, UNKNOWN_REGION).
+    `bundle` names the catalog bundle the items come from: its conditions, window, target
+    days and regions then count. The catalog may be a slice: the items, their implementations
+    along the region's chain, and all regions, materials, fields and questions.
+    Raises BundleError (NOT_IMPLEMENTED, CYCLE, UNKNOWN_ITEM, UNKNOWN_REGION, UNKNOWN_ANSWER).
     `time_limit` bounds the solver's seconds; past it the workflow is marked not optimal.
     """
     codes = list(dict.fromkeys(items))
     if not codes:
         raise BundleError("UNKNOWN_ITEM", "no items to bundle", [])
-    resolved = resolve(catalog, codes, region)
-    graph = precedence(catalog, resolved)
+    given = checked_answers(catalog, answers)
+    chain = lineage(catalog, region)
+    unknown = [code for code in codes if code not in catalog.items]
+    if unknown:
+        raise BundleError("UNKNOWN_ITEM", f"not in the catalog: {', '.join(unknown)}", unknown)
+    spec = catalog.bundles.get(bundle) if bundle is not None else None
+
+    # step 0: the items that apply in this situation; the undecided ones wait, listed
+    conditional: list[Conditional] = []
+    members = []
+    for code in codes:
+        when = spec.when.get(code, {}) if spec is not None else {}
+        verdict = situation(when, given)
+        if verdict == "applies":
+            members.append(code)
+        elif verdict == "open":
+            conditional.append(Conditional(item=code, when=when))
+    resolved = resolve(catalog, members, region)
+    applying: dict[str, list[Requirement]] = {}
+    undecided: dict[str, list[Conditional]] = {}
+    for code in members:
+        applying[code] = []
+        for requirement in requirements_of(resolved[code], catalog.items[code]):
+            verdict = situation(requirement.when, given)
+            if verdict == "applies":
+                applying[code].append(requirement)
+            elif verdict == "open":
+                undecided.setdefault(code, []).append(
+                    Conditional(
+                        requirement=f"{code}#{requirement.req}",
+                        any_of=list(requirement.any_of),
+                        when=requirement.when,
+                    )
+                )
+
+    graph = precedence(catalog, resolved, applying)
     order = stages(graph)
     days = {code: impl.promised_days for code, impl in resolved.items()}
     finish = finish_days(graph, days, order)
     sequence = [code for stage in order for code in stage]
 
     producers: dict[str, list[str]] = {}
-    for code in sorted(codes):
+    for code in sorted(members):
         for material in catalog.items[code].outputs:
             producers.setdefault(material, []).append(code)
 
@@ -67,6 +118,7 @@ def compose(
     waived: list[Waived] = []
     optional: list[OptionalRequirement] = []
     remaining: list[tuple[str, list[str]]] = []
+    deferrable: dict[str, bool] = {}
     materials_before = 0
     for number, stage in enumerate(order):
         for code in stage:
@@ -83,11 +135,17 @@ def compose(
                     name=item.name,
                     region=impl.region,
                     window=impl.window,
+                    address=impl.address,
+                    hours=impl.hours,
+                    phone=impl.phone,
+                    fee=impl.fee,
+                    basis=list(item.basis),
                     after=before,
                     finish_day=finish[code],
                 )
             )
-            for requirement in requirements_of(impl, item):
+            conditional.extend(undecided.get(code, ()))
+            for requirement in applying[code]:
                 label = f"{code}#{requirement.req}"
                 if requirement.optional:
                     optional.append(OptionalRequirement(label, list(requirement.any_of)))
@@ -98,6 +156,7 @@ def compose(
                     waived.append(waived_by)
                 elif requirement.any_of:  # one that lists no material has nothing to hand in
                     remaining.append((label, requirement.any_of))
+                    deferrable[label] = requirement.deferrable
 
     solution = minimum_hitting_set([alternatives for _, alternatives in remaining], time_limit)
     chosen = set(solution.chosen)
@@ -107,7 +166,12 @@ def compose(
             if material in chosen and label not in meets[material]:
                 meets[material].append(label)
     to_bring = [
-        MaterialToBring(m, catalog.materials[m].name if m in catalog.materials else m, meets[m])
+        MaterialToBring(
+            m,
+            catalog.materials[m].name if m in catalog.materials else m,
+            meets[m],
+            all(deferrable[label] for label in meets[m]),
+        )
         for m in solution.chosen
     ]
 
@@ -116,13 +180,23 @@ def compose(
         materials_before=materials_before,
         materials_after=len(solution.chosen),
         visits_before=sum(s.visits for s in steps),
-        visits_after=max(s.visits for s in steps),
+        visits_after=max((s.visits for s in steps), default=0),
         days_before=sum(days.values()),
-        days_after=max(finish.values()),
-        forms_before=len(codes),
-        forms_after=1,
-        fields_before=sum(len(catalog.items[c].fields) for c in codes),
+        days_after=max(finish.values(), default=0),
+        forms_before=len(members),
+        forms_after=1 if members else 0,
+        fields_before=sum(len(catalog.items[c].fields) for c in members),
         fields_after=len(form),
+        fees=float(sum(s.fee for s in steps)),
+    )
+    case = Case(
+        bundle=spec,
+        chain=chain,
+        regions=catalog.regions,
+        steps=steps,
+        materials=to_bring,
+        dictionary=catalog.materials,
+        metrics=metrics,
     )
     return Workflow(
         bundle=bundle,
@@ -137,6 +211,10 @@ def compose(
         metrics=metrics,
         optimal=solution.optimal,
         lower_bound=None if solution.optimal else solution.lower_bound,
+        answers=given,
+        questions=open_questions(catalog, (c.when for c in conditional), given),
+        conditional=conditional,
+        checks=run_checks(case),
     )
 
 

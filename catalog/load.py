@@ -16,21 +16,39 @@ import msgspec
 
 from .findings import Finding, finding
 from .model import KEY_FIELD, KIND, Catalog, Record, key_of, record_decoder, record_encoder
+from .rules.strings import control_finding
 
 Line = tuple[int, Record | Finding]
+
+
+BOM = b"\xef\xbb\xbf"
+DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""What decoding one line may raise (ValidationError is a DecodeError; RecursionError for JSON
+nested too deeply)."""
+
+
+def without_bom(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines, the first without the UTF-8 byte order mark spreadsheet tools write."""
+    it = iter(lines)
+    for first in it:
+        yield first.removeprefix(BOM)
+        break
+    yield from it
 
 
 def read_lines(lines: Iterable[bytes]) -> Iterator[Line]:
     """Decode each non-blank line into its record, or a SCHEMA finding saying why not."""
     decode = record_decoder.decode
-    for number, raw in enumerate(lines, 1):
+    for number, raw in enumerate(without_bom(lines), 1):
         try:
-            record: Record | Finding = decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # ValidationError is a DecodeError
+            record: Record = decode(raw)
+        except DECODE_ERRORS as exc:
             if not raw.strip():
                 continue  # a blank line: checked only on failure, so good lines pay nothing for it
-            record = schema_finding(number, raw, exc)
-        yield number, record
+            yield number, schema_finding(number, raw, exc)
+            continue
+        # a control character can only come in escaped
+        yield number, (b"\\" in raw and control_finding(record, number)) or record
 
 
 def read_file(path: str | Path) -> Iterator[Line]:
@@ -67,10 +85,14 @@ def schema_finding(number: int, raw: bytes, exc: Exception) -> Finding:
         return finding("SCHEMA", "unknown", None, number, f"line {number} is not UTF-8: {exc.reason}")
     message = str(exc)
     kind, key = "unknown", None
+    if isinstance(exc, RecursionError):
+        return finding("SCHEMA", kind, key, number, f"line {number} is nested too deeply to read")
     try:
         obj = msgspec.json.decode(raw)
     except msgspec.DecodeError:
         return finding("SCHEMA", kind, key, number, f"line {number} is not valid JSON: {message}")
+    except RecursionError:
+        return finding("SCHEMA", kind, key, number, f"line {number} is nested too deeply to read")
     if not isinstance(obj, dict):
         return finding("SCHEMA", kind, key, number, f"line {number} is not a JSON object")
     raw_kind = obj.get("kind")

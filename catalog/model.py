@@ -42,100 +42,147 @@ FieldType = Literal["text", "date", "number", "id_number", "phone", "address", "
 Days = Annotated[int, Meta(ge=0, le=3650)]
 Visits = Annotated[int, Meta(ge=0, le=5)]
 OnlineDepth = Annotated[int, Meta(ge=1, le=4)]
-Yuan = Annotated[float, Meta(ge=0)]
+Yuan = Annotated[float, Meta(ge=0, le=1e9)]
+
+# Every string and list has a bound (an unbounded field lets a 2 GB line validate clean and
+# break whatever stores it). msgspec checks a length as it decodes, at no measurable cost;
+# control characters are checked by `catalog.rules.strings` (a `pattern` here would cost a
+# regular-expression search per string of a national catalog).
+Code = Annotated[str, Meta(max_length=64)]
+"""Keys, codes, ids, answer ids, requirement names."""
+Name = Annotated[str, Meta(max_length=200)]
+"""Names, labels, windows, addresses, hours, phone numbers."""
+Text = Annotated[str, Meta(max_length=2000)]
+"""Free text: descriptions, questions, legal bases."""
+Codes = Annotated[list[Code], Meta(max_length=1000)]
+Answers = Annotated[list[Code], Meta(min_length=1, max_length=50)]
+When = Annotated[dict[Code, Answers], Meta(max_length=20)]
+"""A situation: question id -> the answers under which the requirement (or item) applies; all
+questions must match. An empty list of answers could never apply, so it is a SCHEMA finding."""
 
 # Every record is immutable once decoded and never forms a reference cycle,
 # so the garbage collector need not track it (a 4x faster load at scale).
-_RECORD = {"tag_field": "kind", "forbid_unknown_fields": True, "frozen": True, "gc": False, "omit_defaults": True}
+_RECORD = {
+    "tag_field": "kind",
+    "forbid_unknown_fields": True,
+    "frozen": True,
+    "gc": False,
+    "omit_defaults": True,
+}
 
 
 class Header(Struct, tag="catalog", **_RECORD):  # type: ignore[call-arg]
-    format: str
-    version: str
-    title: str = ""
+    format: Code
+    version: Code
+    title: Name = ""
 
 
 class Region(Struct, tag="region", **_RECORD):  # type: ignore[call-arg]
-    code: str
-    name: str
+    code: Code
+    name: Name
     level: Level
-    parent: str | None
+    parent: Code | None
 
 
 class Material(Struct, tag="material", **_RECORD):  # type: ignore[call-arg]
-    id: str
-    name: str
+    id: Code
+    name: Name
     category: Category
-    aliases: list[str] = []
+    aliases: Annotated[list[Name], Meta(max_length=100)] = []
     e_license: bool = False
     commitment: bool = False
+    retained: bool = False
+    """On the list of proofs that may still be demanded (保留的证明事项)."""
 
 
 class Field(Struct, tag="field", **_RECORD):  # type: ignore[call-arg]
-    id: str
-    label: str
+    id: Code
+    label: Name
     type: FieldType
-    choices: list[str] | None = None
+    choices: Annotated[list[Name], Meta(max_length=200)] | None = None
+
+
+class Question(Struct, tag="question", **_RECORD):  # type: ignore[call-arg]
+    """A question about the applicant's situation (情形), its answers by id (at least two)."""
+
+    id: Code
+    text: Text
+    answers: Annotated[dict[Code, Name], Meta(min_length=2, max_length=50)]
 
 
 class Requirement(Struct, forbid_unknown_fields=True, frozen=True, gc=False, omit_defaults=True):
     """One requirement of an item: met by any one material of `any_of`."""
 
-    req: str
-    any_of: list[str]
+    req: Code
+    any_of: Annotated[list[Code], Meta(max_length=100)]
     optional: bool = False
+    deferrable: bool = False
+    """Accepted without it, taken later (容缺受理); it still counts."""
+    when: When = {}
+    """Applies only in this situation (empty: always)."""
 
 
 class Item(Struct, tag="item", **_RECORD):  # type: ignore[call-arg]
-    code: str
-    name: str
+    code: Code
+    name: Name
     type: ItemType
-    basis: list[str]
-    owner: str
-    levels: list[Level]
-    materials: list[Requirement]
+    basis: Annotated[list[Text], Meta(max_length=100)]
+    owner: Code
+    levels: Annotated[list[Level], Meta(max_length=4)]
+    materials: Annotated[list[Requirement], Meta(max_length=200)]
     statutory_days: Days
-    main: str | None = None
-    outputs: list[str] = []
-    requires: list[str] = []
-    fields: list[str] = []
+    main: Code | None = None
+    outputs: Annotated[list[Code], Meta(max_length=100)] = []
+    requires: Annotated[list[Code], Meta(max_length=200)] = []
+    fields: Annotated[list[Code], Meta(max_length=500)] = []
 
 
 class Agency(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
-    name: str
-    uscc: str
+    name: Name
+    uscc: Code
 
 
 class Implementation(Struct, tag="implementation", **_RECORD):  # type: ignore[call-arg]
-    code: str
-    item: str
-    region: str
+    code: Code
+    item: Code
+    region: Code
     agency: Agency
-    name: str
+    name: Name
     type: ItemType
-    basis: list[str]
+    basis: Annotated[list[Text], Meta(max_length=100)]
     statutory_days: Days
     promised_days: Days
     visits: Visits
     online_depth: OnlineDepth
-    materials: list[Requirement] | None = None
+    materials: Annotated[list[Requirement], Meta(max_length=200)] | None = None
     fee: Yuan = 0.0
-    window: str = ""
+    window: Name = ""
+    address: Name = ""
+    hours: Name = ""
+    phone: Annotated[str, Meta(max_length=64)] = ""
 
 
 class Bundle(Struct, tag="bundle", **_RECORD):  # type: ignore[call-arg]
-    id: str
-    name: str
-    items: list[str]
-    description: str = ""
+    id: Code
+    name: Name
+    items: Annotated[list[Code], Meta(max_length=200)]
+    description: Text = ""
+    regions: Codes | None = None
+    """Where it is offered: these regions and everything under them; None: everywhere."""
+    window: Name = ""
+    """The one comprehensive window (一窗受理) that takes the whole case."""
+    target_days: Days | None = None
+    when: Annotated[dict[Code, When], Meta(max_length=200)] = {}
+    """Member item -> the situation in which it applies."""
 
 
-Record = Header | Region | Material | Field | Item | Implementation | Bundle
+Record = Header | Region | Material | Field | Question | Item | Implementation | Bundle
 
 KEY_FIELD: dict[type, str] = {
     Region: "code",
     Material: "id",
     Field: "id",
+    Question: "id",
     Item: "code",
     Implementation: "code",
     Bundle: "id",
@@ -145,6 +192,7 @@ KIND: dict[type, str] = {
     Region: "region",
     Material: "material",
     Field: "field",
+    Question: "question",
     Item: "item",
     Implementation: "implementation",
     Bundle: "bundle",
@@ -172,6 +220,7 @@ class Catalog(Struct, kw_only=True):
     regions: dict[str, Region] = {}
     materials: dict[str, Material] = {}
     fields: dict[str, Field] = {}
+    questions: dict[str, Question] = {}
     items: dict[str, Item] = {}
     implementations: dict[str, Implementation] = {}
     bundles: dict[str, Bundle] = {}
@@ -190,6 +239,7 @@ class Catalog(Struct, kw_only=True):
             self.regions,
             self.materials,
             self.fields,
+            self.questions,
             self.items,
             self.implementations,
             self.bundles,

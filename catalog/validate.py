@@ -15,10 +15,8 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-import msgspec
-
 from .findings import Conformity, Finding, Report, Summary, finding
-from .load import gc_paused, schema_finding
+from .load import DECODE_ERRORS, gc_paused, schema_finding, without_bom
 from .model import (
     KIND,
     Bundle,
@@ -28,9 +26,11 @@ from .model import (
     Implementation,
     Item,
     Material,
+    Question,
     Region,
     key_of,
     record_decoder,
+    record_encoder,
 )
 from .rules.bundles import bundle_rules
 from .rules.fields import field_findings
@@ -39,6 +39,8 @@ from .rules.header import header_findings
 from .rules.implementations import ImplementationRules, ItemFacts, RegionFacts, unknown_refs
 from .rules.items import item_findings
 from .rules.regions import region_findings
+from .rules.situations import when_ref_findings
+from .rules.strings import control_finding
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 1 << 17
@@ -49,17 +51,25 @@ def validate(catalog: Catalog) -> Report:
     """Validate a catalog already in memory (lines from `catalog.lines`, None where a record has none)."""
     run = _Run(keep=False)
     run.header(catalog.header, catalog.line_of("catalog", None))
+    encode = record_encoder.encode
     for kind, table in (
         ("region", catalog.regions),
         ("material", catalog.materials),
         ("field", catalog.fields),
+        ("question", catalog.questions),
         ("item", catalog.items),
         ("bundle", catalog.bundles),
         ("implementation", catalog.implementations),
     ):
         lines = catalog.lines.get(kind, {})
         for key, record in table.items():
-            run.record(lines.get(key), record)
+            line = lines.get(key)
+            if b"\\" in encode(record):  # as in a file: a control character comes escaped
+                bad = control_finding(record, line)
+                if bad is not None:
+                    run.line(line or 0, bad)
+                    continue
+            run.record(line, record)
     return run.finish()
 
 
@@ -102,8 +112,11 @@ def validate_for_publish(
 
 
 def bundle_findings(bundle: Bundle, catalog: Catalog) -> list[Finding]:
-    """BUNDLE and UNKNOWN_REF for one bundle, e.g. a designer's before it is saved."""
-    return bundle_rules(bundle, catalog.line_of("bundle", bundle.id), catalog)
+    """SCHEMA (control characters), BUNDLE and UNKNOWN_REF for one bundle, e.g. a designer's
+    before it is saved."""
+    line = catalog.line_of("bundle", bundle.id)
+    bad = control_finding(bundle, line)
+    return ([] if bad is None else [bad]) + bundle_rules(bundle, line, catalog)
 
 
 PLACEHOLDER = Header(format="", version="")
@@ -129,6 +142,7 @@ class _Run:
             Region: c.regions,
             Material: c.materials,
             Field: c.fields,
+            Question: c.questions,
             Item: c.items,
             Bundle: c.bundles,
         }
@@ -155,7 +169,7 @@ class _Run:
         so it decodes inline rather than through `catalog.load.read_lines` (same results)."""
         decode = record_decoder.decode
         numbered: Iterator[tuple[int, bytes]] = enumerate(
-            lines if progress is None else _reporting(lines, progress), 1
+            without_bom(lines if progress is None else _reporting(lines, progress)), 1
         )
         implementation = self.implementation
         other = self.line
@@ -163,20 +177,26 @@ class _Run:
             for number, raw in numbered:  # up to the first non-blank line, which must be the header
                 try:
                     obj: object = decode(raw)
-                except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                except DECODE_ERRORS as exc:
                     if not raw.strip():
                         continue
                     obj = schema_finding(number, raw, exc)
+                else:
+                    if b"\\" in raw:
+                        obj = control_finding(obj, number) or obj  # type: ignore[arg-type]
                 self.first_line = number
                 other(number, obj)
                 break
             for number, raw in numbered:
                 try:
                     obj = decode(raw)
-                except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                except DECODE_ERRORS as exc:
                     if not raw.strip():
                         continue
                     obj = schema_finding(number, raw, exc)
+                else:
+                    if b"\\" in raw:  # a control character can only come in escaped
+                        obj = control_finding(obj, number) or obj  # type: ignore[arg-type]
                 if type(obj) is Implementation:
                     implementation(number, obj)
                 else:
@@ -231,7 +251,9 @@ class _Run:
         self.findings.extend(header_findings(header, line))
 
     def record(
-        self, line: int | None, record: Region | Material | Field | Item | Bundle | Implementation
+        self,
+        line: int | None,
+        record: Region | Material | Field | Question | Item | Bundle | Implementation,
     ) -> None:
         if type(record) is Implementation:
             self.implementation(line, record)
@@ -338,6 +360,19 @@ class _Run:
                 counts[1] += conforms
         self.pending.clear()
 
+        broken_questions = broken.get("question", none)
+        for line, code, when in self.rules.when_refs:
+            out.extend(
+                when_ref_findings(
+                    "implementation",
+                    code,
+                    line,
+                    f"implementation {code}",
+                    when,
+                    c.questions,
+                    broken_questions,
+                )
+            )
         broken_materials = broken.get("material", none)
         for line, code, material in self.rules.material_refs:
             if material not in c.materials and material not in broken_materials:
@@ -353,7 +388,7 @@ class _Run:
         out.extend(cycle_findings(c.items, lines["item"]))
         out.extend(orphan_findings(c.items, lines["item"], implemented))
         for key, bundle in c.bundles.items():
-            out.extend(bundle_rules(bundle, lines["bundle"].get(key), c, broken.get("item", none)))
+            out.extend(bundle_rules(bundle, lines["bundle"].get(key), c, broken))
 
         out.sort(key=lambda f: (f.line or 0, f.rule, f.kind, f.key or "", f.message))
         errors = sum(1 for f in out if f.severity == "error")

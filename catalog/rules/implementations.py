@@ -15,6 +15,7 @@ from ..codes import NATIONAL, province_of, uscc_problem
 from ..findings import Finding, finding
 from ..model import LEVEL_DIGIT, Implementation, Item, Region, Requirement
 from .items import requirement_shape
+from .situations import widened
 
 
 def basis_set(basis: Sequence[str]) -> frozenset[str]:
@@ -47,11 +48,11 @@ class ItemFacts:
         """What an implementation repeats verbatim in the common case: one tuple comparison."""
         self.materials = item.materials
         self.basis = basis_set(item.basis)
-        self.requirements: dict[str, tuple[int, frozenset[str], bool]] = {}
-        """req -> (position in the item, alternatives, optional)"""
+        self.requirements: dict[str, tuple[int, frozenset[str], bool, dict[str, list[str]]]] = {}
+        """req -> (position in the item, alternatives, optional, when)"""
         # a repeated req is the item's SCHEMA finding; the first one counts
         for position, r in enumerate(item.materials):
-            self.requirements.setdefault(r.req, (position, frozenset(r.any_of), r.optional))
+            self.requirements.setdefault(r.req, (position, frozenset(r.any_of), r.optional, r.when))
         self.levels = frozenset(item.levels)
         self.province = None if item.owner == NATIONAL else province_of(item.owner)
 
@@ -87,6 +88,9 @@ class ImplementationRules:
         self._uscc: dict[str, str | None] = {}
         self.material_refs: list[tuple[int | None, str, str]] = []
         """(line, implementation code, material id) for alternatives the item does not list."""
+        self.when_refs: list[tuple[int | None, str, dict[str, list[str]]]] = []
+        """(line, implementation code, conditions) for `when` conditions the item does not have:
+        the questions they name may come later in the file."""
 
     def check(
         self,
@@ -135,9 +139,10 @@ class ImplementationRules:
             conforms = False
         materials = impl.materials
         if materials is not None and materials != facts.materials and materials not in facts.reductions:
-            before = len(out)
+            before, refs = len(out), len(self.when_refs)
             self._materials(impl, line, facts, out)
-            if len(out) == before and len(facts.reductions) < MAX_REDUCTIONS:
+            # a list with conditions of its own is not known good until its questions are settled
+            if len(out) == before and len(self.when_refs) == refs and len(facts.reductions) < MAX_REDUCTIONS:
                 facts.reductions.append(materials)
         if where is not None and (
             where.level not in facts.levels
@@ -261,8 +266,12 @@ class ImplementationRules:
                     )
                 )
                 self.material_refs.extend((line, code, m) for m in r.any_of)
+                if r.when:
+                    self.when_refs.append((line, code, r.when))
                 continue
-            position, alternatives, optional = base
+            position, alternatives, optional, when = base
+            if r.when != when:
+                self._situation(impl, line, facts, r, when, out)
             # A requirement in the item's order can repeat no earlier one; an empty any_of has nothing to meet it.
             if position <= last or not r.any_of:
                 last = len(known)
@@ -293,6 +302,33 @@ class ImplementationRules:
                 )
         if last >= len(known):
             out.extend(requirement_shape("implementation", code, line, requirements))
+
+    def _situation(
+        self,
+        impl: Implementation,
+        line: int | None,
+        facts: ItemFacts,
+        r: Requirement,
+        when: dict[str, list[str]],
+        out: list[Finding],
+    ) -> None:
+        """An implementation's condition may narrow the item's, never widen or drop it."""
+        lost = widened(when, r.when)
+        if lost:
+            out.append(
+                finding(
+                    "MATERIAL_ADDED",
+                    "implementation",
+                    impl.code,
+                    line,
+                    f"implementation {impl.code} requirement {r.req!r} applies in more situations than "
+                    f"item {facts.item.code} allows: it widens or drops the condition on "
+                    f"{', '.join(map(repr, lost))}",
+                )
+            )
+        own = {q: a for q, a in r.when.items() if q not in when or not set(a) <= set(when[q])}
+        if own:
+            self.when_refs.append((line, impl.code, own))
 
 
 def _impl_code(impl: Implementation, line: int | None, expected: str) -> Finding:

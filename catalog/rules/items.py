@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from ..codes import NATIONAL, item_code_problem, region_level_of_code
 from ..findings import Finding, finding
 from ..model import Catalog, Item, Requirement
+from .situations import when_ref_findings
 
 NO_BROKEN: Mapping[str, frozenset[str]] = {}
 
@@ -105,4 +106,12 @@ def item_findings(
         unknown("output material", ref, "material", catalog.materials)
     for ref in dict.fromkeys(item.fields):
         unknown("field", ref, "field", catalog.fields)
+    for r in item.materials:
+        if r.when:
+            who = f"item {code} ({item.name}) requirement {r.req!r}"
+            out.extend(
+                when_ref_findings(
+                    "item", code, line, who, r.when, catalog.questions, broken.get("question", ())
+                )
+            )
     return out

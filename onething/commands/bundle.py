@@ -1,8 +1,11 @@
-"""`onething bundle CATALOG.jsonl (--bundle ID | --items CODE,…) --region CODE [--json | --html]` (§5).
+"""`onething bundle CATALOG.jsonl (--bundle ID | --items CODE,…) --region CODE [--answers Q=A,…]
+[--json | --html]` (§5).
 
 Exit 0 with the workflow, 1 with the error object when bundling is
-impossible, 2 when the file cannot be read or the catalog has error findings
-(bundling an invalid catalog would give answers nobody can trust).
+impossible (an unknown question or answer among them: UNKNOWN_ANSWER), 2
+when the file cannot be read, the catalog has error findings (bundling an
+invalid catalog would give answers nobody can trust) or `--answers` is not
+a list of `question=answer`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--items", metavar="CODE,CODE,…", help="item codes to handle together, comma-separated"
     )
     parser.add_argument("--region", metavar="CODE", required=True, help="the applicant's region (GB/T 2260)")
+    parser.add_argument(
+        "--answers",
+        metavar="Q=A,Q=A",
+        default="",
+        help="the applicant's situation (情形): answers to the catalog's questions, comma-separated",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the workflow document (§4) as JSON")
     output.add_argument("--html", action="store_true", help="print the citizen's printable guide and form")
@@ -42,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
     from bundler import BundleError, compose, compose_bundle, render_guide, summary_text
     from catalog.validate import load_file
 
+    answers = parse_answers(args.answers)
+    if answers is None:
+        print(
+            f"onething bundle: --answers {args.answers!r} is not a list of question=answer, comma-separated",
+            file=sys.stderr,
+        )
+        return 2
     try:
         catalog, report = load_file(args.catalog)
     except OSError as exc:
@@ -59,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.bundle is not None:
-            workflow = compose_bundle(catalog, args.bundle, args.region)
+            workflow = compose_bundle(catalog, args.bundle, args.region, answers=answers)
         else:
             items = [code.strip() for code in args.items.split(",") if code.strip()]
-            workflow = compose(catalog, items, args.region)
+            workflow = compose(catalog, items, args.region, answers=answers)
     except BundleError as exc:
         if args.json:
             sys.stdout.buffer.write(msgspec.json.encode(exc.problem) + b"\n")
@@ -76,3 +92,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(summary_text(workflow, catalog))
     return 0
+
+
+def parse_answers(text: str) -> dict[str, str] | None:
+    """`Q=A,Q=A` as a dict; None when a part is not `question=answer` or a question comes twice."""
+    answers: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        question, sep, answer = part.partition("=")
+        question, answer = question.strip(), answer.strip()
+        if not sep or not question or not answer or question in answers:
+            return None
+        answers[question] = answer
+    return answers

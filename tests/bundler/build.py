@@ -8,6 +8,7 @@ USCCs and implementation codes follow §2, so a written catalog validates clean.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from catalog.codes import implementation_code, uscc_check_char
 from catalog.model import (
@@ -19,6 +20,7 @@ from catalog.model import (
     Implementation,
     Item,
     Material,
+    Question,
     Region,
     Requirement,
     record_encoder,
@@ -35,8 +37,14 @@ REGIONS = [
 ]
 
 
-def req(name: str, *any_of: str, optional: bool = False) -> Requirement:
-    return Requirement(name, list(any_of), optional)
+def req(
+    name: str,
+    *any_of: str,
+    optional: bool = False,
+    deferrable: bool = False,
+    when: dict[str, list[str]] | None = None,
+) -> Requirement:
+    return Requirement(name, list(any_of), optional, deferrable, when or {})
 
 
 class Builder:
@@ -48,14 +56,31 @@ class Builder:
         self.catalog.items = {}
         self.catalog.implementations = {}
         self.catalog.bundles = {}
+        self.catalog.questions = {}
         self._agencies = 0
 
     def material(
-        self, id: str, name: str | None = None, *, e_license: bool = False, commitment: bool = False
+        self,
+        id: str,
+        name: str | None = None,
+        *,
+        e_license: bool = False,
+        commitment: bool = False,
+        category: str = "other",
+        retained: bool = False,
     ) -> str:
         self.catalog.materials[id] = Material(
-            id, name or f"材料{id}", "other", e_license=e_license, commitment=commitment
+            id,
+            name or f"材料{id}",
+            category,  # type: ignore[arg-type]
+            e_license=e_license,
+            commitment=commitment,
+            retained=retained,
         )
+        return id
+
+    def question(self, id: str, *answers: str) -> str:
+        self.catalog.questions[id] = Question(id, f"问题{id}？", {a: f"答{a}" for a in answers})
         return id
 
     def field(
@@ -110,6 +135,8 @@ class Builder:
         visits: int = 1,
         materials: list[Requirement] | None = None,
         agency: str | None = None,
+        fee: float = 0.0,
+        window: str | None = None,
     ) -> Implementation:
         """An implementation by a fresh agency of `region` (or the named one's USCC body, 9 chars)."""
         self._agencies += 1
@@ -130,13 +157,15 @@ class Builder:
             visits=visits,
             online_depth=3,
             materials=materials,
-            window=f"{self.catalog.regions[region].name}政务服务大厅",
+            fee=fee,
+            window=f"{self.catalog.regions[region].name}政务服务大厅" if window is None else window,
         )
         self.catalog.implementations[impl.code] = impl
         return impl
 
-    def bundle(self, id: str, *items: str, name: str | None = None) -> str:
-        self.catalog.bundles[id] = Bundle(id, name or f"{id}一件事", list(items))
+    def bundle(self, id: str, *items: str, name: str | None = None, **terms: Any) -> str:
+        """`terms`: the bundle's revision-2 fields (regions, window, target_days, when)."""
+        self.catalog.bundles[id] = Bundle(id, name or f"{id}一件事", list(items), **terms)
         return id
 
     def write(self, path: Path) -> Path:

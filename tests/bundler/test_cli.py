@@ -94,3 +94,43 @@ def test_bundle_and_items_are_exclusive(catalog_file: Path) -> None:
     )
     assert done.returncode == 2  # argparse's usage error
     assert "not allowed with" in done.stderr
+
+
+def situated_file(tmp_path: Path) -> Path:
+    b, _ = restaurant()
+    b.question("premises", "own", "lease")
+    return b.write(tmp_path / "situated.jsonl")
+
+
+def test_answers_are_passed_on(tmp_path: Path) -> None:
+    path = situated_file(tmp_path)
+    done = onething(
+        str(path), "--bundle", "restaurant", "--region", "640104", "--answers", "premises=lease", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert msgspec.json.decode(done.stdout)["answers"] == {"premises": "lease"}
+
+
+@pytest.mark.parametrize("answers", ["premises", "premises=", "=own", "premises=own,premises=lease"])
+def test_malformed_answers_exit_2_with_one_line(tmp_path: Path, answers: str) -> None:
+    done = onething(
+        str(situated_file(tmp_path)), "--bundle", "restaurant", "--region", "640104", "--answers", answers
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "--answers" in done.stderr
+
+
+@pytest.mark.parametrize("answers", ["premises=rent", "floor=1"])
+def test_an_unknown_answer_exits_1_with_the_error_object(tmp_path: Path, answers: str) -> None:
+    done = onething(
+        str(situated_file(tmp_path)),
+        "--bundle",
+        "restaurant",
+        "--region",
+        "640104",
+        "--answers",
+        answers,
+        "--json",
+    )
+    assert done.returncode == 1
+    assert msgspec.json.decode(done.stdout, type=BundleProblem).error == "UNKNOWN_ANSWER"

@@ -40,7 +40,7 @@ def test_newborn_in_xingqing(ningxia: Catalog) -> None:
       child.{name,sex,birth_date,birth_place}, applicant.{name,id_number,phone,address},
       household.address, bank.{name,account} = 15.
     """
-    workflow = compose_bundle(ningxia, "newborn", XINGQING)
+    workflow = compose_bundle(ningxia, "newborn", XINGQING, answers={"wants-social-card": "yes"})
     assert workflow.metrics == Metrics(
         materials_before=18,
         materials_after=3,
@@ -52,7 +52,9 @@ def test_newborn_in_xingqing(ningxia: Catalog) -> None:
         forms_after=1,
         fields_before=51,
         fields_after=15,
+        fees=0.0,
     )
+    assert workflow.questions == [] and workflow.conditional == []
     assert sorted(m.id for m in workflow.materials) == ["bank-card", "delivery-record", "medical-invoice"]
     assert len(workflow.waived) == 18 - 3
     social_card = next(s for s in workflow.steps if s.item == "002002106000")
@@ -66,6 +68,25 @@ def test_newborn_in_xingqing(ningxia: Catalog) -> None:
         ["000400107000"],
     ]
     assert workflow.optimal
+    # Three windows (hospital, city social-security card centre, the district hall) and no bundle
+    # window; 住院分娩记录 is a proof on no retained list: both are Ningxia's to fix.
+    assert [c.check for c in workflow.checks if not c.passed] == ["ONE_WINDOW", "PROOF"]
+
+
+def test_newborn_without_the_social_security_card(ningxia: Catalog) -> None:
+    """Unanswered, 社会保障卡申领 waits under `conditional`; answered no, it is gone altogether."""
+    card = "002002106000"
+    open_ = compose_bundle(ningxia, "newborn", XINGQING)
+    assert [(c.item, c.when) for c in open_.conditional] == [(card, {"wants-social-card": ["yes"]})]
+    assert [q.id for q in open_.questions] == ["wants-social-card"]
+    no = compose_bundle(ningxia, "newborn", XINGQING, answers={"wants-social-card": "no"})
+    assert no.conditional == [] and no.questions == []
+    assert no.answers == {"wants-social-card": "no"}
+    for workflow in (open_, no):
+        assert card not in {s.item for s in workflow.steps}
+        # P6's 2 requirements and 2 days leave; medical-premium (P7) no longer waits on it
+        assert (workflow.metrics.materials_before, workflow.metrics.days_before) == (16, 10)
+        assert workflow.metrics.forms_before == 8
 
 
 def test_restaurant_in_xingqing(ningxia: Catalog) -> None:
@@ -81,10 +102,10 @@ def test_restaurant_in_xingqing(ningxia: Catalog) -> None:
     fields: 4+7+7+6+5 = 29; distinct: business.{name,uscc,legal_rep,address,area}, applicant.phone,
       food.category, sign.{text,size} = 9.
     """
-    workflow = compose_bundle(ningxia, "restaurant", XINGQING)
+    workflow = compose_bundle(ningxia, "restaurant", XINGQING, answers={"premises": "own"})
     assert workflow.metrics == Metrics(
         materials_before=19,
-        materials_after=4,
+        materials_after=3,
         visits_before=0,
         visits_after=0,
         days_before=19,
@@ -93,23 +114,51 @@ def test_restaurant_in_xingqing(ningxia: Catalog) -> None:
         forms_after=1,
         fields_before=29,
         fields_after=9,
+        fees=0.0,
     )
-    assert [m.id for m in workflow.materials] == [
-        "premises-layout",
-        "fire-safety-plan",
-        "application-form",
-        "signboard-design",
-    ]
+    # T's 申请表 is the merged form's to replace now (revision 2)
+    assert [m.id for m in workflow.materials] == ["premises-layout", "fire-safety-plan", "signboard-design"]
+    assert next(w for w in workflow.waived if w.material == "application-form").reason == "merged_form"
     assert next(m for m in workflow.materials if m.id == "premises-layout").for_ == [
         "000100035001#layout",
         "000100313000#layout",
     ]
     assert sum(w.reason == "internal" and w.from_ == "000700311000" for w in workflow.waived) == 4
-    assert len(workflow.waived) == 14
+    assert len(workflow.waived) == 15
     assert workflow.stages == [
         ["000700311000"],
         ["000100035001", "000100313000", "000100314000", "002002312000"],
     ]
+
+
+def test_a_tenant_hands_in_the_lease_and_the_landlord_s_title(ningxia: Catalog) -> None:
+    """A tenant is never told the property certificate will be fetched: it is the landlord's."""
+    workflow = compose_bundle(ningxia, "restaurant", XINGQING, answers={"premises": "lease"})
+    ids = [m.id for m in workflow.materials]
+    assert ids[:2] == ["lease-contract", "landlord-property-cert"]
+    assert len(workflow.materials[0].for_) == 4  # F, X, T and S each need it; one copy serves all
+    assert not any(w.material == "property-cert" for w in workflow.waived)
+    # 19 - 4 owner's premises + 8 tenant's (lease and landlord's title for F, X, T, S)
+    assert (workflow.metrics.materials_before, workflow.metrics.materials_after) == (23, 5)
+
+
+def test_property_transfer_fees_and_target(ningxia: Catalog) -> None:
+    """不动产转移登记 80 元 per case; 3 working days promised: Yinchuan keeps it, 中宁县 does not."""
+    here = compose_bundle(ningxia, "property-transfer", XINGQING)
+    assert here.metrics.fees == 80.0
+    assert sorted(s.fee for s in here.steps) == [0.0, 0.0, 0.0, 80.0]
+    assert [c.check for c in here.checks if not c.passed] == []
+    there = compose_bundle(ningxia, "property-transfer", ZHONGNING)
+    assert [c.check for c in there.checks if not c.passed] == ["TARGET_DAYS"]
+    assert there.metrics.days_after == 5
+
+
+def test_local_one_things_are_offered_only_at_home(ningxia: Catalog) -> None:
+    freight = compose_bundle(ningxia, "freight-transport", XINGQING)
+    offered = next(c for c in freight.checks if c.check == "OFFERED")
+    assert not offered.passed and "海原县" in offered.message
+    goji = compose_bundle(ningxia, "goji-geo-mark", ZHONGNING)
+    assert next(c for c in goji.checks if c.check == "OFFERED").passed
 
 
 def test_every_bundle_composes_for_every_county(ningxia: Catalog) -> None:

@@ -27,7 +27,12 @@ pytestmark = pytest.mark.skipif(not NINGXIA.exists(), reason="fixtures/ningxia.j
 
 def onething(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "onething", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "onething", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
