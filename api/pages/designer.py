@@ -119,15 +119,20 @@ async def designer_page(
     results = [r for r in results if r.code not in picked]
     workflow = problem = None
     view: dict[str, Any] = {}
+    original = form.get("original", "")
     if picked and region:
+        stored = catalog.bundles.get(original)
         try:
-            computed = await service.adhoc_workflow(picked, region)
+            if stored is not None and list(stored.items) == picked:
+                # The stored bundle as it is: its situations (`when`) apply, as on the portal.
+                computed = await service.workflow(original, region, snap)
+            else:
+                computed = await service.adhoc_workflow(picked, region)
         except ProblemException as exc:
             problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
         else:
             workflow = msgspec.json.decode(computed.body, type=Workflow)
             view = workflow_view(await service.slice(snap, picked, region), workflow)
-    original = form.get("original", "")
     stored_version = snap.versions.get(original) if original else None
     guide = None
     if original and original in catalog.bundles and region and stored_version is not None:
