@@ -21,11 +21,14 @@ Memory stays bounded by the small records: the millions only pass through.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
+import time
 import tempfile
 from array import array
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -50,6 +53,8 @@ from .schema import (
     StateRow,
     VersionRow,
 )
+
+log = logging.getLogger("onething.store")
 
 STAGE = "onething_stage"
 SMALL_KINDS = tuple(kind for kind in KIND.values() if kind not in ("implementation", "bundle"))
@@ -183,7 +188,8 @@ def publish_file(
 ) -> Published:
     """Publish a whole catalog file as the next version; raises Refused (nothing written)."""
     with tempfile.TemporaryDirectory(prefix="onething-publish-") as tmp:
-        submission = read(path, Path(tmp), progress)
+        with _phase("reading"):
+            submission = read(path, Path(tmp), progress)
         errors = [f for f in submission.report.findings if f.severity == "error"]
         # Refused at once when the errors are surely the submission's own: its own lines are
         # broken, or there is nothing published yet (every record is new, so touched).
@@ -197,10 +203,20 @@ def _empty(engine: Engine) -> bool:
         return conn.execute(sa.select(StateRow.counter).where(StateRow.id == CATALOG_ROW)).scalar_one() == 0
 
 
+@contextmanager
+def _phase(name: str) -> Iterator[None]:
+    """Log how long a phase of a publish took (INFO on `onething.store`): what an operator
+    reads when a national publish is slower than it should be."""
+    started = time.perf_counter()
+    yield
+    log.info("publish: %s took %.2f s", name, time.perf_counter() - started)
+
+
 def write(engine: Engine, sub: Submission, *, by: str, note: str, source: int | None = None) -> Published:
     with engine.connect() as conn, conn.begin():
-        _stage(conn, sub.spill)
-        duplicates = _duplicates(conn)
+        with _phase("staging"):
+            _stage(conn, sub.spill)
+            duplicates = _duplicates(conn)
         if duplicates:
             raise Refused(duplicates)
         # The catalog row first, then the bundles row: every writer takes them in this order.
@@ -209,11 +225,13 @@ def write(engine: Engine, sub: Submission, *, by: str, note: str, source: int | 
         )
         version = conn.execute(sa.select(StateRow.counter).where(StateRow.id == CATALOG_ROW)).scalar_one()
         touched = Touched(small=set(), bundles=set(), changed={})
-        small = _write_small(conn, sub.catalog, version, touched)
-        impl = _write_implementations(conn, sub.spill, version)
-        bundles = _write_bundles(conn, sub.catalog, touched)
+        with _phase("writing"):
+            small = _write_small(conn, sub.catalog, version, touched)
+            impl = _write_implementations(conn, sub.spill, version)
+            bundles = _write_bundles(conn, sub.catalog, touched)
         report = sub.report
-        _write_findings(conn, sub.catalog, report, version)
+        with _phase("findings"):
+            _write_findings(conn, sub.catalog, report, version)
         errors = [f for f in report.findings if f.severity == "error"]
         needs_review = 0
         if errors:
