@@ -31,6 +31,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.stores.registry import StoreRegistry
 
 from .auth import RoleMiddleware, TokenChecker
+from .bodies import BodyGuard
 from .cache import cache_store
 from .problems import document_problems, problem_handler
 from .settings import Settings
@@ -83,7 +84,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         state=State({"settings": settings, "store": store, "catalog_service": service, "tokens": tokens}),
         stores=StoreRegistry({"workflows": cache}),
-        middleware=[DefineMiddleware(RoleMiddleware, checker=tokens)],
+        middleware=[
+            DefineMiddleware(RoleMiddleware, checker=tokens),
+            DefineMiddleware(BodyGuard, max_body=settings.max_body),
+        ],
         exception_handlers={Exception: problem_handler},
         request_max_body_size=settings.max_body,
         on_shutdown=[shutdown],

@@ -68,7 +68,7 @@ class CatalogController(Controller):
         summary="Publish a whole catalog (reviewer): all or nothing",
         description="Body: a catalog file (JSON Lines, onething-catalog/1). 422 with the findings when any "
         "error is found; stored bundles the file does not redefine are kept and must still validate.",
-        opt={"role": "reviewer"},
+        opt={"role": "reviewer", "body": "ndjson"},
         request_max_body_size=None,
     )
     async def publish(
