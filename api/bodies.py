@@ -101,7 +101,9 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
 
 
 def _json_media(media: str | None) -> bool:
-    return media is not None and (media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json")))
+    return media is not None and (
+        media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
+    )
 
 
 def too_deep_problem(limit: int, line: int | None = None) -> ProblemException:
@@ -114,7 +116,7 @@ def too_deep_problem(limit: int, line: int | None = None) -> ProblemException:
 
 
 def _body_kind(handler: Any) -> str | None:
-    """"json" for a handler that decodes a JSON `data` body, "ndjson" when it says so, else None."""
+    """`json` for a handler that decodes a JSON `data` body, `ndjson` when it says so, else None."""
     kind = handler.opt.get("body")
     if kind is not None:
         return kind
@@ -148,12 +150,18 @@ class BodyGuard:
             return
         headers = scope["headers"]
         if sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
-            await _answer(send, scope, 431, "HEADERS_TOO_LARGE", f"headers exceed {self.max_header_bytes} bytes")
+            await _answer(
+                send, scope, 431, "HEADERS_TOO_LARGE", f"headers exceed {self.max_header_bytes} bytes"
+            )
             return
         where = _control_in_target(scope)
         if where is not None:
             await _answer(
-                send, scope, 422, "CONTROL_CHARACTER", f"the {where} holds a control character",
+                send,
+                scope,
+                422,
+                "CONTROL_CHARACTER",
+                f"the {where} holds a control character",
                 source=where,
             )
             return
@@ -177,9 +185,13 @@ class BodyGuard:
         if not _json_media(media):
             said = f"{media!r}" if media else "none"
             await _answer(
-                send, scope, 415, "UNSUPPORTED_MEDIA_TYPE",
+                send,
+                scope,
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
                 f"send the body as Content-Type: application/json (it was {said})",
-                source="header", field="Content-Type",
+                source="header",
+                field="Content-Type",
             )
             return
         length = _content_length(scope["headers"])
@@ -208,7 +220,10 @@ class BodyGuard:
         at = control_character(body)
         if at is not None:
             await _answer(
-                send, scope, 422, "CONTROL_CHARACTER",
+                send,
+                scope,
+                422,
+                "CONTROL_CHARACTER",
                 f"the body holds a control character (byte {at}); only tab and newline are allowed, "
                 "and only in free text",
                 source="body",
@@ -229,9 +244,13 @@ class BodyGuard:
         media = _media_type(scope["headers"])
         if media is not None and media not in NDJSON_TYPES:
             await _answer(
-                send, scope, 415, "UNSUPPORTED_MEDIA_TYPE",
+                send,
+                scope,
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
                 f"send the catalog as Content-Type: application/x-ndjson (it was {media!r})",
-                source="header", field="Content-Type",
+                source="header",
+                field="Content-Type",
             )
             return
         limit = self.max_depth

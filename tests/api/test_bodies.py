@@ -36,14 +36,25 @@ def test_depth_scan_skips_strings():
     assert nesting_depth(b"[" * 500) == 500
     assert control_character(b'{"a": "x\\ty\\n"}') is None
     assert control_character(b'{"a": "x\\\\u0000"}') is None  # an escaped backslash, then text
-    for bad in (b'{"a": "\\u0000"}', b'{"a": "\\u001F"}', b'{"a": "\\b"}', b'{"a": "\\u007f"}', b'{"a":"\x01"}'):
+    for bad in (
+        b'{"a": "\\u0000"}',
+        b'{"a": "\\u001F"}',
+        b'{"a": "\\b"}',
+        b'{"a": "\\u007f"}',
+        b'{"a":"\x01"}',
+    ):
         assert control_character(bad) is not None, bad
 
 
 @pytest.mark.parametrize(
     ("method", "url", "role", "make"),
     [
-        ("post", "/workflows", "portal", lambda d: f'{{"items": ["000100001000"], "region": "640104", "x": {d}}}'),
+        (
+            "post",
+            "/workflows",
+            "portal",
+            lambda d: f'{{"items": ["000100001000"], "region": "640104", "x": {d}}}',
+        ),
         ("post", "/bundles", "designer", lambda d: f'{{"id": "x", "name": "x", "items": {d}}}'),
         ("put", "/bundles/newborn", "designer", lambda d: f'{{"name": "x", "items": {d}}}'),
         ("post", "/tokens", "admin", lambda d: f'{{"name": {d}, "role": "portal"}}'),
@@ -52,7 +63,9 @@ def test_depth_scan_skips_strings():
 def test_deep_json_is_400_before_decoding(api, method, url, role, make):
     for depth in (MAX_DEPTH + 1, 100_000):
         r = getattr(api, method)(
-            url, role=role, content=make(_deep(depth)),
+            url,
+            role=role,
+            content=make(_deep(depth)),
             headers={"Content-Type": "application/json", "If-Match": '"1"'},
         )
         _problem(r, 400, "NESTING_TOO_DEEP")
@@ -75,7 +88,9 @@ def test_nul_and_control_characters_are_422(api):
         body = {"id": "ctl", "name": name, "items": PAIR}
         _problem(api.post("/bundles", json=body), 422, "CONTROL_CHARACTER")
         body = {"name": name, "items": PAIR}
-        _problem(api.put("/bundles/newborn", json=body, headers={"If-Match": '"1"'}), 422, "CONTROL_CHARACTER")
+        _problem(
+            api.put("/bundles/newborn", json=body, headers={"If-Match": '"1"'}), 422, "CONTROL_CHARACTER"
+        )
         _problem(api.post("/tokens", role="admin", json={"name": name, "role": "portal"}), 422)
         _problem(api.post("/workflows", role="portal", json={"items": [name], "region": "640104"}), 422)
     raw = b'{"id": "raw", "name": "a\x00b", "items": []}'
@@ -90,7 +105,9 @@ def test_nul_and_control_characters_are_422(api):
 
 def test_over_long_strings_are_refused(api):
     _problem(api.post("/bundles", json={"id": "long", "name": "长" * 501, "items": PAIR}), 400)
-    _problem(api.post("/bundles", json={"id": "long", "name": "x", "items": PAIR, "description": "x" * 5001}), 400)
+    _problem(
+        api.post("/bundles", json={"id": "long", "name": "x", "items": PAIR, "description": "x" * 5001}), 400
+    )
     _problem(api.post("/tokens", role="admin", json={"name": "n" * 201, "role": "portal"}), 400)
     _problem(api.post("/workflows", role="portal", json={"items": ["1" * 33], "region": "640104"}), 400)
     _problem(api.post("/bundles", json={"id": "x" * 201, "name": "x", "items": PAIR}), 400)
@@ -108,7 +125,9 @@ def test_control_characters_in_the_query_are_422(api):
     assert api.get("/items", params={"q": "出生 登记"}).status_code == 200
 
 
-@pytest.mark.parametrize("media", [None, "text/plain", "application/xml", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "media", [None, "text/plain", "application/xml", "application/x-www-form-urlencoded"]
+)
 def test_json_bodies_need_a_json_content_type(sqlite_api, media):
     headers = {} if media is None else {"Content-Type": media}
     body = json.dumps({"id": "pair", "name": "两件事", "items": PAIR}).encode()
@@ -126,8 +145,12 @@ def test_json_bodies_need_a_json_content_type(sqlite_api, media):
 
 def test_json_content_types_that_are_fine(sqlite_api):
     body = json.dumps({"id": "pair", "name": "两件事", "items": PAIR}).encode()
-    for i, media in enumerate(("application/json", "application/json; charset=utf-8", "application/vnd.x+json")):
-        r = sqlite_api.post("/bundles", content=body.replace(b"pair", f"pair{i}".encode()), headers={"Content-Type": media})
+    for i, media in enumerate(
+        ("application/json", "application/json; charset=utf-8", "application/vnd.x+json")
+    ):
+        r = sqlite_api.post(
+            "/bundles", content=body.replace(b"pair", f"pair{i}".encode()), headers={"Content-Type": media}
+        )
         assert r.status_code == 201, (media, r.text)
 
 
@@ -136,7 +159,9 @@ def test_the_catalog_upload_keeps_its_media_types(sqlite_api):
     for media in (None, "application/x-ndjson", "application/jsonl", "text/plain; charset=utf-8"):
         headers = {} if media is None else {"Content-Type": media}
         assert sqlite_api.put("/catalog", role="reviewer", content=body, headers=headers).status_code == 200
-        assert sqlite_api.post("/validation", role="reviewer", content=body, headers=headers).status_code == 200
+        assert (
+            sqlite_api.post("/validation", role="reviewer", content=body, headers=headers).status_code == 200
+        )
     r = sqlite_api.put("/catalog", role="reviewer", content=body, headers={"Content-Type": "application/xml"})
     _problem(r, 415, "UNSUPPORTED_MEDIA_TYPE")
 
