@@ -65,7 +65,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     document_problems(*api_controllers)
     settings = settings or Settings.from_env()
     store = Store(settings.db_url)
-    cache, cache_kind = cache_store(settings.redis_url)
+    cache, cache_kind = cache_store(
+        settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry
+    )
     service = CatalogService(store, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind)
     tokens = TokenChecker(store, settings.token_ttl)
 

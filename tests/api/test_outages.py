@@ -7,7 +7,7 @@ import logging
 
 import pytest
 import sqlalchemy as sa
-from litestar import get
+from litestar import Request, get
 
 from api.settings import Settings
 
@@ -23,33 +23,7 @@ def _through(proxy: Proxy, pg_url: str) -> str:
     return pg_url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
 
 
-class Captured(logging.Handler):
-    """What the app logs under `onething` (Litestar's logging config replaces the root handlers
-    at start-up, so pytest's caplog would miss it)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.format(r) for r in self.records)
-
-
-@pytest.fixture
-def captured():
-    handler = Captured()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-    logger = logging.getLogger("onething")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-
-
-def _problems(captured: Captured) -> list[logging.LogRecord]:
+def _problems(captured) -> list[logging.LogRecord]:
     return [r for r in captured.records if r.levelno >= logging.WARNING]
 
 
@@ -85,8 +59,8 @@ def test_a_database_error_logs_no_sql_parameters(pg_url, captured):
     the driver's reason, never the parameters."""
 
     @get("/test-only/sql", opt={"role": "admin"}, include_in_schema=False)
-    async def broken(request: object) -> str:
-        store = request.app.state.store  # type: ignore[attr-defined]
+    async def broken(request: Request) -> str:
+        store = request.app.state.store
         with store.engine.connect() as conn:
             conn.execute(sa.text("SELECT CAST(:p AS text)"), {"p": SECRET + "\x00"})
         return "unreachable"
