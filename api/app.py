@@ -9,7 +9,8 @@ For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
   and `.guide(...)` give cached bodies (`Computed`: `.body`, `.etag`, `.hit`) or raise a problem.
 - dependency `store: catalog.store.Store` — the database (sync; writes only).
 - dependency `settings: api.settings.Settings`.
-- the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens`).
+- the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens` — which also
+  checks page sessions — and `signins`, the failed sign-in limiter).
 - roles: `opt={"role": "portal" | "designer" | "reviewer" | "admin"}` on a controller or handler
   (enforced by `api.auth.RoleMiddleware`; no role = public), or the guard `api.auth.requires(role)`.
 - errors: raise `api.problems.ProblemException(status, CODE, detail, errors=[...])`; every
@@ -34,6 +35,7 @@ from .auth import RoleMiddleware, TokenChecker
 from .bodies import BodyGuard
 from .cache import cache_store
 from .problems import document_problems, problem_handler
+from .sessions import Sessions, SignInLimiter
 from .settings import Settings
 from .state import CatalogService
 
@@ -69,7 +71,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry
     )
     service = CatalogService(store, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind)
-    tokens = TokenChecker(store, settings.token_ttl)
+    tokens = TokenChecker(store, settings.token_ttl, sessions=Sessions(store.engine))
+    signins = SignInLimiter(settings.signin_failures, settings.signin_window)
 
     async def shutdown() -> None:
         if cache_kind == "redis":
@@ -84,7 +87,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "store": Provide(lambda: store, sync_to_thread=False, use_cache=True),
             "catalog_service": Provide(lambda: service, sync_to_thread=False, use_cache=True),
         },
-        state=State({"settings": settings, "store": store, "catalog_service": service, "tokens": tokens}),
+        state=State(
+            {
+                "settings": settings,
+                "store": store,
+                "catalog_service": service,
+                "tokens": tokens,
+                "signins": signins,
+            }
+        ),
         stores=StoreRegistry({"workflows": cache}),
         middleware=[
             DefineMiddleware(RoleMiddleware, checker=tokens),

@@ -10,6 +10,9 @@
 | `ONETHING_TOKEN_TTL` | `5` | seconds a checked bearer token is remembered in-process (0: ask the DB each request) |
 | `ONETHING_MAX_BODY` | `1048576` | request-body limit in bytes for ordinary requests |
 | `ONETHING_MAX_CATALOG_BODY` | `67108864` | request-body limit for `PUT /catalog` and `POST /validation` (64 MiB) |
+| `ONETHING_TRUST_PROXY` | `0` | behind a TLS-terminating proxy: trust its `X-Forwarded-Proto` (cookies `Secure` when it says https) |
+| `ONETHING_SIGNIN_FAILURES` | `10` | failed page sign-ins a client may make within the window before it gets 429 |
+| `ONETHING_SIGNIN_WINDOW` | `300` | that window, in seconds |
 | `ONETHING_DEBUG` | `0` | Litestar debug mode (tracebacks in 500s — never in production) |
 """
 
@@ -32,6 +35,9 @@ class Settings:
     token_ttl: float = 5.0
     max_body: int = 1 << 20
     max_catalog_body: int = 64 << 20
+    trust_proxy: bool = False
+    signin_failures: int = 10
+    signin_window: float = 300.0
     debug: bool = False
 
     @classmethod
@@ -46,5 +52,12 @@ class Settings:
             token_ttl=float(env.get("ONETHING_TOKEN_TTL", cls.token_ttl)),
             max_body=int(env.get("ONETHING_MAX_BODY", cls.max_body)),
             max_catalog_body=int(env.get("ONETHING_MAX_CATALOG_BODY", cls.max_catalog_body)),
-            debug=env.get("ONETHING_DEBUG", "0").lower() in ("1", "true", "yes"),
+            trust_proxy=_flag(env.get("ONETHING_TRUST_PROXY")),
+            signin_failures=int(env.get("ONETHING_SIGNIN_FAILURES", cls.signin_failures)),
+            signin_window=float(env.get("ONETHING_SIGNIN_WINDOW", cls.signin_window)),
+            debug=_flag(env.get("ONETHING_DEBUG")),
         )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "0").lower() in ("1", "true", "yes")
