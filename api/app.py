@@ -34,6 +34,8 @@ from litestar.stores.registry import StoreRegistry
 from .auth import RoleMiddleware, TokenChecker
 from .bodies import BodyGuard
 from .cache import cache_store
+from .openapi import query_names
+from .openapi import refine as refine_openapi
 from .problems import document_problems, problem_handler
 from .sessions import Sessions, SignInLimiter
 from .settings import Settings
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     service = CatalogService(store, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind)
     tokens = TokenChecker(store, settings.token_ttl, sessions=Sessions(store.engine))
     signins = SignInLimiter(settings.signin_failures, settings.signin_window)
+    declared_queries: dict[tuple[str, str], frozenset[str]] = {}  # filled once the schema is built
 
     async def shutdown() -> None:
         if cache_kind == "redis":
@@ -80,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         service.close()
         store.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*api_controllers, *PAGE_ROUTES],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
@@ -99,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=StoreRegistry({"workflows": cache}),
         middleware=[
             DefineMiddleware(RoleMiddleware, checker=tokens),
-            DefineMiddleware(BodyGuard, max_body=settings.max_body),
+            DefineMiddleware(BodyGuard, max_body=settings.max_body, query_names=declared_queries),
         ],
         exception_handlers={Exception: problem_handler},
         request_max_body_size=settings.max_body,
@@ -128,3 +131,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=settings.debug,
     )
+    declared_queries.update(query_names(refine_openapi(app)))
+    return app

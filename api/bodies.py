@@ -21,6 +21,9 @@ A route that reads a JSON Lines upload itself (`opt={"body": "ndjson"}`: `PUT /c
 streams in (a line too deep is 400 naming the line). Control characters in a catalog are the
 validator's (a `SCHEMA` finding).
 
+A query parameter an API operation does not declare is 400 `UNKNOWN_PARAMETER` (as unknown
+body fields are refused). An OPTIONS request is answered here: 204 with `Allow` naming every method of the path.
+
 Any request whose headers exceed `max_header_bytes` is 431, and a path or query string that
 decodes to a control character is 422.
 """
@@ -31,7 +34,7 @@ import re
 from collections.abc import Awaitable, Callable
 from itertools import accumulate
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 import msgspec
 
@@ -137,12 +140,15 @@ class BodyGuard:
         max_body: int,
         max_depth: int = MAX_DEPTH,
         max_header_bytes: int = MAX_HEADER_BYTES,
+        query_names: dict[tuple[str, str], frozenset[str]] | None = None,
     ) -> None:
         self.app = app
         self.max_body = max_body
         self.max_depth = max_depth
         self.max_header_bytes = max_header_bytes
         self._kinds: dict[int, str | None] = {}
+        self._allow: dict[str, str] | None = None
+        self.query_names = query_names if query_names is not None else {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -165,6 +171,21 @@ class BodyGuard:
                 source=where,
             )
             return
+        if scope["method"] == "OPTIONS":
+            await self._options(scope, send)
+            return
+        unknown = self._unknown_query(scope)
+        if unknown is not None:
+            await _answer(
+                send,
+                scope,
+                400,
+                "UNKNOWN_PARAMETER",
+                f"no query parameter {unknown!r} here",
+                source="query",
+                field=unknown,
+            )
+            return
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
@@ -179,6 +200,33 @@ class BodyGuard:
             await self._ndjson(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    def _unknown_query(self, scope: Any) -> str | None:
+        """A query parameter the API operation does not declare (as its schema says)."""
+        query = scope.get("query_string", b"")
+        if not query:
+            return None
+        names = self.query_names.get((scope.get("path_template", ""), scope["method"]))
+        if names is None:  # not an API operation (a page): its own business
+            return None
+        for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if name not in names:
+                return name[:100]
+        return None
+
+    async def _options(self, scope: Any, send: Any) -> None:
+        """204 with every method the path answers (Litestar's own OPTIONS lists only those of
+        the first handler on a path); no token needed."""
+        if self._allow is None:
+            allow: dict[str, set[str]] = {}
+            for route in scope["app"].routes:
+                methods = getattr(route, "methods", None)
+                if methods:
+                    allow.setdefault(route.path_format, set()).update(methods)
+            self._allow = {path: ", ".join(sorted(methods | {"OPTIONS"})) for path, methods in allow.items()}
+        methods = self._allow.get(scope.get("path_template", ""), "OPTIONS")
+        await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", methods.encode())]})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _json(self, scope: Any, receive: Any, send: Any) -> None:
         media = _media_type(scope["headers"])
