@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from api.bodies import MAX_DEPTH, control_character, nesting_depth
+from api.bodies import MAX_DEPTH, control_character, nesting_depth, too_deep
 
 from .conftest import jsonl, small_catalog
 
@@ -34,6 +34,25 @@ def test_depth_scan_skips_strings():
     assert nesting_depth(b'{"a": [[1], {"b": "[[[[[[[["}]}') == 3
     assert nesting_depth(b'{"a": "\\"[[[[[", "b": [[]]}') == 3
     assert nesting_depth(b"[" * 500) == 500
+    # brackets inside strings cannot hide a deep nest (they would, were strings counted)
+    hidden = (
+        b"[" * 20
+        + b'"'
+        + b"]" * 20
+        + b'",'
+        + b"[" * 20
+        + b"]" * 10
+        + b',"'
+        + b"[" * 10
+        + b'"'
+        + b"]" * 10
+        + b',"'
+        + b"[" * 10
+        + b'"'
+        + b"]" * 20
+    )
+    assert nesting_depth(hidden) == 40 and too_deep(hidden, MAX_DEPTH)
+    assert not too_deep(b'{"a": [[1], {"b": "' + b"[" * 100 + b'"}]}', MAX_DEPTH)
     assert control_character(b'{"a": "x\\ty\\n"}') is None
     assert control_character(b'{"a": "x\\\\u0000"}') is None  # an escaped backslash, then text
     for bad in (
