@@ -11,7 +11,8 @@ For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
   (`Computed`: `.body`, `.etag`, `.hit`) or raise a problem.
 - dependency `store: catalog.store.Store` — the database (sync; writes only).
 - dependency `settings: api.settings.Settings`.
-- the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens`).
+- the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens` — which also
+  checks page sessions — and `signins`, the failed sign-in limiter).
 - roles: `opt={"role": "portal" | "designer" | "reviewer" | "admin"}` on a controller or handler
   (enforced by `api.auth.RoleMiddleware`; no role = public), or the guard `api.auth.requires(role)`.
 - errors: raise `api.problems.ProblemException(status, CODE, detail, errors=[...])`; every
@@ -33,8 +34,12 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.stores.registry import StoreRegistry
 
 from .auth import RoleMiddleware, TokenChecker
+from .bodies import BodyGuard
 from .cache import cache_store
+from .openapi import query_names
+from .openapi import refine as refine_openapi
 from .problems import document_problems, problem_handler
+from .sessions import Sessions, SignInLimiter
 from .settings import Settings
 from .state import CatalogService
 
@@ -66,9 +71,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     document_problems(*api_controllers)
     settings = settings or Settings.from_env()
     store = Store(settings.db_url)
-    cache, cache_kind = cache_store(settings.redis_url)
+    cache, cache_kind = cache_store(
+        settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry
+    )
     service = CatalogService(store, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind)
-    tokens = TokenChecker(store, settings.token_ttl)
+    tokens = TokenChecker(store, settings.token_ttl, sessions=Sessions(store.engine))
+    signins = SignInLimiter(settings.signin_failures, settings.signin_window)
+    declared_queries: dict[tuple[str, str], frozenset[str]] = {}  # filled once the schema is built
 
     async def shutdown() -> None:
         if cache_kind == "redis":
@@ -76,16 +85,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
         service.close()
         store.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*api_controllers, *PAGE_ROUTES],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "store": Provide(lambda: store, sync_to_thread=False, use_cache=True),
             "catalog_service": Provide(lambda: service, sync_to_thread=False, use_cache=True),
         },
-        state=State({"settings": settings, "store": store, "catalog_service": service, "tokens": tokens}),
+        state=State(
+            {
+                "settings": settings,
+                "store": store,
+                "catalog_service": service,
+                "tokens": tokens,
+                "signins": signins,
+            }
+        ),
         stores=StoreRegistry({"workflows": cache}),
-        middleware=[DefineMiddleware(RoleMiddleware, checker=tokens)],
+        middleware=[
+            DefineMiddleware(RoleMiddleware, checker=tokens),
+            DefineMiddleware(BodyGuard, max_body=settings.max_body, query_names=declared_queries),
+        ],
         exception_handlers={Exception: problem_handler},
         request_max_body_size=settings.max_body,
         on_shutdown=[shutdown],
@@ -113,3 +133,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=settings.debug,
     )
+    declared_queries.update(query_names(refine_openapi(app)))
+    return app

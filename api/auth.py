@@ -10,8 +10,9 @@
 `GET /health` and the OpenAPI schema are public. A missing or unknown token is 401
 (with `WWW-Authenticate: Bearer`), a known token of the wrong role 403; either way
 nothing changes. Tokens are checked against the store (which keeps only their hash)
-and remembered in-process for `settings.token_ttl` seconds; a revoke through this
-instance forgets at once, other instances within that TTL.
+and remembered in-process for `settings.token_ttl` seconds (a bounded LRU); a revoke through
+this instance forgets at once, other instances within that TTL. Page sessions (`api.sessions`)
+are checked the same way. An OPTIONS request (CORS preflight, `Allow`) needs no token.
 
 Routes declare the role they need as `opt={"role": "designer"}` (on a controller or a
 handler; the handler's wins) and `RoleMiddleware` enforces it before the handler runs.
@@ -22,7 +23,6 @@ every guard call, which costs a cached workflow fetch a fifth of its throughput.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -30,6 +30,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from .problems import ProblemException
+from .sessions import BoundedLRU, Sessions, digest
 
 if TYPE_CHECKING:
     from catalog.store import Store
@@ -48,27 +49,27 @@ BEARER_HEADERS = {"WWW-Authenticate": 'Bearer realm="onething"'}
 
 
 class TokenChecker:
-    """token → role, through the store, remembered for `ttl` seconds."""
+    """token → role, through the store, remembered for `ttl` seconds in a bounded LRU (keyed by
+    the token's digest, so no secret sits in memory longer than the request); and a page
+    session's role the same way (`sessions`)."""
 
-    def __init__(self, store: Store, ttl: float):
+    SIZE = 10_000
+
+    def __init__(self, store: Store, ttl: float, sessions: Sessions | None = None, size: int = SIZE):
         self.store = store
         self.ttl = ttl
-        self._seen: dict[str, tuple[str | None, float]] = {}
+        self.sessions = sessions
+        self._seen = BoundedLRU(size, ttl)
 
     def cached(self, token: str) -> str | None | bool:
         """The remembered role (None: known to be invalid), or False when it must be looked up."""
-        seen = self._seen.get(token)
-        if seen is not None and seen[1] > time.monotonic():
-            return seen[0]
-        return False
+        held = self._seen.get("t" + digest(token))
+        return False if held is BoundedLRU.MISSING else held  # type: ignore[return-value]
 
     def lookup(self, token: str) -> str | None:
         """Ask the store, and remember the answer for `ttl` seconds."""
         role = self.store.token_role(token)
-        if self.ttl > 0:
-            if len(self._seen) > 10_000:
-                self._seen.clear()
-            self._seen[token] = (role, time.monotonic() + self.ttl)
+        self._seen.put("t" + digest(token), role)
         return role
 
     def role(self, token: str) -> str | None:
@@ -76,8 +77,28 @@ class TokenChecker:
         held = self.cached(token)
         return self.lookup(token) if held is False else held  # type: ignore[return-value]
 
+    def session_role(self, session_id: str) -> str | None:
+        """The role of a page session's token (None: no such session, ended, or token revoked)."""
+        if self.sessions is None:
+            return None
+        key = "s" + digest(session_id)
+        held = self._seen.get(key)
+        if held is BoundedLRU.MISSING:
+            held = self.sessions.role(session_id)
+            self._seen.put(key, held)
+        return held  # type: ignore[return-value]
+
+    def end_session(self, session_id: str) -> None:
+        """Sign a page session out: its row is deleted and this instance forgets it at once."""
+        if self.sessions is not None:
+            self.sessions.close(session_id)
+        self._seen.pop("s" + digest(session_id))
+
     def forget(self) -> None:
+        """Drop what is remembered (after a revoke), and the sessions of revoked tokens."""
         self._seen.clear()
+        if self.sessions is not None:
+            self.sessions.close_orphans()
 
 
 def requires(role: str):
@@ -147,7 +168,7 @@ class RoleMiddleware:
         self.checker = checker
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["method"] != "OPTIONS":
             handler = scope.get("route_handler")
             role = handler.opt.get(ROLE_OPT) if handler is not None else None
             if role is not None:

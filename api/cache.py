@@ -1,4 +1,4 @@
-"""HTTP caching: the workflow cache store, conditional requests (ETag, If-None-Match, If-Match).
+"""HTTP caching: the workflow cache store (behind a circuit breaker), conditional requests (ETag, If-None-Match, If-Match).
 
 Litestar sets no 304 on its own: `not_modified` answers If-None-Match, and
 `if_match_version` turns a bundle's `If-Match: "<version>"` into the version the
@@ -8,20 +8,109 @@ store's compare-and-set needs (428 when it is missing, 412 when it is malformed
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
 from litestar import Request, Response
 from litestar.stores.base import Store as CacheStore
 from litestar.stores.memory import MemoryStore
 
+from .breaker import CircuitBreaker
 from .problems import ErrorDetail, ProblemException
 
+T = TypeVar("T")
+log = logging.getLogger("onething.api")
 
-def cache_store(redis_url: str | None) -> tuple[CacheStore, str]:
-    """The workflow cache: Redis when configured (shared by every instance), else in-process."""
+
+def cache_store(
+    redis_url: str | None, *, timeout: float = 0.3, reset_after: float = 10.0
+) -> tuple[CacheStore, str]:
+    """The workflow cache: Redis when configured (shared by every instance, behind a circuit
+    breaker with short timeouts), else in-process."""
     if redis_url:
-        from litestar.stores.redis import RedisStore
-
-        return RedisStore.with_client(url=redis_url, namespace="onething"), "redis"
+        return GuardedStore.redis(redis_url, timeout=timeout, reset_after=reset_after), "redis"
     return MemoryStore(), "memory"
+
+
+class CacheUnavailable(Exception):
+    """The shared cache is down (or its circuit is open)."""
+
+
+class GuardedStore(CacheStore):
+    """A cache store behind a circuit breaker. A cache is an optimisation, so when it fails
+    `get` answers a miss and `set`/`delete` do nothing — without raising, so callers log
+    nothing per request; the breaker logs each change of state once. `exists` (what
+    `GET /health` asks) raises `CacheUnavailable`, so health can say the cache is down.
+    Every call is bounded by `timeout` (a hung server costs at most that, and only until the
+    breaker opens; then nothing)."""
+
+    def __init__(self, inner: CacheStore, breaker: CircuitBreaker, timeout: float) -> None:
+        self.inner = inner
+        self.breaker = breaker
+        self.timeout = timeout
+
+    @classmethod
+    def redis(cls, url: str, *, timeout: float, reset_after: float) -> GuardedStore:
+        from litestar.stores.redis import RedisStore
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        client = Redis.from_url(
+            url,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
+        )
+        inner = RedisStore(client, namespace="onething")
+        return cls(inner, CircuitBreaker("redis cache", reset_after=reset_after), timeout)
+
+    async def _call(self, call: Callable[[], Awaitable[T]], default: T, *, strict: bool = False) -> T:
+        if not self.breaker.allow():
+            if strict:
+                raise CacheUnavailable(f"the cache circuit is {self.breaker.state}")
+            return default
+        try:
+            async with asyncio.timeout(self.timeout * 2):
+                result = await call()
+        except Exception as exc:
+            self.breaker.failure(exc)
+            if strict:
+                raise CacheUnavailable(str(exc)) from exc
+            return default
+        self.breaker.success()
+        return result
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        return await self._call(lambda: self.inner.get(key, renew_for), None)
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        await self._call(lambda: self.inner.set(key, value, expires_in), None)
+
+    async def delete(self, key: str) -> None:
+        await self._call(lambda: self.inner.delete(key), None)
+
+    async def delete_all(self) -> None:
+        await self._call(self.inner.delete_all, None)
+
+    async def exists(self, key: str) -> bool:
+        return await self._call(lambda: self.inner.exists(key), False, strict=True)
+
+    async def expires_in(self, key: str) -> int | None:
+        return await self._call(lambda: self.inner.expires_in(key), None)
+
+    async def __aenter__(self) -> GuardedStore:  # noqa: PYI034
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self.inner.__aexit__(None, None, None)  # type: ignore[attr-defined]
+        except Exception:
+            log.debug("closing the cache connection failed", exc_info=True)
 
 
 def _tags(header: str) -> list[str]:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -150,7 +153,22 @@ def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
         detail = exc.detail if exc.detail and exc.detail != phrase else ""
         problem = Problem(type="about:blank", title=phrase, status=status, detail=detail, instance=instance)
         return problem_response(problem, exc.headers)
-    log.exception("unhandled error on %s %s", request.method, instance, exc_info=exc)
+    unavailable = _unavailable(exc)
+    if unavailable is not None:
+        status, code, detail, retry = unavailable
+        problem = Problem(
+            type=problem_type(code),
+            title=HTTPStatus(status).phrase,
+            status=status,
+            detail=detail,
+            instance=instance,
+            code=code,
+        )
+        return problem_response(problem, {"Retry-After": str(retry)})
+    if _is_database_error(exc):
+        _log_database_error(request.method, instance, exc)
+    else:
+        log.exception("unhandled error on %s %s", request.method, instance, exc_info=exc)
     problem = Problem(
         type="about:blank",
         title="Internal Server Error",
@@ -159,6 +177,105 @@ def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
         instance=instance,
     )
     return problem_response(problem)
+
+
+# -- outages: 503 with Retry-After, logged once a while, never a traceback per request ---------
+
+DATABASE_RETRY_AFTER = 5
+PUBLISH_RETRY_AFTER = 10
+
+
+class OutageLog:
+    """One log line when an outage starts, then at most one per `every` seconds with a count."""
+
+    def __init__(self, what: str, every: float = 30.0) -> None:
+        self.what = what
+        self.every = every
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._quiet = 0
+
+    def failed(self, reason: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < self.every:
+                self._quiet += 1
+                return
+            quiet, self._quiet, self._last = self._quiet, 0, now
+        if quiet:
+            log.error("%s still unavailable (%s); %d more requests answered 503", self.what, reason, quiet)
+        else:
+            log.error("%s unavailable (%s); answering 503 with Retry-After", self.what, reason)
+
+
+database_outage = OutageLog("database")
+
+
+def _names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+DATABASE_MODULES = frozenset({"sqlalchemy", "psycopg", "sqlite3"})
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    return any(cls.__module__.split(".")[0] in DATABASE_MODULES for cls in type(exc).__mro__)
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's error class and the first line of its message: no SQL, no parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {lines[0] if lines else ''}"[:300]
+
+
+def _unavailable(exc: BaseException) -> tuple[int, str, str, int] | None:
+    """(status, code, detail, Retry-After) for errors that are an outage or a busy store."""
+    names = _names(exc)
+    if "RevisionMoved" in names:  # catalog.store: a publish starved by concurrent writes
+        log.warning("publish refused: the store kept changing (%s)", str(exc)[:200])
+        return (
+            503,
+            "PUBLISH_BUSY",
+            "the catalog kept changing while this publish was checked; nothing was published, try again",
+            PUBLISH_RETRY_AFTER,
+        )
+    if _is_database_error(exc) and names & {
+        "OperationalError",
+        "InterfaceError",
+        "DisconnectionError",
+        "TimeoutError",
+    }:
+        orig = _names(getattr(exc, "orig", None) or exc)
+        if orig & {
+            "TransactionRollback",
+            "TransactionRollbackError",
+            "DeadlockDetected",
+            "SerializationFailure",
+        }:
+            log.warning("a write was rolled back by the database (%s); answering 503", _reason(exc))
+            return 503, "DATABASE_BUSY", "a concurrent write got in the way; try again", 1
+        database_outage.failed(_reason(exc))
+        detail = "the database cannot be reached; try again shortly"
+        return 503, "DATABASE_UNAVAILABLE", detail, DATABASE_RETRY_AFTER
+    return None
+
+
+def _log_database_error(method: str, path: str, exc: BaseException) -> None:
+    """A 500 from the database, logged with where it happened but never the SQL parameters
+    (a token digest, a bundle's content): SQLAlchemy's message would print them."""
+    if hasattr(exc, "hide_parameters"):
+        exc.hide_parameters = True  # type: ignore[attr-defined]
+    statement = str(getattr(exc, "statement", "") or "")[:500]
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "database error on %s %s: %s\nstatement (parameters not logged): %s\n%s",
+        method,
+        path,
+        _reason(exc),
+        statement,
+        frames,
+    )
 
 
 def _source(source: Any) -> str | None:

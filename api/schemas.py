@@ -17,9 +17,19 @@ from catalog.model import Agency, Implementation, Item, Level, Requirement
 
 Role = Literal["portal", "designer", "reviewer", "admin"]
 
+# Text a client sends: never a control character (PostgreSQL refuses NUL; the rest has no
+# place in a name), tab and newline only in free text; every string has a length limit.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+FREE_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+CODE = r"^[!-~]+$"
+"""Codes are visible ASCII (their exact shapes are the validator's: §2 of the format)."""
+
 BundleId = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-ItemCode = Annotated[str, Meta(min_length=1, max_length=32)]
-RegionCode = Annotated[str, Meta(min_length=1, max_length=16)]
+ItemCode = Annotated[str, Meta(min_length=1, max_length=32, pattern=CODE)]
+RegionCode = Annotated[str, Meta(min_length=1, max_length=16, pattern=CODE)]
+Name = Annotated[str, Meta(min_length=1, max_length=500, pattern=ONE_LINE)]
+Description = Annotated[str, Meta(max_length=5000, pattern=FREE_TEXT)]
+TokenName = Annotated[str, Meta(min_length=1, max_length=200, pattern=ONE_LINE)]
 
 
 # -- health and summary ---------------------------------------------------------------
@@ -132,15 +142,15 @@ class ItemDetail(Struct):
 # -- bundles ------------------------------------------------------------------------
 class BundleCreate(Struct, forbid_unknown_fields=True):
     id: BundleId
-    name: Annotated[str, Meta(min_length=1, max_length=500)]
+    name: Name
     items: Annotated[list[ItemCode], Meta(max_length=200)]
-    description: Annotated[str, Meta(max_length=5000)] = ""
+    description: Description = ""
 
 
 class BundleReplace(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=500)]
+    name: Name
     items: Annotated[list[ItemCode], Meta(max_length=200)]
-    description: Annotated[str, Meta(max_length=5000)] = ""
+    description: Description = ""
 
 
 class BundleOut(Struct):
@@ -209,7 +219,7 @@ class PublishResult(Struct):
 
 # -- tokens -------------------------------------------------------------------------
 class TokenCreate(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    name: TokenName
     role: Role
 
 

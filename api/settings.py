@@ -4,10 +4,15 @@
 |---|---|---|
 | `ONETHING_DB` | `sqlite:///onething.db` | the catalog store (`sqlite:///path` or `postgresql+psycopg://…`) |
 | `REDIS_URL` | unset | shared workflow cache; unset → an in-process `MemoryStore` |
+| `ONETHING_REDIS_TIMEOUT` | `0.3` | seconds a Redis connect or reply may take before it counts as a failure |
+| `ONETHING_REDIS_RETRY` | `10` | seconds the cache circuit stays open (Redis not called) after 3 failures in a row |
 | `ONETHING_CACHE_TTL` | `86400` | seconds a computed workflow stays in the cache |
 | `ONETHING_TOKEN_TTL` | `5` | seconds a checked bearer token is remembered in-process (0: ask the DB each request) |
 | `ONETHING_MAX_BODY` | `1048576` | request-body limit in bytes for ordinary requests |
 | `ONETHING_MAX_CATALOG_BODY` | `2147483648` | request-body limit for `PUT /catalog` and `POST /validation` (2 GiB, streamed to a temporary file) |
+| `ONETHING_TRUST_PROXY` | `0` | behind a TLS-terminating proxy: trust its `X-Forwarded-Proto` (cookies `Secure` when it says https) |
+| `ONETHING_SIGNIN_FAILURES` | `10` | failed page sign-ins a client may make within the window before it gets 429 |
+| `ONETHING_SIGNIN_WINDOW` | `300` | that window, in seconds |
 | `ONETHING_DEBUG` | `0` | Litestar debug mode (tracebacks in 500s — never in production) |
 """
 
@@ -24,10 +29,15 @@ DEFAULT_DB = "sqlite:///onething.db"
 class Settings:
     db_url: str = DEFAULT_DB
     redis_url: str | None = None
+    redis_timeout: float = 0.3
+    redis_retry: float = 10.0
     cache_ttl: int = 86_400
     token_ttl: float = 5.0
     max_body: int = 1 << 20
     max_catalog_body: int = 2 << 30
+    trust_proxy: bool = False
+    signin_failures: int = 10
+    signin_window: float = 300.0
     debug: bool = False
 
     @classmethod
@@ -36,9 +46,18 @@ class Settings:
         return cls(
             db_url=env.get("ONETHING_DB") or DEFAULT_DB,
             redis_url=env.get("REDIS_URL") or None,
+            redis_timeout=float(env.get("ONETHING_REDIS_TIMEOUT", cls.redis_timeout)),
+            redis_retry=float(env.get("ONETHING_REDIS_RETRY", cls.redis_retry)),
             cache_ttl=int(env.get("ONETHING_CACHE_TTL", cls.cache_ttl)),
             token_ttl=float(env.get("ONETHING_TOKEN_TTL", cls.token_ttl)),
             max_body=int(env.get("ONETHING_MAX_BODY", cls.max_body)),
             max_catalog_body=int(env.get("ONETHING_MAX_CATALOG_BODY", cls.max_catalog_body)),
-            debug=env.get("ONETHING_DEBUG", "0").lower() in ("1", "true", "yes"),
+            trust_proxy=_flag(env.get("ONETHING_TRUST_PROXY")),
+            signin_failures=int(env.get("ONETHING_SIGNIN_FAILURES", cls.signin_failures)),
+            signin_window=float(env.get("ONETHING_SIGNIN_WINDOW", cls.signin_window)),
+            debug=_flag(env.get("ONETHING_DEBUG")),
         )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "0").lower() in ("1", "true", "yes")

@@ -7,7 +7,7 @@ files under `/pages/static/`.
 | page | URL | role |
 |---|---|---|
 | landing | `/` | anyone |
-| sign in / out (token cookie) | `/pages/login`, `/pages/logout` | anyone |
+| sign in / out (server-side session) | `/pages/login`, `/pages/logout` | anyone |
 | region tree | `/pages/regions` | portal |
 | a region's effective items | `/pages/regions/{code}?q=` | portal |
 | an item beside its implementations | `/pages/items/{code}` | portal |

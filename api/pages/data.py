@@ -4,9 +4,10 @@ The pages hold no catalog of their own. They use the `CatalogService` the JSON
 API uses (`api.state`), so a page and the API always show the same revision,
 the same report and the same cached workflows.
 
-Signing in: a visitor pastes an API bearer token into `/pages/login`; it is kept
-in an HttpOnly, SameSite=Lax cookie (no cross-site POST carries it) and checked like the API checks its
-`Authorization` header (`app.state.tokens`). Each page asks for the role its
+Signing in: a visitor pastes an API bearer token into `/pages/login`, which opens a
+server-side session (`api.sessions`); the browser keeps only the session id, in an HttpOnly,
+SameSite=Lax cookie (no cross-site POST carries it), and each page asks for the role of the
+session's token (`app.state.tokens.session_role`) — a revoked token ends its sessions. Each page asks for the role its
 JSON twin asks for: reading needs any role (portal), the review page a
 reviewer, saving a bundle a designer (admin may do all).
 """
@@ -27,7 +28,8 @@ from api.auth import ADMITS
 from api.state import CatalogService
 from catalog.model import Catalog, Region
 
-TOKEN_COOKIE = "onething_token"
+SESSION_COOKIE = "onething_session"
+"""The page session id (`api.sessions`); the API token itself never leaves the server."""
 
 Service = NamedDependency[CatalogService]
 """The app's `catalog_service` dependency (see `api.app`)."""
@@ -58,16 +60,16 @@ class WrongRole(HTTPException):
         self.held = held
 
 
-def token_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    token = connection.cookies.get(TOKEN_COOKIE)
-    return token if token and len(token) <= 512 else None
+def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    session_id = connection.cookies.get(SESSION_COOKIE)
+    return session_id if session_id and len(session_id) <= 128 else None
 
 
 def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
-    token = token_of(connection)
-    if token is None:
+    session_id = session_of(connection)
+    if session_id is None:
         return None
-    role = connection.app.state.tokens.role(token)
+    role = connection.app.state.tokens.session_role(session_id)
     return None if role is None else User(role)
 
 

@@ -81,7 +81,7 @@ class CatalogController(Controller):
         description="Body: a catalog file (JSON Lines, onething-catalog/1), streamed to disk. 422 with the "
         "findings when any error is found; stored bundles the file does not redefine are kept and must "
         "still validate. Only what changed is written.",
-        opt={"role": "reviewer"},
+        opt={"role": "reviewer", "body": "ndjson"},
         request_max_body_size=None,
     )
     async def publish(

@@ -50,6 +50,7 @@ class ValidationController(Controller):
         "/",
         summary="Validate an uploaded catalog without publishing it",
         status_code=200,
+        opt={"body": "ndjson"},
         request_max_body_size=None,
     )
     async def dry_run(

@@ -5,6 +5,9 @@ REDIS_URL for this process and, with `--workers N`, for every worker, which impo
 `api.app:create_app` as a factory. Several instances (on several machines) may share
 one PostgreSQL database and one Redis behind a load balancer: they hold no state of
 their own that another could miss.
+
+Request heads (the request line and headers) are bounded at `api.bodies.MAX_HEADER_BYTES`
+(32 KiB): a larger one is refused by the server before it reaches the app.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.redis:
         os.environ["REDIS_URL"] = args.redis
     # Create the tables once, before the workers race to.
+    from api.bodies import MAX_HEADER_BYTES
     from api.settings import Settings
     from catalog.store import Store
 
@@ -62,5 +66,9 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         proxy_headers=True,
         access_log=args.log_level == "debug",
+        # h11, for its bound on a request's head: headers past it are refused before the app
+        # (httptools, uvicorn's other parser, buffers headers of any size).
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     return 0

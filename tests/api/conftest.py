@@ -3,6 +3,7 @@ Litestar's test client, a small valid catalog published, and one token per role.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,3 +128,29 @@ def sqlite_api(sqlite_url: str) -> Iterator[Api]:
 def empty_api(sqlite_url: str) -> Iterator[Api]:
     with running(Settings(db_url=sqlite_url, token_ttl=0)) as api:
         yield api
+
+
+class Captured(logging.Handler):
+    """What the app logs under `onething` (Litestar's logging config replaces the root handlers
+    at start-up, so pytest's caplog would miss it)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.format(r) for r in self.records)
+
+
+@pytest.fixture
+def captured():
+    handler = Captured()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("onething")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)

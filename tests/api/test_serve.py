@@ -89,3 +89,41 @@ def test_token_cli_list_and_revoke(sqlite_url):
     assert onething("token", "revoke", "--db", sqlite_url, "--name", "kiosk").returncode == 1
     bad = onething("token", "create", "--db", sqlite_url, "--role", "root", "--name", "x")
     assert bad.returncode == 2
+
+
+def test_serve_refuses_a_megabyte_of_headers(sqlite_url):
+    port = _port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "onething",
+            "serve",
+            "--db",
+            sqlite_url,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/schema/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("onething serve did not come up")
+        try:
+            status = httpx.get(f"{base}/health", headers={"X-Big": "x" * (1 << 20)}, timeout=30).status_code
+        except httpx.TransportError:
+            status = None  # the server hung up on it: refused too
+        assert status is None or 400 <= status < 500
+        assert httpx.get(f"{base}/schema/openapi.json", timeout=10).status_code == 200  # still serving
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -123,7 +123,7 @@ def test_signing_in_and_out(site: Server, open_page) -> None:
     page.click("#login-form button[type=submit]")
     page.wait_for_url("**/pages/items/000700104000")  # back where the visitor was going
     assert page.locator("#four-same").is_visible()
-    cookie = next(c for c in page.context.cookies() if c["name"] == "onething_token")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "onething_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     page.click(".topbar .who button")
     page.wait_for_url(site.url + "/")

@@ -1,0 +1,130 @@
+"""The OpenAPI document, made to say what the server does where Litestar's generator falls short.
+
+`refine(app)` runs once in `create_app`, on the schema Litestar generated (and then serves):
+
+- request bodies: each input Struct's schema is msgspec's own, which keeps the constraints
+  of list items (item code length and pattern) and says `additionalProperties: false`
+  for a Struct that refuses unknown fields;
+- security: an operation whose handler asks for no role (`GET /health`) has `security: []`;
+- `If-Match` is documented on the operations that need it (bundle PUT and DELETE), with
+  428 and 412; 412/428/409 are not claimed where nothing checks them;
+- string path and query parameters carry the pattern `BodyGuard` enforces (no control
+  characters);
+- every operation may answer 503 (database unavailable, with `Retry-After`); an operation
+  with a JSON body may answer 415 (not JSON) and 422 (control characters).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.routes import HTTPRoute
+
+from . import schemas
+from .problems import PROBLEM_JSON
+from .schemas import ONE_LINE
+
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": 'the bundle\'s ETag as read (`"<version>"`), or `*`: without it 428, '
+    "with a version that is no longer current 412",
+    "schema": {"type": "string"},
+}
+IF_MATCH_OPERATIONS = {("/bundles/{bundle_id}", "put"), ("/bundles/{bundle_id}", "delete")}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _input_structs() -> dict[str, type[msgspec.Struct]]:
+    return {
+        name: value
+        for name, value in vars(schemas).items()
+        if isinstance(value, type)
+        and issubclass(value, msgspec.Struct)
+        and value.__struct_config__.forbid_unknown_fields
+    }
+
+
+def refine(app: Litestar) -> dict[str, Any]:
+    """Refine the app's OpenAPI document in place (the dict Litestar serves) and return it."""
+    document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, struct in _input_structs().items():
+        if name in components:
+            generated = msgspec.json.schema(struct, ref_template="#/components/schemas/{name}")
+            components[name] = generated["$defs"][name]
+    public = _public_operations(app)
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if (path, method) in public:
+                operation["security"] = []
+                for status in ("401", "403"):
+                    responses.pop(status, None)
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("path", "query"):
+                    _no_control_characters(parameter.get("schema", {}))
+            if (path, method) in IF_MATCH_OPERATIONS:
+                operation.setdefault("parameters", []).append(dict(IF_MATCH))
+            elif method in ("put", "delete"):
+                for status in ("409", "412", "428"):
+                    responses.pop(status, None)
+            if "Problem" in components:
+                responses.setdefault(
+                    "503", _problem("the database is unavailable; `Retry-After` says when to retry")
+                )
+                if "requestBody" in operation and _json_body(operation):
+                    responses.setdefault("415", _problem("the body is not sent as application/json"))
+                    responses.setdefault(
+                        "422", _problem("refused: a control character in the body, or findings")
+                    )
+    return document
+
+
+def query_names(document: dict[str, Any]) -> dict[tuple[str, str], frozenset[str]]:
+    """(path, METHOD) → the query parameters the operation declares (others are refused)."""
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "responses" in operation:
+                names = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+                out[(path, method.upper())] = frozenset(names)
+    return out
+
+
+def _no_control_characters(schema: dict[str, Any]) -> None:
+    """Say what `api.bodies.BodyGuard` enforces: no control character in a path or query value."""
+    if schema.get("type") == "string" and not {"pattern", "enum", "format", "const"} & schema.keys():
+        schema["pattern"] = ONE_LINE
+    for option in schema.get("oneOf", []) + schema.get("anyOf", []):
+        _no_control_characters(option)
+
+
+def _json_body(operation: dict[str, Any]) -> bool:
+    return "application/json" in operation["requestBody"].get("content", {})
+
+
+def _public_operations(app: Litestar) -> set[tuple[str, str]]:
+    """(path, method) of the schema's operations whose handler asks for no role."""
+    public: set[tuple[str, str]] = set()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema() or handler.opt.get("role") is not None:
+                continue
+            for method in handler.http_methods:
+                public.add((route.path_format, method.lower()))
+    return public

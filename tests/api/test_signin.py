@@ -1,0 +1,135 @@
+"""Pages sign-in (issue 11, point 10): a server-side session whose id is all the browser holds,
+ended at logout and when its token is revoked; login CSRF refused; `Secure` behind a trusted
+proxy; failed sign-ins counted and rate-limited; token lookups in a bounded LRU."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from api.auth import TokenChecker
+from api.sessions import digest, page_session
+from api.settings import Settings
+
+from .conftest import Api, running, small_catalog
+
+FORM = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _form(api: Api) -> str:
+    r = api.client.get("/pages/login?next=/pages/regions")
+    assert r.status_code == 200
+    assert "onething_login" in r.headers["set-cookie"]
+    return FORM.search(r.text).group(1)
+
+
+def _sign_in(api: Api, token: str, **headers: str):
+    csrf = _form(api)
+    return api.client.post(
+        "/pages/login",
+        data={"token": token, "next": "/pages/regions", "csrf": csrf},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+def _page(api: Api, session_id: str, url: str = "/pages/regions"):
+    api.client.cookies.clear()
+    api.client.cookies.set("onething_session", session_id)
+    return api.client.get(url, follow_redirects=False)
+
+
+def _session_rows(api: Api) -> list:
+    with api.store.engine.connect() as conn:
+        return list(conn.execute(sa.select(page_session)))
+
+
+def test_the_cookie_holds_a_session_id_never_the_token(api):
+    token = api.tokens["portal"]
+    r = _sign_in(api, token)
+    assert r.status_code == 303 and r.headers["location"] == "/pages/regions"
+    set_cookie = "\n".join(r.headers.get_list("set-cookie"))
+    assert token not in set_cookie
+    session_id = r.cookies["onething_session"]
+    assert (
+        len(session_id) >= 40
+        and "HttpOnly" in set_cookie
+        and "SameSite=lax" in set_cookie.replace("Lax", "lax")
+    )
+    rows = _session_rows(api)
+    assert [(row.digest, row.token_digest) for row in rows] == [(digest(session_id), digest(token))]
+    assert _page(api, session_id).status_code == 200
+    # signing out ends the session: the same cookie no longer signs anyone in
+    api.client.cookies.clear()
+    api.client.cookies.set("onething_session", session_id)
+    out = api.client.post("/pages/logout", follow_redirects=False)
+    assert out.status_code == 303 and 'onething_session=""' in out.headers["set-cookie"]
+    assert _session_rows(api) == []
+    r = _page(api, session_id)
+    assert r.status_code == 303 and r.headers["location"].startswith("/pages/login")
+
+
+def test_revoking_the_token_ends_its_sessions(api):
+    created = api.post("/tokens", role="admin", json={"name": "kiosk", "role": "reviewer"}).json()
+    session_id = _sign_in(api, created["token"]).cookies["onething_session"]
+    assert _page(api, session_id, "/pages/review").status_code == 200
+    assert api.delete("/tokens/kiosk", role="admin").status_code == 200
+    r = _page(api, session_id, "/pages/review")
+    assert r.status_code == 303 and r.headers["location"].startswith("/pages/login")
+    assert _session_rows(api) == []
+
+
+def test_cross_site_sign_in_sets_no_cookie(sqlite_api):
+    token = sqlite_api.tokens["admin"]
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}):
+        r = _sign_in(sqlite_api, token, **headers)
+        assert r.status_code == 403, headers
+        assert "onething_session" not in r.headers.get("set-cookie", "")
+    # a form posted without the double-submit value (a hand-made cross-site form) is refused too
+    sqlite_api.client.cookies.clear()
+    r = sqlite_api.client.post("/pages/login", data={"token": token}, follow_redirects=False)
+    assert r.status_code == 403 and "onething_session" not in r.headers.get("set-cookie", "")
+    assert _session_rows(sqlite_api) == []
+    # same origin is fine
+    r = _sign_in(sqlite_api, token, Origin="http://testserver.local", **{"Sec-Fetch-Site": "same-origin"})
+    assert r.status_code == 303 and r.cookies["onething_session"]
+
+
+def test_secure_cookies_behind_a_trusted_proxy(sqlite_url):
+    for trust, secure in ((True, True), (False, False)):
+        settings = Settings(db_url=sqlite_url, token_ttl=0, trust_proxy=trust)
+        with running(settings, small_catalog() if trust else None) as api:
+            r = _sign_in(api, api.tokens["portal"], **{"X-Forwarded-Proto": "https"})
+            assert r.status_code == 303
+            assert ("Secure" in r.headers["set-cookie"]) is secure
+
+
+def test_failed_sign_ins_are_counted_and_rate_limited(sqlite_url, captured):
+    settings = Settings(db_url=sqlite_url, token_ttl=0, signin_failures=3, signin_window=600)
+    with running(settings, small_catalog()) as api:
+        for _ in range(3):
+            r = _sign_in(api, "not-a-token")
+            assert r.status_code == 401 and "onething_session" not in r.headers.get("set-cookie", "")
+        r = _sign_in(api, api.tokens["admin"])  # even a good token: this client must wait
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+        assert "onething_session" not in r.headers.get("set-cookie", "")
+        assert api.client.app.state.signins.failures == 3
+        # the API's bearer tokens are not affected
+        assert api.get("/regions").status_code == 200
+    failed = [r.getMessage() for r in captured.records if "failed sign-in" in r.getMessage()]
+    assert len(failed) == 3 and "testclient" in failed[0]
+
+
+def test_token_lookups_are_a_bounded_lru(sqlite_api):
+    store = sqlite_api.store
+    checker = TokenChecker(store, ttl=60, size=100)
+    good = sqlite_api.tokens["portal"]
+    assert checker.role(good) == "portal"
+    for i in range(1000):
+        assert checker.role(f"unknown-{i}") is None
+        if i % 50 == 0:
+            assert checker.role(good) == "portal"  # recently used: kept
+    assert len(checker._seen) == 100
+    assert checker.cached(good) == "portal"
+    assert checker.cached("unknown-0") is False  # evicted, looked up again next time
