@@ -231,13 +231,15 @@ def _reason(exc: BaseException) -> str:
 
 def _unavailable(exc: BaseException) -> tuple[int, str, str, int] | None:
     """(status, code, detail, Retry-After) for errors that are an outage or a busy store."""
+    from catalog.store import StoreBusy
+
     names = _names(exc)
-    if "RevisionMoved" in names:  # catalog.store: a publish starved by concurrent writes
-        log.warning("publish refused: the store kept changing (%s)", str(exc)[:200])
+    if isinstance(exc, StoreBusy):
+        log.warning("publish refused: %s", str(exc)[:200])
         return (
             503,
             "PUBLISH_BUSY",
-            "the catalog kept changing while this publish was checked; nothing was published, try again",
+            "another publish is still being written; nothing was published, try again",
             PUBLISH_RETRY_AFTER,
         )
     if _is_database_error(exc) and names & {

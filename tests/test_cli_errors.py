@@ -88,12 +88,10 @@ def test_bad_arguments_are_one_line_and_exit_2():
     assert run.returncode == EXIT_USAGE and len(run.stderr.strip().splitlines()) == 1
 
 
-def test_a_starved_publish_is_exit_4():
-    """`RevisionMoved` (the store's: a publish overtaken by writes, even after retries)."""
+def test_a_publish_kept_waiting_is_exit_4():
+    """`StoreBusy` (the store's: another publish held the catalog past the lock timeout)."""
+    from catalog.store import StoreBusy
 
-    class RevisionMoved(Exception):  # matched by name: the store may move it
-        pass
-
-    code, line = expected_failure(RevisionMoved("5 attempts"), argparse.Namespace(db=None))
+    code, line = expected_failure(StoreBusy("another publish held the catalog"), argparse.Namespace(db=None))
     assert code == EXIT_BUSY and "try again" in line
     assert expected_failure(ValueError("a bug"), argparse.Namespace()) is None

@@ -28,7 +28,7 @@ from ..findings import Conformity
 from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
 from . import reads
-from .publish import Published, Refused, bundle_decoder, publish_file
+from .publish import Published, Refused, StoreBusy, bundle_decoder, publish_file
 from .reads import VersionInfo
 from .schema import BUNDLES_ROW, CATALOG_ROW, Base, BundleRow, StateRow, TokenRow
 
@@ -39,6 +39,7 @@ __all__ = [
     "Published",
     "Refused",
     "Store",
+    "StoreBusy",
     "StoredBundle",
     "VersionConflict",
     "VersionInfo",
@@ -75,12 +76,14 @@ def _digest(token: str) -> str:
 class Store:
     """One catalog's versions, its bundles and the API tokens, in one database."""
 
-    def __init__(self, url: str, *, echo: bool = False):
+    def __init__(self, url: str, *, echo: bool = False, lock_timeout: float = 60):
+        """`lock_timeout`: seconds a publish waits for another writer before StoreBusy."""
         self.url = url
+        self.lock_timeout = lock_timeout
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if url.startswith("sqlite"):
             # Writers wait for each other instead of failing; WAL lets readers go on meanwhile.
-            kwargs["connect_args"] = {"timeout": 60}
+            kwargs["connect_args"] = {"timeout": lock_timeout}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = sa.create_engine(url, **kwargs)
@@ -121,8 +124,11 @@ class Store:
         progress: Callable[[int], None] | None = None,
     ) -> Published:
         """A whole catalog file becomes the next version; raises Refused (nothing written) when
-        it, or a stored bundle it keeps, has an error finding. OSError: the file is unreadable."""
-        return publish_file(self.engine, path, by=by, note=note, progress=progress)
+        it, or a stored bundle it keeps, has an error finding; StoreBusy when another publish held
+        the catalog past `lock_timeout`. OSError: the file is unreadable."""
+        return publish_file(
+            self.engine, path, by=by, note=note, progress=progress, lock_timeout=self.lock_timeout
+        )
 
     def publish(self, catalog: Catalog, *, by: str = "", note: str = "") -> Published:
         """A catalog built in memory, published through the same path as a file."""

@@ -24,8 +24,8 @@ import hashlib
 import logging
 import re
 import secrets
-import time
 import tempfile
+import time
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,6 +67,12 @@ class Refused(Exception):
     def __init__(self, findings: list[Finding]):
         super().__init__(f"{len(findings)} error finding(s)")
         self.findings = findings
+
+
+class StoreBusy(Exception):
+    """Another writer held the catalog longer than the publish may wait (`lock_timeout`): nothing
+    was written; try again. (Writers take their locks in one order, so this is never a deadlock
+    and never starvation by bundle edits: only a long publish ahead in the queue.)"""
 
 
 class Published(msgspec.Struct, frozen=True):
@@ -185,6 +191,7 @@ def publish_file(
     by: str,
     note: str = "",
     progress: Callable[[int], None] | None = None,
+    lock_timeout: float = 60,
 ) -> Published:
     """Publish a whole catalog file as the next version; raises Refused (nothing written)."""
     with tempfile.TemporaryDirectory(prefix="onething-publish-") as tmp:
@@ -195,7 +202,7 @@ def publish_file(
         # broken, or there is nothing published yet (every record is new, so touched).
         if errors and (any(f.rule in ALWAYS_TOUCHED for f in errors) or _empty(engine)):
             raise Refused(errors)
-        return write(engine, submission, by=by, note=note)
+        return write(engine, submission, by=by, note=note, lock_timeout=lock_timeout)
 
 
 def _empty(engine: Engine) -> bool:
@@ -212,8 +219,28 @@ def _phase(name: str) -> Iterator[None]:
     log.info("publish: %s took %.2f s", name, time.perf_counter() - started)
 
 
-def write(engine: Engine, sub: Submission, *, by: str, note: str, source: int | None = None) -> Published:
+def write(
+    engine: Engine, sub: Submission, *, by: str, note: str, source: int | None = None, lock_timeout: float = 60
+) -> Published:
+    try:
+        return _write(engine, sub, by=by, note=note, source=source, lock_timeout=lock_timeout)
+    except sa.exc.OperationalError as exc:
+        if _lock_wait_ended(exc):
+            raise StoreBusy(f"another publish held the catalog for over {lock_timeout:g} s") from None
+        raise
+
+
+def _lock_wait_ended(exc: sa.exc.OperationalError) -> bool:
+    names = {cls.__name__ for cls in type(exc.orig).__mro__}
+    return "LockNotAvailable" in names or "database is locked" in str(exc.orig)
+
+
+def _write(
+    engine: Engine, sub: Submission, *, by: str, note: str, source: int | None, lock_timeout: float
+) -> Published:
     with engine.connect() as conn, conn.begin():
+        if _postgres(conn):
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
         with _phase("staging"):
             _stage(conn, sub.spill)
             duplicates = _duplicates(conn)

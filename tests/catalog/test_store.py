@@ -371,3 +371,23 @@ def test_tokens_are_kept_only_as_hashes(db_url):
     assert store.revoke_tokens("portal-1") == 1
     assert store.token_role(token) is None
     store.dispose()
+
+
+def test_a_publish_kept_waiting_by_another_writer_is_store_busy_and_writes_nothing(db_url):
+    from catalog.store import StoreBusy
+
+    Store(db_url).dispose()  # the tables
+    holder = sa.create_engine(db_url)
+    with holder.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.begin()
+            conn.execute(sa.text("SELECT counter FROM onething_state WHERE id = 1 FOR UPDATE"))
+        store = Store(db_url, lock_timeout=0.5)
+        with pytest.raises(StoreBusy):
+            store.publish_file(NINGXIA)
+        conn.rollback()
+    assert store.revision() == 0 and store.versions() == []
+    store.dispose()
+    holder.dispose()
