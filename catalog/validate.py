@@ -43,13 +43,15 @@ from .rules.situations import when_ref_findings
 from .rules.strings import control_finding
 
 Progress = Callable[[int], None]
+Sink = Callable[[int, Implementation, bytes], None]
+"""Where a publish sends each implementation: its line number, the record, the line as read."""
 PROGRESS_EVERY = 1 << 17
 """Lines between two progress calls."""
 
 
 def validate(catalog: Catalog) -> Report:
     """Validate a catalog already in memory (lines from `catalog.lines`, None where a record has none)."""
-    run = _Run(keep=False)
+    run = Run(keep=False)
     run.header(catalog.header, catalog.line_of("catalog", None))
     encode = record_encoder.encode
     for kind, table in (
@@ -79,7 +81,7 @@ def validate_file(path: str | Path, progress: Progress | None = None) -> Report:
     Raises OSError when the file cannot be opened. `progress`, if given, is
     called with the line number reached every PROGRESS_EVERY lines.
     """
-    run = _Run(keep=False)
+    run = Run(keep=False)
     with open(path, "rb") as fh:
         run.stream(fh, progress)
     return run.finish()
@@ -87,7 +89,7 @@ def validate_file(path: str | Path, progress: Progress | None = None) -> Report:
 
 def load_file(path: str | Path, progress: Progress | None = None) -> tuple[Catalog, Report]:
     """The whole catalog in memory and its full report. Raises OSError when the file cannot be opened."""
-    run = _Run(keep=True)
+    run = Run(keep=True)
     with open(path, "rb") as fh:
         run.stream(fh, progress)
     return run.catalog, run.finish()
@@ -95,19 +97,20 @@ def load_file(path: str | Path, progress: Progress | None = None) -> tuple[Catal
 
 def load_bytes(data: bytes) -> tuple[Catalog, Report]:
     """As `load_file`, from the bytes of a catalog (an upload)."""
-    run = _Run(keep=True)
+    run = Run(keep=True)
     run.stream(io.BytesIO(data), None)  # split into lines exactly as a file is
     return run.catalog, run.finish()
 
 
 def validate_for_publish(
-    lines: Iterable[bytes], sink: Callable[[int | None, Implementation], None], progress: Progress | None = None
+    lines: Iterable[bytes], sink: Sink, progress: Progress | None = None
 ) -> tuple[Catalog, Report]:
-    """Validate a stream for a publish: each implementation goes to `sink` as it passes and is
-    not kept, and DUPLICATE among implementations is left to the caller, which sees every key
-    at once in the database (a set of millions of codes would not fit the publish's memory)."""
-    run = _Run(keep=False, dedupe=False, sink=sink)
-    run.stream(lines, progress)
+    """Validate a stream for a publish: each implementation goes to `sink` (line number, record,
+    the line as read) as it passes and is not kept, and DUPLICATE among implementations is left
+    to the caller, which sees every key at once in the database (a set of millions of codes
+    would not fit the publish's memory)."""
+    run = Run(keep=False, dedupe=False)
+    run.stream(lines, progress, sink)
     return run.catalog, run.finish()
 
 
@@ -119,23 +122,38 @@ def bundle_findings(bundle: Bundle, catalog: Catalog) -> list[Finding]:
     return ([] if bad is None else [bad]) + bundle_rules(bundle, line, catalog)
 
 
+def decode_line(number: int, raw: bytes) -> object | None:
+    """One line as `Run.stream` reads it: its record, a SCHEMA finding, or None when blank."""
+    try:
+        obj: object = record_decoder.decode(raw)
+    except DECODE_ERRORS as exc:
+        if not raw.strip():
+            return None
+        return schema_finding(number, raw, exc)
+    if b"\\" in raw:  # a control character can only come in escaped
+        obj = control_finding(obj, number) or obj  # type: ignore[arg-type]
+    return obj
+
+
 PLACEHOLDER = Header(format="", version="")
 """The header of a catalog whose file has none (reported as HEADER)."""
 
 
-class _Run:
-    """One validation: the catalog known so far, the findings so far, the compact facts."""
+class Run:
+    """One validation: the catalog known so far, the findings so far, the compact facts.
+
+    Fed a whole stream (`stream`), or record by record (`line` for a decoded line in file
+    order — it keeps the header rules —, `implementation`), then `finish` for the rules that
+    need everything. A publish that revalidates only what changed feeds it that way."""
 
     def __init__(
         self,
         keep: bool,
         *,
         dedupe: bool = True,
-        sink: Callable[[int | None, Implementation], None] | None = None,
     ) -> None:
         self.keep = keep
         self.dedupe = dedupe
-        self.sink = sink
         self.catalog = Catalog(header=PLACEHOLDER, lines={kind: {} for kind in KIND.values()})
         c = self.catalog
         self.tables: dict[type, dict] = {
@@ -164,7 +182,7 @@ class _Run:
 
     # -- the stream: decoding, and the rules of position (HEADER first and once) -----------
 
-    def stream(self, lines: Iterable[bytes], progress: Progress | None) -> None:
+    def stream(self, lines: Iterable[bytes], progress: Progress | None, sink: Sink | None = None) -> None:
         """Decode and check line by line. The loop is the hot path of a national catalog,
         so it decodes inline rather than through `catalog.load.read_lines` (same results)."""
         decode = record_decoder.decode
@@ -199,6 +217,8 @@ class _Run:
                         obj = control_finding(obj, number) or obj  # type: ignore[arg-type]
                 if type(obj) is Implementation:
                     implementation(number, obj)
+                    if sink is not None:
+                        sink(number, obj, raw)
                 else:
                     other(number, obj)
 
@@ -288,7 +308,6 @@ class _Run:
         pending = self.pending.append
         keep = self.keep
         dedupe = self.dedupe
-        sink = self.sink
         kept = self.catalog.implementations
         kept_lines = self.catalog.lines["implementation"]
 
@@ -300,8 +319,6 @@ class _Run:
                     findings.append(_duplicate("implementation", code, line, None))
                     return
                 add_code(code)
-            if sink is not None:
-                sink(line, impl)
             if keep:
                 kept[code] = impl
                 if line is not None:

@@ -28,9 +28,10 @@ from ..findings import Conformity
 from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
 from . import reads
-from .publish import Published, Refused, StoreBusy, bundle_decoder, publish_file
+from .publish import publish_file
 from .reads import VersionInfo
 from .schema import BUNDLES_ROW, CATALOG_ROW, Base, BundleRow, StateRow, TokenRow
+from .writes import Published, Refused, StoreBusy, bundle_decoder
 
 __all__ = [
     "ROLES",

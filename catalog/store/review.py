@@ -22,9 +22,13 @@ class Touched(msgspec.Struct):
     """What a publish touched: small records and bundles by key, and, for the changed small
     records, their old and new bodies (what a needs-review cause shows)."""
 
-    small: set[tuple[str, str]]
-    bundles: set[str]
-    changed: dict[tuple[str, str], tuple[str, str]]
+    small: set[tuple[str, str]] = msgspec.field(default_factory=set)
+    """Small records added or changed."""
+    bundles: set[str] = msgspec.field(default_factory=set)
+    changed: dict[tuple[str, str], tuple[str, str]] = msgspec.field(default_factory=dict)
+    """(kind, key) -> (old body, new body) of the changed small records."""
+    removed: set[tuple[str, str]] = msgspec.field(default_factory=set)
+    """Small records removed."""
 
 
 def touched_errors(

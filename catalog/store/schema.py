@@ -81,6 +81,8 @@ class ImplementationRow(Base):
     valid_from: Mapped[int] = mapped_column(primary_key=True)
     valid_to: Mapped[int | None]
     hash: Mapped[str] = mapped_column(sa.String(32))
+    """Digest of `body`, the line as it was submitted (a line given again byte for byte is
+    unchanged without being read; one that differs is compared by its decoded content)."""
     item: Mapped[str] = mapped_column(sa.String(32))
     region: Mapped[str] = mapped_column(sa.String(16))
     level: Mapped[int] = mapped_column(sa.SmallInteger)

@@ -1,0 +1,388 @@
+"""Publishing over a published version: read, write and validate only what changed.
+
+1. Scan (no database): each implementation line is recognised by its prefix and keyed by
+   its code and the digest of its bytes, without being decoded; the small records are
+   decoded and checked as usual. Lines the store already holds byte for byte are settled.
+2. One transaction: the (code, digest) pairs go to a temporary table; the database says
+   which lines are new or different (candidates) and which implementations are gone.
+   Candidates are read again from the file, decoded and compared with the stored record
+   (a reformatted line is unchanged); what really changed is validated, closed and written.
+   Implementations that depend on a changed item or region — or all of them, when the
+   material dictionary or the questions change what a reference may name — are validated
+   again from the store. The findings of everything else carry over from the previous
+   version; per-item counts and conformity are recounted where something moved.
+
+So a national file with a thousand changes costs one pass of digests plus a thousand
+decodes, and a county's submission the county's rows: never the whole catalog again.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..findings import FOUR_SAME_RULES, Conformity, Finding
+from ..load import gc_paused
+from ..model import Implementation
+from ..rules.graph import orphan_findings
+from ..validate import PROGRESS_EVERY, Run, decode_line
+from .reads import implementation_decoder
+from .review import Touched, flag, touched_errors
+from .schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
+from .writes import (
+    Published,
+    Refused,
+    copy_rows,
+    digest,
+    duplicates,
+    index_temp,
+    lines_of,
+    optional_int,
+    phase,
+    postgres,
+    take_catalog,
+    temp_table,
+    text,
+    text_bytes,
+    transaction,
+    untext,
+    write_bundles,
+    write_findings,
+    write_small,
+    write_version,
+)
+
+PREFIX = b'{"kind":"implementation","code":"'
+BOM = b"\xef\xbb\xbf"
+BATCH = 2000
+IMPL = ImplementationRow.__tablename__
+STRUCTURAL = frozenset({"material", "question"})
+"""Kinds whose keys implementations name in their requirements: adding or removing one can
+change any implementation's findings (UNKNOWN_REF), so every implementation is checked again."""
+
+
+def scan(path: str | Path, directory: Path, progress: Callable[[int], None] | None) -> tuple[Run, Path]:
+    """Phase 1: the validation run fed with the small records, and the file of
+    (code, digest, offset, length, line) of every implementation line."""
+    run = Run(keep=False, dedupe=False)
+    out_path = directory / "scan"
+    offset = 0
+    start = len(PREFIX)
+    with open(path, "rb") as fh, open(out_path, "wb", buffering=1 << 20) as out, gc_paused():
+        write = out.write
+        for number, raw in enumerate(fh, 1):
+            at = offset
+            offset += len(raw)
+            if number == 1 and raw.startswith(BOM):
+                raw, at = raw[3:], at + 3
+            if progress is not None and not number % PROGRESS_EVERY:
+                progress(number)
+            code = None
+            if raw.startswith(PREFIX):
+                end = raw.find(b'"', start)
+                key = raw[start:end]
+                if end > start and b"\\" not in key:
+                    code = key.decode(errors="replace")
+            if code is None:
+                obj = decode_line(number, raw)
+                if obj is None:
+                    continue
+                if run.first_line is None:
+                    run.first_line = number
+                if type(obj) is not Implementation:
+                    run.line(number, obj)
+                    continue
+                code = obj.code
+            elif run.first_line is None:
+                run.first_line = number
+            body = raw.rstrip(b"\r\n")
+            write(f"{text(code)}\t{digest(body)}\t{at}\t{len(body)}\t{number}\n".encode())
+    return run, out_path
+
+
+class _Changes:
+    """What the implementation diff found, for the recounts."""
+
+    def __init__(self) -> None:
+        self.processed: set[str] = set()
+        """Codes validated again (changed, new, dependents): their old findings do not carry."""
+        self.items: dict[str, int] = {}
+        """item -> change in its implementation count"""
+        self.regions: set[str] = set()
+        """regions whose conformity must be counted again"""
+        self.inserted = 0
+        self.closed = 0
+        self.replaced = 0
+
+
+def publish_changes(
+    engine: Engine,
+    path: str | Path,
+    *,
+    by: str,
+    note: str,
+    progress: Callable[[int], None] | None,
+    lock_timeout: float,
+) -> Published:
+    with tempfile.TemporaryDirectory(prefix="onething-publish-") as tmp:
+        with phase("scanning"):
+            run, scanned = scan(path, Path(tmp), progress)
+        schema = [f for f in run.findings if f.rule in ("SCHEMA", "HEADER")]
+        if schema:
+            raise Refused(schema)
+        candidates_path = Path(tmp) / "candidates"
+        with transaction(engine, lock_timeout) as conn, open(path, "rb") as source:
+            with phase("comparing"):
+                stage = temp_table(
+                    conn, "onething_scan", "code text, hash text, off bigint, len int, line int"
+                )
+                copy_rows(
+                    conn,
+                    stage,
+                    ("code", "hash", "off", "len", "line"),
+                    lines_of(scanned),
+                    (untext, bytes.decode, int, int, int),
+                )
+                index_temp(conn, "onething_scan", "code, hash")
+                found = duplicates(conn, stage)
+                if found:
+                    raise Refused(found)
+                version = take_catalog(conn)
+                touched = Touched()
+                small = write_small(conn, run.catalog, version, touched)
+                structural = any(kind in STRUCTURAL for kind, _ in touched.small | touched.removed)
+                _candidates(conn, stage, candidates_path)
+            changes = _Changes()
+            with phase("writing"):
+                _write_candidates(conn, version, run, source, candidates_path, changes)
+                removed = _remove(conn, stage, version, changes)
+                bundles = write_bundles(conn, run.catalog, touched)
+            with phase("validating"):
+                _dependents(conn, stage, version, run, touched, structural, changes)
+                report = run.finish()
+                per_item = _per_item(conn, version, changes)
+                findings = [f for f in report.findings if f.rule != "ORPHAN_ITEM"]
+                if not structural:
+                    findings.extend(_carried(conn, stage, version - 1, changes.processed))
+                catalog = run.catalog
+                implemented = {item for item, n in per_item.items() if n}
+                findings.extend(orphan_findings(catalog.items, catalog.lines.get("item", {}), implemented))
+                findings.sort(key=lambda f: (f.line or 0, f.rule, f.kind, f.key or "", f.message))
+                write_findings(conn, catalog, findings, version)
+                errors = [f for f in findings if f.severity == "error"]
+                needs_review = 0
+                if errors:
+                    refused = touched_errors(conn, version, errors, touched)
+                    if refused:
+                        raise Refused(refused)
+                    needs_review = flag(conn, version, touched)
+                conformity = _conformity(conn, version, changes, structural)
+            added = small[0] + bundles[0] + changes.inserted - changes.replaced
+            changed = small[1] + bundles[1] + changes.replaced
+            return write_version(
+                conn,
+                version,
+                by=by,
+                note=note,
+                region=None,
+                source=None,
+                counts=(added, changed, small[2] + removed),
+                needs_review=needs_review,
+                findings=findings,
+                conformity=conformity,
+                per_item=per_item,
+            )
+
+
+def _candidates(conn: Connection, stage: str, out: Path) -> None:
+    """Lines the store does not hold byte for byte, in file order, to a local file (there may be
+    millions when much changed: memory stays bounded)."""
+    rows = conn.exec_driver_sql(
+        f"SELECT s.code, s.off, s.len, s.line FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {IMPL} i "
+        f"WHERE i.code = s.code AND i.hash = s.hash AND i.valid_to IS NULL) ORDER BY s.off",
+        execution_options={"stream_results": True, "yield_per": 20_000},
+    )
+    with open(out, "wb", buffering=1 << 20) as fh:
+        fh.writelines(
+            msgspec.json.encode((code, off, length, line)) + b"\n" for code, off, length, line in rows
+        )
+
+
+def _batches(path: Path) -> Iterator[list[tuple[str, int, int, int]]]:
+    batch: list[tuple[str, int, int, int]] = []
+    with open(path, "rb") as fh:
+        for raw in fh:
+            batch.append(tuple(msgspec.json.decode(raw)))  # type: ignore[arg-type]
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _write_candidates(
+    conn: Connection, version: int, run: Run, source: BinaryIO, path: Path, changes: _Changes
+) -> None:
+    """Decode each candidate; what really changed is validated, its old row closed and the new
+    one written. A line that decodes to the record the store holds is left as it is."""
+    t = ImplementationRow
+    validate = run.implementation
+    findings = run.findings
+    prefix = b"%d\t" % version
+    for batch in _batches(path):
+        current = {
+            code: (body, item, region)
+            for code, body, item, region in conn.execute(
+                sa.select(t.code, t.body, t.item, t.region).where(
+                    t.code.in_([c for c, *_ in batch]), t.valid_to.is_(None)
+                )
+            )
+        }
+        rows: list[bytes] = []
+        closing: list[str] = []
+        for code, off, length, line in batch:
+            source.seek(off)
+            raw = source.read(length)
+            obj = decode_line(line, raw)
+            if type(obj) is not Implementation:
+                findings.append(obj)  # a SCHEMA finding: the line is the submission's own
+                continue
+            old = current.get(code)
+            if old is not None:
+                if implementation_decoder.decode(old[0]) == obj:
+                    continue  # the same record, written differently
+                closing.append(code)
+                changes.items[old[1]] = changes.items.get(old[1], 0) - 1
+                changes.regions.add(old[2])
+            validate(line, obj)
+            changes.processed.add(code)
+            changes.items[obj.item] = changes.items.get(obj.item, 0) + 1
+            changes.regions.add(obj.region)
+            level = code[18:19] if code[18:19] in ("1", "2", "3", "4") else "4"
+            body = text_bytes(raw) if b"\\" in raw or b"\t" in raw or b"\r" in raw else raw
+            rows.append(
+                prefix
+                + f"{text(code)}\t{digest(raw)}\t{text(obj.item)}\t{text(obj.region)}\t{level}\t{line}\t".encode()
+                + body
+                + b"\n"
+            )
+        if closing:
+            conn.execute(
+                sa.update(t).where(t.code.in_(closing), t.valid_to.is_(None)).values(valid_to=version)
+            )
+            changes.replaced += len(closing)
+        if rows:
+            changes.inserted += copy_rows(
+                conn,
+                IMPL,
+                IMPLEMENTATION_COLUMNS,
+                iter(rows),
+                (int, untext, bytes.decode, untext, untext, int, optional_int, untext),
+            )
+
+
+def _remove(conn: Connection, stage: str, version: int, changes: _Changes) -> int:
+    """Close the implementations the submission no longer has."""
+    placeholder = "%(v)s" if postgres(conn) else "?"
+    gone = conn.exec_driver_sql(
+        f"UPDATE {IMPL} SET valid_to = {placeholder} WHERE valid_to IS NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {stage} s WHERE s.code = {IMPL}.code) RETURNING item, region",
+        {"v": version} if postgres(conn) else (version,),
+    ).all()
+    for item, region in gone:
+        changes.items[item] = changes.items.get(item, 0) - 1
+        changes.regions.add(region)
+    return len(gone)
+
+
+def _dependents(
+    conn: Connection,
+    stage: str,
+    version: int,
+    run: Run,
+    touched: Touched,
+    structural: bool,
+    changes: _Changes,
+) -> None:
+    """Validate again the unchanged implementations whose item or region changed (all of them
+    when `structural`), with the lines they have in this file."""
+    items = sorted({key for kind, key in touched.small | touched.removed if kind == "item"})
+    regions = sorted({key for kind, key in touched.small | touched.removed if kind == "region"})
+    if not structural and not items and not regions:
+        return
+    t = ImplementationRow.__table__
+    s = sa.table(stage.split(".")[-1], sa.column("code"), sa.column("line"))
+    query = (
+        sa.select(t.c.code, t.c.body, t.c.region, s.c.line)
+        .join(s, s.c.code == t.c.code)
+        .where(t.c.valid_to.is_(None), t.c.valid_from < version)
+    )
+    if not structural:
+        query = query.where(sa.or_(t.c.item.in_(items), t.c.region.in_(regions)))
+    validate = run.implementation
+    decode = implementation_decoder.decode
+    rows = conn.execute(query, execution_options={"stream_results": True, "yield_per": 20_000})
+    for code, body, region, line in rows:
+        validate(line, decode(body))
+        changes.regions.add(region)
+        if not structural:
+            changes.processed.add(code)
+
+
+def _per_item(conn: Connection, version: int, changes: _Changes) -> dict[str, int]:
+    t = ItemCountRow
+    counts = dict(conn.execute(sa.select(t.item, t.implementations).where(t.version == version - 1)).all())
+    for item, delta in changes.items.items():
+        counts[item] = counts.get(item, 0) + delta
+    return {item: n for item, n in counts.items() if n > 0}
+
+
+def _carried(conn: Connection, stage: str, previous: int, processed: set[str]) -> list[Finding]:
+    """The previous version's findings on implementations not validated again, with the lines
+    those implementations have in this file."""
+    rows = conn.exec_driver_sql(
+        f"SELECT f.rule, f.severity, f.kind, f.key, s.line, f.message FROM {FindingRow.__tablename__} f "
+        f"JOIN {stage} s ON s.code = f.key WHERE f.version = {int(previous)} AND f.kind = 'implementation' "
+        f"ORDER BY f.seq"
+    ).all()
+    return [Finding(*row) for row in rows if row[3] not in processed]
+
+
+def _conformity(conn: Connection, version: int, changes: _Changes, everywhere: bool) -> list[Conformity]:
+    """The previous version's conformity, counted again in the regions where something moved."""
+    c = ConformityRow
+    previous = {
+        region: Conformity(region, n, ok)
+        for region, n, ok in conn.execute(
+            sa.select(c.region, c.implementations, c.conforming).where(c.version == version - 1)
+        )
+    }
+    t = ImplementationRow
+    f = FindingRow
+    within = sa.and_(t.valid_from <= version, sa.or_(t.valid_to.is_(None), t.valid_to > version))
+    count = sa.select(t.region, sa.func.count()).where(within).group_by(t.region)
+    bad = (
+        sa.select(f.region, sa.func.count(sa.distinct(f.key)))
+        .where(f.version == version, f.kind == "implementation", f.rule.in_(FOUR_SAME_RULES))
+        .group_by(f.region)
+    )
+    if not everywhere:
+        regions = sorted(changes.regions)
+        if not regions:
+            return sorted(previous.values(), key=lambda x: x.region)
+        count = count.where(t.region.in_(regions))
+        bad = bad.where(f.region.in_(regions))
+        for region in regions:
+            previous.pop(region, None)
+    else:
+        previous.clear()
+    nonconforming = dict(conn.execute(bad).all())
+    for region, n in conn.execute(count):
+        previous[region] = Conformity(region, n, n - nonconforming.get(region, 0))
+    return sorted(previous.values(), key=lambda x: x.region)

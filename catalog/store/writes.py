@@ -1,0 +1,450 @@
+"""What every publish writes the same way: the transaction and its lock, temporary tables
+loaded in bulk, the small records, the bundles, the findings and the version's row."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..findings import Conformity, Finding, Report, Summary, finding
+from ..model import KIND, Bundle, Catalog, key_of, record_encoder
+from .review import Touched
+from .schema import (
+    BUNDLES_ROW,
+    CATALOG_ROW,
+    BundleRow,
+    ConformityRow,
+    FindingRow,
+    ImplementationRow,
+    ItemCountRow,
+    RecordRow,
+    StateRow,
+    VersionRow,
+)
+
+log = logging.getLogger("onething.store")
+
+SMALL_KINDS = tuple(kind for kind in KIND.values() if kind not in ("implementation", "bundle"))
+"""The kinds kept in `catalog_record`, the header (`catalog`) among them."""
+
+bundle_decoder = msgspec.json.Decoder(Bundle)
+
+
+class Refused(Exception):
+    """The submission has error findings on records it touches: nothing was written."""
+
+    def __init__(self, findings: list[Finding]):
+        super().__init__(f"{len(findings)} error finding(s)")
+        self.findings = findings
+
+
+class StoreBusy(Exception):
+    """Another writer held the catalog longer than the publish may wait (`lock_timeout`): nothing
+    was written; try again. (Writers take their locks in one order, so this is never a deadlock
+    and never starvation by bundle edits: only a long publish ahead in the queue.)"""
+
+
+class Published(msgspec.Struct, frozen=True):
+    version: int
+    added: int
+    changed: int
+    removed: int
+    needs_review: int
+    report: Report
+    """The new version's findings: warnings, and the errors of the records it flags for review."""
+
+
+def digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Log how long a phase of a publish took (INFO on `onething.store`): what an operator
+    reads when a national publish is slower than it should be."""
+    started = time.perf_counter()
+    yield
+    log.info("publish: %s took %.2f s", name, time.perf_counter() - started)
+
+
+@contextmanager
+def transaction(engine: Engine, lock_timeout: float) -> Iterator[Connection]:
+    """One publish's transaction; a lock wait past `lock_timeout` becomes StoreBusy."""
+    try:
+        with engine.connect() as conn, conn.begin():
+            if postgres(conn):
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+            yield conn
+    except sa.exc.OperationalError as exc:
+        names = {cls.__name__ for cls in type(exc.orig).__mro__}
+        if "LockNotAvailable" in names or "database is locked" in str(exc.orig):
+            raise StoreBusy(f"another publish held the catalog for over {lock_timeout:g} s") from None
+        raise
+
+
+def take_catalog(conn: Connection) -> int:
+    """Lock the catalog row (the first lock of every publish) and return the new version."""
+    conn.execute(sa.update(StateRow).where(StateRow.id == CATALOG_ROW).values(counter=StateRow.counter + 1))
+    return conn.execute(sa.select(StateRow.counter).where(StateRow.id == CATALOG_ROW)).scalar_one()
+
+
+def empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(StateRow.counter).where(StateRow.id == CATALOG_ROW)).scalar_one() == 0
+
+
+def postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+# -- bulk loading: PostgreSQL's COPY text format in files, read by COPY or by batched INSERTs ------
+
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def text(value: str) -> str:
+    """A value for PostgreSQL's COPY text format (escaped as that format wants)."""
+    if _SPECIAL.search(value) is None:
+        return value
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def text_bytes(value: bytes) -> bytes:
+    return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+
+
+def untext(value: bytes) -> str:
+    if b"\\" in value:
+        value = (
+            value.replace(b"\\\\", b"\x00")
+            .replace(b"\\t", b"\t")
+            .replace(b"\\n", b"\n")
+            .replace(b"\\r", b"\r")
+            .replace(b"\x00", b"\\")
+        )
+    return value.decode()
+
+
+def copy_rows(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Iterator[bytes],
+    convert: tuple[Callable[[bytes], Any], ...],
+) -> int:
+    """Bulk-load COPY-text rows: COPY on PostgreSQL, batched INSERTs (each field through
+    `convert`) on SQLite. Returns the number of rows."""
+    count = 0
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if postgres(conn):
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            buffer: list[bytes] = []
+            size = 0
+            for row in rows:
+                buffer.append(row)
+                size += len(row)
+                count += 1
+                if size >= 1 << 20:
+                    copy.write(b"".join(buffer))
+                    buffer.clear()
+                    size = 0
+            if buffer:
+                copy.write(b"".join(buffer))
+        return count
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    batch: list[tuple[Any, ...]] = []
+    width = len(columns) - 1
+    for row in rows:
+        fields = row.rstrip(b"\n").split(b"\t", width)
+        batch.append(tuple(f(v) for f, v in zip(convert, fields, strict=True)))
+        if len(batch) >= 20_000:
+            cursor.executemany(insert, batch)
+            count += len(batch)
+            batch.clear()
+    if batch:
+        cursor.executemany(insert, batch)
+        count += len(batch)
+    return count
+
+
+def optional_int(value: bytes) -> int | None:
+    return None if value == b"\\N" else int(value)
+
+
+def temp_table(conn: Connection, name: str, columns: str) -> str:
+    """A temporary table for this transaction; returns the name to query it by."""
+    if postgres(conn):
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP")
+        return name
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({columns})")
+    return f"temp.{name}"
+
+
+def index_temp(conn: Connection, name: str, columns: str) -> None:
+    if postgres(conn):
+        conn.exec_driver_sql(f"ANALYZE {name}")
+    else:
+        conn.exec_driver_sql(f"CREATE INDEX temp.{name}_ix ON {name} ({columns})")
+
+
+def lines_of(path: Path) -> Iterator[bytes]:
+    with open(path, "rb", buffering=1 << 20) as fh:
+        yield from fh
+
+
+def duplicates(conn: Connection, table: str) -> list[Finding]:
+    """DUPLICATE for every implementation code given more than once, naming the first line."""
+    rows = conn.exec_driver_sql(
+        f"SELECT code, line FROM {table} WHERE code IN "
+        f"(SELECT code FROM {table} GROUP BY code HAVING count(*) > 1) ORDER BY code, line"
+    ).all()
+    out: list[Finding] = []
+    first: dict[str, int | None] = {}
+    for code, line in rows:
+        if code not in first:
+            first[code] = line
+            continue
+        where = f"first on line {first[code]}" if first[code] is not None else "first earlier in the file"
+        out.append(
+            finding(
+                "DUPLICATE",
+                "implementation",
+                code,
+                line,
+                f"implementation {code} is defined again ({where}); only the first is kept",
+            )
+        )
+    return out
+
+
+# -- the small records and the bundles --------------------------------------------------------
+
+
+def small_records(catalog: Catalog) -> Iterator[tuple[str, str, bytes, int | None]]:
+    """(kind, key, body, line) of every small record, the header as kind `catalog` with key ''."""
+    encode = record_encoder.encode
+    for record in catalog.records():
+        kind = KIND[type(record)]
+        if kind not in SMALL_KINDS:
+            continue
+        key = key_of(record) or ""
+        yield kind, key, encode(record), catalog.line_of(kind, key or None)
+
+
+def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touched) -> tuple[int, int, int]:
+    """Compare the small records with the newest version's (in memory: they are few); close
+    the changed and removed ones, write the changed and new ones. Returns (added, changed,
+    removed) and fills `touched`."""
+    current = {
+        (kind, key): (hashed, body)
+        for kind, key, hashed, body in conn.execute(
+            sa.select(RecordRow.kind, RecordRow.key, RecordRow.hash, RecordRow.body).where(
+                RecordRow.valid_to.is_(None)
+            )
+        )
+    }
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    added = changed = 0
+    for kind, key, body, line in small_records(catalog):
+        hashed = digest(body)
+        seen.add((kind, key))
+        old = current.get((kind, key))
+        if old is not None and old[0] == hashed:
+            continue
+        touched.small.add((kind, key))
+        if old is None:
+            added += 1
+        else:
+            changed += 1
+            touched.changed[(kind, key)] = (old[1], body.decode())
+        rows.append(
+            {
+                "kind": kind,
+                "key": key,
+                "valid_from": version,
+                "valid_to": None,
+                "hash": hashed,
+                "line": line,
+                "body": body.decode(),
+            }
+        )
+    removed = [(kind, key) for (kind, key) in current if (kind, key) not in seen]
+    touched.removed.update(removed)
+    closing = [{"k": r["kind"], "y": r["key"]} for r in rows if (r["kind"], r["key"]) in current]
+    closing.extend({"k": kind, "y": key} for kind, key in removed)
+    if closing:
+        conn.execute(
+            sa.update(RecordRow)
+            .where(
+                RecordRow.kind == sa.bindparam("k"),
+                RecordRow.key == sa.bindparam("y"),
+                RecordRow.valid_to.is_(None),
+            )
+            .values(valid_to=version),
+            closing,
+        )
+    if rows:
+        conn.execute(sa.insert(RecordRow), rows)
+    return added, changed, len(removed)
+
+
+def write_bundles(conn: Connection, catalog: Catalog, touched: Touched) -> tuple[int, int, int]:
+    """Take the bundles row (after the catalog row), check that the stored bundles the file does
+    not redefine still hold against the new catalog, then create or replace the file's bundles.
+    Returns (added, changed, 0): a stored bundle the file leaves out stays."""
+    from ..validate import bundle_findings
+
+    conn.execute(sa.update(StateRow).where(StateRow.id == BUNDLES_ROW).values(counter=StateRow.counter + 1))
+    stored = {row.id: row for row in conn.execute(sa.select(BundleRow))}
+    errors: list[Finding] = []
+    for bundle_id, row in stored.items():
+        if bundle_id not in catalog.bundles:
+            errors.extend(
+                f for f in bundle_findings(bundle_decoder.decode(row.body), catalog) if f.severity == "error"
+            )
+    if errors:
+        raise Refused(errors)
+    for bundle_id, bundle in catalog.bundles.items():
+        body = record_encoder.encode(bundle).decode()
+        line = catalog.line_of("bundle", bundle_id)
+        found = stored.get(bundle_id)
+        if found is None:
+            touched.bundles.add(bundle_id)
+            conn.execute(sa.insert(BundleRow).values(id=bundle_id, body=body, version=1, line=line))
+        elif found.body != body:
+            touched.bundles.add(bundle_id)
+            conn.execute(
+                sa.update(BundleRow)
+                .where(BundleRow.id == bundle_id)
+                .values(body=body, version=found.version + 1, line=line)
+            )
+    changed = sum(1 for b in touched.bundles if b in stored)
+    return len(touched.bundles) - changed, changed, 0
+
+
+# -- the version's report and row -------------------------------------------------------------
+
+
+def write_findings(conn: Connection, catalog: Catalog, findings: list[Finding], version: int) -> None:
+    """The version's findings, each with the region and item it is about, so that a reviewer's
+    page of one region or one item is an indexed query."""
+    rows = []
+    for seq, f in enumerate(findings):
+        region = item = None
+        if f.kind == "region":
+            region = f.key
+        elif f.kind == "item" and f.key in catalog.items:
+            region, item = catalog.items[f.key].owner, f.key
+        rows.append(
+            {
+                "version": version,
+                "seq": seq,
+                "rule": f.rule,
+                "severity": f.severity,
+                "kind": f.kind,
+                "key": f.key,
+                "line": f.line,
+                "message": f.message,
+                "region": region,
+                "item": item,
+            }
+        )
+    if not rows:
+        return
+    conn.execute(sa.insert(FindingRow), rows)
+    impl = ImplementationRow.__table__
+    fnd: Any = FindingRow.__table__
+
+    def of_implementation(column: Any) -> Any:
+        return (
+            sa.select(column)
+            .where(
+                impl.c.code == fnd.c.key,
+                impl.c.valid_from <= version,
+                sa.or_(impl.c.valid_to.is_(None), impl.c.valid_to > version),
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    conn.execute(
+        sa.update(fnd)
+        .where(fnd.c.version == version, fnd.c.kind == "implementation")
+        .values(region=of_implementation(impl.c.region), item=of_implementation(impl.c.item))
+    )
+
+
+def write_version(
+    conn: Connection,
+    version: int,
+    *,
+    by: str,
+    note: str,
+    region: str | None,
+    source: int | None,
+    counts: tuple[int, int, int],
+    needs_review: int,
+    findings: list[Finding],
+    conformity: list[Conformity],
+    per_item: dict[str, int],
+) -> Published:
+    """The version's conformity, per-item counts and row; what the publish answers."""
+    if conformity:
+        conn.execute(
+            sa.insert(ConformityRow),
+            [
+                {
+                    "version": version,
+                    "region": c.region,
+                    "implementations": c.implementations,
+                    "conforming": c.conforming,
+                }
+                for c in conformity
+            ],
+        )
+    rows = [{"version": version, "item": k, "implementations": n} for k, n in per_item.items() if n]
+    if rows:
+        conn.execute(sa.insert(ItemCountRow), rows)
+    errors = sum(1 for f in findings if f.severity == "error")
+    added, changed, removed = counts
+    conn.execute(
+        sa.insert(VersionRow).values(
+            version=version,
+            published_at=datetime.now(UTC),
+            by=by,
+            note=note,
+            region=region,
+            source=source,
+            added=added,
+            changed=changed,
+            removed=removed,
+            needs_review=needs_review,
+            implementations=sum(per_item.values()),
+            errors=errors,
+            warnings=len(findings) - errors,
+            tag=secrets.token_hex(12),
+        )
+    )
+    report = Report(findings=findings, conformity=conformity, summary=Summary(errors, len(findings) - errors))
+    return Published(
+        version=version,
+        added=added,
+        changed=changed,
+        removed=removed,
+        needs_review=needs_review,
+        report=report,
+    )
