@@ -250,8 +250,9 @@ def _write_candidates(
             source.seek(off)
             raw = source.read(length)
             obj = decode_line(line, raw)
-            if type(obj) is not Implementation:
-                findings.append(obj)  # a SCHEMA finding: the line is the submission's own
+            if not isinstance(obj, Implementation):
+                if isinstance(obj, Finding):  # SCHEMA: the line is the submission's own
+                    findings.append(obj)
                 continue
             old = current.get(code)
             if old is not None:
