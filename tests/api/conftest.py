@@ -161,7 +161,9 @@ def situated_catalog() -> Catalog:
         days=5,
         name="营业执照",
     )
-    food = b.item(2, req("license", "business-license"), req("proof", "no-crime"), days=10, name="食品经营许可")
+    food = b.item(
+        2, req("license", "business-license"), req("proof", "no-crime"), days=10, name="食品经营许可"
+    )
     card = b.item(3, req("identity", "id-card"), req("form", "card-form"), days=3, name="社保卡申领")
     b.implement(license_, "640100", promised_days=3, visits=1)
     b.implement(food, "640100", promised_days=5, visits=1)
@@ -177,7 +179,9 @@ def situated_catalog() -> Catalog:
         target_days=8,
         when={card: {"card": ["yes"]}},
     )
-    b.bundle("local", license_, food, name="银川开店一件事", regions=["640100"], window="银川市一件事综合窗口")
+    b.bundle(
+        "local", license_, food, name="银川开店一件事", regions=["640100"], window="银川市一件事综合窗口"
+    )
     return b.catalog
 
 

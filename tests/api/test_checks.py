@@ -100,7 +100,9 @@ def test_a_bundle_write_moves_the_report_and_the_listing(situated):
     ]
     # Replacing a bundle through the API keeps name, items and description: it is offered everywhere now.
     r = situated.put(
-        "/bundles/local", json={"name": "银川开店一件事", "items": [LICENSE, FOOD]}, headers={"If-Match": '"1"'}
+        "/bundles/local",
+        json={"name": "银川开店一件事", "items": [LICENSE, FOOD]},
+        headers={"If-Match": '"1"'},
     )
     assert r.status_code == 200, r.text
     after = situated.get("/checks", role="reviewer", params={"bundle": "local"}).json()
