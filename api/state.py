@@ -17,7 +17,10 @@ microseconds), and a moved counter reloads only what it counts. A publish writes
 version in one transaction; until it commits the previous version serves, and no read waits
 for it. Workflows are cached under keys that name their content (the version's tag, the
 bundle record and version, the region), so an entry is never stale; with Redis they are
-shared between instances, and an outage only costs recomputation.
+shared between instances, and an outage only costs recomputation. The applicant's answers
+(§4 step 0) are part of a workflow's content: `answers(view, given)` checks and sorts them,
+and they enter the key and the ETag. `checks` (`api.services.checks`) holds the §4.1 bundle
+checks across regions, kept per version tag and bundles revision.
 """
 
 from __future__ import annotations
