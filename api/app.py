@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from .pages import ROUTES as PAGE_ROUTES
     from .routes.bundles import BundleController
     from .routes.catalog import CatalogController
+    from .routes.checks import ChecksController
     from .routes.health import HealthController
     from .routes.items import ItemController
     from .routes.regions import RegionController
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         BundleController,
         BundleWorkflowController,
         WorkflowController,
+        ChecksController,
         ValidationController,
         CatalogController,
         TokenController,
@@ -125,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     "items",
                     "bundles",
                     "workflows",
+                    "checks",
                     "validation",
                     "catalog",
                     "tokens",

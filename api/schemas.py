@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from bundler.document import BundleProblem, Check, CheckName
 from catalog.model import Agency, Implementation, Item, Level, Requirement
 
 Role = Literal["portal", "designer", "reviewer", "admin"]
@@ -168,6 +169,14 @@ class BundleList(Struct):
 class WorkflowRequest(Struct, forbid_unknown_fields=True):
     items: Annotated[list[ItemCode], Meta(min_length=1, max_length=200)]
     region: RegionCode
+    answers: Annotated[
+        dict[Annotated[str, Meta(max_length=200)], Annotated[str, Meta(max_length=200)]],
+        Meta(
+            max_length=100,
+            description="the applicant's situation (§4 step 0): question id → answer id; "
+            "unanswered questions stay open",
+        ),
+    ] = {}
 
 
 # -- validation ---------------------------------------------------------------------
@@ -243,3 +252,80 @@ class TokenList(Struct):
 class Revoked(Struct):
     name: str
     revoked: int
+
+
+# -- bundle checks (§4.1) -------------------------------------------------------------
+class BundleChecks(Struct):
+    """A bundle's §4.1 checks in one region: the names of those that fail."""
+
+    failed: list[CheckName]
+
+
+class BundleHere(Struct):
+    """A bundle offered in the asked region and composable there."""
+
+    id: str
+    name: str
+    items: list[str]
+    description: str
+    version: int
+    checks: BundleChecks
+
+
+class BundleUnavailable(Struct):
+    """A bundle offered in the asked region that cannot be composed there (§4's error)."""
+
+    id: str
+    name: str
+    version: int
+    error: str
+    message: str
+    items: list[str]
+
+
+class BundlesHere(Struct):
+    """`GET /bundles?region=`: the bundles offered in the region (a bundle's `regions`, each with
+    everything under it; none: everywhere)."""
+
+    region: str
+    bundles: list[BundleHere]
+    """Composable there, each with its failed checks there (no answers given)."""
+    unavailable: list[BundleUnavailable]
+    """Offered there but not composable (e.g. NOT_IMPLEMENTED): not for applicants, for reviewers."""
+
+
+class CheckRow(Struct):
+    """One bundle in one region where it is offered: its failed checks, or why it cannot be composed."""
+
+    bundle: str
+    region: str
+    failed: list[Check]
+    error: BundleProblem | None
+
+
+class BundleChecksSummary(Struct):
+    bundle: str
+    name: str
+    regions: int
+    """Regions where the bundle is offered (within the `region` filter)."""
+    passing: int
+    """Of those, regions where it composes and passes every check."""
+    failed: dict[str, int]
+    """Check → regions where it fails."""
+    errors: dict[str, int]
+    """Bundling error → regions where the bundle cannot be composed."""
+
+
+class ChecksReport(Struct):
+    """The bundle checks report (§4.1) for reviewers: every bundle × every region where it is
+    offered, in the situation where nothing is answered yet."""
+
+    revision: int
+    catalog_version: str
+    summary: list[BundleChecksSummary]
+    """Per bundle, over the regions the filters keep (the `check` filter aside)."""
+    total: int
+    """Rows the filters keep; `rows` is one page of them."""
+    limit: int
+    offset: int
+    rows: list[CheckRow]

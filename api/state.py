@@ -17,7 +17,10 @@ microseconds), and a moved counter reloads only what it counts. A publish writes
 version in one transaction; until it commits the previous version serves, and no read waits
 for it. Workflows are cached under keys that name their content (the version's tag, the
 bundle record and version, the region), so an entry is never stale; with Redis they are
-shared between instances, and an outage only costs recomputation.
+shared between instances, and an outage only costs recomputation. The applicant's answers
+(§4 step 0) are part of a workflow's content: `answers(view, given)` checks and sorts them,
+and they enter the key and the ETag. `checks` (`api.services.checks`) holds the §4.1 bundle
+checks across regions, kept per version tag and bundles revision.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +42,7 @@ from catalog.model import Bundle, Catalog, Implementation, Region, record_encode
 
 from . import schemas as s
 from .problems import ErrorDetail, ProblemException
+from .services.checks import ChecksService
 
 if TYPE_CHECKING:
     from litestar.stores.base import Store as CacheStore
@@ -56,7 +60,11 @@ BUNDLE_ERROR_STATUS = {
     "UNKNOWN_ITEM": 422,
     "NOT_IMPLEMENTED": 422,
     "CYCLE": 422,
+    "UNKNOWN_ANSWER": 422,
 }
+
+Answers = tuple[tuple[str, str], ...]
+"""An applicant's answers, normalised: (question, answer) pairs sorted by question."""
 
 _WORKFLOW = b"W"
 _PROBLEM = b"P"
@@ -112,7 +120,7 @@ class View:
     """(errors, warnings) of the version's stored report."""
     children: dict[str, list[str]] = field(default_factory=dict)
     item_counts: dict[str, int] = field(default_factory=dict)
-    etags: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    etags: dict[tuple[str, str, str, Answers], str] = field(default_factory=dict)
     effective_cache: OrderedDict[str, list[s.EffectiveItem]] = field(default_factory=OrderedDict)
 
     @property
@@ -276,6 +284,8 @@ class CatalogService:
         self._view = View.empty()
         self._lock = asyncio.Lock()
         self.probe = HeadsProbe(store)
+        self.checks = ChecksService(store, self._run)
+        """The bundle checks of §4.1 across regions (`GET /bundles?region=`, `/checks`)."""
         self._local: OrderedDict[str, bytes] = OrderedDict()
         """Newest workflow bodies, in front of the shared cache. Keys name their content (version
         tag, bundle version, region), so an entry is never stale: no invalidation needed here."""
@@ -480,19 +490,35 @@ class CatalogService:
         return self.store.export(view.version)
 
     # -- workflows ------------------------------------------------------------------------
-    def workflow_etag(self, view: View, bundle_id: str, region: str, what: str = "workflow") -> str | None:
+    def answers(self, view: View, given: Mapping[str, str], source: str = "query") -> Answers:
+        """The applicant's answers, each to a question of the catalog with one of its answers
+        (the bundler's rule), sorted: what cache keys and ETags are made of. 422 UNKNOWN_ANSWER
+        naming the first that is not, in words a clerk reads."""
+        from bundler import BundleError, checked_answers
+
+        catalog = view.require()
+        for question, answer in given.items():
+            try:
+                checked_answers(catalog, {question: answer})
+            except BundleError:
+                raise unknown_answer(catalog, question, answer, source) from None
+        return tuple(sorted(given.items()))
+
+    def workflow_etag(
+        self, view: View, bundle_id: str, region: str, what: str = "workflow", answers: Answers = ()
+    ) -> str | None:
         """The ETag a bundle's workflow (or guide) has now, without computing it; None if unknown."""
-        known = view.etags.get((bundle_id, region, what))
+        known = view.etags.get((bundle_id, region, what, answers))
         if known is not None:
             return known
         version = view.versions.get(bundle_id)
         if version is None or view.catalog is None or region not in view.catalog.regions:
             return None
-        # Content-addressed: the version's tag and the bundle record itself.
+        # Content-addressed: the version's tag, the bundle record itself and the situation.
         bundle = record_encoder.encode(view.catalog.bundles[bundle_id])
-        etag = f'"{what[0]}{_digest(view.tag, bundle, version, region, what)}"'
+        etag = f'"{what[0]}{_digest(view.tag, bundle, version, region, what, *_flat(answers))}"'
         if len(view.etags) < 100_000:
-            view.etags[(bundle_id, region, what)] = etag
+            view.etags[(bundle_id, region, what, answers)] = etag
         return etag
 
     async def slice(self, view: View, items: Sequence[str], region: str) -> Catalog:
@@ -508,34 +534,43 @@ class CatalogService:
             )
         return msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
 
-    async def workflow(self, bundle_id: str, region: str, view: View | None = None) -> Computed:
-        """`view`: the view the caller already holds (one heads check per request)."""
+    async def workflow(
+        self, bundle_id: str, region: str, view: View | None = None, answers: Answers = ()
+    ) -> Computed:
+        """`view`: the view the caller already holds (one heads check per request); `answers`:
+        as `answers()` returns them."""
         view = view or await self.snapshot()
         view.require()
-        etag = self.workflow_etag(view, bundle_id, region)
+        etag = self.workflow_etag(view, bundle_id, region, "workflow", answers)
         if etag is None:
             self._bundle_region_problem(view, bundle_id, region)
         assert etag is not None
         from bundler import compose_bundle
 
         bundle = view.require().bundles[bundle_id]
+        given = dict(answers)
 
         async def compose() -> Callable[[], Workflow]:
             part = await self.slice(view, bundle.items, region)
-            return lambda: _with_revision(compose_bundle(part, bundle_id, region), view.version)
+            return lambda: _with_revision(
+                compose_bundle(part, bundle_id, region, answers=given), view.version
+            )
 
         return await self._workflow_through_cache(etag, self.cache_ttl, compose)
 
-    async def adhoc_workflow(self, items: list[str], region: str) -> Computed:
+    async def adhoc_workflow(
+        self, items: list[str], region: str, answers: Mapping[str, str] | None = None
+    ) -> Computed:
         from bundler import compose
 
         view = await self.snapshot()
-        view.require()
-        etag = f'"a{_digest(view.tag, region, *items)}"'
+        normalised = self.answers(view, answers or {}, "body")
+        given = dict(normalised)
+        etag = f'"a{_digest(view.tag, region, *items, "answers", *_flat(normalised))}"'
 
         async def composing() -> Callable[[], Workflow]:
             part = await self.slice(view, items, region)
-            return lambda: _with_revision(compose(part, items, region), view.version)
+            return lambda: _with_revision(compose(part, items, region, answers=given), view.version)
 
         return await self._workflow_through_cache(etag, min(self.cache_ttl, 3600), composing)
 
@@ -550,10 +585,13 @@ class CatalogService:
         await self._set(key, packed, ttl)
         return self._unpack(packed, etag, hit=False)
 
-    async def guide(self, bundle_id: str, region: str, view: View | None = None) -> Computed:
+    async def guide(
+        self, bundle_id: str, region: str, view: View | None = None, answers: Answers = ()
+    ) -> Computed:
         view = view or await self.snapshot()
-        etag = self.workflow_etag(view, bundle_id, region, "guide")
-        workflow = await self.workflow(bundle_id, region, view)  # raises the bundling problem, if any
+        etag = self.workflow_etag(view, bundle_id, region, "guide", answers)
+        # raises the bundling problem, if any
+        workflow = await self.workflow(bundle_id, region, view, answers)
         assert etag is not None
         key = "guide:" + etag.strip('"')
         cached = await self._get(key)
@@ -784,6 +822,27 @@ def subtree_prefix(catalog: Catalog, region: str) -> str:
     if found.level == "city":
         return region[:4]
     return region
+
+
+def _flat(answers: Answers) -> list[str]:
+    return [f"{question}={answer}" for question, answer in answers]
+
+
+def unknown_answer(catalog: Catalog, question: str, answer: str, source: str) -> ProblemException:
+    """UNKNOWN_ANSWER (§4) as a problem whose detail a clerk reads: which question or answer is
+    not in the catalog, and what the question offers."""
+    defined = catalog.questions.get(question)
+    if defined is None:
+        detail = f"目录中没有情形问题“{question}”"
+    else:
+        offered = "、".join(f"{a}（{text}）" for a, text in defined.answers.items())
+        detail = f"情形问题“{defined.text}”（{question}）没有答案“{answer}”，可选：{offered}"
+    return ProblemException(
+        422,
+        "UNKNOWN_ANSWER",
+        detail,
+        errors=[ErrorDetail(message=detail, field="answers", source=source, kind="question", key=question)],
+    )
 
 
 def _with_revision(workflow: Workflow, version: int) -> Workflow:

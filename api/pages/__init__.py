@@ -13,8 +13,9 @@ files under `/pages/static/`.
 | an item beside its implementations | `/pages/items/{code}` | portal |
 | an implementation | `/pages/implementations/{code}` | portal |
 | review: findings and conformity chart | `/pages/review?rule=&severity=&region=` | reviewer |
+| bundle checks: bundles × regions | `/pages/checks?check=&bundle=&region=` | reviewer |
 | bundle designer (save: designer) | `/pages/designer?items=&region=&bundle=` | portal |
-| bundles, a citizen's guide | `/pages/bundles`, `/pages/bundles/{id}/guide?region=` | portal |
+| bundles, a citizen's guide | `/pages/bundles`, `/pages/bundles/{id}/guide?region=&answer=Q:A` | portal |
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from litestar import Router
 from litestar.static_files import create_static_files_router
 
 from .browse import BrowseController
+from .checks import ChecksPageController
 from .designer import DesignerController
 from .errors import HANDLERS
 from .guide import BundlePagesController
@@ -39,6 +41,7 @@ pages = Router(
         logout,
         BrowseController,
         ReviewController,
+        ChecksPageController,
         DesignerController,
         BundlePagesController,
     ],

@@ -1,42 +1,29 @@
 """Bundles and the citizen's guide: the one-time notice with the merged form, printable.
 
 The guide itself is the bundler's (`bundler.render_guide`, served through the
-catalog service's cache, exactly what `GET /bundles/{id}/guide` returns); the
-page adds a toolbar that is hidden when printing.
+catalog service's cache, exactly what `GET /bundles/{id}/guide` returns for the
+same region and answers); the page adds a toolbar that is hidden when printing:
+the region, and the applicant's situation — the questions still open, each a
+`<select name="answer">` of a GET form (no JavaScript needed), answered ones
+carried along as hidden `answer=Q:A` fields, as the API takes them.
 """
 
 from __future__ import annotations
 
-from html import escape
 from urllib.parse import quote, urlencode
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
 from api.problems import ProblemException
+from api.routes.workflows import parse_answers
+from api.state import Answers
 
 from .data import Service, region_options, signed_in
-from .render import html
-
-TOOLBAR = """<style>
-#guide-toolbar { display: flex; gap: .8rem; align-items: center; flex-wrap: wrap; margin-bottom: 1rem;
-  font: 14px "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; background: #eff6ff; border: 1px solid #bfdbfe;
-  border-radius: 8px; padding: .5rem .8rem; }
-#guide-toolbar a { color: #1d4ed8; }
-#guide-toolbar form { display: flex; gap: .4rem; align-items: center; margin: 0; }
-#guide-toolbar .hint { color: #6b7280; }
-@media print { #guide-toolbar { display: none !important; } }
-</style>
-<nav class="noprint" id="guide-toolbar">
-<a href="/pages/bundles">← 全部一件事</a>
-<a href="{designer}">在设计器中打开</a>
-<form method="get" action="{action}"><label>办理地 <select name="region">{options}</select></label>
-<button type="submit">切换</button></form>
-<button type="button" onclick="window.print()" style="margin-left:auto">打印</button>
-<span class="hint">（或使用浏览器的打印功能；打印时本栏不显示）</span>
-</nav>"""
+from .render import env, html
 
 
 class BundlePagesController(Controller):
@@ -67,6 +54,7 @@ class BundlePagesController(Controller):
         catalog_service: Service,
         bundle_id: FromPath[str],
         region: FromQuery[str] = "",
+        answer: FromQuery[list[str] | None] = None,
     ) -> Response[str]:
         snap = await catalog_service.snapshot()
         catalog = snap.require()
@@ -75,12 +63,16 @@ class BundlePagesController(Controller):
             raise NotFoundException(f"没有编号为 {bundle_id} 的一件事")
         options = region_options(catalog, snap.children)
         problem, status = None, 200
-        if region in catalog.regions:
-            try:
-                computed = await catalog_service.guide(bundle_id, region)
-            except ProblemException as exc:
-                problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
-                status = exc.status_code
+        answers: Answers = ()
+        given = [a for a in answer or () if a.strip()]  # a question left at 请选择… sends nothing
+        try:
+            answers = catalog_service.answers(snap, parse_answers(given)) if given else ()
+            if region in catalog.regions:
+                computed = await catalog_service.guide(bundle_id, region, snap, answers)
+                workflow = await catalog_service.workflow(bundle_id, region, snap, answers)
+        except ProblemException as exc:
+            problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
+            status = exc.status_code
         if region not in catalog.regions or problem is not None:
             # No guide to show: the page asks for a region, with the problem if there was one.
             return html(
@@ -93,21 +85,22 @@ class BundlePagesController(Controller):
                 bundle=bundle,
                 regions=options,
                 region=region,
+                answers=[f"{q}:{a}" for q, a in answers],  # only valid ones travel on
                 status_code=status,
                 problem=problem,
             )
-        toolbar = (
-            TOOLBAR.replace(
-                "{designer}", escape("/pages/designer?" + urlencode({"bundle": bundle_id, "region": region}))
-            )
-            .replace("{action}", escape(f"/pages/bundles/{quote(bundle_id)}/guide"))
-            .replace(
-                "{options}",
-                "".join(
-                    f'<option value="{escape(code)}"{" selected" if code == region else ""}>{escape(name)}</option>'
-                    for code, name in options
-                ),
-            )
+        action = f"/pages/bundles/{quote(bundle_id)}/guide"
+        questions = msgspec.json.decode(workflow.body).get("questions", [])
+        toolbar = env.get_template("guide_toolbar.html").render(
+            designer="/pages/designer?" + urlencode({"bundle": bundle_id, "region": region}),
+            action=action,
+            restart=action + "?" + urlencode({"region": region}),
+            regions=options,
+            region=region,
+            answers=answers,
+            questions=questions,
+            question_text=lambda q: catalog.questions[q].text,
+            answer_text=lambda q, a: catalog.questions[q].answers[a],
         )
         body = computed.body.decode()
         at = body.find("<body")

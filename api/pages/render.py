@@ -46,6 +46,32 @@ RULE_NAMES = {
     "BUNDLE": "一件事定义错误",
     "ORPHAN_ITEM": "无实施清单的事项",
 }
+CHECK_NAMES = {
+    "ONE_VISIT": "最多跑一次",
+    "ONE_WINDOW": "一窗受理",
+    "ONE_FORM": "一表申请",
+    "PROOF": "不索要清单外证明",
+    "TARGET_DAYS": "承诺时限内办结",
+    "OFFERED": "本地可办",
+}
+"""The bundle checks of §4.1 by the standards' own words."""
+CHECK_FAILED = {
+    "ONE_VISIT": "需跑多次",
+    "ONE_WINDOW": "多个窗口",
+    "ONE_FORM": "另交申请表",
+    "PROOF": "索要清单外证明",
+    "TARGET_DAYS": "超出承诺时限",
+    "OFFERED": "本地不提供",
+}
+"""What a failed check means, short enough for a matrix cell."""
+BUNDLE_ERRORS = {
+    "NOT_IMPLEMENTED": "有事项在此地无实施清单",
+    "CYCLE": "事项前置关系成环",
+    "UNKNOWN_ITEM": "含目录外事项",
+    "UNKNOWN_REGION": "区划不存在",
+    "UNKNOWN_BUNDLE": "一件事不存在",
+    "UNKNOWN_ANSWER": "情形答案不存在",
+}
 KIND_NAMES = {
     "catalog": "目录头",
     "region": "区划",
@@ -71,6 +97,9 @@ env.globals.update(
     reasons=REASONS,
     rule_names=RULE_NAMES,
     kind_names=KIND_NAMES,
+    check_names=CHECK_NAMES,
+    check_failed=CHECK_FAILED,
+    bundle_errors=BUNDLE_ERRORS,
 )
 
 

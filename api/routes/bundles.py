@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from ..cache import if_match_version, not_modified, version_etag
-from ..schemas import BundleCreate, BundleId, BundleList, BundleOut, BundleReplace
+from ..schemas import BundleCreate, BundleId, BundleList, BundleOut, BundleReplace, BundlesHere
 from ..state import CatalogService, bundle_out
 
 WRITE = {"role": "designer"}
@@ -23,10 +23,25 @@ class BundleController(Controller):
     tags = ("bundles",)
     opt = {"role": "portal"}  # noqa: RUF012
 
-    @get("/", summary="All bundles")
-    async def list_bundles(self, catalog_service: NamedDependency[CatalogService]) -> BundleList:
+    @get(
+        "/",
+        summary="All bundles, or those offered in a region with their checks there",
+        description="Without `region`: every bundle. With `region`: the bundles offered there "
+        "(a bundle's `regions` and everything under them; none: everywhere) — `bundles` those "
+        "that can be composed there, each with the §4.1 checks that fail there "
+        "(`checks.failed`), `unavailable` those that cannot (the bundling error's code).",
+    )
+    async def list_bundles(
+        self,
+        catalog_service: NamedDependency[CatalogService],
+        region: str | None = Parameter(
+            default=None, min_length=1, max_length=16, description="the applicant's region code"
+        ),
+    ) -> BundleList | BundlesHere:
         snap = await catalog_service.snapshot()
         catalog = snap.require()
+        if region is not None:
+            return await catalog_service.checks.here(snap, region)
         return BundleList(
             bundles=[bundle_out(catalog.bundles[b], snap.versions[b]) for b in sorted(catalog.bundles)]
         )

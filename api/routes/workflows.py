@@ -1,27 +1,47 @@
 """Workflows (§4): a bundle's for a region, its printable guide, and an ad-hoc list's.
 
 GET responses carry an ETag derived from the catalog's content, the bundle's
-version and the region; `If-None-Match` with it answers 304 without computing
-anything. `X-Cache: hit|miss` says whether the shared cache had it.
+version, the region and the applicant's answers; `If-None-Match` with it answers
+304 without computing anything. `X-Cache: hit|miss` says whether the shared cache
+had it.
+
+The applicant's situation (§4 step 0) comes as repeated `answer=QUESTION:ANSWER`
+query parameters — what an HTML form with one `<select name="answer">` per
+question sends — or, for `POST /workflows`, as `answers: {question: answer}`.
+A workflow's open `questions` are the ones still to ask: a portal asks them one
+at a time, adding each answer, until none is left.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from litestar.response.base import ASGIResponse
 
 from bundler import Workflow
 
 from ..cache import RawResponse, etag_matches
+from ..problems import ErrorDetail, ProblemException
 from ..schemas import WorkflowRequest
-from ..state import CatalogService, Computed
+from ..state import Answers, CatalogService, Computed
 
 Region = Annotated[str, Parameter(min_length=1, max_length=16, description="the applicant's region code")]
+AnswerParams = Annotated[
+    list[str] | None,
+    QueryParameter(
+        name="answer",
+        max_items=100,
+        description="the applicant's situation (§4 step 0), one `QUESTION:ANSWER` per parameter, "
+        "repeated: `?region=640104&answer=premises:lease&answer=wants-social-card:yes`. "
+        "Questions not answered stay open (listed in the workflow's `questions`); an unknown "
+        "question or answer is 422 UNKNOWN_ANSWER.",
+    ),
+]
 CACHE_CONTROL = "private, no-cache"
 
 
@@ -43,16 +63,45 @@ def _not_modified(etag: str) -> ASGIResponse:
     return RawResponse.of(b"", 304, None, {"ETag": etag, "Cache-Control": CACHE_CONTROL})  # type: ignore[return-value]
 
 
+def parse_answers(params: Sequence[str] | None) -> dict[str, str]:
+    """`answer=QUESTION:ANSWER` parameters as a mapping; 400 for a malformed or repeated one."""
+    out: dict[str, str] = {}
+    for param in params or ():
+        question, sep, answer = param.partition(":")
+        question, answer = question.strip(), answer.strip()
+        if not sep or not question or not answer:
+            raise _bad_answer(param, f"“{param}”应写作 问题:答案，例如 premises:lease")
+        if out.get(question, answer) != answer:
+            raise _bad_answer(param, f"情形问题“{question}”给出了两个不同的答案")
+        out[question] = answer
+    return out
+
+
+def _bad_answer(param: str, detail: str) -> ProblemException:
+    return ProblemException(
+        400,
+        "INVALID_REQUEST",
+        detail,
+        errors=[ErrorDetail(message=detail, field="answer", source="query", key=param[:200])],
+    )
+
+
 async def _conditional(
-    request: Request, catalog_service: CatalogService, bundle_id: str, region: str, what: str
+    request: Request,
+    catalog_service: CatalogService,
+    bundle_id: str,
+    region: str,
+    what: str,
+    answer: Sequence[str] | None,
 ) -> ASGIResponse:
     """304 when the client's copy is current (decided without composing), else the body."""
     snap = await catalog_service.snapshot()
-    etag = catalog_service.workflow_etag(snap, bundle_id, region, what)
+    answers: Answers = catalog_service.answers(snap, parse_answers(answer)) if answer else ()
+    etag = catalog_service.workflow_etag(snap, bundle_id, region, what, answers)
     if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
         return _not_modified(etag)
     compute = catalog_service.guide if what == "guide" else catalog_service.workflow
-    return _respond(await compute(bundle_id, region, snap))
+    return _respond(await compute(bundle_id, region, snap, answers))
 
 
 def _documented(what: type, description: str) -> dict[int, ResponseSpec]:
@@ -66,7 +115,7 @@ class BundleWorkflowController(Controller):
 
     @get(
         "/workflow",
-        summary="The bundle's workflow for a region (§4 document)",
+        summary="The bundle's workflow for a region and situation (§4 document)",
         responses=_documented(Workflow, "the workflow document; ETag, X-Cache: hit|miss"),
     )
     async def workflow(
@@ -75,12 +124,13 @@ class BundleWorkflowController(Controller):
         catalog_service: NamedDependency[CatalogService],
         bundle_id: FromPath[str],
         region: Region,
+        answer: AnswerParams = None,
     ) -> ASGIResponse:
-        return await _conditional(request, catalog_service, bundle_id, region, "workflow")
+        return await _conditional(request, catalog_service, bundle_id, region, "workflow", answer)
 
     @get(
         "/guide",
-        summary="The bundle's printable guide for a region (HTML)",
+        summary="The bundle's printable guide for a region and situation (HTML)",
         media_type="text/html",
         responses={200: ResponseSpec(data_container=str, media_type="text/html", description="the guide")},
     )
@@ -90,8 +140,9 @@ class BundleWorkflowController(Controller):
         catalog_service: NamedDependency[CatalogService],
         bundle_id: FromPath[str],
         region: Region,
+        answer: AnswerParams = None,
     ) -> ASGIResponse:
-        return await _conditional(request, catalog_service, bundle_id, region, "guide")
+        return await _conditional(request, catalog_service, bundle_id, region, "guide", answer)
 
 
 class WorkflowController(Controller):
@@ -108,4 +159,6 @@ class WorkflowController(Controller):
     async def adhoc(
         self, catalog_service: NamedDependency[CatalogService], data: JSONBody[WorkflowRequest]
     ) -> ASGIResponse:
-        return _respond(await catalog_service.adhoc_workflow(list(data.items), data.region))
+        return _respond(
+            await catalog_service.adhoc_workflow(list(data.items), data.region, dict(data.answers))
+        )

@@ -154,3 +154,66 @@ def captured():
     logger.addHandler(handler)
     yield handler
     logger.removeHandler(handler)
+
+
+# Items of `situated_catalog` (Builder codes: national 行政许可 items by serial).
+LICENSE, FOOD, CARD = "000100001000", "000100002000", "000100003000"
+
+
+def situated_catalog() -> Catalog:
+    """Two questions, two bundles with `regions`, checks that fail in some regions only.
+
+    `shop` (宁夏 640000 and below; target 8 days): 营业执照 → 食品经营许可, and 社保卡申领
+    only when `card` is `yes`; 营业执照 asks the property certificate or the lease by `premises`.
+    `local` (银川 640100 and below, one window): the first two. Both items are implemented by
+    银川市 640100, so 石嘴山's regions and 宁夏 itself cannot compose them (NOT_IMPLEMENTED);
+    兴庆区 640104 has its own 食品经营许可 with 2 visits at its own window, a day slower (ONE_VISIT;
+    ONE_WINDOW and TARGET_DAYS where the bundle names no window but a target). The non-retained 无犯罪记录证明 fails PROOF
+    wherever a bundle composes.
+    """
+    b = Builder()
+    b.material("id-card", "居民身份证", e_license=True)
+    b.material("property-cert", "不动产权证书", category="license")
+    b.material("lease-contract", "房屋租赁合同", category="contract")
+    b.material("card-form", "社保卡申领登记表", category="form")
+    b.material("no-crime", "无犯罪记录证明", category="certificate")
+    b.question("premises", "own", "lease")
+    b.question("card", "yes", "no")
+    license_ = b.item(
+        1,
+        req("identity", "id-card"),
+        req("own", "property-cert", when={"premises": ["own"]}),
+        req("lease", "lease-contract", when={"premises": ["lease"]}),
+        outputs=("business-license",),
+        days=5,
+        name="营业执照",
+    )
+    food = b.item(
+        2, req("license", "business-license"), req("proof", "no-crime"), days=10, name="食品经营许可"
+    )
+    card = b.item(3, req("identity", "id-card"), req("form", "card-form"), days=3, name="社保卡申领")
+    b.implement(license_, "640100", promised_days=3, visits=1)
+    b.implement(food, "640100", promised_days=5, visits=1)
+    b.implement(food, "640104", promised_days=6, visits=2)
+    b.implement(card, "640000", promised_days=3, visits=1)
+    b.bundle(
+        "shop",
+        license_,
+        food,
+        card,
+        name="开店一件事",
+        regions=["640000"],
+        target_days=8,
+        when={card: {"card": ["yes"]}},
+    )
+    b.bundle(
+        "local", license_, food, name="银川开店一件事", regions=["640100"], window="银川市一件事综合窗口"
+    )
+    return b.catalog
+
+
+@pytest.fixture
+def situated(db_url: str) -> Iterator[Api]:
+    """SQLite and PostgreSQL, in-process cache, `situated_catalog` published."""
+    with running(Settings(db_url=db_url, token_ttl=0), situated_catalog()) as api:
+        yield api

@@ -1,0 +1,115 @@
+"""The bundle checks page for reviewers: every bundle × every region where it is offered, the
+§4.1 checks that fail there (a matrix; on a phone, each bundle with its failing regions),
+filtered by check, bundle and region through a GET form that needs no JavaScript. Each failed
+cell links to that bundle's guide for that region, a bundle that cannot be composed to the
+designer. The rows come from the same report as `GET /checks`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get
+from litestar.params import FromQuery, Parameter
+
+from bundler import RegionChecks
+
+from .data import Service, region_options, signed_in
+from .render import CHECK_NAMES, html
+
+PAGE_SIZE = 100
+"""Regions (matrix rows) per page."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    bundle: str
+    row: RegionChecks | None
+    """None: the bundle is not offered in this region."""
+
+    @property
+    def bad(self) -> bool:
+        return self.row is not None and (self.row.error is not None or bool(self.row.failed))
+
+
+class ChecksPageController(Controller):
+    path = "/pages/checks"
+    guards = [signed_in("reviewer")]  # noqa: RUF012
+
+    @get("/", name="pages:checks")
+    async def checks(
+        self,
+        request: Request,
+        catalog_service: Service,
+        check: FromQuery[str] = "",
+        bundle: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+        page: int = Parameter(default=1, ge=1),
+    ) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        check = check if check in CHECK_NAMES else ""
+        bundle = bundle if bundle in catalog.bundles else ""
+        region = region if region in catalog.regions else ""
+        ids = [bundle] if bundle else sorted(catalog.bundles, key=lambda b: (catalog.bundles[b].name, b))
+        within = snap.subtree(region) if region else None
+
+        report = await catalog_service.checks.report(
+            snap, bundle=bundle or None, region=region or None, limit=1, offset=0
+        )
+        found: dict[tuple[str, str], RegionChecks] = {}
+        for bundle_id in ids:
+            for row in await catalog_service.checks.rows(snap, bundle_id):
+                if within is None or row.region in within:
+                    found[bundle_id, row.region] = row
+
+        def shown(cell: Cell) -> bool:
+            if not check:
+                return cell.row is not None
+            return cell.row is not None and any(c.check == check for c in cell.row.failed)
+
+        options = region_options(catalog, snap.children)
+        matrix = []
+        for code, _ in options:
+            cells = [Cell(b, found.get((b, code))) for b in ids]
+            if any(shown(c) for c in cells):
+                matrix.append((code, cells))
+        columns = [i for i, b in enumerate(ids) if any(shown(cells[i]) for _, cells in matrix)]
+        pages = max(1, -(-len(matrix) // PAGE_SIZE))
+        page = min(page, pages)
+        bundles = [ids[i] for i in columns]
+        rows = [
+            (code, [cells[i] for i in columns])
+            for code, cells in matrix[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        ]
+        # On a phone: each bundle with the regions of this page where something fails.
+        failing = []
+        for j, bundle_id in enumerate(bundles):
+            bad = [(code, cells[j].row) for code, cells in rows if cells[j].bad and shown(cells[j])]
+            if bad:
+                failing.append((bundle_id, bad))
+        filters = {k: v for k, v in (("check", check), ("bundle", bundle), ("region", region)) if v}
+        return html(
+            request,
+            "checks.html",
+            page="checks",
+            title="一件事检查",
+            snap=snap,
+            catalog=catalog,
+            summary=report.summary,
+            bundles=bundles,
+            all_bundles=sorted(catalog.bundles.values(), key=lambda b: (b.name, b.id)),
+            rows=rows,
+            failing=failing,
+            check=check,
+            bundle=bundle,
+            region=region,
+            regions=options,
+            page_number=page,
+            pages=pages,
+            region_count=len(matrix),
+            query=lambda **kw: urlencode({**filters, **kw}),
+            guide=lambda b, r: f"/pages/bundles/{b}/guide?" + urlencode({"region": r}),
+            designer=lambda b, r: "/pages/designer?" + urlencode({"bundle": b, "region": r}),
+            filtered=bool(filters),
+        )

@@ -1,0 +1,47 @@
+"""The bundle checks report (§4.1) for reviewers: every bundle in every region where it is
+offered, with the checks that fail there or the reason it cannot be composed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from bundler.document import CheckName
+
+from ..schemas import ChecksReport
+from ..state import CatalogService
+
+
+class ChecksController(Controller):
+    path = "/checks"
+    tags = ("checks",)
+    opt = {"role": "reviewer"}  # noqa: RUF012
+
+    @get(
+        "/",
+        summary="The bundle checks report: every bundle × every region where it is offered (reviewer)",
+        description="Rows in bundle order, then region code order; `summary` counts per bundle. "
+        "Computed once per catalog version and bundles revision (each distinct case composed "
+        "once), with nothing answered yet.",
+    )
+    async def report(
+        self,
+        catalog_service: NamedDependency[CatalogService],
+        bundle: Annotated[
+            str | None, Parameter(min_length=1, max_length=200, description="one bundle's id")
+        ] = None,
+        check: Annotated[CheckName | None, Parameter(description="only the rows failing this check")] = None,
+        region: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=16, description="only this region and those under it"),
+        ] = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000, description="rows per page")] = 1000,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> ChecksReport:
+        snap = await catalog_service.snapshot()
+        return await catalog_service.checks.report(
+            snap, bundle=bundle, check=check, region=region, limit=limit, offset=offset
+        )

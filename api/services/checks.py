@@ -1,0 +1,242 @@
+"""The bundle checks of §4.1 across regions: where each bundle is offered, and what fails there.
+
+Two questions, both answered by `bundler.bundle_checks` over a slice of the newest version
+(the bundle's items, their implementations along the asked regions' chains — one indexed
+query per bundle, never the whole catalog):
+
+- `here(view, region)`: the bundles offered in one region, each with its failed checks there
+  (what `GET /bundles?region=` lists), kept for the last `HERE_REGIONS` regions asked;
+- `rows(view, bundle)`: one bundle in every region where it is offered (the reviewers'
+  report, `GET /checks` and `/pages/checks`). A national catalog offers a bundle in some
+  3,000 regions, yet they resolve to a handful of distinct cases: each is composed once.
+
+Both are kept per (version tag, bundles revision): a publish or a bundle write moves the key,
+and the next request computes afresh. No answers are given (the situation before anything is
+asked): conditional items and requirements stay out, as in an unanswered workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from catalog.model import Bundle, Catalog
+
+from .. import schemas as s
+from ..problems import ErrorDetail, ProblemException
+
+if TYPE_CHECKING:
+    from bundler import RegionChecks
+    from catalog.store import Store
+
+    from ..state import View
+
+Run = Callable[..., Awaitable[Any]]
+
+
+def offered_at(bundle: Bundle, chain: Iterable[str]) -> bool:
+    """Whether the bundle is offered to an applicant whose region and ancestors are `chain`
+    (§1 bundle `regions`: a region and everything under it; none: everywhere)."""
+    return bundle.regions is None or not set(bundle.regions).isdisjoint(chain)
+
+
+def offered_regions(view: View, bundle: Bundle) -> list[str]:
+    """Every region where the bundle is offered, in code order (GB/T 2260: the tree's order)."""
+    catalog = view.require()
+    if bundle.regions is None:
+        return sorted(catalog.regions)
+    out: set[str] = set()
+    for root in bundle.regions:
+        if root in catalog.regions:
+            out |= view.subtree(root)
+    return sorted(out)
+
+
+class ChecksService:
+    HERE_REGIONS = 64
+
+    def __init__(self, store: Store, run: Run):
+        self.store = store
+        self._run = run
+        self._lock = asyncio.Lock()
+        self._key: tuple[int, int, str] = (-1, -1, "")
+        self._rows: dict[str, list[RegionChecks]] = {}
+        self._here: OrderedDict[str, s.BundlesHere] = OrderedDict()
+
+    def _current(self, view: View) -> bool:
+        """Whether what is kept is `view`'s, forgetting what an older version or bundles
+        revision computed (call under the lock). False for a view older than the kept one
+        (a request that read the heads just before a write): it computes without keeping."""
+        key = (view.version, view.bundle_rev, view.tag)
+        if key[:2] < self._key[:2]:
+            return False
+        if key != self._key:
+            self._key = key
+            self._rows = {}
+            self._here.clear()
+        return True
+
+    # -- one region ---------------------------------------------------------------------
+    async def here(self, view: View, region: str) -> s.BundlesHere:
+        catalog = view.require()
+        if region not in catalog.regions:
+            raise unknown_region(region)
+        async with self._lock:
+            if not self._current(view):
+                return await self._run(self._compute_here, view, region)
+            found = self._here.get(region)
+            if found is None:
+                found = await self._run(self._compute_here, view, region)
+                self._here[region] = found
+                while len(self._here) > self.HERE_REGIONS:
+                    self._here.popitem(last=False)
+            else:
+                self._here.move_to_end(region)
+            return found
+
+    def _compute_here(self, view: View, region: str) -> s.BundlesHere:
+        from bundler import bundle_checks
+
+        catalog = view.require()
+        chain = view.path(region)
+        ids = [b for b in sorted(catalog.bundles) if offered_at(catalog.bundles[b], chain)]
+        part = self._slice(view, [catalog.bundles[b] for b in ids], chain)
+        bundles: list[s.BundleHere] = []
+        unavailable: list[s.BundleUnavailable] = []
+        for bundle_id in ids:
+            bundle = catalog.bundles[bundle_id]
+            (row,) = bundle_checks(part, bundle_id, [region])
+            version = view.versions[bundle_id]
+            if row.error is not None:
+                unavailable.append(
+                    s.BundleUnavailable(
+                        bundle_id, bundle.name, version, row.error.error, row.error.message, row.error.items
+                    )
+                )
+            else:
+                bundles.append(
+                    s.BundleHere(
+                        bundle_id,
+                        bundle.name,
+                        list(bundle.items),
+                        bundle.description,
+                        version,
+                        s.BundleChecks([c.check for c in row.failed]),
+                    )
+                )
+        return s.BundlesHere(region, bundles, unavailable)
+
+    # -- one bundle, every region ---------------------------------------------------------
+    async def rows(self, view: View, bundle_id: str) -> list[RegionChecks]:
+        """The bundle in every region where it is offered, in code order."""
+        catalog = view.require()
+        if bundle_id not in catalog.bundles:
+            raise unknown_bundle(bundle_id)
+        async with self._lock:
+            if not self._current(view):
+                return await self._run(self._compute_rows, view, bundle_id)
+            found = self._rows.get(bundle_id)
+            if found is None:
+                found = await self._run(self._compute_rows, view, bundle_id)
+                self._rows[bundle_id] = found
+            return found
+
+    def _compute_rows(self, view: View, bundle_id: str) -> list[RegionChecks]:
+        from bundler import bundle_checks
+
+        catalog = view.require()
+        bundle = catalog.bundles[bundle_id]
+        regions = offered_regions(view, bundle)
+        if bundle.regions is None:
+            chains = None  # offered everywhere: every region's implementations may count
+        else:
+            chains = set(regions)
+            for root in bundle.regions:
+                chains.update(view.path(root))
+        part = self._slice(view, [bundle], chains)
+        return bundle_checks(part, bundle_id, regions)
+
+    def _slice(self, view: View, bundles: Sequence[Bundle], regions: Iterable[str] | None) -> Catalog:
+        """The small records and the bundles' items' implementations in `regions` (None: all)."""
+        catalog = view.require()
+        items = [c for b in bundles for c in b.items if c in catalog.items]
+        wanted = list(dict.fromkeys(items))
+        impls = []
+        if wanted:
+            where = None if regions is None else sorted(regions)
+            impls = self.store.implementations(view.version, regions=where, items=wanted)
+        return msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
+
+    # -- the report -----------------------------------------------------------------------
+    async def report(
+        self,
+        view: View,
+        *,
+        bundle: str | None = None,
+        check: str | None = None,
+        region: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> s.ChecksReport:
+        """Every bundle (or `bundle`) × every region where it is offered (within `region` and
+        everything under it), the rows failing `check` when given; one page of them."""
+        catalog = view.require()
+        if region is not None and region not in catalog.regions:
+            raise unknown_region(region)
+        within = view.subtree(region) if region is not None else None
+        ids = [bundle] if bundle is not None else sorted(catalog.bundles)
+        summary: list[s.BundleChecksSummary] = []
+        kept: list[tuple[str, RegionChecks]] = []
+        for bundle_id in ids:
+            rows = await self.rows(view, bundle_id)
+            if within is not None:
+                rows = [r for r in rows if r.region in within]
+            summary.append(summarise(catalog.bundles[bundle_id], rows))
+            if check is not None:
+                rows = [r for r in rows if any(c.check == check for c in r.failed)]
+            kept.extend((bundle_id, r) for r in rows)
+        return s.ChecksReport(
+            revision=view.version,
+            catalog_version=catalog.header.version,
+            summary=summary,
+            total=len(kept),
+            limit=limit,
+            offset=offset,
+            rows=[s.CheckRow(b, r.region, list(r.failed), r.error) for b, r in kept[offset : offset + limit]],
+        )
+
+
+def summarise(bundle: Bundle, rows: Sequence[RegionChecks]) -> s.BundleChecksSummary:
+    failed: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    passing = 0
+    for row in rows:
+        if row.error is not None:
+            errors[row.error.error] = errors.get(row.error.error, 0) + 1
+        elif not row.failed:
+            passing += 1
+        for c in row.failed:
+            failed[c.check] = failed.get(c.check, 0) + 1
+    return s.BundleChecksSummary(bundle.id, bundle.name, len(rows), passing, failed, errors)
+
+
+def unknown_region(region: str) -> ProblemException:
+    return ProblemException(
+        422,
+        "UNKNOWN_REGION",
+        f"no region {region!r} in the catalog",
+        errors=[ErrorDetail(message="no such region", field="region", source="query", key=region)],
+    )
+
+
+def unknown_bundle(bundle_id: str) -> ProblemException:
+    return ProblemException(
+        404,
+        "UNKNOWN_BUNDLE",
+        f"no bundle {bundle_id!r}",
+        errors=[ErrorDetail(message="no such bundle", kind="bundle", key=bundle_id)],
+    )
