@@ -78,9 +78,10 @@ def parse_answers(params: Sequence[str] | None) -> dict[str, str]:
 
 
 def _bad_answer(param: str, detail: str) -> ProblemException:
+    # 422, not 400: the parameter is a string as the schema says; what it says does not parse.
     return ProblemException(
-        400,
-        "INVALID_REQUEST",
+        422,
+        "INVALID_ANSWER",
         detail,
         errors=[ErrorDetail(message=detail, field="answer", source="query", key=param[:200])],
     )

@@ -78,12 +78,12 @@ def test_unknown_or_malformed_answers(situated):
     assert "没有答案“rent”" in r.json()["detail"] and "own（答own）" in r.json()["detail"]
     for bad in ("premises", "premises:", ":own"):
         r = situated.get("/bundles/shop/workflow", params={"region": "640105", "answer": bad})
-        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "answer", bad
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "answer", bad
     r = situated.get(
         "/bundles/shop/workflow",
         params=[("region", "640105"), ("answer", "premises:own"), ("answer", "premises:lease")],
     )
-    assert r.status_code == 400 and "两个不同的答案" in r.json()["detail"]
+    assert r.status_code == 422 and "两个不同的答案" in r.json()["detail"]
 
 
 def test_guide_follows_the_answers(situated):
