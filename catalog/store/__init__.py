@@ -122,14 +122,56 @@ class Store:
         *,
         by: str = "",
         note: str = "",
+        region: str | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> Published:
         """A whole catalog file becomes the next version; raises Refused (nothing written) when
         it, or a stored bundle it keeps, has an error finding; StoreBusy when another publish held
         the catalog past `lock_timeout`. OSError: the file is unreadable."""
         return publish_file(
-            self.engine, path, by=by, note=note, progress=progress, lock_timeout=self.lock_timeout
+            self.engine,
+            path,
+            by=by,
+            note=note,
+            region=region,
+            progress=progress,
+            lock_timeout=self.lock_timeout,
         )
+
+    def republish(self, version: int, *, by: str = "", note: str = "") -> Published:
+        """A new version with the content of `version` (history only grows, §6). KeyError when
+        there is no such version."""
+        import tempfile
+
+        if not 1 <= version <= self.revision():
+            raise KeyError(version)
+        with tempfile.NamedTemporaryFile(suffix=".jsonl") as fh:
+            fh.writelines(self.export(version))
+            fh.flush()
+            return publish_file(
+                self.engine,
+                fh.name,
+                by=by,
+                note=note or f"version {version} again",
+                lock_timeout=self.lock_timeout,
+                source=version,
+            )
+
+    def diff(self, a: int, b: int) -> reads.Diff:
+        with self._read() as conn:
+            return reads.diff(conn, a, b)
+
+    def review(
+        self, version: int | None = None, *, region: str | None = None
+    ) -> tuple[int, list[reads.Flag]]:
+        """(version, its needs-review queue), the newest by default; `region` keeps its subtree."""
+        with self._read() as conn:
+            version = reads.heads(conn)[0] if version is None else version
+            within = None
+            if region is not None:
+                regions = reads.dictionaries(conn, version).regions
+                within = sorted(reads.subtree(regions, region))
+            return version, reads.review(conn, version, within)
 
     def publish(self, catalog: Catalog, *, by: str = "", note: str = "") -> Published:
         """A catalog built in memory, published through the same path as a file."""

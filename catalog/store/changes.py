@@ -27,17 +27,19 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..findings import FOUR_SAME_RULES, Conformity, Finding
+from ..findings import FOUR_SAME_RULES, Conformity, Finding, finding
 from ..load import gc_paused
-from ..model import Implementation
+from ..model import KIND, Catalog, Header, Implementation, key_of
 from ..rules.graph import orphan_findings
 from ..validate import PROGRESS_EVERY, Run, decode_line
+from . import reads
 from .reads import implementation_decoder
 from .review import Touched, flag, touched_errors
 from .schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
 from .writes import (
     Published,
     Refused,
+    bundle_decoder,
     copy_rows,
     digest,
     duplicates,
@@ -45,7 +47,6 @@ from .writes import (
     lines_of,
     optional_int,
     phase,
-    postgres,
     take_catalog,
     temp_table,
     text,
@@ -67,10 +68,18 @@ STRUCTURAL = frozenset({"material", "question"})
 change any implementation's findings (UNKNOWN_REF), so every implementation is checked again."""
 
 
-def scan(path: str | Path, directory: Path, progress: Callable[[int], None] | None) -> tuple[Run, Path]:
-    """Phase 1: the validation run fed with the small records, and the file of
-    (code, digest, offset, length, line) of every implementation line."""
+def scan(
+    path: str | Path,
+    directory: Path,
+    progress: Callable[[int], None] | None,
+    scope: tuple[str, frozenset[str]] | None = None,
+) -> tuple[Run, Path, list[Finding]]:
+    """Phase 1: the validation run fed with the small records, the file of
+    (code, digest, offset, length, line) of every implementation line, and the SCOPE findings
+    of a partial submission (`scope`: its region and the codes of its subtree): what it may
+    not hold — any record but the header and the subtree's implementations."""
     run = Run(keep=False, dedupe=False)
+    strays: list[Finding] = []
     out_path = directory / "scan"
     offset = 0
     start = len(PREFIX)
@@ -84,7 +93,7 @@ def scan(path: str | Path, directory: Path, progress: Callable[[int], None] | No
             if progress is not None and not number % PROGRESS_EVERY:
                 progress(number)
             code = None
-            if raw.startswith(PREFIX):
+            if scope is None and raw.startswith(PREFIX):
                 end = raw.find(b'"', start)
                 key = raw[start:end]
                 if end > start and b"\\" not in key:
@@ -95,15 +104,34 @@ def scan(path: str | Path, directory: Path, progress: Callable[[int], None] | No
                     continue
                 if run.first_line is None:
                     run.first_line = number
+                if scope is not None and type(obj) not in (Implementation, Header, Finding):
+                    strays.append(_stray(scope[0], number, obj))
+                    continue
                 if type(obj) is not Implementation:
                     run.line(number, obj)
+                    continue
+                if scope is not None and obj.region not in scope[1]:
+                    strays.append(_stray(scope[0], number, obj))
                     continue
                 code = obj.code
             elif run.first_line is None:
                 run.first_line = number
             body = raw.rstrip(b"\r\n")
             write(f"{text(code)}\t{digest(body)}\t{at}\t{len(body)}\t{number}\n".encode())
-    return run, out_path
+    return run, out_path, strays
+
+
+def _stray(region: str, line: int, record: object) -> Finding:
+    kind = KIND.get(type(record), "unknown")
+    key = key_of(record) if type(record) in KIND else None  # type: ignore[arg-type]
+    return finding(
+        "SCOPE",
+        kind,
+        key,
+        line,
+        f"a submission for region {region} holds the header and the implementations of {region} and "
+        f"the regions under it, nothing else: {kind} {key or ''} is outside it".rstrip(),
+    )
 
 
 class _Changes:
@@ -129,15 +157,20 @@ def publish_changes(
     note: str,
     progress: Callable[[int], None] | None,
     lock_timeout: float,
+    region: str | None = None,
+    source: int | None = None,
 ) -> Published:
+    """A whole file, or (`region`) a partial one: the header and the implementations of the
+    region's subtree, which it replaces; the rest comes from the newest version."""
+    scope = None if region is None else (region, _subtree(engine, region))
     with tempfile.TemporaryDirectory(prefix="onething-publish-") as tmp:
         with phase("scanning"):
-            run, scanned = scan(path, Path(tmp), progress)
-        schema = [f for f in run.findings if f.rule in ("SCHEMA", "HEADER")]
-        if schema:
-            raise Refused(schema)
+            run, scanned, strays = scan(path, Path(tmp), progress, scope)
+        own = strays + [f for f in run.findings if f.rule in ("SCHEMA", "HEADER")]
+        if own:
+            raise Refused(own)
         candidates_path = Path(tmp) / "candidates"
-        with transaction(engine, lock_timeout) as conn, open(path, "rb") as source:
+        with transaction(engine, lock_timeout) as conn, open(path, "rb") as lines:
             with phase("comparing"):
                 stage = temp_table(
                     conn, "onething_scan", "code text, hash text, off bigint, len int, line int"
@@ -151,25 +184,31 @@ def publish_changes(
                 )
                 index_temp(conn, "onething_scan", "code, hash")
                 found = duplicates(conn, stage)
+                if scope is not None:
+                    found.extend(_taken_elsewhere(conn, stage, scope[1]))
                 if found:
                     raise Refused(found)
                 version = take_catalog(conn)
                 touched = Touched()
-                small = write_small(conn, run.catalog, version, touched)
+                if scope is None:
+                    small = write_small(conn, run.catalog, version, touched)
+                else:  # the rest of the catalog is the newest version's
+                    small = (0, 0, 0)
+                    _known(run, reads.dictionaries(conn, version - 1), reads.bundles(conn))
                 structural = any(kind in STRUCTURAL for kind, _ in touched.small | touched.removed)
                 _candidates(conn, stage, candidates_path)
             changes = _Changes()
             with phase("writing"):
-                _write_candidates(conn, version, run, source, candidates_path, changes)
-                removed = _remove(conn, stage, version, changes)
-                bundles = write_bundles(conn, run.catalog, touched)
+                _write_candidates(conn, version, run, lines, candidates_path, changes)
+                removed = _remove(conn, stage, version, changes, None if scope is None else scope[1])
+                bundles = (0, 0, 0) if scope is not None else write_bundles(conn, run.catalog, touched)
             with phase("validating"):
                 _dependents(conn, stage, version, run, touched, structural, changes)
                 report = run.finish()
                 per_item = _per_item(conn, version, changes)
                 findings = [f for f in report.findings if f.rule != "ORPHAN_ITEM"]
                 if not structural:
-                    findings.extend(_carried(conn, stage, version - 1, changes.processed))
+                    findings.extend(_carried(conn, stage, version, changes.processed))
                 catalog = run.catalog
                 implemented = {item for item, n in per_item.items() if n}
                 findings.extend(orphan_findings(catalog.items, catalog.lines.get("item", {}), implemented))
@@ -190,8 +229,8 @@ def publish_changes(
                 version,
                 by=by,
                 note=note,
-                region=None,
-                source=None,
+                region=region,
+                source=source,
                 counts=(added, changed, small[2] + removed),
                 needs_review=needs_review,
                 findings=findings,
@@ -288,14 +327,22 @@ def _write_candidates(
             )
 
 
-def _remove(conn: Connection, stage: str, version: int, changes: _Changes) -> int:
-    """Close the implementations the submission no longer has."""
-    placeholder = "%(v)s" if postgres(conn) else "?"
-    gone = conn.exec_driver_sql(
-        f"UPDATE {IMPL} SET valid_to = {placeholder} WHERE valid_to IS NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {stage} s WHERE s.code = {IMPL}.code) RETURNING item, region",
-        {"v": version} if postgres(conn) else (version,),
-    ).all()
+def _remove(
+    conn: Connection, stage: str, version: int, changes: _Changes, within: frozenset[str] | None
+) -> int:
+    """Close the implementations the submission no longer has (in the subtree `within`, for a
+    partial one)."""
+    t: Any = ImplementationRow.__table__
+    s = sa.table(stage.split(".")[-1], sa.column("code"))
+    query = (
+        sa.update(t)
+        .where(t.c.valid_to.is_(None), ~sa.exists().where(s.c.code == t.c.code))
+        .values(valid_to=version)
+        .returning(t.c.item, t.c.region)
+    )
+    if within is not None:
+        query = query.where(t.c.region.in_(sorted(within)))
+    gone = conn.execute(query).all()
     for item, region in gone:
         changes.items[item] = changes.items.get(item, 0) - 1
         changes.regions.add(region)
@@ -344,15 +391,66 @@ def _per_item(conn: Connection, version: int, changes: _Changes) -> dict[str, in
     return {item: n for item, n in counts.items() if n > 0}
 
 
-def _carried(conn: Connection, stage: str, previous: int, processed: set[str]) -> list[Finding]:
-    """The previous version's findings on implementations not validated again, with the lines
-    those implementations have in this file."""
-    rows = conn.exec_driver_sql(
-        f"SELECT f.rule, f.severity, f.kind, f.key, s.line, f.message FROM {FindingRow.__tablename__} f "
-        f"JOIN {stage} s ON s.code = f.key WHERE f.version = {int(previous)} AND f.kind = 'implementation' "
-        f"ORDER BY f.seq"
+def _carried(conn: Connection, stage: str, version: int, processed: set[str]) -> list[Finding]:
+    """The previous version's findings on implementations still there and not validated again,
+    with the lines they have in this file (or had, for a partial one that does not hold them)."""
+    t = ImplementationRow.__table__
+    f = FindingRow.__table__
+    s = sa.table(stage.split(".")[-1], sa.column("code"), sa.column("line"))
+    rows = conn.execute(
+        sa.select(
+            f.c.rule, f.c.severity, f.c.kind, f.c.key, sa.func.coalesce(s.c.line, f.c.line), f.c.message
+        )
+        .select_from(f.outerjoin(s, s.c.code == f.c.key))
+        .where(
+            f.c.version == version - 1,
+            f.c.kind == "implementation",
+            sa.exists().where(t.c.code == f.c.key, t.c.valid_to.is_(None)),
+        )
+        .order_by(f.c.seq)
     ).all()
     return [Finding(*row) for row in rows if row[3] not in processed]
+
+
+def _subtree(engine: Engine, region: str) -> frozenset[str]:
+    """The region and every region under it, in the newest version."""
+    with engine.connect() as conn:
+        regions = reads.dictionaries(conn, reads.heads(conn)[0]).regions
+    if region not in regions:
+        raise Refused([finding("SCOPE", "region", region, None, f"region {region} is not in the catalog")])
+    return reads.subtree(regions, region)
+
+
+def _taken_elsewhere(conn: Connection, stage: str, within: frozenset[str]) -> list[Finding]:
+    """DUPLICATE for a code the partial submission gives that an implementation outside its
+    subtree already has."""
+    t = ImplementationRow.__table__
+    s = sa.table(stage.split(".")[-1], sa.column("code"), sa.column("line"))
+    rows = conn.execute(
+        sa.select(s.c.code, s.c.line, t.c.region)
+        .join(t, t.c.code == s.c.code)
+        .where(t.c.valid_to.is_(None), t.c.region.not_in(sorted(within)))
+    ).all()
+    return [
+        finding(
+            "DUPLICATE",
+            "implementation",
+            code,
+            line,
+            f"implementation {code} is already region {region}'s; a code names one implementation",
+        )
+        for code, line, region in rows
+    ]
+
+
+def _known(run: Run, catalog: Catalog, bundles: list[tuple[str, str, int, int | None]]) -> None:
+    """Feed the newest version's small records and the stored bundles to the run: what a partial
+    submission's implementations are checked against."""
+    for table in (catalog.regions, catalog.materials, catalog.fields, catalog.questions, catalog.items):
+        for key, record in table.items():
+            run.record(catalog.line_of(KIND[type(record)], key), record)
+    for _, body, _, line in bundles:
+        run.record(line, bundle_decoder.decode(body))
 
 
 def _conformity(conn: Connection, version: int, changes: _Changes, everywhere: bool) -> list[Conformity]:

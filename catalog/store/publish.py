@@ -15,9 +15,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from ..findings import finding
 from .changes import publish_changes
 from .first import NotFirst, publish_first
-from .writes import Published, empty
+from .writes import Published, Refused, empty
 
 
 def publish_file(
@@ -28,13 +29,37 @@ def publish_file(
     note: str = "",
     progress: Callable[[int], None] | None = None,
     lock_timeout: float = 60,
+    region: str | None = None,
+    source: int | None = None,
 ) -> Published:
-    """Raises Refused (nothing written), StoreBusy (another publish held the catalog past
-    `lock_timeout`), OSError (the file cannot be read)."""
+    """A whole catalog file, or (`region`) a region's partial one, as the next version. Raises
+    Refused (nothing written), StoreBusy (another publish held the catalog past `lock_timeout`),
+    OSError (the file cannot be read)."""
     open(path, "rb").close()  # unreadable: say so before any work
     if empty(engine):
+        if region is not None:
+            raise Refused(
+                [
+                    finding(
+                        "SCOPE",
+                        "catalog",
+                        None,
+                        None,
+                        "nothing is published yet: a region's submission needs a catalog to join",
+                    )
+                ]
+            )
         try:
             return publish_first(engine, path, by=by, note=note, progress=progress, lock_timeout=lock_timeout)
         except NotFirst:
             pass
-    return publish_changes(engine, path, by=by, note=note, progress=progress, lock_timeout=lock_timeout)
+    return publish_changes(
+        engine,
+        path,
+        by=by,
+        note=note,
+        progress=progress,
+        lock_timeout=lock_timeout,
+        region=region,
+        source=source,
+    )

@@ -25,6 +25,7 @@ from .schema import (
     ImplementationRow,
     ItemCountRow,
     RecordRow,
+    ReviewRow,
     StateRow,
     VersionRow,
 )
@@ -262,3 +263,126 @@ def export(conn: Connection, version: int) -> Iterator[bytes]:
 
 def decode_record(body: str) -> Record:
     return record_decoder.decode(body)
+
+
+def subtree(regions: dict[str, Any], region: str) -> frozenset[str]:
+    """The region and every region under it."""
+    children: dict[str, list[str]] = {}
+    for code, r in regions.items():
+        if r.parent is not None:
+            children.setdefault(r.parent, []).append(code)
+    out, stack = {region}, [region]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in out:
+                out.add(child)
+                stack.append(child)
+    return frozenset(out)
+
+
+class Flag(msgspec.Struct, frozen=True):
+    """A record of a version that needs review (§6), with its error findings and their cause."""
+
+    kind: str
+    key: str
+    region: str | None
+    findings: list[Finding]
+    cause: dict[str, Any]
+
+
+def review(conn: Connection, version: int, regions: Sequence[str] | None = None) -> list[Flag]:
+    """The version's needs-review queue (of the regions `regions`, when given), by kind and key."""
+    r = ReviewRow
+    query = sa.select(r.kind, r.key, r.region, r.cause).where(r.version == version).order_by(r.kind, r.key)
+    if regions is not None:
+        query = query.where(r.region.in_(list(regions)))
+    flags = conn.execute(query).all()
+    f = FindingRow
+    found: dict[tuple[str, str], list[Finding]] = {}
+    keys = [key for _, key, _, _ in flags]
+    for start in range(0, len(keys), 500):
+        rows = conn.execute(
+            sa.select(f.rule, f.severity, f.kind, f.key, f.line, f.message)
+            .where(f.version == version, f.severity == "error", f.key.in_(keys[start : start + 500]))
+            .order_by(f.seq)
+        )
+        for row in rows:
+            found.setdefault((row[2], row[3]), []).append(Finding(*row))  # type: ignore[arg-type]
+    return [
+        Flag(
+            kind=kind,
+            key=key,
+            region=region,
+            findings=found.get((kind, key), []),
+            cause=msgspec.json.decode(cause),
+        )
+        for kind, key, region, cause in flags
+    ]
+
+
+class Diff(msgspec.Struct, frozen=True, rename={"old": "from", "new": "to"}):
+    """What changed between two versions (§6): per kind, keys added and removed, and for each
+    changed record the fields that differ, old and new."""
+
+    old: int
+    new: int
+    added: dict[str, list[str]]
+    removed: dict[str, list[str]]
+    changed: dict[str, dict[str, dict[str, list[Any]]]]
+
+
+def diff(conn: Connection, a: int, b: int) -> Diff:
+    """Small records compared in memory; implementations by code and content hash in the
+    database (only the rows that differ are read)."""
+    from .review import field_changes
+
+    added: dict[str, list[str]] = {}
+    removed: dict[str, list[str]] = {}
+    changed: dict[str, dict[str, dict[str, list[Any]]]] = {}
+
+    def small(version: int) -> dict[tuple[str, str], tuple[str, str]]:
+        rows = conn.execute(
+            sa.select(RecordRow.kind, RecordRow.key, RecordRow.hash, RecordRow.body).where(
+                _in(RecordRow, version)
+            )
+        )
+        return {(kind, key): (hashed, body) for kind, key, hashed, body in rows}
+
+    old, new = small(a), small(b)
+    for kind, key in sorted(new.keys() - old.keys()):
+        added.setdefault(kind, []).append(key)
+    for kind, key in sorted(old.keys() - new.keys()):
+        removed.setdefault(kind, []).append(key)
+    for kind, key in sorted(old.keys() & new.keys()):
+        if old[(kind, key)][0] != new[(kind, key)][0]:
+            fields = field_changes(old[(kind, key)][1], new[(kind, key)][1])
+            if fields:
+                changed.setdefault(kind, {})[key] = fields
+
+    t = ImplementationRow.__table__
+    x = t.alias("x")
+
+    def only(here: int, there: int) -> list[str]:
+        return list(
+            conn.scalars(
+                sa.select(t.c.code)
+                .where(_in(t.c, here), ~sa.exists().where(x.c.code == t.c.code, _in(x.c, there)))
+                .order_by(t.c.code)
+            )
+        )
+
+    if codes := only(b, a):
+        added["implementation"] = codes
+    if codes := only(a, b):
+        removed["implementation"] = codes
+    rows = conn.execute(
+        sa.select(t.c.code, t.c.body, x.c.body)
+        .join(x, x.c.code == t.c.code)
+        .where(_in(t.c, a), _in(x.c, b), t.c.valid_from != x.c.valid_from)
+        .order_by(t.c.code)
+    )
+    for code, before, after in rows:
+        fields = field_changes(before, after)
+        if fields:  # a line only written differently is not a change
+            changed.setdefault("implementation", {})[code] = fields
+    return Diff(old=a, new=b, added=added, removed=removed, changed=changed)

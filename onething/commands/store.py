@@ -22,8 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
             "(only what changed is written) unless it has an error finding: then exit 1 with the findings, "
             "the store unchanged. Exit 2 when the file cannot be read.",
         )
-        p.add_argument("catalog", metavar="FILE")
+        p.add_argument("catalog", metavar="FILE", nargs="?", help="the catalog file (whole, or a region's)")
         p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+        p.add_argument(
+            "--region",
+            help="FILE is this region's submission: the header and the implementations of the region "
+            "and the regions under it, which it replaces",
+        )
+        p.add_argument("--version", type=int, help="instead of FILE: publish version N's content again")
         p.add_argument("--note", default="", help="why this version (kept with it)")
         p.add_argument("--json", action="store_true", help="print the §6 JSON result")
         p.set_defaults(run=run_publish)
@@ -33,6 +39,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--version", type=int, default=None, help="the version (default: the newest)")
     p.add_argument("-o", "--out", default="-", help="file to write (default: standard output)")
     p.set_defaults(run=run_export)
+
+    p = sub.add_parser("diff", help="what changed between two versions")
+    p.add_argument("a", type=int, metavar="A")
+    p.add_argument("b", type=int, metavar="B")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_diff)
+
+    p = sub.add_parser("review", help="the records of the newest version that need review, with their cause")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+    p.add_argument("--region", help="only the records of this region and the regions under it")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_review)
 
     p = sub.add_parser("versions", help="list the published versions, oldest first")
     p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
@@ -50,11 +69,30 @@ def run_publish(args: argparse.Namespace) -> int:
         sys.stderr.write(f"\rreading and validating: {line:,} lines")
         sys.stderr.flush()
 
+    if (args.catalog is None) == (args.version is None):
+        print(f"onething {args.command}: give FILE or --version N (one of them)", file=sys.stderr)
+        return 2
+    if args.version is not None and args.region is not None:
+        print(f"onething {args.command}: --region goes with FILE, not with --version", file=sys.stderr)
+        return 2
     store = Store(args.db)
     try:
-        published = store.publish_file(
-            args.catalog, by=_user(), note=args.note, progress=reading if terminal else None
+        if args.version is not None:
+            published = store.republish(args.version, by=_user(), note=args.note)
+        else:
+            published = store.publish_file(
+                args.catalog,
+                by=_user(),
+                note=args.note,
+                region=args.region,
+                progress=reading if terminal else None,
+            )
+    except KeyError:
+        print(
+            f"onething {args.command}: there is no version {args.version} in {_safe(args.db)}",
+            file=sys.stderr,
         )
+        return 2
     except OSError as exc:
         print(f"onething {args.command}: cannot read {args.catalog}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -66,7 +104,8 @@ def run_publish(args: argparse.Namespace) -> int:
 
             print_report(Report(exc.findings, [], Summary(len(exc.findings), 0)), sys.stdout)
         print(
-            f"onething {args.command}: {args.catalog} was not published; the store is unchanged.",
+            f"onething {args.command}: {args.catalog or f'version {args.version}'} was not published; "
+            "the store is unchanged.",
             file=sys.stderr,
         )
         return 1
@@ -110,6 +149,62 @@ def run_export(args: argparse.Namespace) -> int:
                 out.close()
     finally:
         store.dispose()
+    return 0
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from catalog.store import Store
+
+    store = Store(args.db)
+    try:
+        newest = store.revision()
+        for v in (args.a, args.b):
+            if not 1 <= v <= newest:
+                print(f"onething diff: there is no version {v} in {_safe(args.db)}", file=sys.stderr)
+                return 2
+        found = store.diff(args.a, args.b)
+    finally:
+        store.dispose()
+    if args.json:
+        sys.stdout.buffer.write(msgspec.json.encode(found) + b"\n")
+        return 0
+    print(f"version {args.a} → {args.b}")
+    for title, table in (("added", found.added), ("removed", found.removed)):
+        for kind, keys in table.items():
+            print(
+                f"  {title} {kind}: {len(keys):,}"
+                + (f" ({', '.join(keys[:5])}{' …' if len(keys) > 5 else ''})")
+            )
+    for kind, records in found.changed.items():
+        print(f"  changed {kind}: {len(records):,}")
+        for key, fields in list(records.items())[:20]:
+            print(
+                f"    {key}: " + "; ".join(f"{name} {old!r} → {new!r}" for name, (old, new) in fields.items())
+            )
+    return 0
+
+
+def run_review(args: argparse.Namespace) -> int:
+    from catalog.store import Store
+
+    store = Store(args.db)
+    try:
+        version, flags = store.review(region=args.region)
+    finally:
+        store.dispose()
+    if args.json:
+        sys.stdout.buffer.write(msgspec.json.encode({"version": version, "needs_review": flags}) + b"\n")
+        return 0
+    print(f"version {version}: {len(flags):,} record(s) need review")
+    for flag in flags:
+        cause = flag.cause
+        why = ""
+        if "changed" in cause:
+            what = next((k for k in ("item", "region") if k in cause), "")
+            why = f" — {what} {cause.get(what)} changed: " + ", ".join(cause["changed"])
+        print(f"  {flag.kind} {flag.key} ({flag.region or '-'}){why}")
+        for f in flag.findings:
+            print(f"    {f.rule}: {f.message}")
     return 0
 
 

@@ -156,3 +156,32 @@ def test_a_changed_line_that_breaks_is_refused_and_one_only_reformatted_is_not_t
         generated.implementations[code]
     )
     store.dispose()
+
+
+def test_a_regions_submission_gives_what_validating_the_whole_result_gives(db_url, tmp_path, generated):
+    from catalog.validate import validate
+
+    rng = random.Random(3)
+    store = Store(db_url)
+    store.publish_file(write(tmp_path / "v1.jsonl", generated))
+    region = rng.choice(
+        sorted({i.region for i in generated.implementations.values() if i.region.endswith(("01", "02"))})
+    )
+    impls = dict(generated.implementations)
+    mine = sorted(c for c, i in impls.items() if i.region == region)
+    for code in mine[:3]:
+        impls[code] = msgspec.structs.replace(impls[code], window="新窗口")
+    del impls[mine[-1]]
+    lines = [record_encoder.encode(generated.header) + b"\n"]
+    lines += [record_encoder.encode(i) + b"\n" for c, i in sorted(impls.items()) if i.region == region]
+    path = tmp_path / "partial.jsonl"
+    path.write_bytes(b"".join(lines))
+    published = store.publish_file(path, region=region)
+    assert (published.changed, published.removed) == (3, 1)
+    expected = validate(msgspec.structs.replace(generated, implementations=impls, lines={}))
+    _, stored = store.findings(2, limit=100_000)
+    assert sorted((f.rule, f.kind, f.key, f.message) for f in stored) == sorted(
+        (f.rule, f.kind, f.key, f.message) for f in expected.findings
+    )
+    assert store.conformity(2) == expected.conformity
+    store.dispose()
