@@ -1,39 +1,37 @@
 """The first publish into an empty store: every record is new, so every line is read,
-validated and written.
+validated and written — in one pass, straight into the table.
 
-The file is decoded and validated in one streaming pass; each implementation's line is
-spilled to a local file as a ready bulk-write row (memory stays bounded by the small
-records), then one transaction checks duplicate codes and copies the rows in.
+The catalog row is locked first (a second first publish waits, then reads what changed),
+the table's indexes are dropped (the table is empty and nobody reads it yet), and as the
+file is decoded and validated each implementation line goes to the database (COPY on
+PostgreSQL, which takes it in on its own core while this one validates; batched INSERTs on
+SQLite). At the end: duplicate codes are looked for in the loaded rows, the indexes are
+built once, and the rest is written. Any error refuses and the transaction rolls it all back.
 """
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
-from sqlalchemy.engine import Engine
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 
+from ..findings import Finding, finding
 from ..model import Implementation
 from .review import Touched
 from .schema import IMPLEMENTATION_COLUMNS, ImplementationRow
 from .writes import (
     Published,
     Refused,
-    copy_rows,
-    duplicates,
-    index_temp,
-    lines_of,
-    optional_int,
     phase,
+    postgres,
     take_catalog,
-    temp_table,
     text,
     text_bytes,
     transaction,
-    untext,
     write_bundles,
     write_findings,
     write_small,
@@ -41,41 +39,76 @@ from .writes import (
 )
 
 _blake2b = hashlib.blake2b
+TABLE = ImplementationRow.__table__
 
 
 class NotFirst(Exception):
     """The store was not empty after all (a publish committed meanwhile)."""
 
 
-class Spill:
-    """Implementations on their way to the database, as bulk-write rows in a local file, with
-    (code, line) of each in a second, small one (for the duplicate check)."""
+class _Loader:
+    """The sink of the validating pass: each implementation line, as it was submitted (it
+    decodes to the same record; export gives it back), on its way into the table."""
 
-    def __init__(self, directory: Path) -> None:
-        self.rows_path = directory / "rows"
-        self.keys_path = directory / "keys"
-        self.rows: BinaryIO = open(self.rows_path, "wb", buffering=1 << 20)  # noqa: SIM115
-        self.keys: BinaryIO = open(self.keys_path, "wb", buffering=1 << 20)  # noqa: SIM115
+    def __init__(self, conn: Connection, version: int) -> None:
+        self.version = version
         self.per_item: dict[str, int] = {}
+        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self.pg = postgres(conn)
+        self.copy: Any = None
+        self.buffer: list[Any] = []
+        self.size = 0
+        if self.pg:
+            columns = ", ".join(IMPLEMENTATION_COLUMNS)
+            self.copy_context = self.cursor.copy(f"COPY {TABLE.name} ({columns}) FROM STDIN")
+            self.copy = self.copy_context.__enter__()
 
     def __call__(self, line: int, impl: Implementation, raw: bytes) -> None:
-        # The hot path of a national publish: one digest, one format, two writes per row. The
-        # line is kept as it was submitted (it decodes to the same record; export gives it back).
         body = raw.rstrip(b"\r\n")
         hexed = _blake2b(body, digest_size=16).hexdigest()
-        code, item, region = text(impl.code), text(impl.item), text(impl.region)
+        code = impl.code
         level = code[18:19]
         if not level or level not in "1234":
             level = "4"
-        if b"\\" in body or b"\t" in body or b"\r" in body:
-            body = text_bytes(body)
-        self.rows.write(f"{code}\t{hexed}\t{item}\t{region}\t{level}\t{line}\t".encode() + body + b"\n")
-        self.keys.write(f"{code}\t{line}\n".encode())
         self.per_item[impl.item] = self.per_item.get(impl.item, 0) + 1
+        if self.pg:
+            if b"\\" in body or b"\t" in body or b"\r" in body:
+                body = text_bytes(body)
+            row = (
+                (
+                    f"{self.version}\t{text(code)}\t{hexed}\t{text(impl.item)}\t{text(impl.region)}\t{level}\t{line}\t"
+                ).encode()
+                + body
+                + b"\n"
+            )
+            self.buffer.append(row)
+            self.size += len(row)
+            if self.size >= 1 << 20:
+                self.copy.write(b"".join(self.buffer))
+                self.buffer.clear()
+                self.size = 0
+        else:
+            self.buffer.append(
+                (self.version, code, hexed, impl.item, impl.region, int(level), line, body.decode())
+            )
+            if len(self.buffer) >= 20_000:
+                self._insert()
+
+    def _insert(self) -> None:
+        columns = ", ".join(IMPLEMENTATION_COLUMNS)
+        self.cursor.executemany(
+            f"INSERT INTO {TABLE.name} ({columns}) VALUES ({', '.join('?' * len(IMPLEMENTATION_COLUMNS))})",
+            self.buffer,
+        )
+        self.buffer.clear()
 
     def close(self) -> None:
-        self.rows.close()
-        self.keys.close()
+        if self.pg:
+            if self.buffer:
+                self.copy.write(b"".join(self.buffer))
+            self.copy_context.__exit__(None, None, None)
+        elif self.buffer:
+            self._insert()
 
 
 def publish_first(
@@ -89,50 +122,69 @@ def publish_first(
 ) -> Published:
     from ..validate import validate_for_publish
 
-    with tempfile.TemporaryDirectory(prefix="onething-publish-") as tmp:
-        spill = Spill(Path(tmp))
-        try:
-            with phase("reading"), open(path, "rb") as fh:
-                catalog, report = validate_for_publish(fh, spill, progress)
-        finally:
-            spill.close()
+    with transaction(engine, lock_timeout) as conn:
+        version = take_catalog(conn)
+        if version != 1 or conn.execute(sa.select(TABLE.c.code).limit(1)).first() is not None:
+            raise NotFirst  # another publish came first: this one reads what changed
+        for index in TABLE.indexes:
+            index.drop(conn)
+        loader = _Loader(conn, version)
+        with phase("reading and loading"), open(path, "rb") as fh:
+            try:
+                catalog, report = validate_for_publish(fh, loader, progress)
+            finally:
+                loader.close()
         errors = [f for f in report.findings if f.severity == "error"]
         if errors:  # every record is new, so touched: any error refuses
             raise Refused(errors)
-        with transaction(engine, lock_timeout) as conn:
-            with phase("duplicates"):
-                keys = temp_table(conn, "onething_keys", "code text, line int")
-                copy_rows(conn, keys, ("code", "line"), lines_of(spill.keys_path), (untext, optional_int))
-                index_temp(conn, "onething_keys", "code")
-                found = duplicates(conn, keys)
-            if found:
-                raise Refused(found)
-            version = take_catalog(conn)
-            if version != 1:
-                raise NotFirst  # another publish came first: this one reads what changed
-            touched = Touched()
-            with phase("writing"):
-                added = write_small(conn, catalog, version, touched)[0]
-                prefix = b"%d\t" % version
-                rows = copy_rows(
-                    conn,
-                    ImplementationRow.__tablename__,
-                    IMPLEMENTATION_COLUMNS,
-                    (prefix + row for row in lines_of(spill.rows_path)),
-                    (int, untext, bytes.decode, untext, untext, int, optional_int, untext),
-                )
-                bundles = write_bundles(conn, catalog, touched)[0]
-                write_findings(conn, catalog, report.findings, version)
-            return write_version(
-                conn,
-                version,
-                by=by,
-                note=note,
-                region=None,
-                source=None,
-                counts=(added + rows + bundles, 0, 0),
-                needs_review=0,
-                findings=report.findings,
-                conformity=report.conformity,
-                per_item=spill.per_item,
+        with phase("duplicates"):
+            found = _duplicates(conn)
+        if found:
+            raise Refused(found)
+        with phase("indexing"):
+            for index in TABLE.indexes:
+                index.create(conn)
+        touched = Touched()
+        with phase("writing the rest"):
+            added = write_small(conn, catalog, version, touched)[0]
+            bundles = write_bundles(conn, catalog, touched)[0]
+            write_findings(conn, catalog, report.findings, version)
+        return write_version(
+            conn,
+            version,
+            by=by,
+            note=note,
+            region=None,
+            source=None,
+            counts=(added + sum(loader.per_item.values()) + bundles, 0, 0),
+            needs_review=0,
+            findings=report.findings,
+            conformity=report.conformity,
+            per_item=loader.per_item,
+        )
+
+
+def _duplicates(conn: Connection) -> list[Finding]:
+    """DUPLICATE for every implementation code loaded more than once, naming the first line."""
+    twice = sa.select(TABLE.c.code).group_by(TABLE.c.code).having(sa.func.count() > 1).subquery()
+    rows = conn.execute(
+        sa.select(TABLE.c.code, TABLE.c.line)
+        .where(TABLE.c.code.in_(sa.select(twice.c.code)))
+        .order_by(TABLE.c.code, TABLE.c.line)
+    ).all()
+    out: list[Finding] = []
+    first: dict[str, int | None] = {}
+    for code, line in rows:
+        if code not in first:
+            first[code] = line
+            continue
+        out.append(
+            finding(
+                "DUPLICATE",
+                "implementation",
+                code,
+                line,
+                f"implementation {code} is defined again (first on line {first[code]}); only the first is kept",
             )
+        )
+    return out

@@ -77,8 +77,8 @@ class ImplementationRow(Base):
     """An implementation over its versions, with the columns its indexed reads use."""
 
     __tablename__ = "catalog_implementation"
-    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    valid_from: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64))
+    valid_from: Mapped[int]
     valid_to: Mapped[int | None]
     hash: Mapped[str] = mapped_column(sa.String(32))
     """Digest of `body`, the line as it was submitted (a line given again byte for byte is
@@ -90,10 +90,14 @@ class ImplementationRow(Base):
     line: Mapped[int | None]
     body: Mapped[str] = mapped_column(sa.Text)
 
+    # The key is a unique index rather than a PRIMARY KEY constraint, so that the first publish
+    # into an empty store can load millions of rows without it and build it once at the end.
     __table_args__ = (
+        sa.Index("ux_impl_code", "code", "valid_from", unique=True),
         sa.Index("ix_impl_item_region", "item", "region"),
         sa.Index("ix_impl_region", "region"),
     )
+    __mapper_args__ = {"primary_key": ["code", "valid_from"]}  # noqa: RUF012
 
 
 IMPLEMENTATION_COLUMNS = ("valid_from", "code", "hash", "item", "region", "level", "line", "body")

@@ -1,0 +1,398 @@
+"""Benchmark: the versioned store and the API at national scale, against floors from the same run.
+
+    python bench/scale.py --rows 1000000 --db postgres     # or --db sqlite, or an SQLAlchemy URL
+    python bench/scale.py --rows 4000000 --db postgres --skip-api
+
+On a catalog from `fixtures.generate` (kept in a temporary directory) it measures, each
+heavy phase in its own subprocess so that its peak RSS is its own:
+
+- floors: a typed msgspec decode of the whole file (GC paused); a raw bulk load of the same
+  implementation lines into a table with no index (PostgreSQL: COPY as JSONB into an UNLOGGED
+  table; SQLite: batched INSERTs of the text into a plain table);
+- the first publish (time, peak RSS) and the ratio to decode floor + load floor;
+- a republish with 1,000 implementations changed, and its ratio to the first publish;
+- one county's partial submission (its ~1,300 implementations, a few changed);
+- the API on that store (`onething serve`, one worker): process start to the first
+  workflow, worker RSS, uncached workflow p50/p95 over random (bundle, county) pairs, the
+  first read after a bundle save, and the slowest read while a county's submission publishes.
+
+It prints each figure next to its target and the command that reproduces the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+# -- phases, each run in a subprocess: `python bench/scale.py --phase NAME ...` ----------------
+
+
+def phase_decode(path: str) -> dict:
+    from catalog.load import gc_paused
+    from catalog.model import record_decoder
+
+    decode = record_decoder.decode
+    records = 0
+    start = time.perf_counter()
+    with open(path, "rb") as fh, gc_paused():
+        for raw in fh:
+            decode(raw)
+            records += 1
+    return {"seconds": time.perf_counter() - start, "records": records}
+
+
+def phase_load_floor(path: str, url: str) -> dict:
+    """The implementation lines, as they are, into a table with no index: what any bulk write
+    of them costs on this database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    start = time.perf_counter()
+    rows = 0
+    with engine.begin() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("DROP TABLE IF EXISTS bench_floor")
+            conn.exec_driver_sql("CREATE UNLOGGED TABLE bench_floor (body jsonb)")
+            with cursor.copy("COPY bench_floor FROM STDIN") as copy, open(path, "rb") as fh:
+                buffer: list[bytes] = []
+                size = 0
+                for raw in fh:
+                    if b'"implementation"' not in raw[:30]:
+                        continue
+                    if b"\\" in raw:
+                        raw = raw.replace(b"\\", b"\\\\")
+                    buffer.append(raw)
+                    size += len(raw)
+                    rows += 1
+                    if size >= 1 << 20:
+                        copy.write(b"".join(buffer))
+                        buffer.clear()
+                        size = 0
+                copy.write(b"".join(buffer))
+        else:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS bench_floor")
+            conn.exec_driver_sql("CREATE TABLE bench_floor (body TEXT)")
+            batch: list[tuple[str]] = []
+            with open(path, "rb") as fh:
+                for raw in fh:
+                    if b'"implementation"' not in raw[:30]:
+                        continue
+                    batch.append((raw.decode(),))
+                    rows += 1
+                    if len(batch) >= 20_000:
+                        cursor.executemany("INSERT INTO bench_floor VALUES (?)", batch)
+                        batch.clear()
+            cursor.executemany("INSERT INTO bench_floor VALUES (?)", batch)
+    seconds = time.perf_counter() - start
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE bench_floor")
+    engine.dispose()
+    return {"seconds": seconds, "rows": rows}
+
+
+def phase_publish(path: str, url: str, region: str | None) -> dict:
+    from catalog.store import Store
+
+    store = Store(url)
+    start = time.perf_counter()
+    published = store.publish_file(path, by="bench", region=region)
+    seconds = time.perf_counter() - start
+    store.dispose()
+    return {
+        "seconds": seconds,
+        "version": published.version,
+        "added": published.added,
+        "changed": published.changed,
+        "removed": published.removed,
+    }
+
+
+def run_phase(name: str, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--phase", name, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"phase {name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- the catalog ---------------------------------------------------------------------------
+
+
+def make_files(rows: int, tmp: Path) -> dict:
+    """The catalog, the same with 1,000 implementations changed, and the biggest county's
+    submission over that (its implementations, three of them changed)."""
+    from catalog.model import Implementation, record_decoder, record_encoder
+    from fixtures.generate import generate
+
+    first = tmp / "v1.jsonl"
+    with open(first, "wb") as out:
+        generate(out, rows, seed=0)
+    rng = random.Random(1)
+    chosen = set(rng.sample(range(rows), min(1000, rows)))
+    second = tmp / "v2.jsonl"
+    by_county: dict[str, int] = {}
+    header = b""
+    with open(first, "rb") as fh, open(second, "wb") as out:
+        index = 0
+        for raw in fh:
+            if not header:
+                header = raw
+            if b'"implementation"' in raw[:30]:
+                if index in chosen:
+                    impl = record_decoder.decode(raw)
+                    assert isinstance(impl, Implementation)
+                    raw = record_encoder.encode(record_replace(impl, window="综合受理窗口（调整）")) + b"\n"
+                index += 1
+                region = raw[raw.find(b'"region":"') + 10 :][:6].decode()
+                if region[4:] != "00":
+                    by_county[region] = by_county.get(region, 0) + 1
+            out.write(raw)
+    county = max(sorted(by_county), key=lambda c: by_county[c])
+    partial = tmp / "county.jsonl"
+    changed = 0
+    with open(second, "rb") as fh, open(partial, "wb") as out:
+        out.write(header)
+        for raw in fh:
+            if b'"implementation"' in raw[:30] and f'"region":"{county}"'.encode() in raw:
+                if changed < 3:
+                    impl = record_decoder.decode(raw)
+                    raw = record_encoder.encode(record_replace(impl, promised_days=0)) + b"\n"
+                    changed += 1
+                out.write(raw)
+    return {"first": first, "second": second, "partial": partial, "county": county, "county_rows": by_county[county]}
+
+
+def record_replace(record, **changes):
+    import msgspec
+
+    return msgspec.structs.replace(record, **changes)
+
+
+# -- the API on the store -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    total = 0
+    for child in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def api_figures(url: str, files: dict, tmp: Path) -> dict:
+    import httpx
+
+    from catalog.store import Store
+
+    store = Store(url)
+    token = store.create_token("bench", "admin")
+    version = store.revision()
+    catalog = store.dictionaries(version)
+    bundles = [b.bundle for b in store.bundles()]
+    store.dispose()
+    counties = sorted(c for c, r in catalog.regions.items() if r.level == "county")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ONETHING_TOKEN_TTL": "5"}
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "onething", "serve", "--db", url, "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
+    )
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    client = httpx.Client(base_url=base, headers=headers, timeout=60)
+    out: dict = {}
+    try:
+        rng = random.Random(2)
+        pairs = [(b.id, c) for b in bundles for c in counties]
+        rng.shuffle(pairs)
+        first = pairs[0]
+        while True:
+            try:
+                r = client.get(f"/bundles/{first[0]}/workflow", params={"region": first[1]})
+                if r.status_code in (200, 422):
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise SystemExit((tmp / "server.log").read_text()[-3000:])
+            time.sleep(0.05)
+        out["first_workflow_s"] = time.perf_counter() - started
+        times = []
+        for bundle, county in pairs[1:301]:
+            t = time.perf_counter()
+            r = client.get(f"/bundles/{bundle}/workflow", params={"region": county})
+            times.append(time.perf_counter() - t)
+            assert r.status_code in (200, 422), r.text
+        times.sort()
+        out["workflow_p50_ms"] = statistics.median(times) * 1e3
+        out["workflow_p95_ms"] = times[int(len(times) * 0.95)] * 1e3
+        out["worker_rss_mib"] = rss_mib(server.pid)
+        # A bundle save, then the first read of another bundle's workflow.
+        b = client.get(f"/bundles/{bundles[0].id}")
+        etag = b.headers["etag"]
+        body = {"name": b.json()["name"] + "（调整）", "items": b.json()["items"], "description": ""}
+        client.put(f"/bundles/{bundles[0].id}", json=body, headers={"If-Match": etag})
+        other, county = bundles[1].id, counties[len(counties) // 2]
+        t = time.perf_counter()
+        client.get(f"/bundles/{other}/workflow", params={"region": county})
+        out["read_after_save_ms"] = (time.perf_counter() - t) * 1e3
+        # The slowest read while a county's submission publishes (in another process).
+        worst = [0.0]
+        stop = threading.Event()
+
+        def reader() -> None:
+            local = httpx.Client(base_url=base, headers=headers, timeout=60)
+            i = 0
+            while not stop.is_set():
+                bundle, c = pairs[(301 + i) % len(pairs)]
+                i += 1
+                t0 = time.perf_counter()
+                local.get(f"/bundles/{bundle}/workflow", params={"region": c})
+                worst[0] = max(worst[0], time.perf_counter() - t0)
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        published = run_phase("publish", str(files["partial"]), url, files["county"])
+        stop.set()
+        thread.join()
+        out["slowest_read_during_publish_ms"] = worst[0] * 1e3
+        out["partial_during_api_s"] = published["seconds"]
+    finally:
+        server.terminate()
+        server.wait(10)
+        client.close()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--db", default="sqlite", help="sqlite, postgres, or an SQLAlchemy URL")
+    parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument("--phase")
+    parser.add_argument("args", nargs="*")
+    args = parser.parse_args()
+    if args.phase:
+        result = {
+            "decode": lambda: phase_decode(*args.args),
+            "load-floor": lambda: phase_load_floor(*args.args),
+            "publish": lambda: phase_publish(args.args[0], args.args[1], args.args[2] if len(args.args) > 2 else None),
+        }[args.phase]()
+        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return 0
+
+    tmp = Path(tempfile.mkdtemp(prefix="onething-scale-"))
+    schema = None
+    if args.db == "sqlite":
+        url = f"sqlite:///{tmp / 'scale.db'}"
+    elif args.db == "postgres":
+        import sqlalchemy as sa
+
+        schema = f"bench_{os.getpid()}"
+        engine = sa.create_engine(PG)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        engine.dispose()
+        url = f"{PG}?options=-csearch_path%3D{schema}"
+    else:
+        url = args.db
+    try:
+        print(f"# onething bench/scale.py — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(f"# command: python bench/scale.py --rows {args.rows} --db {args.db}" + (" --skip-api" if args.skip_api else ""))
+        t = time.perf_counter()
+        files = make_files(args.rows, tmp)
+        size = files["first"].stat().st_size
+        print(f"catalog: {args.rows:,} implementation rows, {size / 2**20:,.0f} MiB (generated in {time.perf_counter() - t:.1f} s)")
+        decode = run_phase("decode", str(files["first"]))
+        floor = run_phase("load-floor", str(files["first"]), url)
+        print(f"decode floor:   {decode['seconds']:7.2f} s  ({decode['records']:,} records, peak RSS {decode['peak_rss_mib']:.0f} MiB)")
+        print(f"load floor:     {floor['seconds']:7.2f} s  ({floor['rows']:,} rows, no index)")
+        base = decode["seconds"] + floor["seconds"]
+        first = run_phase("publish", str(files["first"]), url)
+        print(
+            f"publish:        {first['seconds']:7.2f} s  = {first['seconds'] / base:.2f}× (decode + load floor)"
+            f"  [target ≤ 2×]   peak RSS {first['peak_rss_mib']:.0f} MiB [target ≤ 512]"
+        )
+        second = run_phase("publish", str(files["second"]), url)
+        print(
+            f"republish:      {second['seconds']:7.2f} s  = {second['seconds'] / first['seconds']:.2f}× the first"
+            f"  [target ≤ 0.5×]   changed {second['changed']:,}   peak RSS {second['peak_rss_mib']:.0f} MiB"
+        )
+        county = run_phase("publish", str(files["partial"]), url, files["county"])
+        print(
+            f"county submission: {county['seconds']:5.2f} s  ({files['county']}, {files['county_rows']:,} implementations,"
+            f" {county['changed']} changed)  [target ≤ 2 s]"
+        )
+        if not args.skip_api:
+            figures = api_figures(url, files, tmp)
+            print(f"serve → first workflow: {figures['first_workflow_s']:.2f} s  [target ≤ 5 s]")
+            print(f"worker RSS:             {figures['worker_rss_mib']:.0f} MiB  [target ≤ 400]")
+            print(
+                f"uncached workflow:      p50 {figures['workflow_p50_ms']:.1f} ms, p95 {figures['workflow_p95_ms']:.1f} ms"
+                "  [target p50 ≤ 20 ms]"
+            )
+            print(f"first read after a bundle save: {figures['read_after_save_ms']:.1f} ms  [target ≤ 250 ms]")
+            print(
+                f"slowest read during a county's publish: {figures['slowest_read_during_publish_ms']:.1f} ms"
+                f" (the publish took {figures['partial_during_api_s']:.2f} s)  [target ≤ 250 ms]"
+            )
+    finally:
+        if schema is not None:
+            import sqlalchemy as sa
+
+            engine = sa.create_engine(PG)
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+            engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
