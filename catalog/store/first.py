@@ -39,7 +39,7 @@ from .writes import (
 )
 
 _blake2b = hashlib.blake2b
-TABLE = ImplementationRow.__table__
+TABLE: Any = ImplementationRow.__table__
 
 
 class NotFirst(Exception):
