@@ -37,22 +37,17 @@ from .reads import implementation_decoder
 from .review import Touched, flag, touched_errors
 from .schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
 from .writes import (
+    BulkLoader,
     Published,
     Refused,
     bundle_decoder,
-    copy_rows,
     digest,
     duplicates,
-    index_temp,
-    lines_of,
-    optional_int,
+    index_stage,
     phase,
     take_catalog,
     temp_table,
-    text,
-    text_bytes,
     transaction,
-    untext,
     write_bundles,
     write_findings,
     write_small,
@@ -70,21 +65,20 @@ change any implementation's findings (UNKNOWN_REF), so every implementation is c
 
 def scan(
     path: str | Path,
-    directory: Path,
+    stage: BulkLoader,
     progress: Callable[[int], None] | None,
     scope: tuple[str, frozenset[str]] | None = None,
-) -> tuple[Run, Path, list[Finding]]:
-    """Phase 1: the validation run fed with the small records, the file of
-    (code, digest, offset, length, line) of every implementation line, and the SCOPE findings
+) -> tuple[Run, list[Finding]]:
+    """Phase 1: the validation run fed with the small records, (code, digest, offset, length,
+    line) of every implementation line loaded into `stage`, and the SCOPE findings
     of a partial submission (`scope`: its region and the codes of its subtree): what it may
     not hold — any record but the header and the subtree's implementations."""
     run = Run(keep=False, dedupe=False)
     strays: list[Finding] = []
-    out_path = directory / "scan"
     offset = 0
     start = len(PREFIX)
-    with open(path, "rb") as fh, open(out_path, "wb", buffering=1 << 20) as out, gc_paused():
-        write = out.write
+    add = stage.add
+    with open(path, "rb", buffering=1 << 20) as fh, gc_paused():
         for number, raw in enumerate(fh, 1):
             at = offset
             offset += len(raw)
@@ -117,8 +111,8 @@ def scan(
             elif run.first_line is None:
                 run.first_line = number
             body = raw.rstrip(b"\r\n")
-            write(f"{text(code)}\t{digest(body)}\t{at}\t{len(body)}\t{number}\n".encode())
-    return run, out_path, strays
+            add(code, digest(body), at, len(body), number)
+    return run, strays
 
 
 def _stray(region: str, line: int, record: object) -> Finding:
@@ -163,27 +157,25 @@ def publish_changes(
     """A whole file, or (`region`) a partial one: the header and the implementations of the
     region's subtree, which it replaces; the rest comes from the newest version."""
     scope = None if region is None else (region, _subtree(engine, region))
-    with tempfile.TemporaryDirectory(prefix="onething-publish-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="onething-publish-") as tmp,
+        transaction(engine, lock_timeout) as conn,
+    ):
+        candidates_path = Path(tmp) / "candidates"
+        # Scanning loads the stage (a temporary table: no lock on anything shared yet).
+        stage = temp_table(conn, "onething_scan", "code text, hash text, off bigint, len int, line int")
         with phase("scanning"):
-            run, scanned, strays = scan(path, Path(tmp), progress, scope)
+            loader = BulkLoader(conn, stage, ("code", "hash", "off", "len", "line"))
+            try:
+                run, strays = scan(path, loader, progress, scope)
+            finally:
+                loader.close()
         own = strays + [f for f in run.findings if f.rule in ("SCHEMA", "HEADER")]
         if own:
             raise Refused(own)
-        candidates_path = Path(tmp) / "candidates"
-        with transaction(engine, lock_timeout) as conn, open(path, "rb") as lines:
+        with open(path, "rb") as lines:
             with phase("comparing"):
-                stage = temp_table(
-                    conn, "onething_scan", "code text, hash text, off bigint, len int, line int"
-                )
-                copy_rows(
-                    conn,
-                    stage,
-                    ("code", "hash", "off", "len", "line"),
-                    lines_of(scanned),
-                    (untext, bytes.decode, int, int, int),
-                )
-                index_temp(conn, "onething_scan", "code, hash")
-                found = duplicates(conn, stage)
+                found = [] if index_stage(conn, "onething_scan") else duplicates(conn, stage)
                 if scope is not None:
                     found.extend(_taken_elsewhere(conn, stage, scope[1]))
                 if found:
@@ -273,7 +265,6 @@ def _write_candidates(
     t = ImplementationRow
     validate = run.implementation
     findings = run.findings
-    prefix = b"%d\t" % version
     for batch in _batches(path):
         current = {
             code: (body, item, region)
@@ -283,7 +274,7 @@ def _write_candidates(
                 )
             )
         }
-        rows: list[bytes] = []
+        new: list[tuple[str, str, Implementation, int, bytes]] = []
         closing: list[str] = []
         for code, off, length, line in batch:
             source.seek(off)
@@ -304,27 +295,18 @@ def _write_candidates(
             changes.processed.add(code)
             changes.items[obj.item] = changes.items.get(obj.item, 0) + 1
             changes.regions.add(obj.region)
-            level = code[18:19] if code[18:19] in ("1", "2", "3", "4") else "4"
-            body = text_bytes(raw) if b"\\" in raw or b"\t" in raw or b"\r" in raw else raw
-            rows.append(
-                prefix
-                + f"{text(code)}\t{digest(raw)}\t{text(obj.item)}\t{text(obj.region)}\t{level}\t{line}\t".encode()
-                + body
-                + b"\n"
-            )
+            new.append((code, digest(raw), obj, line, raw))
         if closing:
             conn.execute(
                 sa.update(t).where(t.code.in_(closing), t.valid_to.is_(None)).values(valid_to=version)
             )
             changes.replaced += len(closing)
-        if rows:
-            changes.inserted += copy_rows(
-                conn,
-                IMPL,
-                IMPLEMENTATION_COLUMNS,
-                iter(rows),
-                (int, untext, bytes.decode, untext, untext, int, optional_int, untext),
-            )
+        if new:
+            loader = BulkLoader(conn, IMPL, IMPLEMENTATION_COLUMNS)
+            for code, hashed, obj, line, raw in new:
+                level = int(code[18]) if code[18:19] in ("1", "2", "3", "4") else 4
+                loader.add(version, code, hashed, obj.item, obj.region, level, line, raw)
+            changes.inserted += loader.close()
 
 
 def _remove(

@@ -5,8 +5,8 @@ The catalog row is locked first (a second first publish waits, then reads what c
 the table's indexes are dropped (the table is empty and nobody reads it yet), and as the
 file is decoded and validated each implementation line goes to the database (COPY on
 PostgreSQL, which takes it in on its own core while this one validates; batched INSERTs on
-SQLite). At the end: duplicate codes are looked for in the loaded rows, the indexes are
-built once, and the rest is written. Any error refuses and the transaction rolls it all back.
+SQLite). At the end the indexes are built once (the unique one finds duplicate codes) and
+the rest is written. Any error refuses, and the transaction rolls it all back.
 """
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ from ..model import Implementation
 from .review import Touched
 from .schema import IMPLEMENTATION_COLUMNS, ImplementationRow
 from .writes import (
+    BulkLoader,
     Published,
     Refused,
     phase,
-    postgres,
     take_catalog,
-    text,
-    text_bytes,
     transaction,
+    unique,
     write_bundles,
     write_findings,
     write_small,
@@ -53,62 +52,26 @@ class _Loader:
     def __init__(self, conn: Connection, version: int) -> None:
         self.version = version
         self.per_item: dict[str, int] = {}
-        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        self.pg = postgres(conn)
-        self.copy: Any = None
-        self.buffer: list[Any] = []
-        self.size = 0
-        if self.pg:
-            columns = ", ".join(IMPLEMENTATION_COLUMNS)
-            self.copy_context = self.cursor.copy(f"COPY {TABLE.name} ({columns}) FROM STDIN")
-            self.copy = self.copy_context.__enter__()
+        self.rows = BulkLoader(conn, TABLE.name, IMPLEMENTATION_COLUMNS)
 
     def __call__(self, line: int, impl: Implementation, raw: bytes) -> None:
         body = raw.rstrip(b"\r\n")
-        hexed = _blake2b(body, digest_size=16).hexdigest()
         code = impl.code
         level = code[18:19]
-        if not level or level not in "1234":
-            level = "4"
         self.per_item[impl.item] = self.per_item.get(impl.item, 0) + 1
-        if self.pg:
-            if b"\\" in body or b"\t" in body or b"\r" in body:
-                body = text_bytes(body)
-            row = (
-                (
-                    f"{self.version}\t{text(code)}\t{hexed}\t{text(impl.item)}\t{text(impl.region)}\t{level}\t{line}\t"
-                ).encode()
-                + body
-                + b"\n"
-            )
-            self.buffer.append(row)
-            self.size += len(row)
-            if self.size >= 1 << 20:
-                self.copy.write(b"".join(self.buffer))
-                self.buffer.clear()
-                self.size = 0
-        else:
-            self.buffer.append(
-                (self.version, code, hexed, impl.item, impl.region, int(level), line, body.decode())
-            )
-            if len(self.buffer) >= 20_000:
-                self._insert()
-
-    def _insert(self) -> None:
-        columns = ", ".join(IMPLEMENTATION_COLUMNS)
-        self.cursor.executemany(
-            f"INSERT INTO {TABLE.name} ({columns}) VALUES ({', '.join('?' * len(IMPLEMENTATION_COLUMNS))})",
-            self.buffer,
+        self.rows.add(
+            self.version,
+            code,
+            _blake2b(body, digest_size=16).hexdigest(),
+            impl.item,
+            impl.region,
+            int(level) if level and level in "1234" else 4,
+            line,
+            body,
         )
-        self.buffer.clear()
 
     def close(self) -> None:
-        if self.pg:
-            if self.buffer:
-                self.copy.write(b"".join(self.buffer))
-            self.copy_context.__exit__(None, None, None)
-        elif self.buffer:
-            self._insert()
+        self.rows.close()
 
 
 def publish_first(
@@ -137,12 +100,11 @@ def publish_first(
         errors = [f for f in report.findings if f.severity == "error"]
         if errors:  # every record is new, so touched: any error refuses
             raise Refused(errors)
-        with phase("duplicates"):
-            found = _duplicates(conn)
-        if found:
-            raise Refused(found)
         with phase("indexing"):
-            for index in TABLE.indexes:
+            key = next(index for index in TABLE.indexes if index.unique)
+            if not unique(conn, lambda: key.create(conn)):
+                raise Refused(_duplicates(conn))
+            for index in TABLE.indexes - {key}:
                 index.create(conn)
         touched = Touched()
         with phase("writing the rest"):

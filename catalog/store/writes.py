@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -109,78 +107,67 @@ def postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-# -- bulk loading: PostgreSQL's COPY text format in files, read by COPY or by batched INSERTs ------
-
-_SPECIAL = re.compile(r"[\\\t\n\r]")
+# -- bulk loading ------------------------------------------------------------------------------
 
 
-def text(value: str) -> str:
-    """A value for PostgreSQL's COPY text format (escaped as that format wants)."""
-    if _SPECIAL.search(value) is None:
-        return value
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+class BulkLoader:
+    """Rows on their way into one table, loaded as they come: COPY on PostgreSQL (the server
+    takes them in on its own core while this one goes on), batched INSERTs on SQLite. `add`
+    takes the row's values in `columns` order (str, int, None, or bytes of UTF-8 text)."""
+
+    BATCH = 20_000
+
+    def __init__(self, conn: Connection, table: str, columns: tuple[str, ...]) -> None:
+        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self.pg = postgres(conn)
+        self.count = 0
+        self.buffer: list[Any] = []
+        self.size = 0
+        names = ", ".join(columns)
+        if self.pg:
+            self._context = self.cursor.copy(f"COPY {table} ({names}) FROM STDIN")
+            self._copy = self._context.__enter__()
+        else:
+            self._insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+
+    def add(self, *values: Any) -> None:
+        self.count += 1
+        if not self.pg:
+            self.buffer.append([v.decode() if type(v) is bytes else v for v in values])
+            if len(self.buffer) >= self.BATCH:
+                self.cursor.executemany(self._insert, self.buffer)
+                self.buffer.clear()
+            return
+        row = b"\t".join([_copy_value(v) for v in values]) + b"\n"
+        self.buffer.append(row)
+        self.size += len(row)
+        if self.size >= 1 << 20:
+            self._copy.write(b"".join(self.buffer))
+            self.buffer.clear()
+            self.size = 0
+
+    def close(self) -> int:
+        """Send what is left; the number of rows loaded."""
+        if self.pg:
+            if self.buffer:
+                self._copy.write(b"".join(self.buffer))
+            self._context.__exit__(None, None, None)
+        elif self.buffer:
+            self.cursor.executemany(self._insert, self.buffer)
+        self.buffer.clear()
+        return self.count
 
 
-def text_bytes(value: bytes) -> bytes:
-    return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
-
-
-def untext(value: bytes) -> str:
-    if b"\\" in value:
-        value = (
-            value.replace(b"\\\\", b"\x00")
-            .replace(b"\\t", b"\t")
-            .replace(b"\\n", b"\n")
-            .replace(b"\\r", b"\r")
-            .replace(b"\x00", b"\\")
-        )
-    return value.decode()
-
-
-def copy_rows(
-    conn: Connection,
-    table: str,
-    columns: tuple[str, ...],
-    rows: Iterator[bytes],
-    convert: tuple[Callable[[bytes], Any], ...],
-) -> int:
-    """Bulk-load COPY-text rows: COPY on PostgreSQL, batched INSERTs (each field through
-    `convert`) on SQLite. Returns the number of rows."""
-    count = 0
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    if postgres(conn):
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            buffer: list[bytes] = []
-            size = 0
-            for row in rows:
-                buffer.append(row)
-                size += len(row)
-                count += 1
-                if size >= 1 << 20:
-                    copy.write(b"".join(buffer))
-                    buffer.clear()
-                    size = 0
-            if buffer:
-                copy.write(b"".join(buffer))
-        return count
-    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    batch: list[tuple[Any, ...]] = []
-    width = len(columns) - 1
-    for row in rows:
-        fields = row.rstrip(b"\n").split(b"\t", width)
-        batch.append(tuple(f(v) for f, v in zip(convert, fields, strict=True)))
-        if len(batch) >= 20_000:
-            cursor.executemany(insert, batch)
-            count += len(batch)
-            batch.clear()
-    if batch:
-        cursor.executemany(insert, batch)
-        count += len(batch)
-    return count
-
-
-def optional_int(value: bytes) -> int | None:
-    return None if value == b"\\N" else int(value)
+def _copy_value(value: Any) -> bytes:
+    """A value in PostgreSQL's COPY text format."""
+    if value is None:
+        return b"\\N"
+    if type(value) is int:
+        return b"%d" % value
+    raw = value if type(value) is bytes else value.encode()
+    if b"\\" in raw or b"\t" in raw or b"\n" in raw or b"\r" in raw:
+        raw = raw.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+    return raw
 
 
 def temp_table(conn: Connection, name: str, columns: str) -> str:
@@ -193,16 +180,29 @@ def temp_table(conn: Connection, name: str, columns: str) -> str:
     return f"temp.{name}"
 
 
-def index_temp(conn: Connection, name: str, columns: str) -> None:
-    if postgres(conn):
+def unique(conn: Connection, create: Callable[[], object]) -> bool:
+    """Build a unique index; False (and nothing built) when the rows repeat a key. Building it
+    is how a bulk load is checked for duplicate codes: the index is wanted anyway."""
+    try:
+        if postgres(conn):
+            with conn.begin_nested():  # a failed statement must not abort the whole publish
+                create()
+        else:
+            create()  # SQLite undoes the failed statement alone
+    except sa.exc.IntegrityError:
+        return False
+    return True
+
+
+def index_stage(conn: Connection, name: str) -> bool:
+    """The stage's unique index on code; False when a code repeats."""
+    prefix = "" if postgres(conn) else "temp."
+    ok = unique(
+        conn, lambda: conn.exec_driver_sql(f"CREATE UNIQUE INDEX {prefix}{name}_code ON {name} (code)")
+    )
+    if ok and postgres(conn):
         conn.exec_driver_sql(f"ANALYZE {name}")
-    else:
-        conn.exec_driver_sql(f"CREATE INDEX temp.{name}_ix ON {name} ({columns})")
-
-
-def lines_of(path: Path) -> Iterator[bytes]:
-    with open(path, "rb", buffering=1 << 20) as fh:
-        yield from fh
+    return ok
 
 
 def duplicates(conn: Connection, table: str) -> list[Finding]:
