@@ -26,6 +26,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/validate.py --rows 1000000
 	$(BIN)/python bench/bundle.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/scale.py --rows 1000000 --db sqlite
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
