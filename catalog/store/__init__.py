@@ -84,7 +84,8 @@ class Store:
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if url.startswith("sqlite"):
             # Writers wait for each other instead of failing; WAL lets readers go on meanwhile.
-            kwargs["connect_args"] = {"timeout": lock_timeout}
+            # (check_same_thread: a publish hands its connection to a writer thread for a while.)
+            kwargs["connect_args"] = {"timeout": lock_timeout, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = sa.create_engine(url, **kwargs)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -111,11 +113,13 @@ def postgres(conn: Connection) -> bool:
 
 
 class BulkLoader:
-    """Rows on their way into one table, loaded as they come: COPY on PostgreSQL (the server
-    takes them in on its own core while this one goes on), batched INSERTs on SQLite. `add`
-    takes the row's values in `columns` order (str, int, None, or bytes of UTF-8 text)."""
+    """Rows on their way into one table, loaded as they come, while the caller goes on: COPY on
+    PostgreSQL (the server takes them in on its own core), batched INSERTs on SQLite run by a
+    writer thread (sqlite3 lets go of the GIL while it writes). `add` takes the row's values in
+    `columns` order (str, int, None, or bytes of UTF-8 text). Nothing else may use the
+    connection until `close`."""
 
-    BATCH = 20_000
+    BATCH = 10_000
 
     def __init__(self, conn: Connection, table: str, columns: tuple[str, ...]) -> None:
         self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -129,14 +133,26 @@ class BulkLoader:
             self._copy = self._context.__enter__()
         else:
             self._insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+            self._batches: queue.Queue[list[Any] | None] = queue.Queue(maxsize=4)
+            self._failure: list[BaseException] = []
+            self._writer = threading.Thread(target=self._write, name="onething-bulk-insert", daemon=True)
+            self._writer.start()
+
+    def _write(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            if not self._failure:
+                try:
+                    self.cursor.executemany(self._insert, batch)
+                except BaseException as exc:  # noqa: BLE001 - raised again by close()
+                    self._failure.append(exc)
 
     def add(self, *values: Any) -> None:
         self.count += 1
         if not self.pg:
             self.buffer.append([v.decode() if type(v) is bytes else v for v in values])
             if len(self.buffer) >= self.BATCH:
-                self.cursor.executemany(self._insert, self.buffer)
-                self.buffer.clear()
+                self._batches.put(self.buffer)
+                self.buffer = []
             return
         row = b"\t".join([_copy_value(v) for v in values]) + b"\n"
         self.buffer.append(row)
@@ -147,14 +163,19 @@ class BulkLoader:
             self.size = 0
 
     def close(self) -> int:
-        """Send what is left; the number of rows loaded."""
+        """Send what is left and wait for it; the number of rows loaded."""
         if self.pg:
             if self.buffer:
                 self._copy.write(b"".join(self.buffer))
             self._context.__exit__(None, None, None)
-        elif self.buffer:
-            self.cursor.executemany(self._insert, self.buffer)
-        self.buffer.clear()
+        else:
+            if self.buffer:
+                self._batches.put(self.buffer)
+            self._batches.put(None)
+            self._writer.join()
+            if self._failure:
+                raise self._failure[0]
+        self.buffer = []
         return self.count
 
 
