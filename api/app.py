@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from .routes.health import HealthController
     from .routes.items import ItemController
     from .routes.regions import RegionController
-    from .routes.stats import StatsController
+    from .routes.stats import AdviceController, StatsController
     from .routes.tokens import TokenController
     from .routes.validation import ValidationController
     from .routes.workflows import BundleWorkflowController, WorkflowController
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         CatalogController,
         TokenController,
         StatsController,
+        AdviceController,
     )
     document_problems(*api_controllers)
     settings = settings or Settings.from_env()

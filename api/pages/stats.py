@@ -1,4 +1,4 @@
-"""The statistics page: a region (and those under it) in the figures leaders are measured by,
+"""The statistics page (and the digitisation advisor's, `/pages/stats/advice`): a region (and those under it) in the figures leaders are measured by,
 drawn as server-side SVG bars (no JavaScript) — each share for the region and its children,
 the §4.1 check pass rates, the bundles' coverage, the items whose regions diverge most — and
 the catalog's download links (JSONL, CPSV-AP JSON-LD, Turtle). The figures come from the same
@@ -86,6 +86,28 @@ class StatsPageController(Controller):
             charts=charts,
             checks_chart=checks,
             diverging=[i for i in report.items if i.material_lists > 1][:30],
+        )
+
+    @get("/advice", name="pages:advice")
+    async def advice(self, request: Request, catalog_service: Service) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        advice = await stats_service(request.app.state, catalog_service).advice(snap)
+        top = advice.suggestions[:15]
+        most = max((s.materials for s in top), default=1) or 1
+        chart = bar_chart_svg(
+            [Bar(s.name, s.materials / most, f"少交 {s.materials} 份 · 免跑 {s.visits} 次") for s in top],
+            "数字化建议：少交材料",
+        )
+        return html(
+            request,
+            "advice.html",
+            page="stats",
+            title="数字化建议",
+            snap=snap,
+            catalog=catalog,
+            advice=advice,
+            chart=chart,
         )
 
     @get("/export", name="pages:export")

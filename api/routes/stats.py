@@ -10,6 +10,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
+from bundler.advisor import Advice
 from bundler.stats import Stats
 
 from ..services.stats import stats_service
@@ -40,3 +41,21 @@ class StatsController(Controller):
     ) -> Stats:
         view = await catalog_service.snapshot()
         return await stats_service(request.app.state, catalog_service).report(view, region)
+
+
+class AdviceController(Controller):
+    path = "/advice"
+    tags = ("stats",)
+    opt = {"role": "portal"}  # noqa: RUF012
+
+    @get(
+        "/",
+        summary="Which material to digitise next: what each would save as an e-license",
+        description="For every material not yet an e-license or commitment, the materials no longer "
+        "handed in (summed over every bundle × region case that composes, each distinct case "
+        "composed once with the material flagged, exact minimum and all), the cases left with "
+        "nothing to hand in (`visits`), ranked. Computed once per version and bundles revision.",
+    )
+    async def advice(self, request: Request, catalog_service: NamedDependency[CatalogService]) -> Advice:
+        view = await catalog_service.snapshot()
+        return await stats_service(request.app.state, catalog_service).advice(view)

@@ -1,6 +1,6 @@
 """The statistics report over HTTP: one streamed pass over the newest version's implementations
 (never the whole catalog in memory) and the bundle checks report's rows (each distinct case
-composed once, shared with `GET /checks`). Kept per (version, bundles revision, region) for the
+composed once, shared with `GET /checks`); and the digitisation advisor (`GET /advice`). Kept per (version, bundles revision, region) for the
 last `KEEP` regions asked; a publish or a bundle write moves the key."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 if TYPE_CHECKING:
+    from bundler.advisor import Advice
     from bundler.stats import Stats
 
     from ..state import CatalogService, View
@@ -24,6 +25,7 @@ class StatsService:
         self.catalog_service = catalog_service
         self._lock = asyncio.Lock()
         self._kept: OrderedDict[tuple[int, int, str, str], Stats] = OrderedDict()
+        self._advice: tuple[tuple[int, int, str], Advice] | None = None
 
     async def report(self, view: View, region: str | None) -> Stats:
         from bundler.stats import stats
@@ -51,6 +53,24 @@ class StatsService:
             self._kept[key] = found
             while len(self._kept) > self.KEEP:
                 self._kept.popitem(last=False)
+            return found
+
+    async def advice(self, view: View) -> Advice:
+        """The digitisation advisor over every bundle (each bundle's slice read in turn)."""
+        from bundler.advisor import advise
+
+        catalog = view.require()
+        key = (view.version, view.bundle_rev, view.tag)
+        async with self._lock:
+            if self._advice is not None and self._advice[0] == key:
+                return self._advice[1]
+            store = self.catalog_service.store
+
+            def compute() -> Advice:
+                return advise(catalog, lambda items: store.implementations(view.version, items=items))
+
+            found = await anyio.to_thread.run_sync(compute)
+            self._advice = (key, found)
             return found
 
 

@@ -1,6 +1,8 @@
-"""`onething stats`: the figures of a published version, per region and rolled up the tree —
+"""`onething stats` and `onething advise`. Stats: the figures of a published version, per region and rolled up the tree —
 网上可办 (depth 4), 最多跑一次, 不见面, 即办, promised against statutory days, how many material
-lists regions keep for one item, and each bundle's coverage and §4.1 check pass rates."""
+lists regions keep for one item, and each bundle's coverage and §4.1 check pass rates.
+Advise: for each material not yet an e-license or commitment, what digitising it would save
+(`bundler.advisor`)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--region", help="this region and those under it (default: all)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=run_stats)
+    register_advise(sub)
 
 
 def open_version(args: argparse.Namespace, command: str):
@@ -113,3 +116,47 @@ def print_stats(report) -> None:
     print("\n§4.1 checks passed (bundle × region cases that compose)")
     for c in report.checks:
         print(f"  {c.check:<12} {c.passed:>6} / {c.of:<6} {_pct(c.passed, c.of)}")
+
+
+def register_advise(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "advise",
+        help="which material to digitise next: materials and visits saved across bundles and regions",
+    )
+    p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+    p.add_argument("--version", type=int, default=None, help="the version (default: the newest)")
+    p.add_argument("--top", type=int, default=20, help="how many suggestions to print (default 20)")
+    p.add_argument("--json", action="store_true", help="print every suggestion as JSON")
+    p.set_defaults(run=run_advise)
+
+
+def run_advise(args: argparse.Namespace) -> int:
+    from bundler.advisor import advise
+
+    from .progress import counter
+
+    opened = open_version(args, "advise")
+    if opened is None:
+        return 1
+    store, version, catalog = opened
+    try:
+        with counter("composing bundles", "bundles") as progress:
+            advice = advise(
+                catalog, lambda items: store.implementations(version, items=items), progress=progress
+            )
+    finally:
+        store.dispose()
+    if args.json:
+        sys.stdout.buffer.write(msgspec.json.encode(advice) + b"\n")
+        return 0
+    print(
+        f"version {version}: {advice.cases:,} bundle × region cases ({advice.distinct:,} distinct), "
+        "if one more material were an e-license:"
+    )
+    print(f"{'':>3} {'material':<28} {'materials':>9} {'visits':>6} {'cases':>6}  bundles")
+    for n, s in enumerate(advice.suggestions[: args.top], 1):
+        print(
+            f"{n:>3} {s.name[:14]:<14} {s.material[:13]:<13} {s.materials:>9,} {s.visits:>6,} {s.cases:>6,}"
+            f"  {', '.join(s.bundles)}"
+        )
+    return 0
