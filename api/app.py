@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from .routes.health import HealthController
     from .routes.items import ItemController
     from .routes.regions import RegionController
+    from .routes.stats import AdviceController, StatsController
     from .routes.tokens import TokenController
     from .routes.validation import ValidationController
     from .routes.workflows import BundleWorkflowController, WorkflowController
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ValidationController,
         CatalogController,
         TokenController,
+        StatsController,
+        AdviceController,
     )
     document_problems(*api_controllers)
     settings = settings or Settings.from_env()
@@ -131,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     "validation",
                     "catalog",
                     "tokens",
+                    "stats",
                 )
             ],
         ),

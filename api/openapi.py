@@ -76,6 +76,10 @@ def refine(app: Litestar) -> dict[str, Any]:
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") in ("path", "query"):
                     _no_control_characters(parameter.get("schema", {}))
+            if path == "/catalog" and method == "get":  # `?format=`: CPSV-AP as JSON-LD or Turtle too
+                content = responses.get("200", {}).get("content", {})
+                content.setdefault("application/ld+json", {"schema": {"type": "object"}})
+                content.setdefault("text/turtle", {"schema": {"type": "string"}})
             if (path, method) in IF_MATCH_OPERATIONS:
                 operation.setdefault("parameters", []).append(dict(IF_MATCH))
             elif method in ("put", "delete"):

@@ -31,6 +31,7 @@ from .guide import BundlePagesController
 from .home import home, login, login_form, logout
 from .render import STATIC
 from .review import ReviewController
+from .stats import StatsPageController
 
 pages = Router(
     path="/",
@@ -44,6 +45,7 @@ pages = Router(
         ChecksPageController,
         DesignerController,
         BundlePagesController,
+        StatsPageController,
     ],
     exception_handlers=HANDLERS,  # type: ignore[arg-type]
     include_in_schema=False,

@@ -13,10 +13,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.response import Stream
+from litestar.response.streaming import ASGIStreamingResponse
 
 from ..cache import not_modified
 from ..problems import ErrorDetail, ProblemException
@@ -53,27 +56,44 @@ async def receive_file(request: Request, limit: int) -> Path:
     return Path(name)
 
 
+class TypedStream(Stream):
+    """A Stream that answers with its own media type (a Stream takes the handler's over its own)."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIStreamingResponse:
+        kwargs["media_type"] = self.media_type
+        return super().to_asgi_response(*args, **kwargs)
+
+
 class CatalogController(Controller):
     path = "/catalog"
     tags = ("catalog",)
 
     @get(
         "/",
-        summary="Export the newest version as JSONL (header first), streamed",
+        summary="Export the newest version as JSONL (header first) or CPSV-AP 3.2.0, streamed",
+        description="`format`: `jsonl` (this catalog format, the default), `cpsv-ap` (CPSV-AP 3.2.0 as "
+        "JSON-LD with the official context), `turtle` (the same graph).",
         media_type=NDJSON,
         opt={"role": "portal"},
     )
-    async def export(self, request: Request, catalog_service: NamedDependency[CatalogService]) -> Response:
+    async def export(
+        self,
+        request: Request,
+        catalog_service: NamedDependency[CatalogService],
+        format: FromQuery[Literal["jsonl", "cpsv-ap", "turtle"]] = "jsonl",
+    ) -> Response:
+        from catalog.cpsv import MEDIA_TYPES, export
+
         view = await catalog_service.snapshot()
         view.require()
-        etag = f'"c{_digest(view.tag, sorted(view.versions.items()))}"'
+        etag = f'"c{format[0]}{_digest(view.tag, sorted(view.versions.items()))}"'
         if hit := not_modified(request, etag):
             return hit
-        return Stream(
-            catalog_service.export(view),
-            media_type=NDJSON,
-            headers={"ETag": etag, "Cache-Control": "no-cache"},
-        )
+        lines = catalog_service.export(view)
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if format == "jsonl":
+            return Stream(lines, media_type=NDJSON, headers=headers)
+        return TypedStream(export(lines, format), media_type=MEDIA_TYPES[format], headers=headers)
 
     @put(
         "/",

@@ -34,9 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--json", action="store_true", help="print the §6 JSON result")
         p.set_defaults(run=run_publish)
 
-    p = sub.add_parser("export", help="write a published version as JSONL, streamed")
+    p = sub.add_parser("export", help="write a published version as JSONL or CPSV-AP 3.2.0, streamed")
     p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
     p.add_argument("--version", type=int, default=None, help="the version (default: the newest)")
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "cpsv-ap", "turtle"),
+        default="jsonl",
+        help="jsonl (this catalog format, the default), cpsv-ap (CPSV-AP 3.2.0 JSON-LD), turtle",
+    )
     p.add_argument("-o", "--out", default="-", help="file to write (default: standard output)")
     p.set_defaults(run=run_export)
 
@@ -143,7 +149,14 @@ def run_export(args: argparse.Namespace) -> int:
             return 1
         out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
         try:
-            out.writelines(store.export(version))
+            if args.format == "jsonl":
+                out.writelines(store.export(version))
+            else:
+                from catalog.cpsv import export
+                from onething.commands.progress import counter
+
+                with counter("exporting", "records") as progress:
+                    out.writelines(export(store.export(version), args.format, progress))
         finally:
             if out is not sys.stdout.buffer:
                 out.close()

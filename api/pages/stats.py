@@ -1,0 +1,129 @@
+"""The statistics page (and the digitisation advisor's, `/pages/stats/advice`): a region (and those under it) in the figures leaders are measured by,
+drawn as server-side SVG bars (no JavaScript) — each share for the region and its children,
+the §4.1 check pass rates, the bundles' coverage, the items whose regions diverge most — and
+the catalog's download links (JSONL, CPSV-AP JSON-LD, Turtle). The figures come from the same
+report as `GET /stats`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from litestar import Controller, Request, Response, get
+from litestar.params import FromQuery
+
+from ..services.stats import stats_service
+from .data import Service, region_options, signed_in
+from .render import CHECK_NAMES, html
+from .svg import Bar, bar_chart_svg
+
+SHARES = {
+    "fully_online": "全程网办",
+    "at_most_one_visit": "最多跑一次",
+    "no_visit": "不见面（零跑动）",
+    "at_once": "即办",
+}
+
+
+FORMATS = {
+    "jsonl": ("JSONL（本目录格式）", "jsonl"),
+    "cpsv-ap": ("CPSV-AP 3.2.0（JSON-LD）", "jsonld"),
+    "turtle": ("CPSV-AP 3.2.0（Turtle）", "ttl"),
+}
+
+
+class StatsPageController(Controller):
+    path = "/pages/stats"
+    guards = [signed_in("portal")]  # noqa: RUF012
+
+    @get("/", name="pages:stats")
+    async def stats(
+        self, request: Request, catalog_service: Service, region: FromQuery[str] = ""
+    ) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        region = region if region in catalog.regions else ""
+        root = region or "000000"
+        report = await stats_service(request.app.state, catalog_service).report(snap, root)
+        by_code = {r.region: r for r in report.regions}
+        shown = [by_code[root], *(by_code[c] for c in sorted(snap.children.get(root, ())) if c in by_code)]
+
+        def bars(measure: str) -> list[Bar]:
+            out = []
+            for r in shown:
+                t = r.total
+                part = getattr(t, measure)
+                rate = part / t.implementations if t.implementations else 0.0
+                out.append(
+                    Bar(
+                        r.name + ("（合计）" if r.region == root and len(shown) > 1 else ""),
+                        rate,
+                        f"{rate * 100:.1f}%（{part}/{t.implementations}）",
+                        href=None if r.region == root else f"/pages/stats?region={r.region}",
+                    )
+                )
+            return out
+
+        charts = [(name, bar_chart_svg(bars(measure), name)) for measure, name in SHARES.items()]
+        checks = bar_chart_svg(
+            [
+                Bar(CHECK_NAMES.get(c.check, c.check), c.passed / c.of if c.of else 0.0, f"{c.passed}/{c.of}")
+                for c in report.checks
+            ],
+            "一件事检查通过率",
+        )
+        return html(
+            request,
+            "stats.html",
+            formats=FORMATS,
+            page="stats",
+            title="统计",
+            snap=snap,
+            catalog=catalog,
+            report=report,
+            top=by_code[root],
+            region=region,
+            regions=region_options(catalog, snap.children),
+            charts=charts,
+            checks_chart=checks,
+            diverging=[i for i in report.items if i.material_lists > 1][:30],
+        )
+
+    @get("/advice", name="pages:advice")
+    async def advice(self, request: Request, catalog_service: Service) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        advice = await stats_service(request.app.state, catalog_service).advice(snap)
+        top = advice.suggestions[:15]
+        most = max((s.materials for s in top), default=1) or 1
+        chart = bar_chart_svg(
+            [Bar(s.name, s.materials / most, f"少交 {s.materials} 份 · 免跑 {s.visits} 次") for s in top],
+            "数字化建议：少交材料",
+        )
+        return html(
+            request,
+            "advice.html",
+            page="stats",
+            title="数字化建议",
+            snap=snap,
+            catalog=catalog,
+            advice=advice,
+            chart=chart,
+        )
+
+    @get("/export", name="pages:export")
+    async def export(
+        self, catalog_service: Service, format: FromQuery[Literal["jsonl", "cpsv-ap", "turtle"]] = "jsonl"
+    ) -> Response:
+        """The newest version as a download, for a signed-in page (the API wants a bearer token)."""
+        from catalog.cpsv import MEDIA_TYPES, export
+
+        from ..routes.catalog import TypedStream
+
+        snap = await catalog_service.snapshot()
+        lines = catalog_service.export(snap)
+        name = f"catalog-{snap.version}.{FORMATS[format][1]}"
+        return TypedStream(
+            lines if format == "jsonl" else export(lines, format),
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )

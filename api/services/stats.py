@@ -1,0 +1,83 @@
+"""The statistics report over HTTP: one streamed pass over the newest version's implementations
+(never the whole catalog in memory) and the bundle checks report's rows (each distinct case
+composed once, shared with `GET /checks`); and the digitisation advisor (`GET /advice`). Kept per (version, bundles revision, region) for the
+last `KEEP` regions asked; a publish or a bundle write moves the key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import anyio
+
+if TYPE_CHECKING:
+    from bundler.advisor import Advice
+    from bundler.stats import Stats
+
+    from ..state import CatalogService, View
+
+
+class StatsService:
+    KEEP = 32
+
+    def __init__(self, catalog_service: CatalogService):
+        self.catalog_service = catalog_service
+        self._lock = asyncio.Lock()
+        self._kept: OrderedDict[tuple[int, int, str, str], Stats] = OrderedDict()
+        self._advice: tuple[tuple[int, int, str], Advice] | None = None
+
+    async def report(self, view: View, region: str | None) -> Stats:
+        from bundler.stats import stats
+        from catalog.stats import implementations_of
+
+        from .checks import unknown_region
+
+        catalog = view.require()
+        if region is not None and region not in catalog.regions:
+            raise unknown_region(region)
+        key = (view.version, view.bundle_rev, view.tag, region or "")
+        async with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+            rows = {b: await self.catalog_service.checks.rows(view, b) for b in sorted(catalog.bundles)}
+            store = self.catalog_service.store
+
+            def compute() -> Stats:
+                impls = implementations_of(store.export(view.version))
+                return stats(catalog, impls, rows, revision=view.version, region=region)
+
+            found = await anyio.to_thread.run_sync(compute)
+            self._kept[key] = found
+            while len(self._kept) > self.KEEP:
+                self._kept.popitem(last=False)
+            return found
+
+    async def advice(self, view: View) -> Advice:
+        """The digitisation advisor over every bundle (each bundle's slice read in turn)."""
+        from bundler.advisor import advise
+
+        catalog = view.require()
+        key = (view.version, view.bundle_rev, view.tag)
+        async with self._lock:
+            if self._advice is not None and self._advice[0] == key:
+                return self._advice[1]
+            store = self.catalog_service.store
+
+            def compute() -> Advice:
+                return advise(catalog, lambda items: store.implementations(view.version, items=items))
+
+            found = await anyio.to_thread.run_sync(compute)
+            self._advice = (key, found)
+            return found
+
+
+def stats_service(state: object, catalog_service: CatalogService) -> StatsService:
+    """The app's one StatsService (made on first use, kept on `app.state`)."""
+    found = getattr(state, "stats_service", None)
+    if found is None:
+        found = StatsService(catalog_service)
+        state.stats_service = found  # type: ignore[attr-defined]
+    return found

@@ -1,0 +1,161 @@
+"""Figures leaders are measured by (网上可办, 最多跑一次, 不见面, 即办), per region and rolled up
+the tree, and how far regions' handling of one item diverges (无差别受理).
+
+One streamed pass over the implementations: each adds to its own region's counts and to every
+ancestor's rolled-up counts (at most four), so memory grows with the regions and the distinct
+material lists, never with the implementations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from msgspec import Struct
+
+from .model import Implementation, Item, Region, Requirement, requirements_of
+
+
+class Counts(Struct, kw_only=True):
+    implementations: int = 0
+    fully_online: int = 0
+    """网上办理深度 4 (全程网办)."""
+    at_most_one_visit: int = 0
+    no_visit: int = 0
+    at_once: int = 0
+    """Promised 0 days (即办)."""
+    promised_days: int = 0
+    """Σ promised days."""
+    statutory_days: int = 0
+    """Σ statutory days."""
+
+    def add(self, impl: Implementation) -> None:
+        self.implementations += 1
+        self.fully_online += impl.online_depth == 4
+        self.at_most_one_visit += impl.visits <= 1
+        self.no_visit += impl.visits == 0
+        self.at_once += impl.promised_days == 0
+        self.promised_days += impl.promised_days
+        self.statutory_days += impl.statutory_days
+
+
+class RegionStats(Struct, kw_only=True):
+    region: str
+    name: str
+    level: str
+    parent: str | None
+    own: Counts
+    """The region's own implementations."""
+    total: Counts
+    """The region's and those of every region under it."""
+
+
+class ItemDivergence(Struct, kw_only=True):
+    item: str
+    name: str
+    implementations: int
+    material_lists: int
+    """Distinct material lists its implementations keep (1: handled alike everywhere)."""
+
+
+class ImplementationStats(Struct, kw_only=True):
+    regions: list[RegionStats]
+    items: list[ItemDivergence]
+
+
+def material_list(requirements: Iterable[Requirement]) -> tuple:
+    """A requirement list in a form where two lists that ask the same compare equal."""
+    return tuple(
+        sorted(
+            (
+                r.req,
+                tuple(sorted(r.any_of)),
+                r.optional,
+                r.deferrable,
+                tuple(sorted((q, tuple(sorted(a))) for q, a in r.when.items())),
+            )
+            for r in requirements
+        )
+    )
+
+
+def implementation_stats(
+    regions: Mapping[str, Region],
+    items: Mapping[str, Item],
+    implementations: Iterable[Implementation],
+    within: str | None = None,
+) -> ImplementationStats:
+    """The counts of every region under `within` (all when None; the region itself included),
+    in code order, and each item's divergence over those regions' implementations (most
+    divergent first)."""
+    children: dict[str, list[str]] = {}
+    for code, r in regions.items():
+        if r.parent is not None:
+            children.setdefault(r.parent, []).append(code)
+    if within is None:
+        kept = set(regions)
+    else:
+        kept, stack = {within}, [within]
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if child not in kept:
+                    kept.add(child)
+                    stack.append(child)
+    own = {code: Counts() for code in kept}
+    total = {code: Counts() for code in kept}
+    chains: dict[str, list[str]] = {}
+    lists: dict[str, set[tuple]] = {}
+    counted: dict[str, int] = {}
+    for impl in implementations:
+        if impl.region not in kept:
+            continue
+        own[impl.region].add(impl)
+        chain = chains.get(impl.region)
+        if chain is None:
+            chain = []
+            at: str | None = impl.region
+            while at is not None and at in kept and at not in chain:
+                chain.append(at)
+                at = regions[at].parent if at in regions else None
+            chains[impl.region] = chain
+        for code in chain:
+            total[code].add(impl)
+        item = items.get(impl.item)
+        if item is not None:
+            lists.setdefault(impl.item, set()).add(material_list(requirements_of(impl, item)))
+            counted[impl.item] = counted.get(impl.item, 0) + 1
+    out = [
+        RegionStats(
+            region=code,
+            name=regions[code].name,
+            level=regions[code].level,
+            parent=regions[code].parent,
+            own=own[code],
+            total=total[code],
+        )
+        for code in sorted(kept)
+    ]
+    divergence = [
+        ItemDivergence(
+            item=code, name=items[code].name, implementations=counted[code], material_lists=len(found)
+        )
+        for code, found in lists.items()
+    ]
+    divergence.sort(key=lambda d: (-d.material_lists, -d.implementations, d.item))
+    return ImplementationStats(regions=out, items=divergence)
+
+
+_IMPLEMENTATION = b'{"kind":"implementation"'
+
+
+def implementations_of(lines: Iterable[bytes]) -> Iterable[Implementation]:
+    """The implementations among a version's JSONL lines (as `Store.export` streams them,
+    several lines to a chunk), decoded one at a time."""
+    from .model import record_decoder
+
+    decode = record_decoder.decode
+    for chunk in lines:
+        for line in chunk.splitlines():
+            if line.startswith(_IMPLEMENTATION):
+                record = decode(line)
+                assert isinstance(record, Implementation)
+                yield record
