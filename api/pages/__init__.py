@@ -28,13 +28,14 @@ from .checks import ChecksPageController
 from .designer import DesignerController
 from .errors import HANDLERS
 from .guide import BundlePagesController
-from .home import home, login, login_form, logout
+from .home import favicon, home, login, login_form, logout
 from .render import STATIC
 from .review import ReviewController
 
 pages = Router(
     path="/",
     route_handlers=[
+        favicon,
         home,
         login_form,
         login,

@@ -28,7 +28,7 @@ from .render import env, html
 
 class BundlePagesController(Controller):
     path = "/pages/bundles"
-    guards = [signed_in("portal")]  # noqa: RUF012
+    guards = [signed_in("portal", public=True)]  # noqa: RUF012
 
     @get("/", name="pages:bundles")
     async def bundles(self, request: Request, catalog_service: Service) -> Response[str]:
