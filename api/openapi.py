@@ -22,8 +22,8 @@ import msgspec
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.static_files import create_static_files_router
 from litestar.routes import HTTPRoute
+from litestar.static_files import create_static_files_router
 
 from . import schemas
 from .problems import PROBLEM_JSON

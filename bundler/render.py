@@ -200,7 +200,9 @@ def _situations(workflow: Workflow, catalog: Catalog) -> list[str]:
     out = []
     for (ask, then), items in grouped.items():
         used = "、".join(dict.fromkeys(i for i in items if i))
-        out.append(f"{ask}{'' if ask.endswith('？') else '：'}{then}" + (f"（用于{used}）" if used else "") + "。")
+        out.append(
+            f"{ask}{'' if ask.endswith('？') else '：'}{then}" + (f"（用于{used}）" if used else "") + "。"
+        )
     return out
 
 

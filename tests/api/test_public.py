@@ -19,9 +19,12 @@ def test_published_reads_need_no_token_and_are_publicly_cacheable(sqlite_api) ->
         assert r.headers["cache-control"].startswith("public, max-age="), url
     assert region
     again = sqlite_api.get(f"/bundles/{bundle}", role=None)
-    assert sqlite_api.get(
-        f"/bundles/{bundle}", role=None, headers={"If-None-Match": again.headers["etag"]}
-    ).status_code == 304
+    assert (
+        sqlite_api.get(
+            f"/bundles/{bundle}", role=None, headers={"If-None-Match": again.headers["etag"]}
+        ).status_code
+        == 304
+    )
     # Writes, reviewer data and token management still need their roles.
     assert sqlite_api.post("/bundles", role=None, json={}).status_code == 401
     assert sqlite_api.get("/checks", role=None).status_code == 401

@@ -221,3 +221,10 @@ def open_page(browser):
     yield make
     for context in contexts:
         context.close()
+
+
+def without_toolbar(page_html: str) -> str:
+    """A guide page less what the page adds to the bundler's guide (toolbar, QR code, print date)."""
+    start = page_html.index("<!-- page toolbar -->")
+    end = page_html.index("<!-- /page toolbar -->", start) + len("<!-- /page toolbar -->")
+    return page_html[:start] + page_html[end:]
