@@ -88,7 +88,8 @@ def broken(catalog: Catalog) -> Catalog:
         if impl.item == RENAMED_ITEM and impl.region != RENAMED_REGION:
             impls[code] = msgspec.structs.replace(impl, name=new_name)
     slow = next(
-        i for i in sorted(catalog.implementations.values(), key=lambda i: i.code)
+        i
+        for i in sorted(catalog.implementations.values(), key=lambda i: i.code)
         if i.region == SLOW_REGION and i.item != RENAMED_ITEM
     )
     longer = items[slow.item].statutory_days + 5
