@@ -29,6 +29,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.stores.registry import StoreRegistry
@@ -36,7 +37,8 @@ from litestar.stores.registry import StoreRegistry
 from .auth import RoleMiddleware, TokenChecker
 from .bodies import BodyGuard
 from .cache import cache_store
-from .openapi import query_names
+from .headers import ResponseHeaders
+from .openapi import docs_assets, docs_ui, query_names
 from .openapi import refine as refine_openapi
 from .problems import document_problems, problem_handler
 from .sessions import Sessions, SignInLimiter
@@ -91,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store.dispose()
 
     app = Litestar(
-        route_handlers=[*api_controllers, *PAGE_ROUTES],
+        route_handlers=[*api_controllers, *PAGE_ROUTES, docs_assets()],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "store": Provide(lambda: store, sync_to_thread=False, use_cache=True),
@@ -106,11 +108,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "signins": signins,
             }
         ),
-        stores=StoreRegistry({"workflows": cache}),
+        stores=StoreRegistry({"workflows": cache, "rate_limit": cache}),
         middleware=[
-            DefineMiddleware(RoleMiddleware, checker=tokens),
+            *rate_limit(settings.rate_limit),
+            DefineMiddleware(RoleMiddleware, checker=tokens, public_read=settings.public_read),
             DefineMiddleware(BodyGuard, max_body=settings.max_body, query_names=declared_queries),
         ],
+        before_send=[ResponseHeaders(settings.public_read, settings.public_max_age)],
         exception_handlers={Exception: problem_handler},
         request_max_body_size=settings.max_body,
         on_shutdown=[shutdown],
@@ -118,8 +122,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="onething",
             version="1",
             description="四级四同 service catalog and 'one thing, one visit' bundler. "
-            "Send `Authorization: Bearer <token>`; errors are RFC 9457 problem documents.",
+            "Published reads need no token; writes and reviewer data need "
+            "`Authorization: Bearer <token>`; errors are RFC 9457 problem documents.",
             path="/schema",
+            render_plugins=[docs_ui()],
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
             tags=[
@@ -140,5 +146,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=settings.debug,
     )
-    declared_queries.update(query_names(refine_openapi(app)))
+    declared_queries.update(query_names(refine_openapi(app, settings.public_read)))
     return app
+
+
+def rate_limit(per_minute: int) -> list[DefineMiddleware]:
+    """One client's requests per minute, counted in the shared store (Redis when configured, so
+    every worker counts together); 429 with `Retry-After` past it (`api.headers`)."""
+    if per_minute <= 0:
+        return []
+    config = RateLimitConfig(rate_limit=("minute", per_minute), exclude=["/health"])
+    return [config.middleware]

@@ -7,7 +7,8 @@
 | `reviewer` | what portal may, read the validation report, validate an upload, publish the catalog |
 | `admin` | everything, and manage tokens |
 
-`GET /health` and the OpenAPI schema are public. A missing or unknown token is 401
+`GET /health` and the OpenAPI schema are public, and so (unless `ONETHING_PUBLIC_READ=0`) are
+the published reads marked `opt={"public": True}` when asked without a token (`api.headers`). A missing or unknown token is 401
 (with `WWW-Authenticate: Bearer`), a known token of the wrong role 403; either way
 nothing changes. Tokens are checked against the store (which keeps only their hash)
 and remembered in-process for `settings.token_ttl` seconds (a bounded LRU); a revoke through
@@ -29,6 +30,7 @@ import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from .headers import is_public
 from .problems import ProblemException
 from .sessions import BoundedLRU, Sessions, digest
 
@@ -161,17 +163,20 @@ class _ScopeHeaders:
 
 
 class RoleMiddleware:
-    """Enforces `opt["role"]` of the matched route handler; routes without one are public."""
+    """Enforces `opt["role"]` of the matched route handler; routes without one are public, and so
+    are published reads (`api.headers.is_public`) asked without a token while `public_read` is on."""
 
-    def __init__(self, app: Any, checker: TokenChecker):
+    def __init__(self, app: Any, checker: TokenChecker, public_read: bool = False):
         self.app = app
         self.checker = checker
+        self.public_read = public_read
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] != "OPTIONS":
             handler = scope.get("route_handler")
             role = handler.opt.get(ROLE_OPT) if handler is not None else None
-            if role is not None:
+            anonymous = _ScopeHeaders(scope["headers"]).get("authorization") is None
+            if role is not None and not (anonymous and is_public(handler, scope["method"], self.public_read)):
                 scope.setdefault("state", {})["role"] = await authorize(
                     _ScopeHeaders(scope["headers"]), self.checker, role
                 )

@@ -21,11 +21,42 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.routes import HTTPRoute
+from litestar.static_files import create_static_files_router
 
 from . import schemas
 from .problems import PROBLEM_JSON
 from .schemas import ONE_LINE
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def _swagger_dir() -> Any:
+    from pathlib import Path
+
+    import swagger_ui_bundle
+
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+def docs_ui() -> SwaggerRenderPlugin:
+    """The docs UI at `/schema`: Swagger UI from the `swagger-ui-bundle` package, served by us —
+    no CDN, so it works on an intranet without internet."""
+    return SwaggerRenderPlugin(
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        path=["/", "/swagger"],
+        favicon="<link rel='icon' type='image/svg+xml' href='/pages/static/favicon.svg'>",
+    )
+
+
+def docs_assets() -> Any:
+    return create_static_files_router(
+        path=DOCS_ASSETS, directories=[_swagger_dir()], name="docs-assets", include_in_schema=False
+    )
+
 
 IF_MATCH = {
     "name": "If-Match",
@@ -55,8 +86,9 @@ def _input_structs() -> dict[str, type[msgspec.Struct]]:
     }
 
 
-def refine(app: Litestar) -> dict[str, Any]:
-    """Refine the app's OpenAPI document in place (the dict Litestar serves) and return it."""
+def refine(app: Litestar, public_read: bool = False) -> dict[str, Any]:
+    """Refine the app's OpenAPI document in place (the dict Litestar serves) and return it.
+    `public_read`: the published reads take a token but need none (`security: [{}, bearer]`)."""
     document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     components = document.setdefault("components", {}).setdefault("schemas", {})
     for name, struct in _input_structs().items():
@@ -64,6 +96,7 @@ def refine(app: Litestar) -> dict[str, Any]:
             generated = msgspec.json.schema(struct, ref_template="#/components/schemas/{name}")
             components[name] = generated["$defs"][name]
     public = _public_operations(app)
+    optional = _public_reads(app) if public_read else set()
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -73,6 +106,9 @@ def refine(app: Litestar) -> dict[str, Any]:
                 operation["security"] = []
                 for status in ("401", "403"):
                     responses.pop(status, None)
+            elif (path, method) in optional:
+                operation["security"] = [{}, {"bearer": []}]
+                responses.pop("403", None)
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") in ("path", "query"):
                     _no_control_characters(parameter.get("schema", {}))
@@ -118,6 +154,20 @@ def _no_control_characters(schema: dict[str, Any]) -> None:
 
 def _json_body(operation: dict[str, Any]) -> bool:
     return "application/json" in operation["requestBody"].get("content", {})
+
+
+def _public_reads(app: Litestar) -> set[tuple[str, str]]:
+    """(path, method) of the published reads (`api.headers.is_public`)."""
+    from .headers import is_public
+
+    return {
+        (route.path_format, method.lower())
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+        if handler.resolve_include_in_schema() and is_public(handler, method, True)
+    }
 
 
 def _public_operations(app: Litestar) -> set[tuple[str, str]]:

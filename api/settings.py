@@ -13,6 +13,9 @@
 | `ONETHING_TRUST_PROXY` | `0` | behind a TLS-terminating proxy: trust its `X-Forwarded-Proto` (cookies `Secure` when it says https) |
 | `ONETHING_SIGNIN_FAILURES` | `10` | failed page sign-ins a client may make within the window before it gets 429 |
 | `ONETHING_SIGNIN_WINDOW` | `300` | that window, in seconds |
+| `ONETHING_PUBLIC_READ` | `1` | published regions, items, bundles, workflows and guides answer without a token (and their pages) |
+| `ONETHING_PUBLIC_MAX_AGE` | `300` | `Cache-Control: public, max-age=` of those public reads, in seconds |
+| `ONETHING_RATE_LIMIT` | `6000` | requests per minute one client (its address) may make, counted in the shared store (0: no limit) |
 | `ONETHING_DEBUG` | `0` | Litestar debug mode (tracebacks in 500s — never in production) |
 """
 
@@ -38,6 +41,9 @@ class Settings:
     trust_proxy: bool = False
     signin_failures: int = 10
     signin_window: float = 300.0
+    public_read: bool = True
+    public_max_age: int = 300
+    rate_limit: int = 6000
     debug: bool = False
 
     @classmethod
@@ -55,6 +61,9 @@ class Settings:
             trust_proxy=_flag(env.get("ONETHING_TRUST_PROXY")),
             signin_failures=int(env.get("ONETHING_SIGNIN_FAILURES", cls.signin_failures)),
             signin_window=float(env.get("ONETHING_SIGNIN_WINDOW", cls.signin_window)),
+            public_read=_flag(env.get("ONETHING_PUBLIC_READ", "1")),
+            public_max_age=int(env.get("ONETHING_PUBLIC_MAX_AGE", cls.public_max_age)),
+            rate_limit=int(env.get("ONETHING_RATE_LIMIT", cls.rate_limit)),
             debug=_flag(env.get("ONETHING_DEBUG")),
         )
 

@@ -28,7 +28,7 @@ from .checks import ChecksPageController
 from .designer import DesignerController
 from .errors import HANDLERS
 from .guide import BundlePagesController
-from .home import home, login, login_form, logout
+from .home import favicon, home, login, login_form, logout
 from .render import STATIC
 from .review import ReviewController
 from .stats import StatsPageController
@@ -36,6 +36,7 @@ from .stats import StatsPageController
 pages = Router(
     path="/",
     route_handlers=[
+        favicon,
         home,
         login_form,
         login,

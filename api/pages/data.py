@@ -78,11 +78,18 @@ def here(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return connection.url.path + (f"?{query}" if query else "")
 
 
-def signed_in(role: str):
-    """A guard: the visitor's token cookie must hold a role that `role` admits (as in `api.auth`)."""
+def public_read(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    return bool(connection.app.state.settings.public_read)
+
+
+def signed_in(role: str, *, public: bool = False):
+    """A guard: the visitor's token cookie must hold a role that `role` admits (as in `api.auth`);
+    `public`: a page of published information, open to everyone while public reads are on."""
     admitted = ADMITS[role]
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if public and public_read(connection):
+            return
         user = current_user(connection)
         if user is None:
             raise LoginRequired(here(connection), role)

@@ -1,11 +1,13 @@
 """The bundle designer: pick items, choose the applicant's region, see the workflow as you go, save.
 
-One plain HTML form: its GET re-renders the page with the workflow of the
-items ticked (so it works without JavaScript; `pages.js` only submits it when
-a box or a select changes), and its save button posts the same fields to
-`/pages/designer/save`, which creates the bundle or replaces it on the version
-the designer started from — through the catalog service, with the API's
-checks (`bundle_findings`) and the store's compare-and-set.
+One plain HTML form: its "更新预览" button GETs the page again with the workflow of the
+items ticked (so it works without JavaScript; `pages.js` fetches the same page and swaps
+the preview in place, keeping focus and scroll), and its save button posts the same fields
+to `/pages/designer/save`, which creates the bundle or replaces it on the version the
+designer started from — through the catalog service, with the API's checks
+(`bundle_findings`) and the store's compare-and-set. The page says where the combination
+can be handled (the checks service over every region) and asks before saving one that
+can be handled nowhere. Deleting asks for confirmation on a page of its own (`?delete=1`).
 """
 
 from __future__ import annotations
@@ -65,7 +67,6 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
                 code,
                 steps[code].name,
                 f"{steps[code].agency} · {steps[code].promised_days} 天",
-                href=f"/pages/items/{code}",
             )
             for code in stage
         ]
@@ -101,6 +102,8 @@ async def designer_page(
     q: str,
     form: dict[str, str],
     saved: bool = False,
+    deleting: bool = False,
+    deleted: str = "",
     error: str | None = None,
     error_items: list[str] | None = None,
     status_code: int = 200,
@@ -133,6 +136,7 @@ async def designer_page(
         else:
             workflow = msgspec.json.decode(computed.body, type=Workflow)
             view = workflow_view(await service.slice(snap, picked, region), workflow)
+    coverage = await _coverage(service, snap, picked, original) if len(picked) >= 2 else None
     stored_version = snap.versions.get(original) if original else None
     guide = None
     if original and original in catalog.bundles and region and stored_version is not None:
@@ -159,12 +163,33 @@ async def designer_page(
         stale=stored_version is not None and form.get("version") not in ("", str(stored_version)),
         stored_version=stored_version,
         saved=saved,
+        deleting=deleting and stored_version is not None,
+        deleted=deleted,
+        coverage=coverage,
         error=error,
         error_items=error_items or [],
         guide=guide,
         bundles=sorted(catalog.bundles.values(), key=lambda b: b.name),
         login=login_url(here(request)),
     )
+
+
+async def _coverage(service: CatalogService, snap: View, picked: list[str], original: str) -> dict[str, Any]:
+    """Where the combination can be handled: the stored bundle's rows of the checks report, or
+    the draft's over every region."""
+    catalog = snap.require()
+    stored = catalog.bundles.get(original)
+    if stored is not None and list(stored.items) == picked:
+        rows = await service.checks.rows(snap, original)
+    else:
+        rows = await service.checks.coverage(snap, picked)
+    ok = [r.region for r in rows if r.error is None]
+    return {
+        "ok": ok,
+        "names": [catalog.regions[r].name for r in ok if catalog.regions[r].level == "county"]
+        or [catalog.regions[r].name for r in ok],
+        "total": len(rows),
+    }
 
 
 def _form(data: dict[str, Any]) -> dict[str, str]:
@@ -197,6 +222,8 @@ class DesignerController(Controller):
         bundle: FromQuery[str] = "",
         edited: FromQuery[str] = "",
         saved: FromQuery[str] = "",
+        delete: FromQuery[str] = "",
+        deleted: FromQuery[str] = "",
     ) -> Response[str]:
         snap = await catalog_service.snapshot()
         catalog = snap.require()
@@ -214,7 +241,16 @@ class DesignerController(Controller):
                 "original": b.id,
             }
         return await designer_page(
-            request, catalog_service, snap, items=chosen, region=region, q=q, form=form, saved=bool(saved)
+            request,
+            catalog_service,
+            snap,
+            items=chosen,
+            region=region,
+            q=q,
+            form=form,
+            saved=bool(saved),
+            deleting=bool(delete),
+            deleted=deleted[:500],
         )
 
     @post("/save", name="pages:designer-save", status_code=303)
@@ -226,7 +262,7 @@ class DesignerController(Controller):
         require_role(request, "designer")
         snap = await catalog_service.snapshot()
         form = await request.form()
-        items = [str(i) for i in form.getall("items")]
+        items = [str(i) for i in form.getall("items")] if "items" in form else []
         region = str(form.get("region", ""))
         fields = _form(dict(form))
 
@@ -246,6 +282,16 @@ class DesignerController(Controller):
 
         if not _same_origin(request):
             return await again("请求来源不是本站页面，未保存。", 403)
+        if len(dict.fromkeys(items)) < 2:
+            return await again("请至少勾选两个事项后再保存：一件事由两个或更多事项组成。", 422)
+        if not form.get("anyway"):
+            coverage = await _coverage(catalog_service, snap, list(dict.fromkeys(items)), fields["original"])
+            if not coverage["ok"]:
+                return await again(
+                    "该组合在任何地区都无法办理（有事项在各地都没有实施清单），未保存。"
+                    "如确需保存，请勾选“仍然保存”后再保存。",
+                    422,
+                )
         replacing = (
             bool(fields["original"]) and fields["original"] == fields["id"] and fields["version"].isdigit()
         )
@@ -264,13 +310,58 @@ class DesignerController(Controller):
         target = "/pages/designer?" + urlencode({"bundle": out.id, "region": region, "saved": "1"})
         return Redirect(target, status_code=303)  # type: ignore[return-value]
 
+    @post("/delete", name="pages:designer-delete", status_code=303)
+    async def delete(self, request: Request, catalog_service: Service) -> Response[str]:
+        require_role(request, "designer")
+        snap = await catalog_service.snapshot()
+        form = await request.form()
+        bundle_id, version = str(form.get("id", "")), str(form.get("version", ""))
+        region = str(form.get("region", ""))
+        stored = snap.require().bundles.get(bundle_id)
+
+        async def again(message: str, status: int) -> Response[str]:
+            items = list(stored.items) if stored else []
+            fields = {
+                "id": bundle_id,
+                "name": stored.name if stored else "",
+                "description": "",
+                "version": version,
+                "original": bundle_id,
+            }
+            return await designer_page(
+                request,
+                catalog_service,
+                snap,
+                items=items,
+                region=region,
+                q="",
+                form=fields,
+                error=message,
+                status_code=status,
+            )
+
+        if not _same_origin(request):
+            return await again("请求来源不是本站页面，未删除。", 403)
+        if stored is None or not version.isdigit():
+            return await again("没有这个一件事，可能已被删除。", 404)
+        try:
+            await catalog_service.delete_bundle(bundle_id, int(version))
+        except ProblemException as exc:
+            return await again(_problem_message(exc), exc.status_code)
+        target = "/pages/designer?" + urlencode({"deleted": stored.name, "region": region})
+        return Redirect(target, status_code=303)  # type: ignore[return-value]
+
 
 def _field_message(text: str) -> str:
     if "$.id" in text:
         return "编号只能由字母、数字、点、下划线和连字符组成，且以字母或数字开头。"
     if "$.name" in text:
         return "请填写一件事名称。"
-    return text
+    if "$.items" in text:
+        return "请至少勾选两个事项。"
+    if "$.description" in text:
+        return "说明过长。"
+    return "填写的内容不符合要求，请检查编号、名称和说明。"
 
 
 def _problem_message(exc: ProblemException) -> str:
@@ -283,4 +374,6 @@ def _problem_message(exc: ProblemException) -> str:
     if exc.code == "INVALID_BUNDLE":
         details = "；".join(e.message for e in exc.errors)
         return f"一件事未通过校验：{details}"
-    return exc.detail
+    if exc.code == "UNAUTHENTICATED" or exc.status_code == 401:
+        return "登录已失效，请重新登录后再保存。"
+    return f"保存失败（{exc.status_code}），请稍后再试。"

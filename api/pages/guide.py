@@ -10,6 +10,7 @@ carried along as hidden `answer=Q:A` fields, as the API takes them.
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import quote, urlencode
 
 import msgspec
@@ -22,19 +23,25 @@ from api.problems import ProblemException
 from api.routes.workflows import parse_answers
 from api.state import Answers
 
-from .data import Service, region_options, signed_in
+from .data import Service, current_user, region_options, signed_in
+from .qr import qr_svg
 from .render import env, html
 
 
 class BundlePagesController(Controller):
     path = "/pages/bundles"
-    guards = [signed_in("portal")]  # noqa: RUF012
+    guards = [signed_in("portal", public=True)]  # noqa: RUF012
 
     @get("/", name="pages:bundles")
     async def bundles(self, request: Request, catalog_service: Service) -> Response[str]:
         snap = await catalog_service.snapshot()
         catalog = snap.require()
         rows = sorted(catalog.bundles.values(), key=lambda b: b.name)
+        options = region_options(catalog, snap.children)
+        offered = {}
+        for b in rows:  # each bundle offers only the regions where it can be handled
+            buildable = {r.region for r in await catalog_service.checks.rows(snap, b.id) if r.error is None}
+            offered[b.id] = [(c, n) for c, n in options if c in buildable]
         return html(
             request,
             "bundles.html",
@@ -44,7 +51,7 @@ class BundlePagesController(Controller):
             catalog=catalog,
             rows=rows,
             versions=snap.versions,
-            regions=region_options(catalog, snap.children),
+            offered=offered,
         )
 
     @get("/{bundle_id:str}/guide", name="pages:guide")
@@ -61,13 +68,23 @@ class BundlePagesController(Controller):
         bundle = catalog.bundles.get(bundle_id)
         if bundle is None:
             raise NotFoundException(f"没有编号为 {bundle_id} 的一件事")
-        options = region_options(catalog, snap.children)
+        rows = await catalog_service.checks.rows(snap, bundle_id)
+        buildable = {row.region for row in rows if row.error is None}
+        # Only the regions where the bundle is offered and can be composed are offered here.
+        options = [(c, n) for c, n in region_options(catalog, snap.children) if c in buildable]
         problem, status = None, 200
         answers: Answers = ()
         given = [a for a in answer or () if a.strip()]  # a question left at 请选择… sends nothing
         try:
             answers = catalog_service.answers(snap, parse_answers(given)) if given else ()
-            if region in catalog.regions:
+            if region in catalog.regions and region not in buildable:
+                problem = {
+                    "code": "NOT_AVAILABLE",
+                    "message": _not_here(catalog, bundle, region, options),
+                    "items": [],
+                }
+                status = 422
+            elif region in catalog.regions:
                 computed = await catalog_service.guide(bundle_id, region, snap, answers)
                 workflow = await catalog_service.workflow(bundle_id, region, snap, answers)
         except ProblemException as exc:
@@ -92,7 +109,11 @@ class BundlePagesController(Controller):
         action = f"/pages/bundles/{quote(bundle_id)}/guide"
         questions = msgspec.json.decode(workflow.body).get("questions", [])
         toolbar = env.get_template("guide_toolbar.html").render(
-            designer="/pages/designer?" + urlencode({"bundle": bundle_id, "region": region}),
+            printed=date.today().isoformat(),
+            qr=qr_svg(str(request.url)),
+            designer="/pages/designer?" + urlencode({"bundle": bundle_id, "region": region})
+            if current_user(request)
+            else None,
             action=action,
             restart=action + "?" + urlencode({"region": region}),
             regions=options,
@@ -107,3 +128,12 @@ class BundlePagesController(Controller):
         end = body.find(">", at) + 1 if at >= 0 else 0
         page = body[:end] + toolbar + body[end:]
         return Response(page, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
+
+
+def _not_here(catalog, bundle, region: str, options: list[tuple[str, str]]) -> str:
+    """Where the bundle can be handled, for an applicant of a region where it cannot."""
+    where = "、".join(name.strip("\u3000") for _, name in options[:12])
+    more = f"等 {len(options)} 个地区" if len(options) > 12 else ""
+    if not options:
+        return f"「{bundle.name}」目前在任何地区都无法办理，请联系当地政务服务中心。"
+    return f"「{bundle.name}」在{catalog.regions[region].name}无法办理。可办理地区：{where}{more}。"

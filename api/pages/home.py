@@ -22,6 +22,12 @@ LOGIN_COOKIE = "onething_login"
 """The sign-in form's double-submit value (login CSRF)."""
 
 
+@get("/favicon.ico", name="pages:favicon", include_in_schema=False)
+async def favicon() -> Redirect:
+    """Browsers ask for `/favicon.ico` by themselves; the icon is the pages' SVG."""
+    return Redirect("/pages/static/favicon.svg", status_code=301)
+
+
 @get("/", name="pages:home", include_in_schema=False)
 async def home(request: Request, catalog_service: Service) -> Response[str]:
     snap = await catalog_service.snapshot()

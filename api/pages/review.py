@@ -87,6 +87,7 @@ class ReviewController(Controller):
             rule_counts=await catalog_service.rule_counts(snap),
             regions=region_options(catalog, snap.children),
             chart=bar_chart_svg(bars, "各地四同一致率", width=1000) if bars else None,
+            bars=bars,
             conformity=view.conformity,
             overall=(total_ok, total_impls),
             page_number=page,

@@ -31,7 +31,12 @@ BLUE_LIGHT = "#dbeafe"
 GREEN = "#15803d"
 AMBER = "#b45309"
 RED = "#b91c1c"
-GREY_BAR = "#9ca3af"
+GREY_BAR = "#6b7280"
+# The rate bars: blue, orange, dark red differ in hue and in lightness (colour-blind safe), each
+# ≥ 3:1 against white, and the chart writes every value and has a legend.
+RATE_FULL = "#1d4ed8"
+RATE_NEAR = "#d97706"
+RATE_LOW = "#7f1d1d"
 
 
 def text_width(text: str, size: float) -> float:
@@ -103,7 +108,6 @@ class Node:
     id: str
     title: str
     subtitle: str = ""
-    href: str | None = None
 
 
 @dataclass(frozen=True)
@@ -297,9 +301,7 @@ def graph_svg(stages: Sequence[Sequence[Node]], edges: Sequence[Edge], label: st
                 f'stroke="{BLUE}" stroke-width="1.3"/>'
                 f'<rect x="{_n(x)}" y="{_n(y)}" width="4" height="{_n(h)}" fill="{BLUE}"/>{texts}</g>'
             )
-            if node.href:
-                box = f'<a href="{_t(node.href)}">{box}</a>'
-            body.append(box)
+            body.append(box)  # no link inside role="img": the steps table links each item
     body.extend(labels)
     return _svg(lay.width, lay.height, body, label, "chart graph")
 
@@ -327,6 +329,7 @@ class Bar:
     """A rate between 0 and 1."""
     text: str = ""
     href: str | None = None
+    """Where the bar's subject is; the page lists these links beside the chart (none inside it)."""
 
 
 def bar_chart_svg(bars: Sequence[Bar], label: str, width: float = 720.0) -> Markup:
@@ -337,8 +340,17 @@ def bar_chart_svg(bars: Sequence[Bar], label: str, width: float = 720.0) -> Mark
     bar_h, gap, top = 18.0, 8.0, 22.0
     plot_x = PAD + label_w
     plot_w = max(width - plot_x - text_w - PAD, 80.0)
+    legend = 24.0
+    top += legend
     height = top + len(bars) * (bar_h + gap) + PAD
     body: list[str] = []
+    x = plot_x
+    for colour, text in ((RATE_FULL, "100%"), (RATE_NEAR, "90%–99%"), (RATE_LOW, "低于 90%")):
+        body.append(
+            f'<rect x="{_n(x)}" y="{_n(PAD - 6)}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{_n(x + 17)}" y="{_n(PAD + 4.5)}" font-size="12" fill="{INK}">{text}</text>'
+        )
+        x += text_width(text, 12) + 40
     for pct in (0, 25, 50, 75, 100):
         x = plot_x + plot_w * pct / 100
         body.append(
@@ -349,14 +361,12 @@ def bar_chart_svg(bars: Sequence[Bar], label: str, width: float = 720.0) -> Mark
     for i, b in enumerate(bars):
         y = top + i * (bar_h + gap) + gap / 2
         value = min(max(b.value, 0.0), 1.0)
-        colour = GREEN if value >= 1.0 else AMBER if value >= 0.9 else RED
+        colour = RATE_FULL if value >= 1.0 else RATE_NEAR if value >= 0.9 else RATE_LOW
         name = fit(b.label, size, label_w - 12)
         label_svg = (
             f'<text x="{_n(plot_x - 8)}" y="{_n(y + bar_h - 4.5)}" text-anchor="end" font-size="{_n(size)}" '
-            f'fill="{BLUE if b.href else INK}">{_t(name)}</text>'
+            f'fill="{INK}">{_t(name)}</text>'
         )
-        if b.href:
-            label_svg = f'<a href="{_t(b.href)}">{label_svg}</a>'
         body.append(
             f'<g class="bar" data-label="{_t(b.label)}" data-value="{value:.4f}"><title>{_t(b.label)} {_t(b.text)}'
             f"</title>{label_svg}"

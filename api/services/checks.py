@@ -160,6 +160,21 @@ class ChecksService:
         part = self._slice(view, [bundle], chains)
         return bundle_checks(part, bundle_id, regions)
 
+    async def coverage(self, view: View, items: Sequence[str]) -> list[RegionChecks]:
+        """A draft (a list of items not yet saved as a bundle) in every region: where the
+        designer's combination could be handled, before it is saved."""
+        return await self._run(self._compute_coverage, view, list(items))
+
+    DRAFT = "draft"
+
+    def _compute_coverage(self, view: View, items: list[str]) -> list[RegionChecks]:
+        from bundler import bundle_checks
+
+        draft = Bundle(id=self.DRAFT, name="草稿", items=items)
+        part = self._slice(view, [draft], None)
+        part = msgspec.structs.replace(part, bundles={**part.bundles, self.DRAFT: draft})
+        return bundle_checks(part, self.DRAFT, sorted(part.regions))
+
     def _slice(self, view: View, bundles: Sequence[Bundle], regions: Iterable[str] | None) -> Catalog:
         """The small records and the bundles' items' implementations in `regions` (None: all)."""
         catalog = view.require()

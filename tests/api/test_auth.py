@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from api.settings import Settings
+
+from .conftest import Api, running, small_catalog
 
 READS = [
     "/regions",
@@ -18,8 +24,17 @@ READS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def closed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """Public reads turned off (`ONETHING_PUBLIC_READ=0`)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('closed') / 'closed.db'}"
+    with running(Settings(db_url=url, token_ttl=0, public_read=False), small_catalog()) as api:
+        yield api
+
+
 @pytest.mark.parametrize("url", READS)
-def test_reads_need_a_token(sqlite_api, url):
+def test_reads_need_a_token_when_public_reads_are_off(closed_api, url):
+    sqlite_api = closed_api
     r = sqlite_api.get(url, role=None)
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
     assert r.headers["content-type"] == "application/problem+json"
@@ -27,6 +42,13 @@ def test_reads_need_a_token(sqlite_api, url):
     assert sqlite_api.get(url, headers={"Authorization": "Basic dXNlcjpwdw=="}, role=None).status_code == 401
     for role in ("portal", "designer", "reviewer", "admin"):
         assert sqlite_api.get(url, role=role).status_code == 200, role
+
+
+@pytest.mark.parametrize("url", READS)
+def test_published_reads_are_public_but_a_token_sent_is_checked(sqlite_api, url):
+    expected = 401 if url == "/catalog" else 200  # the export is not a published read
+    assert sqlite_api.get(url, role=None).status_code == expected
+    assert sqlite_api.get(url, headers={"Authorization": "Bearer not-a-token"}, role=None).status_code == 401
 
 
 def test_bundle_writes_need_designer(api):

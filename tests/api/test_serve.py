@@ -73,7 +73,8 @@ def test_serve_answers_over_http(sqlite_url, workers):
         for _ in range(4):  # whichever worker answers has the new catalog
             r = httpx.get(f"{base}/bundles/newborn/workflow", params={"region": "640104"}, headers=auth)
             assert r.status_code == 200 and r.json()["bundle"] == "newborn"
-        assert httpx.get(f"{base}/regions").status_code == 401
+        assert httpx.get(f"{base}/regions").status_code == 200  # a published read
+        assert httpx.get(f"{base}/catalog").status_code == 401
     finally:
         proc.terminate()
         proc.wait(20)

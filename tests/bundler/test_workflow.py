@@ -404,7 +404,10 @@ def test_the_guide_and_the_summary_speak_chinese_and_escape() -> None:
     assert "租赁合同&lt;script&gt;" in html and "<script>" not in html
     assert "☐ 热食类" in html  # a choice field offers its choices
     assert "告知承诺书" in html and "健康承诺书" in html  # the commitment to sign
-    assert "内部流转" in html and "电子证照免提交" in html
+    assert "内部流转" in html and "电子证照库" in html
+    # A citizen's page: no codes, no requirement names.
+    assert not any(code in html for code in b.catalog.items) and "#" not in html.split("</style>")[1]
+    assert "identity" not in html and "premises」" not in html  # requirement names stay inside
     text = summary_text(workflow, b.catalog)
     assert "需提交材料 materials to bring (2)" in text
     assert "申请材料 materials   10 → 2    份" in text

@@ -88,7 +88,8 @@ def broken(catalog: Catalog) -> Catalog:
         if impl.item == RENAMED_ITEM and impl.region != RENAMED_REGION:
             impls[code] = msgspec.structs.replace(impl, name=new_name)
     slow = next(
-        i for i in sorted(catalog.implementations.values(), key=lambda i: i.code)
+        i
+        for i in sorted(catalog.implementations.values(), key=lambda i: i.code)
         if i.region == SLOW_REGION and i.item != RENAMED_ITEM
     )
     longer = items[slow.item].statutory_days + 5
@@ -221,3 +222,10 @@ def open_page(browser):
     yield make
     for context in contexts:
         context.close()
+
+
+def without_toolbar(page_html: str) -> str:
+    """A guide page less what the page adds to the bundler's guide (toolbar, QR code, print date)."""
+    start = page_html.index("<!-- page toolbar -->")
+    end = page_html.index("<!-- /page toolbar -->", start) + len("<!-- /page toolbar -->")
+    return page_html[:start] + page_html[end:]
