@@ -230,11 +230,14 @@ class PublishResult(Struct):
 class TokenCreate(Struct, forbid_unknown_fields=True):
     name: TokenName
     role: Role
+    region: RegionCode | None = None
+    """Act only within this region and those under it (not for admin)."""
 
 
 class TokenCreated(Struct):
     name: str
     role: Role
+    region: str | None
     token: str
     """The secret, shown this once: only its hash is kept."""
 
@@ -242,6 +245,7 @@ class TokenCreated(Struct):
 class TokenInfo(Struct):
     name: str
     role: str
+    region: str | None
     created_at: datetime
 
 
