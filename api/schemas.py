@@ -146,12 +146,18 @@ class BundleCreate(Struct, forbid_unknown_fields=True):
     name: Name
     items: Annotated[list[ItemCode], Meta(max_length=200)]
     description: Description = ""
+    regions: Annotated[list[RegionCode], Meta(max_length=200)] | None = None
+    """Where it is offered: these regions and those under them; none: everywhere. A region-scoped
+    designer must name regions within its own."""
 
 
 class BundleReplace(Struct, forbid_unknown_fields=True):
     name: Name
     items: Annotated[list[ItemCode], Meta(max_length=200)]
     description: Description = ""
+    regions: Annotated[list[RegionCode], Meta(max_length=200)] | None = None
+    """Where it is offered: these regions and those under them; none: everywhere. A region-scoped
+    designer must name regions within its own."""
 
 
 class BundleOut(Struct):
@@ -160,6 +166,7 @@ class BundleOut(Struct):
     items: list[str]
     description: str
     version: int
+    regions: list[str] | None = None
 
 
 class BundleList(Struct):
@@ -224,6 +231,8 @@ class PublishResult(Struct):
     summary: SummaryOut
     findings: list[FindingOut]
     """Warnings (a publish with errors is refused)."""
+    needs_review: int = 0
+    """Untouched records with error findings, published flagged for review (§6)."""
 
 
 # -- tokens -------------------------------------------------------------------------

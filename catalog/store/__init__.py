@@ -28,13 +28,14 @@ from ..findings import Conformity
 from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
 from . import lifecycle, reads
-from .publish import publish_file
 from .lifecycle import AuditEvent, Caller, Check, NotPending, Submission, SubmissionTooLarge
+from .publish import publish_file
 from .reads import VersionInfo
 from .schema import BUNDLES_ROW, CATALOG_ROW, Base, BundleRow, StateRow, TokenRow
 from .writes import Published, Refused, StoreBusy, bundle_decoder
 
 __all__ = [
+    "ROLES",
     "AuditEvent",
     "BundleExists",
     "BundleNotFound",
@@ -42,7 +43,6 @@ __all__ = [
     "Check",
     "NotPending",
     "Published",
-    "ROLES",
     "Refused",
     "Store",
     "StoreBusy",

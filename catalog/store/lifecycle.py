@@ -361,7 +361,12 @@ def review_page(
         ):
             found.setdefault((row[2], row[3]), []).append(Finding(*row))  # type: ignore[arg-type]
     return total, [
-        Flag(kind=kind, key=key, region=region, findings=found.get((kind, key), []), cause=msgspec.json.decode(cause))
+        Flag(
+            kind=kind,
+            key=key,
+            region=region,
+            findings=found.get((kind, key), []),
+            cause=msgspec.json.decode(cause),
+        )
         for kind, key, region, cause in rows
     ]
-

@@ -10,9 +10,16 @@ import msgspec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("audit", help="list the audit trail (publishes, approvals, tokens), newest first")
-    p.add_argument("--db", metavar="URL", default=None, help="store URL; env ONETHING_DB; default sqlite:///onething.db")
-    p.add_argument("--action", help="only this action (publish, republish, submit, approve, reject, token.create, token.revoke)")
+    p = subparsers.add_parser(
+        "audit", help="list the audit trail (publishes, approvals, tokens), newest first"
+    )
+    p.add_argument(
+        "--db", metavar="URL", default=None, help="store URL; env ONETHING_DB; default sqlite:///onething.db"
+    )
+    p.add_argument(
+        "--action",
+        help="only this action (publish, republish, submit, approve, reject, token.create, token.revoke)",
+    )
     p.add_argument("--limit", type=int, default=100, help="at most this many events (default 100)")
     p.add_argument("--json", action="store_true", help='print {"total":N,"events":[…]}')
     p.set_defaults(run=run_audit)
