@@ -11,6 +11,8 @@ For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
   (`Computed`: `.body`, `.etag`, `.hit`) or raise a problem.
 - dependency `store: catalog.store.Store` — the database (sync; writes only).
 - dependency `settings: api.settings.Settings`.
+- dependency `lifecycle: api.services.lifecycle.LifecycleService` — versions, diffs, the
+  needs-review queue, submissions held for approval, the audit (§6), with region scopes.
 - the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens` — which also
   checks page sessions — and `signins`, the failed sign-in limiter).
 - roles: `opt={"role": "portal" | "designer" | "reviewer" | "admin"}` on a controller or handler
@@ -41,6 +43,7 @@ from .headers import ResponseHeaders
 from .openapi import docs_assets, docs_ui, query_names
 from .openapi import refine as refine_openapi
 from .problems import document_problems, problem_handler
+from .services.lifecycle import LifecycleService
 from .sessions import Sessions, SignInLimiter
 from .settings import Settings
 from .state import CatalogService
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from catalog.store import Store
 
     from .pages import ROUTES as PAGE_ROUTES
+    from .routes.audit import AuditController
     from .routes.bundles import BundleController
     from .routes.catalog import CatalogController
     from .routes.checks import ChecksController
@@ -57,8 +61,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from .routes.items import ItemController
     from .routes.regions import RegionController
     from .routes.stats import AdviceController, StatsController
+    from .routes.review import ReviewController
+    from .routes.submissions import RegionSubmissionController, SubmissionController
     from .routes.tokens import TokenController
     from .routes.validation import ValidationController
+    from .routes.versions import VersionController
     from .routes.workflows import BundleWorkflowController, WorkflowController
 
     api_controllers = (
@@ -71,9 +78,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ChecksController,
         ValidationController,
         CatalogController,
+        RegionSubmissionController,
+        SubmissionController,
+        VersionController,
+        ReviewController,
         TokenController,
         StatsController,
         AdviceController,
+        AuditController,
     )
     document_problems(*api_controllers)
     settings = settings or Settings.from_env()
@@ -82,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry
     )
     service = CatalogService(store, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind)
+    lifecycle = LifecycleService(service)
     tokens = TokenChecker(store, settings.token_ttl, sessions=Sessions(store.engine))
     signins = SignInLimiter(settings.signin_failures, settings.signin_window)
     declared_queries: dict[tuple[str, str], frozenset[str]] = {}  # filled once the schema is built
@@ -98,12 +111,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "store": Provide(lambda: store, sync_to_thread=False, use_cache=True),
             "catalog_service": Provide(lambda: service, sync_to_thread=False, use_cache=True),
+            "lifecycle": Provide(lambda: lifecycle, sync_to_thread=False, use_cache=True),
         },
         state=State(
             {
                 "settings": settings,
                 "store": store,
                 "catalog_service": service,
+                "lifecycle": lifecycle,
                 "tokens": tokens,
                 "signins": signins,
             }
@@ -139,8 +154,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     "checks",
                     "validation",
                     "catalog",
+                    "submissions",
+                    "versions",
                     "tokens",
                     "stats",
+                    "audit",
                 )
             ],
         ),

@@ -20,6 +20,11 @@ handler; the handler's wins) and `RoleMiddleware` enforces it before the handler
 (A Litestar guard would do the same, but Litestar copies the route handler object for
 every guard call, which costs a cached workflow fetch a fifth of its throughput.)
 `requires("designer")` is the same check as a guard, for routes that prefer guards.
+
+A token may be scoped to a region (`api_token.region`): the middleware puts the caller (name,
+role, region — `catalog.store.Caller`) in the request's state (`caller_of(request)`), where the
+handler checks a region it is asked to act on (`within`). Routes that change the whole catalog,
+or read across regions for admins, declare `opt={"unscoped": True}`: a scoped token is 403 there.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from .problems import ProblemException
 from .sessions import BoundedLRU, Sessions, digest
 
 if TYPE_CHECKING:
-    from catalog.store import Store
+    from litestar import Request
+
+    from catalog.store import Caller, Store
 
 ROLES = ("portal", "designer", "reviewer", "admin")
 
@@ -51,9 +58,9 @@ BEARER_HEADERS = {"WWW-Authenticate": 'Bearer realm="onething"'}
 
 
 class TokenChecker:
-    """token → role, through the store, remembered for `ttl` seconds in a bounded LRU (keyed by
-    the token's digest, so no secret sits in memory longer than the request); and a page
-    session's role the same way (`sessions`)."""
+    """token → caller (name, role, region), through the store, remembered for `ttl` seconds in a
+    bounded LRU (keyed by the token's digest, so no secret sits in memory longer than the
+    request); and a page session's caller the same way (`sessions`)."""
 
     SIZE = 10_000
 
@@ -63,32 +70,37 @@ class TokenChecker:
         self.sessions = sessions
         self._seen = BoundedLRU(size, ttl)
 
-    def cached(self, token: str) -> str | None | bool:
-        """The remembered role (None: known to be invalid), or False when it must be looked up."""
+    def cached(self, token: str) -> Caller | None | bool:
+        """The remembered caller (None: known to be invalid), or False when it must be looked up."""
         held = self._seen.get("t" + digest(token))
         return False if held is BoundedLRU.MISSING else held  # type: ignore[return-value]
 
-    def lookup(self, token: str) -> str | None:
+    def lookup(self, token: str) -> Caller | None:
         """Ask the store, and remember the answer for `ttl` seconds."""
-        role = self.store.token_role(token)
-        self._seen.put("t" + digest(token), role)
-        return role
+        caller = self.store.token_caller(token)
+        self._seen.put("t" + digest(token), caller)
+        return caller
 
     def role(self, token: str) -> str | None:
         """The token's role, remembered or looked up (sync: blocks on a lookup)."""
         held = self.cached(token)
-        return self.lookup(token) if held is False else held  # type: ignore[return-value]
+        caller = self.lookup(token) if held is False else held
+        return None if caller is None else caller.role  # type: ignore[union-attr]
 
-    def session_role(self, session_id: str) -> str | None:
-        """The role of a page session's token (None: no such session, ended, or token revoked)."""
+    def session_caller(self, session_id: str) -> Caller | None:
+        """Who holds a page session's token (None: no such session, ended, or token revoked)."""
         if self.sessions is None:
             return None
         key = "s" + digest(session_id)
         held = self._seen.get(key)
         if held is BoundedLRU.MISSING:
-            held = self.sessions.role(session_id)
+            held = self.sessions.caller(session_id)
             self._seen.put(key, held)
         return held  # type: ignore[return-value]
+
+    def session_role(self, session_id: str) -> str | None:
+        caller = self.session_caller(session_id)
+        return None if caller is None else caller.role
 
     def end_session(self, session_id: str) -> None:
         """Sign a page session out: its row is deleted and this instance forgets it at once."""
@@ -115,10 +127,12 @@ def requires(role: str):
 
 
 ROLE_OPT = "role"
+UNSCOPED_OPT = "unscoped"
 
 
-async def authorize(headers: Any, checker: TokenChecker, role: str) -> str:
-    """The role of the request's bearer token if it admits `role`; else a 401 or 403 problem."""
+async def authorize(headers: Any, checker: TokenChecker, role: str, unscoped: bool = False) -> Caller:
+    """The caller of the request's bearer token if its role admits `role` (and, `unscoped`, it
+    has no region); else a 401 or 403 problem."""
     token = _bearer(headers.get("authorization"))
     if token is None:
         raise ProblemException(
@@ -129,11 +143,30 @@ async def authorize(headers: Any, checker: TokenChecker, role: str) -> str:
         held = await anyio.to_thread.run_sync(checker.lookup, token)
     if held is None:
         raise ProblemException(401, "UNAUTHENTICATED", "unknown or revoked token", headers=BEARER_HEADERS)
-    if held not in ADMITS[role]:
+    caller: Caller = held  # type: ignore[assignment]
+    if caller.role not in ADMITS[role]:
         raise ProblemException(
-            403, "FORBIDDEN", f"this needs the {role} role (or admin); the token has {held}"
+            403, "FORBIDDEN", f"this needs the {role} role (or admin); the token has {caller.role}"
         )
-    return held  # type: ignore[return-value]
+    if unscoped and caller.region is not None:
+        raise ProblemException(
+            403, "OUT_OF_SCOPE", f"this needs a token without a region; the token acts within {caller.region}"
+        )
+    return caller
+
+
+def caller_of(request: Request) -> Caller:
+    """The caller the role check let in (routes with `opt["role"]`)."""
+    return request.scope["state"]["caller"]  # type: ignore[no-any-return]
+
+
+def within(caller: Caller, region: str, subtree: Any) -> None:
+    """403 unless `region` lies in the caller's scope (`subtree(code)`: a region and those under
+    it, as the newest version has them)."""
+    if caller.region is not None and region not in subtree(caller.region):
+        raise ProblemException(
+            403, "OUT_OF_SCOPE", f"the token acts within region {caller.region}; {region} is outside it"
+        )
 
 
 def _bearer(header: str | None) -> str | None:
@@ -177,7 +210,10 @@ class RoleMiddleware:
             role = handler.opt.get(ROLE_OPT) if handler is not None else None
             anonymous = _ScopeHeaders(scope["headers"]).get("authorization") is None
             if role is not None and not (anonymous and is_public(handler, scope["method"], self.public_read)):
-                scope.setdefault("state", {})["role"] = await authorize(
-                    _ScopeHeaders(scope["headers"]), self.checker, role
+                caller = await authorize(
+                    _ScopeHeaders(scope["headers"]), self.checker, role, bool(handler.opt.get(UNSCOPED_OPT))
                 )
+                state = scope.setdefault("state", {})
+                state["role"] = caller.role
+                state["caller"] = caller
         await self.app(scope, receive, send)

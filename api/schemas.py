@@ -146,12 +146,18 @@ class BundleCreate(Struct, forbid_unknown_fields=True):
     name: Name
     items: Annotated[list[ItemCode], Meta(max_length=200)]
     description: Description = ""
+    regions: Annotated[list[RegionCode], Meta(max_length=200)] | None = None
+    """Where it is offered: these regions and those under them; none: everywhere. A region-scoped
+    designer must name regions within its own."""
 
 
 class BundleReplace(Struct, forbid_unknown_fields=True):
     name: Name
     items: Annotated[list[ItemCode], Meta(max_length=200)]
     description: Description = ""
+    regions: Annotated[list[RegionCode], Meta(max_length=200)] | None = None
+    """Where it is offered: these regions and those under them; none: everywhere. A region-scoped
+    designer must name regions within its own."""
 
 
 class BundleOut(Struct):
@@ -160,6 +166,7 @@ class BundleOut(Struct):
     items: list[str]
     description: str
     version: int
+    regions: list[str] | None = None
 
 
 class BundleList(Struct):
@@ -224,17 +231,22 @@ class PublishResult(Struct):
     summary: SummaryOut
     findings: list[FindingOut]
     """Warnings (a publish with errors is refused)."""
+    needs_review: int = 0
+    """Untouched records with error findings, published flagged for review (§6)."""
 
 
 # -- tokens -------------------------------------------------------------------------
 class TokenCreate(Struct, forbid_unknown_fields=True):
     name: TokenName
     role: Role
+    region: RegionCode | None = None
+    """Act only within this region and those under it (not for admin)."""
 
 
 class TokenCreated(Struct):
     name: str
     role: Role
+    region: str | None
     token: str
     """The secret, shown this once: only its hash is kept."""
 
@@ -242,6 +254,7 @@ class TokenCreated(Struct):
 class TokenInfo(Struct):
     name: str
     role: str
+    region: str | None
     created_at: datetime
 
 

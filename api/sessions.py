@@ -29,9 +29,13 @@ import secrets
 import threading
 import time
 from collections import OrderedDict, deque
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from catalog.store import Caller
 
 log = logging.getLogger("onething.api")
 
@@ -50,7 +54,13 @@ page_session = sa.Table(
 )
 
 # The store's token table, as much of it as a session needs (the store defines and owns it).
-_api_token = sa.table("api_token", sa.column("digest", sa.String), sa.column("role", sa.String))
+_api_token = sa.table(
+    "api_token",
+    sa.column("digest", sa.String),
+    sa.column("name", sa.String),
+    sa.column("role", sa.String),
+    sa.column("region", sa.String),
+)
 
 
 def digest(secret: str) -> str:
@@ -82,15 +92,18 @@ class Sessions:
             )
         return session_id
 
-    def role(self, session_id: str) -> str | None:
-        """The role of the session's token; None when the session ended or its token was revoked."""
+    def caller(self, session_id: str) -> Caller | None:
+        """Who holds the session's token; None when the session ended or its token was revoked."""
+        from catalog.store import Caller
+
         query = (
-            sa.select(_api_token.c.role)
+            sa.select(_api_token.c.name, _api_token.c.role, _api_token.c.region)
             .select_from(page_session.join(_api_token, _api_token.c.digest == page_session.c.token_digest))
             .where(page_session.c.digest == digest(session_id), page_session.c.expires_at >= int(time.time()))
         )
         with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one_or_none()
+            row = conn.execute(query).first()
+        return None if row is None else Caller(*row)
 
     def close(self, session_id: str) -> None:
         with self.engine.begin() as conn:

@@ -38,6 +38,10 @@ class Settings:
     token_ttl: float = 5.0
     max_body: int = 1 << 20
     max_catalog_body: int = 2 << 30
+    max_pending_body: int = 64 << 20
+    """Bytes a submission held for approval may have as sent (kept zlib-compressed in the
+    database, which every instance shares): a region's list is a few MB, a whole catalog held
+    for approval must fit too, or be published directly."""
     trust_proxy: bool = False
     signin_failures: int = 10
     signin_window: float = 300.0
@@ -58,6 +62,7 @@ class Settings:
             token_ttl=float(env.get("ONETHING_TOKEN_TTL", cls.token_ttl)),
             max_body=int(env.get("ONETHING_MAX_BODY", cls.max_body)),
             max_catalog_body=int(env.get("ONETHING_MAX_CATALOG_BODY", cls.max_catalog_body)),
+            max_pending_body=int(env.get("ONETHING_MAX_PENDING_BODY", cls.max_pending_body)),
             trust_proxy=_flag(env.get("ONETHING_TRUST_PROXY")),
             signin_failures=int(env.get("ONETHING_SIGNIN_FAILURES", cls.signin_failures)),
             signin_window=float(env.get("ONETHING_SIGNIN_WINDOW", cls.signin_window)),

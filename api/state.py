@@ -682,7 +682,9 @@ class CatalogService:
     async def create_bundle(self, data: s.BundleCreate) -> s.BundleOut:
         from catalog.store import BundleExists
 
-        bundle = Bundle(id=data.id, name=data.name, items=list(data.items), description=data.description)
+        bundle = Bundle(
+            id=data.id, name=data.name, items=list(data.items), description=data.description, regions=data.regions
+        )
         check = await self._bundle_check()
         try:
             stored = await self._run(self.store.create_bundle, bundle, check)
@@ -700,7 +702,9 @@ class CatalogService:
     async def replace_bundle(self, bundle_id: str, data: s.BundleReplace, if_version: int) -> s.BundleOut:
         from catalog.store import BundleNotFound, VersionConflict
 
-        bundle = Bundle(id=bundle_id, name=data.name, items=list(data.items), description=data.description)
+        bundle = Bundle(
+            id=bundle_id, name=data.name, items=list(data.items), description=data.description, regions=data.regions
+        )
         check = await self._bundle_check()
         try:
             stored = await self._run(self.store.replace_bundle, bundle, if_version, check)
@@ -752,13 +756,19 @@ class CatalogService:
         return check
 
     # -- publishing -----------------------------------------------------------------------
-    async def publish_file(self, path: Path, *, by: str, note: str = "") -> s.PublishResult:
-        """A whole catalog file as the next version: 422 with the error findings (nothing
-        changed) or the new version with its warnings."""
+    async def publish_file(
+        self, path: Path, *, by: str, note: str = "", region: str | None = None
+    ) -> s.PublishResult:
+        """A whole catalog file, or a region's partial one, as the next version: 422 with the
+        touched records' error findings (nothing changed) or the new version with its warnings."""
+        return await self.published(lambda: self.store.publish_file(path, by=by, note=note, region=region))
+
+    async def published(self, publish: Callable[[], Any]) -> s.PublishResult:
+        """Run a store publish (off the event loop) and answer as `PUT /catalog` does."""
         from catalog.store import Refused
 
         try:
-            published = await self._run(lambda: self.store.publish_file(path, by=by, note=note))
+            published = await self._run(publish)
         except Refused as exc:
             raise _refused(exc.findings, "{n} error finding(s); nothing was published") from None
         view = await self.snapshot()
@@ -773,6 +783,7 @@ class CatalogService:
             catalog=summary,
             summary=s.SummaryOut(errors=0, warnings=report.summary.warnings),
             findings=[finding_out(f) for f in report.findings if f.severity != "error"][:1000],
+            needs_review=published.needs_review,
         )
 
     @staticmethod
@@ -889,6 +900,7 @@ def bundle_out(bundle: Bundle, version: int) -> s.BundleOut:
         items=list(bundle.items),
         description=bundle.description,
         version=version,
+        regions=None if bundle.regions is None else list(bundle.regions),
     )
 
 

@@ -16,6 +16,7 @@ files under `/pages/static/`.
 | bundle checks: bundles × regions | `/pages/checks?check=&bundle=&region=` | reviewer |
 | bundle designer (save: designer) | `/pages/designer?items=&region=&bundle=` | portal |
 | bundles, a citizen's guide | `/pages/bundles`, `/pages/bundles/{id}/guide?region=&answer=Q:A` | portal |
+| versions, diffs, needs-review queue, submissions (`lifecycle`) | `/pages/versions`, `/pages/review-queue`, `/pages/submissions` | reviewer |
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .designer import DesignerController
 from .errors import HANDLERS
 from .guide import BundlePagesController
 from .home import favicon, home, login, login_form, logout
+from .lifecycle import LifecyclePagesController
 from .render import STATIC
 from .review import ReviewController
 from .stats import StatsPageController
@@ -47,6 +49,7 @@ pages = Router(
         DesignerController,
         BundlePagesController,
         StatsPageController,
+        LifecyclePagesController,
     ],
     exception_handlers=HANDLERS,  # type: ignore[arg-type]
     include_in_schema=False,

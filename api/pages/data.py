@@ -7,7 +7,7 @@ the same report and the same cached workflows.
 Signing in: a visitor pastes an API bearer token into `/pages/login`, which opens a
 server-side session (`api.sessions`); the browser keeps only the session id, in an HttpOnly,
 SameSite=Lax cookie (no cross-site POST carries it), and each page asks for the role of the
-session's token (`app.state.tokens.session_role`) — a revoked token ends its sessions. Each page asks for the role its
+session's token (`app.state.tokens.session_caller`) — a revoked token ends its sessions. Each page asks for the role its
 JSON twin asks for: reading needs any role (portal), the review page a
 reviewer, saving a bundle a designer (admin may do all).
 """
@@ -38,6 +38,10 @@ Service = NamedDependency[CatalogService]
 @dataclass(frozen=True)
 class User:
     role: str
+    name: str = ""
+    """The token's name (what versions and the audit record)."""
+    region: str | None = None
+    """A region-scoped token acts only within that region's subtree."""
 
 
 class LoginRequired(HTTPException):
@@ -69,8 +73,8 @@ def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
     session_id = session_of(connection)
     if session_id is None:
         return None
-    role = connection.app.state.tokens.session_role(session_id)
-    return None if role is None else User(role)
+    caller = connection.app.state.tokens.session_caller(session_id)
+    return None if caller is None else User(caller.role, caller.name, caller.region)
 
 
 def here(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

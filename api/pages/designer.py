@@ -259,7 +259,7 @@ class DesignerController(Controller):
         request: Request,
         catalog_service: Service,
     ) -> Response[str]:
-        require_role(request, "designer")
+        user = require_role(request, "designer")
         snap = await catalog_service.snapshot()
         form = await request.form()
         items = [str(i) for i in form.getall("items")] if "items" in form else []
@@ -282,6 +282,8 @@ class DesignerController(Controller):
 
         if not _same_origin(request):
             return await again("请求来源不是本站页面，未保存。", 403)
+        if user.region is not None:  # this form cannot name where a bundle is offered
+            return await again(f"此令牌限于区划 {user.region}：请通过 API 编辑在该区划提供的一件事。", 403)
         if len(dict.fromkeys(items)) < 2:
             return await again("请至少勾选两个事项后再保存：一件事由两个或更多事项组成。", 422)
         if not form.get("anyway"):

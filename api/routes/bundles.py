@@ -1,6 +1,7 @@
 """Bundles (一件事): list, read, create, replace and delete — versioned, no lost update.
 
-Each bundle has a version; its ETag is `"<version>"`. PUT and DELETE need
+A region-scoped designer writes only bundles offered within its region (`regions` inside its
+subtree, before and after): 403 otherwise. Each bundle has a version; its ETag is `"<version>"`. PUT and DELETE need
 `If-Match` with that ETag: 428 without it, 412 when another write came first
 (the store's compare-and-set decides, so two writers can never both win).
 """
@@ -11,8 +12,10 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
+from ..auth import caller_of
 from ..cache import if_match_version, not_modified, version_etag
 from ..schemas import BundleCreate, BundleId, BundleList, BundleOut, BundleReplace, BundlesHere
+from ..services.lifecycle import LifecycleService
 from ..state import CatalogService, bundle_out
 
 WRITE = {"role": "designer"}
@@ -58,8 +61,13 @@ class BundleController(Controller):
 
     @post("/", summary="Create a bundle (designer)", opt=WRITE, status_code=201)
     async def create(
-        self, catalog_service: NamedDependency[CatalogService], data: JSONBody[BundleCreate]
+        self,
+        request: Request,
+        catalog_service: NamedDependency[CatalogService],
+        lifecycle: NamedDependency[LifecycleService],
+        data: JSONBody[BundleCreate],
     ) -> Response[BundleOut]:
+        await lifecycle.bundle_in_scope(caller_of(request), data.regions)
         bundle = await catalog_service.create_bundle(data)
         return Response(
             bundle,
@@ -72,9 +80,12 @@ class BundleController(Controller):
         self,
         request: Request,
         catalog_service: NamedDependency[CatalogService],
+        lifecycle: NamedDependency[LifecycleService],
         bundle_id: FromPath[BundleId],
         data: JSONBody[BundleReplace],
     ) -> Response[BundleOut]:
+        await lifecycle.stored_bundle_in_scope(caller_of(request), bundle_id)
+        await lifecycle.bundle_in_scope(caller_of(request), data.regions)
         version = if_match_version(request)
         if version is None:  # If-Match: * — whatever version is current now, still compare-and-set
             version = await catalog_service.current_version(bundle_id)
@@ -88,8 +99,13 @@ class BundleController(Controller):
         status_code=204,
     )
     async def remove(
-        self, request: Request, catalog_service: NamedDependency[CatalogService], bundle_id: FromPath[str]
+        self,
+        request: Request,
+        catalog_service: NamedDependency[CatalogService],
+        lifecycle: NamedDependency[LifecycleService],
+        bundle_id: FromPath[str],
     ) -> None:
+        await lifecycle.stored_bundle_in_scope(caller_of(request), bundle_id)
         version = if_match_version(request)
         if version is None:
             version = await catalog_service.current_version(bundle_id)

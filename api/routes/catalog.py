@@ -17,10 +17,11 @@ from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromQuery, Parameter
 from litestar.response import Stream
 from litestar.response.streaming import ASGIStreamingResponse
 
+from ..auth import caller_of
 from ..cache import not_modified
 from ..problems import ErrorDetail, ProblemException
 from ..schemas import PublishResult
@@ -97,18 +98,21 @@ class CatalogController(Controller):
 
     @put(
         "/",
-        summary="Publish a whole catalog (reviewer) as the next version",
+        summary="Publish a whole catalog (reviewer without a region) as the next version",
         description="Body: a catalog file (JSON Lines, onething-catalog/1), streamed to disk. 422 with the "
         "findings when any error is found; stored bundles the file does not redefine are kept and must "
         "still validate. Only what changed is written.",
-        opt={"role": "reviewer", "body": "ndjson"},
+        opt={"role": "reviewer", "body": "ndjson", "unscoped": True},
         request_max_body_size=None,
     )
     async def publish(
-        self, request: Request, catalog_service: NamedDependency[CatalogService]
+        self,
+        request: Request,
+        catalog_service: NamedDependency[CatalogService],
+        note: str = Parameter(default="", max_length=2000, description="why this version (kept with it)"),
     ) -> PublishResult:
         path = await receive_file(request, request.app.state.settings.max_catalog_body)
         try:
-            return await catalog_service.publish_file(path, by="api")
+            return await catalog_service.publish_file(path, by=caller_of(request).name, note=note)
         finally:
             path.unlink(missing_ok=True)

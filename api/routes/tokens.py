@@ -1,4 +1,5 @@
-"""API tokens (admin): create (the secret is shown once), list, revoke by name."""
+"""API tokens (an unscoped admin): create (the secret is shown once; optionally scoped to a
+region), list, revoke by name. Every change is in the audit (`GET /audit`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ..problems import not_found
+from ..auth import caller_of
+from ..problems import ErrorDetail, ProblemException, not_found
 from ..schemas import Revoked, TokenCreate, TokenCreated, TokenInfo, TokenList
 from ..state import CatalogService
 
@@ -22,25 +24,47 @@ def _utc(moment: datetime) -> datetime:
 class TokenController(Controller):
     path = "/tokens"
     tags = ("tokens",)
-    opt = {"role": "admin"}  # noqa: RUF012
+    opt = {"role": "admin", "unscoped": True}  # noqa: RUF012
 
-    @get("/", summary="All tokens (names and roles; secrets are not kept)")
+    @get("/", summary="All tokens (names, roles and regions; secrets are not kept)")
     async def list_tokens(self, catalog_service: NamedDependency[CatalogService]) -> TokenList:
         rows = await anyio.to_thread.run_sync(catalog_service.store.tokens)
-        return TokenList(tokens=[TokenInfo(name=n, role=r, created_at=_utc(c)) for n, r, c in rows])
+        return TokenList(
+            tokens=[TokenInfo(name=n, role=r, region=g, created_at=_utc(c)) for n, r, g, c in rows]
+        )
 
-    @post("/", summary="Create a token", status_code=201)
+    @post(
+        "/",
+        summary="Create a token (with `region`: it acts only within that subtree)",
+        description="A region-scoped reviewer may submit, approve and publish only partial submissions "
+        "within its region; a region-scoped designer edit only bundles offered there. Admins are never "
+        "scoped. 422 for a region the newest version does not have.",
+        status_code=201,
+    )
     async def create(
-        self, catalog_service: NamedDependency[CatalogService], data: JSONBody[TokenCreate]
+        self, request: Request, catalog_service: NamedDependency[CatalogService], data: JSONBody[TokenCreate]
     ) -> TokenCreated:
-        token = await anyio.to_thread.run_sync(catalog_service.store.create_token, data.name, data.role)
-        return TokenCreated(name=data.name, role=data.role, token=token)
+        if data.region is not None:
+            snap = await catalog_service.snapshot()
+            if data.role == "admin" or data.region not in snap.require().regions:
+                raise ProblemException(
+                    422,
+                    "INVALID_SCOPE",
+                    "an admin is never scoped" if data.role == "admin" else f"no region {data.region}",
+                    errors=[ErrorDetail(message="not a scope for this token", source="body", field="region")],
+                )
+        by = caller_of(request).name
+        token = await anyio.to_thread.run_sync(
+            lambda: catalog_service.store.create_token(data.name, data.role, region=data.region, by=by)
+        )
+        return TokenCreated(name=data.name, role=data.role, region=data.region, token=token)
 
     @delete("/{name:str}", summary="Revoke every token of that name", status_code=200)
     async def revoke(
         self, request: Request, catalog_service: NamedDependency[CatalogService], name: FromPath[str]
     ) -> Revoked:
-        count = await anyio.to_thread.run_sync(catalog_service.store.revoke_tokens, name)
+        by = caller_of(request).name
+        count = await anyio.to_thread.run_sync(lambda: catalog_service.store.revoke_tokens(name, by=by))
         request.app.state.tokens.forget()
         if count == 0:
             raise not_found("token", name)

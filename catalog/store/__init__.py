@@ -27,7 +27,8 @@ from sqlalchemy.engine import Connection
 from ..findings import Conformity
 from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
-from . import reads
+from . import lifecycle, reads
+from .lifecycle import AuditEvent, Caller, Check, NotPending, Submission, SubmissionTooLarge
 from .publish import publish_file
 from .reads import VersionInfo
 from .schema import BUNDLES_ROW, CATALOG_ROW, Base, BundleRow, StateRow, TokenRow
@@ -35,13 +36,19 @@ from .writes import Published, Refused, StoreBusy, bundle_decoder
 
 __all__ = [
     "ROLES",
+    "AuditEvent",
     "BundleExists",
     "BundleNotFound",
+    "Caller",
+    "Check",
+    "NotPending",
     "Published",
     "Refused",
     "Store",
     "StoreBusy",
     "StoredBundle",
+    "Submission",
+    "SubmissionTooLarge",
     "VersionConflict",
     "VersionInfo",
 ]
@@ -129,15 +136,16 @@ class Store:
         """A whole catalog file becomes the next version; raises Refused (nothing written) when
         it, or a stored bundle it keeps, has an error finding; StoreBusy when another publish held
         the catalog past `lock_timeout`. OSError: the file is unreadable."""
-        return publish_file(
-            self.engine,
-            path,
-            by=by,
-            note=note,
-            region=region,
-            progress=progress,
-            lock_timeout=self.lock_timeout,
-        )
+        with lifecycle.finishing(lambda conn: _audited(conn, by, "publish")):
+            return publish_file(
+                self.engine,
+                path,
+                by=by,
+                note=note,
+                region=region,
+                progress=progress,
+                lock_timeout=self.lock_timeout,
+            )
 
     def republish(self, version: int, *, by: str = "", note: str = "") -> Published:
         """A new version with the content of `version` (history only grows, §6). KeyError when
@@ -149,14 +157,15 @@ class Store:
         with tempfile.NamedTemporaryFile(suffix=".jsonl") as fh:
             fh.writelines(self.export(version))
             fh.flush()
-            return publish_file(
-                self.engine,
-                fh.name,
-                by=by,
-                note=note or f"version {version} again",
-                lock_timeout=self.lock_timeout,
-                source=version,
-            )
+            with lifecycle.finishing(lambda conn: _audited(conn, by, "republish", source=version)):
+                return publish_file(
+                    self.engine,
+                    fh.name,
+                    by=by,
+                    note=note or f"version {version} again",
+                    lock_timeout=self.lock_timeout,
+                    source=version,
+                )
 
     def diff(self, a: int, b: int) -> reads.Diff:
         with self._read() as conn:
@@ -333,36 +342,158 @@ class Store:
                 _raise_missing_or_stale(conn, bundle_id)
 
     # -- tokens ------------------------------------------------------------------------------
-    def create_token(self, name: str, role: str) -> str:
-        """A new bearer token for `role`; the secret is returned once and kept only as a hash."""
+    def create_token(self, name: str, role: str, *, region: str | None = None, by: str = "") -> str:
+        """A new bearer token for `role` (acting only within `region`'s subtree when given; an
+        admin is never scoped); the secret is returned once and kept only as a hash."""
         if role not in ROLES:
             raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        if region is not None and role == "admin":
+            raise ValueError("an admin token cannot be scoped to a region")
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             conn.execute(
                 sa.insert(TokenRow).values(
-                    digest=_digest(token), name=name, role=role, created_at=datetime.now(UTC)
+                    digest=_digest(token), name=name, role=role, region=region, created_at=datetime.now(UTC)
                 )
             )
+            lifecycle.audit(conn, by, "token.create", name, role=role, region=region)
         return token
 
     def token_role(self, token: str) -> str | None:
-        with self._read() as conn:
-            return conn.execute(
-                sa.select(TokenRow.role).where(TokenRow.digest == _digest(token))
-            ).scalar_one_or_none()
+        caller = self.token_caller(token)
+        return None if caller is None else caller.role
 
-    def tokens(self) -> list[tuple[str, str, datetime]]:
-        """(name, role, created) of every token — never the secret, which is not kept."""
+    def token_caller(self, token: str) -> Caller | None:
+        """Who holds the token (name, role, region), or None for an unknown or revoked one."""
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(TokenRow.name, TokenRow.role, TokenRow.region).where(TokenRow.digest == _digest(token))
+            ).first()
+            return None if row is None else Caller(*row)
+
+    def tokens(self) -> list[tuple[str, str, str | None, datetime]]:
+        """(name, role, region, created) of every token — never the secret, which is not kept."""
         with self._read() as conn:
             rows = conn.execute(
-                sa.select(TokenRow.name, TokenRow.role, TokenRow.created_at).order_by(TokenRow.created_at)
+                sa.select(TokenRow.name, TokenRow.role, TokenRow.region, TokenRow.created_at).order_by(
+                    TokenRow.created_at
+                )
             )
-            return [(name, role, created) for name, role, created in rows]
+            return [(name, role, region, created) for name, role, region, created in rows]
 
-    def revoke_tokens(self, name: str) -> int:
+    def revoke_tokens(self, name: str, *, by: str = "") -> int:
         with self.engine.begin() as conn:
-            return conn.execute(sa.delete(TokenRow).where(TokenRow.name == name)).rowcount
+            count = conn.execute(sa.delete(TokenRow).where(TokenRow.name == name)).rowcount
+            if count:
+                lifecycle.audit(conn, by, "token.revoke", name, revoked=count)
+            return count
+
+    # -- lifecycle: dry runs, submissions held for approval, the review queue, the audit ----------
+    def check_file(self, path: str | Path, *, region: str | None = None) -> Check:
+        """What publishing the file would do now — the same publish, rolled back: refused with
+        the touched records' findings, or the counts, findings and diff of the next version."""
+        return lifecycle.checked(
+            lambda: publish_file(
+                self.engine, path, by="", region=region, lock_timeout=self.lock_timeout
+            ),
+            Refused,
+        )
+
+    def submit(
+        self, path: str | Path, *, by: str, note: str = "", region: str | None = None, max_bytes: int
+    ) -> tuple[Submission, Check]:
+        """Hold a file for approval (at most `max_bytes`, else SubmissionTooLarge), checked now."""
+        raw = lifecycle.read_limited(Path(path), max_bytes)
+        check = self.check_file(path, region=region)
+        with self.engine.begin() as conn:
+            sid = lifecycle.insert_submission(conn, raw, check, by=by, note=note, region=region)
+        held = self.submission(sid)
+        assert held is not None
+        return held
+
+    def submission(self, sid: int) -> tuple[Submission, Check] | None:
+        with self._read() as conn:
+            return lifecycle.submission(conn, sid)
+
+    def submission_file(self, sid: int) -> bytes | None:
+        """The held file as it was sent."""
+        with self._read() as conn:
+            return lifecycle.submission_file(conn, sid)
+
+    def submissions(
+        self,
+        *,
+        state: str | None = None,
+        regions: Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[int, list[Submission]]:
+        with self._read() as conn:
+            return lifecycle.submissions(conn, state=state, regions=regions, limit=limit, offset=offset)
+
+    def recheck(self, sid: int) -> tuple[Submission, Check] | None:
+        """A pending submission checked again when the catalog moved on since its last check."""
+        held = self.submission(sid)
+        if held is None or held[0].state != "pending" or held[1].based_on == self.revision():
+            return held
+        raw = self.submission_file(sid)
+        assert raw is not None
+        with _spooled(raw) as path:
+            check = self.check_file(path, region=held[0].region)
+        with self.engine.begin() as conn:
+            lifecycle.store_check(conn, sid, check)
+        return self.submission(sid)
+
+    def approve(self, sid: int, *, by: str) -> Published:
+        """Publish a pending submission if §6 lets it through now (else Refused, and it stays
+        pending); it is marked approved in the publish's own transaction. NotPending when it is
+        not there or already decided."""
+        held = self.submission(sid)
+        raw = self.submission_file(sid)
+        if held is None or raw is None or held[0].state != "pending":
+            raise NotPending(None if held is None else held[0].state)
+        sub = held[0]
+
+        def decided(conn: Connection) -> bool:
+            version = lifecycle.new_version(conn)
+            lifecycle.decide(conn, sid, state="approved", by=by, version=version)
+            return _audited(conn, by, "publish", submission=sid)
+
+        note = f"{sub.note} (submission {sid} by {sub.by})".strip()
+        with _spooled(raw) as path, lifecycle.finishing(decided):
+            return publish_file(
+                self.engine, path, by=by, note=note, region=sub.region, lock_timeout=self.lock_timeout
+            )
+
+    def reject(self, sid: int, *, by: str, reason: str) -> Submission:
+        with self.engine.begin() as conn:
+            lifecycle.decide(conn, sid, state="rejected", by=by, reason=reason)
+        held = self.submission(sid)
+        assert held is not None
+        return held[0]
+
+    def review_page(
+        self,
+        version: int,
+        *,
+        regions: Sequence[str] | None = None,
+        rule: str | None = None,
+        item: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[int, list[reads.Flag]]:
+        """One page of a version's needs-review queue, filtered by regions, rule and item."""
+        with self._read() as conn:
+            return lifecycle.review_page(
+                conn, version, regions=regions, rule=rule, item=item, limit=limit, offset=offset
+            )
+
+    def audit(
+        self, *, action: str | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[int, list[AuditEvent]]:
+        """Who did what, newest first."""
+        with self._read() as conn:
+            return lifecycle.audit_events(conn, action=action, limit=limit, offset=offset)
 
 
 def _body(bundle: Bundle) -> str:
@@ -381,3 +512,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _audited(conn: Connection, by: str, action: str, **detail: Any) -> bool:
+    """A publish's finish: its audit row, in its transaction (True: commit)."""
+    lifecycle.audit_published(conn, by, action, **detail)
+    return True
+
+
+@contextmanager
+def _spooled(raw: bytes) -> Iterator[Path]:
+    """A held file back on disk for the publish to read."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="onething-held-", suffix=".jsonl") as fh:
+        fh.write(raw)
+        fh.flush()
+        yield Path(fh.name)

@@ -166,6 +166,9 @@ class TokenRow(Base):
     name: Mapped[str]
     role: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime]
+    region: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    """A region-scoped token acts only within that region's subtree (NULL: unscoped). A database
+    made before this column needs `ALTER TABLE api_token ADD COLUMN region VARCHAR(16)`."""
 
 
 class ReviewRow(Base):
@@ -182,3 +185,43 @@ class ReviewRow(Base):
     """JSON: `{"item": code, "changed": {field: [old, new]}}`, or a region's, or `{}`."""
 
     __table_args__ = (sa.Index("ix_review_region", "version", "region"),)
+
+
+class SubmissionRow(Base):
+    """A submission held for approval (§6 lifecycle): the file as it was sent, zlib-compressed,
+    with its author, time and note, the check made when it came (and again when the catalog
+    moved on), and how it was decided."""
+
+    __tablename__ = "catalog_submission"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    region: Mapped[str | None] = mapped_column(sa.String(16), index=True)
+    """The region of a partial submission; NULL: a whole catalog."""
+    by: Mapped[str] = mapped_column(sa.String(200))
+    submitted_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(10), index=True)
+    """pending, approved or rejected."""
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    """Bytes of the file as sent (the stored `body` is compressed)."""
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    checked: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    """zlib-compressed JSON of `lifecycle.Check`: against which version, findings, diff."""
+    decided_by: Mapped[str | None] = mapped_column(sa.String(200))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    version: Mapped[int | None]
+    """The version an approval published."""
+
+
+class AuditRow(Base):
+    """Who did what, when: publishes, submissions, approvals, rejections and token changes.
+    A publish's row is written in the publish's own transaction."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    by: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(32), index=True)
+    target: Mapped[str] = mapped_column(sa.String(200))
+    detail: Mapped[str] = mapped_column(sa.Text)
+    """JSON: what the action needs said (a version's counts, a token's role and region, a reason)."""

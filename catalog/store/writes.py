@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,14 +80,23 @@ def phase(name: str) -> Iterator[None]:
     log.info("publish: %s took %.2f s", name, time.perf_counter() - started)
 
 
+FINISH: ContextVar[Callable[[Connection], bool] | None] = ContextVar("onething_finish", default=None)
+"""Set around a publish (`lifecycle.finishing`): called inside its transaction once everything
+is written; what it writes (the audit, a submission's decision) commits with the version, and
+returning False rolls the whole publish back (a dry run)."""
+
+
 @contextmanager
 def transaction(engine: Engine, lock_timeout: float) -> Iterator[Connection]:
     """One publish's transaction; a lock wait past `lock_timeout` becomes StoreBusy."""
     try:
-        with engine.connect() as conn, conn.begin():
+        with engine.connect() as conn, conn.begin() as tx:
             if postgres(conn):
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
             yield conn
+            finish = FINISH.get()
+            if finish is not None and not finish(conn):
+                tx.rollback()
     except sa.exc.OperationalError as exc:
         names = {cls.__name__ for cls in type(exc.orig).__mro__}
         if "LockNotAvailable" in names or "database is locked" in str(exc.orig):

@@ -7,6 +7,7 @@ admin token, which can then create the others through `POST /tokens`.
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 
@@ -31,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     db(create)
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--name", required=True, help="who or what holds it (revoke by this name)")
+    create.add_argument(
+        "--region",
+        metavar="CODE",
+        help="act only within this region and the regions under it (partial submissions, bundles "
+        "offered there); not for admin",
+    )
     create.set_defaults(run=_create)
 
     listing = sub.add_parser("list", help="list token names and roles")
@@ -52,7 +59,10 @@ def _store(args: argparse.Namespace):
 def _create(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        print(store.create_token(args.name, args.role))
+        print(store.create_token(args.name, args.role, region=args.region, by=_user()))
+    except ValueError as exc:
+        print(f"onething token: {exc}", file=sys.stderr)
+        return 2
     finally:
         store.dispose()
     return 0
@@ -61,8 +71,8 @@ def _create(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        for name, role, created in store.tokens():
-            print(f"{name}\t{role}\t{created.isoformat()}")
+        for name, role, region, created in store.tokens():
+            print(f"{name}\t{role}\t{region or '-'}\t{created.isoformat()}")
     finally:
         store.dispose()
     return 0
@@ -71,7 +81,7 @@ def _list(args: argparse.Namespace) -> int:
 def _revoke(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        count = store.revoke_tokens(args.name)
+        count = store.revoke_tokens(args.name, by=_user())
     finally:
         store.dispose()
     if count == 0:
@@ -79,3 +89,11 @@ def _revoke(args: argparse.Namespace) -> int:
         return 1
     print(f"revoked {count} token(s) named {args.name!r}")
     return 0
+
+
+def _user() -> str:
+    """The command-line user: who the audit says created or revoked a token."""
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name on this machine: say so
+        return "cli"

@@ -131,5 +131,5 @@ def test_token_lookups_are_a_bounded_lru(sqlite_api):
         if i % 50 == 0:
             assert checker.role(good) == "portal"  # recently used: kept
     assert len(checker._seen) == 100
-    assert checker.cached(good) == "portal"
+    assert checker.cached(good).role == "portal"  # the caller (name, role, region) is kept
     assert checker.cached("unknown-0") is False  # evicted, looked up again next time

@@ -1,0 +1,399 @@
+"""Reviewers' pages of the catalog's lifecycle (§6), all without JavaScript:
+
+| page | URL |
+|---|---|
+| version history | `/pages/versions` |
+| what changed between two versions, field by field | `/pages/versions/{a}/diff/{b}?kind=&page=` |
+| the needs-review queue, the item's change beside each implementation | `/pages/review-queue?region=&rule=&item=&page=` |
+| submissions, and the upload of a region's list (held as pending) | `/pages/submissions` |
+| one submission: its findings in the item comparison, its diff, approve / reject | `/pages/submissions/{id}` |
+
+Each page asks what its JSON twin asks (a reviewer; a region-scoped token acts and sees only
+within its region) through the same `LifecycleService`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery, Parameter
+from litestar.response import Redirect
+
+from api.problems import ProblemException
+from api.services.lifecycle import LifecycleService, diff_page
+from catalog.findings import FOUR_SAME_RULES, RULES
+from catalog.model import Catalog, Implementation, record_decoder, requirements_of
+from catalog.store import Caller
+
+from .browse import ROW_OF_RULE, reduced, requirement_views
+from .data import Service, User, region_options, require_role, signed_in
+from .designer import _same_origin
+from .render import html
+
+PAGE_SIZE = 100
+MAX_ITEMS = 20
+"""Items compared side by side on a submission's page (those with findings first)."""
+MAX_COLUMNS = 30
+FIELD_NAMES = {
+    "name": "名称",
+    "type": "类型",
+    "basis": "设定依据",
+    "code": "编码",
+    "item": "事项",
+    "region": "区划",
+    "agency": "实施主体",
+    "materials": "申请材料",
+    "promised_days": "承诺时限",
+    "statutory_days": "法定时限",
+    "visits": "跑动次数",
+    "online_depth": "网办深度",
+    "fee": "收费",
+    "window": "受理窗口",
+    "levels": "实施层级",
+    "owner": "制定区划",
+    "outputs": "办理结果",
+    "requires": "前置事项",
+    "fields": "表单字段",
+    "parent": "上级区划",
+    "level": "层级",
+    "items": "事项",
+    "regions": "提供区划",
+}
+CHANGE_NAMES = {"added": "新增", "removed": "删除", "changed": "修改"}
+STATE_NAMES = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+
+
+def _caller(user: User) -> Caller:
+    return Caller(name=user.name, role=user.role, region=user.region)
+
+
+def _lifecycle(request: Request) -> LifecycleService:
+    return request.app.state.lifecycle  # type: ignore[no-any-return]
+
+
+def _globals(**context: Any) -> dict[str, Any]:
+    return {"field_names": FIELD_NAMES, "change_names": CHANGE_NAMES, "state_names": STATE_NAMES, **context}
+
+
+class LifecyclePagesController(Controller):
+    path = "/pages"
+    guards = [signed_in("reviewer")]  # noqa: RUF012
+
+    @get("/versions", name="pages:versions")
+    async def versions(self, request: Request, catalog_service: Service) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        listed = await _lifecycle(request).versions()
+        return html(
+            request,
+            "versions.html",
+            **_globals(
+                page="versions", title="版本历史", snap=snap, versions=list(reversed(listed.versions))
+            ),
+        )
+
+    @get("/versions/{a:int}/diff/{b:int}", name="pages:diff")
+    async def diff(
+        self,
+        request: Request,
+        catalog_service: Service,
+        a: FromPath[int],
+        b: FromPath[int],
+        kind: FromQuery[str] = "",
+        page: int = Parameter(default=1, ge=1, le=1_000_000),
+    ) -> Response[str]:
+        snap = await catalog_service.snapshot()
+        found = await _lifecycle(request).diff(a, b)
+        shown = diff_page(found, kind=kind or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        return html(
+            request,
+            "diff.html",
+            **_globals(
+                page="versions",
+                title=f"版本 {a} → {b} 的变化",
+                snap=snap,
+                catalog=snap.catalog,
+                diff=shown,
+                kind=kind,
+                page_number=page,
+                pages=max(1, -(-shown.total // PAGE_SIZE)),
+                query=lambda **kw: urlencode({**({"kind": kind} if kind else {}), **kw}),
+            ),
+        )
+
+    @get("/review-queue", name="pages:review-queue")
+    async def review_queue(
+        self,
+        request: Request,
+        catalog_service: Service,
+        region: FromQuery[str] = "",
+        rule: FromQuery[str] = "",
+        item: FromQuery[str] = "",
+        page: int = Parameter(default=1, ge=1, le=1_000_000),
+    ) -> Response[str]:
+        user = require_role(request, "reviewer")
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        region = region if region in catalog.regions else (user.region or "")
+        rule = rule if rule in RULES else ""
+        item = item if item in catalog.items else ""
+        queue = await _lifecycle(request).review(
+            _caller(user),
+            region=region or None,
+            rule=rule or None,
+            item=item or None,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+        )
+        codes = [f.key for f in queue.needs_review if f.kind == "implementation"]
+        impls = (
+            {
+                i.code: i
+                for i in await catalog_service._run(
+                    lambda: catalog_service.store.implementations(snap.version, codes=codes)
+                )
+            }
+            if codes
+            else {}
+        )
+        filters = {k: v for k, v in (("region", region), ("rule", rule), ("item", item)) if v}
+        return html(
+            request,
+            "review_queue.html",
+            **_globals(
+                page="versions",
+                title="待复核清单",
+                snap=snap,
+                catalog=catalog,
+                queue=queue,
+                impls=impls,
+                region=region,
+                rule=rule,
+                item=item,
+                regions=region_options(catalog, snap.children),
+                rules=sorted(RULES),
+                page_number=page,
+                pages=max(1, -(-queue.total // PAGE_SIZE)),
+                query=lambda **kw: urlencode({**filters, **kw}),
+            ),
+        )
+
+    @get("/submissions", name="pages:submissions")
+    async def submissions(self, request: Request, catalog_service: Service) -> Response[str]:
+        return await self._submissions_page(request, catalog_service)
+
+    async def _submissions_page(
+        self, request: Request, catalog_service: Service, *, error: str = "", status_code: int = 200
+    ) -> Response[str]:
+        user = require_role(request, "reviewer")
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        listed = await _lifecycle(request).submissions(
+            _caller(user), state=None, region=None, limit=PAGE_SIZE, offset=0
+        )
+        options = region_options(catalog, snap.children)
+        if user.region is not None:
+            mine = snap.subtree(user.region)
+            options = [(c, n) for c, n in options if c in mine]
+        return html(
+            request,
+            "submissions.html",
+            status_code=status_code,
+            **_globals(
+                page="submissions",
+                title="提交与审批",
+                snap=snap,
+                catalog=catalog,
+                listed=listed,
+                regions=options,
+                error=error,
+                limit=request.app.state.settings.max_pending_body,
+            ),
+        )
+
+    @post("/submissions", name="pages:submit", request_max_body_size=None, status_code=303)
+    async def submit(self, request: Request, catalog_service: Service) -> Response[str]:
+        user = require_role(request, "reviewer")
+        limit = request.app.state.settings.max_pending_body
+        length = request.headers.get("content-length", "")
+        if not _same_origin(request):
+            return await self._submissions_page(
+                request, catalog_service, error="请求来源不是本站页面。", status_code=403
+            )
+        if not length.isdigit() or int(length) > limit + 65536:
+            return await self._submissions_page(
+                request, catalog_service, error=f"文件过大：最多 {limit // (1 << 20)} MB。", status_code=413
+            )
+        form = await request.form()
+        upload = form.get("file")
+        region = str(form.get("region", "")) or None
+        note = str(form.get("note", ""))[:2000]
+        if not isinstance(upload, UploadFile):
+            return await self._submissions_page(
+                request, catalog_service, error="请选择要上传的实施清单文件。", status_code=422
+            )
+        fd, name = tempfile.mkstemp(prefix="onething-page-", suffix=".jsonl")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(await upload.read())
+            held = await _lifecycle(request).submit(
+                _caller(user), Path(name), region=region, note=note, max_bytes=limit
+            )
+        except ProblemException as exc:
+            return await self._submissions_page(
+                request, catalog_service, error=_problem_text(exc), status_code=exc.status_code
+            )
+        finally:
+            os.unlink(name)
+        return Redirect(f"/pages/submissions/{held.id}", status_code=303)  # type: ignore[return-value]
+
+    @get("/submissions/{sid:int}", name="pages:submission")
+    async def submission(
+        self, request: Request, catalog_service: Service, sid: FromPath[int], done: FromQuery[str] = ""
+    ) -> Response[str]:
+        return await self._submission_page(request, catalog_service, sid, done=done)
+
+    async def _submission_page(
+        self,
+        request: Request,
+        catalog_service: Service,
+        sid: int,
+        *,
+        done: str = "",
+        error: str = "",
+        status_code: int = 200,
+    ) -> Response[str]:
+        from api.services.lifecycle import submission_out
+
+        user = require_role(request, "reviewer")
+        lifecycle = _lifecycle(request)
+        held, check = await lifecycle.held(_caller(user), sid)
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        raw = await lifecycle.file(sid)
+        touched = set() if check.diff is None else _touched(check.diff)
+        compare = _comparison(catalog, raw, check.findings, touched)
+        shown = None if check.diff is None else diff_page(check.diff, kind=None, limit=PAGE_SIZE, offset=0)
+        return html(
+            request,
+            "submission.html",
+            status_code=status_code,
+            **_globals(
+                page="submissions",
+                title=f"提交 #{sid}",
+                snap=snap,
+                catalog=catalog,
+                sub=submission_out(held, check),
+                compare=compare,
+                diff=shown,
+                done=done,
+                error=error,
+            ),
+        )
+
+    @post("/submissions/{sid:int}/approve", name="pages:approve", status_code=303)
+    async def approve(self, request: Request, catalog_service: Service, sid: FromPath[int]) -> Response[str]:
+        user = require_role(request, "reviewer")
+        if not _same_origin(request):
+            return await self._submission_page(
+                request, catalog_service, sid, error="请求来源不是本站页面。", status_code=403
+            )
+        try:
+            await _lifecycle(request).approve(_caller(user), sid)
+        except ProblemException as exc:
+            return await self._submission_page(
+                request, catalog_service, sid, error=_problem_text(exc), status_code=exc.status_code
+            )
+        return Redirect(f"/pages/submissions/{sid}?done=approved", status_code=303)  # type: ignore[return-value]
+
+    @post("/submissions/{sid:int}/reject", name="pages:reject", status_code=303)
+    async def reject(self, request: Request, catalog_service: Service, sid: FromPath[int]) -> Response[str]:
+        user = require_role(request, "reviewer")
+        if not _same_origin(request):
+            return await self._submission_page(
+                request, catalog_service, sid, error="请求来源不是本站页面。", status_code=403
+            )
+        form = await request.form()
+        reason = str(form.get("reason", "")).strip()[:2000]
+        if not reason:
+            return await self._submission_page(
+                request, catalog_service, sid, error="请填写驳回理由。", status_code=422
+            )
+        try:
+            await _lifecycle(request).reject(_caller(user), sid, reason)
+        except ProblemException as exc:
+            return await self._submission_page(
+                request, catalog_service, sid, error=_problem_text(exc), status_code=exc.status_code
+            )
+        return Redirect(f"/pages/submissions/{sid}?done=rejected", status_code=303)  # type: ignore[return-value]
+
+
+def _problem_text(exc: ProblemException) -> str:
+    texts = {
+        "OUT_OF_SCOPE": "超出本令牌的区划范围，未做任何更改。",
+        "UNKNOWN_REGION": "目录中没有该区划。",
+        "NOT_PENDING": "该提交已被审批或驳回。",
+        "BODY_TOO_LARGE": "文件过大。",
+        "INVALID_CATALOG": "发布被拒绝：本次提交涉及的记录存在错误（见下方校验发现），目录未做任何更改。",
+    }
+    return texts.get(exc.code, exc.detail)
+
+
+def _touched(diff: Any) -> set[str]:
+    return set(diff.added.get("implementation", ())) | set(diff.changed.get("implementation", {}))
+
+
+def _comparison(catalog: Catalog, raw: bytes, findings: list[Any], touched: set[str]) -> list[dict[str, Any]]:
+    """The item comparison of the item page for what the submission touches: per item, the
+    basic catalog beside the submitted implementations, deviations marked by their findings."""
+    by_code: dict[str, list[Any]] = {}
+    for f in findings:
+        if f.kind == "implementation" and f.key:
+            by_code.setdefault(f.key, []).append(f)
+    columns: dict[str, list[dict[str, Any]]] = {}
+    for line in raw.splitlines():
+        try:
+            record = record_decoder.decode(line)
+        except msgspec.DecodeError:
+            continue  # a SCHEMA finding says so
+        if not isinstance(record, Implementation) or record.item not in catalog.items:
+            continue
+        if record.code not in touched and record.code not in by_code:
+            continue
+        item = catalog.items[record.item]
+        own = by_code.get(record.code, [])
+        rows: dict[str, list[Any]] = {}
+        for f in own:
+            rows.setdefault(ROW_OF_RULE.get(f.rule, "other"), []).append(f)
+        reqs = requirement_views(item, requirements_of(record, item))
+        region = catalog.regions.get(record.region)
+        columns.setdefault(record.item, []).append(
+            {
+                "impl": record,
+                "region_name": region.name if region else record.region,
+                "level": region.level if region else "",
+                "reqs": reqs,
+                "reduced": reduced(reqs),
+                "findings": own,
+                "rows": rows,
+                "four_same": not any(f.rule in FOUR_SAME_RULES for f in own),
+            }
+        )
+    out = []
+    for code, cols in columns.items():
+        cols.sort(key=lambda c: not c["findings"])
+        out.append(
+            {
+                "item": catalog.items[code],
+                "columns": cols[:MAX_COLUMNS],
+                "bad": any(c["findings"] for c in cols),
+            }
+        )
+    out.sort(key=lambda g: (not g["bad"], g["item"].code))
+    return out[:MAX_ITEMS]

@@ -1,0 +1,311 @@
+"""The lifecycle of §6 for the API and the pages: versions and diffs, the needs-review queue,
+submissions held for approval, the audit — and the region scope of the caller's token.
+
+Every rule of §6 stays in the store (`catalog.store`): this service checks who may act where
+(a scoped token within its region's subtree, as the newest version has it; whole catalogs
+only unscoped), pages what can be long, and turns the store's answers into API bodies.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+
+from .. import schemas_lifecycle as sl
+from ..auth import within
+from ..problems import ErrorDetail, ProblemException, not_found
+from ..schemas import PublishResult
+from ..state import CatalogService, View, finding_out
+
+if TYPE_CHECKING:
+    from catalog.store import Caller, Check, Store, Submission
+    from catalog.store.reads import Diff
+
+MAX_FINDINGS = 1000
+DIFF_CACHE = 8
+
+
+class LifecycleService:
+    def __init__(self, catalog_service: CatalogService):
+        self.catalog = catalog_service
+        self.store: Store = catalog_service.store
+        self._diffs: OrderedDict[tuple[int, int], Diff] = OrderedDict()
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(fn, *args)
+
+    # -- scope -----------------------------------------------------------------------------
+    async def scope(self, caller: Caller, region: str | None) -> View:
+        """403 unless the caller may act on `region` (None: the whole catalog, unscoped only);
+        422 for a region the newest version does not have."""
+        snap = await self.catalog.snapshot()
+        catalog = snap.require()
+        if region is None:
+            if caller.region is not None:
+                raise ProblemException(
+                    403, "OUT_OF_SCOPE", f"a whole catalog needs a token without a region ({caller.region})"
+                )
+            return snap
+        if region not in catalog.regions:
+            raise ProblemException(
+                422,
+                "UNKNOWN_REGION",
+                f"no region {region} in the newest version",
+                errors=[ErrorDetail(message="not in the catalog", kind="region", key=region)],
+            )
+        within(caller, region, snap.subtree)
+        return snap
+
+    async def visible_regions(self, caller: Caller, region: str | None) -> list[str] | None:
+        """The regions a listing shows: `region`'s subtree (within the caller's), the caller's
+        subtree, or None (everything) for an unscoped caller without a filter."""
+        if region is None and caller.region is None:
+            return None
+        snap = await self.scope(caller, region or caller.region)
+        return sorted(snap.subtree(region or caller.region))  # type: ignore[arg-type]
+
+    async def bundle_in_scope(self, caller: Caller, regions: list[str] | None) -> None:
+        """A region-scoped designer writes only bundles offered within its region: `regions`
+        named, each inside its subtree (403 otherwise)."""
+        if caller.region is None:
+            return
+        if not regions:
+            raise ProblemException(
+                403,
+                "OUT_OF_SCOPE",
+                f"the token acts within region {caller.region}: a bundle it writes must name its regions",
+            )
+        snap = await self.catalog.snapshot()
+        for region in regions:
+            within(caller, region, snap.subtree)
+
+    async def stored_bundle_in_scope(self, caller: Caller, bundle_id: str) -> None:
+        """The stored bundle a scoped designer replaces or deletes is offered within its region."""
+        if caller.region is None:
+            return
+        stored = await self._run(self.store.bundle, bundle_id)
+        if stored is not None:
+            await self.bundle_in_scope(
+                caller, None if stored.bundle.regions is None else list(stored.bundle.regions)
+            )
+
+    # -- versions and diffs -------------------------------------------------------------------
+    async def versions(self) -> sl.VersionList:
+        rows = await self._run(self.store.versions)
+        return sl.VersionList(
+            versions=[
+                sl.VersionOut(
+                    version=v.version,
+                    published_at=v.published_at,
+                    by=v.by,
+                    note=v.note,
+                    region=v.region,
+                    added=v.added,
+                    changed=v.changed,
+                    removed=v.removed,
+                )
+                for v in rows
+            ]
+        )
+
+    async def diff(self, a: int, b: int) -> Diff:
+        newest = await self._run(self.store.revision)
+        for v in (a, b):
+            if not 1 <= v <= newest:
+                raise not_found("version", str(v))
+        held = self._diffs.get((a, b))
+        if held is None:
+            held = await self._run(self.store.diff, a, b)
+            self._diffs[(a, b)] = held
+            while len(self._diffs) > DIFF_CACHE:
+                self._diffs.popitem(last=False)
+        return held
+
+    async def republish(self, version: int, *, by: str, note: str) -> PublishResult:
+        newest = await self._run(self.store.revision)
+        if not 1 <= version <= newest:
+            raise not_found("version", str(version))
+        return await self.catalog.published(lambda: self.store.republish(version, by=by, note=note))
+
+    # -- the needs-review queue ------------------------------------------------------------------
+    async def review(
+        self,
+        caller: Caller,
+        *,
+        region: str | None,
+        rule: str | None,
+        item: str | None,
+        limit: int,
+        offset: int,
+    ) -> sl.ReviewPage:
+        regions = await self.visible_regions(caller, region)
+        snap = await self.catalog.snapshot()
+        snap.require()
+        total, flags = await self._run(
+            lambda: self.store.review_page(
+                snap.version, regions=regions, rule=rule, item=item, limit=limit, offset=offset
+            )
+        )
+        return sl.ReviewPage(
+            version=snap.version,
+            total=total,
+            limit=limit,
+            offset=offset,
+            needs_review=[
+                sl.FlagOut(
+                    kind=f.kind,
+                    key=f.key,
+                    region=f.region,
+                    findings=[finding_out(x) for x in f.findings],
+                    cause=f.cause,
+                )
+                for f in flags
+            ],
+        )
+
+    # -- submissions ------------------------------------------------------------------------
+    async def submit(
+        self, caller: Caller, path: Path, *, region: str | None, note: str, max_bytes: int
+    ) -> sl.SubmissionOut:
+        from catalog.store import SubmissionTooLarge
+
+        await self.scope(caller, region)
+        try:
+            held, check = await self._run(
+                lambda: self.store.submit(path, by=caller.name, note=note, region=region, max_bytes=max_bytes)
+            )
+        except SubmissionTooLarge as exc:
+            raise ProblemException(
+                413, "BODY_TOO_LARGE", f"a submission held for approval may be at most {exc.limit} bytes"
+            ) from None
+        return submission_out(held, check)
+
+    async def held(self, caller: Caller, sid: int) -> tuple[Submission, Check]:
+        """A submission the caller may see (checked again if the catalog moved on since)."""
+        found = await self._run(self.store.recheck, sid)
+        if found is None:
+            raise not_found("submission", str(sid))
+        await self.scope(caller, found[0].region)
+        return found
+
+    async def file(self, sid: int) -> bytes:
+        body = await self._run(self.store.submission_file, sid)
+        if body is None:
+            raise not_found("submission", str(sid))
+        return body  # type: ignore[no-any-return]
+
+    async def submissions(
+        self, caller: Caller, *, state: str | None, region: str | None, limit: int, offset: int
+    ) -> sl.SubmissionList:
+        regions = await self.visible_regions(caller, region)
+        total, rows = await self._run(
+            lambda: self.store.submissions(state=state, regions=regions, limit=limit, offset=offset)
+        )
+        return sl.SubmissionList(
+            total=total,
+            limit=limit,
+            offset=offset,
+            submissions=[submission_out(s, None) for s in rows],
+        )
+
+    async def approve(self, caller: Caller, sid: int) -> PublishResult:
+        from catalog.store import NotPending
+
+        held, _ = await self.held(caller, sid)
+        try:
+            return await self.catalog.published(lambda: self.store.approve(sid, by=caller.name))
+        except NotPending as exc:
+            raise _decided(sid, exc.state or held.state) from None
+
+    async def reject(self, caller: Caller, sid: int, reason: str) -> sl.SubmissionOut:
+        from catalog.store import NotPending
+
+        held, check = await self.held(caller, sid)
+        try:
+            done = await self._run(lambda: self.store.reject(sid, by=caller.name, reason=reason))
+        except NotPending as exc:
+            raise _decided(sid, exc.state or held.state) from None
+        return submission_out(done, check)
+
+    # -- the audit ----------------------------------------------------------------------------
+    async def audit(self, *, action: str | None, limit: int, offset: int) -> sl.AuditPage:
+        total, events = await self._run(lambda: self.store.audit(action=action, limit=limit, offset=offset))
+        return sl.AuditPage(
+            total=total,
+            limit=limit,
+            offset=offset,
+            events=[sl.AuditOut(e.id, e.at, e.by, e.action, e.target, e.detail) for e in events],
+        )
+
+
+def _decided(sid: int, state: str) -> ProblemException:
+    return ProblemException(409, "NOT_PENDING", f"submission {sid} is already {state}")
+
+
+def submission_out(held: Submission, check: Check | None) -> sl.SubmissionOut:
+    """A submission with its check (`None`: the listing's short form, no findings)."""
+    findings = [] if check is None else check.findings
+    errors = sum(1 for f in findings if f.severity == "error")
+    return sl.SubmissionOut(
+        id=held.id,
+        region=held.region,
+        by=held.by,
+        submitted_at=held.submitted_at,
+        note=held.note,
+        state=held.state,  # type: ignore[arg-type]
+        size=held.size,
+        based_on=held.based_on,
+        refused=held.refused,
+        added=0 if check is None else check.added,
+        changed=0 if check is None else check.changed,
+        removed=0 if check is None else check.removed,
+        needs_review=0 if check is None else check.needs_review,
+        errors=errors,
+        warnings=len(findings) - errors,
+        findings=[finding_out(f) for f in findings[:MAX_FINDINGS]],
+        decided_by=held.decided_by,
+        decided_at=held.decided_at,
+        reason=held.reason,
+        version=held.version,
+    )
+
+
+def diff_entries(diff: Diff, kind: str | None) -> tuple[dict[str, sl.DiffCounts], list[sl.DiffEntry]]:
+    """A diff as counts per kind and one flat list: per kind, added, removed, then changed."""
+    kinds = sorted(diff.added.keys() | diff.removed.keys() | diff.changed.keys())
+    counts = {
+        k: sl.DiffCounts(
+            added=len(diff.added.get(k, ())),
+            removed=len(diff.removed.get(k, ())),
+            changed=len(diff.changed.get(k, {})),
+        )
+        for k in kinds
+    }
+    entries: list[sl.DiffEntry] = []
+    for k in kinds:
+        if kind is not None and k != kind:
+            continue
+        entries.extend(sl.DiffEntry(kind=k, key=key, change="added") for key in diff.added.get(k, ()))
+        entries.extend(sl.DiffEntry(kind=k, key=key, change="removed") for key in diff.removed.get(k, ()))
+        entries.extend(
+            sl.DiffEntry(kind=k, key=key, change="changed", fields=fields)
+            for key, fields in diff.changed.get(k, {}).items()
+        )
+    return counts, entries
+
+
+def diff_page(diff: Diff, *, kind: str | None, limit: int, offset: int) -> sl.DiffPage:
+    counts, entries = diff_entries(diff, kind)
+    return sl.DiffPage(
+        old=diff.old,
+        new=diff.new,
+        total=len(entries),
+        limit=limit,
+        offset=offset,
+        counts=counts,
+        entries=entries[offset : offset + limit],
+    )

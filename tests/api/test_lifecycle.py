@@ -1,0 +1,210 @@
+"""The §6 lifecycle through the API on SQLite and PostgreSQL: a region's list published by a
+reviewer of that region, submissions held for approval (findings, diff, approve, reject),
+versions and diffs, the needs-review queue, republishing, the audit — and region-scoped tokens
+that cannot touch another region (403, nothing changes)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from catalog.model import Catalog, record_encoder
+
+from .conftest import Api, jsonl, small_catalog
+
+COUNTY, OTHER, FAR = "640104", "640105", "640202"
+BIRTH = "000100001000"
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+def partial(catalog: Catalog, region: str) -> bytes:
+    """The header and the region's own implementations: its submission (§6)."""
+    lines = [record_encoder.encode(catalog.header)]
+    lines += [record_encoder.encode(i) for _, i in sorted(catalog.implementations.items()) if i.region == region]
+    return b"".join(line + b"\n" for line in lines)
+
+
+def faster(catalog: Catalog, region: str, days: int = 1) -> Catalog:
+    """The region's implementations promising `days` days."""
+    impls = {
+        c: msgspec.structs.replace(i, promised_days=days) if i.region == region else i
+        for c, i in catalog.implementations.items()
+    }
+    return msgspec.structs.replace(catalog, implementations=impls)
+
+
+def scoped(api: Api, name: str, role: str, region: str) -> dict[str, str]:
+    r = api.post("/tokens", role="admin", json={"name": name, "role": role, "region": region})
+    assert r.status_code == 201, r.text
+    assert r.json()["region"] == region
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_a_region_list_is_published_by_its_own_reviewer_and_versioned(api: Api) -> None:
+    mine = scoped(api, "兴庆区审查员", "reviewer", COUNTY)
+    body = partial(faster(small_catalog(), COUNTY), COUNTY)
+    r = api.client.put(
+        f"/regions/{COUNTY}/implementations?note=时限压缩", content=body, headers={**mine, **NDJSON}
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["revision"], r.json()["changed"], r.json()["needs_review"]) == (2, 1, 0)
+
+    versions = api.get("/versions", role="reviewer").json()["versions"]
+    assert [(v["version"], v["by"], v["region"], v["note"]) for v in versions][-1] == (
+        2,
+        "兴庆区审查员",
+        COUNTY,
+        "时限压缩",
+    )
+    diff = api.get("/versions/1/diff/2", role="reviewer").json()
+    assert diff["from"] == 1 and diff["to"] == 2 and diff["total"] == 1
+    assert diff["counts"] == {"implementation": {"added": 0, "removed": 0, "changed": 1}}
+    (entry,) = diff["entries"]
+    assert entry["change"] == "changed" and entry["fields"]["promised_days"] == [3, 1]
+    assert api.get("/versions/1/diff/9", role="reviewer").status_code == 404
+
+    events = api.get("/audit", role="admin").json()["events"]
+    assert (events[0]["action"], events[0]["by"], events[0]["detail"]["version"]) == ("publish", "兴庆区审查员", 2)
+    assert any(e["action"] == "token.create" and e["target"] == "兴庆区审查员" for e in events)
+
+
+def test_a_touched_error_refuses_a_region_list_with_its_findings(api: Api) -> None:
+    catalog = small_catalog()
+    impls = {
+        c: msgspec.structs.replace(i, name=i.name + "（兴庆）") if i.region == COUNTY else i
+        for c, i in catalog.implementations.items()
+    }
+    body = partial(msgspec.structs.replace(catalog, implementations=impls), COUNTY)
+    r = api.put(f"/regions/{COUNTY}/implementations", role="reviewer", content=body, headers=NDJSON)
+    assert r.status_code == 422, r.text
+    assert {(e["rule"], e["kind"]) for e in r.json()["errors"]} == {("FOUR_SAME_NAME", "implementation")}
+    assert api.store.revision() == 1
+
+
+def test_a_region_scoped_token_cannot_touch_another_region(api: Api) -> None:
+    reviewer = scoped(api, "r-640104", "reviewer", COUNTY)
+    designer = scoped(api, "d-640104", "designer", COUNTY)
+    before = (api.store.revision(), api.store.catalog())
+    other = partial(faster(small_catalog(), OTHER), OTHER)
+    whole = jsonl(faster(small_catalog(), OTHER))
+
+    def status(method: str, url: str, headers: dict[str, str], **kw) -> int:
+        return api.client.request(method, url, headers=headers, **kw).status_code
+
+    assert status("PUT", f"/regions/{OTHER}/implementations", {**reviewer, **NDJSON}, content=other) == 403
+    assert status("PUT", "/regions/640100/implementations", {**reviewer, **NDJSON}, content=other) == 403
+    assert status("PUT", "/catalog", {**reviewer, **NDJSON}, content=whole) == 403
+    assert status("POST", f"/submissions?region={OTHER}", {**reviewer, **NDJSON}, content=other) == 403
+    assert status("POST", "/submissions", {**reviewer, **NDJSON}, content=whole) == 403
+    assert status("POST", "/versions/1/republish", reviewer) == 403
+    assert status("GET", f"/review?region={OTHER}", reviewer) == 403
+    assert status("GET", "/audit", reviewer) == 403
+    # Another region's pending submission: the scoped reviewer can neither see nor decide it.
+    held = api.post(f"/submissions?region={OTHER}", role="reviewer", content=other, headers=NDJSON).json()
+    for method, url, kw in (
+        ("GET", f"/submissions/{held['id']}", {}),
+        ("POST", f"/submissions/{held['id']}/approve", {}),
+        ("POST", f"/submissions/{held['id']}/reject", {"json": {"reason": "不属本区"}}),
+    ):
+        assert status(method, url, reviewer, **kw) == 403, url
+    assert api.get("/submissions", headers=reviewer, role=None).json()["total"] == 0
+    # Designers: only bundles offered within the region, before and after.
+    new = {"id": "far-copy", "name": "远方", "items": ["000100004000"]}
+    assert status("POST", "/bundles", designer, json={**new, "regions": [FAR]}) == 403
+    assert status("POST", "/bundles", designer, json=new) == 403  # everywhere is not within
+    replace = {"name": "新生儿", "items": [BIRTH], "regions": [COUNTY]}
+    assert status("PUT", "/bundles/newborn", {**designer, "If-Match": '"1"'}, json=replace) == 403
+    assert status("DELETE", "/bundles/newborn", {**designer, "If-Match": '"1"'}) == 403
+
+    assert (api.store.revision(), api.store.catalog()) == before
+    assert api.store.submission(held["id"])[0].state == "pending"
+    # Within its region it may: its own list, and a bundle offered there.
+    mine = partial(faster(small_catalog(), COUNTY), COUNTY)
+    assert status("PUT", f"/regions/{COUNTY}/implementations", {**reviewer, **NDJSON}, content=mine) == 200
+    made = api.client.post("/bundles", headers=designer, json={**new, "items": [BIRTH, "000100002000"], "regions": [COUNTY]})
+    assert made.status_code == 201, made.text
+    assert made.json()["regions"] == [COUNTY]
+
+
+def test_a_held_submission_shows_findings_and_diff_then_is_approved_or_rejected(api: Api) -> None:
+    body = partial(faster(small_catalog(), COUNTY), COUNTY)
+    r = api.post(f"/submissions?region={COUNTY}&note=压缩时限", role="reviewer", content=body, headers=NDJSON)
+    assert r.status_code == 201, r.text
+    held = r.json()
+    assert (held["state"], held["refused"], held["based_on"], held["changed"]) == ("pending", False, 1, 1)
+    assert (held["by"], held["note"], held["region"]) == ("test-reviewer", "压缩时限", COUNTY)
+    assert api.store.revision() == 1  # held, not published
+    diff = api.get(f"/submissions/{held['id']}/diff", role="reviewer").json()
+    assert diff["entries"][0]["fields"]["promised_days"] == [3, 1]
+    assert api.get(f"/submissions/{held['id']}/file", role="reviewer").content == body
+    assert api.get("/submissions?state=pending", role="reviewer").json()["total"] == 1
+
+    approved = api.post(f"/submissions/{held['id']}/approve", role="admin")
+    assert approved.status_code == 201, approved.text
+    assert approved.json()["revision"] == 2 and api.store.revision() == 2
+    assert api.post(f"/submissions/{held['id']}/approve", role="reviewer").status_code == 409
+    after = api.get(f"/submissions/{held['id']}", role="reviewer").json()
+    assert (after["state"], after["decided_by"], after["version"]) == ("approved", "test-admin", 2)
+
+    second = api.post(
+        f"/submissions?region={OTHER}", role="reviewer", content=partial(small_catalog(), OTHER), headers=NDJSON
+    ).json()
+    assert second["changed"] == 0 and not second["refused"]
+    rejected = api.post(f"/submissions/{second['id']}/reject", role="reviewer", json={"reason": "无变化"})
+    assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
+    assert rejected.json()["reason"] == "无变化"
+    assert api.post(f"/submissions/{second['id']}/approve", role="reviewer").status_code == 409
+    assert api.store.revision() == 2
+
+    actions = [(e["action"], e["target"]) for e in api.get("/audit", role="admin").json()["events"]]
+    sid, other = held["id"], second["id"]
+    assert actions[:5] == [
+        ("reject", f"submission {other}"),
+        ("submit", f"submission {other}"),
+        ("publish", "version 2"),
+        ("approve", f"submission {sid}"),
+        ("submit", f"submission {sid}"),
+    ]
+
+
+def test_a_refused_submission_is_held_with_its_findings_and_cannot_be_approved(api: Api) -> None:
+    catalog = small_catalog()
+    impls = {
+        c: msgspec.structs.replace(i, name="改名") if i.region == COUNTY else i
+        for c, i in catalog.implementations.items()
+    }
+    body = partial(msgspec.structs.replace(catalog, implementations=impls), COUNTY)
+    held = api.post(f"/submissions?region={COUNTY}", role="reviewer", content=body, headers=NDJSON).json()
+    assert held["refused"] and held["errors"] == 1 and held["findings"][0]["rule"] == "FOUR_SAME_NAME"
+    assert api.get(f"/submissions/{held['id']}/diff", role="reviewer").status_code == 404
+    r = api.post(f"/submissions/{held['id']}/approve", role="reviewer")
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "FOUR_SAME_NAME"
+    assert api.store.revision() == 1 and api.store.submission(held["id"])[0].state == "pending"
+
+
+def test_a_national_rename_fills_the_review_queue_and_republish_restores(api: Api) -> None:
+    catalog = small_catalog()
+    items = dict(catalog.items)
+    items[BIRTH] = msgspec.structs.replace(items[BIRTH], name="出生医学证明办理")
+    renamed = jsonl(msgspec.structs.replace(catalog, items=items))
+    r = api.put("/catalog?note=国家事项更名", role="reviewer", content=renamed, headers=NDJSON)
+    assert r.status_code == 200 and r.json()["needs_review"] == 2, r.text
+
+    queue = api.get("/review", role="reviewer").json()
+    assert queue["version"] == 2 and queue["total"] == 2
+    assert {f["region"] for f in queue["needs_review"]} == {COUNTY, OTHER}
+    flag = queue["needs_review"][0]
+    assert flag["cause"] == {"item": BIRTH, "changed": {"name": ["出生医学证明签发", "出生医学证明办理"]}}
+    assert flag["findings"][0]["rule"] == "FOUR_SAME_NAME"
+    assert api.get(f"/review?item={BIRTH}&rule=FOUR_SAME_NAME", role="reviewer").json()["total"] == 2
+    assert api.get("/review?rule=TIME_LIMIT", role="reviewer").json()["total"] == 0
+    page = api.get("/review?limit=1&offset=1", role="reviewer").json()
+    assert page["total"] == 2 and len(page["needs_review"]) == 1
+    mine = scoped(api, "r-640104", "reviewer", COUNTY)
+    own = api.client.get("/review", headers=mine).json()
+    assert [f["region"] for f in own["needs_review"]] == [COUNTY]
+
+    again = api.post("/versions/1/republish?note=撤回更名", role="reviewer")
+    assert again.status_code == 201 and again.json()["revision"] == 3
+    assert api.store.catalog(3).items == api.store.catalog(1).items
+    assert api.get("/review", role="reviewer").json()["total"] == 0
+    assert api.get("/audit?action=republish", role="admin").json()["events"][0]["detail"]["source"] == 1

@@ -1,0 +1,129 @@
+"""The reviewers' lifecycle pages in a real browser with JavaScript off: version history, a diff
+field by field, the needs-review queue with the item's change beside the implementation, and a
+region's upload held as pending — its findings in the item comparison — then rejected, and a
+fix approved and published. Screenshots go to `artifacts/`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from catalog.model import Catalog, record_encoder
+
+from .conftest import RENAMED_ITEM, RENAMED_REGION, Server, broken, ningxia, serve
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def lifecycle_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Its own server (the tests publish): the fixture, then a national rename (see `broken`)."""
+    clean = ningxia()
+    yield from serve(tmp_path_factory.mktemp("pages-lifecycle"), clean, broken(clean))
+
+
+def region_file(path: Path, catalog: Catalog, region: str, **changes) -> Path:
+    """The header and `region`'s implementations, those of RENAMED_ITEM with `changes`."""
+    lines = [record_encoder.encode(catalog.header)]
+    for _, impl in sorted(catalog.implementations.items()):
+        if impl.region == region:
+            if impl.item == RENAMED_ITEM:
+                impl = msgspec.structs.replace(impl, **changes)
+            lines.append(record_encoder.encode(impl))
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path
+
+
+def test_versions_diff_and_review_queue(lifecycle_site: Server, open_page, artifacts: Path) -> None:
+    page = open_page(lifecycle_site, "reviewer", javascript=False)
+    page.goto("/")
+    page.click(".topbar nav a[href='/pages/versions']")
+    page.wait_for_url("**/pages/versions")
+    rows = page.locator("#versions tbody tr")
+    assert rows.count() == 2
+    assert rows.first.get_attribute("data-version") == "2"
+    assert "整个目录" in rows.first.inner_text()
+    page.screenshot(path=str(artifacts / "page-versions.png"), full_page=True)
+
+    with page.expect_navigation():
+        page.click("#versions a[href='/pages/versions/1/diff/2']")
+    item = lifecycle_site.catalog.items[RENAMED_ITEM]
+    renamed = page.locator(f"#diff tr[data-key='{RENAMED_ITEM}'][data-field='name']")
+    assert renamed.count() == 1
+    old_name = item.name.removesuffix("（新）")
+    assert old_name in renamed.inner_text() and item.name in renamed.inner_text()
+    assert "修改" in page.locator("#diff").inner_text()
+    page.screenshot(path=str(artifacts / "page-diff.png"), full_page=False)
+
+    page.goto(f"/pages/review-queue?region={RENAMED_REGION}")
+    flagged = page.locator("#queue tbody tr[data-key]")
+    assert flagged.count() >= 1
+    row = flagged.first
+    cause = row.locator("td.cause li[data-field='name']").inner_text()
+    assert old_name in cause and item.name in cause  # the item's change …
+    assert old_name in row.locator("li[data-impl-field='name']").inner_text()  # … beside the implementation
+    assert "名称与基本目录不一致" in row.inner_text()
+    page.screenshot(path=str(artifacts / "page-review-queue.png"), full_page=True)
+
+
+def test_upload_is_held_with_findings_then_rejected_and_a_fix_approved(
+    lifecycle_site: Server, open_page, artifacts: Path, tmp_path: Path
+) -> None:
+    catalog = lifecycle_site.catalog
+    item = catalog.items[RENAMED_ITEM]
+    page = open_page(lifecycle_site, "reviewer", javascript=False)
+    store = lifecycle_site.store()
+    try:
+        before = store.revision()
+        # A wrong upload: the renamed item's implementation gets a name of its own, over the statutory days.
+        wrong = region_file(
+            tmp_path / "wrong.jsonl", catalog, RENAMED_REGION, name="自拟名称", promised_days=item.statutory_days + 9
+        )
+        page.goto("/pages/submissions")
+        page.select_option("select[name=region]", RENAMED_REGION)
+        page.fill("input[name=note]", "兴庆区自拟名称")
+        page.set_input_files("input[name=file]", str(wrong))
+        with page.expect_navigation():
+            page.click("#upload button[type=submit]")
+        assert "/pages/submissions/" in page.url
+        assert page.locator("#state").inner_text() == "待审批"
+        table = page.locator(f"table.compare[data-item='{RENAMED_ITEM}']")
+        assert "名称与基本目录不一致" in table.locator("td[data-row='name']").first.inner_text()
+        assert "dev" in (table.locator("td[data-row='name']").first.get_attribute("class") or "")
+        assert page.locator("#approve").count() == 0 and page.locator("#no-approve").is_visible()
+        assert store.revision() == before  # held: nothing published
+        page.screenshot(path=str(artifacts / "page-upload.png"), full_page=True)
+        page.fill("input[name=reason]", "名称须与基本目录一致")
+        with page.expect_navigation():
+            page.click("#reject")
+        assert page.locator("#state").inner_text() == "已驳回" and "名称须与基本目录一致" in page.content()
+
+        # The fix: follow the national rename. It publishes on approval and clears the flag.
+        fix = region_file(tmp_path / "fix.jsonl", catalog, RENAMED_REGION, name=item.name)
+        page.goto("/pages/submissions")
+        page.select_option("select[name=region]", RENAMED_REGION)
+        page.set_input_files("input[name=file]", str(fix))
+        with page.expect_navigation():
+            page.click("#upload button[type=submit]")
+        assert "修改 1" in page.locator("#check").inner_text()
+        assert page.locator("#diff tr[data-field='name']").count() == 1
+        with page.expect_navigation():
+            page.click("#approve")
+        assert page.locator("#state").inner_text() == "已批准"
+        assert store.revision() == before + 1
+        assert store.versions()[-1].region == RENAMED_REGION and store.versions()[-1].by == "pages-reviewer"
+        page.goto(f"/pages/review-queue?region={RENAMED_REGION}")
+        assert page.locator("#queue tbody tr[data-key]").count() == 0
+        states = page.goto("/pages/submissions") and page.locator("#submissions tbody tr").all_inner_texts()
+        assert any("已批准" in s for s in states) and any("已驳回" in s for s in states)
+    finally:
+        store.dispose()
+
+
+def test_the_lifecycle_pages_ask_for_a_reviewer(lifecycle_site: Server, open_page) -> None:
+    page = open_page(lifecycle_site, "designer", javascript=False)
+    response = page.goto("/pages/versions")
+    assert response is not None and response.status == 403
