@@ -60,8 +60,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from .routes.health import HealthController
     from .routes.items import ItemController
     from .routes.regions import RegionController
-    from .routes.stats import AdviceController, StatsController
     from .routes.review import ReviewController
+    from .routes.stats import AdviceController, StatsController
     from .routes.submissions import RegionSubmissionController, SubmissionController
     from .routes.tokens import TokenController
     from .routes.validation import ValidationController
