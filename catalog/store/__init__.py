@@ -367,7 +367,9 @@ class Store:
         """Who holds the token (name, role, region), or None for an unknown or revoked one."""
         with self._read() as conn:
             row = conn.execute(
-                sa.select(TokenRow.name, TokenRow.role, TokenRow.region).where(TokenRow.digest == _digest(token))
+                sa.select(TokenRow.name, TokenRow.role, TokenRow.region).where(
+                    TokenRow.digest == _digest(token)
+                )
             ).first()
             return None if row is None else Caller(*row)
 
@@ -393,9 +395,7 @@ class Store:
         """What publishing the file would do now — the same publish, rolled back: refused with
         the touched records' findings, or the counts, findings and diff of the next version."""
         return lifecycle.checked(
-            lambda: publish_file(
-                self.engine, path, by="", region=region, lock_timeout=self.lock_timeout
-            ),
+            lambda: publish_file(self.engine, path, by="", region=region, lock_timeout=self.lock_timeout),
             Refused,
         )
 

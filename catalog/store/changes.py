@@ -45,8 +45,10 @@ from .writes import (
     duplicates,
     index_stage,
     phase,
+    postgres,
     take_catalog,
     temp_table,
+    text,
     transaction,
     write_bundles,
     write_findings,
@@ -77,7 +79,7 @@ def scan(
     strays: list[Finding] = []
     offset = 0
     start = len(PREFIX)
-    add = stage.add
+    add, add_row, pg = stage.add, stage.add_row, stage.pg
     with open(path, "rb", buffering=1 << 20) as fh, gc_paused():
         for number, raw in enumerate(fh, 1):
             at = offset
@@ -111,7 +113,10 @@ def scan(
             elif run.first_line is None:
                 run.first_line = number
             body = raw.rstrip(b"\r\n")
-            add(code, digest(body), at, len(body), number)
+            if pg:  # the hot path of a national republish: one format per line
+                add_row(f"{text(code)}\t{digest(body)}\t{at}\t{len(body)}\t{number}\n".encode())
+            else:
+                add(code, digest(body), at, len(body), number)
     return run, strays
 
 
@@ -139,8 +144,9 @@ class _Changes:
         self.regions: set[str] = set()
         """regions whose conformity must be counted again"""
         self.inserted = 0
-        self.closed = 0
         self.replaced = 0
+        self.new = 0
+        """Lines whose code no held implementation has."""
 
 
 def publish_changes(
@@ -188,11 +194,18 @@ def publish_changes(
                     small = (0, 0, 0)
                     _known(run, reads.dictionaries(conn, version - 1), reads.bundles(conn))
                 structural = any(kind in STRUCTURAL for kind, _ in touched.small | touched.removed)
-                _candidates(conn, stage, candidates_path)
+                _candidates(conn, stage, candidates_path, loader.count)
             changes = _Changes()
             with phase("writing"):
+                held = _held(conn, version - 1, None if scope is None else scope[1])
                 _write_candidates(conn, version, run, lines, candidates_path, changes)
-                removed = _remove(conn, stage, version, changes, None if scope is None else scope[1])
+                # Every line kept or replaced one of the held implementations, or is new: what is
+                # left over was removed. Only then is the stage compared with all of them.
+                removed = 0
+                if held > loader.count - changes.new:
+                    removed = _remove(conn, stage, version, changes, None if scope is None else scope[1])
+                if postgres(conn) and changes.inserted + removed > max(held, 1) // 10:
+                    conn.exec_driver_sql(f"ANALYZE {IMPL}")  # much moved: plans need new statistics
                 bundles = (0, 0, 0) if scope is not None else write_bundles(conn, run.catalog, touched)
             with phase("validating"):
                 _dependents(conn, stage, version, run, touched, structural, changes)
@@ -231,13 +244,16 @@ def publish_changes(
             )
 
 
-def _candidates(conn: Connection, stage: str, out: Path) -> None:
+def _candidates(conn: Connection, stage: str, out: Path, lines: int) -> None:
     """Lines the store does not hold byte for byte, in file order, to a local file (there may be
-    millions when much changed: memory stays bounded)."""
+    millions when much changed: memory stays bounded). A server-side cursor only for a big
+    stage: PostgreSQL plans a cursor for its first rows, which for a county's few hundred
+    lines would be a scan of every implementation instead of a look-up of each."""
+    options = {"stream_results": True, "yield_per": 20_000} if lines > 50_000 else {}
     rows = conn.exec_driver_sql(
         f"SELECT s.code, s.off, s.len, s.line FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {IMPL} i "
         f"WHERE i.code = s.code AND i.hash = s.hash AND i.valid_to IS NULL) ORDER BY s.off",
-        execution_options={"stream_results": True, "yield_per": 20_000},
+        execution_options=options,
     )
     with open(out, "wb", buffering=1 << 20) as fh:
         fh.writelines(
@@ -285,7 +301,9 @@ def _write_candidates(
                     findings.append(obj)
                 continue
             old = current.get(code)
-            if old is not None:
+            if old is None:
+                changes.new += 1
+            else:
                 if implementation_decoder.decode(old[0]) == obj:
                     continue  # the same record, written differently
                 closing.append(code)
@@ -307,6 +325,16 @@ def _write_candidates(
                 level = int(code[18]) if code[18:19] in ("1", "2", "3", "4") else 4
                 loader.add(version, code, hashed, obj.item, obj.region, level, line, raw)
             changes.inserted += loader.close()
+
+
+def _held(conn: Connection, version: int, within: frozenset[str] | None) -> int:
+    """How many implementations `version` holds (in the subtree `within`)."""
+    if within is None:
+        return reads.version_row(conn, version).implementations  # type: ignore[no-any-return]
+    t = ImplementationRow
+    return conn.execute(
+        sa.select(sa.func.count()).where(t.valid_to.is_(None), t.region.in_(sorted(within)))
+    ).scalar_one()
 
 
 def _remove(
@@ -409,10 +437,8 @@ def _taken_elsewhere(conn: Connection, stage: str, within: frozenset[str]) -> li
     t = ImplementationRow.__table__
     s = sa.table(stage.split(".")[-1], sa.column("code"), sa.column("line"))
     rows = conn.execute(
-        sa.select(s.c.code, s.c.line, t.c.region)
-        .join(t, t.c.code == s.c.code)
-        .where(t.c.valid_to.is_(None), t.c.region.not_in(sorted(within)))
-    ).all()
+        sa.select(s.c.code, s.c.line, t.c.region).join(t, t.c.code == s.c.code).where(t.c.valid_to.is_(None))
+    )
     return [
         finding(
             "DUPLICATE",
@@ -422,6 +448,7 @@ def _taken_elsewhere(conn: Connection, stage: str, within: frozenset[str]) -> li
             f"implementation {code} is already region {region}'s; a code names one implementation",
         )
         for code, line, region in rows
+        if region not in within
     ]
 
 

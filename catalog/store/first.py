@@ -28,6 +28,7 @@ from .writes import (
     Published,
     Refused,
     phase,
+    postgres,
     take_catalog,
     transaction,
     unique,
@@ -106,6 +107,8 @@ def publish_first(
                 raise Refused(_duplicates(conn))
             for index in TABLE.indexes - {key}:
                 index.create(conn)
+            if postgres(conn):  # the planner must know the table is no longer empty
+                conn.exec_driver_sql(f"ANALYZE {TABLE.name}")
         touched = Touched()
         with phase("writing the rest"):
             added = write_small(conn, catalog, version, touched)[0]
