@@ -46,6 +46,7 @@ __all__ = [
     "Refused",
     "Store",
     "StoreBusy",
+    "StoreOutdated",
     "StoredBundle",
     "Submission",
     "SubmissionTooLarge",
@@ -98,6 +99,7 @@ class Store:
         self.engine = sa.create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        _check_layout(self.engine)
         Base.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             present = {row for (row,) in conn.execute(sa.select(StateRow.id))}
@@ -494,6 +496,25 @@ class Store:
         """Who did what, newest first."""
         with self._read() as conn:
             return lifecycle.audit_events(conn, action=action, limit=limit, offset=offset)
+
+
+class StoreOutdated(Exception):
+    """The database holds tables of an earlier onething layout that this one cannot read."""
+
+
+def _check_layout(engine: sa.Engine) -> None:
+    """Refuse, with a clear word, a database made by the first store (one catalog, no versions);
+    add what later revisions only added (the token's region)."""
+    found = sa.inspect(engine)
+    tables = set(found.get_table_names())
+    if "onething_state" in tables and "counter" not in {c["name"] for c in found.get_columns("onething_state")}:
+        raise StoreOutdated(
+            f"{engine.url.render_as_string(hide_password=True)} was made by an earlier onething that kept one "
+            "catalog without versions; publish into a new database (the default one: delete onething.db)"
+        )
+    if "api_token" in tables and "region" not in {c["name"] for c in found.get_columns("api_token")}:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE api_token ADD COLUMN region VARCHAR(16)")
 
 
 def _body(bundle: Bundle) -> str:
