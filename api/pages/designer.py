@@ -29,7 +29,7 @@ from catalog.model import Catalog
 
 from .data import Service, here, login_url, region_options, require_role, signed_in
 from .render import html
-from .svg import Edge, Node, Pair, before_after_svg, graph_svg
+from .svg import Edge, Node, Pair, before_after_svg, graph_svg, graph_svg_tall
 
 SEARCH_LIMIT = 40
 
@@ -81,6 +81,7 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
         "names": names,
         "materials": materials,
         "graph": graph_svg(stages, edges, "办理顺序（前置关系）"),
+        "graph_tall": graph_svg_tall(stages, edges, "办理顺序（前置关系）"),
         "chart": before_after_svg(pairs, "一件事办理前后对比", width=780),
         "metrics": [
             (key, label, unit, getattr(m, f"{key}_before"), getattr(m, f"{key}_after"))

@@ -306,6 +306,71 @@ def graph_svg(stages: Sequence[Sequence[Node]], edges: Sequence[Edge], label: st
     return _svg(lay.width, lay.height, body, label, "chart graph")
 
 
+TALL_W = 340.0
+"""The vertical graph's width: it fits a 390 px phone with the page's margins."""
+
+
+def graph_svg_tall(stages: Sequence[Sequence[Node]], edges: Sequence[Edge], label: str = "办理顺序") -> Markup:
+    """The precedence graph for a narrow screen: stages top to bottom, each node a full-width
+    box, an arrow from each predecessor's box to its successor's (the labels are in the steps
+    list below the graph; their text is each arrow's title)."""
+    body: list[str] = [
+        "<defs>"
+        '<marker id="arrow-tall" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{BLUE}"/></marker>'
+        "</defs>"
+    ]
+    width, box_h, gap, head = TALL_W, 52.0, 34.0, 26.0
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    y = PAD
+    for index, column in enumerate(stages):
+        body.append(
+            f'<text x="{_n(PAD)}" y="{_n(y + 16)}" font-size="12.5" fill="{MUTED}">'
+            f'第 {index + 1} 阶段{"（并联）" if len(column) > 1 else ""}</text>'
+        )
+        y += head
+        for node in column:
+            boxes[node.id] = (PAD, y, width - 2 * PAD, box_h)
+            y += box_h + 8
+        y += gap - 8
+    order = {node.id: i for i, node in enumerate(n for column in stages for n in column)}
+    for e in edges:
+        if e.source not in boxes or e.target not in boxes:
+            continue
+        sx, sy, sw, sh = boxes[e.source]
+        tx, ty, _, _ = boxes[e.target]
+        # Arrows run down the right margin, one lane each so that they stay apart.
+        lane = width - PAD + 4 + 5 * (order[e.target] % 3)
+        d = (
+            f"M{_n(sx + sw)},{_n(sy + sh / 2)} L{_n(lane)},{_n(sy + sh / 2)} "
+            f"L{_n(lane)},{_n(ty + 14)} L{_n(tx + sw + 2)},{_n(ty + 14)}"
+        )
+        body.append(
+            f'<path class="edge" data-source="{_t(e.source)}" data-target="{_t(e.target)}" d="{d}" '
+            f'fill="none" stroke="{BLUE}" stroke-width="1.4" marker-end="url(#arrow-tall)">'
+            f"<title>{_t(e.label)}</title></path>"
+        )
+    for column in stages:
+        for node in column:
+            x, y0, w, h = boxes[node.id]
+            texts = (
+                f'<text x="{_n(x + 10)}" y="{_n(y0 + 21)}" font-size="13.5" font-weight="600" fill="{INK}">'
+                f"{_t(fit(node.title, 13.5, w - 20))}</text>"
+            )
+            if node.subtitle:
+                texts += (
+                    f'<text x="{_n(x + 10)}" y="{_n(y0 + 40)}" font-size="11.5" fill="{MUTED}">'
+                    f"{_t(fit(node.subtitle, 11.5, w - 20))}</text>"
+                )
+            body.append(
+                f'<g class="node" data-item="{_t(node.id)}"><title>{_t(node.title)}</title>'
+                f'<rect x="{_n(x)}" y="{_n(y0)}" width="{_n(w)}" height="{_n(h)}" rx="8" fill="#fff" '
+                f'stroke="{BLUE}" stroke-width="1.3"/>'
+                f'<rect x="{_n(x)}" y="{_n(y0)}" width="4" height="{_n(h)}" fill="{BLUE}"/>{texts}</g>'
+            )
+    return _svg(width + 18, y + PAD - gap + 8, body, label, "chart graph graph-tall")
+
+
 def _bezier_y(curve: tuple[tuple[float, float], ...], x: float) -> float:
     """The y of a cubic Bézier at (about) the given x: the curves here run left to right."""
     (x0, y0), (x1, y1), (x2, y2), (x3, y3) = curve

@@ -74,10 +74,10 @@ def test_compose_by_clicking_matches_the_bundler_and_the_api(
     ]
     assert "内部流转" in page.locator("#waived").inner_text()
     # The graph: one box per item, in the stage the bundler gave it; one arrow per precedence link.
-    nodes = page.locator("#graph svg g.node").evaluate_all("gs => gs.map(g => g.dataset.item)")
+    nodes = page.locator("#graph .graph-wide svg g.node").evaluate_all("gs => gs.map(g => g.dataset.item)")
     assert sorted(nodes) == sorted(PICKS)
     links = precedence(catalog, resolve(catalog, PICKS, REGION))
-    assert page.locator("#graph svg path.edge").count() == links.number_of_edges() > 0
+    assert page.locator("#graph .graph-wide svg path.edge").count() == links.number_of_edges() > 0
     assert page.locator("#steps tr[data-item]").evaluate_all(
         "rs => rs.map(r => [r.dataset.item, +r.dataset.stage])"
     ) == [[s.item, s.stage] for s in workflow.steps]
@@ -210,8 +210,24 @@ def test_open_a_stored_bundle(site: Server, open_page, artifacts: Path) -> None:
     workflow = compose_bundle(site.catalog, "newborn", REGION)
     metrics = {name: getattr(workflow.metrics, name) for name in workflow.metrics.__struct_fields__}
     assert shown_metrics(page) == metrics
-    assert page.locator("#graph svg g.node").count() == len(workflow.steps)  # conditional items wait
+    assert page.locator("#graph .graph-wide svg g.node").count() == len(workflow.steps)  # conditional items wait
     assert (
         page.locator("#guide-link").get_attribute("href") == f"/pages/bundles/newborn/guide?region={REGION}"
     )
     page.screenshot(path=str(artifacts / "page-designer-bundle.png"), full_page=True)
+
+
+def test_the_precedence_graph_turns_vertical_on_a_phone(site: Server, open_page, artifacts: Path) -> None:
+    from bundler import compose_bundle
+
+    page = open_page(site, "designer")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/pages/designer?region={REGION}&bundle=newborn")
+    workflow = compose_bundle(site.catalog, "newborn", REGION)
+    tall = page.locator("#graph .graph-narrow svg")
+    expect(tall).to_be_visible()
+    expect(page.locator("#graph .graph-wide svg")).to_be_hidden()
+    assert tall.locator("g.node").count() == len(workflow.steps)
+    assert tall.bounding_box()["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator("#graph").screenshot(path=str(artifacts / "designer-graph-phone.png"))

@@ -96,7 +96,7 @@ def test_every_page_reads_without_javascript(site: Server, open_page, artifacts:
     workflow = compose(site.catalog, ["002002101000", "002002102000"], "640104")
     after = page.locator("#metrics .metric[data-metric=materials]").get_attribute("data-after")
     assert after == str(workflow.metrics.materials_after)
-    assert page.locator("#graph svg g.node").count() == 2
+    assert page.locator("#graph .graph-wide svg g.node").count() == 2
     page.screenshot(path=str(artifacts / "page-designer-nojs.png"), full_page=True)
 
     # The review filters are a GET form.
