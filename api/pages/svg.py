@@ -310,15 +310,19 @@ TALL_W = 340.0
 """The vertical graph's width: it fits a 390 px phone with the page's margins."""
 
 
-def graph_svg_tall(stages: Sequence[Sequence[Node]], edges: Sequence[Edge], label: str = "办理顺序") -> Markup:
+def graph_svg_tall(
+    stages: Sequence[Sequence[Node]], edges: Sequence[Edge], label: str = "办理顺序"
+) -> Markup:
     """The precedence graph for a narrow screen: stages top to bottom, each node a full-width
     box, an arrow from each predecessor's box to its successor's (the labels are in the steps
     list below the graph; their text is each arrow's title)."""
     body: list[str] = [
-        "<defs>"
-        '<marker id="arrow-tall" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{BLUE}"/></marker>'
-        "</defs>"
+        (
+            "<defs>"
+            '<marker id="arrow-tall" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+            f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{BLUE}"/></marker>'
+            "</defs>"
+        )
     ]
     width, box_h, gap, head = TALL_W, 52.0, 34.0, 26.0
     boxes: dict[str, tuple[float, float, float, float]] = {}
@@ -326,7 +330,7 @@ def graph_svg_tall(stages: Sequence[Sequence[Node]], edges: Sequence[Edge], labe
     for index, column in enumerate(stages):
         body.append(
             f'<text x="{_n(PAD)}" y="{_n(y + 16)}" font-size="12.5" fill="{MUTED}">'
-            f'第 {index + 1} 阶段{"（并联）" if len(column) > 1 else ""}</text>'
+            f"第 {index + 1} 阶段{'（并联）' if len(column) > 1 else ''}</text>"
         )
         y += head
         for node in column:
