@@ -507,7 +507,9 @@ def _check_layout(engine: sa.Engine) -> None:
     add what later revisions only added (the token's region)."""
     found = sa.inspect(engine)
     tables = set(found.get_table_names())
-    if "onething_state" in tables and "counter" not in {c["name"] for c in found.get_columns("onething_state")}:
+    if "onething_state" in tables and "counter" not in {
+        c["name"] for c in found.get_columns("onething_state")
+    }:
         raise StoreOutdated(
             f"{engine.url.render_as_string(hide_password=True)} was made by an earlier onething that kept one "
             "catalog without versions; publish into a new database (the default one: delete onething.db)"

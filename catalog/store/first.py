@@ -19,7 +19,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..findings import Finding, finding
 from ..model import Implementation
 from .review import Touched
 from .schema import IMPLEMENTATION_COLUMNS, ImplementationRow
@@ -27,6 +26,7 @@ from .writes import (
     BulkLoader,
     Published,
     Refused,
+    duplicates,
     phase,
     postgres,
     take_catalog,
@@ -104,7 +104,7 @@ def publish_first(
         with phase("indexing"):
             key = next(index for index in TABLE.indexes if index.unique)
             if not unique(conn, lambda: key.create(conn)):
-                raise Refused(_duplicates(conn))
+                raise Refused(duplicates(conn, TABLE.name))
             for index in TABLE.indexes - {key}:
                 index.create(conn)
             if postgres(conn):  # the planner must know the table is no longer empty
@@ -127,29 +127,3 @@ def publish_first(
             conformity=report.conformity,
             per_item=loader.per_item,
         )
-
-
-def _duplicates(conn: Connection) -> list[Finding]:
-    """DUPLICATE for every implementation code loaded more than once, naming the first line."""
-    twice = sa.select(TABLE.c.code).group_by(TABLE.c.code).having(sa.func.count() > 1).subquery()
-    rows = conn.execute(
-        sa.select(TABLE.c.code, TABLE.c.line)
-        .where(TABLE.c.code.in_(sa.select(twice.c.code)))
-        .order_by(TABLE.c.code, TABLE.c.line)
-    ).all()
-    out: list[Finding] = []
-    first: dict[str, int | None] = {}
-    for code, line in rows:
-        if code not in first:
-            first[code] = line
-            continue
-        out.append(
-            finding(
-                "DUPLICATE",
-                "implementation",
-                code,
-                line,
-                f"implementation {code} is defined again (first on line {first[code]}); only the first is kept",
-            )
-        )
-    return out
