@@ -39,6 +39,7 @@ import msgspec
 
 from catalog.findings import Conformity, Finding, Report
 from catalog.model import Bundle, Catalog, Implementation, Region, record_encoder, requirements_of
+from catalog.tree import children, lineage, subtree
 
 from . import schemas as s
 from .problems import ErrorDetail, ProblemException
@@ -141,23 +142,10 @@ class View:
 
     def path(self, region: str) -> list[str]:
         """The region and its ancestors up to 000000: where an applicant's items are looked for."""
-        catalog = self.require()
-        out: list[str] = []
-        code: str | None = region
-        while code is not None and code in catalog.regions and code not in out:
-            out.append(code)
-            code = catalog.regions[code].parent
-        return out
+        return lineage(self.require().regions, region)
 
-    def subtree(self, region: str) -> set[str]:
-        out = {region}
-        stack = [region]
-        while stack:
-            for child in self.children.get(stack.pop(), ()):
-                if child not in out:
-                    out.add(child)
-                    stack.append(child)
-        return out
+    def subtree(self, region: str) -> frozenset[str]:
+        return subtree(self.require().regions, region, self.children)
 
     def with_bundles(self, stored: list[Any], bundle_rev: int) -> View:
         """The same version with the bundles of a newer bundles revision."""
@@ -187,11 +175,6 @@ def _load_version(store: Store, version: int, bundle_rev: int) -> View:
         return View.empty(bundle_rev)
     catalog = store.dictionaries(version)
     counts = store.item_counts(version)
-    children: dict[str, list[str]] = {}
-    for code in sorted(catalog.regions):
-        parent = catalog.regions[code].parent
-        if parent is not None:
-            children.setdefault(parent, []).append(code)
     summary = s.CatalogSummary(
         version=catalog.header.version,
         title=catalog.header.title,
@@ -210,7 +193,7 @@ def _load_version(store: Store, version: int, bundle_rev: int) -> View:
         tag=store.tag(version) or str(version),
         summary=summary,
         totals=store.finding_totals(version),
-        children=children,
+        children=children(catalog.regions),
         item_counts=counts,
     )
     return view.with_bundles(stored, bundle_rev)
@@ -683,7 +666,11 @@ class CatalogService:
         from catalog.store import BundleExists
 
         bundle = Bundle(
-            id=data.id, name=data.name, items=list(data.items), description=data.description, regions=data.regions
+            id=data.id,
+            name=data.name,
+            items=list(data.items),
+            description=data.description,
+            regions=data.regions,
         )
         check = await self._bundle_check()
         try:
@@ -703,7 +690,11 @@ class CatalogService:
         from catalog.store import BundleNotFound, VersionConflict
 
         bundle = Bundle(
-            id=bundle_id, name=data.name, items=list(data.items), description=data.description, regions=data.regions
+            id=bundle_id,
+            name=data.name,
+            items=list(data.items),
+            description=data.description,
+            regions=data.regions,
         )
         check = await self._bundle_check()
         try:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import networkx as nx
 
+from catalog import tree
 from catalog.model import Catalog, Implementation, Item, Requirement, requirements_of
 from catalog.precedence import cycles, precedence_graph
 
@@ -21,12 +22,7 @@ def lineage(catalog: Catalog, region: str) -> list[str]:
     """The region and its ancestors up to the nation, nearest first."""
     if region not in catalog.regions:
         raise BundleError("UNKNOWN_REGION", f"region {region} is not in the catalog", [])
-    chain = [region]
-    parent = catalog.regions[region].parent
-    while parent is not None and parent in catalog.regions and parent not in chain:
-        chain.append(parent)
-        parent = catalog.regions[parent].parent
-    return chain
+    return tree.lineage(catalog.regions, region)
 
 
 def resolve(catalog: Catalog, items: Sequence[str], region: str) -> dict[str, Implementation]:

@@ -7,7 +7,7 @@ once); `bundle_rows` makes them from a slice when no report is at hand (the comm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import get_args
 
 import msgspec
@@ -15,6 +15,7 @@ from msgspec import Struct
 
 from catalog.model import Bundle, Catalog, Implementation
 from catalog.stats import ItemDivergence, RegionStats, implementation_stats
+from catalog.tree import subtree
 
 from .document import CheckName
 from .report import RegionChecks, bundle_checks
@@ -52,20 +53,6 @@ class Stats(Struct, kw_only=True):
     checks: list[CheckRate]
 
 
-def subtree(catalog: Catalog, region: str) -> set[str]:
-    children: dict[str, list[str]] = {}
-    for code, r in catalog.regions.items():
-        if r.parent is not None:
-            children.setdefault(r.parent, []).append(code)
-    out, stack = {region}, [region]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in out:
-                out.add(child)
-                stack.append(child)
-    return out
-
-
 def offered_regions(catalog: Catalog, bundle: Bundle) -> list[str]:
     """Every region where the bundle is offered (§1 `regions`: a region and all under it)."""
     if bundle.regions is None:
@@ -73,7 +60,7 @@ def offered_regions(catalog: Catalog, bundle: Bundle) -> list[str]:
     out: set[str] = set()
     for root in bundle.regions:
         if root in catalog.regions:
-            out |= subtree(catalog, root)
+            out |= subtree(catalog.regions, root)
     return sorted(out)
 
 
@@ -91,7 +78,7 @@ def bundle_rows(
     return bundle_checks(part, bundle.id, offered_regions(catalog, bundle))
 
 
-def coverage(bundle: Bundle, rows: Sequence[RegionChecks], within: set[str] | None) -> BundleCoverage:
+def coverage(bundle: Bundle, rows: Sequence[RegionChecks], within: Collection[str] | None) -> BundleCoverage:
     kept = [r for r in rows if within is None or r.region in within]
     composed = [r for r in kept if r.error is None]
     passed = {c: sum(1 for r in composed if all(f.check != c for f in r.failed)) for c in CHECKS}
@@ -116,7 +103,7 @@ def stats(
     """`catalog`: the small records and the bundles; `implementations`: the version's, streamed;
     `rows`: each bundle's checks report rows. `region`: that region and all under it."""
     figures = implementation_stats(catalog.regions, catalog.items, implementations, region)
-    within = None if region is None else subtree(catalog, region)
+    within = None if region is None else subtree(catalog.regions, region)
     bundles = [coverage(catalog.bundles[b], rows.get(b, ()), within) for b in sorted(catalog.bundles)]
     checks = [
         CheckRate(check=c, passed=sum(b.passed[c] for b in bundles), of=sum(b.composed for b in bundles))

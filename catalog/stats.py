@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from msgspec import Struct
 
 from .model import Implementation, Item, Region, Requirement, requirements_of
+from .tree import lineage, subtree
 
 
 class Counts(Struct, kw_only=True):
@@ -87,19 +88,7 @@ def implementation_stats(
     """The counts of every region under `within` (all when None; the region itself included),
     in code order, and each item's divergence over those regions' implementations (most
     divergent first)."""
-    children: dict[str, list[str]] = {}
-    for code, r in regions.items():
-        if r.parent is not None:
-            children.setdefault(r.parent, []).append(code)
-    if within is None:
-        kept = set(regions)
-    else:
-        kept, stack = {within}, [within]
-        while stack:
-            for child in children.get(stack.pop(), ()):
-                if child not in kept:
-                    kept.add(child)
-                    stack.append(child)
+    kept = set(regions) if within is None else set(subtree(regions, within))
     own = {code: Counts() for code in kept}
     total = {code: Counts() for code in kept}
     chains: dict[str, list[str]] = {}
@@ -111,12 +100,7 @@ def implementation_stats(
         own[impl.region].add(impl)
         chain = chains.get(impl.region)
         if chain is None:
-            chain = []
-            at: str | None = impl.region
-            while at is not None and at in kept and at not in chain:
-                chain.append(at)
-                at = regions[at].parent if at in regions else None
-            chains[impl.region] = chain
+            chain = chains[impl.region] = [c for c in lineage(regions, impl.region) if c in kept]
         for code in chain:
             total[code].add(impl)
         item = items.get(impl.item)

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from ..findings import Conformity
 from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
+from ..tree import subtree
 from . import lifecycle, reads
 from .lifecycle import AuditEvent, Caller, Check, NotPending, Submission, SubmissionTooLarge
 from .publish import publish_file
@@ -182,7 +183,7 @@ class Store:
             within = None
             if region is not None:
                 regions = reads.dictionaries(conn, version).regions
-                within = sorted(reads.subtree(regions, region))
+                within = sorted(subtree(regions, region))
             return version, reads.review(conn, version, within)
 
     def publish(self, catalog: Catalog, *, by: str = "", note: str = "") -> Published:

@@ -31,6 +31,7 @@ from ..findings import FOUR_SAME_RULES, Conformity, Finding, finding
 from ..load import gc_paused
 from ..model import KIND, Catalog, Header, Implementation, key_of
 from ..rules.graph import orphan_findings
+from ..tree import subtree
 from ..validate import PROGRESS_EVERY, Run, decode_line
 from . import reads
 from .reads import implementation_decoder
@@ -428,7 +429,7 @@ def _subtree(engine: Engine, region: str) -> frozenset[str]:
         regions = reads.dictionaries(conn, reads.heads(conn)[0]).regions
     if region not in regions:
         raise Refused([finding("SCOPE", "region", region, None, f"region {region} is not in the catalog")])
-    return reads.subtree(regions, region)
+    return subtree(regions, region)
 
 
 def _taken_elsewhere(conn: Connection, stage: str, within: frozenset[str]) -> list[Finding]:

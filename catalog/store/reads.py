@@ -265,21 +265,6 @@ def decode_record(body: str) -> Record:
     return record_decoder.decode(body)
 
 
-def subtree(regions: dict[str, Any], region: str) -> frozenset[str]:
-    """The region and every region under it."""
-    children: dict[str, list[str]] = {}
-    for code, r in regions.items():
-        if r.parent is not None:
-            children.setdefault(r.parent, []).append(code)
-    out, stack = {region}, [region]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in out:
-                out.add(child)
-                stack.append(child)
-    return frozenset(out)
-
-
 class Flag(msgspec.Struct, frozen=True):
     """A record of a version that needs review (§6), with its error findings and their cause."""
 
