@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -107,3 +109,16 @@ def artifacts() -> Path:
     out = ROOT / "artifacts"
     out.mkdir(exist_ok=True)
     return out
+
+
+def onething(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess[str]:
+    """The command line, run as a user runs it (a process of its own), from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "onething", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kw,
+    )

@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 
 import pytest
 
 from onething.cli import EXIT_BUSY, EXIT_DATABASE, EXIT_USAGE, expected_failure
-from tests.conftest import NINGXIA, ROOT
+from tests.conftest import NINGXIA, onething
 
 DEAD_PG = "postgresql+psycopg://onething:s3cret@127.0.0.1:1/test"
-
-
-def onething(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "onething", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _one_line(run: subprocess.CompletedProcess[str], code: int, command: str) -> str:

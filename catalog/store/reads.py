@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..findings import Conformity, Finding
-from ..model import KIND, Catalog, Header, Implementation, Record, record_decoder
+from ..model import KIND, Catalog, Header, Implementation, record_decoder
 from .schema import (
     BUNDLES_ROW,
     CATALOG_ROW,
@@ -261,8 +261,6 @@ def export(conn: Connection, version: int) -> Iterator[bytes]:
         yield body.encode() + b"\n"
 
 
-def decode_record(body: str) -> Record:
-    return record_decoder.decode(body)
 
 
 class Flag(msgspec.Struct, frozen=True):

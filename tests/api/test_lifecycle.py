@@ -19,7 +19,9 @@ NDJSON = {"Content-Type": "application/x-ndjson"}
 def partial(catalog: Catalog, region: str) -> bytes:
     """The header and the region's own implementations: its submission (§6)."""
     lines = [record_encoder.encode(catalog.header)]
-    lines += [record_encoder.encode(i) for _, i in sorted(catalog.implementations.items()) if i.region == region]
+    lines += [
+        record_encoder.encode(i) for _, i in sorted(catalog.implementations.items()) if i.region == region
+    ]
     return b"".join(line + b"\n" for line in lines)
 
 
@@ -63,7 +65,11 @@ def test_a_region_list_is_published_by_its_own_reviewer_and_versioned(api: Api) 
     assert api.get("/versions/1/diff/9", role="reviewer").status_code == 404
 
     events = api.get("/audit", role="admin").json()["events"]
-    assert (events[0]["action"], events[0]["by"], events[0]["detail"]["version"]) == ("publish", "兴庆区审查员", 2)
+    assert (events[0]["action"], events[0]["by"], events[0]["detail"]["version"]) == (
+        "publish",
+        "兴庆区审查员",
+        2,
+    )
     assert any(e["action"] == "token.create" and e["target"] == "兴庆区审查员" for e in events)
 
 
@@ -120,7 +126,9 @@ def test_a_region_scoped_token_cannot_touch_another_region(api: Api) -> None:
     # Within its region it may: its own list, and a bundle offered there.
     mine = partial(faster(small_catalog(), COUNTY), COUNTY)
     assert status("PUT", f"/regions/{COUNTY}/implementations", {**reviewer, **NDJSON}, content=mine) == 200
-    made = api.client.post("/bundles", headers=designer, json={**new, "items": [BIRTH, "000100002000"], "regions": [COUNTY]})
+    made = api.client.post(
+        "/bundles", headers=designer, json={**new, "items": [BIRTH, "000100002000"], "regions": [COUNTY]}
+    )
     assert made.status_code == 201, made.text
     assert made.json()["regions"] == [COUNTY]
 
@@ -146,7 +154,10 @@ def test_a_held_submission_shows_findings_and_diff_then_is_approved_or_rejected(
     assert (after["state"], after["decided_by"], after["version"]) == ("approved", "test-admin", 2)
 
     second = api.post(
-        f"/submissions?region={OTHER}", role="reviewer", content=partial(small_catalog(), OTHER), headers=NDJSON
+        f"/submissions?region={OTHER}",
+        role="reviewer",
+        content=partial(small_catalog(), OTHER),
+        headers=NDJSON,
     ).json()
     assert second["changed"] == 0 and not second["refused"]
     rejected = api.post(f"/submissions/{second['id']}/reject", role="reviewer", json={"reason": "无变化"})

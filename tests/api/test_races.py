@@ -45,7 +45,9 @@ def test_six_designers_and_repeated_publishes_through_api_and_cli(pg_url, publis
     designers, rounds, publishes = 6, 4, 4
     with contextlib.ExitStack() as stack:
         first = stack.enter_context(running(settings, catalog))
-        instances = [stack.enter_context(running(settings, tokens=first.tokens)) for _ in range(designers + 1)]
+        instances = [
+            stack.enter_context(running(settings, tokens=first.tokens)) for _ in range(designers + 1)
+        ]
         statuses: list[int] = []
         errors: list[str] = []
         barrier = threading.Barrier(designers + 2, timeout=60)
@@ -87,7 +89,15 @@ def test_six_designers_and_repeated_publishes_through_api_and_cli(pg_url, publis
                 barrier.wait()
                 for k in range(publishes):
                     done = subprocess.run(
-                        [sys.executable, "-m", "onething", "publish", str(files[(k + 1) % 2]), "--db", pg_url],
+                        [
+                            sys.executable,
+                            "-m",
+                            "onething",
+                            "publish",
+                            str(files[(k + 1) % 2]),
+                            "--db",
+                            pg_url,
+                        ],
                         cwd=ROOT,
                         env={**os.environ, "PYTHONPATH": str(ROOT)},
                         capture_output=True,

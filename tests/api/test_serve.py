@@ -10,21 +10,9 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, onething
 
 from .conftest import jsonl, small_catalog
-
-
-def onething(*args: str, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "onething", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        **kw,
-    )
 
 
 def _port() -> int:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import msgspec
 import pytest
 
 from bundler import BundleProblem, Workflow, compose_bundle
+from tests.conftest import onething as run_onething
 
 from .test_workflow import restaurant
 
@@ -17,14 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def onething(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "onething", "bundle", *args],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_onething("bundle", *args, timeout=60)
 
 
 @pytest.fixture

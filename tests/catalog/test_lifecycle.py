@@ -4,8 +4,6 @@ publish rule, needs-review flags that clear where fixed, `--version`, diff and r
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import msgspec
@@ -15,22 +13,11 @@ from catalog.load import dump_lines
 from catalog.model import Catalog, record_encoder
 from catalog.store import Refused, Store
 from catalog.validate import load_file
-from tests.conftest import NINGXIA, ROOT
+from tests.conftest import NINGXIA, onething
 
 COUNTY = "640104"  # 兴庆区
 OTHER = "640105"  # 西夏区
 ITEM = "000700104000"  # 国(境)内出生登记
-
-
-def onething(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "onething", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

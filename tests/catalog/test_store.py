@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -20,20 +18,9 @@ from catalog.store import BundleExists, BundleNotFound, Refused, Store, VersionC
 from catalog.store.schema import ImplementationRow
 from catalog.validate import load_bytes, load_file
 from fixtures.generate import generate
-from tests.conftest import NINGXIA, ROOT
+from tests.conftest import NINGXIA, onething
 
 pytestmark = pytest.mark.skipif(not NINGXIA.exists(), reason="fixtures/ningxia.jsonl not built yet")
-
-
-def onething(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "onething", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +99,7 @@ def test_reads_answer_from_the_slice_they_need(db_url, ningxia):
     bundle = ningxia.bundles["newborn"]
     path = ["640104", "640100", "640000", "000000"]
     got = store.implementations(1, regions=path, items=bundle.items)
-    expected = [
-        i for i in ningxia.implementations.values() if i.region in path and i.item in bundle.items
-    ]
+    expected = [i for i in ningxia.implementations.values() if i.region in path and i.item in bundle.items]
     assert sorted(i.code for i in got) == sorted(i.code for i in expected)
     item = bundle.items[0]
     total, page = store.item_implementations(1, item, limit=3)
@@ -147,7 +132,9 @@ def test_an_error_in_a_touched_record_refuses_and_changes_nothing(db_url, tmp_pa
     impls = dict(ningxia.implementations)
     code = sorted(impls)[5]
     impls[code] = msgspec.structs.replace(impls[code], name=impls[code].name + "（改）")
-    renamed = write(tmp_path / "renamed.jsonl", msgspec.structs.replace(ningxia, implementations=impls, lines={}))
+    renamed = write(
+        tmp_path / "renamed.jsonl", msgspec.structs.replace(ningxia, implementations=impls, lines={})
+    )
     with pytest.raises(Refused) as refused:
         store.publish_file(renamed)
     assert {(f.rule, f.key) for f in refused.value.findings} == {("FOUR_SAME_NAME", code)}
@@ -168,7 +155,9 @@ def test_a_national_rename_publishes_and_flags_every_implementation_with_its_cau
     assert published.version == 2 and published.changed == 1
     assert published.needs_review == len(implementations) > 1
     with store.engine.connect() as conn:
-        flags = conn.execute(sa.text("SELECT key, cause FROM catalog_review WHERE version = 2 ORDER BY key")).all()
+        flags = conn.execute(
+            sa.text("SELECT key, cause FROM catalog_review WHERE version = 2 ORDER BY key")
+        ).all()
     assert [key for key, _ in flags] == implementations
     assert all(
         json.loads(cause) == {"item": code, "changed": {"name": [item.name, item.name + "（新）"]}}
@@ -183,7 +172,9 @@ def test_a_national_rename_publishes_and_flags_every_implementation_with_its_cau
     )
     assert published.needs_review == len(implementations) - 1
     with store.engine.connect() as conn:
-        kept = conn.execute(sa.text("SELECT key, cause FROM catalog_review WHERE version = 3 ORDER BY key")).all()
+        kept = conn.execute(
+            sa.text("SELECT key, cause FROM catalog_review WHERE version = 3 ORDER BY key")
+        ).all()
     assert [key for key, _ in kept] == implementations[1:]
     assert json.loads(kept[0][1])["changed"]["name"][1] == item.name + "（新）"
     store.dispose()
@@ -293,7 +284,9 @@ def test_concurrent_writers_lose_no_update(db_url):
         for r in range(rounds):
             while True:
                 current = mine.bundle("shared")
-                bundle = msgspec.structs.replace(current.bundle, description=current.bundle.description + f"[{n}.{r}]")
+                bundle = msgspec.structs.replace(
+                    current.bundle, description=current.bundle.description + f"[{n}.{r}]"
+                )
                 try:
                     mine.replace_bundle(bundle, if_version=current.version)
                     break
@@ -348,7 +341,10 @@ def test_publishes_and_bundle_edits_run_together_without_deadlock(db_url, ningxi
         finally:
             mine.dispose()
 
-    threads = [threading.Thread(target=publisher), *(threading.Thread(target=editor, args=(n,)) for n in range(3))]
+    threads = [
+        threading.Thread(target=publisher),
+        *(threading.Thread(target=editor, args=(n,)) for n in range(3)),
+    ]
     for t in threads:
         t.start()
     for t in threads:

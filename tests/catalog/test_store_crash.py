@@ -23,7 +23,9 @@ from catalog.validate import load_bytes
 from fixtures.generate import generate
 from tests.conftest import ROOT
 
-PUBLISH = "import sys; from catalog.store import Store; Store(sys.argv[1]).publish_file(sys.argv[2], by='crash')"
+PUBLISH = (
+    "import sys; from catalog.store import Store; Store(sys.argv[1]).publish_file(sys.argv[2], by='crash')"
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +85,16 @@ def test_kill_minus_9_leaves_the_old_or_the_new_version(db_url, versions):
     span = time.perf_counter() - started
     store = Store(db_url)
     with store.engine.begin() as conn:  # empty again
-        for table in ("catalog_implementation", "catalog_record", "catalog_version", "catalog_finding",
-                      "catalog_conformity", "catalog_item_count", "catalog_review", "bundle"):
+        for table in (
+            "catalog_implementation",
+            "catalog_record",
+            "catalog_version",
+            "catalog_finding",
+            "catalog_conformity",
+            "catalog_item_count",
+            "catalog_review",
+            "bundle",
+        ):
             conn.exec_driver_sql(f"DELETE FROM {table}")
         conn.exec_driver_sql("UPDATE onething_state SET counter = 0")
 
@@ -112,7 +122,10 @@ def test_kill_minus_9_leaves_the_old_or_the_new_version(db_url, versions):
         finished, now = kill_during(target[0], current, target[1])
         kills += not finished
         if now != current:
-            current, target = now, ((a, first.implementations) if target[0] == b else (b, second.implementations))
+            current, target = (
+                now,
+                ((a, first.implementations) if target[0] == b else (b, second.implementations)),
+            )
         if kills >= 3:
             break
     assert kills >= 3

@@ -11,21 +11,11 @@ import msgspec
 import pytest
 
 from catalog.findings import RULES, Report
+from tests.conftest import onething
 
 from .test_rules import A, B, clean_records, impl_of, line_of, write
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def onething(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "onething", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def broken_records() -> list:

@@ -210,7 +210,9 @@ def test_open_a_stored_bundle(site: Server, open_page, artifacts: Path) -> None:
     workflow = compose_bundle(site.catalog, "newborn", REGION)
     metrics = {name: getattr(workflow.metrics, name) for name in workflow.metrics.__struct_fields__}
     assert shown_metrics(page) == metrics
-    assert page.locator("#graph .graph-wide svg g.node").count() == len(workflow.steps)  # conditional items wait
+    assert page.locator("#graph .graph-wide svg g.node").count() == len(
+        workflow.steps
+    )  # conditional items wait
     assert (
         page.locator("#guide-link").get_attribute("href") == f"/pages/bundles/newborn/guide?region={REGION}"
     )

@@ -80,7 +80,11 @@ def test_upload_is_held_with_findings_then_rejected_and_a_fix_approved(
         before = store.revision()
         # A wrong upload: the renamed item's implementation gets a name of its own, over the statutory days.
         wrong = region_file(
-            tmp_path / "wrong.jsonl", catalog, RENAMED_REGION, name="自拟名称", promised_days=item.statutory_days + 9
+            tmp_path / "wrong.jsonl",
+            catalog,
+            RENAMED_REGION,
+            name="自拟名称",
+            promised_days=item.statutory_days + 9,
         )
         page.goto("/pages/submissions")
         page.select_option("select[name=region]", RENAMED_REGION)
