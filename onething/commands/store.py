@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Iterator
 
 import msgspec
+
+from onething.commands.progress import Report, counter
 
 DEFAULT_DB = "sqlite:///onething.db"
 
@@ -149,13 +152,12 @@ def run_export(args: argparse.Namespace) -> int:
             return 1
         out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
         try:
-            if args.format == "jsonl":
-                out.writelines(store.export(version))
-            else:
-                from catalog.cpsv import export
-                from onething.commands.progress import counter
+            with counter("exporting", "records") as progress:
+                if args.format == "jsonl":
+                    out.writelines(_counted(store.export(version), progress))
+                else:
+                    from catalog.cpsv import export
 
-                with counter("exporting", "records") as progress:
                     out.writelines(export(store.export(version), args.format, progress))
         finally:
             if out is not sys.stdout.buffer:
@@ -163,6 +165,20 @@ def run_export(args: argparse.Namespace) -> int:
     finally:
         store.dispose()
     return 0
+
+
+def _counted(lines: Iterator[bytes], progress: Report | None) -> Iterator[bytes]:
+    """The lines, telling the terminal how many went by."""
+    if progress is None:
+        yield from lines
+        return
+    n = 0
+    for line in lines:
+        yield line
+        n += 1
+        if not n & 0xFFF:
+            progress(n)
+    progress(n)
 
 
 def run_diff(args: argparse.Namespace) -> int:
