@@ -221,6 +221,12 @@ class Store:
         with self._read() as conn:
             return reads.implementations(conn, version, regions=regions, items=items, codes=codes)
 
+    def region_implementations(self, version: int, regions: Sequence[str]) -> Iterator[Implementation]:
+        """The implementations of `regions` (a subtree), streamed region by region, each by item
+        and code: what a region's sheet lists."""
+        with self._read() as conn:
+            yield from reads.region_implementations(conn, version, regions)
+
     def item_implementations(
         self, version: int, item: str, *, limit: int, offset: int = 0
     ) -> tuple[int, list[tuple[Implementation, int | None]]]:

@@ -139,6 +139,20 @@ def implementations(
     return [decode(body) for (body,) in conn.execute(query.order_by(t.code))]
 
 
+def region_implementations(
+    conn: Connection, version: int, regions: Sequence[str]
+) -> Iterator[Implementation]:
+    """The implementations of `regions`, region by region in code order, each region's by item and
+    code: one indexed query per region, so memory holds one region's list at a time (a sheet of
+    a province's subtree never holds the province)."""
+    t = ImplementationRow
+    decode = implementation_decoder.decode
+    for region in sorted(regions):
+        query = sa.select(t.body).where(t.region == region, _in(t, version)).order_by(t.item, t.code)
+        for (body,) in conn.execute(query).all():
+            yield decode(body)
+
+
 def item_implementations(
     conn: Connection, version: int, item: str, limit: int, offset: int
 ) -> tuple[int, list[tuple[Implementation, int | None]]]:
@@ -259,8 +273,6 @@ def export(conn: Connection, version: int) -> Iterator[bytes]:
         yield b"\n".join(buffer) + b"\n"
     for _, body, _, _ in bundles(conn):
         yield body.encode() + b"\n"
-
-
 
 
 class Flag(msgspec.Struct, frozen=True):
