@@ -7,6 +7,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Iterator
+from typing import Any, TextIO
 
 import msgspec
 
@@ -25,28 +26,45 @@ def register(sub: argparse._SubParsersAction) -> None:
             "(only what changed is written) unless it has an error finding: then exit 1 with the findings, "
             "the store unchanged. Exit 2 when the file cannot be read.",
         )
-        p.add_argument("catalog", metavar="FILE", nargs="?", help="the catalog file (whole, or a region's)")
+        p.add_argument(
+            "catalog",
+            metavar="FILE",
+            nargs="?",
+            help="the catalog file (whole, or a region's), or a region's sheet (.xlsx or .csv, as "
+            "`export --format xlsx|csv` writes it)",
+        )
         p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
         p.add_argument(
             "--region",
             help="FILE is this region's submission: the header and the implementations of the region "
-            "and the regions under it, which it replaces",
+            "and the regions under it, which it replaces (a .xlsx sheet says its region itself)",
         )
         p.add_argument("--version", type=int, help="instead of FILE: publish version N's content again")
         p.add_argument("--note", default="", help="why this version (kept with it)")
         p.add_argument("--json", action="store_true", help="print the §6 JSON result")
         p.set_defaults(run=run_publish)
 
-    p = sub.add_parser("export", help="write a published version as JSONL or CPSV-AP 3.2.0, streamed")
+    p = sub.add_parser(
+        "export",
+        help="write a published version as JSONL or CPSV-AP 3.2.0, streamed, or a region's sheet",
+        description="A published version as JSONL (this catalog format), CPSV-AP 3.2.0 (JSON-LD or "
+        "Turtle), or one region's implementation list as a sheet to fill in (--format xlsx|csv "
+        "--region CODE): a row per implementation of the region and those under it, and a template "
+        "row per item the region could implement; `publish SHEET` takes it back.",
+    )
     p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
     p.add_argument("--version", type=int, default=None, help="the version (default: the newest)")
     p.add_argument(
         "--format",
-        choices=("jsonl", "cpsv-ap", "turtle"),
+        choices=("jsonl", "cpsv-ap", "turtle", "xlsx", "csv"),
         default="jsonl",
-        help="jsonl (this catalog format, the default), cpsv-ap (CPSV-AP 3.2.0 JSON-LD), turtle",
+        help="jsonl (this catalog format, the default), cpsv-ap (CPSV-AP 3.2.0 JSON-LD), turtle, "
+        "xlsx or csv (a region's implementation list as a sheet; needs --region)",
     )
-    p.add_argument("-o", "--out", default="-", help="file to write (default: standard output)")
+    p.add_argument("--region", help="with --format xlsx|csv: the region whose sheet to write")
+    p.add_argument(
+        "-o", "--out", default="-", help="file to write (default: standard output; xlsx needs a file)"
+    )
     p.set_defaults(run=run_export)
 
     p = sub.add_parser("diff", help="what changed between two versions")
@@ -84,10 +102,25 @@ def run_publish(args: argparse.Namespace) -> int:
     if args.version is not None and args.region is not None:
         print(f"onething {args.command}: --region goes with FILE, not with --version", file=sys.stderr)
         return 2
+    from catalog.sheet import format_of
+
+    sheet = None if args.catalog is None else format_of(args.catalog)
     store = Store(args.db)
     try:
         if args.version is not None:
             published = store.republish(args.version, by=_user(), note=args.note)
+        elif sheet is not None:
+            from catalog.store.sheets import publish_sheet
+
+            published, _ = publish_sheet(
+                store,
+                args.catalog,
+                sheet,
+                by=_user(),
+                note=args.note,
+                region=args.region,
+                progress=reading if terminal else None,
+            )
         else:
             published = store.publish_file(
                 args.catalog,
@@ -108,6 +141,8 @@ def run_publish(args: argparse.Namespace) -> int:
     except Refused as exc:
         if args.json:
             sys.stdout.buffer.write(msgspec.json.encode({"findings": exc.findings}) + b"\n")
+        elif sheet is not None:
+            print_sheet_findings(exc.findings, sys.stdout)
         else:
             from catalog.findings import Report, Summary
 
@@ -142,6 +177,21 @@ def run_publish(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from catalog.store import Store
 
+    sheet = args.format in ("xlsx", "csv")
+    if sheet and args.region is None:
+        print(
+            f"onething export: --format {args.format} writes one region's sheet: give --region CODE",
+            file=sys.stderr,
+        )
+        return 2
+    if not sheet and args.region is not None:
+        print("onething export: --region goes with --format xlsx or csv", file=sys.stderr)
+        return 2
+    if args.format == "xlsx" and args.out == "-":
+        print(
+            "onething export: an .xlsx workbook is written to a file: give --out FILE.xlsx", file=sys.stderr
+        )
+        return 2
     store = Store(args.db)
     try:
         newest = store.revision()
@@ -150,6 +200,8 @@ def run_export(args: argparse.Namespace) -> int:
             what = "nothing has been published" if newest == 0 else f"there is no version {version}"
             print(f"onething export: {what} in {_safe(args.db)}", file=sys.stderr)
             return 1
+        if sheet:
+            return _export_sheet(store, args, version)
         out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
         try:
             with counter("exporting", "records") as progress:
@@ -165,6 +217,39 @@ def run_export(args: argparse.Namespace) -> int:
     finally:
         store.dispose()
     return 0
+
+
+def _export_sheet(store: Any, args: argparse.Namespace, version: int) -> int:
+    """A region's sheet of `version` (the rows streamed from the store through a temporary file)."""
+    from catalog.store.sheets import export_sheet
+
+    out = sys.stdout.buffer if args.out == "-" else args.out
+    try:
+        with counter("exporting", "rows") as progress:
+            rows = export_sheet(store, out, args.format, args.region, version, progress)
+    except KeyError:
+        print(f"onething export: there is no region {args.region} in version {version}", file=sys.stderr)
+        return 2
+    if out is not sys.stdout.buffer:
+        print(
+            f"wrote {rows:,} rows of region {args.region} (version {version}) to {args.out}", file=sys.stderr
+        )
+    return 0
+
+
+def print_sheet_findings(findings: list[Any], out: TextIO) -> None:
+    """A sheet's findings for a clerk: where (worksheet!cell, column label), the rule, what is wrong."""
+    for f in findings:
+        sheet = getattr(f, "sheet", None)
+        row = getattr(f, "row", None)
+        column = getattr(f, "column", None) or ""
+        label = getattr(f, "label", None)
+        where = f"{sheet}!" if sheet else ""
+        where += f"{column}{row}" if row is not None else (column or "—")
+        if label:
+            where += f"（{label}）"
+        print(f"  {where}  {f.rule}  {f.message}", file=out)
+    print(f"{len(findings)} 个问题，未发布，目录没有改变。", file=out)
 
 
 def _counted(lines: Iterator[bytes], progress: Report | None) -> Iterator[bytes]:
