@@ -16,7 +16,7 @@ read back gives the very implementations it was written from.
 
 from .columns import COLUMNS, DATA_SHEET, FORMAT_NAME, NOTES_SHEET, Column
 from .locate import Origin, SheetFinding
-from .read import Sheet, format_of, read
+from .read import Sheet, format_of, marked_region, read
 from .write import Format, implementable, write
 
 MEDIA_TYPES: dict[str, str] = {
@@ -37,6 +37,7 @@ __all__ = [
     "SheetFinding",
     "format_of",
     "implementable",
+    "marked_region",
     "read",
     "write",
 ]

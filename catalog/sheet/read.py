@@ -121,6 +121,16 @@ def read(
     return result
 
 
+def marked_region(path: str | Path, fmt: Format) -> str | None:
+    """The region a workbook's 说明 records (None: a CSV, or none recorded, or not a workbook):
+    who may submit it is known before it is read."""
+    if fmt != "xlsx":
+        return None
+    table, _ = _open_xlsx(Path(path))
+    marked = None if table is None else table.marker.get("区划")
+    return None if marked is None else marked[0]
+
+
 # -- opening -----------------------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from .lifecycle import AuditEvent, Caller, Check, NotPending, Submission, Submis
 from .publish import publish_file
 from .reads import VersionInfo
 from .schema import BUNDLES_ROW, CATALOG_ROW, Base, BundleRow, StateRow, TokenRow
-from .writes import Published, Refused, StoreBusy, bundle_decoder
+from .writes import Published, Refused, SheetRefused, StoreBusy, bundle_decoder
 
 __all__ = [
     "ROLES",
@@ -45,6 +45,7 @@ __all__ = [
     "NotPending",
     "Published",
     "Refused",
+    "SheetRefused",
     "Store",
     "StoreBusy",
     "StoreOutdated",

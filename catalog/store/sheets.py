@@ -17,7 +17,7 @@ from ..sheet import Format, Sheet, read, write
 from ..sheet.locate import sheet_finding
 from ..tree import subtree
 from .lifecycle import Check, Submission
-from .writes import Published, Refused
+from .writes import Published, Refused, SheetRefused
 
 if TYPE_CHECKING:
     from . import Store
@@ -45,18 +45,17 @@ def sheet_submission(
     store: Store, path: str | Path, fmt: Format, region: str | None
 ) -> Iterator[tuple[Path, Sheet]]:
     """The sheet as a region's partial submission file, read against the newest version: (its
-    path, the read sheet — `sheet.region` is the region it is for). Refused with the sheet's
-    findings when it is not clean; a Refused raised inside is given back with its findings
-    placed on the sheet. OSError: the file cannot be opened."""
+    path, the read sheet — `sheet.region` is the region it is for). A Refused raised inside is
+    given back with its findings placed on the sheet. OSError: the file cannot be opened."""
     version = store.revision()
     if version == 0:
-        raise Refused([sheet_finding("SCOPE", "目录尚未发布，区划的实施清单无从提交", sheet=None)])
+        raise SheetRefused([sheet_finding("SCOPE", "目录尚未发布，区划的实施清单无从提交", sheet=None)])
     catalog = store.dictionaries(version)
     with tempfile.TemporaryDirectory(prefix="onething-sheet-") as tmp:
         out = Path(tmp) / "submission.jsonl"
         sheet = read(path, fmt, catalog, region=region, out=out)
         if not sheet.ok:
-            raise Refused(list(sheet.findings))
+            raise SheetRefused(list(sheet.findings))
         try:
             yield out, sheet
         except Refused as exc:

@@ -52,6 +52,12 @@ class Refused(Exception):
         self.findings = findings
 
 
+class SheetRefused(Refused):
+    """A region's sheet that cannot be read as implementations (not one of ours, merged cells,
+    a cell of the wrong type): its findings, at worksheet, row and column. Nothing was read
+    into the store."""
+
+
 class StoreBusy(Exception):
     """Another writer held the catalog longer than the publish may wait (`lock_timeout`): nothing
     was written; try again. (Writers take their locks in one order, so this is never a deadlock
