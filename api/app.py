@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from .routes.items import ItemController
     from .routes.regions import RegionController
     from .routes.review import ReviewController
+    from .routes.sheets import RegionSheetController
     from .routes.stats import AdviceController, StatsController
     from .routes.submissions import RegionSubmissionController, SubmissionController
     from .routes.tokens import TokenController
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ValidationController,
         CatalogController,
         RegionSubmissionController,
+        RegionSheetController,
         SubmissionController,
         VersionController,
         ReviewController,

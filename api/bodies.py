@@ -21,6 +21,10 @@ A route that reads a JSON Lines upload itself (`opt={"body": "ndjson"}`: `PUT /c
 streams in (a line too deep is 400 naming the line). Control characters in a catalog are the
 validator's (a `SCHEMA` finding).
 
+A route that also takes a region's sheet (`opt={"sheets": True}`: `PUT /regions/{code}/implementations`,
+`POST /submissions`) lets an `.xlsx` or `.csv` body (by its media type, `SHEET_TYPES`) through
+unread: a workbook is binary, its cells are the sheet reader's (`catalog.sheet`).
+
 A query parameter an API operation does not declare is 400 `UNKNOWN_PARAMETER` (as unknown
 body fields are refused). An OPTIONS request is answered here: 204 with `Allow` naming every method of the path.
 
@@ -59,6 +63,13 @@ NDJSON_TYPES = (
     # curl --data-binary's default; scripts that publish with it have always worked.
     "application/x-www-form-urlencoded",
 )
+
+SHEET_TYPES = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "text/csv": "csv",
+    "application/csv": "csv",
+}
+"""Media type of a region's sheet -> its format (`catalog.sheet`)."""
 
 _STRINGS = re.compile(rb'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')  # a JSON string never spans lines
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -210,6 +221,13 @@ class BodyGuard:
         if kind == "json":
             await self._json(scope, receive, send)
         elif kind == "ndjson":
+            if (
+                handler is not None
+                and handler.opt.get("sheets")
+                and _media_type(scope["headers"]) in SHEET_TYPES
+            ):
+                await self.app(scope, receive, send)  # a workbook or CSV: the sheet reader's
+                return
             await self._ndjson(scope, receive, send)
         else:
             await self.app(scope, receive, send)

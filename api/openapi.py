@@ -116,6 +116,11 @@ def refine(app: Litestar, public_read: bool = False) -> dict[str, Any]:
                 content = responses.get("200", {}).get("content", {})
                 content.setdefault("application/ld+json", {"schema": {"type": "object"}})
                 content.setdefault("text/turtle", {"schema": {"type": "string"}})
+            if path == "/regions/{code}/implementations/sheet" and method == "get":  # `?format=csv`
+                content = responses.get("200", {}).get("content", {})
+                for media in content.values():
+                    media["schema"] = {"type": "string", "format": "binary"}
+                content.setdefault("text/csv", {"schema": {"type": "string"}})
             if (path, method) in IF_MATCH_OPERATIONS:
                 operation.setdefault("parameters", []).append(dict(IF_MATCH))
             elif method in ("put", "delete"):

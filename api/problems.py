@@ -30,7 +30,9 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class ErrorDetail(Struct, omit_defaults=True):
-    """One thing at fault: a request field (`field`, `source`) or a catalog record (`kind`, `key`, `line`)."""
+    """One thing at fault: a request field (`field`, `source`) or a catalog record (`kind`, `key`,
+    `line`); in a region's sheet also its place: `sheet` (the worksheet), `row`, `column` (its
+    letter), and `field` the column's header label."""
 
     message: str
     field: str | None = None
@@ -40,6 +42,9 @@ class ErrorDetail(Struct, omit_defaults=True):
     kind: str | None = None
     key: str | None = None
     line: int | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
 
 
 class Problem(Struct, omit_defaults=True):

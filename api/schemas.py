@@ -187,13 +187,18 @@ class WorkflowRequest(Struct, forbid_unknown_fields=True):
 
 
 # -- validation ---------------------------------------------------------------------
-class FindingOut(Struct):
+class FindingOut(Struct, omit_defaults=True):
     rule: str
     severity: Literal["error", "warning"]
     kind: str
     key: str | None
     line: int | None
     message: str
+    sheet: str | None = None
+    """For a region's sheet: the worksheet, row, column letter and header label it is at."""
+    row: int | None = None
+    column: str | None = None
+    label: str | None = None
 
 
 class ConformityOut(Struct):

@@ -82,13 +82,34 @@ def _digest(*parts: object) -> str:
 
 def finding_out(f: Any) -> s.FindingOut:
     return s.FindingOut(
-        rule=f.rule, severity=f.severity, kind=f.kind, key=f.key, line=f.line, message=f.message
+        rule=f.rule,
+        severity=f.severity,
+        kind=f.kind,
+        key=f.key,
+        line=f.line,
+        message=f.message,
+        sheet=getattr(f, "sheet", None),
+        row=getattr(f, "row", None),
+        column=getattr(f, "column", None),
+        label=getattr(f, "label", None),
     )
 
 
 def findings_as_errors(findings: Sequence[Any]) -> list[ErrorDetail]:
+    """Findings as a problem's `errors` (a sheet's with their worksheet, row, column and label)."""
     return [
-        ErrorDetail(message=f.message, rule=f.rule, severity=f.severity, kind=f.kind, key=f.key, line=f.line)
+        ErrorDetail(
+            message=f.message,
+            rule=f.rule,
+            severity=f.severity,
+            kind=f.kind,
+            key=f.key,
+            line=f.line,
+            field=getattr(f, "label", None),
+            sheet=getattr(f, "sheet", None),
+            row=getattr(f, "row", None),
+            column=getattr(f, "column", None),
+        )
         for f in findings
     ]
 
@@ -754,12 +775,53 @@ class CatalogService:
         touched records' error findings (nothing changed) or the new version with its warnings."""
         return await self.published(lambda: self.store.publish_file(path, by=by, note=note, region=region))
 
+    async def publish_sheet(
+        self, path: Path, fmt: str, *, by: str, note: str = "", region: str | None = None
+    ) -> s.PublishResult:
+        """A region's sheet (`catalog.sheet`) as its partial submission: 422 with the findings at
+        worksheet, row and column (nothing changed), or the new version."""
+        from catalog.store.sheets import publish_sheet
+
+        def publish() -> Any:
+            published, sheet = publish_sheet(self.store, path, fmt, by=by, note=note, region=region)  # type: ignore[arg-type]
+            report = msgspec.structs.replace(
+                published.report, findings=sheet.origin.locate_all(published.report.findings)
+            )
+            return msgspec.structs.replace(published, report=report)
+
+        return await self.published(publish)
+
+    async def sheet_file(self, view: View, region: str, fmt: str) -> Any:
+        """`region`'s sheet of the view's version in a temporary file, opened for reading and
+        already unlinked (it goes when the handle is closed); written off the event loop."""
+        import tempfile
+
+        from catalog.store.sheets import export_sheet
+
+        def written() -> Any:
+            fh = tempfile.TemporaryFile(prefix="onething-sheet-")  # noqa: SIM115 - the response closes it
+            try:
+                export_sheet(self.store, fh, fmt, region, view.version)  # type: ignore[arg-type]
+            except BaseException:
+                fh.close()
+                raise
+            fh.seek(0)
+            return fh
+
+        return await self._run(written)
+
     async def published(self, publish: Callable[[], Any]) -> s.PublishResult:
         """Run a store publish (off the event loop) and answer as `PUT /catalog` does."""
-        from catalog.store import Refused
+        from catalog.store import Refused, SheetRefused
 
         try:
             published = await self._run(publish)
+        except SheetRefused as exc:
+            raise _refused(
+                exc.findings,
+                "the sheet cannot be read as implementations ({n} finding(s)); nothing was published",
+                code="INVALID_SHEET",
+            ) from None
         except Refused as exc:
             raise _refused(exc.findings, "{n} error finding(s); nothing was published") from None
         view = await self.snapshot()
@@ -858,10 +920,10 @@ def _render_guide(catalog: Catalog, workflow_json: bytes) -> bytes:
     return render_guide(workflow, catalog).encode()
 
 
-def _refused(findings: Sequence[Any], message: str) -> ProblemException:
+def _refused(findings: Sequence[Any], message: str, code: str = "INVALID_CATALOG") -> ProblemException:
     errors = [f for f in findings if f.severity == "error"]
     return ProblemException(
-        422, "INVALID_CATALOG", message.format(n=len(errors)), errors=findings_as_errors(errors[:1000])
+        422, code, message.format(n=len(errors)), errors=findings_as_errors(errors[:1000])
     )
 
 

@@ -30,9 +30,9 @@ from ..state import CatalogService, _digest
 NDJSON = "application/x-ndjson"
 
 
-async def receive_file(request: Request, limit: int) -> Path:
-    """The request body in a temporary file (the caller removes it), refused with 413 past
-    `limit` bytes — checked against Content-Length first, then as it streams in."""
+async def receive_file(request: Request, limit: int, suffix: str = ".jsonl") -> Path:
+    """The request body in a temporary file named `…suffix` (the caller removes it), refused with
+    413 past `limit` bytes — checked against Content-Length first, then as it streams in."""
     too_big = ProblemException(
         413,
         "BODY_TOO_LARGE",
@@ -42,7 +42,7 @@ async def receive_file(request: Request, limit: int) -> Path:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise too_big
-    fd, name = tempfile.mkstemp(prefix="onething-upload-", suffix=".jsonl")
+    fd, name = tempfile.mkstemp(prefix="onething-upload-", suffix=suffix)
     size = 0
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as out:

@@ -2,8 +2,10 @@
 for approval — reviewers see its findings and its diff against the newest version, then approve
 (it is published if §6 still lets it through) or reject it with a reason.
 
-Bodies are catalog files (JSON Lines) streamed to a temporary file, as `PUT /catalog`. A
-region-scoped token acts only within its region's subtree; a whole catalog needs an unscoped one.
+Bodies are catalog files (JSON Lines) streamed to a temporary file, as `PUT /catalog` — or a
+region's sheet (`Content-Type` of `.xlsx` or `text/csv`, as `GET /regions/{code}/implementations/sheet`
+gives it), read into the region's partial submission with findings at worksheet, row and column.
+A region-scoped token acts only within its region's subtree; a whole catalog needs an unscoped one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from ..auth import caller_of
+from ..bodies import SHEET_TYPES
 from ..problems import not_found
 from ..schemas import PublishResult
 from ..schemas_lifecycle import ID, DiffPage, Rejection, SubmissionList, SubmissionOut
@@ -21,19 +24,31 @@ from ..state import CatalogService
 from .catalog import NDJSON, receive_file
 
 NOTE = Parameter(default="", max_length=2000, description="why (kept with the version or submission)")
+SHEETS = (
+    " Or a region's sheet: `Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`"
+    " (.xlsx) or `text/csv`, as `GET /regions/{code}/implementations/sheet` gives it; its findings carry"
+    " `sheet`, `row` and `column` (and `field`, the column's label), and one it cannot read as"
+    " implementations (not one of ours, merged cells, a cell of the wrong type) is 422 `INVALID_SHEET`."
+)
+
+
+def sheet_format(request: Request) -> str | None:
+    """`xlsx` or `csv` when the body is a region's sheet (by its media type), else None."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return SHEET_TYPES.get(media)
 
 
 class RegionSubmissionController(Controller):
     path = "/regions/{code:str}/implementations"
     tags = ("submissions",)
-    opt = {"role": "reviewer", "body": "ndjson"}  # noqa: RUF012
+    opt = {"role": "reviewer", "body": "ndjson", "sheets": True}  # noqa: RUF012
 
     @put(
         "/",
         summary="Publish a region's implementation list (reviewer within that region)",
         description="Body: the header and the implementations of the region and those under it (JSON "
         "Lines), which replace that subtree's (§6). 422 with the touched records' error findings, "
-        "nothing changed; errors it does not touch flag those records for review.",
+        "nothing changed; errors it does not touch flag those records for review." + SHEETS,
         request_max_body_size=None,
     )
     async def publish(
@@ -46,8 +61,12 @@ class RegionSubmissionController(Controller):
     ) -> PublishResult:
         caller = caller_of(request)
         await lifecycle.scope(caller, code)
-        path = await receive_file(request, request.app.state.settings.max_catalog_body)
+        fmt = sheet_format(request)
+        limit = request.app.state.settings.max_catalog_body
+        path = await receive_file(request, limit, suffix=f".{fmt or 'jsonl'}")
         try:
+            if fmt is not None:
+                return await catalog_service.publish_sheet(path, fmt, by=caller.name, note=note, region=code)
             return await catalog_service.publish_file(path, by=caller.name, note=note, region=code)
         finally:
             path.unlink(missing_ok=True)
@@ -63,8 +82,11 @@ class SubmissionController(Controller):
         summary="Hold a submission for approval: a region's list (`region`) or a whole catalog",
         description="Checked at once as publishing would (nothing is published): the answer has its "
         "findings and counts; its diff is `GET /submissions/{id}/diff`. At most "
-        "`ONETHING_MAX_PENDING_BODY` bytes (64 MiB by default; 413 beyond), kept compressed.",
-        opt={"role": "reviewer", "body": "ndjson"},
+        "`ONETHING_MAX_PENDING_BODY` bytes (64 MiB by default; 413 beyond), kept compressed."
+        + SHEETS
+        + " A sheet is held as its JSON Lines submission, whose line n is the sheet's row n; an .xlsx "
+        "says its region itself when `region` is left out.",
+        opt={"role": "reviewer", "body": "ndjson", "sheets": True},
         request_max_body_size=None,
         status_code=201,
     )
@@ -76,11 +98,18 @@ class SubmissionController(Controller):
         note: str = NOTE,
     ) -> Response[SubmissionOut]:
         caller = caller_of(request)
-        await lifecycle.scope(caller, region)
+        fmt = sheet_format(request)
+        if fmt is None or region is not None:
+            await lifecycle.scope(caller, region)
         limit = request.app.state.settings.max_pending_body
-        path = await receive_file(request, limit)
+        path = await receive_file(request, limit, suffix=f".{fmt or 'jsonl'}")
         try:
-            held = await lifecycle.submit(caller, path, region=region, note=note, max_bytes=limit)
+            if fmt is not None:
+                held = await lifecycle.submit_sheet(
+                    caller, path, fmt, region=region, note=note, max_bytes=limit
+                )
+            else:
+                held = await lifecycle.submit(caller, path, region=region, note=note, max_bytes=limit)
         finally:
             path.unlink(missing_ok=True)
         return Response(held, status_code=201, headers={"Location": f"/submissions/{held.id}"})

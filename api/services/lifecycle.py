@@ -19,7 +19,7 @@ from .. import schemas_lifecycle as sl
 from ..auth import within
 from ..problems import ErrorDetail, ProblemException, not_found
 from ..schemas import PublishResult
-from ..state import CatalogService, View, finding_out
+from ..state import CatalogService, View, _refused, finding_out
 
 if TYPE_CHECKING:
     from catalog.store import Caller, Check, Store, Submission
@@ -178,6 +178,43 @@ class LifecycleService:
             held, check = await self._run(
                 lambda: self.store.submit(path, by=caller.name, note=note, region=region, max_bytes=max_bytes)
             )
+        except SubmissionTooLarge as exc:
+            raise ProblemException(
+                413, "BODY_TOO_LARGE", f"a submission held for approval may be at most {exc.limit} bytes"
+            ) from None
+        return submission_out(held, check)
+
+    async def submit_sheet(
+        self, caller: Caller, path: Path, fmt: str, *, region: str | None, note: str, max_bytes: int
+    ) -> sl.SubmissionOut:
+        """A region's sheet held for approval as its partial submission (`region`: the one its 说明
+        records when not given); its findings at worksheet, row and column. 422 when the sheet
+        cannot be read as implementations (nothing held)."""
+        from catalog.sheet import marked_region
+        from catalog.store import SheetRefused, SubmissionTooLarge
+        from catalog.store.sheets import submit_sheet
+
+        if region is None:
+            region = await self._run(marked_region, path, fmt)
+        await self.scope(caller, region)
+        try:
+            held, check, _ = await self._run(
+                lambda: submit_sheet(
+                    self.store,
+                    path,
+                    fmt,
+                    by=caller.name,
+                    note=note,
+                    region=region,
+                    max_bytes=max_bytes,  # type: ignore[arg-type]
+                )
+            )
+        except SheetRefused as exc:
+            raise _refused(
+                exc.findings,
+                "the sheet cannot be read as implementations ({n} finding(s)); nothing was held",
+                code="INVALID_SHEET",
+            ) from None
         except SubmissionTooLarge as exc:
             raise ProblemException(
                 413, "BODY_TOO_LARGE", f"a submission held for approval may be at most {exc.limit} bytes"
