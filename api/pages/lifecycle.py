@@ -6,6 +6,7 @@
 | what changed between two versions, field by field | `/pages/versions/{a}/diff/{b}?kind=&page=` |
 | the needs-review queue, the item's change beside each implementation | `/pages/review-queue?region=&rule=&item=&page=` |
 | submissions, and the upload of a region's list (held as pending) | `/pages/submissions` |
+| a region's list as a sheet to fill in (.xlsx or .csv) | `/pages/submissions/sheet?region=&format=` |
 | one submission: its findings in the item comparison, its diff, approve / reject | `/pages/submissions/{id}` |
 
 Each page asks what its JSON twin asks (a reviewer; a region-scoped token acts and sees only
@@ -30,6 +31,7 @@ from api.problems import ProblemException
 from api.services.lifecycle import LifecycleService, diff_page
 from catalog.findings import FOUR_SAME_RULES, RULES
 from catalog.model import Catalog, Implementation, record_decoder, requirements_of
+from catalog.sheet import format_of
 from catalog.store import Caller
 
 from .browse import ROW_OF_RULE, reduced, requirement_views
@@ -188,8 +190,36 @@ class LifecyclePagesController(Controller):
     async def submissions(self, request: Request, catalog_service: Service) -> Response[str]:
         return await self._submissions_page(request, catalog_service)
 
+    @get("/submissions/sheet", name="pages:sheet")
+    async def sheet(
+        self,
+        request: Request,
+        catalog_service: Service,
+        region: FromQuery[str] = "",
+        format: FromQuery[str] = "xlsx",
+    ) -> Response:
+        """A region's implementation list as a sheet to fill in (the API's download, for a page)."""
+        from api.routes.sheets import disposition, sheet_stream
+
+        require_role(request, "reviewer")
+        snap = await catalog_service.snapshot()
+        catalog = snap.require()
+        if region not in catalog.regions or format not in ("xlsx", "csv"):
+            return await self._submissions_page(
+                request, catalog_service, error="请选择要下载的区划和格式。", status_code=422
+            )
+        fh = await catalog_service.sheet_file(snap, region, format)
+        return sheet_stream(fh, format, {"Content-Disposition": disposition(region, snap.version, format)})
+
     async def _submissions_page(
-        self, request: Request, catalog_service: Service, *, error: str = "", status_code: int = 200
+        self,
+        request: Request,
+        catalog_service: Service,
+        *,
+        error: str = "",
+        status_code: int = 200,
+        findings: list[Any] | None = None,
+        region: str = "",
     ) -> Response[str]:
         user = require_role(request, "reviewer")
         snap = await catalog_service.snapshot()
@@ -212,7 +242,9 @@ class LifecyclePagesController(Controller):
                 catalog=catalog,
                 listed=listed,
                 regions=options,
+                region=region or user.region or "",
                 error=error,
+                sheet_findings=findings or [],
                 limit=request.app.state.settings.max_pending_body,
             ),
         )
@@ -238,16 +270,28 @@ class LifecyclePagesController(Controller):
             return await self._submissions_page(
                 request, catalog_service, error="请选择要上传的实施清单文件。", status_code=422
             )
-        fd, name = tempfile.mkstemp(prefix="onething-page-", suffix=".jsonl")
+        body = await upload.read()
+        fmt = format_of(upload.filename or "") or ("xlsx" if body.startswith(b"PK\x03\x04") else None)
+        fd, name = tempfile.mkstemp(prefix="onething-page-", suffix=f".{fmt or 'jsonl'}")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(await upload.read())
-            held = await _lifecycle(request).submit(
-                _caller(user), Path(name), region=region, note=note, max_bytes=limit
-            )
+                out.write(body)
+            if fmt is not None:
+                held = await _lifecycle(request).submit_sheet(
+                    _caller(user), Path(name), fmt, region=region, note=note, max_bytes=limit
+                )
+            else:
+                held = await _lifecycle(request).submit(
+                    _caller(user), Path(name), region=region, note=note, max_bytes=limit
+                )
         except ProblemException as exc:
             return await self._submissions_page(
-                request, catalog_service, error=_problem_text(exc), status_code=exc.status_code
+                request,
+                catalog_service,
+                error=_problem_text(exc),
+                status_code=exc.status_code,
+                findings=exc.errors if exc.code == "INVALID_SHEET" else None,
+                region=region or "",
             )
         finally:
             os.unlink(name)
@@ -341,6 +385,7 @@ def _problem_text(exc: ProblemException) -> str:
         "NOT_PENDING": "该提交已被审批或驳回。",
         "BODY_TOO_LARGE": "文件过大。",
         "INVALID_CATALOG": "发布被拒绝：本次提交涉及的记录存在错误（见下方校验发现），目录未做任何更改。",
+        "INVALID_SHEET": "表格无法读取为实施清单（见下方所列单元格），未做任何更改，也没有保存为待审批的提交。",
     }
     return texts.get(exc.code, exc.detail)
 

@@ -42,6 +42,11 @@ async def _chunks(fh: Any) -> AsyncIterator[bytes]:
         fh.close()
 
 
+def sheet_stream(fh: Any, fmt: str, headers: dict[str, str]) -> Response:
+    """The sheet in `fh` (an open temporary file, closed once sent) as the response."""
+    return TypedStream(_chunks(fh), media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
 class RegionSheetController(Controller):
     path = "/regions/{code:str}/implementations/sheet"
     tags = ("submissions",)
@@ -74,4 +79,4 @@ class RegionSheetController(Controller):
             "Cache-Control": "no-cache",
             "Content-Disposition": disposition(code, view.version, format),
         }
-        return TypedStream(_chunks(fh), media_type=MEDIA_TYPES[format], headers=headers)
+        return sheet_stream(fh, format, headers)

@@ -131,3 +131,72 @@ def test_the_lifecycle_pages_ask_for_a_reviewer(lifecycle_site: Server, open_pag
     page = open_page(lifecycle_site, "designer", javascript=False)
     response = page.goto("/pages/versions")
     assert response is not None and response.status == 403
+
+
+SHEET_REGION = "640105"  # 西夏区: untouched by the other tests here
+
+
+@pytest.mark.parametrize("width", (1366, 390))
+def test_a_sheet_downloads_and_comes_back_through_the_submissions_page(
+    lifecycle_site: Server, browser, artifacts: Path, tmp_path: Path, width: int
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    from catalog.sheet import DATA_SHEET
+    from tests.catalog.sheets import cells, index, workbook
+
+    from .test_phone_and_a11y import context
+
+    ctx, page = context(browser, lifecycle_site, width, role="reviewer")
+    store = lifecycle_site.store()
+    try:
+        page.goto("/pages/submissions")
+        # the download is reached with the keyboard alone
+        page.locator("#download select[name=region]").focus()
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "download-xlsx"
+        page.select_option("#download select[name=region]", SHEET_REGION)
+        with page.expect_download() as caught:
+            page.keyboard.press("Enter")
+        download = caught.value
+        assert download.suggested_filename == f"实施清单-{SHEET_REGION}-v{store.revision()}.xlsx"
+        sheet = tmp_path / "sheet.xlsx"
+        download.save_as(sheet)
+
+        book = cells(sheet)
+        rows = book[DATA_SHEET]
+        n = next(i for i, r in enumerate(rows) if i and r[index("实施编码")])
+        rows[n][index("承诺办结时限")] = 0
+        before = store.revision()
+        page.select_option("#upload select[name=region]", SHEET_REGION)
+        page.set_input_files("#upload input[name=file]", str(workbook(tmp_path / "filled.xlsx", book)))
+        with page.expect_navigation():
+            page.click("#upload button[type=submit]")
+        assert "/pages/submissions/" in page.url and page.locator("#state").inner_text() == "待审批"
+        assert "修改 1" in page.locator("#check").inner_text()
+
+        # a merged cell: nothing held, the cell named on the page
+        held = store.submissions()[0]
+        merged = workbook(
+            tmp_path / "merged.xlsx", book, merged=((n, index("受理窗口"), n, index("办理地点")),)
+        )
+        page.goto("/pages/submissions")
+        page.select_option("#upload select[name=region]", SHEET_REGION)
+        page.set_input_files("#upload input[name=file]", str(merged))
+        with page.expect_navigation() as answer:
+            page.click("#upload button[type=submit]")
+        assert answer.value is not None and answer.value.status == 422
+        assert "表格无法读取" in page.locator("#error").inner_text()
+        row = page.locator(f"#sheet-findings tr[data-row='{n + 1}']")
+        assert row.count() == 1 and "合并" in row.inner_text() and "受理窗口" in row.inner_text()
+        assert store.submissions()[0] == held and store.revision() == before
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width
+        violations = [
+            v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")
+        ]
+        assert violations == []
+        page.screenshot(path=str(artifacts / f"page-sheet-{width}.png"), full_page=True)
+    finally:
+        store.dispose()
+        ctx.close()

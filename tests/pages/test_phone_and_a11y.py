@@ -27,6 +27,7 @@ PAGES = [
     "/pages/checks",
     "/pages/designer?bundle=newborn&region=640104",
     "/pages/bundles",
+    "/pages/submissions",
     GUIDE,
 ]
 WIDTHS = (1366, 390)
