@@ -796,6 +796,7 @@ class CatalogService:
         already unlinked (it goes when the handle is closed); written off the event loop."""
         import tempfile
 
+        from catalog.sheet import TooManyRows
         from catalog.store.sheets import export_sheet
 
         def written() -> Any:
@@ -808,7 +809,15 @@ class CatalogService:
             fh.seek(0)
             return fh
 
-        return await self._run(written)
+        try:
+            return await self._run(written)
+        except TooManyRows as exc:
+            raise ProblemException(
+                422,
+                "TOO_MANY_ROWS",
+                f"region {region}'s list has {exc.rows:,} rows, more than an Excel worksheet holds: ask for format=csv",
+                errors=[ErrorDetail(message=str(exc), field="format", source="query")],
+            ) from None
 
     async def published(self, publish: Callable[[], Any]) -> s.PublishResult:
         """Run a store publish (off the event loop) and answer as `PUT /catalog` does."""

@@ -17,7 +17,7 @@ read back gives the very implementations it was written from.
 from .columns import COLUMNS, DATA_SHEET, FORMAT_NAME, NOTES_SHEET, Column
 from .locate import Origin, SheetFinding
 from .read import Sheet, format_of, marked_region, read
-from .write import Format, implementable, write
+from .write import Format, TooManyRows, implementable, write
 
 MEDIA_TYPES: dict[str, str] = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -35,6 +35,7 @@ __all__ = [
     "Origin",
     "Sheet",
     "SheetFinding",
+    "TooManyRows",
     "format_of",
     "implementable",
     "marked_region",

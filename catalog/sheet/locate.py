@@ -73,7 +73,8 @@ class RowOrigin:
     item: str
     region: str
     requirements: list[tuple[str, frozenset[str], str, str]] = field(default_factory=list)
-    """(req, its materials, column letter, label) of each requirement cell of the row."""
+    """(req, the materials, questions and answers it names, column letter, label) of each
+    requirement cell of the row."""
 
 
 @dataclass

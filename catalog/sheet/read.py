@@ -420,6 +420,7 @@ class _Rows:
         self.catalog = catalog
         self.result = result
         self.words = notation.Words(catalog.materials, catalog.questions)
+        self.known = set(columns.values()) | {i for _, i in materials}
 
     def __iter__(self) -> Iterator[tuple[int, Implementation | None]]:
         findings = self.result.findings
@@ -449,6 +450,19 @@ class _Rows:
             value = cells[i] if i < len(cells) else None
             return None if value == "" else value
 
+        for i in range(len(cells)):
+            if i not in self.known and not _blank(cells[i]):
+                self.result.findings.append(
+                    sheet_finding(
+                        "SHEET",
+                        f"{letter(i)} 列第一行没有列名，其中的内容不会导入；若是又一条材料要求，请把列名写作"
+                        f"“{material_label(len(self.materials) + 1)}”",
+                        sheet=self.table.sheet,
+                        row=number,
+                        column=letter(i),
+                    )
+                )
+                return None
         values = {column: cell(i) for column, i in self.columns.items()}
         requirement_cells = [(n, i, cell(i)) for n, i in self.materials]
         untouched = all(_blank(v) for c, v in values.items() if c not in PREFILLED) and all(
@@ -548,7 +562,12 @@ class _Rows:
             except notation.NotationError as exc:
                 self.wrong(number, index, label, str(exc), key)
                 continue
-            origin.requirements.append((requirement.req, frozenset(requirement.any_of), letter(index), label))
+            named = {
+                *requirement.any_of,
+                *requirement.when,
+                *(a for v in requirement.when.values() for a in v),
+            }
+            origin.requirements.append((requirement.req, frozenset(named), letter(index), label))
             out.append(requirement)
         return out
 

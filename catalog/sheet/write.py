@@ -44,6 +44,14 @@ MAX_ROW = 1_048_575
 """The last row of a worksheet (0-based): data validation covers every row a clerk may add."""
 
 
+class TooManyRows(ValueError):
+    """More rows than a worksheet holds (Excel's 1,048,576 less the header): a CSV has no limit."""
+
+    def __init__(self, rows: int, limit: int = MAX_ROW) -> None:
+        super().__init__(f"{rows:,} rows do not fit in an Excel worksheet ({limit:,} at most); write CSV")
+        self.rows = rows
+
+
 def implementable(catalog: Catalog, region: str) -> list[Item]:
     """The items `region` itself may implement: its level among the item's levels, and an item
     a province owns only inside that province. In code order."""
@@ -100,11 +108,14 @@ def write(
     *,
     version: int | None = None,
     progress: Callable[[int], None] | None = None,
+    max_rows: int = MAX_ROW,
 ) -> int:
     """Write the sheet of `region` (xlsx: `out` must be a path or a seekable binary file).
     `catalog` holds the small records (regions, items, materials, questions; its header names the
     catalog version); `implementations` are those of the region's subtree, best in (region, item,
-    code) order. Returns the number of rows written (template rows included)."""
+    code) order. Returns the number of rows written (template rows included). TooManyRows: an
+    .xlsx would not hold them all (nothing is written then; a row lost would be an implementation
+    removed on the way back)."""
     if region not in catalog.regions:
         raise KeyError(region)
     words = notation.Words(catalog.materials, catalog.questions)
@@ -120,6 +131,8 @@ def write(
             key=lambda keyed: keyed[0],
         )
         width = max(width, 1)
+        if fmt == "xlsx" and count + len(template) > max_rows:
+            raise TooManyRows(count + len(template), max_rows)
         if fmt == "csv":
             _csv(out, width, (row for _, row in rows))
         else:

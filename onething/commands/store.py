@@ -221,6 +221,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def _export_sheet(store: Any, args: argparse.Namespace, version: int) -> int:
     """A region's sheet of `version` (the rows streamed from the store through a temporary file)."""
+    from catalog.sheet import TooManyRows
     from catalog.store.sheets import export_sheet
 
     out = sys.stdout.buffer if args.out == "-" else args.out
@@ -229,6 +230,9 @@ def _export_sheet(store: Any, args: argparse.Namespace, version: int) -> int:
             rows = export_sheet(store, out, args.format, args.region, version, progress)
     except KeyError:
         print(f"onething export: there is no region {args.region} in version {version}", file=sys.stderr)
+        return 2
+    except TooManyRows as exc:
+        print(f"onething export: region {args.region}: {exc}", file=sys.stderr)
         return 2
     if out is not sys.stdout.buffer:
         print(

@@ -16,7 +16,17 @@ from hypothesis import strategies as st
 
 from catalog.load import read_file
 from catalog.model import ITEM_TYPES, Agency, Catalog, Implementation, Requirement
-from catalog.sheet import DATA_SHEET, NOTES_SHEET, SheetFinding, implementable, read, write
+from catalog.sheet import (
+    COLUMNS,
+    DATA_SHEET,
+    NOTES_SHEET,
+    SheetFinding,
+    TooManyRows,
+    implementable,
+    read,
+    write,
+)
+from catalog.sheet.columns import letter
 from catalog.store import Refused, Store
 from catalog.store.sheets import export_sheet, publish_sheet
 from catalog.tree import subtree
@@ -238,6 +248,17 @@ def test_any_implementation_reads_back_as_it_was_written(ningxia, small) -> None
     check()
 
 
+def test_a_region_too_big_for_a_worksheet_is_refused_before_anything_is_written(
+    ningxia, small, tmp_path
+) -> None:
+    impls = [i for _, i in sorted(ningxia.implementations.items()) if i.region == COUNTY]
+    path = tmp_path / "big.xlsx"
+    with pytest.raises(TooManyRows) as exc:
+        write(path, "xlsx", COUNTY, small, impls, max_rows=10)
+    assert exc.value.rows > 10 and not path.exists()
+    write(tmp_path / "big.csv", "csv", COUNTY, small, impls, max_rows=10)  # a CSV has no such limit
+
+
 # -- sheets that are not ours ----------------------------------------------------------------------
 
 
@@ -368,8 +389,28 @@ def test_a_requirement_cell_it_cannot_read_is_refused_at_its_cell(store, tmp_pat
     number = next(n for n, r in enumerate(rows) if r[index("材料按事项")] == "否")
     rows[number][index("材料按事项") + 2] = rows[number][index("材料按事项") + 2] + "【加急】"
     (f,) = refused(store, workbook(tmp_path / "mark.xlsx", book))
-    assert (f.row, f.column, f.label) == (number + 1, column("材料按事项")[:-1] + "T", "材料2")
+    assert (f.row, f.column, f.label) == (number + 1, letter(index("材料按事项") + 2), "材料2")
     assert "【加急】" in f.message
+
+
+def test_content_under_a_column_without_a_label_is_refused(store, tmp_path) -> None:
+    book = cells(exported(store, tmp_path))
+    rows = book[DATA_SHEET]
+    n = filled(rows)[0]
+    width = len(rows[0])
+    rows[n].append("identity：居民身份证")  # typed right of the last labelled column
+    (f,) = refused(store, workbook(tmp_path / "unlabelled.xlsx", book))
+    assert (f.rule, f.row, f.column) == ("SHEET", n + 1, letter(width))
+    assert f"材料{width - len(COLUMNS) + 1}" in f.message
+
+
+def test_a_code_given_twice_is_a_duplicate_at_the_later_row(store, tmp_path) -> None:
+    book = cells(exported(store, tmp_path))
+    rows = book[DATA_SHEET]
+    first = filled(rows)[0]
+    rows.append(list(rows[first]))
+    found = refused(store, workbook(tmp_path / "twice.xlsx", book))
+    assert [(f.rule, f.row, f.column) for f in found] == [("DUPLICATE", len(rows), column("实施编码"))]
 
 
 def test_materials_filled_while_marked_as_the_items_are_refused(store, tmp_path) -> None:
