@@ -802,7 +802,7 @@ class CatalogService:
         def written() -> Any:
             fh = tempfile.TemporaryFile(prefix="onething-sheet-")  # noqa: SIM115 - the response closes it
             try:
-                export_sheet(self.store, fh, fmt, region, view.version)  # type: ignore[arg-type]
+                export_sheet(self.store, fh, fmt, region, view.version, catalog=view.catalog)  # type: ignore[arg-type]
             except BaseException:
                 fh.close()
                 raise

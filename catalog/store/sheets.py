@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import msgspec
 
+from ..model import Catalog
 from ..sheet import Format, Sheet, read, write
 from ..sheet.locate import sheet_finding
 from ..tree import subtree
@@ -30,9 +31,12 @@ def export_sheet(
     region: str,
     version: int,
     progress: Callable[[int], None] | None = None,
+    catalog: Catalog | None = None,
 ) -> int:
-    """Write `region`'s sheet of `version`; the rows written. KeyError: no such region in it."""
-    catalog = store.dictionaries(version)
+    """Write `region`'s sheet of `version` (`catalog`: its small records, when the caller holds
+    them); the rows written. KeyError: no such region in it. TooManyRows: an .xlsx would not
+    hold them."""
+    catalog = store.dictionaries(version) if catalog is None else catalog
     if region not in catalog.regions:
         raise KeyError(region)
     regions = sorted(subtree(catalog.regions, region))
