@@ -18,7 +18,7 @@ import csv
 import datetime as dt
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -87,8 +87,8 @@ def read(
     path: str | Path, fmt: Format, catalog: Catalog, *, region: str | None = None, out: str | Path
 ) -> Sheet:
     """Read the sheet at `path` against `catalog` (the newest version's small records) as the
-    submission of `region` (None: the region its 说明 records). When it is clean, write the
-    partial submission to `out`. OSError when the file cannot be opened at all."""
+    submission of `region` (None: the region its 说明 records). When it is clean, the partial
+    submission is at `out` (else nothing is). OSError when the file cannot be opened at all."""
     table, problem = _open(Path(path), fmt)
     sheet_name = DATA_SHEET if fmt == "xlsx" else None
     result = Sheet(region=region, origin=Origin(sheet_name))
@@ -115,9 +115,9 @@ def read(
         return result
     assert result.region is not None
     result.origin.columns = {c.field: (letter(i), c.label) for c, i in columns.items()}
-    lines = list(_Rows(table, columns, materials, catalog, result))
-    if not findings:
-        _write(out, catalog.header, lines)
+    _write(out, catalog.header, _Rows(table, columns, materials, catalog, result))
+    if findings:
+        Path(out).unlink()
     return result
 
 
@@ -581,8 +581,9 @@ def _derived_code(parsed: dict[str, Any], catalog: Catalog) -> str:
     return uscc + LEVEL_DIGIT[region.level] + item
 
 
-def _write(out: str | Path, header: Header, lines: list[tuple[int, Implementation | None]]) -> None:
-    """The partial submission: the header on line 1, row n's implementation on line n."""
+def _write(out: str | Path, header: Header, lines: Iterable[tuple[int, Implementation | None]]) -> None:
+    """The partial submission: the header on line 1, row n's implementation on line n (written as
+    the rows are read)."""
     encode = record_encoder.encode
     with open(out, "wb") as fh:
         fh.write(encode(header) + b"\n")
