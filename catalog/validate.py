@@ -422,11 +422,14 @@ class Run:
 
 
 def _reporting(lines: Iterable[bytes], progress: Progress) -> Iterator[bytes]:
-    """Pass lines through, calling `progress` with the count every PROGRESS_EVERY lines."""
+    """Pass lines through, calling `progress` with the count every PROGRESS_EVERY lines and at
+    the end."""
+    number = 0
     for number, raw in enumerate(lines, 1):
         if not number % PROGRESS_EVERY:
             progress(number)
         yield raw
+    progress(number)
 
 
 def _duplicate(kind: str, key: str, line: int | None, first: int | None) -> Finding:

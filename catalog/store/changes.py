@@ -81,6 +81,7 @@ def scan(
     offset = 0
     start = len(PREFIX)
     add, add_row, pg = stage.add, stage.add_row, stage.pg
+    number = 0
     with open(path, "rb", buffering=1 << 20) as fh, gc_paused():
         for number, raw in enumerate(fh, 1):
             at = offset
@@ -118,6 +119,8 @@ def scan(
                 add_row(f"{text(code)}\t{digest(body)}\t{at}\t{len(body)}\t{number}\n".encode())
             else:
                 add(code, digest(body), at, len(body), number)
+    if progress is not None:
+        progress(number)
     return run, strays
 
 

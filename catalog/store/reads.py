@@ -261,8 +261,6 @@ def export(conn: Connection, version: int) -> Iterator[bytes]:
         yield body.encode() + b"\n"
 
 
-
-
 class Flag(msgspec.Struct, frozen=True):
     """A record of a version that needs review (§6), with its error findings and their cause."""
 
