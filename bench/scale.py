@@ -331,7 +331,11 @@ def main() -> int:
                 args.args[0], args.args[1], args.args[2] if len(args.args) > 2 else None
             ),
         }[args.phase]()
-        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # The publish validates a large file in a process of its own: its peak counts too.
+        result["peak_rss_mib"] = (
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        ) / 1024
         print(json.dumps(result))
         return 0
 
@@ -374,7 +378,7 @@ def main() -> int:
         first = run_phase("publish", str(files["first"]), url)
         print(
             f"publish:        {first['seconds']:7.2f} s  = {first['seconds'] / base:.2f}× (decode + load floor)"
-            f"  [target ≤ 2×]   peak RSS {first['peak_rss_mib']:.0f} MiB [target ≤ 512]"
+            f"  [target ≤ 2×]   peak RSS {first['peak_rss_mib']:.0f} MiB (with its validating process) [target ≤ 512]"
         )
         second = run_phase("publish", str(files["second"]), url)
         print(
