@@ -183,7 +183,13 @@ def make_files(rows: int, tmp: Path) -> dict:
                     raw = record_encoder.encode(record_replace(impl, promised_days=0)) + b"\n"
                     changed += 1
                 out.write(raw)
-    return {"first": first, "second": second, "partial": partial, "county": county, "county_rows": by_county[county]}
+    return {
+        "first": first,
+        "second": second,
+        "partial": partial,
+        "county": county,
+        "county_rows": by_county[county],
+    }
 
 
 def record_replace(record, **changes):
@@ -321,9 +327,15 @@ def main() -> int:
         result = {
             "decode": lambda: phase_decode(*args.args),
             "load-floor": lambda: phase_load_floor(*args.args),
-            "publish": lambda: phase_publish(args.args[0], args.args[1], args.args[2] if len(args.args) > 2 else None),
+            "publish": lambda: phase_publish(
+                args.args[0], args.args[1], args.args[2] if len(args.args) > 2 else None
+            ),
         }[args.phase]()
-        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # The publish validates a large file in a process of its own: its peak counts too.
+        result["peak_rss_mib"] = (
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        ) / 1024
         print(json.dumps(result))
         return 0
 
@@ -343,21 +355,30 @@ def main() -> int:
     else:
         url = args.db
     try:
-        print(f"# onething bench/scale.py — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-        print(f"# command: python bench/scale.py --rows {args.rows} --db {args.db}" + (" --skip-api" if args.skip_api else ""))
+        print(
+            f"# onething bench/scale.py — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        )
+        print(
+            f"# command: python bench/scale.py --rows {args.rows} --db {args.db}"
+            + (" --skip-api" if args.skip_api else "")
+        )
         t = time.perf_counter()
         files = make_files(args.rows, tmp)
         size = files["first"].stat().st_size
-        print(f"catalog: {args.rows:,} implementation rows, {size / 2**20:,.0f} MiB (generated in {time.perf_counter() - t:.1f} s)")
+        print(
+            f"catalog: {args.rows:,} implementation rows, {size / 2**20:,.0f} MiB (generated in {time.perf_counter() - t:.1f} s)"
+        )
         decode = run_phase("decode", str(files["first"]))
         floor = run_phase("load-floor", str(files["first"]), url)
-        print(f"decode floor:   {decode['seconds']:7.2f} s  ({decode['records']:,} records, peak RSS {decode['peak_rss_mib']:.0f} MiB)")
+        print(
+            f"decode floor:   {decode['seconds']:7.2f} s  ({decode['records']:,} records, peak RSS {decode['peak_rss_mib']:.0f} MiB)"
+        )
         print(f"load floor:     {floor['seconds']:7.2f} s  ({floor['rows']:,} rows, no index)")
         base = decode["seconds"] + floor["seconds"]
         first = run_phase("publish", str(files["first"]), url)
         print(
             f"publish:        {first['seconds']:7.2f} s  = {first['seconds'] / base:.2f}× (decode + load floor)"
-            f"  [target ≤ 2×]   peak RSS {first['peak_rss_mib']:.0f} MiB [target ≤ 512]"
+            f"  [target ≤ 2×]   peak RSS {first['peak_rss_mib']:.0f} MiB (with its validating process) [target ≤ 512]"
         )
         second = run_phase("publish", str(files["second"]), url)
         print(
@@ -377,7 +398,9 @@ def main() -> int:
                 f"uncached workflow:      p50 {figures['workflow_p50_ms']:.1f} ms, p95 {figures['workflow_p95_ms']:.1f} ms"
                 "  [target p50 ≤ 20 ms]"
             )
-            print(f"first read after a bundle save: {figures['read_after_save_ms']:.1f} ms  [target ≤ 250 ms]")
+            print(
+                f"first read after a bundle save: {figures['read_after_save_ms']:.1f} ms  [target ≤ 250 ms]"
+            )
             print(
                 f"slowest read during a county's publish: {figures['slowest_read_during_publish_ms']:.1f} ms"
                 f" (the publish took {figures['partial_during_api_s']:.2f} s)  [target ≤ 250 ms]"

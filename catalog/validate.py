@@ -43,8 +43,6 @@ from .rules.situations import when_ref_findings
 from .rules.strings import control_finding
 
 Progress = Callable[[int], None]
-Sink = Callable[[int, Implementation, bytes], None]
-"""Where a publish sends each implementation: its line number, the record, the line as read."""
 PROGRESS_EVERY = 1 << 17
 """Lines between two progress calls."""
 
@@ -102,15 +100,12 @@ def load_bytes(data: bytes) -> tuple[Catalog, Report]:
     return run.catalog, run.finish()
 
 
-def validate_for_publish(
-    lines: Iterable[bytes], sink: Sink, progress: Progress | None = None
-) -> tuple[Catalog, Report]:
-    """Validate a stream for a publish: each implementation goes to `sink` (line number, record,
-    the line as read) as it passes and is not kept, and DUPLICATE among implementations is left
-    to the caller, which sees every key at once in the database (a set of millions of codes
-    would not fit the publish's memory)."""
+def validate_for_publish(lines: Iterable[bytes]) -> tuple[Catalog, Report]:
+    """Validate a stream for a publish, which loads the implementations itself: they are not
+    kept, and DUPLICATE among them is left to the publish, which sees every key at once in the
+    database (a set of millions of codes would not fit the publish's memory)."""
     run = Run(keep=False, dedupe=False)
-    run.stream(lines, progress, sink)
+    run.stream(lines, None)
     return run.catalog, run.finish()
 
 
@@ -182,7 +177,7 @@ class Run:
 
     # -- the stream: decoding, and the rules of position (HEADER first and once) -----------
 
-    def stream(self, lines: Iterable[bytes], progress: Progress | None, sink: Sink | None = None) -> None:
+    def stream(self, lines: Iterable[bytes], progress: Progress | None) -> None:
         """Decode and check line by line. The loop is the hot path of a national catalog,
         so it decodes inline rather than through `catalog.load.read_lines` (same results)."""
         decode = record_decoder.decode
@@ -217,8 +212,6 @@ class Run:
                         obj = control_finding(obj, number) or obj  # type: ignore[arg-type]
                 if type(obj) is Implementation:
                     implementation(number, obj)
-                    if sink is not None:
-                        sink(number, obj, raw)
                 else:
                     other(number, obj)
 
@@ -422,11 +415,14 @@ class Run:
 
 
 def _reporting(lines: Iterable[bytes], progress: Progress) -> Iterator[bytes]:
-    """Pass lines through, calling `progress` with the count every PROGRESS_EVERY lines."""
+    """Pass lines through, calling `progress` with the count every PROGRESS_EVERY lines and at
+    the end."""
+    number = 0
     for number, raw in enumerate(lines, 1):
         if not number % PROGRESS_EVERY:
             progress(number)
         yield raw
+    progress(number)
 
 
 def _duplicate(kind: str, key: str, line: int | None, first: int | None) -> Finding:

@@ -13,7 +13,9 @@ none starves. Readers never wait for writers.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -540,8 +542,12 @@ def _raise_missing_or_stale(conn: Connection, bundle_id: str) -> None:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:  # a first publish writes alone (`writes.transaction`): it
+        pass  # goes back to WAL when it ends
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")  # sorts (index builds) on more cores
     cursor.close()
 
 

@@ -18,6 +18,7 @@ decodes, and a county's submission the county's rows: never the whole catalog ag
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +35,7 @@ from ..rules.graph import orphan_findings
 from ..tree import subtree
 from ..validate import PROGRESS_EVERY, Run, decode_line
 from . import reads
+from .apart import Apart
 from .reads import implementation_decoder
 from .review import Touched, flag, touched_errors
 from .schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
@@ -60,7 +62,10 @@ from .writes import (
 PREFIX = b'{"kind":"implementation","code":"'
 BOM = b"\xef\xbb\xbf"
 BATCH = 2000
+DIGESTS = 10_000
+"""Stage rows per frame of the digesting pass."""
 IMPL = ImplementationRow.__tablename__
+_blake2b = hashlib.blake2b
 STRUCTURAL = frozenset({"material", "question"})
 """Kinds whose keys implementations name in their requirements: adding or removing one can
 change any implementation's findings (UNKNOWN_REF), so every implementation is checked again."""
@@ -75,50 +80,96 @@ def scan(
     """Phase 1: the validation run fed with the small records, (code, digest, offset, length,
     line) of every implementation line loaded into `stage`, and the SCOPE findings
     of a partial submission (`scope`: its region and the codes of its subtree): what it may
-    not hold — any record but the header and the subtree's implementations."""
+    not hold — any record but the header and the subtree's implementations. A large whole
+    file is digested by a process of its own (`apart`) while this one loads the stage."""
     run = Run(keep=False, dedupe=False)
     strays: list[Finding] = []
-    offset = 0
+    number = 0
+    with (
+        open(path, "rb") as fh,
+        gc_paused(),
+        Apart(path, "digest", "pg" if stage.pg else "sqlite", "fast" if scope is None else "") as frames,
+    ):
+        for frame in frames:
+            if frame[0] == "rows":  # digested implementation lines: rows of the stage
+                _, first, number, count, rows = frame
+                if run.first_line is None:
+                    run.first_line = first
+                stage.add_many(rows, count)
+                if progress is not None and number // PROGRESS_EVERY > (number - count) // PROGRESS_EVERY:
+                    progress(number)
+                continue
+            _, number, at, length = frame
+            fh.seek(at)
+            raw = fh.read(length)
+            obj = decode_line(number, raw)
+            if obj is None:
+                continue
+            if run.first_line is None:
+                run.first_line = number
+            if scope is not None and type(obj) not in (Implementation, Header, Finding):
+                strays.append(_stray(scope[0], number, obj))
+                continue
+            if type(obj) is not Implementation:
+                run.line(number, obj)
+                continue
+            if scope is not None and obj.region not in scope[1]:
+                strays.append(_stray(scope[0], number, obj))
+                continue
+            stage.add_many(_stage_rows([(obj.code, raw, at, number)], stage.pg), 1)
+    if progress is not None:
+        progress(number)
+    return run, strays
+
+
+def digested(path: str | Path, pg: bool, fast: bool) -> Iterator[tuple[Any, ...]]:
+    """The file in order, as frames: ("rows", first line, last line, count, stage rows) for
+    the implementation lines known by their prefix (`fast`: not in a partial submission, whose
+    every line is checked), and ("line", line, offset, length) for each other line, which the
+    scan decodes."""
     start = len(PREFIX)
-    add, add_row, pg = stage.add, stage.add_row, stage.pg
+    batch: list[tuple[str, bytes, int, int]] = []
+    offset = 0
     with open(path, "rb", buffering=1 << 20) as fh, gc_paused():
         for number, raw in enumerate(fh, 1):
             at = offset
             offset += len(raw)
             if number == 1 and raw.startswith(BOM):
                 raw, at = raw[3:], at + 3
-            if progress is not None and not number % PROGRESS_EVERY:
-                progress(number)
-            code = None
-            if scope is None and raw.startswith(PREFIX):
+            if fast and raw.startswith(PREFIX):
                 end = raw.find(b'"', start)
                 key = raw[start:end]
                 if end > start and b"\\" not in key:
-                    code = key.decode(errors="replace")
-            if code is None:
-                obj = decode_line(number, raw)
-                if obj is None:
+                    batch.append((key.decode(errors="replace"), raw, at, number))
+                    if len(batch) >= DIGESTS:
+                        yield _frame(batch, pg)
+                        batch = []
                     continue
-                if run.first_line is None:
-                    run.first_line = number
-                if scope is not None and type(obj) not in (Implementation, Header, Finding):
-                    strays.append(_stray(scope[0], number, obj))
-                    continue
-                if type(obj) is not Implementation:
-                    run.line(number, obj)
-                    continue
-                if scope is not None and obj.region not in scope[1]:
-                    strays.append(_stray(scope[0], number, obj))
-                    continue
-                code = obj.code
-            elif run.first_line is None:
-                run.first_line = number
-            body = raw.rstrip(b"\r\n")
-            if pg:  # the hot path of a national republish: one format per line
-                add_row(f"{text(code)}\t{digest(body)}\t{at}\t{len(body)}\t{number}\n".encode())
-            else:
-                add(code, digest(body), at, len(body), number)
-    return run, strays
+            if batch:
+                yield _frame(batch, pg)
+                batch = []
+            yield ("line", number, at, len(raw))
+    if batch:
+        yield _frame(batch, pg)
+
+
+def _frame(batch: list[tuple[str, bytes, int, int]], pg: bool) -> tuple[Any, ...]:
+    return ("rows", batch[0][3], batch[-1][3], len(batch), _stage_rows(batch, pg))
+
+
+def _stage_rows(lines: list[tuple[str, bytes, int, int]], pg: bool) -> list[tuple[Any, ...]] | bytes:
+    """Stage rows (code, digest, offset, length, line) of (code, line as read, offset, number):
+    COPY text on PostgreSQL, tuples for SQLite."""
+    rows = []
+    for code, raw, at, number in lines:
+        end = len(raw)  # the line without its end (rstrip would copy it)
+        while end and raw[end - 1] in b"\r\n":
+            end -= 1
+        hashed = _blake2b(memoryview(raw)[:end], digest_size=16).hexdigest()
+        rows.append((code, hashed, at, end, number))
+    if pg:
+        return "".join(f"{text(c)}\t{h}\t{a}\t{n}\t{line}\n" for c, h, a, n, line in rows).encode()
+    return rows
 
 
 def _stray(region: str, line: int, record: object) -> Finding:
@@ -324,7 +375,7 @@ def _write_candidates(
             loader = BulkLoader(conn, IMPL, IMPLEMENTATION_COLUMNS)
             for code, hashed, obj, line, raw in new:
                 level = int(code[18]) if code[18:19] in ("1", "2", "3", "4") else 4
-                loader.add(version, code, hashed, obj.item, obj.region, level, line, raw)
+                loader.add(version, code, hashed, obj.item, obj.region, level, line, loader.text(raw))
             changes.inserted += loader.close()
 
 

@@ -1,12 +1,13 @@
 """The first publish into an empty store: every record is new, so every line is read,
-validated and written — in one pass, straight into the table.
+validated and written — validated in one process while this one loads it.
 
 The catalog row is locked first (a second first publish waits, then reads what changed),
-the table's indexes are dropped (the table is empty and nobody reads it yet), and as the
-file is decoded and validated each implementation line goes to the database (COPY on
-PostgreSQL, which takes it in on its own core while this one validates; batched INSERTs on
-SQLite). At the end the indexes are built once (the unique one finds duplicate codes) and
-the rest is written. Any error refuses, and the transaction rolls it all back.
+the table's indexes are dropped (the table is empty and nobody reads it yet), and while a
+process of its own validates a large file (`apart`), this one reads it too and sends each
+implementation line to the table (COPY on PostgreSQL, which takes it in on a core of its
+own; batched INSERTs on SQLite). At the end the indexes are built once (the unique one finds
+duplicate codes) and the rest is written. Any error refuses, and the transaction rolls it all
+back.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..model import Implementation
+from ..load import BOM, gc_paused
+from ..validate import PROGRESS_EVERY
+from .apart import Apart
 from .review import Touched
 from .schema import IMPLEMENTATION_COLUMNS, ImplementationRow
 from .writes import (
@@ -46,33 +50,61 @@ class NotFirst(Exception):
     """The store was not empty after all (a publish committed meanwhile)."""
 
 
-class _Loader:
-    """The sink of the validating pass: each implementation line, as it was submitted (it
-    decodes to the same record; export gives it back), on its way into the table."""
+class _Line(msgspec.Struct):
+    """What loading needs of a line; whether the line is right is the validation's to say."""
 
-    def __init__(self, conn: Connection, version: int) -> None:
-        self.version = version
-        self.per_item: dict[str, int] = {}
-        self.rows = BulkLoader(conn, TABLE.name, IMPLEMENTATION_COLUMNS)
+    kind: str = ""
+    code: str = ""
+    item: str = ""
+    region: str = ""
 
-    def __call__(self, line: int, impl: Implementation, raw: bytes) -> None:
-        body = raw.rstrip(b"\r\n")
-        code = impl.code
-        level = code[18:19]
-        self.per_item[impl.item] = self.per_item.get(impl.item, 0) + 1
-        self.rows.add(
-            self.version,
-            code,
-            _blake2b(body, digest_size=16).hexdigest(),
-            impl.item,
-            impl.region,
-            int(level) if level and level in "1234" else 4,
-            line,
-            body,
-        )
 
-    def close(self) -> None:
-        self.rows.close()
+_line = msgspec.json.Decoder(_Line).decode
+
+
+def _load(
+    conn: Connection, path: str | Path, version: int, progress: Callable[[int], None] | None
+) -> dict[str, int]:
+    """Every implementation line into the table as it was submitted (it decodes to the same
+    record; export gives it back); returns how many each item has. A line that does not
+    decode is left to the validation, whose finding refuses the publish."""
+    per_item: dict[str, int] = {}
+    rows = BulkLoader(conn, TABLE.name, IMPLEMENTATION_COLUMNS)
+    add, text = rows.add, rows.text
+    number = 0
+    try:
+        with open(path, "rb", buffering=1 << 20) as fh, gc_paused():
+            for number, raw in enumerate(fh, 1):
+                if not number % PROGRESS_EVERY and progress is not None:
+                    progress(number)
+                try:
+                    line = _line(raw.removeprefix(BOM) if number == 1 else raw)
+                except msgspec.DecodeError:
+                    continue
+                if line.kind != "implementation":
+                    continue
+                end = len(raw)  # the line without its end (rstrip would copy it)
+                while end and raw[end - 1] in b"\r\n":
+                    end -= 1
+                body = memoryview(raw)[:end]
+                code = line.code
+                level = code[18:19]
+                per_item[line.item] = per_item.get(line.item, 0) + 1
+                add(
+                    version,
+                    code,
+                    _blake2b(body, digest_size=16).hexdigest(),
+                    line.item,
+                    line.region,
+                    int(level) if level and level in "1234" else 4,
+                    number,
+                    text(body),
+                )
+    finally:
+        rows.close()
+    if progress is not None:
+        progress(number)
+    return per_item
 
 
 def publish_first(
@@ -84,20 +116,17 @@ def publish_first(
     progress: Callable[[int], None] | None,
     lock_timeout: float,
 ) -> Published:
-    from ..validate import validate_for_publish
-
-    with transaction(engine, lock_timeout) as conn:
+    with transaction(engine, lock_timeout, bulk=True) as conn:
         version = take_catalog(conn)
         if version != 1 or conn.execute(sa.select(TABLE.c.code).limit(1)).first() is not None:
             raise NotFirst  # another publish came first: this one reads what changed
         for index in TABLE.indexes:
             index.drop(conn)
-        loader = _Loader(conn, version)
-        with phase("reading and loading"), open(path, "rb") as fh:
-            try:
-                catalog, report = validate_for_publish(fh, loader, progress)
-            finally:
-                loader.close()
+        with Apart(path, "validate") as validation:
+            with phase("loading"):
+                per_item = _load(conn, path, version, progress)
+            with phase("waiting for the validation"):
+                catalog, report = validation.one()
         errors = [f for f in report.findings if f.severity == "error"]
         if errors:  # every record is new, so touched: any error refuses
             raise Refused(errors)
@@ -121,9 +150,9 @@ def publish_first(
             note=note,
             region=None,
             source=None,
-            counts=(added + sum(loader.per_item.values()) + bundles, 0, 0),
+            counts=(added + sum(per_item.values()) + bundles, 0, 0),
             needs_review=0,
             findings=report.findings,
             conformity=report.conformity,
-            per_item=loader.per_item,
+            per_item=per_item,
         )

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import queue
 import secrets
+import sqlite3
 import sys
 import threading
 import time
@@ -94,21 +95,66 @@ returning False rolls the whole publish back (a dry run)."""
 
 
 @contextmanager
-def transaction(engine: Engine, lock_timeout: float) -> Iterator[Connection]:
-    """One publish's transaction; a lock wait past `lock_timeout` becomes StoreBusy."""
+def transaction(engine: Engine, lock_timeout: float, *, bulk: bool = False) -> Iterator[Connection]:
+    """One publish's transaction; a lock wait past `lock_timeout` becomes StoreBusy. `bulk`: on
+    SQLite, when no other connection has the database open, the transaction writes straight
+    into the database file under a rollback journal instead of through the WAL, which would
+    write every page twice (WAL, then checkpoint) — what halves a first publish's writing."""
     try:
-        with engine.connect() as conn, conn.begin() as tx:
-            if postgres(conn):
-                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
-            yield conn
-            finish = FINISH.get()
-            if finish is not None and not finish(conn):
-                tx.rollback()
+        with engine.connect() as conn:
+            direct = bulk and not postgres(conn) and _leave_wal(conn)
+            if direct:
+                log.info("publish: writing straight into the database file (no other connection)")
+            try:
+                with conn.begin() as tx:
+                    if postgres(conn):
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+                    yield conn
+                    finish = FINISH.get()
+                    if finish is not None and not finish(conn):
+                        tx.rollback()
+            finally:
+                if direct:
+                    _back_to_wal(conn, lock_timeout)
     except sa.exc.OperationalError as exc:
         names = {cls.__name__ for cls in type(exc.orig).__mro__}
         if "LockNotAvailable" in names or "database is locked" in str(exc.orig):
             raise StoreBusy(f"another publish held the catalog for over {lock_timeout:g} s") from None
         raise
+
+
+def _leave_wal(conn: Connection) -> bool:
+    """Switch the database to a rollback journal if this is its only connection (True); the
+    switch fails at once, and nothing changes, while any other connection has it open. A
+    connection that opens meanwhile reads once this transaction ends (there is nothing before
+    it to read: only the first publish into an empty store asks)."""
+    dbapi = conn.connection.driver_connection
+    waits = dbapi.execute("PRAGMA busy_timeout").fetchone()[0]  # type: ignore[union-attr]
+    dbapi.execute("PRAGMA busy_timeout = 0")  # type: ignore[union-attr]
+    try:
+        mode = dbapi.execute("PRAGMA journal_mode = DELETE").fetchone()[0]  # type: ignore[union-attr]
+    except sqlite3.OperationalError:  # another connection has it open
+        mode = "wal"
+    finally:
+        dbapi.execute(f"PRAGMA busy_timeout = {int(waits)}")  # type: ignore[union-attr]
+    return bool(mode == "delete")
+
+
+def _back_to_wal(conn: Connection, lock_timeout: float) -> None:
+    """WAL again, once no reader that came meanwhile is reading (every connection also asks for
+    it when it opens)."""
+    dbapi = conn.connection.driver_connection
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        try:
+            if dbapi.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":  # type: ignore[union-attr]
+                return
+        except sqlite3.OperationalError:
+            pass
+        if time.monotonic() > deadline:
+            log.warning("the database stays in rollback-journal mode until a connection opens")
+            return
+        time.sleep(0.01)
 
 
 def take_catalog(conn: Connection) -> int:
@@ -133,8 +179,8 @@ class BulkLoader:
     """Rows on their way into one table, loaded as they come, while the caller goes on: COPY on
     PostgreSQL (the server takes them in on its own core), batched INSERTs on SQLite run by a
     writer thread (sqlite3 lets go of the GIL while it writes). `add` takes the row's values in
-    `columns` order (str, int, None, or bytes of UTF-8 text). Nothing else may use the
-    connection until `close`."""
+    `columns` order: str, int or None, and UTF-8 text as `text(raw)` gives it (bytes as they
+    are for COPY, str for SQLite). Nothing else may use the connection until `close`."""
 
     BATCH = 10_000
 
@@ -170,28 +216,37 @@ class BulkLoader:
     def add(self, *values: Any) -> None:
         self.count += 1
         if not self.pg:
-            self.buffer.append([v.decode() if type(v) is bytes else v for v in values])
+            self.buffer.append(values)
             if len(self.buffer) >= self.BATCH:
                 self._batches.put(self.buffer)
                 self.buffer = []
             return
-        row = b"\t".join([_copy_value(v) for v in values]) + b"\n"
-        self.buffer.append(row)
-        self.size += len(row)
+        self._send(b"\t".join([_copy_value(v) for v in values]) + b"\n")
+
+    def add_many(self, rows: list[tuple[Any, ...]] | bytes, count: int) -> None:
+        """`count` rows at once: tuples for SQLite, COPY text for PostgreSQL."""
+        self.count += count
+        if self.pg:
+            assert type(rows) is bytes
+            self._send(rows)
+            return
+        self.buffer.extend(rows)
+        if len(self.buffer) >= self.BATCH:
+            self._batches.put(self.buffer)
+            self.buffer = []
+
+    def _send(self, text: bytes) -> None:
+        """COPY text on its way, a megabyte at a time."""
+        self.buffer.append(text)
+        self.size += len(text)
         if self.size >= 1 << 20:
             self._copy.write(b"".join(self.buffer))
             self.buffer.clear()
             self.size = 0
 
-    def add_row(self, row: bytes) -> None:
-        """A row already in COPY text format (PostgreSQL only): for a caller's hot path."""
-        self.count += 1
-        self.buffer.append(row)
-        self.size += len(row)
-        if self.size >= 1 << 20:
-            self._copy.write(b"".join(self.buffer))
-            self.buffer.clear()
-            self.size = 0
+    def text(self, raw: bytes | memoryview) -> bytes | str:
+        """UTF-8 text as `add` takes it on this database."""
+        return bytes(raw) if self.pg else str(raw, "utf-8")
 
     def close(self) -> int:
         """Send what is left and wait for it; the number of rows loaded."""

@@ -78,10 +78,13 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def _told(items, progress):
+    n = 0
     for n, item in enumerate(items, 1):
         if progress is not None and n % 5000 == 0:
             progress(n)
         yield item
+    if progress is not None:
+        progress(n)
 
 
 def _pct(part: int, whole: int) -> str:

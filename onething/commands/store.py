@@ -90,12 +90,6 @@ def run_publish(args: argparse.Namespace) -> int:
     from catalog.store import Refused, Store
     from onething.commands.validate import print_report
 
-    terminal = sys.stderr.isatty() and not args.json
-
-    def reading(line: int) -> None:
-        sys.stderr.write(f"\rreading and validating: {line:,} lines")
-        sys.stderr.flush()
-
     if (args.catalog is None) == (args.version is None):
         print(f"onething {args.command}: give FILE or --version N (one of them)", file=sys.stderr)
         return 2
@@ -122,13 +116,10 @@ def run_publish(args: argparse.Namespace) -> int:
                 progress=reading if terminal else None,
             )
         else:
-            published = store.publish_file(
-                args.catalog,
-                by=_user(),
-                note=args.note,
-                region=args.region,
-                progress=reading if terminal else None,
-            )
+            with counter("reading and validating", "lines") as progress:
+                published = store.publish_file(
+                    args.catalog, by=_user(), note=args.note, region=args.region, progress=progress
+                )
     except KeyError:
         print(
             f"onething {args.command}: there is no version {args.version} in {_safe(args.db)}",
@@ -155,8 +146,6 @@ def run_publish(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.dispose()
-    if terminal:
-        sys.stderr.write("\r\033[K")
     result = {
         "version": published.version,
         "added": published.added,
