@@ -106,15 +106,16 @@ def run_publish(args: argparse.Namespace) -> int:
         elif sheet is not None:
             from catalog.store.sheets import publish_sheet
 
-            published, _ = publish_sheet(
-                store,
-                args.catalog,
-                sheet,
-                by=_user(),
-                note=args.note,
-                region=args.region,
-                progress=reading if terminal else None,
-            )
+            with counter("reading and validating", "lines") as progress:
+                published, _ = publish_sheet(
+                    store,
+                    args.catalog,
+                    sheet,
+                    by=_user(),
+                    note=args.note,
+                    region=args.region,
+                    progress=progress,
+                )
         else:
             with counter("reading and validating", "lines") as progress:
                 published = store.publish_file(
