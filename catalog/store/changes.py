@@ -18,7 +18,7 @@ decodes, and a county's submission the county's rows: never the whole catalog ag
 
 from __future__ import annotations
 
-import hashlib
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,14 +28,15 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..apart import Apart
+from ..digest import stage_rows
 from ..findings import FOUR_SAME_RULES, Conformity, Finding, finding
-from ..load import gc_paused
+from ..load import BOM, gc_paused
 from ..model import KIND, Catalog, Header, Implementation, key_of
 from ..rules.graph import orphan_findings
 from ..tree import subtree
 from ..validate import PROGRESS_EVERY, Run, decode_line
 from . import reads
-from .apart import Apart
 from .reads import implementation_decoder
 from .review import Touched, flag, touched_errors
 from .schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
@@ -51,7 +52,6 @@ from .writes import (
     postgres,
     take_catalog,
     temp_table,
-    text,
     transaction,
     write_bundles,
     write_findings,
@@ -59,13 +59,8 @@ from .writes import (
     write_version,
 )
 
-PREFIX = b'{"kind":"implementation","code":"'
-BOM = b"\xef\xbb\xbf"
 BATCH = 2000
-DIGESTS = 10_000
-"""Stage rows per frame of the digesting pass."""
 IMPL = ImplementationRow.__tablename__
-_blake2b = hashlib.blake2b
 STRUCTURAL = frozenset({"material", "question"})
 """Kinds whose keys implementations name in their requirements: adding or removing one can
 change any implementation's findings (UNKNOWN_REF), so every implementation is checked again."""
@@ -84,92 +79,61 @@ def scan(
     file is digested by a process of its own (`apart`) while this one loads the stage."""
     run = Run(keep=False, dedupe=False)
     strays: list[Finding] = []
-    number = 0
-    with (
-        open(path, "rb") as fh,
-        gc_paused(),
-        Apart(path, "digest", "pg" if stage.pg else "sqlite", "fast" if scope is None else "") as frames,
-    ):
-        for frame in frames:
-            if frame[0] == "rows":  # digested implementation lines: rows of the stage
-                _, first, number, count, rows = frame
-                if run.first_line is None:
-                    run.first_line = first
-                stage.add_many(rows, count)
-                if progress is not None and number // PROGRESS_EVERY > (number - count) // PROGRESS_EVERY:
-                    progress(number)
-                continue
-            _, number, at, length = frame
-            fh.seek(at)
-            raw = fh.read(length)
-            obj = decode_line(number, raw)
-            if obj is None:
-                continue
-            if run.first_line is None:
-                run.first_line = number
-            if scope is not None and type(obj) not in (Implementation, Header, Finding):
-                strays.append(_stray(scope[0], number, obj))
-                continue
-            if type(obj) is not Implementation:
-                run.line(number, obj)
-                continue
-            if scope is not None and obj.region not in scope[1]:
-                strays.append(_stray(scope[0], number, obj))
-                continue
-            stage.add_many(_stage_rows([(obj.code, raw, at, number)], stage.pg), 1)
+
+    def other(number: int, at: int, length: int) -> None:
+        """A line that is not a digested implementation: decoded and checked here."""
+        fh.seek(at)
+        raw = fh.read(length)
+        obj = decode_line(number, raw)
+        if obj is None:
+            return
+        if scope is not None and type(obj) not in (Implementation, Header, Finding):
+            strays.append(_stray(scope[0], number, obj))
+        elif type(obj) is not Implementation:
+            run.line(number, obj)
+        elif scope is not None and obj.region not in scope[1]:
+            strays.append(_stray(scope[0], number, obj))
+        else:
+            stage.add_many(stage_rows([(obj.code, raw, at, number)], stage.pg), 1)
+
+    # Parts of a large file are digested at once; the stage takes their rows as they come, and
+    # the other lines are checked in file order (a part's wait until the parts before it end).
+    parts = min(4, os.cpu_count() or 1) if scope is None else 1
+    mode = ("pg" if stage.pg else "sqlite", "fast" if scope is None else "")
+    current, seen = 0, 0
+    done: set[int] = set()
+    waiting: dict[int, list[tuple[int, int, int]]] = {}
+    with open(path, "rb") as fh, gc_paused(), Apart(path, "digest", *mode, parts=parts) as frames:
+        run.first_line = _first_line(fh)
+        for part, frame in frames:
+            if frame is None:
+                done.add(part)
+                while current in done:
+                    current += 1
+                    for number, at, length in waiting.pop(current, ()):
+                        other(number, at, length)
+            elif frame[0] == "rows":  # digested implementation lines: rows of the stage
+                stage.add_many(frame[4], frame[3])
+                seen += frame[3]
+                if progress is not None and seen // PROGRESS_EVERY > (seen - frame[3]) // PROGRESS_EVERY:
+                    progress(seen)
+            elif part == current:
+                other(*frame[1:])
+                seen += 1
+            else:
+                waiting.setdefault(part, []).append(frame[1:])
+                seen += 1
     if progress is not None:
-        progress(number)
+        progress(seen)
     return run, strays
 
 
-def digested(path: str | Path, pg: bool, fast: bool) -> Iterator[tuple[Any, ...]]:
-    """The file in order, as frames: ("rows", first line, last line, count, stage rows) for
-    the implementation lines known by their prefix (`fast`: not in a partial submission, whose
-    every line is checked), and ("line", line, offset, length) for each other line, which the
-    scan decodes."""
-    start = len(PREFIX)
-    batch: list[tuple[str, bytes, int, int]] = []
-    offset = 0
-    with open(path, "rb", buffering=1 << 20) as fh, gc_paused():
-        for number, raw in enumerate(fh, 1):
-            at = offset
-            offset += len(raw)
-            if number == 1 and raw.startswith(BOM):
-                raw, at = raw[3:], at + 3
-            if fast and raw.startswith(PREFIX):
-                end = raw.find(b'"', start)
-                key = raw[start:end]
-                if end > start and b"\\" not in key:
-                    batch.append((key.decode(errors="replace"), raw, at, number))
-                    if len(batch) >= DIGESTS:
-                        yield _frame(batch, pg)
-                        batch = []
-                    continue
-            if batch:
-                yield _frame(batch, pg)
-                batch = []
-            yield ("line", number, at, len(raw))
-    if batch:
-        yield _frame(batch, pg)
-
-
-def _frame(batch: list[tuple[str, bytes, int, int]], pg: bool) -> tuple[Any, ...]:
-    return ("rows", batch[0][3], batch[-1][3], len(batch), _stage_rows(batch, pg))
-
-
-def _stage_rows(lines: list[tuple[str, bytes, int, int]], pg: bool) -> list[tuple[Any, ...]] | bytes:
-    """Stage rows (code, digest, offset, length, line) of (code, line as read, offset, number):
-    COPY text on PostgreSQL, tuples for SQLite."""
-    rows = []
-    for code, raw, at, number in lines:
-        end = len(raw)  # the line without its end (rstrip would copy it)
-        while end and raw[end - 1] in b"\r\n":
-            end -= 1
-        hashed = _blake2b(memoryview(raw)[:end], digest_size=16).hexdigest()
-        rows.append((code, hashed, at, end, number))
-    if pg:
-        return "".join(f"{text(c)}\t{h}\t{a}\t{n}\t{line}\n" for c, h, a, n, line in rows).encode()
-    return rows
+def _first_line(fh: BinaryIO) -> int | None:
+    """The number of the file's first line that is not blank (where the header must be)."""
+    for number, raw in enumerate(fh, 1):
+        if (raw.removeprefix(BOM) if number == 1 else raw).strip():
+            return number
+    return None
 
 
 def _stray(region: str, line: int, record: object) -> Finding:

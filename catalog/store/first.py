@@ -21,9 +21,9 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..apart import Apart
 from ..load import BOM, gc_paused
 from ..validate import PROGRESS_EVERY
-from .apart import Apart
 from .review import Touched
 from .schema import IMPLEMENTATION_COLUMNS, ImplementationRow
 from .writes import (

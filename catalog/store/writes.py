@@ -266,13 +266,6 @@ class BulkLoader:
         return self.count
 
 
-def text(value: str) -> str:
-    """A value for PostgreSQL's COPY text format."""
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
-
-
 def _copy_value(value: Any) -> bytes:
     """A value in PostgreSQL's COPY text format."""
     if value is None:
