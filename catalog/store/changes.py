@@ -80,29 +80,33 @@ def scan(
     run = Run(keep=False, dedupe=False)
     strays: list[Finding] = []
 
-    def other(number: int, at: int, length: int) -> None:
-        """A line that is not a digested implementation: decoded and checked here."""
+    def read(number: int, at: int, length: int) -> object:
+        """A line that is not a digested implementation, decoded here; an implementation goes
+        to the stage at once (where it stands in the file does not matter), any other record
+        is returned to be checked in file order."""
         fh.seek(at)
         raw = fh.read(length)
         obj = decode_line(number, raw)
-        if obj is None:
+        if type(obj) is Implementation and (scope is None or obj.region in scope[1]):
+            stage.add_many(stage_rows([(obj.code, raw, at, number)], stage.pg), 1)
+            return None
+        return obj
+
+    def check(number: int, obj: object) -> None:
+        if obj is None:  # a blank line, or an implementation staged
             return
-        if scope is not None and type(obj) not in (Implementation, Header, Finding):
-            strays.append(_stray(scope[0], number, obj))
-        elif type(obj) is not Implementation:
-            run.line(number, obj)
-        elif scope is not None and obj.region not in scope[1]:
+        if scope is not None and type(obj) not in (Header, Finding):
             strays.append(_stray(scope[0], number, obj))
         else:
-            stage.add_many(stage_rows([(obj.code, raw, at, number)], stage.pg), 1)
+            run.line(number, obj)
 
     # Parts of a large file are digested at once; the stage takes their rows as they come, and
-    # the other lines are checked in file order (a part's wait until the parts before it end).
+    # the other records are checked in file order (a part's wait until the parts before it end).
     parts = min(4, os.cpu_count() or 1) if scope is None else 1
     mode = ("pg" if stage.pg else "sqlite", "fast" if scope is None else "")
     current, seen = 0, 0
     done: set[int] = set()
-    waiting: dict[int, list[tuple[int, int, int]]] = {}
+    waiting: dict[int, list[tuple[int, object]]] = {}
     with open(path, "rb") as fh, gc_paused(), Apart(path, "digest", *mode, parts=parts) as frames:
         run.first_line = _first_line(fh)
         for part, frame in frames:
@@ -110,19 +114,22 @@ def scan(
                 done.add(part)
                 while current in done:
                     current += 1
-                    for number, at, length in waiting.pop(current, ()):
-                        other(number, at, length)
-            elif frame[0] == "rows":  # digested implementation lines: rows of the stage
+                    for number, obj in waiting.pop(current, ()):
+                        check(number, obj)
+                continue
+            if frame[0] == "rows":  # digested implementation lines: rows of the stage
                 stage.add_many(frame[4], frame[3])
                 seen += frame[3]
                 if progress is not None and seen // PROGRESS_EVERY > (seen - frame[3]) // PROGRESS_EVERY:
                     progress(seen)
-            elif part == current:
-                other(*frame[1:])
-                seen += 1
-            else:
-                waiting.setdefault(part, []).append(frame[1:])
-                seen += 1
+                continue
+            number = frame[1]
+            obj = read(*frame[1:])
+            seen += 1
+            if part == current:
+                check(number, obj)
+            elif obj is not None:
+                waiting.setdefault(part, []).append((number, obj))
     if progress is not None:
         progress(seen)
     return run, strays

@@ -187,3 +187,23 @@ def test_a_file_cut_in_parts_digests_as_the_whole(tmp_path, parts):
     whole = frames()
     assert len([f for f in whole if f[0] == "row"]) == 401 and whole[-1][1] == "LAST"
     assert [f for part in range(parts) for f in frames(part, parts)] == whole
+
+
+def test_lines_written_another_way_are_decoded_and_found_unchanged(db_url, large, tmp_path):
+    """Implementation lines that do not start as this format's writers start them are decoded
+    by the publishing process — in any part, at once — and compared by content."""
+    path, data = large
+    store = Store(db_url)
+    store.publish_file(path, by="test")
+    lines = data.splitlines(keepends=True)
+    reordered = []
+    for line in lines:
+        record = msgspec.json.decode(line)
+        if record.get("kind") == "implementation":
+            line = msgspec.json.encode(dict(reversed(list(record.items())))) + b"\n"
+        reordered.append(line)
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(b"".join(reordered))
+    published = store.publish_file(other, by="test")
+    assert (published.added, published.changed, published.removed) == (0, 0, 0)
+    store.dispose()
