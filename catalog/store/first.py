@@ -69,7 +69,7 @@ def _load(
     record; export gives it back); returns how many each item has. A line that does not
     decode is left to the validation, whose finding refuses the publish."""
     per_item: dict[str, int] = {}
-    rows = BulkLoader(conn, TABLE.name, IMPLEMENTATION_COLUMNS)
+    rows = BulkLoader(conn, TABLE.name, IMPLEMENTATION_COLUMNS, frozen=True)
     add, text = rows.add, rows.text
     number = 0
     try:
@@ -122,6 +122,8 @@ def publish_first(
             raise NotFirst  # another publish came first: this one reads what changed
         for index in TABLE.indexes:
             index.drop(conn)
+        if postgres(conn):  # emptied in this transaction, so the rows can be written frozen
+            conn.exec_driver_sql(f"TRUNCATE {TABLE.name}")
         with Apart(path, "validate") as validation:
             with phase("loading"):
                 per_item = _load(conn, path, version, progress)

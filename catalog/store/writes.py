@@ -184,7 +184,12 @@ class BulkLoader:
 
     BATCH = 10_000
 
-    def __init__(self, conn: Connection, table: str, columns: tuple[str, ...]) -> None:
+    def __init__(
+        self, conn: Connection, table: str, columns: tuple[str, ...], *, frozen: bool = False
+    ) -> None:
+        """`frozen`: PostgreSQL writes the rows frozen, as if already vacuumed, so the first reads
+        after do not rewrite every page to mark its rows committed (the table must have been
+        created or emptied by TRUNCATE in this transaction)."""
         self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         self.pg = postgres(conn)
         self.count = 0
@@ -192,7 +197,8 @@ class BulkLoader:
         self.size = 0
         names = ", ".join(columns)
         if self.pg:
-            self._context = self.cursor.copy(f"COPY {table} ({names}) FROM STDIN")
+            freeze = " (FREEZE)" if frozen else ""
+            self._context = self.cursor.copy(f"COPY {table} ({names}) FROM STDIN{freeze}")
             self._copy = self._context.__enter__()
         else:
             self._insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
