@@ -45,15 +45,13 @@ def digested(
                 end = raw.find(b'"', start)
                 key = raw[start:end]
                 if end > start and b"\\" not in key:
-                    size = len(raw)  # the line without its end (rstrip would copy it)
-                    while size and raw[size - 1] in b"\r\n":
-                        size -= 1
+                    body = raw.rstrip(b"\r\n")
                     rows.append(
                         (
                             key.decode(errors="replace"),
-                            _blake2b(memoryview(raw)[:size], digest_size=16).hexdigest(),
+                            _blake2b(body, digest_size=16).hexdigest(),
                             at,
-                            size,
+                            len(body),
                             number,
                         )
                     )
@@ -94,10 +92,8 @@ def stage_rows(lines: list[tuple[str, bytes, int, int]], pg: bool) -> list[tuple
     """Stage rows of (code, line as read, offset, line number) decoded elsewhere."""
     rows = []
     for code, raw, at, number in lines:
-        size = len(raw)
-        while size and raw[size - 1] in b"\r\n":
-            size -= 1
-        rows.append((code, _blake2b(memoryview(raw)[:size], digest_size=16).hexdigest(), at, size, number))
+        body = raw.rstrip(b"\r\n")
+        rows.append((code, _blake2b(body, digest_size=16).hexdigest(), at, len(body), number))
     return _copy(rows) if pg else rows
 
 

@@ -83,10 +83,7 @@ def _load(
                     continue
                 if line.kind != "implementation":
                     continue
-                end = len(raw)  # the line without its end (rstrip would copy it)
-                while end and raw[end - 1] in b"\r\n":
-                    end -= 1
-                body = memoryview(raw)[:end]
+                body = raw.rstrip(b"\r\n")
                 code = line.code
                 level = code[18:19]
                 per_item[line.item] = per_item.get(line.item, 0) + 1

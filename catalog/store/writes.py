@@ -250,7 +250,7 @@ class BulkLoader:
             self.buffer.clear()
             self.size = 0
 
-    def text(self, raw: bytes | memoryview) -> bytes | str:
+    def text(self, raw: bytes) -> bytes | str:
         """UTF-8 text as `add` takes it on this database."""
         return bytes(raw) if self.pg else str(raw, "utf-8")
 
