@@ -109,6 +109,9 @@ def transaction(engine: Engine, lock_timeout: float, *, bulk: bool = False) -> I
                 with conn.begin() as tx:
                     if postgres(conn):
                         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+                        # A publish's joins over the stage and index builds in memory, not on disk.
+                        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+                        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
                     yield conn
                     finish = FINISH.get()
                     if finish is not None and not finish(conn):
