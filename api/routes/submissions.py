@@ -10,9 +10,11 @@ A region-scoped token acts only within its region's subtree; a whole catalog nee
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
 from ..auth import caller_of
 from ..bodies import SHEET_TYPES
@@ -119,7 +121,9 @@ class SubmissionController(Controller):
         self,
         request: Request,
         lifecycle: NamedDependency[LifecycleService],
-        status: str | None = Parameter(query="state", default=None, pattern="^(pending|approved|rejected)$"),
+        status: Annotated[
+            str | None, QueryParameter(name="state", pattern="^(pending|approved|rejected)$")
+        ] = None,
         region: str | None = Parameter(default=None, min_length=1, max_length=16),
         limit: int = Parameter(default=100, ge=1, le=1000),
         offset: int = Parameter(default=0, ge=0, le=2_147_483_647),
