@@ -126,20 +126,3 @@ def implementation_stats(
     ]
     divergence.sort(key=lambda d: (-d.material_lists, -d.implementations, d.item))
     return ImplementationStats(regions=out, items=divergence)
-
-
-_IMPLEMENTATION = b'{"kind":"implementation"'
-
-
-def implementations_of(lines: Iterable[bytes]) -> Iterable[Implementation]:
-    """The implementations among a version's JSONL lines (as `Store.export` streams them,
-    several lines to a chunk), decoded one at a time."""
-    from .model import record_decoder
-
-    decode = record_decoder.decode
-    for chunk in lines:
-        for line in chunk.splitlines():
-            if line.startswith(_IMPLEMENTATION):
-                record = decode(line)
-                assert isinstance(record, Implementation)
-                yield record

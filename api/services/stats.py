@@ -1,5 +1,6 @@
 """The statistics report over HTTP: one streamed pass over the newest version's implementations
-(never the whole catalog in memory) and the bundle checks report's rows (each distinct case
+— a region's subtree only, through the region index, when a region is asked (never the whole
+catalog in memory) and the bundle checks report's rows (each distinct case
 composed once, shared with `GET /checks`); and the digitisation advisor (`GET /advice`). Kept per (version, bundles revision, region) for the
 last `KEEP` regions asked; a publish or a bundle write moves the key."""
 
@@ -29,7 +30,7 @@ class StatsService:
 
     async def report(self, view: View, region: str | None) -> Stats:
         from bundler.stats import stats
-        from catalog.stats import implementations_of
+        from catalog.tree import subtree
 
         from .checks import unknown_region
 
@@ -45,8 +46,10 @@ class StatsService:
             rows = {b: await self.catalog_service.checks.rows(view, b) for b in sorted(catalog.bundles)}
             store = self.catalog_service.store
 
+            within = None if region is None else sorted(subtree(catalog.regions, region))
+
             def compute() -> Stats:
-                impls = implementations_of(store.export(view.version))
+                impls = store.implementations_within(view.version, within)
                 return stats(catalog, impls, rows, revision=view.version, region=region)
 
             found = await anyio.to_thread.run_sync(compute)

@@ -224,6 +224,15 @@ class Store:
         with self._read() as conn:
             return reads.implementations(conn, version, regions=regions, items=items, codes=codes)
 
+    def implementations_within(self, version: int, regions: Sequence[str] | None) -> Iterator[Implementation]:
+        """The implementations of `regions` (a subtree) through the region index, or (None) every
+        one of the version, streamed either way."""
+        if regions is not None:
+            yield from self.region_implementations(version, regions)
+            return
+        with self._read() as conn:
+            yield from reads.every_implementation(conn, version)
+
     def region_implementations(self, version: int, regions: Sequence[str]) -> Iterator[Implementation]:
         """The implementations of `regions` (a subtree), streamed region by region, each by item
         and code: what a region's sheet lists."""

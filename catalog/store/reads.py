@@ -153,6 +153,18 @@ def region_implementations(
             yield decode(body)
 
 
+def every_implementation(conn: Connection, version: int) -> Iterator[Implementation]:
+    """Every implementation of a version, streamed (no order): for a whole-catalog figure."""
+    t = ImplementationRow
+    decode = implementation_decoder.decode
+    rows = conn.execute(
+        sa.select(t.body).where(_in(t, version)),
+        execution_options={"stream_results": True, "yield_per": 20_000},
+    )
+    for (body,) in rows:
+        yield decode(body)
+
+
 def item_implementations(
     conn: Connection, version: int, item: str, limit: int, offset: int
 ) -> tuple[int, list[tuple[Implementation, int | None]]]:

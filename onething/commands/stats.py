@@ -43,7 +43,7 @@ def open_version(args: argparse.Namespace, command: str):
 
 def run_stats(args: argparse.Namespace) -> int:
     from bundler.stats import bundle_rows, stats
-    from catalog.stats import implementations_of
+    from catalog.tree import subtree
 
     from .progress import counter
 
@@ -66,7 +66,8 @@ def run_stats(args: argparse.Namespace) -> int:
                 if progress:
                     progress(n, len(catalog.bundles))
         with counter("reading implementations", "implementations") as progress:
-            impls = implementations_of(store.export(version))
+            within = None if args.region is None else sorted(subtree(catalog.regions, args.region))
+            impls = store.implementations_within(version, within)
             report = stats(catalog, _told(impls, progress), rows, revision=version, region=args.region)
     finally:
         store.dispose()

@@ -118,6 +118,14 @@ def test_stats_match_the_hand_counts(db_url, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr == b""  # not a terminal: no progress
     check_all(json.loads(done.stdout))
+    # A region's figures read only its subtree (through the region index): the same as the API's.
+    mine = subprocess.run(
+        [sys.executable, "-m", "onething.cli", "stats", "--db", db_url, "--region", "640100", "--json"],
+        capture_output=True,
+        check=False,
+    )
+    assert mine.returncode == 0, mine.stderr
+    assert json.loads(mine.stdout) == within
 
 
 def test_the_stats_page_draws_the_shares(sqlite_url):
