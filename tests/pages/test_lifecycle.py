@@ -197,6 +197,16 @@ def test_a_sheet_downloads_and_comes_back_through_the_submissions_page(
         ]
         assert violations == []
         page.screenshot(path=str(artifacts / f"page-sheet-{width}.png"), full_page=True)
+
+        # a name that breaks 四同: held, and its page says it cannot be published, wrapped to fit
+        rows[n][index("事项名称")] = "改过的名称"
+        page.goto("/pages/submissions")
+        page.select_option("#upload select[name=region]", SHEET_REGION)
+        page.set_input_files("#upload input[name=file]", str(workbook(tmp_path / "renamed.xlsx", book)))
+        with page.expect_navigation():
+            page.click("#upload button[type=submit]")
+        assert "不能发布" in page.locator("main").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         store.dispose()
         ctx.close()
