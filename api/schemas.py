@@ -141,6 +141,19 @@ class ItemDetail(Struct):
 
 
 # -- bundles ------------------------------------------------------------------------
+Window = Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
+TargetDays = Annotated[int, Meta(ge=0, le=3650)]
+Conditions = Annotated[
+    dict[
+        ItemCode,
+        Annotated[dict[ItemCode, Annotated[list[ItemCode], Meta(max_length=50)]], Meta(max_length=20)],
+    ],
+    Meta(max_length=200),
+]
+"""`when` of §1's bundle: for an item of the bundle, the answers (question → answers) under which
+it is part of the case; every question must match."""
+
+
 class BundleCreate(Struct, forbid_unknown_fields=True):
     id: BundleId
     name: Name
@@ -149,15 +162,25 @@ class BundleCreate(Struct, forbid_unknown_fields=True):
     regions: Annotated[list[RegionCode], Meta(max_length=200)] | None = None
     """Where it is offered: these regions and those under them; none: everywhere. A region-scoped
     designer must name regions within its own."""
+    window: Window = ""
+    """The one comprehensive window (一窗受理) that takes the whole case."""
+    target_days: TargetDays | None = None
+    """The days the bundle promises for the whole case (§4.1 checks it)."""
+    when: Conditions = {}
 
 
 class BundleReplace(Struct, forbid_unknown_fields=True):
+    """The whole bundle: a field left out takes its default (PUT replaces)."""
+
     name: Name
     items: Annotated[list[ItemCode], Meta(max_length=200)]
     description: Description = ""
     regions: Annotated[list[RegionCode], Meta(max_length=200)] | None = None
     """Where it is offered: these regions and those under them; none: everywhere. A region-scoped
     designer must name regions within its own."""
+    window: Window = ""
+    target_days: TargetDays | None = None
+    when: Conditions = {}
 
 
 class BundleOut(Struct):
@@ -167,6 +190,9 @@ class BundleOut(Struct):
     description: str
     version: int
     regions: list[str] | None = None
+    window: str = ""
+    target_days: int | None = None
+    when: dict[str, dict[str, list[str]]] = {}
 
 
 class BundleList(Struct):

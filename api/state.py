@@ -692,6 +692,9 @@ class CatalogService:
             items=list(data.items),
             description=data.description,
             regions=data.regions,
+            window=data.window,
+            target_days=data.target_days,
+            when=data.when,
         )
         check = await self._bundle_check()
         try:
@@ -716,6 +719,9 @@ class CatalogService:
             items=list(data.items),
             description=data.description,
             regions=data.regions,
+            window=data.window,
+            target_days=data.target_days,
+            when=data.when,
         )
         check = await self._bundle_check()
         try:
@@ -963,6 +969,9 @@ def bundle_out(bundle: Bundle, version: int) -> s.BundleOut:
         description=bundle.description,
         version=version,
         regions=None if bundle.regions is None else list(bundle.regions),
+        window=bundle.window,
+        target_days=bundle.target_days,
+        when=bundle.when,
     )
 
 

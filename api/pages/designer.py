@@ -298,7 +298,16 @@ class DesignerController(Controller):
         replacing = (
             bool(fields["original"]) and fields["original"] == fields["id"] and fields["version"].isdigit()
         )
-        body = {"name": fields["name"], "items": items, "description": fields["description"]}
+        body: dict[str, Any] = {"name": fields["name"], "items": items, "description": fields["description"]}
+        kept = (snap.catalog.bundles if snap.catalog else {}).get(fields["original"])
+        if kept is not None:  # what this form does not edit stays as the bundle (or its original) has it
+            chosen = set(items)
+            body |= {
+                "regions": kept.regions,
+                "window": kept.window,
+                "target_days": kept.target_days,
+                "when": {item: answers for item, answers in kept.when.items() if item in chosen},
+            }
         try:
             if replacing:
                 data_in = msgspec.convert(body, BundleReplace)

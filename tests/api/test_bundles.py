@@ -123,3 +123,52 @@ def test_concurrent_writers_lose_no_update(db_url):
         for n in range(writers):  # each writer's own updates in its own order
             positions = [final["description"].index(f"[{n}.{k}]") for k in range(rounds)]
             assert positions == sorted(positions)
+
+
+def test_a_bundle_round_trips_its_window_target_days_regions_and_situations(db_url):
+    """What revision 2 added to a bundle is read and written through the API: a GET, changed and
+    PUT back, keeps it; a situation on an item outside the bundle, or naming an unknown answer,
+    is refused with its finding."""
+    from catalog.validate import load_file
+    from tests.conftest import NINGXIA
+
+    catalog, _ = load_file(NINGXIA)
+    with running(Settings(db_url=db_url, token_ttl=0), catalog) as api:
+        for bundle_id in ("engineering-project", "newborn"):
+            read = api.get(f"/bundles/{bundle_id}").json()
+            stored = catalog.bundles[bundle_id]
+            assert (read["window"], read["target_days"], read["when"], read["regions"]) == (
+                stored.window,
+                stored.target_days,
+                stored.when,
+                stored.regions,
+            )
+            body = {k: v for k, v in read.items() if k not in ("id", "version")} | {
+                "name": stored.name + "（调整）"
+            }
+            r = api.put(f"/bundles/{bundle_id}", json=body, headers={"If-Match": '"1"'})
+            assert r.status_code == 200, r.text
+            again = api.get(f"/bundles/{bundle_id}").json()
+            assert again == {**read, "name": stored.name + "（调整）", "version": 2}
+
+        newborn = api.get("/bundles/newborn").json()
+        item = next(iter(newborn["when"]))
+        made = {
+            "id": "newborn-lite",
+            "name": "新生儿出生（精简）",
+            "items": newborn["items"],
+            "window": "出生一件事综合窗口",
+            "target_days": 10,
+            "when": {item: {"wants-social-card": ["yes"]}},
+        }
+        r = api.post("/bundles", json=made)
+        assert r.status_code == 201, r.text
+        assert {k: r.json()[k] for k in made} == made
+
+        outside = {**made, "id": "odd", "when": {"000100023000": {"wants-social-card": ["yes"]}}}
+        r = api.post("/bundles", json=outside)
+        assert r.status_code == 422 and [e["rule"] for e in r.json()["errors"]] == ["BUNDLE"]
+        unknown = {**made, "id": "odd", "when": {item: {"wants-social-card": ["maybe"]}}}
+        r = api.post("/bundles", json=unknown)
+        assert r.status_code == 422 and [e["rule"] for e in r.json()["errors"]] == ["UNKNOWN_REF"]
+        assert api.post("/bundles", json={**made, "id": "odd", "target_days": -1}).status_code == 400

@@ -233,3 +233,58 @@ def test_the_precedence_graph_turns_vertical_on_a_phone(site: Server, open_page,
     assert tall.bounding_box()["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.locator("#graph").screenshot(path=str(artifacts / "designer-graph-phone.png"))
+
+
+def test_a_save_keeps_what_the_form_does_not_edit(site: Server, open_page) -> None:
+    """Where a bundle is offered, its one window, its target days and its situations (`when`)
+    are not on the form: saving the bundle keeps them — a situation only while its item stays."""
+    from catalog.model import Bundle
+
+    conditional = PICKS[2]
+    store = site.store()
+    try:
+        store.create_bundle(
+            Bundle(
+                id="pages-keep",
+                name="保留字段测试",
+                items=PICKS,
+                regions=["640100"],
+                window="综合受理窗口",
+                target_days=5,
+                when={conditional: {"wants-social-card": ["yes"]}},
+            )
+        )
+    finally:
+        store.dispose()
+    page = open_page(site, "designer")
+    page.goto(f"/pages/designer?bundle=pages-keep&region={REGION}")
+    page.fill("#bundle-name", "保留字段测试（改名）")
+    with page.expect_navigation():
+        page.click("#save")
+    assert page.locator("#saved").is_visible()
+    renamed = held_bundle(site, "pages-keep")
+    assert (renamed.name, renamed.regions, renamed.window, renamed.target_days, renamed.when) == (
+        "保留字段测试（改名）",
+        ["640100"],
+        "综合受理窗口",
+        5,
+        {conditional: {"wants-social-card": ["yes"]}},
+    )
+
+    page.locator(f"#picked input[value='{conditional}']").uncheck()
+    with page.expect_navigation():
+        page.click("#save")
+    assert page.locator("#saved").is_visible()
+    fewer = held_bundle(site, "pages-keep")
+    assert fewer.items == PICKS[:2] and fewer.when == {}  # its item left: its situation too
+    assert (fewer.regions, fewer.window, fewer.target_days) == (["640100"], "综合受理窗口", 5)
+
+
+def held_bundle(site: Server, bundle_id: str):
+    store = site.store()
+    try:
+        held = store.bundle(bundle_id)
+    finally:
+        store.dispose()
+    assert held is not None
+    return held.bundle
