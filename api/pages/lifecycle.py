@@ -111,8 +111,9 @@ class LifecyclePagesController(Controller):
         page: int = Parameter(default=1, ge=1, le=1_000_000),
     ) -> Response[str]:
         snap = await catalog_service.snapshot()
-        found = await _lifecycle(request).diff(a, b)
-        shown = diff_page(found, kind=kind or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        shown = await _lifecycle(request).diff(
+            a, b, kind=kind or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
         return html(
             request,
             "diff.html",

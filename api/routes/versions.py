@@ -9,7 +9,7 @@ from litestar.params import Parameter
 from ..auth import caller_of
 from ..schemas import PublishResult
 from ..schemas_lifecycle import ID, DiffPage, VersionList
-from ..services.lifecycle import LifecycleService, diff_page
+from ..services.lifecycle import LifecycleService
 
 
 class VersionController(Controller):
@@ -36,7 +36,7 @@ class VersionController(Controller):
         limit: int = Parameter(default=100, ge=1, le=1000),
         offset: int = Parameter(default=0, ge=0, le=2_147_483_647),
     ) -> DiffPage:
-        return diff_page(await lifecycle.diff(a, b), kind=kind, limit=limit, offset=offset)
+        return await lifecycle.diff(a, b, kind=kind, limit=limit, offset=offset)
 
     @post(
         "/{version:int}/republish",

@@ -33,7 +33,7 @@ class LifecycleService:
     def __init__(self, catalog_service: CatalogService):
         self.catalog = catalog_service
         self.store: Store = catalog_service.store
-        self._diffs: OrderedDict[tuple[int, int], Diff] = OrderedDict()
+        self._diffs: OrderedDict[tuple[int, int], dict[str, dict[str, int]]] = OrderedDict()
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await anyio.to_thread.run_sync(fn, *args)
@@ -112,18 +112,46 @@ class LifecycleService:
             ]
         )
 
-    async def diff(self, a: int, b: int) -> Diff:
+    async def diff(self, a: int, b: int, *, kind: str | None, limit: int, offset: int) -> sl.DiffPage:
+        """One page of what changed from version a to b: the counts (kept for the last
+        DIFF_CACHE pairs asked), then only the page's records read from the store."""
+        from catalog.store.reads import CHANGES
+
         newest = await self._run(self.store.revision)
         for v in (a, b):
             if not 1 <= v <= newest:
                 raise not_found("version", str(v))
-        held = self._diffs.get((a, b))
-        if held is None:
-            held = await self._run(self.store.diff, a, b)
-            self._diffs[(a, b)] = held
+        counts = self._diffs.get((a, b))
+        if counts is None:
+            counts = await self._run(self.store.diff_counts, a, b)
+            self._diffs[(a, b)] = counts
             while len(self._diffs) > DIFF_CACHE:
                 self._diffs.popitem(last=False)
-        return held
+        kinds = [k for k in counts if kind is None or k == kind]
+        entries: list[sl.DiffEntry] = []
+        skip, want = offset, limit
+        for k in kinds:
+            for change in CHANGES:
+                n = counts[k][change]
+                if skip >= n:
+                    skip -= n
+                    continue
+                if want == 0:
+                    break
+                take = min(n - skip, want)
+                found = await self._run(self.store.diff_segment, a, b, k, change, skip, take)
+                entries.extend(sl.DiffEntry(kind=k, key=key, change=change, fields=f) for key, f in found)
+                want -= take
+                skip = 0
+        return sl.DiffPage(
+            old=a,
+            new=b,
+            total=sum(sum(counts[k].values()) for k in kinds),
+            limit=limit,
+            offset=offset,
+            counts={k: sl.DiffCounts(**c) for k, c in counts.items()},
+            entries=entries,
+        )
 
     async def republish(self, version: int, *, by: str, note: str) -> PublishResult:
         newest = await self._run(self.store.revision)

@@ -174,8 +174,22 @@ class Store:
                 )
 
     def diff(self, a: int, b: int) -> reads.Diff:
+        """The whole diff in memory — for a small one; `diff_counts` and `diff_segment` page a
+        national one."""
         with self._read() as conn:
             return reads.diff(conn, a, b)
+
+    def diff_counts(self, a: int, b: int) -> dict[str, dict[str, int]]:
+        """kind → {added, removed, changed} from version a to b (§6's diff, counted)."""
+        with self._read() as conn:
+            return reads.diff_counts(conn, a, b)
+
+    def diff_segment(
+        self, a: int, b: int, kind: str, change: str, offset: int, limit: int
+    ) -> list[tuple[str, Any]]:
+        """One page of a kind's added, removed or changed records: (key, changed fields or None)."""
+        with self._read() as conn:
+            return reads.diff_segment(conn, a, b, kind, change, offset, limit)
 
     def review(
         self, version: int | None = None, *, region: str | None = None

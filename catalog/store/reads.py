@@ -338,14 +338,12 @@ class Diff(msgspec.Struct, frozen=True, rename={"old": "from", "new": "to"}):
     changed: dict[str, dict[str, dict[str, list[Any]]]]
 
 
-def diff(conn: Connection, a: int, b: int) -> Diff:
-    """Small records compared in memory; implementations by code and content hash in the
-    database (only the rows that differ are read)."""
-    from .review import field_changes
+CHANGES = ("added", "removed", "changed")
 
-    added: dict[str, list[str]] = {}
-    removed: dict[str, list[str]] = {}
-    changed: dict[str, dict[str, dict[str, list[Any]]]] = {}
+
+def _small_diff(conn: Connection, a: int, b: int) -> dict[tuple[str, str], list[tuple[str, Any]]]:
+    """(kind, change) → [(key, fields or None)] of the small records, compared in memory."""
+    from .review import field_changes
 
     def small(version: int) -> dict[tuple[str, str], tuple[str, str]]:
         rows = conn.execute(
@@ -356,40 +354,77 @@ def diff(conn: Connection, a: int, b: int) -> Diff:
         return {(kind, key): (hashed, body) for kind, key, hashed, body in rows}
 
     old, new = small(a), small(b)
+    out: dict[tuple[str, str], list[tuple[str, Any]]] = {}
     for kind, key in sorted(new.keys() - old.keys()):
-        added.setdefault(kind, []).append(key)
+        out.setdefault((kind, "added"), []).append((key, None))
     for kind, key in sorted(old.keys() - new.keys()):
-        removed.setdefault(kind, []).append(key)
+        out.setdefault((kind, "removed"), []).append((key, None))
     for kind, key in sorted(old.keys() & new.keys()):
         if old[(kind, key)][0] != new[(kind, key)][0]:
             fields = field_changes(old[(kind, key)][1], new[(kind, key)][1])
             if fields:
-                changed.setdefault(kind, {})[key] = fields
+                out.setdefault((kind, "changed"), []).append((key, fields))
+    return out
 
+
+def _implementation_diff(a: int, b: int, change: str) -> Any:
+    """The implementations `change`d from a to b: a query of (code, old body, new body)."""
     t = ImplementationRow.__table__
     x = t.alias("x")
-
-    def only(here: int, there: int) -> list[str]:
-        return list(
-            conn.scalars(
-                sa.select(t.c.code)
-                .where(_in(t.c, here), ~sa.exists().where(x.c.code == t.c.code, _in(x.c, there)))
-                .order_by(t.c.code)
-            )
+    if change == "changed":  # another row holds the code in b, with other bytes
+        return (
+            sa.select(t.c.code, t.c.body, x.c.body)
+            .join(x, x.c.code == t.c.code)
+            .where(_in(t.c, a), _in(x.c, b), t.c.valid_from != x.c.valid_from, t.c.hash != x.c.hash)
         )
-
-    if codes := only(b, a):
-        added["implementation"] = codes
-    if codes := only(a, b):
-        removed["implementation"] = codes
-    rows = conn.execute(
-        sa.select(t.c.code, t.c.body, x.c.body)
-        .join(x, x.c.code == t.c.code)
-        .where(_in(t.c, a), _in(x.c, b), t.c.valid_from != x.c.valid_from)
-        .order_by(t.c.code)
+    here, there = (b, a) if change == "added" else (a, b)
+    return sa.select(t.c.code, sa.null(), sa.null()).where(
+        _in(t.c, here), ~sa.exists().where(x.c.code == t.c.code, _in(x.c, there))
     )
-    for code, before, after in rows:
-        fields = field_changes(before, after)
-        if fields:  # a line only written differently is not a change
-            changed.setdefault("implementation", {})[code] = fields
+
+
+def diff_counts(conn: Connection, a: int, b: int) -> dict[str, dict[str, int]]:
+    """kind → {added, removed, changed}: how many records of each kind changed from a to b."""
+    counts: dict[str, dict[str, int]] = {}
+    for (kind, change), entries in _small_diff(conn, a, b).items():
+        counts.setdefault(kind, dict.fromkeys(CHANGES, 0))[change] = len(entries)
+    for change in CHANGES:
+        query = sa.select(sa.func.count()).select_from(_implementation_diff(a, b, change).subquery())
+        if found := conn.execute(query).scalar_one():
+            counts.setdefault("implementation", dict.fromkeys(CHANGES, 0))[change] = found
+    return dict(sorted(counts.items()))
+
+
+def diff_segment(
+    conn: Connection, a: int, b: int, kind: str, change: str, offset: int, limit: int
+) -> list[tuple[str, Any]]:
+    """One page of a kind's added, removed or changed records, by key: (key, the fields that
+    differ — {field: [old, new]} — for a changed one, else None). Implementations are read a
+    page at a time: a diff of a million changes is never in memory at once."""
+    from .review import field_changes
+
+    if kind != "implementation":
+        return _small_diff(conn, a, b).get((kind, change), [])[offset : offset + limit]
+    query = _implementation_diff(a, b, change)
+    rows = conn.execute(query.order_by(query.selected_columns[0]).limit(limit).offset(offset))
+    # A line only written differently is not a change: the store keeps the old row then (and
+    # an old version published again brings its rows' bytes back), so other bytes differ in
+    # some field.
+    return [(code, None if before is None else field_changes(before, after)) for code, before, after in rows]
+
+
+def diff(conn: Connection, a: int, b: int) -> Diff:
+    """The whole diff in memory: for a held submission's (at most the pending body's size)."""
+    added: dict[str, list[str]] = {}
+    removed: dict[str, list[str]] = {}
+    changed: dict[str, dict[str, dict[str, list[Any]]]] = {}
+    for kind, counts in diff_counts(conn, a, b).items():
+        for change, n in counts.items():
+            if not n:
+                continue
+            entries = diff_segment(conn, a, b, kind, change, 0, n)
+            if change == "changed":
+                changed[kind] = dict(entries)
+            else:
+                (added if change == "added" else removed)[kind] = [key for key, _ in entries]
     return Diff(old=a, new=b, added=added, removed=removed, changed=changed)

@@ -14,6 +14,8 @@ import msgspec
 from onething.commands.progress import Report, counter
 
 DEFAULT_DB = "sqlite:///onething.db"
+DIFF_PAGE = 10_000
+"""Records of a diff read at a time."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -262,6 +264,7 @@ def _counted(lines: Iterator[bytes], progress: Report | None) -> Iterator[bytes]
 
 def run_diff(args: argparse.Namespace) -> int:
     from catalog.store import Store
+    from catalog.store.reads import CHANGES
 
     store = Store(args.db)
     try:
@@ -270,25 +273,47 @@ def run_diff(args: argparse.Namespace) -> int:
             if not 1 <= v <= newest:
                 print(f"onething diff: there is no version {v} in {_safe(args.db)}", file=sys.stderr)
                 return 2
-        found = store.diff(args.a, args.b)
+        counts = store.diff_counts(args.a, args.b)
+
+        def records(kind: str, change: str, limit: int | None = None) -> Iterator[tuple[str, object]]:
+            """A kind's added, removed or changed records, read a page at a time."""
+            total = counts[kind][change] if limit is None else min(limit, counts[kind][change])
+            for offset in range(0, total, DIFF_PAGE):
+                yield from store.diff_segment(
+                    args.a, args.b, kind, change, offset, min(DIFF_PAGE, total - offset)
+                )
+
+        if args.json:  # §6's object, streamed: a diff of millions of records is never held at once
+            encode = msgspec.json.encode
+            out = sys.stdout.buffer
+            out.write(b'{"from":%d,"to":%d' % (args.a, args.b))
+            for change in CHANGES:
+                out.write(b',"%s":{' % change.encode())
+                kinds = [k for k in counts if counts[k][change]]
+                for i, kind in enumerate(kinds):
+                    out.write((b"," if i else b"") + encode(kind) + (b":{" if change == "changed" else b":["))
+                    for j, (key, fields) in enumerate(records(kind, change)):
+                        item = encode(key) + (b":" + encode(fields) if change == "changed" else b"")
+                        out.write((b"," if j else b"") + item)
+                    out.write(b"}" if change == "changed" else b"]")
+                out.write(b"}")
+            out.write(b"}\n")
+            return 0
+        print(f"version {args.a} → {args.b}")
+        for change in ("added", "removed"):
+            for kind, n in ((k, c[change]) for k, c in counts.items() if c[change]):
+                keys = [key for key, _ in records(kind, change, 5)]
+                print(f"  {change} {kind}: {n:,} ({', '.join(keys)}{' …' if n > 5 else ''})")
+        for kind, n in ((k, c["changed"]) for k, c in counts.items() if c["changed"]):
+            print(f"  changed {kind}: {n:,}")
+            for key, fields in records(kind, "changed", 20):
+                assert isinstance(fields, dict)
+                print(
+                    f"    {key}: "
+                    + "; ".join(f"{name} {old!r} → {new!r}" for name, (old, new) in fields.items())
+                )
     finally:
         store.dispose()
-    if args.json:
-        sys.stdout.buffer.write(msgspec.json.encode(found) + b"\n")
-        return 0
-    print(f"version {args.a} → {args.b}")
-    for title, table in (("added", found.added), ("removed", found.removed)):
-        for kind, keys in table.items():
-            print(
-                f"  {title} {kind}: {len(keys):,}"
-                + (f" ({', '.join(keys[:5])}{' …' if len(keys) > 5 else ''})")
-            )
-    for kind, records in found.changed.items():
-        print(f"  changed {kind}: {len(records):,}")
-        for key, fields in list(records.items())[:20]:
-            print(
-                f"    {key}: " + "; ".join(f"{name} {old!r} → {new!r}" for name, (old, new) in fields.items())
-            )
     return 0
 
 
