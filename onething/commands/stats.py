@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 
 import msgspec
 
@@ -88,6 +89,18 @@ def _told(items, progress):
         progress(n)
 
 
+def _cell(text: str, width: int) -> str:
+    """`text` cut and padded to `width` terminal columns (a Chinese character takes two)."""
+    out, used = [], 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + " " * (width - used)
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:5.1f}%" if whole else "    –"
 
@@ -95,7 +108,7 @@ def _pct(part: int, whole: int) -> str:
 def print_stats(report) -> None:
     print(f"version {report.revision} ({report.catalog_version}), region {report.region or 'all'}")
     print(
-        f"{'region':<8} {'name':<12} {'impls':>7} {'online':>7} {'≤1 visit':>8} {'no visit':>8} "
+        f"{'region':<8} {'name':<16} {'impls':>7} {'online':>7} {'≤1 visit':>8} {'no visit':>8} "
         f"{'at once':>7} {'days':>11}"
     )
     for r in report.regions:
@@ -106,7 +119,7 @@ def print_stats(report) -> None:
             else "–"
         )
         print(
-            f"{r.region:<8} {r.name[:12]:<12} {t.implementations:>7,} {_pct(t.fully_online, t.implementations):>7} "
+            f"{r.region:<8} {_cell(r.name, 16)} {t.implementations:>7,} {_pct(t.fully_online, t.implementations):>7} "
             f"{_pct(t.at_most_one_visit, t.implementations):>8} {_pct(t.no_visit, t.implementations):>8} "
             f"{_pct(t.at_once, t.implementations):>7} {days:>11}"
         )
@@ -157,10 +170,10 @@ def run_advise(args: argparse.Namespace) -> int:
         f"version {version}: {advice.cases:,} bundle × region cases ({advice.distinct:,} distinct), "
         "if one more material were an e-license:"
     )
-    print(f"{'':>3} {'material':<28} {'materials':>9} {'visits':>6} {'cases':>6}  bundles")
+    print(f"{'':>3} {'material':<34} {'materials':>9} {'visits':>6} {'cases':>6}  bundles")
     for n, s in enumerate(advice.suggestions[: args.top], 1):
         print(
-            f"{n:>3} {s.name[:14]:<14} {s.material[:13]:<13} {s.materials:>9,} {s.visits:>6,} {s.cases:>6,}"
+            f"{n:>3} {_cell(s.name, 20)} {s.material[:13]:<13} {s.materials:>9,} {s.visits:>6,} {s.cases:>6,}"
             f"  {', '.join(s.bundles)}"
         )
     return 0
