@@ -322,3 +322,28 @@ def test_decode_problem_names_the_path():
     assert (
         decode_problem("Expected `int` <= 5 - at `$.visits`") == "字段 跑动次数（visits）应为不大于 5 的整数"
     )
+
+
+def test_bundling_errors_are_chinese(tmp_path: Path):
+    """The bundling error object keeps its code; its message is for the citizen or designer."""
+    from bundler.document import BundleError
+    from bundler.workflow import compose, compose_bundle
+
+    catalog, _ = load_file(write(tmp_path / "c.jsonl", situated_records()))
+    attempts: list[Callable[[], object]] = [
+        lambda: compose(catalog, [A, B], "659999"),
+        lambda: compose(catalog, [A, "000100066000"], "640104"),
+        lambda: compose(catalog, [], "640104"),
+        lambda: compose(catalog, [A, D], "640104"),
+        lambda: compose_bundle(catalog, "no-such", "640104"),
+        lambda: compose(catalog, [A, B], "640104", answers={"premises": "rent"}),
+        lambda: compose(catalog, [A, B], "640104", answers={"size": "big"}),
+    ]
+    messages = []
+    for attempt in attempts:
+        with pytest.raises(BundleError) as caught:
+            attempt()
+        messages.append(caught.value.problem.message)
+    assert_chinese(messages)
+    assert "都没有以下事项的实施清单：“地方特色服务”（642000004000）" in messages[3]
+    assert "没有答案“rent”，可选答案为“自有”（own）、“租赁”（lease）" in messages[5]
