@@ -21,7 +21,7 @@ _INDEX_LOCK = threading.Lock()
 def lineage(catalog: Catalog, region: str) -> list[str]:
     """The region and its ancestors up to the nation, nearest first."""
     if region not in catalog.regions:
-        raise BundleError("UNKNOWN_REGION", f"region {region} is not in the catalog", [])
+        raise BundleError("UNKNOWN_REGION", f"目录中没有区划 {region}。", [])
     return tree.lineage(catalog.regions, region)
 
 
@@ -31,7 +31,7 @@ def resolve(catalog: Catalog, items: Sequence[str], region: str) -> dict[str, Im
     chain = lineage(catalog, region)
     unknown = [code for code in items if code not in catalog.items]
     if unknown:
-        raise BundleError("UNKNOWN_ITEM", f"not in the catalog: {', '.join(unknown)}", unknown)
+        raise BundleError("UNKNOWN_ITEM", f"目录中没有这些事项：{'、'.join(unknown)}。", unknown)
     index = implementation_index(catalog)
     resolved: dict[str, Implementation] = {}
     missing = []
@@ -42,10 +42,10 @@ def resolve(catalog: Catalog, items: Sequence[str], region: str) -> dict[str, Im
         else:
             resolved[code] = found
     if missing:
-        names = "、".join(f"{catalog.items[c].name} ({c})" for c in missing)
+        names = "、".join(f"“{catalog.items[c].name}”（{c}）" for c in missing)
         raise BundleError(
             "NOT_IMPLEMENTED",
-            f"no implementation serves region {region} or any region above it for: {names}",
+            f"区划 {region} 及其上级区划都没有以下事项的实施清单：{names}。",
             missing,
         )
     return resolved
@@ -95,8 +95,10 @@ def precedence(
     groups = cycles(graph)
     if groups:
         members = sorted(code for group in groups for code in group)
-        described = "; ".join(" ⇄ ".join(group) for group in groups)
-        raise BundleError("CYCLE", f"these items wait on each other: {described}", members)
+        described = "；".join(
+            " ⇄ ".join(f"“{catalog.items[c].name}”（{c}）" for c in group) for group in groups
+        )
+        raise BundleError("CYCLE", f"这些事项互为前置，无法排出办理顺序：{described}。", members)
     return graph
 
 

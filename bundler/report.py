@@ -44,7 +44,7 @@ def bundle_checks(
     Raises BundleError UNKNOWN_BUNDLE or UNKNOWN_ANSWER (they hold for every region alike).
     """
     if bundle_id not in catalog.bundles:
-        raise BundleError("UNKNOWN_BUNDLE", f"bundle {bundle_id!r} is not in the catalog", [])
+        raise BundleError("UNKNOWN_BUNDLE", f"目录中没有一件事“{bundle_id}”。", [])
     bundle = catalog.bundles[bundle_id]
     index = implementation_index(catalog)
     done: dict[tuple, RegionChecks] = {}

@@ -27,11 +27,11 @@ def checked_answers(catalog: Catalog, answers: Mapping[str, str] | None) -> dict
     for question, answer in (answers or {}).items():
         defined = catalog.questions.get(question)
         if defined is None:
-            raise BundleError("UNKNOWN_ANSWER", f"question {question!r} is not in the catalog", [])
+            raise BundleError("UNKNOWN_ANSWER", f"目录中没有问题“{question}”。", [])
         if answer not in defined.answers:
-            offered = ", ".join(defined.answers)
+            offered = "、".join(f"“{text}”（{a}）" for a, text in defined.answers.items())
             raise BundleError(
-                "UNKNOWN_ANSWER", f"question {question!r} has no answer {answer!r} (it offers {offered})", []
+                "UNKNOWN_ANSWER", f"问题“{defined.text}”没有答案“{answer}”，可选答案为{offered}。", []
             )
         out[question] = answer
     return out

@@ -41,7 +41,7 @@ def compose_bundle(
 ) -> Workflow:
     """The workflow of a catalog bundle (一件事) for an applicant of `region` in the situation `answers`."""
     if bundle_id not in catalog.bundles:
-        raise BundleError("UNKNOWN_BUNDLE", f"bundle {bundle_id!r} is not in the catalog", [])
+        raise BundleError("UNKNOWN_BUNDLE", f"目录中没有一件事“{bundle_id}”。", [])
     return compose(
         catalog, catalog.bundles[bundle_id].items, region, bundle_id, time_limit=time_limit, answers=answers
     )
@@ -67,12 +67,12 @@ def compose(
     """
     codes = list(dict.fromkeys(items))
     if not codes:
-        raise BundleError("UNKNOWN_ITEM", "no items to bundle", [])
+        raise BundleError("UNKNOWN_ITEM", "没有要合并办理的事项。", [])
     given = checked_answers(catalog, answers)
     chain = lineage(catalog, region)
     unknown = [code for code in codes if code not in catalog.items]
     if unknown:
-        raise BundleError("UNKNOWN_ITEM", f"not in the catalog: {', '.join(unknown)}", unknown)
+        raise BundleError("UNKNOWN_ITEM", f"目录中没有这些事项：{'、'.join(unknown)}。", unknown)
     spec = catalog.bundles.get(bundle) if bundle is not None else None
 
     # step 0: the items that apply in this situation; the undecided ones wait, listed

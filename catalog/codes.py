@@ -7,6 +7,7 @@ code so that the rules, the fixture generator and the tests share them.
 from __future__ import annotations
 
 from .model import LEVEL_DIGIT
+from .wording import LEVEL_NAMES
 
 NATIONAL = "000000"
 
@@ -38,22 +39,22 @@ def uscc_check_char(first17: str) -> str:
 def uscc_problem(code: str) -> str | None:
     """Why `code` is not a valid unified social credit code, or None when it is."""
     if len(code) != 18:
-        return f"has {len(code)} characters, a USCC has 18"
+        return f"共 {len(code)} 位，统一社会信用代码应为 18 位"
     bad = [c for c in code if c not in _USCC_VALUE]
     if bad:
-        return f"character {bad[0]!r} is not allowed (GB 32100 uses 0-9 and A-Y without I, O, S, V, Z)"
+        return f"含有字符“{bad[0]}”，GB 32100 只允许 0-9 和除 I、O、S、V、Z 以外的大写字母"
     if not code[2:8].isdigit():
-        return f"characters 3-8 must be a region code of 6 digits, not {code[2:8]!r}"
+        return f"第 3-8 位应为 6 位数字的行政区划代码，却是“{code[2:8]}”"
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
-        return f"check character is {code[17]!r}, GB 32100 gives {expected!r}"
+        return f"校验码为“{code[17]}”，按 GB 32100 应为“{expected}”"
     return None
 
 
 def region_code_problem(code: str, level: str) -> str | None:
     """Why a GB/T 2260 code does not fit its level, or None when it does."""
     if len(code) != 6 or not _digits(code):
-        return f"code {code!r} is not 6 digits"
+        return f"编码“{code}”不是 6 位数字"
     pp, cc, xx = code[:2], code[2:4], code[4:]
     shape = {
         "national": code == NATIONAL,
@@ -62,15 +63,15 @@ def region_code_problem(code: str, level: str) -> str | None:
         "county": pp != "00" and cc != "00" and xx != "00",
     }
     if not shape.get(level, False):
-        return f"code {code!r} does not have the shape of a {level} ({_SHAPES[level]})"
+        return f"编码“{code}”不符合{LEVEL_NAMES.get(level, level)}区划的编码形式（{_SHAPES[level]}）"
     return None
 
 
 _SHAPES = {
     "national": "000000",
     "province": "PP0000",
-    "city": "PPCC00 with CC not 00",
-    "county": "PPCCXX with XX not 00",
+    "city": "PPCC00，CC 不为 00",
+    "county": "PPCCXX，XX 不为 00",
 }
 
 
@@ -101,22 +102,22 @@ def province_of(code: str) -> str:
 def item_code_problem(code: str, type_: str, owner: str, main: str | None) -> str | None:
     """Why a 12-digit item code disagrees with §2 or with its item, or None."""
     if len(code) != 12 or not _digits(code):
-        return f"code {code!r} is not 12 digits"
+        return f"编码“{code}”不是 12 位数字"
     pp, tt, mmmmm, sss = code[:2], code[2:4], code[4:9], code[9:]
     want_pp = "00" if owner == NATIONAL else owner[:2]
     if pp != want_pp:
-        return f"code {code!r} starts with {pp!r}, owner {owner} gives {want_pp!r}"
+        return f"编码“{code}”以“{pp}”开头，按所属区划 {owner} 应为“{want_pp}”"
     if tt != type_:
-        return f"code {code!r} has type digits {tt!r}, the item's type is {type_!r}"
+        return f"编码“{code}”的类型位为“{tt}”，事项类型却是“{type_}”"
     if mmmmm == "00000":
-        return f"code {code!r} has main-item serial 00000 (serials run 00001-99999)"
+        return f"编码“{code}”的主项序号为 00000，应在 00001-99999 之间"
     if main is None and sss != "000":
-        return f"code {code!r} has sub-item serial {sss!r} but the item has no main item"
+        return f"编码“{code}”的子项序号为“{sss}”，但该事项没有主项"
     if main is not None:
         if sss == "000":
-            return f"code {code!r} is a main-item code (serial 000) but the item names main {main}"
+            return f"编码“{code}”是主项编码（子项序号 000），但该事项的主项为 {main}"
         if code[:9] != main[:9]:
-            return f"code {code!r} does not share its first 9 digits with its main item {main}"
+            return f"编码“{code}”的前 9 位与主项 {main} 不同"
     return None
 
 

@@ -17,6 +17,7 @@ import msgspec
 from .findings import Finding, finding
 from .model import KEY_FIELD, KIND, Catalog, Record, key_of, record_decoder, record_encoder
 from .rules.strings import control_finding
+from .wording import KIND_NAMES, decode_problem, named
 
 Line = tuple[int, Record | Finding]
 
@@ -82,19 +83,19 @@ def schema_finding(number: int, raw: bytes, exc: Exception) -> Finding:
     """The SCHEMA finding for a line that did not decode, naming the record as well as an
     untyped look can (kind and key)."""
     if isinstance(exc, UnicodeDecodeError):
-        return finding("SCHEMA", "unknown", None, number, f"line {number} is not UTF-8: {exc.reason}")
-    message = str(exc)
+        return finding("SCHEMA", "unknown", None, number, f"第 {number} 行不是 UTF-8 编码的文本。")
+    message = decode_problem(str(exc))
     kind, key = "unknown", None
     if isinstance(exc, RecursionError):
-        return finding("SCHEMA", kind, key, number, f"line {number} is nested too deeply to read")
+        return finding("SCHEMA", kind, key, number, f"第 {number} 行嵌套层数过多，无法读取。")
     try:
         obj = msgspec.json.decode(raw)
     except msgspec.DecodeError:
-        return finding("SCHEMA", kind, key, number, f"line {number} is not valid JSON: {message}")
+        return finding("SCHEMA", kind, key, number, f"第 {number} 行{_json(message)}。")
     except RecursionError:
-        return finding("SCHEMA", kind, key, number, f"line {number} is nested too deeply to read")
+        return finding("SCHEMA", kind, key, number, f"第 {number} 行嵌套层数过多，无法读取。")
     if not isinstance(obj, dict):
-        return finding("SCHEMA", kind, key, number, f"line {number} is not a JSON object")
+        return finding("SCHEMA", kind, key, number, f"第 {number} 行不是 JSON 对象。")
     raw_kind = obj.get("kind")
     if isinstance(raw_kind, str):
         kind = raw_kind
@@ -103,9 +104,14 @@ def schema_finding(number: int, raw: bytes, exc: Exception) -> Finding:
                 value = obj.get(field)
                 key = value if isinstance(value, str) else None
     if raw_kind is None:
-        message = "record has no `kind`"
-    where = f"{kind} {key}" if key else kind
-    return finding("SCHEMA", kind, key, number, f"{where}: {message}")
+        message = "缺少记录类型（kind）"
+    where = named(kind, key) if kind in KIND_NAMES and kind != "unknown" else "记录"
+    return finding("SCHEMA", kind, key, number, f"第 {number} 行，{where}：{message}。")
+
+
+def _json(problem: str) -> str:
+    """`不是合法的 JSON（…）` as it is; any other reason a line is not JSON after that phrase."""
+    return problem if problem.startswith("不是") else f"不是合法的 JSON：{problem}"
 
 
 def dump_lines(catalog: Catalog) -> Iterator[bytes]:

@@ -41,6 +41,7 @@ from .rules.items import item_findings
 from .rules.regions import region_findings
 from .rules.situations import when_ref_findings
 from .rules.strings import control_finding
+from .wording import duplicate_message
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 1 << 17
@@ -237,7 +238,7 @@ class Run:
                     "catalog",
                     None,
                     number,
-                    f"header repeated on line {number} (first on line {self.header_line})",
+                    f"第 {number} 行重复了文件头（文件头已在第 {self.header_line} 行）。",
                 )
             )
             return False
@@ -249,7 +250,7 @@ class Run:
                     "catalog",
                     None,
                     number,
-                    f"the header is on line {number}; it must be the first record (line {self.first_line} comes before it)",
+                    f"文件头在第 {number} 行，应为第一条记录（第 {self.first_line} 行在它之前）。",
                 )
             )
         return True
@@ -277,7 +278,9 @@ class Run:
         table = self.tables[type(record)]
         lines = self.catalog.lines[kind]
         if key in table:
-            self.findings.append(_duplicate(kind, key, line, lines.get(key)))
+            self.findings.append(
+                _duplicate(kind, key, line, lines.get(key), getattr(table[key], "name", None))
+            )
             return
         table[key] = record
         if line is not None:
@@ -377,7 +380,7 @@ class Run:
                     "implementation",
                     code,
                     line,
-                    f"implementation {code}",
+                    f"实施清单 {code}",
                     when,
                     c.questions,
                     broken_questions,
@@ -392,7 +395,7 @@ class Run:
                         "implementation",
                         code,
                         line,
-                        f"implementation {code}: material {material!r} is not defined",
+                        f"实施清单 {code}：材料“{material}”未在材料目录中定义。",
                     )
                 )
         out.extend(cycle_findings(c.items, lines["item"]))
@@ -425,8 +428,5 @@ def _reporting(lines: Iterable[bytes], progress: Progress) -> Iterator[bytes]:
     progress(number)
 
 
-def _duplicate(kind: str, key: str, line: int | None, first: int | None) -> Finding:
-    where = f"first on line {first}" if first is not None else "first earlier in the file"
-    return finding(
-        "DUPLICATE", kind, key, line, f"{kind} {key} is defined again ({where}); only the first is kept"
-    )
+def _duplicate(kind: str, key: str, line: int | None, first: int | None, name: str | None = None) -> Finding:
+    return finding("DUPLICATE", kind, key, line, duplicate_message(kind, key, first, name))

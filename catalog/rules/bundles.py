@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping
 
 from ..findings import Finding, finding
 from ..model import Bundle, Catalog
+from ..wording import named
 from .situations import when_ref_findings
 
 NO_BROKEN: Mapping[str, Collection[str]] = {}
@@ -27,7 +28,7 @@ def bundle_rules(
                 "bundle",
                 key,
                 line,
-                f"bundle {key} ({bundle.name}) lists {len(bundle.items)} item(s); a one-thing bundle joins at least 2",
+                f"{named('bundle', key, bundle.name)}只列出 {len(bundle.items)} 个事项，一件事至少应包含 2 个事项。",
             )
         )
     twice = sorted(code for code, n in Counter(bundle.items).items() if n > 1)
@@ -38,7 +39,7 @@ def bundle_rules(
                 "bundle",
                 key,
                 line,
-                f"bundle {key} ({bundle.name}) lists {', '.join(twice)} more than once; each item belongs once",
+                f"{named('bundle', key, bundle.name)}重复列出事项 {'、'.join(twice)}，每个事项只应列出一次。",
             )
         )
     for code in dict.fromkeys(bundle.items):
@@ -49,7 +50,7 @@ def bundle_rules(
                     "bundle",
                     key,
                     line,
-                    f"bundle {key} ({bundle.name}): member item {code!r} is not defined",
+                    f"{named('bundle', key, bundle.name)}：成员事项“{code}”未在目录中定义。",
                 )
             )
     broken_regions = broken.get("region", ())
@@ -61,7 +62,7 @@ def bundle_rules(
                     "bundle",
                     key,
                     line,
-                    f"bundle {key} ({bundle.name}): region {region!r} is not defined",
+                    f"{named('bundle', key, bundle.name)}：区划“{region}”未在目录中定义。",
                 )
             )
     members = set(bundle.items)
@@ -73,10 +74,10 @@ def bundle_rules(
                     "bundle",
                     key,
                     line,
-                    f"bundle {key} ({bundle.name}) sets a condition on {code}, which is not one of its items",
+                    f"{named('bundle', key, bundle.name)}为事项 {code} 设置了适用情形，但该事项不在这件事中。",
                 )
             )
-        who = f"bundle {key} ({bundle.name}) condition on {code}"
+        who = f"{named('bundle', key, bundle.name)}对事项 {code} 的适用情形"
         out.extend(
             when_ref_findings("bundle", key, line, who, when, catalog.questions, broken.get("question", ()))
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..findings import Finding, finding
 from ..model import Field
+from ..wording import named
 
 
 def field_findings(field: Field, line: int | None) -> list[Finding]:
@@ -14,7 +15,7 @@ def field_findings(field: Field, line: int | None) -> list[Finding]:
                 "field",
                 field.id,
                 line,
-                f"field {field.id} is of type choice but lists no `choices`",
+                f"{named('field', field.id, field.label)}的类型为 choice（选择），却没有列出选项（choices）。",
             )
         ]
     if field.type != "choice" and field.choices is not None:
@@ -24,7 +25,7 @@ def field_findings(field: Field, line: int | None) -> list[Finding]:
                 "field",
                 field.id,
                 line,
-                f"field {field.id} is of type {field.type} and must not have `choices` (only choice fields do)",
+                f"{named('field', field.id, field.label)}的类型为 {field.type}，不应有选项（choices），只有 choice 类型才有。",
             )
         ]
     return []

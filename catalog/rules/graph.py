@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from ..findings import Finding, finding
 from ..model import Item
 from ..precedence import cycles, precedence_graph
+from ..wording import named
 
 
 def cycle_findings(items: Mapping[str, Item], lines: Mapping[str, int]) -> list[Finding]:
@@ -14,15 +15,15 @@ def cycle_findings(items: Mapping[str, Item], lines: Mapping[str, int]) -> list[
     out: list[Finding] = []
     for group in cycles(precedence_graph(items.values())):
         for code in group:
-            others = ", ".join(c for c in group if c != code)
+            others = "、".join(named("item", c, items[c].name) for c in group if c != code)
             out.append(
                 finding(
                     "CYCLE",
                     "item",
                     code,
                     lines.get(code),
-                    f"item {code} ({items[code].name}) is on a precedence cycle with {others} "
-                    "(through `requires` or outputs another item's requirements accept)",
+                    f"{named('item', code, items[code].name)}与{others}互为前置，形成循环"
+                    "（经由前置事项（requires）或办理结果被对方用作申请材料）。",
                 )
             )
     return out
@@ -41,7 +42,7 @@ def orphan_findings(
             "item",
             code,
             lines.get(code),
-            f"item {code} ({item.name}) has no implementation in this catalog",
+            f"{named('item', code, item.name)}在本目录中没有任何实施清单。",
         )
         for code, item in items.items()
         if code not in covered

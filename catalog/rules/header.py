@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..findings import Finding, finding
 from ..model import FORMAT, Header
+from ..wording import quoted
 
 
 def header_findings(header: Header, line: int | None) -> list[Finding]:
@@ -11,9 +12,7 @@ def header_findings(header: Header, line: int | None) -> list[Finding]:
     if header.format == FORMAT:
         return []
     if header.format == "" and header.version == "":
-        message = (
-            f'the catalog has no header; its first record must be {{"kind":"catalog","format":"{FORMAT}",…}}'
-        )
+        message = f'目录缺少文件头：第一条记录应为 {{"kind":"catalog","format":"{FORMAT}",…}}。'
     else:
-        message = f"header format is {header.format!r}, expected {FORMAT!r}"
+        message = f"文件头的格式为{quoted(header.format)}，应为{quoted(FORMAT)}。"
     return [finding("HEADER", "catalog", None, line, message)]

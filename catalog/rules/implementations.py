@@ -14,6 +14,7 @@ from collections.abc import Collection, Sequence
 from ..codes import NATIONAL, province_of, uscc_problem
 from ..findings import Finding, finding
 from ..model import LEVEL_DIGIT, Implementation, Item, Region, Requirement
+from ..wording import field_name, level_name, listed, named
 from .items import requirement_shape
 from .situations import widened
 
@@ -126,8 +127,8 @@ class ImplementationRules:
                     "implementation",
                     code,
                     line,
-                    f"implementation {code}: promised_days {impl.promised_days} "
-                    f"exceeds statutory_days {impl.statutory_days}",
+                    f"实施清单 {code} 的{field_name('promised_days')}为 {impl.promised_days} 天，"
+                    f"超过了{field_name('statutory_days')}{impl.statutory_days} 天。",
                 )
             )
         if facts is None:
@@ -164,7 +165,7 @@ class ImplementationRules:
                     "implementation",
                     impl.code,
                     line,
-                    f"implementation {impl.code}: agency {impl.agency.name} code {uscc!r} {problem}",
+                    f"实施清单 {impl.code}：实施机构“{impl.agency.name}”的统一社会信用代码“{uscc}”{problem}。",
                 )
             )
 
@@ -182,7 +183,7 @@ class ImplementationRules:
                     "implementation",
                     code,
                     line,
-                    f"implementation {code} is named {impl.name!r}, its item {item.code} is named {item.name!r}",
+                    f"实施清单 {code} 的名称为“{impl.name}”，应与{named('item', item.code, item.name)}同名。",
                 )
             )
         if impl.type != item.type:
@@ -193,7 +194,7 @@ class ImplementationRules:
                     "implementation",
                     code,
                     line,
-                    f"implementation {code} has type {impl.type!r}, its item {item.code} has type {item.type!r}",
+                    f"实施清单 {code} 的类型为“{impl.type}”，{named('item', item.code, item.name)}的类型为“{item.type}”。",
                 )
             )
         if impl.basis != item.basis:
@@ -208,8 +209,8 @@ class ImplementationRules:
                     "implementation",
                     code,
                     line,
-                    f"implementation {code} has statutory_days {impl.statutory_days}, "
-                    f"its item {item.code} has {item.statutory_days}",
+                    f"实施清单 {code} 的{field_name('statutory_days')}为 {impl.statutory_days} 天，"
+                    f"应与{named('item', item.code, item.name)}相同（{item.statutory_days} 天）。",
                 )
             )
         return conforms
@@ -226,8 +227,9 @@ class ImplementationRules:
                     "implementation",
                     code,
                     line,
-                    f"implementation {code} is in {region.level} region {region.code} ({region.name}), "
-                    f"but item {item.code} may be implemented only at {', '.join(item.levels) or 'no level'}",
+                    f"实施清单 {code} 位于{level_name(region.level)}{named('region', region.code, region.name)}，"
+                    f"但{named('item', item.code, item.name)}只能在"
+                    f"{'、'.join(map(level_name, item.levels)) or '（未列出任何层级）'}实施。",
                 )
             )
         if facts.province is not None and where.province != facts.province:
@@ -237,8 +239,8 @@ class ImplementationRules:
                     "implementation",
                     code,
                     line,
-                    f"implementation {code} is in region {region.code} ({region.name}), outside province "
-                    f"{facts.province} that owns item {item.code}",
+                    f"实施清单 {code} 位于{named('region', region.code, region.name)}，"
+                    f"不在{named('item', item.code, item.name)}所属的省级区划 {facts.province} 之内。",
                 )
             )
 
@@ -261,8 +263,8 @@ class ImplementationRules:
                         "implementation",
                         code,
                         line,
-                        f"implementation {code} adds requirement {r.req!r}, which item {item.code} does not have "
-                        f"(it has {', '.join(repr(k) for k in known) or 'none'})",
+                        f"实施清单 {code} 增加了材料要求“{r.req}”，{named('item', item.code, item.name)}没有这项要求"
+                        f"（事项的材料要求为{listed(known) or '空'}）。",
                     )
                 )
                 self.material_refs.extend((line, code, m) for m in r.any_of)
@@ -285,8 +287,8 @@ class ImplementationRules:
                         "implementation",
                         code,
                         line,
-                        f"implementation {code} requirement {r.req!r} accepts {', '.join(map(repr, added))}, "
-                        f"which item {item.code} does not list (it accepts {', '.join(map(repr, sorted(alternatives)))})",
+                        f"实施清单 {code} 的材料要求“{r.req}”接受了{listed(added)}，"
+                        f"{named('item', item.code, item.name)}并未列出（事项接受{listed(sorted(alternatives))}）。",
                     )
                 )
                 self.material_refs.extend((line, code, m) for m in added)
@@ -297,7 +299,7 @@ class ImplementationRules:
                         "implementation",
                         code,
                         line,
-                        f"implementation {code} makes requirement {r.req!r} mandatory; item {item.code} marks it optional",
+                        f"实施清单 {code} 把材料要求“{r.req}”改为必需，{named('item', item.code, item.name)}将其列为非必需。",
                     )
                 )
         if last >= len(known):
@@ -321,9 +323,8 @@ class ImplementationRules:
                     "implementation",
                     impl.code,
                     line,
-                    f"implementation {impl.code} requirement {r.req!r} applies in more situations than "
-                    f"item {facts.item.code} allows: it widens or drops the condition on "
-                    f"{', '.join(map(repr, lost))}",
+                    f"实施清单 {impl.code} 的材料要求“{r.req}”放宽或去掉了问题{listed(lost)}的适用情形，"
+                    f"适用范围超出了{named('item', facts.item.code, facts.item.name)}。",
                 )
             )
         own = {q: a for q, a in r.when.items() if q not in when or not set(a) <= set(when[q])}
@@ -332,15 +333,15 @@ class ImplementationRules:
 
 
 def _impl_code(impl: Implementation, line: int | None, expected: str) -> Finding:
-    why = "agency USCC + level digit of its region + item code"
+    why = "实施机构统一社会信用代码 + 区划层级码 + 事项编码"
     if "?" in expected:
-        why += ", the level digit 1-4"
+        why += "，层级码为 1-4"
     return finding(
         "IMPL_CODE",
         "implementation",
         impl.code,
         line,
-        f"implementation code {impl.code!r} should be {expected!r} ({why})",
+        f"实施编码“{impl.code}”应为“{expected}”（{why}）。",
     )
 
 
@@ -349,15 +350,15 @@ def _basis(
 ) -> Finding:
     parts = []
     if mine - theirs:
-        parts.append(f"adds {', '.join(map(repr, sorted(mine - theirs)))}")
+        parts.append(f"多出{listed(sorted(mine - theirs))}")
     if theirs - mine:
-        parts.append(f"lacks {', '.join(map(repr, sorted(theirs - mine)))}")
+        parts.append(f"缺少{listed(sorted(theirs - mine))}")
     return finding(
         "FOUR_SAME_BASIS",
         "implementation",
         impl.code,
         line,
-        f"implementation {impl.code} basis differs from item {item.code}: it {' and '.join(parts)}",
+        f"实施清单 {impl.code} 的设定依据与{named('item', item.code, item.name)}不同：{'，'.join(parts)}。",
     )
 
 
@@ -378,7 +379,7 @@ def unknown_refs(
                 "implementation",
                 impl.code,
                 line,
-                f"implementation {impl.code}: item {impl.item!r} is not defined",
+                f"实施清单 {impl.code}：事项“{impl.item}”未在目录中定义。",
             )
         )
     if region is None and impl.region not in broken_regions:
@@ -388,7 +389,7 @@ def unknown_refs(
                 "implementation",
                 impl.code,
                 line,
-                f"implementation {impl.code}: region {impl.region!r} is not defined",
+                f"实施清单 {impl.code}：区划“{impl.region}”未在目录中定义。",
             )
         )
     return out

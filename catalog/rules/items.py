@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from ..codes import NATIONAL, item_code_problem, region_level_of_code
 from ..findings import Finding, finding
 from ..model import Catalog, Item, Requirement
+from ..wording import named
 from .situations import when_ref_findings
 
 NO_BROKEN: Mapping[str, frozenset[str]] = {}
@@ -20,9 +21,7 @@ def requirement_shape(
     seen: set[str] = set()
     for r in requirements:
         if r.req in seen:
-            out.append(
-                finding("SCHEMA", kind, key, line, f"{kind} {key}: requirement {r.req!r} is listed twice")
-            )
+            out.append(finding("SCHEMA", kind, key, line, f"{named(kind, key)}：材料要求“{r.req}”重复列出。"))
         seen.add(r.req)
         if not r.any_of:
             out.append(
@@ -31,7 +30,7 @@ def requirement_shape(
                     kind,
                     key,
                     line,
-                    f"{kind} {key}: requirement {r.req!r} has an empty `any_of` (no material can meet it)",
+                    f"{named(kind, key)}：材料要求“{r.req}”的可选材料（any_of）为空，没有材料能满足它。",
                 )
             )
     return out
@@ -57,9 +56,9 @@ def item_findings(
     ):
         problem = None  # the code follows its main item and only the type strays: that is SUBITEM's to say
     if problem is None and item.owner != NATIONAL and region_level_of_code(item.owner) != "province":
-        problem = f"owner {item.owner!r} is neither the nation (000000) nor a province (PP0000)"
+        problem = f"所属区划“{item.owner}”既不是全国（000000），也不是省级区划（PP0000）"
     if problem is not None:
-        out.append(finding("ITEM_CODE", "item", code, line, f"item {code} ({item.name}): {problem}"))
+        out.append(finding("ITEM_CODE", "item", code, line, f"{named('item', code, item.name)}：{problem}。"))
 
     if main is not None:
         if main.main is not None:
@@ -69,7 +68,7 @@ def item_findings(
                     "item",
                     code,
                     line,
-                    f"item {code} ({item.name}) names {main.code} as its main item, but that is itself a sub-item of {main.main}",
+                    f"{named('item', code, item.name)}以 {main.code} 为主项，但它本身是 {main.main} 的子项。",
                 )
             )
         if main.type != item.type:
@@ -79,7 +78,7 @@ def item_findings(
                     "item",
                     code,
                     line,
-                    f"item {code} ({item.name}) has type {item.type!r}, its main item {main.code} has type {main.type!r}; a sub-item keeps its main item's type",
+                    f"{named('item', code, item.name)}的类型为“{item.type}”，其主项 {main.code} 的类型为“{main.type}”；子项应与主项类型相同。",
                 )
             )
 
@@ -91,24 +90,24 @@ def item_findings(
                     "item",
                     code,
                     line,
-                    f"item {code} ({item.name}): {what} {ref!r} is not defined",
+                    f"{named('item', code, item.name)}：{what}“{ref}”未在目录中定义。",
                 )
             )
 
-    unknown("owner region", item.owner, "region", catalog.regions)
+    unknown("所属区划", item.owner, "region", catalog.regions)
     if item.main is not None:
-        unknown("main item", item.main, "item", catalog.items)
+        unknown("主项", item.main, "item", catalog.items)
     for ref in dict.fromkeys(item.requires):
-        unknown("required item", ref, "item", catalog.items)
+        unknown("前置事项", ref, "item", catalog.items)
     for ref in dict.fromkeys(m for r in item.materials for m in r.any_of):
-        unknown("material", ref, "material", catalog.materials)
+        unknown("申请材料", ref, "material", catalog.materials)
     for ref in dict.fromkeys(item.outputs):
-        unknown("output material", ref, "material", catalog.materials)
+        unknown("办理结果材料", ref, "material", catalog.materials)
     for ref in dict.fromkeys(item.fields):
-        unknown("field", ref, "field", catalog.fields)
+        unknown("表单字段", ref, "field", catalog.fields)
     for r in item.materials:
         if r.when:
-            who = f"item {code} ({item.name}) requirement {r.req!r}"
+            who = f"{named('item', code, item.name)}的材料要求“{r.req}”"
             out.extend(
                 when_ref_findings(
                     "item", code, line, who, r.when, catalog.questions, broken.get("question", ())

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from ..codes import region_code_problem, region_parent
 from ..findings import Finding, finding
 from ..model import Catalog, Region
+from ..wording import level_name, named
 
 
 def region_findings(
@@ -22,21 +23,23 @@ def region_findings(
     code = region.code
     problem = region_code_problem(code, region.level)
     if problem is not None:
-        out.append(finding("REGION_CODE", "region", code, line, f"region {code} ({region.name}): {problem}"))
+        out.append(
+            finding("REGION_CODE", "region", code, line, f"{named('region', code, region.name)}：{problem}。")
+        )
         return out  # the implied parent is meaningless for a malformed code
     implied = region_parent(code, region.level)
     if region.parent != implied:
         if implied is None:
-            expected = "null (the national region has no parent)"
+            expected = "null（全国没有上级区划）"
         else:
-            expected = f"{implied}, which the code of a {region.level} implies"
+            expected = f"{implied}（{level_name(region.level)}区划的编码所示）"
         out.append(
             finding(
                 "REGION_PARENT",
                 "region",
                 code,
                 line,
-                f"region {code} ({region.name}) has parent {region.parent!r}, expected {expected}",
+                f"{named('region', code, region.name)}的上级区划为{'“' + region.parent + '”' if region.parent is not None else '空'}，应为 {expected}。",
             )
         )
     elif implied is not None and implied not in catalog.regions and implied not in broken:
@@ -46,7 +49,7 @@ def region_findings(
                 "region",
                 code,
                 line,
-                f"region {code} ({region.name}): parent region {implied} is not defined",
+                f"{named('region', code, region.name)}：上级区划 {implied} 未在目录中定义。",
             )
         )
     return out

@@ -33,19 +33,21 @@ def when_ref_findings(
         defined = questions.get(question)
         if defined is None:
             out.append(
-                finding("UNKNOWN_REF", kind, key, line, f"{who}: question {question!r} is not defined")
+                finding(
+                    "UNKNOWN_REF", kind, key, line, f"{who}：适用情形中的问题“{question}”未在目录中定义。"
+                )
             )
             continue
         for answer in dict.fromkeys(answers):
             if answer not in defined.answers:
-                offered = ", ".join(map(repr, defined.answers))
+                offered = "、".join(f"“{text}”（{a}）" for a, text in defined.answers.items())
                 out.append(
                     finding(
                         "UNKNOWN_REF",
                         kind,
                         key,
                         line,
-                        f"{who}: question {question!r} has no answer {answer!r} (it offers {offered})",
+                        f"{who}：问题“{defined.text}”（{question}）没有答案“{answer}”，可选答案为{offered}。",
                     )
                 )
     return out

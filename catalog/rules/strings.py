@@ -17,6 +17,7 @@ from msgspec import Struct
 
 from ..findings import Finding, finding
 from ..model import KIND, Record, key_of
+from ..wording import field_name, named
 
 FREE_TEXT = frozenset({"title", "description", "text", "address", "hours"})
 """Fields whose text may hold tab and newline."""
@@ -31,13 +32,13 @@ def control_finding(record: Record, line: int | None) -> Finding | None:
         if bad is not None:
             kind = KIND[type(record)]
             key = key_of(record)
-            where = f"{kind} {key}" if key else kind
+            where = named(kind, key)
             return finding(
                 "SCHEMA",
                 kind,
                 key,
                 line,
-                f"{where}: `{field}` holds the control character U+{ord(bad.group()):04X}",
+                f"{where}：字段 {field_name(field)}含有控制字符 U+{ord(bad.group()):04X}，请删去。",
             )
     return None
 

@@ -26,8 +26,9 @@ RULE_FIELD = {
     "SCOPE": "region",
 }
 """The column a rule's finding is about, where it is always the same one."""
-_FIELD_IN_MESSAGE = re.compile(r"`\$\.([a-z_]+)|`([a-z_]+)` holds")
-_QUOTED = re.compile(r"'([^']*)'")
+_FIELD_IN_MESSAGE = re.compile(r"字段 (?:[^\x00-\x7f（]+（)?([a-z_]+)")
+"""The field a SCHEMA message names: `字段 跑动次数（visits）…`, `字段 colour…` (catalog/wording.py)."""
+_QUOTED = re.compile(r"“([^”]*)”")
 
 
 class SheetFinding(Finding, frozen=True, gc=False):
@@ -114,23 +115,23 @@ class Origin:
         message = found.message
         name = RULE_FIELD.get(found.rule)
         if found.rule == "TIME_LIMIT":
-            name = "promised_days" if "exceeds" in message else "statutory_days"
+            name = "promised_days" if "超过了" in message else "statutory_days"
         elif found.rule in ("MATERIAL_ADDED", "UNKNOWN_REF"):
             quoted = _QUOTED.findall(message)
             for req, materials, letter, label in held.requirements:
                 if req in quoted or materials.intersection(quoted):
                     return letter, label
             if found.rule == "UNKNOWN_REF":
-                if f"item {held.item!r}" in message:
+                if f"事项“{held.item}”" in message:
                     name = "item"
-                elif f"region {held.region!r}" in message:
+                elif f"区划“{held.region}”" in message:
                     name = "region"
             elif held.requirements:
                 return held.requirements[0][2:]
         elif found.rule == "SCHEMA":
             named = _FIELD_IN_MESSAGE.search(message)
             if named is not None:
-                named_field = named.group(1) or named.group(2)
+                named_field = named.group(1)
                 name = {"agency": "agency.name", "materials": "as_item"}.get(named_field, named_field)
         if name is None or name not in BY_FIELD:
             return None

@@ -36,6 +36,7 @@ from ..model import KIND, Catalog, Header, Implementation, key_of
 from ..rules.graph import orphan_findings
 from ..tree import subtree
 from ..validate import PROGRESS_EVERY, Run, decode_line
+from ..wording import named, spaced
 from . import reads
 from .reads import implementation_decoder
 from .review import Touched, flag, touched_errors
@@ -151,8 +152,8 @@ def _stray(region: str, line: int, record: object) -> Finding:
         kind,
         key,
         line,
-        f"a submission for region {region} holds the header and the implementations of {region} and "
-        f"the regions under it, nothing else: {kind} {key or ''} is outside it".rstrip(),
+        f"区划 {region} 的提交只能包含文件头以及本区划和下级区划的实施清单，"
+        f"{spaced(named(kind, key, getattr(record, 'name', None)))}不在其中。",
     )
 
 
@@ -450,7 +451,7 @@ def _subtree(engine: Engine, region: str) -> frozenset[str]:
     with engine.connect() as conn:
         regions = reads.dictionaries(conn, reads.heads(conn)[0]).regions
     if region not in regions:
-        raise Refused([finding("SCOPE", "region", region, None, f"region {region} is not in the catalog")])
+        raise Refused([finding("SCOPE", "region", region, None, f"目录中没有区划 {region}。")])
     return subtree(regions, region)
 
 
@@ -468,7 +469,7 @@ def _taken_elsewhere(conn: Connection, stage: str, within: frozenset[str]) -> li
             "implementation",
             code,
             line,
-            f"implementation {code} is already region {region}'s; a code names one implementation",
+            f"实施编码 {code} 已属于区划 {region} 的实施清单，一个编码只能对应一条实施清单。",
         )
         for code, line, region in rows
         if region not in within

@@ -45,7 +45,7 @@ def publish_file(
                         "catalog",
                         None,
                         None,
-                        "nothing is published yet: a region's submission needs a catalog to join",
+                        "目录尚未发布，区划的实施清单无从提交。",
                     )
                 ]
             )

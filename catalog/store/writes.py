@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..findings import Conformity, Finding, Report, Summary, finding
 from ..model import KIND, Bundle, Catalog, key_of, record_encoder
+from ..wording import duplicate_message
 from .review import Touched
 from .schema import (
     BUNDLES_ROW,
@@ -334,14 +335,13 @@ def duplicates(conn: Connection, table: str) -> list[Finding]:
         if code not in first:
             first[code] = line
             continue
-        where = f"first on line {first[code]}" if first[code] is not None else "first earlier in the file"
         out.append(
             finding(
                 "DUPLICATE",
                 "implementation",
                 code,
                 line,
-                f"implementation {code} is defined again ({where}); only the first is kept",
+                duplicate_message("implementation", code, first[code]),
             )
         )
     return out

@@ -67,11 +67,11 @@ def test_every_single_character_flip_of_a_real_code_is_invalid(code):
 @pytest.mark.parametrize(
     "code,why",
     [
-        ("91350200776049653", "characters"),
-        ("91350200776049653AA", "characters"),
-        ("9135020077604965IA", "not allowed"),
-        ("91ABCDEF776049653A", "region code"),
-        ("91350200776049653B", "check character"),
+        ("91350200776049653", "共 17 位，统一社会信用代码应为 18 位"),
+        ("91350200776049653AA", "共 19 位"),
+        ("9135020077604965IA", "含有字符“I”"),
+        ("91ABCDEF776049653A", "行政区划代码，却是“ABCDEF”"),
+        ("91350200776049653B", "校验码为“B”，按 GB 32100 应为"),
     ],
 )
 def test_uscc_problems_say_why(code, why):
@@ -121,7 +121,7 @@ def test_pp90xx_counties_sit_under_a_grouping_city():
 
 @pytest.mark.parametrize("code", ["64010", "6401040", "64010a", "", "６４０１０４"])
 def test_region_codes_that_are_not_6_digits(code):
-    assert "6 digits" in (region_code_problem(code, "county") or "")
+    assert f"编码“{code}”不是 6 位数字" in (region_code_problem(code, "county") or "")
 
 
 def test_national_region():

@@ -318,7 +318,7 @@ def test_schema_broken_item_is_not_also_unknown(tmp_path):
     d["statutory_days"] = "twenty"  # ill-typed: the item is dropped, its SCHEMA finding speaks for it
     report = check(tmp_path, records)
     assert seen(report) == [("SCHEMA", "error", "item", D, line_of(records, "item", D))]
-    assert "statutory_days" in report.findings[0].message
+    assert "字段 法定办结时限（statutory_days）应为整数，却是文本" in report.findings[0].message
 
 
 def test_schema_choice_field_without_choices(tmp_path):
@@ -643,7 +643,7 @@ def test_four_same_basis(tmp_path):
     impl["basis"] = ["《中华人民共和国食品安全法》第三十五条"]
     report = check(tmp_path, records)
     assert seen(report) == [expect(records, "FOUR_SAME_BASIS", "implementation", impl["code"])]
-    assert "lacks" in report.findings[0].message
+    assert "不同：缺少“" in report.findings[0].message
 
 
 # -- LEVEL / SCOPE ---------------------------------------------------------------------------
@@ -686,7 +686,7 @@ def test_material_added_requirement(tmp_path):
     impl["materials"] = [IDENTITY, {"req": "photo", "any_of": ["passport"]}]
     report = check(tmp_path, records)
     assert seen(report) == [expect(records, "MATERIAL_ADDED", "implementation", impl["code"])]
-    assert "'photo'" in report.findings[0].message
+    assert "增加了材料要求“photo”" in report.findings[0].message
 
 
 def test_material_added_alternative(tmp_path):
@@ -704,7 +704,7 @@ def test_material_made_mandatory(tmp_path):
     impl["materials"].append({"req": "layout", "any_of": ["premises-layout"]})
     report = check(tmp_path, records)
     assert seen(report) == [expect(records, "MATERIAL_ADDED", "implementation", impl["code"])]
-    assert "mandatory" in report.findings[0].message
+    assert "改为必需" in report.findings[0].message
 
 
 def test_material_reordered_alternatives_is_fine(tmp_path):

@@ -52,8 +52,8 @@ def test_an_unknown_question_or_answer_on_an_item(tmp_path):
     find(records, "item", B)["materials"][2]["when"] = {"premises": ["rent"], "size": ["big"]}
     report = check(tmp_path, records)
     assert seen(report) == [expect(records, "UNKNOWN_REF", "item", B)] * 2
-    assert "'rent'" in report.findings[0].message + report.findings[1].message
-    assert "'size'" in report.findings[0].message + report.findings[1].message
+    assert "没有答案“rent”" in report.findings[0].message + report.findings[1].message
+    assert "问题“size”未在目录中定义" in report.findings[0].message + report.findings[1].message
 
 
 def test_an_unknown_question_on_an_implementation_settles_at_the_end(tmp_path):
@@ -62,7 +62,7 @@ def test_an_unknown_question_on_an_implementation_settles_at_the_end(tmp_path):
     impl["materials"][2]["when"] = {"premises": ["own"], "floor": ["ground"]}  # narrows, names a new question
     report = check(tmp_path, records)
     assert seen(report) == [expect(records, "UNKNOWN_REF", "implementation", impl["code"])]
-    assert "'floor'" in report.findings[0].message
+    assert "问题“floor”未在目录中定义" in report.findings[0].message
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,8 @@ def test_bundle_regions_and_conditions(tmp_path):
         ("UNKNOWN_REF", "open-restaurant", line),
     ]
     messages = " ".join(f.message for f in report.findings)
-    assert "'659900'" in messages and "'leased'" in messages and "not one of its items" in messages
+    assert "区划“659900”未在目录中定义" in messages and "没有答案“leased”" in messages
+    assert "但该事项不在这件事中" in messages
 
 
 def test_a_designers_bundle_is_checked_for_conditions_too(tmp_path):

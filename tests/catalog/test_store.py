@@ -190,7 +190,7 @@ def test_a_duplicate_implementation_names_the_first_line(db_url, tmp_path):
         store.publish_file(path)
     [dup] = refused.value.findings
     assert dup.rule == "DUPLICATE" and dup.line == len(lines) + 1
-    assert f"first on line {first + 1}" in dup.message
+    assert f"重复定义（第 {first + 1} 行已定义过）" in dup.message
     assert store.revision() == 0
     store.dispose()
 

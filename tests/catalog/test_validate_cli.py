@@ -91,7 +91,7 @@ def test_human_output_groups_by_rule_in_table_order(tmp_path):
     name_line = line_of(records, "implementation", code)
     assert f"  line {name_line}  implementation {code} — " in done.stdout
     assert f"  line {len(records)}  region 640105 — " in done.stdout
-    assert "'食品经营许可证核发'" in done.stdout  # the Chinese name quoted as it is
+    assert "名称为“食品经营许可证核发”" in done.stdout  # the Chinese name quoted as it is
     assert lines[-1] == "3 errors, 1 warnings"
     table = lines[lines.index(next(line for line in lines if line.startswith("四同 conformity"))) :]
     assert any(line.split() == ["640104", "3", "2", "66.7%"] for line in table)
