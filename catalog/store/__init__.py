@@ -34,7 +34,7 @@ from . import lifecycle, reads
 from .lifecycle import AuditEvent, Caller, Check, NotPending, Submission, SubmissionTooLarge
 from .publish import publish_file
 from .reads import VersionInfo
-from .schema import BUNDLES_ROW, CATALOG_ROW, Base, BundleRow, StateRow, TokenRow
+from .schema import BUNDLES_ROW, CATALOG_ROW, CURRENT, Base, BundleRow, StateRow, TokenRow
 from .writes import Published, Refused, SheetRefused, StoreBusy, bundle_decoder
 
 __all__ = [
@@ -550,6 +550,8 @@ def _check_layout(engine: sa.Engine) -> None:
     if "api_token" in tables and "region" not in {c["name"] for c in found.get_columns("api_token")}:
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE api_token ADD COLUMN region VARCHAR(16)")
+    if engine.dialect.name == "sqlite" and "catalog_implementation" in tables:
+        CURRENT.create(engine, checkfirst=True)
 
 
 def _body(bundle: Bundle) -> str:

@@ -25,7 +25,7 @@ from ..apart import Apart
 from ..load import BOM, gc_paused
 from ..validate import PROGRESS_EVERY
 from .review import Touched
-from .schema import IMPLEMENTATION_COLUMNS, ImplementationRow
+from .schema import IMPLEMENTATION_COLUMNS, ImplementationRow, implementation_indexes
 from .writes import (
     BulkLoader,
     Published,
@@ -117,7 +117,8 @@ def publish_first(
         version = take_catalog(conn)
         if version != 1 or conn.execute(sa.select(TABLE.c.code).limit(1)).first() is not None:
             raise NotFirst  # another publish came first: this one reads what changed
-        for index in TABLE.indexes:
+        indexes = implementation_indexes(conn.dialect.name)
+        for index in indexes:
             index.drop(conn)
         if postgres(conn):  # emptied in this transaction, so the rows can be written frozen
             conn.exec_driver_sql(f"TRUNCATE {TABLE.name}")
@@ -130,10 +131,10 @@ def publish_first(
         if errors:  # every record is new, so touched: any error refuses
             raise Refused(errors)
         with phase("indexing"):
-            key = next(index for index in TABLE.indexes if index.unique)
+            key, *others = indexes
             if not unique(conn, lambda: key.create(conn)):
                 raise Refused(duplicates(conn, TABLE.name))
-            for index in TABLE.indexes - {key}:
+            for index in others:
                 index.create(conn)
             if postgres(conn):  # the planner must know the table is no longer empty
                 conn.exec_driver_sql(f"ANALYZE {TABLE.name}")

@@ -73,6 +73,14 @@ class RecordRow(Base):
     body: Mapped[str] = mapped_column(sa.Text)
 
 
+CURRENT = sa.Index(
+    "ix_impl_current", "code", "hash", "valid_to", sqlite_where=sa.text("valid_to IS NULL")
+).ddl_if(dialect="sqlite")
+"""What a republish asks of every line of its file — does the newest version hold this code with
+these bytes? — answered from the index alone, on SQLite, which probes line by line (PostgreSQL
+hash-joins the whole table instead, and would only pay to build it)."""
+
+
 class ImplementationRow(Base):
     """An implementation over its versions, with the columns its indexed reads use."""
 
@@ -96,8 +104,16 @@ class ImplementationRow(Base):
         sa.Index("ux_impl_code", "code", "valid_from", unique=True),
         sa.Index("ix_impl_item_region", "item", "region"),
         sa.Index("ix_impl_region", "region"),
+        CURRENT,
     )
     __mapper_args__ = {"primary_key": ["code", "valid_from"]}  # noqa: RUF012
+
+
+def implementation_indexes(dialect: str) -> list[sa.Index]:
+    """The implementation table's indexes on this database, the unique key first."""
+    table = ImplementationRow.__table__
+    kept = [i for i in table.indexes if i is not CURRENT or dialect == "sqlite"]  # type: ignore[attr-defined]
+    return sorted(kept, key=lambda i: (not i.unique, i.name or ""))
 
 
 IMPLEMENTATION_COLUMNS = ("valid_from", "code", "hash", "item", "region", "level", "line", "body")
