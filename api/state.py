@@ -686,16 +686,7 @@ class CatalogService:
     async def create_bundle(self, data: s.BundleCreate) -> s.BundleOut:
         from catalog.store import BundleExists
 
-        bundle = Bundle(
-            id=data.id,
-            name=data.name,
-            items=list(data.items),
-            description=data.description,
-            regions=data.regions,
-            window=data.window,
-            target_days=data.target_days,
-            when=data.when,
-        )
+        bundle = bundle_of(data.id, data)
         check = await self._bundle_check()
         try:
             stored = await self._run(self.store.create_bundle, bundle, check)
@@ -713,16 +704,7 @@ class CatalogService:
     async def replace_bundle(self, bundle_id: str, data: s.BundleReplace, if_version: int) -> s.BundleOut:
         from catalog.store import BundleNotFound, VersionConflict
 
-        bundle = Bundle(
-            id=bundle_id,
-            name=data.name,
-            items=list(data.items),
-            description=data.description,
-            regions=data.regions,
-            window=data.window,
-            target_days=data.target_days,
-            when=data.when,
-        )
+        bundle = bundle_of(bundle_id, data)
         check = await self._bundle_check()
         try:
             stored = await self._run(self.store.replace_bundle, bundle, if_version, check)
@@ -958,6 +940,20 @@ def _stale(bundle_id: str, if_version: int, current: int) -> ProblemException:
         f"bundle {bundle_id!r} is at version {current}, not {if_version}: read it again and retry",
         errors=[ErrorDetail(message=f"current version is {current}", field="If-Match", source="header")],
         headers={"ETag": f'"{current}"'},
+    )
+
+
+def bundle_of(bundle_id: str, data: s.BundleCreate | s.BundleReplace) -> Bundle:
+    """A designer's bundle as §1's record."""
+    return Bundle(
+        id=bundle_id,
+        name=data.name,
+        items=list(data.items),
+        description=data.description,
+        regions=data.regions,
+        window=data.window,
+        target_days=data.target_days,
+        when=data.when,
     )
 
 

@@ -56,12 +56,10 @@ class Apart:
         self.path = Path(path)
         self.task = task
         self.args = args
-        self.parts = parts
         self.processes: list[subprocess.Popen[bytes]] = []
-        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed on leaving; not a pipe: read at the end
         if self.path.stat().st_size < APART_FROM:
-            self.parts = 1
-            return
+            return  # read right here, as one part
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed on leaving; not a pipe: read at the end
         where = "a process of its own" if parts == 1 else f"{parts} processes of their own"
         logging.getLogger("onething.store").info("publish: %s in %s", task, where)
         path_env = os.environ.get("PYTHONPATH")
@@ -87,7 +85,8 @@ class Apart:
             if process.poll() is None:
                 process.kill()
                 process.communicate()
-        self.errors.close()
+        if self.processes:
+            self.errors.close()
 
     def __iter__(self) -> Iterator[tuple[int, Any]]:
         if not self.processes:

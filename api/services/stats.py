@@ -46,7 +46,7 @@ class StatsService:
             rows = {b: await self.catalog_service.checks.rows(view, b) for b in sorted(catalog.bundles)}
             store = self.catalog_service.store
 
-            within = None if region is None else sorted(subtree(catalog.regions, region))
+            within = None if region is None else subtree(catalog.regions, region)
 
             def compute() -> Stats:
                 impls = store.implementations_within(view.version, within)

@@ -16,7 +16,7 @@ import hashlib
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,7 +238,9 @@ class Store:
         with self._read() as conn:
             return reads.implementations(conn, version, regions=regions, items=items, codes=codes)
 
-    def implementations_within(self, version: int, regions: Sequence[str] | None) -> Iterator[Implementation]:
+    def implementations_within(
+        self, version: int, regions: Collection[str] | None
+    ) -> Iterator[Implementation]:
         """The implementations of `regions` (a subtree) through the region index, or (None) every
         one of the version, streamed either way."""
         if regions is not None:
@@ -247,7 +249,7 @@ class Store:
         with self._read() as conn:
             yield from reads.every_implementation(conn, version)
 
-    def region_implementations(self, version: int, regions: Sequence[str]) -> Iterator[Implementation]:
+    def region_implementations(self, version: int, regions: Collection[str]) -> Iterator[Implementation]:
         """The implementations of `regions` (a subtree), streamed region by region, each by item
         and code: what a region's sheet lists."""
         with self._read() as conn:

@@ -7,7 +7,7 @@ never mixes two versions, whatever publishes meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -140,7 +140,7 @@ def implementations(
 
 
 def region_implementations(
-    conn: Connection, version: int, regions: Sequence[str]
+    conn: Connection, version: int, regions: Collection[str]
 ) -> Iterator[Implementation]:
     """The implementations of `regions`, region by region in code order, each region's by item and
     code: one indexed query per region, so memory holds one region's list at a time (a sheet of

@@ -67,7 +67,7 @@ def run_stats(args: argparse.Namespace) -> int:
                 if progress:
                     progress(n, len(catalog.bundles))
         with counter("reading implementations", "implementations") as progress:
-            within = None if args.region is None else sorted(subtree(catalog.regions, args.region))
+            within = None if args.region is None else subtree(catalog.regions, args.region)
             impls = store.implementations_within(version, within)
             report = stats(catalog, _told(impls, progress), rows, revision=version, region=args.region)
     finally:
