@@ -122,3 +122,19 @@ def onething(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProc
         check=False,
         **kw,
     )
+
+
+# The markers declared in pyproject.toml, set from the services a test asks for, so that
+# `pytest -m "not postgres"` (or browser, redis) selects by what a machine has.
+MARKED_BY = {"pg_base_url": "postgres", "redis_url": "redis", "chromium": "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("db_url") == "postgres":
+            names.add("pg_base_url")
+        for fixture, marker in MARKED_BY.items():
+            if fixture in names:
+                item.add_marker(marker)

@@ -155,7 +155,13 @@ def test_screenshots(site: Server, browser, artifacts: Path, width: int) -> None
             ("/pages/designer?bundle=newborn&region=640104", "designer"),
             ("/pages/review", "review"),
         ):
-            page.goto(url)
-            page.screenshot(path=str(artifacts / f"{shot}-{name}.png"), full_page=True)
+            response = page.goto(url)
+            assert response is not None and response.status == 200, url
+            # What the screenshot shows is the page, not an error or a page wider than the screen.
+            assert page.locator("h1").count() >= 1, url
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, url
+            path = artifacts / f"{shot}-{name}.png"
+            page.screenshot(path=str(path), full_page=True)
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
     finally:
         ctx.close()
