@@ -19,7 +19,7 @@ from catalog.model import Catalog, Material, Requirement
 from .document import Reason, Workflow
 from .waivers import waiver
 
-List = Literal["bring", "depends", "waived"]
+Section = Literal["bring", "depends", "waived"]
 
 WAIVED_HOW: dict[Reason, str] = {
     "internal": "由「{source}」办结后，部门之间内部流转，您不用再交",
@@ -42,7 +42,7 @@ class Line(NamedTuple):
     material: str
     """The material's id (never shown)."""
     name: str
-    list: List
+    section: Section
     reason: str
     """Why it is in this list, as the citizen reads it: where to get it (bring), when to bring it
     (depends), or how it is provided without the applicant (waived)."""

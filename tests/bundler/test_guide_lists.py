@@ -117,17 +117,19 @@ def check_lines(catalog: Catalog, workflow: Workflow, lists: Sorted, where: str)
     assert set(ids) <= named(workflow), where
     # Every waived material, and some alternative of every optional or conditional requirement, is said.
     assert {w.material for w in workflow.waived} <= set(ids), where
-    for any_of in [o.any_of for o in workflow.optional] + [c.any_of for c in workflow.conditional if c.any_of]:
+    for any_of in [o.any_of for o in workflow.optional] + [
+        c.any_of for c in workflow.conditional if c.any_of
+    ]:
         assert set(any_of) & set(ids), f"{where}: nothing said of {any_of}"
     for line, kind in [(x, "bring") for x in lists.bring] + [(x, "depends") for x in lists.depends]:
-        assert line.list == kind and line.uses, f"{where}: {line}"
+        assert line.section == kind and line.uses, f"{where}: {line}"
     for line in lists.depends:
         assert line.reason, where
         material = catalog.materials[line.material]
         # What the applicant can be spared is never asked of them.
         assert not (material.e_license or material.commitment or material.category == "form"), (where, line)
     for line in lists.waived:
-        assert line.list == "waived" and line.reason and line.waiver is not None, (where, line)
+        assert line.section == "waived" and line.reason and line.waiver is not None, (where, line)
         assert "如有" not in line.reason and "带上" not in line.reason, (where, line)
 
 
@@ -143,18 +145,15 @@ def test_each_material_once_with_one_reason_in_every_guide(ningxia: Catalog) -> 
         on_page = parser.found
         names = [name for _, name in on_page]
         assert len(names) == len(set(names)), f"{where}: {sorted(on_page)}"
-        expected = sorted((line.list, line.name) for line in lists.lines())
-        assert sorted((LISTS_BY_KIND[k], n) for k, n in on_page) == expected, where
+        expected = sorted((line.section, line.name) for line in lists.lines())
+        assert sorted((k, n) for k, n in on_page) == expected, where
         seen += 1
     assert seen > 13 * 20  # every bundle, in every county where it composes, in every situation
 
 
-LISTS_BY_KIND = {v: v for v in LISTS.values()}
-
-
 def lists_of(ningxia: Catalog, bundle: str, region: str, answers=None) -> dict[str, str]:
     lists = sort_materials(compose_bundle(ningxia, bundle, region, answers=answers), ningxia)
-    return {line.name: line.list for line in lists.lines()}
+    return {line.name: line.section for line in lists.lines()}
 
 
 def test_the_contradictions_reported_in_issue_17_are_gone(ningxia: Catalog) -> None:
@@ -186,4 +185,4 @@ def test_a_situation_asks_once_and_answering_it_moves_the_material(ningxia: Cata
     own = lists_of(ningxia, "restaurant", "640104", {"premises": "own"})
     assert "房屋租赁合同" not in own and own["不动产权证书"] == "waived"
     # Unanswered, 不动产权证书 (own premises) is already known to be fetched, not asked for.
-    assert {x.name: x.list for x in plain.lines()}["不动产权证书"] == "waived"
+    assert {x.name: x.section for x in plain.lines()}["不动产权证书"] == "waived"
