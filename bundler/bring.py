@@ -96,7 +96,7 @@ def sort_materials(workflow: Workflow, catalog: Catalog) -> Sorted:
        reason is where to get it; its uses are the items it is for, an optional or
        conditional use it also meets marked （如适用）.
     2. else 视您的情况 when some requirement naming it is neither waived nor met by a
-       material brought anyway: with conditions, "<question>如为「<answer>」…时需要"; merely
+       material brought anyway: with conditions, "「<question>」答「<answer>」…时需要"; merely
        optional, "如有，请一并带上"; both, the conditions and "其他情况下如有，也请带上".
        An alternative is offered only when every such requirement accepts it.
     3. else 不用带的: every requirement naming it is met without the applicant. One reason:
@@ -177,7 +177,7 @@ def sort_materials(workflow: Workflow, catalog: Catalog) -> Sorted:
                     name_of(material),
                     "depends",
                     _when(open_, catalog, name_of),
-                    _uses(names, open_),
+                    _uses(names, open_, mark=False),
                 )
             )
         else:
@@ -188,17 +188,22 @@ def sort_materials(workflow: Workflow, catalog: Catalog) -> Sorted:
     for c in workflow.conditional:
         if c.item is not None:
             item = catalog.items.get(c.item)
-            items.append(f"{_condition(c.when, catalog)}：还将一并办理「{item.name if item else c.item}」。")
+            items.append(
+                f"{_condition(c.when, catalog)}时，还将一并办理「{item.name if item else c.item}」。"
+            )
     return Sorted(bring, depends, waived_lines, list(dict.fromkeys(items)))
 
 
-def _uses(names: Mapping[str, str], said: Iterable[_Need]) -> list[str]:
-    """Item names, each once; one used only optionally or in some situation marked （如适用）."""
+def _uses(names: Mapping[str, str], said: Iterable[_Need], mark: bool = True) -> list[str]:
+    """Item names, each once; with `mark`, one used only optionally or in some situation marked
+    （如适用） (a line whose reason already says when leaves it out)."""
     firm: dict[str, bool] = {}
     for n in said:
         firm[n.item] = firm.get(n.item, False) or n.sure
     return [
-        names.get(item, item) + ("" if sure else "（如适用）") for item, sure in firm.items() if item in names
+        names.get(item, item) + ("" if sure or not mark else "（如适用）")
+        for item, sure in firm.items()
+        if item in names
     ]
 
 
@@ -208,7 +213,7 @@ def _condition(when: Mapping[str, list[str]], catalog: Catalog) -> str:
         question = catalog.questions.get(q)
         if question is not None:
             chosen = "或".join(f"「{question.answers.get(a, a)}」" for a in answers)
-            parts.append(f"{question.text}如为{chosen}")
+            parts.append(f"「{question.text}」答{chosen}")
     return "，且".join(parts)
 
 

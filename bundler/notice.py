@@ -23,22 +23,20 @@ APPLICANT_GROUPS = {
     "business": "以企业等经营主体的名义申请",
     "applicant": "以个人名义申请",
 }
+# The field types that name whom a form is for: a group with only a phone or an address is a contact.
+NAMING = ("text", "id_number")
 
 
 def visits_text(workflow: Workflow, one_window: bool) -> str:
-    """The on-site visits as the applicant will make them (§4: `visits_after` at one window)."""
+    """The on-site visits as the applicant will make them: at one window (or online) `visits_after`
+    of §4, the most any step needs; at each agency's own window, every step's (`visits_before`)."""
     metrics = workflow.metrics
-    if not workflow.steps:
-        return "无需到现场"
-    if not one_window:
-        if metrics.visits_before == 0:
-            return "无需到现场（零跑动）"
-        return f"各部门分别受理，合计到现场 {metrics.visits_before} 次"
-    if metrics.visits_after == 0:
+    visits = metrics.visits_after if one_window else metrics.visits_before
+    if visits == 0:
         return "无需到现场（零跑动）"
-    if metrics.visits_after == 1:
+    if visits == 1:
         return "最多跑一次"
-    return f"最多跑 {metrics.visits_after} 次"
+    return f"最多跑 {visits} 次" if one_window else f"各部门分别受理，合计到现场 {visits} 次"
 
 
 class Outcome(NamedTuple):
@@ -82,20 +80,21 @@ def applicants(workflow: Workflow, catalog: Catalog) -> list[str]:
         out.append(f"在{offered}（含下辖地区）办理的申请人；本指南按{here}的规定编写")
     else:
         out.append(f"各地均可申请；本指南按{here}的规定编写")
-    form = {f.id: f for f in workflow.form}
-    groups = list(dict.fromkeys(f.partition(".")[0] for f in form))
-    for group in groups:
-        if group in APPLICANT_GROUPS:
-            labels = [f.label for k, f in form.items() if k.partition(".")[0] == group]
-            more = "等" if len(labels) > 3 else ""
-            out.append(f"{APPLICANT_GROUPS[group]}（申请表填写{'、'.join(labels[:3])}{more}）")
+    named_by: dict[str, list[str]] = {}  # group → its name and id fields (not contact details)
+    for f in sorted(workflow.form, key=lambda f: NAMING.index(f.type) if f.type in NAMING else len(NAMING)):
+        group = f.id.partition(".")[0]
+        if group in APPLICANT_GROUPS and f.type in NAMING:
+            named_by.setdefault(group, []).append(f.label)
+    for group, labels in sorted(named_by.items(), key=lambda g: list(APPLICANT_GROUPS).index(g[0])):
+        more = "等" if len(labels) > 3 else ""
+        out.append(f"{APPLICANT_GROUPS[group]}（申请表填写{'、'.join(labels[:3])}{more}）")
     for f in workflow.form:
         if f.choices and f.label.startswith("申请人与"):
-            out.append(f"申请人可以是当事人的{'、'.join(f.choices)}")
+            out.append(f"申请人与当事人的关系可以是：{'、'.join(f.choices)}")
     for q, a in workflow.answers.items():
         question = catalog.questions.get(q)
         if question is not None:
             out.append(f"您的情况：{question.text.rstrip('？?')}——{question.answers.get(a, a)}")
-    if not any(g in APPLICANT_GROUPS for g in groups) and not workflow.answers:
+    if not named_by and not workflow.answers:
         out.append(APPLICANT_UNKNOWN)
     return out
