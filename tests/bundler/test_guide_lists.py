@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 from html.parser import HTMLParser
 
+import msgspec
 import pytest
 
 from bundler import BundleError, Workflow, compose_bundle, render_guide
@@ -186,3 +187,31 @@ def test_a_situation_asks_once_and_answering_it_moves_the_material(ningxia: Cata
     assert "房屋租赁合同" not in own and own["不动产权证书"] == "waived"
     # Unanswered, 不动产权证书 (own premises) is already known to be fetched, not asked for.
     assert {x.name: x.section for x in plain.lines()}["不动产权证书"] == "waived"
+
+
+def test_visits_outputs_and_applicants_as_far_as_the_catalog_says(ningxia: Catalog) -> None:
+    from bundler.notice import APPLICANT_UNKNOWN, HANDOVER_UNKNOWN, applicants, outcomes, visits_text
+
+    newborn = compose_bundle(ningxia, "newborn", "640104")
+    assert visits_text(newborn, one_window=True) == "最多跑一次"
+    assert newborn.metrics.visits_before == 1 and visits_text(newborn, one_window=False) == "最多跑一次"
+    freight = compose_bundle(ningxia, "freight-transport", "640522")
+    assert (freight.metrics.visits_before, freight.metrics.visits_after) == (2, 1)
+    assert visits_text(freight, one_window=True) == "最多跑一次"
+    assert visits_text(freight, one_window=False) == "各部门分别受理，合计到现场 2 次"  # every step's add up
+    got = {o.item: o for o in outcomes(newborn, ningxia)}
+    assert got["国(境)内出生登记"].outputs == ["户口簿"] and got["国(境)内出生登记"].electronic == ["户口簿"]
+    assert got["出生医学证明签发"].electronic == []  # not held in the license library
+    assert got["生育医疗费用报销"].outputs == []
+    assert "窗口领取或邮寄" in HANDOVER_UNKNOWN and "未载明" in HANDOVER_UNKNOWN
+    who = applicants(compose_bundle(ningxia, "after-death", "640104"), ningxia)
+    assert any(line.startswith("以个人名义申请") for line in who)
+    assert "申请人与当事人的关系可以是：本人、配偶、子女、父母、其他近亲属" in who
+    shop = applicants(compose_bundle(ningxia, "restaurant", "640104", answers={"premises": "lease"}), ningxia)
+    assert any(line.startswith("以企业等经营主体的名义申请") for line in shop)
+    assert not any(line.startswith("以个人名义") for line in shop)  # a contact phone names nobody
+    assert "您的情况：经营场所(住所)是自有房产还是租赁——租赁" in shop
+    goji = applicants(compose_bundle(ningxia, "goji-geo-mark", "640521"), ningxia)
+    assert goji[0].startswith("在中宁县（含下辖地区）办理的申请人")
+    nameless = msgspec.structs.replace(newborn, form=[], answers={})
+    assert applicants(nameless, ningxia)[-1] == APPLICANT_UNKNOWN
