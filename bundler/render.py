@@ -115,10 +115,12 @@ def where_to_go(workflow: Workflow, catalog: Catalog) -> Where:
 
 
 def render_guide(workflow: Workflow, catalog: Catalog) -> str:
-    """The citizen's printable page, in the order a citizen needs it: where to go, what to bring,
-    how long and what it costs, then the one merged form (一表申请). `catalog` is the slice the
-    workflow was composed from (its implementations tell whether every step is fully online).
-    No internal id (codes, requirement names) reaches the page."""
+    """The citizen's printable page, in the order a citizen needs it: the visits, time, fees and
+    who may apply at a glance; where to go; what to bring (each material once, in the list
+    `bring.sort_materials` puts it in); the steps, how long and what they cost; what the
+    applicant receives (`notice`); then the one merged form (一表申请). `catalog` is the slice
+    the workflow was composed from (its implementations tell whether every step is fully
+    online). No internal id (codes, requirement names) reaches the page."""
     names = _names(workflow, catalog)
     lists = sort_materials(workflow, catalog)
     where = where_to_go(workflow, catalog)
