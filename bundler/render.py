@@ -13,9 +13,11 @@ from typing import NamedTuple
 
 import jinja2
 
-from catalog.model import Catalog, Material
+from catalog.model import Catalog
 
+from .bring import sort_materials
 from .document import Workflow
+from .notice import HANDOVER_UNKNOWN, applicants, outcomes, visits_text
 
 REASONS = {
     "internal": "内部流转",
@@ -112,128 +114,29 @@ def where_to_go(workflow: Workflow, catalog: Catalog) -> Where:
     )
 
 
-class Bring(NamedTuple):
-    """One line of the checklist of what to bring."""
-
-    name: str
-    form: str  # 原件 / 复印件 / "" when not known
-    source: str  # where to get it, "" when not known
-    uses: list[str]  # the items it is for, by name
-    deferrable: bool
-
-
-SOURCES = {
-    "identity": "本人有效身份证件",
-    "photo": "近期免冠证件照",
-    "contract": "与对方签订的合同",
-    "certificate": "由出具证明的单位开具",
-}
-
-
-def _form_of(material: Material | None) -> str:
-    if material is None:
-        return ""
-    names = [material.name, *material.aliases]
-    if any("复印件" in n for n in names) and not any("原件" in n for n in names):
-        return "复印件"
-    if any("原件" in n for n in names) or material.category in ("identity", "license"):
-        return "原件"
-    return ""
-
-
-def checklist(workflow: Workflow, catalog: Catalog) -> list[Bring]:
-    names = {s.item: s.name for s in workflow.steps}
-    producers: dict[str, list[str]] = {}
-    for item in catalog.items.values():
-        for output in item.outputs:
-            producers.setdefault(output, []).append(item.name)
-    out = []
-    for m in workflow.materials:
-        material = catalog.materials.get(m.id)
-        made_by = producers.get(m.id)
-        if made_by:
-            source = "办理「" + "」或「".join(sorted(made_by)) + "」后取得"
-        else:
-            source = SOURCES.get(material.category, "") if material else ""
-        uses = list(dict.fromkeys(names.get(r.partition("#")[0], "") for r in m.for_))
-        out.append(Bring(m.name, _form_of(material), source, [u for u in uses if u], m.deferrable))
-    return out
-
-
-WAIVED_HOW = {
-    "internal": "由「{source}」办结后，部门之间内部流转，您不用再交",
-    "e_license": "经您授权，从电子证照库调取",
-    "commitment": "签署告知承诺书代替（见申请表后的承诺书）",
-    "merged_form": "由本指南所附的一张合并申请表代替",
-}
-
-
-def _situations(workflow: Workflow, catalog: Catalog) -> list[str]:
-    """如适用 and 视情形 entries, each phrased as a question to the applicant; one line per
-    situation and set of materials, naming every item it is for."""
-    names = {s.item: s.name for s in workflow.steps}
-    materials = {m.id: m.name for m in catalog.materials.values()}
-
-    def any_of(ids: Iterable[str]) -> str:
-        return "或".join(f"「{materials.get(m, m)}」" for m in ids)
-
-    def condition(when: dict[str, list[str]]) -> str:
-        parts = []
-        for q, answers in when.items():
-            question = catalog.questions.get(q)
-            if question is not None:
-                chosen = "或".join(f"「{question.answers.get(a, a)}」" for a in answers)
-                parts.append(f"{question.text}如为{chosen}")
-        return "；".join(parts)
-
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for o in workflow.optional:
-        key = (f"您是否有{any_of(o.any_of)}？", "如有，请一并带上")
-        grouped.setdefault(key, []).append(names.get(o.requirement.partition("#")[0], ""))
-    for c in workflow.conditional:
-        if c.item:
-            item = catalog.items.get(c.item)
-            grouped.setdefault((condition(c.when), f"还将一并办理「{item.name if item else c.item}」"), [])
-        else:
-            key = (condition(c.when), f"还需带上{any_of(c.any_of or [])}")
-            grouped.setdefault(key, []).append(names.get((c.requirement or "").partition("#")[0], ""))
-    out = []
-    for (ask, then), items in grouped.items():
-        used = "、".join(dict.fromkeys(i for i in items if i))
-        out.append(
-            f"{ask}{'' if ask.endswith('？') else '：'}{then}" + (f"（用于{used}）" if used else "") + "。"
-        )
-    return out
-
-
 def render_guide(workflow: Workflow, catalog: Catalog) -> str:
-    """The citizen's printable page, in the order a citizen needs it: where to go, what to bring,
-    how long and what it costs, then the one merged form (一表申请). `catalog` is the slice the
-    workflow was composed from (its implementations tell whether every step is fully online).
-    No internal id (codes, requirement names) reaches the page."""
+    """The citizen's printable page, in the order a citizen needs it: the visits, time, fees and
+    who may apply at a glance; where to go; what to bring (each material once, in the list
+    `bring.sort_materials` puts it in); the steps, how long and what they cost; what the
+    applicant receives (`notice`); then the one merged form (一表申请). `catalog` is the slice
+    the workflow was composed from (its implementations tell whether every step is fully
+    online). No internal id (codes, requirement names) reaches the page."""
     names = _names(workflow, catalog)
-    materials = names["materials"]
-    commitments = [w for w in workflow.waived if w.reason == "commitment"]
-    waived = [
-        (
-            materials.get(w.material, w.material),
-            WAIVED_HOW[w.reason].format(source=names["items"].get(w.from_ or "", "")),
-        )
-        for w in workflow.waived
-        if w.reason != "merged_form"
-    ]
+    lists = sort_materials(workflow, catalog)
+    where = where_to_go(workflow, catalog)
     return (
         _environment()
         .get_template("guide.html")
         .render(
             workflow=workflow,
             names=names,
-            where=where_to_go(workflow, catalog),
-            checklist=checklist(workflow, catalog),
-            situations=_situations(workflow, catalog),
-            waived=list(dict.fromkeys(waived)),
-            merged_forms=sum(w.reason == "merged_form" for w in workflow.waived),
-            commitments=list(dict.fromkeys(materials.get(w.material, w.material) for w in commitments)),
+            where=where,
+            lists=lists,
+            visits=visits_text(workflow, where.online or bool(where.window)),
+            outcomes=outcomes(workflow, catalog),
+            handover=HANDOVER_UNKNOWN,
+            applicants=applicants(workflow, catalog),
+            commitments=[line.name for line in lists.waived if line.waiver == "commitment"],
             days=days_text,
             fee=fee_text,
         )
