@@ -72,6 +72,22 @@ _PROBLEM = b"P"
 LEVEL_ORDER = {"national": 0, "province": 1, "city": 2, "county": 3}
 
 
+def _code_tag() -> str:
+    """A digest of the bundler's code and templates: a workflow or guide cached by a release
+    whose bundling or rendering differs is not served by this one (Redis outlives deploys)."""
+    import bundler
+
+    h = hashlib.blake2b(digest_size=6)
+    root = Path(bundler.__file__).parent
+    for path in sorted([*root.glob("*.py"), *root.glob("templates/*.html")]):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+CODE_TAG = _code_tag()
+
+
 def _digest(*parts: object) -> str:
     h = hashlib.blake2b(digest_size=12)
     for part in parts:
@@ -520,7 +536,7 @@ class CatalogService:
             return None
         # Content-addressed: the version's tag, the bundle record itself and the situation.
         bundle = record_encoder.encode(view.catalog.bundles[bundle_id])
-        etag = f'"{what[0]}{_digest(view.tag, bundle, version, region, what, *_flat(answers))}"'
+        etag = f'"{what[0]}{_digest(CODE_TAG, view.tag, bundle, version, region, what, *_flat(answers))}"'
         if len(view.etags) < 100_000:
             view.etags[(bundle_id, region, what, answers)] = etag
         return etag
@@ -570,7 +586,7 @@ class CatalogService:
         view = await self.snapshot()
         normalised = self.answers(view, answers or {}, "body")
         given = dict(normalised)
-        etag = f'"a{_digest(view.tag, region, *items, "answers", *_flat(normalised))}"'
+        etag = f'"a{_digest(CODE_TAG, view.tag, region, *items, "answers", *_flat(normalised))}"'
 
         async def composing() -> Callable[[], Workflow]:
             part = await self.slice(view, items, region)
