@@ -277,14 +277,21 @@ class LifecycleService:
             submissions=[submission_out(s, None) for s in rows],
         )
 
-    async def approve(self, caller: Caller, sid: int) -> PublishResult:
-        from catalog.store import NotPending
+    async def approve(self, caller: Caller, sid: int, *, override: bool = False) -> PublishResult:
+        """Publish a held submission. Four eyes: its submitter (the same token name) may not
+        approve it (403 `OWN_SUBMISSION`), unless an admin asks to `override` — audited."""
+        from catalog.store import NotPending, OwnSubmission
 
         held, _ = await self.held(caller, sid)
+        admin_override = override and caller.role == "admin"
         try:
-            return await self.catalog.published(lambda: self.store.approve(sid, by=caller.name))
+            return await self.catalog.published(
+                lambda: self.store.approve(sid, by=caller.name, override=admin_override)
+            )
         except NotPending as exc:
             raise _decided(sid, exc.state or held.state) from None
+        except OwnSubmission:
+            raise own_submission(sid, caller) from None
 
     async def reject(self, caller: Caller, sid: int, reason: str) -> sl.SubmissionOut:
         from catalog.store import NotPending
@@ -307,8 +314,28 @@ class LifecycleService:
         )
 
 
+STATE_WORDS = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+
+
 def _decided(sid: int, state: str) -> ProblemException:
-    return ProblemException(409, "NOT_PENDING", f"submission {sid} is already {state}")
+    return ProblemException(
+        409, "NOT_PENDING", f"提交 #{sid} {STATE_WORDS.get(state, state)}，不能再审批。"
+    )
+
+
+def own_submission(sid: int, caller: Caller) -> ProblemException:
+    """Four eyes: the submitter cannot approve their own submission."""
+    detail = (
+        f"提交 #{sid} 是“{caller.name}”本人提交的，不能由提交人自己批准：请另一位审查人员批准（四眼原则）。"
+    )
+    if caller.role == "admin":
+        detail += "管理员确需越过此规则时，可加 override=true 再次批准，此举将记入审计日志。"
+    return ProblemException(
+        403,
+        "OWN_SUBMISSION",
+        detail,
+        errors=[ErrorDetail(message="提交人不能批准本人的提交", kind="submission", key=str(sid))],
+    )
 
 
 def submission_out(held: Submission, check: Check | None) -> sl.SubmissionOut:
