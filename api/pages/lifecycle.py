@@ -93,6 +93,7 @@ class LifecyclePagesController(Controller):
         shown = await _lifecycle(request).diff(
             a, b, kind=kind or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
+        namer = Namer(snap.require(), {})
         return html(
             request,
             "diff.html",
@@ -102,6 +103,8 @@ class LifecyclePagesController(Controller):
                 snap=snap,
                 catalog=snap.catalog,
                 diff=shown,
+                namer=namer,
+                record_names={e.key: namer.where(e.kind, e.key) for e in shown.entries if e.key},
                 kind=kind,
                 page_number=page,
                 pages=max(1, -(-shown.total // PAGE_SIZE)),

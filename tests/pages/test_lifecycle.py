@@ -46,6 +46,15 @@ def test_versions_diff_and_review_queue(lifecycle_site: Server, open_page, artif
     assert rows.count() == 2
     assert rows.first.get_attribute("data-version") == "2"
     assert "整个目录" in rows.first.inner_text()
+    from catalog.words import beijing
+
+    store = lifecycle_site.store()
+    try:
+        newest = store.versions()[-1]
+    finally:
+        store.dispose()
+    assert beijing(newest.published_at) in rows.first.inner_text()  # Beijing time, not UTC
+    assert "北京时间" in page.locator("#versions thead").inner_text()
     page.screenshot(path=str(artifacts / "page-versions.png"), full_page=True)
 
     with page.expect_navigation():
@@ -56,6 +65,11 @@ def test_versions_diff_and_review_queue(lifecycle_site: Server, open_page, artif
     old_name = item.name.removesuffix("（新）")
     assert old_name in renamed.inner_text() and item.name in renamed.inner_text()
     assert "修改" in page.locator("#diff").inner_text()
+    # Records by name, fields by label: no format field names, no implementation codes.
+    diff_text = page.locator("#diff").inner_text()
+    assert "statutory_days" not in diff_text and "promised_days" not in diff_text
+    assert not any(code in diff_text for code in lifecycle_site.catalog.implementations)
+    assert "法定办结时限" in diff_text
     page.screenshot(path=str(artifacts / "page-diff.png"), full_page=False)
 
     page.goto(f"/pages/review-queue?region={RENAMED_REGION}")
