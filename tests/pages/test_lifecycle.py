@@ -349,3 +349,45 @@ def test_the_approval_page_leads_with_the_changes_by_name_and_four_eyes(
         for ctx in contexts:
             ctx.close()
         store.dispose()
+
+
+def test_an_admin_may_override_four_eyes_on_the_page_and_it_is_audited(
+    lifecycle_site: Server, open_page, tmp_path: Path
+) -> None:
+    store = lifecycle_site.store()
+    try:
+        current = store.catalog()
+        impl = next(
+            i
+            for _, i in sorted(current.implementations.items())
+            if i.region == RENAMED_REGION and current.items[i.item].name == FOOD
+        )
+        path, _ = food_file(tmp_path / "own.jsonl", current, RENAMED_REGION, impl.promised_days, "0951-1")
+        with lifecycle_site.api("admin") as api:
+            r = api.post(
+                f"/submissions?region={RENAMED_REGION}",
+                content=path.read_bytes(),
+                headers={"Content-Type": "application/x-ndjson"},
+            )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        before = store.revision()
+        page = open_page(lifecycle_site, "admin", javascript=False)
+        page.goto(f"/pages/submissions/{sid}")
+        assert "管理员" in page.locator("#four-eyes").inner_text()
+        box = page.locator("#decision input[name=override]")
+        assert box.count() == 1 and box.get_attribute("required") is not None
+        # Without ticking it (the form's `required` lifted): refused, said in Chinese, nothing published.
+        box.evaluate("b => b.removeAttribute('required')")
+        with page.expect_navigation() as answer:
+            page.click("#approve")
+        assert answer.value is not None and answer.value.status == 403
+        assert "四眼原则" in page.locator("#error").inner_text() and store.revision() == before
+        page.locator("#decision input[name=override]").check()
+        with page.expect_navigation():
+            page.click("#approve")
+        assert page.locator("#state").inner_text() == "已批准" and store.revision() == before + 1
+        override = store.audit(action="approve.override", limit=1)[1]
+        assert override and override[0].target == f"submission {sid}" and override[0].by == "pages-admin"
+    finally:
+        store.dispose()
