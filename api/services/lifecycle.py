@@ -47,15 +47,17 @@ class LifecycleService:
         if region is None:
             if caller.region is not None:
                 raise ProblemException(
-                    403, "OUT_OF_SCOPE", f"a whole catalog needs a token without a region ({caller.region})"
+                    403,
+                    "OUT_OF_SCOPE",
+                    f"整个目录只能由不限区划的令牌提交；本令牌只能在{_region_name(catalog, caller.region)}范围内操作。",
                 )
             return snap
         if region not in catalog.regions:
             raise ProblemException(
                 422,
                 "UNKNOWN_REGION",
-                f"no region {region} in the newest version",
-                errors=[ErrorDetail(message="not in the catalog", kind="region", key=region)],
+                f"最新版本的目录中没有区划 {region}。",
+                errors=[ErrorDetail(message="目录中没有该区划", kind="region", key=region)],
             )
         within(caller, region, snap.subtree)
         return snap
@@ -77,7 +79,7 @@ class LifecycleService:
             raise ProblemException(
                 403,
                 "OUT_OF_SCOPE",
-                f"the token acts within region {caller.region}: a bundle it writes must name its regions",
+                f"本令牌只能在区划 {caller.region} 范围内操作：它保存的一件事须写明提供区划（regions）。",
             )
         snap = await self.catalog.snapshot()
         for region in regions:
@@ -208,7 +210,7 @@ class LifecycleService:
             )
         except SubmissionTooLarge as exc:
             raise ProblemException(
-                413, "BODY_TOO_LARGE", f"a submission held for approval may be at most {exc.limit} bytes"
+                413, "BODY_TOO_LARGE", f"待审批的提交最多 {exc.limit} 字节（{exc.limit // (1 << 20)} MB）。"
             ) from None
         return submission_out(held, check)
 
@@ -245,7 +247,7 @@ class LifecycleService:
             ) from None
         except SubmissionTooLarge as exc:
             raise ProblemException(
-                413, "BODY_TOO_LARGE", f"a submission held for approval may be at most {exc.limit} bytes"
+                413, "BODY_TOO_LARGE", f"待审批的提交最多 {exc.limit} 字节（{exc.limit // (1 << 20)} MB）。"
             ) from None
         return submission_out(held, check)
 
@@ -317,10 +319,13 @@ class LifecycleService:
 STATE_WORDS = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
 
+def _region_name(catalog: Any, code: str) -> str:
+    region = catalog.regions.get(code)
+    return f"{region.name}（{code}）" if region is not None else f"区划 {code} "
+
+
 def _decided(sid: int, state: str) -> ProblemException:
-    return ProblemException(
-        409, "NOT_PENDING", f"提交 #{sid} {STATE_WORDS.get(state, state)}，不能再审批。"
-    )
+    return ProblemException(409, "NOT_PENDING", f"提交 #{sid} {STATE_WORDS.get(state, state)}，不能再审批。")
 
 
 def own_submission(sid: int, caller: Caller) -> ProblemException:

@@ -101,6 +101,10 @@ def test_a_region_scoped_token_cannot_touch_another_region(api: Api) -> None:
     assert status("PUT", "/catalog", {**reviewer, **NDJSON}, content=whole) == 403
     assert status("POST", f"/submissions?region={OTHER}", {**reviewer, **NDJSON}, content=other) == 403
     assert status("POST", "/submissions", {**reviewer, **NDJSON}, content=whole) == 403
+    refused = api.client.post("/submissions", headers={**reviewer, **NDJSON}, content=whole).json()
+    assert refused["code"] == "OUT_OF_SCOPE" and "兴庆区（640104）" in refused["detail"]
+    unknown = api.post("/submissions?region=649999", role="reviewer", content=other, headers=NDJSON).json()
+    assert unknown["code"] == "UNKNOWN_REGION" and unknown["detail"] == "最新版本的目录中没有区划 649999。"
     assert status("POST", "/versions/1/republish", reviewer) == 403
     assert status("GET", f"/review?region={OTHER}", reviewer) == 403
     assert status("GET", "/audit", reviewer) == 403
