@@ -92,7 +92,7 @@ class Namer:
         mine = self.submitted.get(kind, {}).get(key)
         if mine is not None:
             return mine
-        table = {
+        tables: dict[str, Mapping[str, Any]] = {
             "implementation": self.catalog.implementations,
             "item": self.catalog.items,
             "region": self.catalog.regions,
@@ -100,8 +100,8 @@ class Namer:
             "bundle": self.catalog.bundles,
             "question": self.catalog.questions,
             "field": self.catalog.fields,
-        }.get(kind, {})
-        return table.get(key)
+        }
+        return tables.get(kind, {}).get(key)
 
     def region(self, code: str) -> str:
         found = self.record("region", code)
@@ -162,7 +162,7 @@ class Namer:
             if field == "outputs":
                 return "、".join(self.material(v) for v in value)
             if field == "levels":
-                return "、".join(LEVEL_NAMES.get(v, v) for v in value)
+                return "、".join(LEVEL_NAMES.get(str(v), str(v)) for v in value)
             if field == "materials":
                 return "；".join(self._requirement(r) for r in value)
             if field == "basis":
