@@ -4,8 +4,8 @@ item name, the field by its label (`catalog.words`), the values in words —
 field's name in the format.
 
 `change_lines` reads a submission's diff (keys and `{field: [old, new]}`) with the newest
-catalog (where removed and changed records still stand) and the records the submission brings
-(where added ones stand).
+catalog's small records, the stored implementations it names (where removed ones still stand:
+the served catalog holds no implementations in memory) and the records the submission brings.
 """
 
 from __future__ import annotations
@@ -84,14 +84,23 @@ def submitted_records(raw: bytes, wanted: Mapping[str, set[str]]) -> dict[str, d
 class Namer:
     """Names for the codes of one catalog (the newest), and the submission's own records."""
 
-    def __init__(self, catalog: Catalog, submitted: Mapping[str, Mapping[str, Any]]):
+    def __init__(
+        self,
+        catalog: Catalog,
+        submitted: Mapping[str, Mapping[str, Any]],
+        implementations: Mapping[str, Implementation] | None = None,
+    ):
         self.catalog = catalog
         self.submitted = submitted
+        self.implementations = implementations or {}
+        """The stored implementations the page read (a served catalog holds none in memory)."""
 
     def record(self, kind: str, key: str) -> Any:
         mine = self.submitted.get(kind, {}).get(key)
         if mine is not None:
             return mine
+        if kind == "implementation" and key in self.implementations:
+            return self.implementations[key]
         tables: dict[str, Mapping[str, Any]] = {
             "implementation": self.catalog.implementations,
             "item": self.catalog.items,
@@ -121,7 +130,7 @@ class Namer:
         if kind == "implementation":
             if isinstance(record, Implementation):
                 return f"{self.region(record.region)} · {self.item(record.item)}"
-            return "实施清单"
+            return f"实施清单 {key}"
         if kind == "catalog":
             return "目录头"
         name = None

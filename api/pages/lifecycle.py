@@ -47,6 +47,8 @@ MAX_ITEMS = 20
 MAX_COLUMNS = 30
 MAX_FINDINGS_NAMED = 1000
 """Findings whose record the submission's page names (as many as the API lists)."""
+MAX_NAMED = 5000
+"""Stored implementations a page reads to name records (beyond: by code)."""
 CHANGE_NAMES = {"added": "新增", "removed": "删除", "changed": "修改"}
 STATE_NAMES = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
@@ -93,7 +95,8 @@ class LifecyclePagesController(Controller):
         shown = await _lifecycle(request).diff(
             a, b, kind=kind or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
-        namer = Namer(snap.require(), {})
+        codes = {e.key for e in shown.entries if e.kind == "implementation"}
+        namer = Namer(snap.require(), {}, await _stored(catalog_service, [b, a], codes))
         return html(
             request,
             "diff.html",
@@ -306,7 +309,11 @@ class LifecyclePagesController(Controller):
         raw = await lifecycle.file(sid)
         touched = set() if check.diff is None else _touched(check.diff)
         wanted = {} if check.diff is None else _wanted(check.diff)
-        namer = Namer(catalog, submitted_records(raw, wanted) if wanted else {})
+        submitted = submitted_records(raw, wanted) if wanted else {}
+        named = {f.key for f in check.findings[:MAX_FINDINGS_NAMED] if f.kind == "implementation" and f.key}
+        named |= wanted.get("implementation", set())
+        named -= set(submitted.get("implementation", {}))
+        namer = Namer(catalog, submitted, await _stored(catalog_service, [snap.version], named))
         changes, total_changes = ([], 0) if check.diff is None else change_lines(check.diff, namer)
         changed = {} if check.diff is None else check.diff.changed.get("implementation", {})
         added = set() if check.diff is None else set(check.diff.added.get("implementation", ()))
@@ -389,6 +396,25 @@ def _problem_text(exc: ProblemException) -> str:
         "INVALID_SHEET": "表格无法读取为实施清单（见下方所列单元格），未做任何更改，也没有保存为待审批的提交。",
     }
     return texts.get(exc.code, exc.detail)
+
+
+async def _stored(
+    catalog_service: Service, versions: list[int], codes: set[str]
+) -> dict[str, Implementation]:
+    """The implementations of `codes` (at most MAX_NAMED of them) as stored in the first of
+    `versions` that has each: what names them on a page."""
+    wanted = sorted(codes)[:MAX_NAMED]
+    store = catalog_service.store
+
+    def read() -> dict[str, Implementation]:
+        found: dict[str, Implementation] = {}
+        for version in versions:
+            missing = [c for c in wanted if c not in found]
+            for n in range(0, len(missing), 500):
+                found.update((i.code, i) for i in store.implementations(version, codes=missing[n : n + 500]))
+        return found
+
+    return await catalog_service._run(read) if wanted else {}
 
 
 def _wanted(diff: Any) -> dict[str, set[str]]:

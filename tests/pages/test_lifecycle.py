@@ -13,7 +13,7 @@ import pytest
 
 from catalog.model import Catalog, record_encoder
 
-from .conftest import RENAMED_ITEM, RENAMED_REGION, Server, broken, ningxia, serve
+from .conftest import RENAMED_ITEM, RENAMED_REGION, SLOW_REGION, Server, broken, ningxia, serve
 
 pytestmark = pytest.mark.browser
 
@@ -70,6 +70,14 @@ def test_versions_diff_and_review_queue(lifecycle_site: Server, open_page, artif
     assert "statutory_days" not in diff_text and "promised_days" not in diff_text
     assert not any(code in diff_text for code in lifecycle_site.catalog.implementations)
     assert "法定办结时限" in diff_text
+    followed = next(
+        i
+        for _, i in sorted(lifecycle_site.catalog.implementations.items())
+        if i.item == RENAMED_ITEM and i.region != RENAMED_REGION
+    )
+    region_name = lifecycle_site.catalog.regions[followed.region].name
+    row = page.locator(f"#diff tr[data-key='{followed.code}']").first
+    assert f"{region_name} · {item.name}" in row.inner_text()  # read from the store: not in memory
     page.screenshot(path=str(artifacts / "page-diff.png"), full_page=False)
 
     page.goto(f"/pages/review-queue?region={RENAMED_REGION}")
@@ -330,6 +338,11 @@ def test_the_approval_page_leads_with_the_changes_by_name_and_four_eyes(
         for word in ("promised_days", "phone", impl.code):
             assert word not in page.locator("#changes").inner_text(), word
         assert beijing(held[0].submitted_at) in main and "北京时间" in main and "UTC" not in main
+        # The findings name their records too (an implementation elsewhere, read from the store).
+        records = page.locator("#findings tbody td:nth-child(3)").all_inner_texts()
+        assert records and not any(code in r for r in records for code in current.implementations)
+        slow = current.regions[SLOW_REGION].name
+        assert any(r.startswith(f"{slow} · ") for r in records), records  # its TIME_LIMIT finding
 
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         violations = [
