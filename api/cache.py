@@ -158,10 +158,8 @@ def if_match_version(request: Request) -> int | None:
     raise ProblemException(
         412,
         "STALE_VERSION",
-        f"If-Match {header!r} names no current version of this bundle",
-        errors=[
-            ErrorDetail(message='expected one strong ETag "<version>"', field="If-Match", source="header")
-        ],
+        f'If-Match {header!r} 不是这个一件事的某一版：应为读取时的 ETag，如 "3"',
+        errors=[ErrorDetail(message='应为一个强 ETag，如 "3"', field="If-Match", source="header")],
     )
 
 

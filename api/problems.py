@@ -329,6 +329,8 @@ def document_problems(*controllers: type) -> None:
                 wanted = {code: _problem_spec(text) for code, text in common.items()}
                 if value.opt.get("conflict"):  # a write that can find its target already changed
                     wanted[409] = _problem_spec(value.opt["conflict"])
+                if value.opt.get("forbidden"):  # a refusal beyond the role: who the caller is
+                    wanted[403] = _problem_spec(value.opt["forbidden"])
                 if "PUT" in value.http_methods or "DELETE" in value.http_methods:
                     wanted[409] = _problem_spec("conflict")
                     wanted[412] = _problem_spec("If-Match names a version that is no longer current")

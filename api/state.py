@@ -727,7 +727,7 @@ class CatalogService:
         except BundleNotFound:
             raise _unknown_bundle(bundle_id) from None
         except VersionConflict as exc:
-            raise _stale(bundle_id, if_version, exc.current) from None
+            raise _stale(bundle_id, if_version, exc.current, await self._bundle_name(bundle_id)) from None
         return bundle_out(stored.bundle, stored.version)
 
     async def delete_bundle(self, bundle_id: str, if_version: int) -> None:
@@ -738,7 +738,12 @@ class CatalogService:
         except BundleNotFound:
             raise _unknown_bundle(bundle_id) from None
         except VersionConflict as exc:
-            raise _stale(bundle_id, if_version, exc.current) from None
+            raise _stale(bundle_id, if_version, exc.current, await self._bundle_name(bundle_id)) from None
+
+    async def _bundle_name(self, bundle_id: str) -> str | None:
+        """The stored bundle's name (for a message), or None when it is gone."""
+        stored = await self._run(self.store.bundle, bundle_id)
+        return None if stored is None else stored.bundle.name
 
     async def current_version(self, bundle_id: str) -> int:
         stored = await self._run(self.store.bundle, bundle_id)
@@ -949,12 +954,15 @@ def _unknown_bundle(bundle_id: str) -> ProblemException:
     )
 
 
-def _stale(bundle_id: str, if_version: int, current: int) -> ProblemException:
+def _stale(bundle_id: str, if_version: int, current: int, name: str | None = None) -> ProblemException:
+    """A write based on a version that is no longer the bundle's: said in Chinese, by its name."""
+    what = f"一件事“{name}”" if name else f"一件事 {bundle_id}"
     return ProblemException(
         412,
         "STALE_VERSION",
-        f"bundle {bundle_id!r} is at version {current}, not {if_version}: read it again and retry",
-        errors=[ErrorDetail(message=f"current version is {current}", field="If-Match", source="header")],
+        f"{what}已被他人修改，现在是第 {current} 版，不是您读取时的第 {if_version} 版："
+        "请重新读取后再修改，以免覆盖他人的更改。",
+        errors=[ErrorDetail(message=f"当前是第 {current} 版", field="If-Match", source="header")],
         headers={"ETag": f'"{current}"'},
     )
 

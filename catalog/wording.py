@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from .words import FIELD_LABELS
+
 KIND_NAMES = {
     "catalog": "文件头",
     "region": "区划",
@@ -20,58 +22,6 @@ KIND_NAMES = {
 }
 
 LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级"}
-
-FIELD_LABELS = {
-    "kind": "记录类型",
-    "format": "格式",
-    "version": "版本",
-    "title": "标题",
-    "code": "编码",
-    "name": "名称",
-    "level": "层级",
-    "parent": "上级区划",
-    "id": "编号",
-    "category": "类别",
-    "aliases": "别名",
-    "e_license": "电子证照",
-    "commitment": "告知承诺",
-    "retained": "留存",
-    "label": "标签",
-    "type": "类型",
-    "choices": "选项",
-    "text": "问题文本",
-    "answers": "答案",
-    "req": "材料要求",
-    "any_of": "可选材料",
-    "optional": "非必需",
-    "deferrable": "可容缺",
-    "when": "适用情形",
-    "basis": "设定依据",
-    "owner": "所属区划",
-    "levels": "实施层级",
-    "materials": "申请材料",
-    "statutory_days": "法定办结时限",
-    "promised_days": "承诺办结时限",
-    "main": "主项",
-    "outputs": "办理结果",
-    "requires": "前置事项",
-    "fields": "表单字段",
-    "item": "事项",
-    "region": "区划",
-    "agency": "实施机构",
-    "uscc": "统一社会信用代码",
-    "visits": "跑动次数",
-    "online_depth": "网办深度",
-    "fee": "收费",
-    "window": "窗口",
-    "address": "地址",
-    "hours": "办公时间",
-    "phone": "电话",
-    "description": "说明",
-    "regions": "区划",
-    "items": "事项",
-    "target_days": "目标办结时限",
-}
 
 
 def kind_name(kind: str) -> str:

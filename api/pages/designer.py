@@ -42,10 +42,18 @@ METRICS = (
 )
 
 
-def requirement_label(requirement: str, names: dict[str, str]) -> tuple[str, str]:
-    """`<item>#<req>` → (item name, req)."""
+def requirement_label(requirement: str, names: dict[str, str], catalog: Catalog) -> tuple[str, str]:
+    """`<item>#<req>` → (item name, the names of the materials that meet it: `居民身份证或护照`),
+    never the requirement's id (`photo`)."""
     code, _, req = requirement.partition("#")
-    return names.get(code, code), req
+    item = catalog.items.get(code)
+    found = next((r for r in item.materials if r.req == req), None) if item is not None else None
+    materials = catalog.materials
+    if found is not None:
+        what = "或".join(materials[m].name if m in materials else m for m in found.any_of)
+    else:
+        what = materials[req].name if req in materials else ""
+    return names.get(code, item.name if item is not None else code), what
 
 
 def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
@@ -88,7 +96,7 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
             for key, label, unit in METRICS
         ],
         "steps_by_stage": [[steps[c] for c in stage] for stage in workflow.stages],
-        "label": lambda r: requirement_label(r, names),
+        "label": lambda r: requirement_label(r, names, catalog),
         "regions": {c: r.name for c, r in catalog.regions.items()},
     }
 
@@ -380,7 +388,7 @@ def _problem_message(exc: ProblemException) -> str:
     if exc.code == "BUNDLE_EXISTS":
         return "编号已被其他一件事使用：请换一个编号，或打开该一件事进行修改。"
     if exc.code == "STALE_VERSION":
-        return f"保存失败：该一件事已被他人修改（{exc.detail}）。请重新打开后再修改，以免覆盖他人的更改。"
+        return f"保存失败：{exc.detail}"
     if exc.code == "UNKNOWN_BUNDLE":
         return "该一件事已被删除，无法替换；可清空“原编号”后另存为新的一件事。"
     if exc.code == "INVALID_BUNDLE":

@@ -10,7 +10,6 @@ carried along as hidden `answer=Q:A` fields, as the API takes them.
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import quote, urlencode
 
 import msgspec
@@ -22,6 +21,7 @@ from litestar.params import FromPath, FromQuery
 from api.problems import ProblemException
 from api.routes.workflows import parse_answers
 from api.state import Answers
+from catalog.words import beijing_today
 
 from .data import Service, current_user, region_options, signed_in
 from .qr import qr_svg
@@ -109,7 +109,7 @@ class BundlePagesController(Controller):
         action = f"/pages/bundles/{quote(bundle_id)}/guide"
         questions = msgspec.json.decode(workflow.body).get("questions", [])
         toolbar = env.get_template("guide_toolbar.html").render(
-            printed=date.today().isoformat(),
+            printed=beijing_today().isoformat(),
             qr=qr_svg(str(request.url)),
             designer="/pages/designer?" + urlencode({"bundle": bundle_id, "region": region})
             if current_user(request)

@@ -28,13 +28,15 @@ from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Redirect
 
 from api.problems import ProblemException
-from api.services.lifecycle import LifecycleService, diff_page
+from api.services.lifecycle import LifecycleService
 from catalog.findings import FOUR_SAME_RULES, RULES
 from catalog.model import Catalog, Implementation, record_decoder, requirements_of
 from catalog.sheet import format_of
 from catalog.store import Caller
+from catalog.words import FIELD_LABELS
 
 from .browse import ROW_OF_RULE, reduced, requirement_views
+from .changes import Namer, change_lines, changed_rows, submitted_records
 from .data import Service, User, region_options, require_role, signed_in
 from .designer import _same_origin
 from .render import html
@@ -43,31 +45,10 @@ PAGE_SIZE = 100
 MAX_ITEMS = 20
 """Items compared side by side on a submission's page (those with findings first)."""
 MAX_COLUMNS = 30
-FIELD_NAMES = {
-    "name": "名称",
-    "type": "类型",
-    "basis": "设定依据",
-    "code": "编码",
-    "item": "事项",
-    "region": "区划",
-    "agency": "实施主体",
-    "materials": "申请材料",
-    "promised_days": "承诺时限",
-    "statutory_days": "法定时限",
-    "visits": "跑动次数",
-    "online_depth": "网办深度",
-    "fee": "收费",
-    "window": "受理窗口",
-    "levels": "实施层级",
-    "owner": "制定区划",
-    "outputs": "办理结果",
-    "requires": "前置事项",
-    "fields": "表单字段",
-    "parent": "上级区划",
-    "level": "层级",
-    "items": "事项",
-    "regions": "提供区划",
-}
+MAX_FINDINGS_NAMED = 1000
+"""Findings whose record the submission's page names (as many as the API lists)."""
+MAX_NAMED = 5000
+"""Stored implementations a page reads to name records (beyond: by code)."""
 CHANGE_NAMES = {"added": "新增", "removed": "删除", "changed": "修改"}
 STATE_NAMES = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
@@ -81,7 +62,7 @@ def _lifecycle(request: Request) -> LifecycleService:
 
 
 def _globals(**context: Any) -> dict[str, Any]:
-    return {"field_names": FIELD_NAMES, "change_names": CHANGE_NAMES, "state_names": STATE_NAMES, **context}
+    return {"field_names": FIELD_LABELS, "change_names": CHANGE_NAMES, "state_names": STATE_NAMES, **context}
 
 
 class LifecyclePagesController(Controller):
@@ -114,6 +95,8 @@ class LifecyclePagesController(Controller):
         shown = await _lifecycle(request).diff(
             a, b, kind=kind or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
+        codes = {e.key for e in shown.entries if e.kind == "implementation"}
+        namer = Namer(snap.require(), {}, await _stored(catalog_service, [b, a], codes))
         return html(
             request,
             "diff.html",
@@ -123,6 +106,8 @@ class LifecyclePagesController(Controller):
                 snap=snap,
                 catalog=snap.catalog,
                 diff=shown,
+                namer=namer,
+                record_names={e.key: namer.where(e.kind, e.key) for e in shown.entries if e.key},
                 kind=kind,
                 page_number=page,
                 pages=max(1, -(-shown.total // PAGE_SIZE)),
@@ -323,8 +308,20 @@ class LifecyclePagesController(Controller):
         catalog = snap.require()
         raw = await lifecycle.file(sid)
         touched = set() if check.diff is None else _touched(check.diff)
+        wanted = {} if check.diff is None else _wanted(check.diff)
+        submitted = submitted_records(raw, wanted) if wanted else {}
+        named = {f.key for f in check.findings[:MAX_FINDINGS_NAMED] if f.kind == "implementation" and f.key}
+        named |= wanted.get("implementation", set())
+        named -= set(submitted.get("implementation", {}))
+        namer = Namer(catalog, submitted, await _stored(catalog_service, [snap.version], named))
+        changes, total_changes = ([], 0) if check.diff is None else change_lines(check.diff, namer)
+        changed = {} if check.diff is None else check.diff.changed.get("implementation", {})
+        added = set() if check.diff is None else set(check.diff.added.get("implementation", ()))
         compare = _comparison(catalog, raw, check.findings, touched)
-        shown = None if check.diff is None else diff_page(check.diff, kind=None, limit=PAGE_SIZE, offset=0)
+        for group in compare:
+            for col in group["columns"]:
+                col["changed"] = changed_rows(changed.get(col["impl"].code) or {}, namer)
+                col["added"] = col["impl"].code in added
         return html(
             request,
             "submission.html",
@@ -336,7 +333,14 @@ class LifecyclePagesController(Controller):
                 catalog=catalog,
                 sub=submission_out(held, check),
                 compare=compare,
-                diff=shown,
+                changes=changes,
+                total_changes=total_changes,
+                record_names={
+                    f.key: namer.where(f.kind, f.key)
+                    for f in check.findings[:MAX_FINDINGS_NAMED]
+                    if f.key and f.kind not in ("catalog", "unknown")
+                },
+                own=held.by == user.name,
                 done=done,
                 error=error,
             ),
@@ -349,8 +353,10 @@ class LifecyclePagesController(Controller):
             return await self._submission_page(
                 request, catalog_service, sid, error="请求来源不是本站页面。", status_code=403
             )
+        form = await request.form()
+        override = user.role == "admin" and form.get("override") == "1"
         try:
-            await _lifecycle(request).approve(_caller(user), sid)
+            await _lifecycle(request).approve(_caller(user), sid, override=override)
         except ProblemException as exc:
             return await self._submission_page(
                 request, catalog_service, sid, error=_problem_text(exc), status_code=exc.status_code
@@ -384,11 +390,40 @@ def _problem_text(exc: ProblemException) -> str:
         "OUT_OF_SCOPE": "超出本令牌的区划范围，未做任何更改。",
         "UNKNOWN_REGION": "目录中没有该区划。",
         "NOT_PENDING": "该提交已被审批或驳回。",
+        "OWN_SUBMISSION": "这份提交是您本人提交的，不能由您自己批准：请另一位审查人员批准（四眼原则）。",
         "BODY_TOO_LARGE": "文件过大。",
         "INVALID_CATALOG": "发布被拒绝：本次提交涉及的记录存在错误（见下方校验发现），目录未做任何更改。",
         "INVALID_SHEET": "表格无法读取为实施清单（见下方所列单元格），未做任何更改，也没有保存为待审批的提交。",
     }
     return texts.get(exc.code, exc.detail)
+
+
+async def _stored(
+    catalog_service: Service, versions: list[int], codes: set[str]
+) -> dict[str, Implementation]:
+    """The implementations of `codes` (at most MAX_NAMED of them) as stored in the first of
+    `versions` that has each: what names them on a page."""
+    wanted = sorted(codes)[:MAX_NAMED]
+    store = catalog_service.store
+
+    def read() -> dict[str, Implementation]:
+        found: dict[str, Implementation] = {}
+        for version in versions:
+            missing = [c for c in wanted if c not in found]
+            for n in range(0, len(missing), 500):
+                found.update((i.code, i) for i in store.implementations(version, codes=missing[n : n + 500]))
+        return found
+
+    return await catalog_service._run(read) if wanted else {}
+
+
+def _wanted(diff: Any) -> dict[str, set[str]]:
+    """The (kind, key) a diff names, by kind: the submitted records the change list reads."""
+    out: dict[str, set[str]] = {}
+    for part in (diff.added, diff.removed, diff.changed):
+        for kind, keys in part.items():
+            out.setdefault(kind, set()).update(keys)
+    return out
 
 
 def _touched(diff: Any) -> set[str]:

@@ -15,6 +15,7 @@ from litestar.datastructures import Cookie
 from litestar.enums import MediaType
 
 from catalog.model import ITEM_TYPES
+from catalog.words import beijing
 
 from .data import current_user, here
 
@@ -101,6 +102,7 @@ env.globals.update(
     check_failed=CHECK_FAILED,
     bundle_errors=BUNDLE_ERRORS,
 )
+env.filters["beijing"] = beijing  # a stored moment (UTC) as `YYYY-MM-DD HH:MM`, Beijing time
 
 
 def html(

@@ -169,14 +169,29 @@ class SubmissionController(Controller):
         "/{sid:int}/approve",
         summary="Approve: publish it if §6 lets it through now (422 with the findings otherwise)",
         description="The version is published and the submission marked approved in one transaction; "
-        "409 when it was decided already.",
-        opt={"role": "reviewer", "conflict": "the submission was approved or rejected already"},
+        "409 when it was decided already. Four eyes: a submission is approved by someone other than "
+        "its submitter (the token's name); its submitter is 403 `OWN_SUBMISSION` (a Chinese `detail`), "
+        "unless an admin sends `override=true`, which is written to the audit as `approve.override`.",
+        opt={
+            "role": "reviewer",
+            "conflict": "the submission was approved or rejected already",
+            "forbidden": "the token's role may not do this, or `OWN_SUBMISSION`: the caller submitted it "
+            "(four eyes; an admin may override with `override=true`, audited)",
+        },
         status_code=201,
     )
     async def approve(
-        self, request: Request, lifecycle: NamedDependency[LifecycleService], sid: int = ID
+        self,
+        request: Request,
+        lifecycle: NamedDependency[LifecycleService],
+        sid: int = ID,
+        override: bool = Parameter(
+            default=False,
+            description="an admin approving their own submission: override four eyes (audited); "
+            "ignored for other roles",
+        ),
     ) -> PublishResult:
-        return await lifecycle.approve(caller_of(request), sid)
+        return await lifecycle.approve(caller_of(request), sid, override=override)
 
     @post(
         "/{sid:int}/reject",

@@ -47,15 +47,17 @@ class LifecycleService:
         if region is None:
             if caller.region is not None:
                 raise ProblemException(
-                    403, "OUT_OF_SCOPE", f"a whole catalog needs a token without a region ({caller.region})"
+                    403,
+                    "OUT_OF_SCOPE",
+                    f"整个目录只能由不限区划的令牌提交；本令牌只能在{_region_name(catalog, caller.region)}范围内操作。",
                 )
             return snap
         if region not in catalog.regions:
             raise ProblemException(
                 422,
                 "UNKNOWN_REGION",
-                f"no region {region} in the newest version",
-                errors=[ErrorDetail(message="not in the catalog", kind="region", key=region)],
+                f"最新版本的目录中没有区划 {region}。",
+                errors=[ErrorDetail(message="目录中没有该区划", kind="region", key=region)],
             )
         within(caller, region, snap.subtree)
         return snap
@@ -77,7 +79,7 @@ class LifecycleService:
             raise ProblemException(
                 403,
                 "OUT_OF_SCOPE",
-                f"the token acts within region {caller.region}: a bundle it writes must name its regions",
+                f"本令牌只能在区划 {caller.region} 范围内操作：它保存的一件事须写明提供区划（regions）。",
             )
         snap = await self.catalog.snapshot()
         for region in regions:
@@ -208,7 +210,7 @@ class LifecycleService:
             )
         except SubmissionTooLarge as exc:
             raise ProblemException(
-                413, "BODY_TOO_LARGE", f"a submission held for approval may be at most {exc.limit} bytes"
+                413, "BODY_TOO_LARGE", f"待审批的提交最多 {exc.limit} 字节（{exc.limit // (1 << 20)} MB）。"
             ) from None
         return submission_out(held, check)
 
@@ -245,7 +247,7 @@ class LifecycleService:
             ) from None
         except SubmissionTooLarge as exc:
             raise ProblemException(
-                413, "BODY_TOO_LARGE", f"a submission held for approval may be at most {exc.limit} bytes"
+                413, "BODY_TOO_LARGE", f"待审批的提交最多 {exc.limit} 字节（{exc.limit // (1 << 20)} MB）。"
             ) from None
         return submission_out(held, check)
 
@@ -277,14 +279,21 @@ class LifecycleService:
             submissions=[submission_out(s, None) for s in rows],
         )
 
-    async def approve(self, caller: Caller, sid: int) -> PublishResult:
-        from catalog.store import NotPending
+    async def approve(self, caller: Caller, sid: int, *, override: bool = False) -> PublishResult:
+        """Publish a held submission. Four eyes: its submitter (the same token name) may not
+        approve it (403 `OWN_SUBMISSION`), unless an admin asks to `override` — audited."""
+        from catalog.store import NotPending, OwnSubmission
 
         held, _ = await self.held(caller, sid)
+        admin_override = override and caller.role == "admin"
         try:
-            return await self.catalog.published(lambda: self.store.approve(sid, by=caller.name))
+            return await self.catalog.published(
+                lambda: self.store.approve(sid, by=caller.name, override=admin_override)
+            )
         except NotPending as exc:
             raise _decided(sid, exc.state or held.state) from None
+        except OwnSubmission:
+            raise own_submission(sid, caller) from None
 
     async def reject(self, caller: Caller, sid: int, reason: str) -> sl.SubmissionOut:
         from catalog.store import NotPending
@@ -307,8 +316,31 @@ class LifecycleService:
         )
 
 
+STATE_WORDS = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+
+
+def _region_name(catalog: Any, code: str) -> str:
+    region = catalog.regions.get(code)
+    return f"{region.name}（{code}）" if region is not None else f"区划 {code} "
+
+
 def _decided(sid: int, state: str) -> ProblemException:
-    return ProblemException(409, "NOT_PENDING", f"submission {sid} is already {state}")
+    return ProblemException(409, "NOT_PENDING", f"提交 #{sid} {STATE_WORDS.get(state, state)}，不能再审批。")
+
+
+def own_submission(sid: int, caller: Caller) -> ProblemException:
+    """Four eyes: the submitter cannot approve their own submission."""
+    detail = (
+        f"提交 #{sid} 是“{caller.name}”本人提交的，不能由提交人自己批准：请另一位审查人员批准（四眼原则）。"
+    )
+    if caller.role == "admin":
+        detail += "管理员确需越过此规则时，可加 override=true 再次批准，此举将记入审计日志。"
+    return ProblemException(
+        403,
+        "OWN_SUBMISSION",
+        detail,
+        errors=[ErrorDetail(message="提交人不能批准本人的提交", kind="submission", key=str(sid))],
+    )
 
 
 def submission_out(held: Submission, check: Check | None) -> sl.SubmissionOut:

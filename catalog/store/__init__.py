@@ -31,7 +31,15 @@ from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
 from ..tree import subtree
 from . import lifecycle, reads
-from .lifecycle import AuditEvent, Caller, Check, NotPending, Submission, SubmissionTooLarge
+from .lifecycle import (
+    AuditEvent,
+    Caller,
+    Check,
+    NotPending,
+    OwnSubmission,
+    Submission,
+    SubmissionTooLarge,
+)
 from .publish import publish_file
 from .reads import VersionInfo
 from .schema import BUNDLES_ROW, CATALOG_ROW, CURRENT, Base, BundleRow, StateRow, TokenRow
@@ -45,6 +53,7 @@ __all__ = [
     "Caller",
     "Check",
     "NotPending",
+    "OwnSubmission",
     "Published",
     "Refused",
     "SheetRefused",
@@ -481,22 +490,26 @@ class Store:
             lifecycle.store_check(conn, sid, check)
         return self.submission(sid)
 
-    def approve(self, sid: int, *, by: str) -> Published:
+    def approve(self, sid: int, *, by: str, override: bool = False) -> Published:
         """Publish a pending submission if §6 lets it through now (else Refused, and it stays
         pending); it is marked approved in the publish's own transaction. NotPending when it is
-        not there or already decided."""
+        not there or already decided; OwnSubmission when `by` submitted it (four eyes) unless
+        `override` (an admin's: the caller checks the role), which is audited."""
         held = self.submission(sid)
         raw = self.submission_file(sid)
         if held is None or raw is None or held[0].state != "pending":
             raise NotPending(None if held is None else held[0].state)
         sub = held[0]
+        overridden = lifecycle.four_eyes(sub, by, override=override)
 
         def decided(conn: Connection) -> bool:
             version = lifecycle.new_version(conn)
             lifecycle.decide(conn, sid, state="approved", by=by, version=version)
+            if overridden:
+                lifecycle.audit_override(conn, sub, by)
             return _audited(conn, by, "publish", submission=sid)
 
-        note = f"{sub.note} (submission {sid} by {sub.by})".strip()
+        note = version_note(sub)
         with _spooled(raw) as path, lifecycle.finishing(decided):
             return publish_file(
                 self.engine, path, by=by, note=note, region=sub.region, lock_timeout=self.lock_timeout
@@ -576,6 +589,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")  # sorts (index builds) on more cores
     cursor.close()
+
+
+def version_note(sub: Submission) -> str:
+    """The note of the version an approval publishes: the submission's, then where it came from
+    (`压缩时限（提交 #2，提交人 兴庆区审查员）`)."""
+    origin = f"提交 #{sub.id}，提交人 {sub.by}" if sub.by else f"提交 #{sub.id}"
+    return f"{sub.note}（{origin}）" if sub.note else origin
 
 
 def _audited(conn: Connection, by: str, action: str, **detail: Any) -> bool:

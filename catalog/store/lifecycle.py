@@ -11,6 +11,9 @@ once everything is written:
   (compare-and-set on `pending`, so two approvals publish once) and writes its audit row: a
   crash at any moment leaves the old version with the submission pending, or the new version
   with it approved;
+- **four eyes**: a submission is approved by someone other than its submitter (`four_eyes`:
+  the same name — a token's name is its holder's — is refused with `OwnSubmission`); an admin
+  may override, and the approval's transaction then writes an `approve.override` audit row;
 - every publish writes its audit row in its own transaction.
 
 Held files are kept zlib-compressed in `catalog_submission` (a deployment of many instances
@@ -99,6 +102,38 @@ class NotPending(Exception):
     def __init__(self, state: str | None):
         super().__init__(f"the submission is {state or 'not there'}")
         self.state = state
+
+
+class OwnSubmission(Exception):
+    """Approving a submission by the name that submitted it (four eyes, §6's review)."""
+
+    def __init__(self, sid: int, by: str):
+        super().__init__(f"submission {sid} was submitted by {by}, who cannot approve it")
+        self.sid = sid
+        self.by = by
+
+
+def four_eyes(held: Submission, by: str, *, override: bool) -> bool:
+    """May `by` approve `held`? Anyone but its submitter; its submitter only with `override`
+    (an admin's, which the caller checked) — True then, for the approval to audit it."""
+    if held.by != by:
+        return False
+    if not override:
+        raise OwnSubmission(held.id, by)
+    return True
+
+
+def audit_override(conn: Connection, held: Submission, by: str) -> None:
+    """The audit row of an approval that overrode four eyes."""
+    audit(
+        conn,
+        by,
+        "approve.override",
+        f"submission {held.id}",
+        submitter=held.by,
+        rule="four_eyes",
+        note="管理员越过四眼原则，批准了本人的提交",
+    )
 
 
 _check_decoder = msgspec.json.Decoder(Check)

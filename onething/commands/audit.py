@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--action",
-        help="only this action (publish, republish, submit, approve, reject, token.create, token.revoke)",
+        help="only this action (publish, republish, submit, approve, approve.override, reject, token.create, "
+        "token.revoke)",
     )
     p.add_argument("--limit", type=int, default=100, help="at most this many events (default 100)")
     p.add_argument("--json", action="store_true", help='print {"total":N,"events":[…]}')

@@ -47,12 +47,20 @@ def test_writes_need_if_match(api):
     assert api.delete("/bundles/newborn").status_code == 428
     r = api.put("/bundles/newborn", json={"name": "x", "items": NEWBORN}, headers={"If-Match": '"7"'})
     assert r.status_code == 412 and r.headers["etag"] == '"1"'
+    # Said in Chinese, by the bundle's name: no English, no version arithmetic to decode.
+    assert r.json()["detail"] == (
+        "一件事“新生儿出生一件事”已被他人修改，现在是第 1 版，不是您读取时的第 7 版："
+        "请重新读取后再修改，以免覆盖他人的更改。"
+    )
+    assert r.json()["code"] == "STALE_VERSION" and r.json()["errors"][0]["message"] == "当前是第 1 版"
     assert (
         api.put(
             "/bundles/newborn", json={"name": "x", "items": NEWBORN}, headers={"If-Match": "garbage"}
         ).status_code
         == 412
     )
+    garbled = api.put("/bundles/newborn", json={"name": "x", "items": NEWBORN}, headers={"If-Match": "x"})
+    assert "不是这个一件事的某一版" in garbled.json()["detail"]
     assert api.get("/bundles/newborn").json()["name"] == "新生儿出生一件事"  # nothing changed
     r = api.put("/bundles/newborn", json={"name": "x", "items": NEWBORN}, headers={"If-Match": "*"})
     assert r.status_code == 200 and r.json()["version"] == 2

@@ -101,6 +101,10 @@ def test_a_region_scoped_token_cannot_touch_another_region(api: Api) -> None:
     assert status("PUT", "/catalog", {**reviewer, **NDJSON}, content=whole) == 403
     assert status("POST", f"/submissions?region={OTHER}", {**reviewer, **NDJSON}, content=other) == 403
     assert status("POST", "/submissions", {**reviewer, **NDJSON}, content=whole) == 403
+    refused = api.client.post("/submissions", headers={**reviewer, **NDJSON}, content=whole).json()
+    assert refused["code"] == "OUT_OF_SCOPE" and "兴庆区（640104）" in refused["detail"]
+    unknown = api.post("/submissions?region=649999", role="reviewer", content=other, headers=NDJSON).json()
+    assert unknown["code"] == "UNKNOWN_REGION" and unknown["detail"] == "最新版本的目录中没有区划 649999。"
     assert status("POST", "/versions/1/republish", reviewer) == 403
     assert status("GET", f"/review?region={OTHER}", reviewer) == 403
     assert status("GET", "/audit", reviewer) == 403
@@ -187,9 +191,75 @@ def test_a_refused_submission_is_held_with_its_findings_and_cannot_be_approved(a
     held = api.post(f"/submissions?region={COUNTY}", role="reviewer", content=body, headers=NDJSON).json()
     assert held["refused"] and held["errors"] == 1 and held["findings"][0]["rule"] == "FOUR_SAME_NAME"
     assert api.get(f"/submissions/{held['id']}/diff", role="reviewer").status_code == 404
-    r = api.post(f"/submissions/{held['id']}/approve", role="reviewer")
+    r = api.post(f"/submissions/{held['id']}/approve", role="admin")
     assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "FOUR_SAME_NAME"
     assert api.store.revision() == 1 and api.store.submission(held["id"])[0].state == "pending"
+
+
+def test_four_eyes_the_submitter_cannot_approve_another_reviewer_can(api: Api) -> None:
+    body = partial(faster(small_catalog(), COUNTY), COUNTY)
+    held = api.post(f"/submissions?region={COUNTY}", role="reviewer", content=body, headers=NDJSON).json()
+    sid = held["id"]
+    # The same token, the same person with another token (tokens are named for their holder), and
+    # `override` asked by a reviewer: all refused, nothing published, still pending.
+    twin = api.post("/tokens", role="admin", json={"name": "test-reviewer", "role": "reviewer"}).json()
+    for headers in (
+        api.auth("reviewer"),
+        {"Authorization": f"Bearer {twin['token']}"},
+    ):
+        for query in ("", "?override=true"):
+            r = api.client.post(f"/submissions/{sid}/approve{query}", headers=headers)
+            assert r.status_code == 403, r.text
+            problem = r.json()
+            assert problem["code"] == "OWN_SUBMISSION"
+            assert problem["type"] == "urn:onething:problem:own-submission"
+            assert f"提交 #{sid}" in problem["detail"] and "四眼原则" in problem["detail"]
+            assert "override" not in problem["detail"]  # a reviewer cannot override: not offered
+    assert api.store.revision() == 1 and api.store.submission(sid)[0].state == "pending"
+    assert not any(e["action"].startswith("approve") for e in api.get("/audit", role="admin").json()["events"])
+
+    other = api.post("/tokens", role="admin", json={"name": "另一位审查员", "role": "reviewer"}).json()
+    r = api.client.post(f"/submissions/{sid}/approve", headers={"Authorization": f"Bearer {other['token']}"})
+    assert r.status_code == 201, r.text
+    after = api.get(f"/submissions/{sid}", role="reviewer").json()
+    assert (after["state"], after["decided_by"], after["version"]) == ("approved", "另一位审查员", 2)
+    version = api.get("/versions", role="reviewer").json()["versions"][-1]
+    assert version["by"] == "另一位审查员" and version["note"] == f"提交 #{sid}，提交人 test-reviewer"
+    actions = [e["action"] for e in api.get("/audit", role="admin").json()["events"]]
+    assert "approve.override" not in actions
+
+
+def test_four_eyes_an_admin_may_override_and_it_is_audited(api: Api) -> None:
+    body = partial(faster(small_catalog(), COUNTY), COUNTY)
+    r = api.post(f"/submissions?region={COUNTY}&note=压缩时限", role="admin", content=body, headers=NDJSON)
+    sid = r.json()["id"]
+    refused = api.post(f"/submissions/{sid}/approve", role="admin")
+    assert refused.status_code == 403 and refused.json()["code"] == "OWN_SUBMISSION"
+    assert "override=true" in refused.json()["detail"] and "审计" in refused.json()["detail"]
+    assert api.store.revision() == 1
+
+    done = api.post(f"/submissions/{sid}/approve?override=true", role="admin")
+    assert done.status_code == 201, done.text
+    assert api.store.revision() == 2
+    assert api.get("/versions", role="reviewer").json()["versions"][-1]["note"] == (
+        f"压缩时限（提交 #{sid}，提交人 test-admin）"
+    )
+    events = api.get("/audit", role="admin").json()["events"]
+    assert [(e["action"], e["target"]) for e in events[:3]] == [
+        ("publish", "version 2"),
+        ("approve.override", f"submission {sid}"),
+        ("approve", f"submission {sid}"),
+    ]
+    override = events[1]
+    assert override["by"] == "test-admin" and override["detail"]["submitter"] == "test-admin"
+    assert "四眼原则" in override["detail"]["note"]
+
+
+def test_four_eyes_is_documented_in_openapi(sqlite_api: Api) -> None:
+    schema = sqlite_api.get("/schema/openapi.json", role=None).json()
+    operation = schema["paths"]["/submissions/{sid}/approve"]["post"]
+    assert "OWN_SUBMISSION" in operation["responses"]["403"]["description"]
+    assert any(p["name"] == "override" and p["in"] == "query" for p in operation["parameters"])
 
 
 def test_a_national_rename_fills_the_review_queue_and_republish_restores(api: Api) -> None:

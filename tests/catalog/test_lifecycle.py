@@ -178,3 +178,38 @@ def test_the_lifecycle_commands_speak_the_spec_json(db_url, tmp_path, ningxia):
     assert done.returncode == 1 and json.loads(done.stdout)["findings"][0]["rule"] == "SCOPE"
     assert onething("publish", "--db", db_url).returncode == 2
     assert onething("diff", "1", "9", "--db", db_url).returncode == 2
+
+
+def test_four_eyes_in_the_store_the_submitter_cannot_approve(store, tmp_path, ningxia):
+    from catalog.store import OwnSubmission
+
+    impls = {
+        c: msgspec.structs.replace(i, promised_days=0) if i.region == COUNTY else i
+        for c, i in ningxia.implementations.items()
+    }
+    held, _ = store.submit(
+        partial(tmp_path / "p.jsonl", ningxia, COUNTY, impls),
+        by="兴庆区审查员",
+        note="压缩时限",
+        region=COUNTY,
+        max_bytes=1 << 24,
+    )
+    with pytest.raises(OwnSubmission):
+        store.approve(held.id, by="兴庆区审查员")
+    assert store.revision() == 1 and store.submission(held.id)[0].state == "pending"
+
+    # An override (an admin's: the caller checks the role) approves, and the audit says so.
+    store.approve(held.id, by="兴庆区审查员", override=True)
+    assert store.revision() == 2 and store.submission(held.id)[0].decided_by == "兴庆区审查员"
+    assert store.versions()[-1].note == f"压缩时限（提交 #{held.id}，提交人 兴庆区审查员）"
+    events = {e.action: e for e in store.audit(limit=5)[1]}
+    assert events["approve.override"].detail["submitter"] == "兴庆区审查员"
+
+    # Someone else approves without an override, and no override is written.
+    again, _ = store.submit(
+        partial(tmp_path / "q.jsonl", ningxia, COUNTY), by="兴庆区审查员", region=COUNTY, max_bytes=1 << 24
+    )
+    store.approve(again.id, by="银川市审查员")
+    assert store.versions()[-1].note == f"提交 #{again.id}，提交人 兴庆区审查员"
+    overrides = [e for e in store.audit(limit=20)[1] if e.action == "approve.override"]
+    assert len(overrides) == 1

@@ -137,7 +137,9 @@ def test_a_stale_save_is_refused(site: Server, open_page) -> None:
     with second.expect_navigation() as navigation:
         second.click("#save")
     assert navigation.value.status == 412
-    assert "已被他人修改" in second.locator("#save-error").inner_text()
+    said = second.locator("#save-error").inner_text()
+    assert "一件事“第一位设计人员的名称”已被他人修改，现在是第 2 版" in said
+    assert "bundle" not in said and "version" not in said
     store = site.store()
     try:
         held = store.bundle("pages-stale")
@@ -288,3 +290,14 @@ def held_bundle(site: Server, bundle_id: str):
         store.dispose()
     assert held is not None
     return held.bundle
+
+
+def test_the_preview_names_requirements_by_their_materials(site: Server, open_page) -> None:
+    """`「居住证核发」照片`, not the requirement's id `「居住证核发」photo`."""
+    permit = "000701001000"  # 居住证核发: requirements identity, photo, residence, condition
+    page = open_page(site, "designer", javascript=False)
+    page.goto(f"/pages/designer?items={permit}&items={PICKS[1]}&region={REGION}")
+    shown = page.locator("#bring").inner_text() + page.locator("#waived").inner_text()
+    assert "「居住证核发」照片" in shown
+    for req in ("photo", "identity", "residence", "condition"):
+        assert f"」{req}" not in page.locator("main").inner_text(), req

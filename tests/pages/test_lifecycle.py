@@ -13,7 +13,7 @@ import pytest
 
 from catalog.model import Catalog, record_encoder
 
-from .conftest import RENAMED_ITEM, RENAMED_REGION, Server, broken, ningxia, serve
+from .conftest import RENAMED_ITEM, RENAMED_REGION, SLOW_REGION, Server, broken, ningxia, serve
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +46,15 @@ def test_versions_diff_and_review_queue(lifecycle_site: Server, open_page, artif
     assert rows.count() == 2
     assert rows.first.get_attribute("data-version") == "2"
     assert "整个目录" in rows.first.inner_text()
+    from catalog.words import beijing
+
+    store = lifecycle_site.store()
+    try:
+        newest = store.versions()[-1]
+    finally:
+        store.dispose()
+    assert beijing(newest.published_at) in rows.first.inner_text()  # Beijing time, not UTC
+    assert "北京时间" in page.locator("#versions thead").inner_text()
     page.screenshot(path=str(artifacts / "page-versions.png"), full_page=True)
 
     with page.expect_navigation():
@@ -56,6 +65,19 @@ def test_versions_diff_and_review_queue(lifecycle_site: Server, open_page, artif
     old_name = item.name.removesuffix("（新）")
     assert old_name in renamed.inner_text() and item.name in renamed.inner_text()
     assert "修改" in page.locator("#diff").inner_text()
+    # Records by name, fields by label: no format field names, no implementation codes.
+    diff_text = page.locator("#diff").inner_text()
+    assert "statutory_days" not in diff_text and "promised_days" not in diff_text
+    assert not any(code in diff_text for code in lifecycle_site.catalog.implementations)
+    assert "法定办结时限" in diff_text
+    followed = next(
+        i
+        for _, i in sorted(lifecycle_site.catalog.implementations.items())
+        if i.item == RENAMED_ITEM and i.region != RENAMED_REGION
+    )
+    region_name = lifecycle_site.catalog.regions[followed.region].name
+    row = page.locator(f"#diff tr[data-key='{followed.code}']").first
+    assert f"{region_name} · {item.name}" in row.inner_text()  # read from the store: not in memory
     page.screenshot(path=str(artifacts / "page-diff.png"), full_page=False)
 
     page.goto(f"/pages/review-queue?region={RENAMED_REGION}")
@@ -113,12 +135,21 @@ def test_upload_is_held_with_findings_then_rejected_and_a_fix_approved(
         with page.expect_navigation():
             page.click("#upload button[type=submit]")
         assert "修改 1" in page.locator("#check").inner_text()
-        assert page.locator("#diff tr[data-field='name']").count() == 1
-        with page.expect_navigation():
-            page.click("#approve")
-        assert page.locator("#state").inner_text() == "已批准"
+        renamed = page.locator("#change-list li[data-field='name']")
+        assert renamed.count() == 1 and item.name in renamed.inner_text()
+        # Four eyes: its submitter cannot approve it; another reviewer does.
+        assert page.locator("#approve").count() == 0 and page.locator("#four-eyes").is_visible()
+        sid = page.url.rsplit("/", 1)[-1]
+        lifecycle_site.tokens.setdefault("second-reviewer", store.create_token("第二审查员", "reviewer"))
+        other = open_page(lifecycle_site, "second-reviewer", javascript=False)
+        other.goto(f"/pages/submissions/{sid}")
+        assert other.locator("#four-eyes").count() == 0
+        with other.expect_navigation():
+            other.click("#approve")
+        assert other.locator("#state").inner_text() == "已批准"
         assert store.revision() == before + 1
-        assert store.versions()[-1].region == RENAMED_REGION and store.versions()[-1].by == "pages-reviewer"
+        assert store.versions()[-1].region == RENAMED_REGION and store.versions()[-1].by == "第二审查员"
+        assert store.versions()[-1].note == f"提交 #{sid}，提交人 pages-reviewer"
         page.goto(f"/pages/review-queue?region={RENAMED_REGION}")
         assert page.locator("#queue tbody tr[data-key]").count() == 0
         states = page.goto("/pages/submissions") and page.locator("#submissions tbody tr").all_inner_texts()
@@ -210,3 +241,166 @@ def test_a_sheet_downloads_and_comes_back_through_the_submissions_page(
     finally:
         store.dispose()
         ctx.close()
+
+
+FOOD = "食品经营许可"
+
+
+def food_file(path: Path, catalog: Catalog, region: str, days: int, phone: str) -> tuple[Path, int]:
+    """`region`'s list (as the store has it now) with its 食品经营许可 promising `days` days and
+    answering at `phone`; and the days it promised before."""
+    lines = [record_encoder.encode(catalog.header)]
+    before = -1
+    for _, impl in sorted(catalog.implementations.items()):
+        if impl.region != region:
+            continue
+        if catalog.items[impl.item].name == FOOD:
+            before = impl.promised_days
+            impl = msgspec.structs.replace(impl, promised_days=days, phone=phone)
+        lines.append(record_encoder.encode(impl))
+    assert before >= 0
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path, before
+
+
+@pytest.mark.parametrize("width", (1366, 390))
+def test_the_approval_page_leads_with_the_changes_by_name_and_four_eyes(
+    lifecycle_site: Server, browser, artifacts: Path, tmp_path: Path, width: int
+) -> None:
+    """The approval page at 1366 and 390 px: the changes first, named as people know them
+    (兴庆区 · 食品经营许可 · 承诺办结时限 9 → 7), then the decision; the changed cells marked in
+    the comparison; no format field names or implementation codes; Beijing time; axe clean.
+    Its submitter is told four eyes and offered no approval; another reviewer approves it."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from catalog.words import beijing
+
+    from .test_phone_and_a11y import context
+
+    store = lifecycle_site.store()
+    lifecycle_site.tokens.setdefault("second-reviewer", store.create_token("第二审查员", "reviewer"))
+    contexts = []
+    try:
+        current = store.catalog()
+        impl = next(
+            i
+            for _, i in sorted(current.implementations.items())
+            if i.region == RENAMED_REGION and current.items[i.item].name == FOOD
+        )
+        days = impl.promised_days - 2 if impl.promised_days >= 2 else impl.promised_days + 2
+        path, before = food_file(tmp_path / "food.jsonl", current, RENAMED_REGION, days, f"0951-{width}")
+        with lifecycle_site.api("reviewer") as api:
+            r = api.post(
+                f"/submissions?region={RENAMED_REGION}&note=压缩办结时限",
+                content=path.read_bytes(),
+                headers={"Content-Type": "application/x-ndjson"},
+            )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        held = store.submission(sid)
+        assert held is not None
+
+        # The submitter: told four eyes, no approve button.
+        ctx, mine = context(browser, lifecycle_site, width, role="reviewer")
+        contexts.append(ctx)
+        mine.goto(f"/pages/submissions/{sid}")
+        assert "四眼原则" in mine.locator("#four-eyes").inner_text()
+        assert mine.locator("#approve").count() == 0 and mine.locator("#reject").count() == 1
+
+        # Another reviewer: the changes, then the decision.
+        ctx, page = context(browser, lifecycle_site, width, role="second-reviewer")
+        contexts.append(ctx)
+        page.goto(f"/pages/submissions/{sid}")
+        assert page.locator("#four-eyes").count() == 0
+        lines = page.locator("#change-list li").all_inner_texts()
+        region = current.regions[RENAMED_REGION].name
+        assert f"{region} · {FOOD} · 承诺办结时限 {before} → {days}" in lines
+        assert f"{region} · {FOOD} · 咨询电话 {impl.phone or '（空）'} → 0951-{width}" in lines
+        order = page.evaluate(
+            "document.querySelector('#change-list').compareDocumentPosition("
+            "document.querySelector('#approve')) & Node.DOCUMENT_POSITION_FOLLOWING"
+        )
+        assert order, "the decision comes after the changes"
+        first_table = page.locator("table.compare").first
+        assert page.evaluate(
+            "(t) => document.querySelector('#approve').compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING",
+            first_table.element_handle(),
+        ), "the long tables come after the decision"
+        days_cell = page.locator(f"table.compare th[data-impl='{impl.code}']")
+        assert days_cell.count() == 1
+        marked = page.locator("table.compare td.changed[data-row='days']")
+        assert marked.count() == 1 and f"原承诺办结时限 {before}" in marked.inner_text()
+        assert (
+            f"咨询电话 原：{impl.phone}"
+            in page.locator("table.compare td.changed[data-row='other']").inner_text()
+        )
+        main = page.locator("main").inner_text()
+        for word in ("promised_days", "phone", impl.code):
+            assert word not in page.locator("#changes").inner_text(), word
+        assert beijing(held[0].submitted_at) in main and "北京时间" in main and "UTC" not in main
+        # The findings name their records too (an implementation elsewhere, read from the store).
+        records = page.locator("#findings tbody td:nth-child(3)").all_inner_texts()
+        assert records and not any(code in r for r in records for code in current.implementations)
+        slow = current.regions[SLOW_REGION].name
+        assert any(r.startswith(f"{slow} · ") for r in records), records  # its TIME_LIMIT finding
+
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        violations = [
+            (v["id"], [n["target"] for n in v["nodes"]][:3])
+            for v in Axe().run(page).response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert violations == []
+        page.screenshot(path=str(artifacts / f"page-approval-{width}.png"), full_page=True)
+
+        with page.expect_navigation():
+            page.click("#approve")
+        assert page.locator("#state").inner_text() == "已批准"
+        assert store.revision() == held[1].based_on + 1
+        assert store.versions()[-1].note == f"压缩办结时限（提交 #{sid}，提交人 pages-reviewer）"
+    finally:
+        for ctx in contexts:
+            ctx.close()
+        store.dispose()
+
+
+def test_an_admin_may_override_four_eyes_on_the_page_and_it_is_audited(
+    lifecycle_site: Server, open_page, tmp_path: Path
+) -> None:
+    store = lifecycle_site.store()
+    try:
+        current = store.catalog()
+        impl = next(
+            i
+            for _, i in sorted(current.implementations.items())
+            if i.region == RENAMED_REGION and current.items[i.item].name == FOOD
+        )
+        path, _ = food_file(tmp_path / "own.jsonl", current, RENAMED_REGION, impl.promised_days, "0951-1")
+        with lifecycle_site.api("admin") as api:
+            r = api.post(
+                f"/submissions?region={RENAMED_REGION}",
+                content=path.read_bytes(),
+                headers={"Content-Type": "application/x-ndjson"},
+            )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        before = store.revision()
+        page = open_page(lifecycle_site, "admin", javascript=False)
+        page.goto(f"/pages/submissions/{sid}")
+        assert "管理员" in page.locator("#four-eyes").inner_text()
+        box = page.locator("#decision input[name=override]")
+        assert box.count() == 1 and box.get_attribute("required") is not None
+        # Without ticking it (the form's `required` lifted): refused, said in Chinese, nothing published.
+        box.evaluate("b => b.removeAttribute('required')")
+        with page.expect_navigation() as answer:
+            page.click("#approve")
+        assert answer.value is not None and answer.value.status == 403
+        assert "四眼原则" in page.locator("#error").inner_text() and store.revision() == before
+        page.locator("#decision input[name=override]").check()
+        with page.expect_navigation():
+            page.click("#approve")
+        assert page.locator("#state").inner_text() == "已批准" and store.revision() == before + 1
+        override = store.audit(action="approve.override", limit=1)[1]
+        assert override and override[0].target == f"submission {sid}" and override[0].by == "pages-admin"
+    finally:
+        store.dispose()

@@ -1,0 +1,83 @@
+"""Words people read, each once: the Chinese label of every field of the format (the pages,
+the validation messages and the approval page's change list all name a field from here), and
+how a moment is written on a page (Beijing time). Stored moments stay as they are (UTC)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+FIELD_LABELS: dict[str, str] = {
+    "kind": "记录类型",
+    "format": "格式",
+    "version": "版本",
+    "title": "标题",
+    "code": "编码",
+    "name": "名称",
+    "level": "层级",
+    "parent": "上级区划",
+    "id": "编号",
+    "category": "类别",
+    "aliases": "别名",
+    "e_license": "电子证照",
+    "commitment": "告知承诺",
+    "retained": "留存",
+    "label": "标签",
+    "type": "类型",
+    "choices": "选项",
+    "text": "问题文本",
+    "answers": "答案",
+    "req": "材料要求",
+    "any_of": "可选材料",
+    "optional": "非必需",
+    "deferrable": "可容缺",
+    "when": "适用情形",
+    "basis": "设定依据",
+    "owner": "所属区划",
+    "levels": "实施层级",
+    "materials": "申请材料",
+    "statutory_days": "法定办结时限",
+    "promised_days": "承诺办结时限",
+    "main": "主项",
+    "outputs": "办理结果",
+    "requires": "前置事项",
+    "fields": "表单字段",
+    "item": "事项",
+    "region": "区划",
+    "agency": "实施主体",
+    "uscc": "统一社会信用代码",
+    "visits": "跑动次数",
+    "online_depth": "网办深度",
+    "fee": "收费",
+    "window": "受理窗口",
+    "address": "办理地点",
+    "hours": "办公时间",
+    "phone": "咨询电话",
+    "description": "说明",
+    "regions": "提供区划",
+    "items": "事项",
+    "target_days": "目标办结时限",
+}
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+"""China has kept UTC+8 without summer time since 1991: a fixed offset needs no tz database."""
+
+
+def field_label(field: str) -> str:
+    """`承诺办结时限` for `promised_days`; a field without a label keeps its name."""
+    return FIELD_LABELS.get(field, field)
+
+
+def beijing(moment: datetime | str | None) -> str:
+    """A stored moment (UTC; naive means UTC; or its ISO text) as people here read it:
+    `2026-12-04 23:19` Beijing time. None → empty."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def beijing_today() -> date:
+    return datetime.now(BEIJING).date()
