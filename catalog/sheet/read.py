@@ -40,6 +40,7 @@ from .columns import (
     material_label,
     material_number,
 )
+from .formula import plain
 from .locate import Origin, RowOrigin, SheetFinding, sheet_finding
 
 Format = Literal["xlsx", "csv"]
@@ -239,7 +240,7 @@ def _marker(book: bounds.Workbook) -> dict[str, tuple[str, str]]:
     for number, row in book.rows(NOTES_SHEET, stop_after=20):
         label = row[0] if row and isinstance(row[0], str) else ""
         if len(row) >= 2 and label in ("格式", "区划") and row[1] is not None:
-            value = row[1]
+            value = plain(row[1]) if isinstance(row[1], str) else row[1]
             if isinstance(value, float) and value.is_integer():
                 value = int(value)  # a code typed as a number
             marker[label] = (str(value).strip(), f"B{number}")
@@ -503,7 +504,7 @@ class _Rows:
     def row(self, number: int, cells: list[Cell]) -> Implementation | None:
         def cell(i: int) -> Cell:
             value = cells[i] if i < len(cells) else None
-            return None if value == "" else value
+            return None if value == "" else plain(value) if isinstance(value, str) else value
 
         for i in range(len(cells)):
             if i not in self.known and not _blank(cells[i]):

@@ -5,6 +5,7 @@ the region itself could implement and does not yet, with only what the item fixe
 (region, item code and name, type, basis, statutory days, 材料按事项 是). Rows come in (region,
 item, code) order. The rows pass through a temporary file, never all in memory: the header
 needs to know how many requirement columns the rows use before the first row is written.
+Every text cell is written `formula.neutral`: none is a formula a spreadsheet would evaluate.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .columns import (
     YES,
     material_label,
 )
+from .formula import neutral
 
 Format = Literal["xlsx", "csv"]
 Value = str | int | float | None
@@ -190,7 +192,7 @@ def csv_text(value: Value) -> str:
         return ""
     if isinstance(value, float):
         return fee_text(value)
-    return str(value)
+    return neutral(value) if isinstance(value, str) else str(value)
 
 
 def fee_text(fee: float) -> str:
@@ -208,7 +210,7 @@ def _csv(out: BinaryIO | str | Path, width: int, rows: Iterator[Row]) -> None:
         text.write(BOM)
         writer.writerow(labels(width))
         for values, materials in rows:
-            writer.writerow([csv_text(v) for v in values] + materials)
+            writer.writerow([csv_text(v) for v in values] + [neutral(m) for m in materials])
         text.flush()
         text.detach()
     finally:
@@ -257,13 +259,13 @@ def _xlsx(
                 if value is None:
                     continue
                 if isinstance(value, str):
-                    sheet.write_string(last, index, value)
+                    sheet.write_string(last, index, neutral(value))
                 elif isinstance(value, float) and float(f"{value:.16G}") != value:
                     sheet.write_string(last, index, repr(value))  # Excel would round it
                 else:
                     sheet.write_number(last, index, value)
             for offset, cell in enumerate(materials):
-                sheet.write_string(last, len(COLUMNS) + offset, cell)
+                sheet.write_string(last, len(COLUMNS) + offset, neutral(cell))
         sheet.autofilter(0, 0, max(last, 1), len(names) - 1)
         sheet.activate()
         _notes(book, catalog, region, items, version)
@@ -328,7 +330,7 @@ def _notes(book: Any, catalog: Catalog, region: str, items: list[str], version: 
     def line(*cells: str, style: Any = None) -> None:
         nonlocal row
         for index, cell in enumerate(cells):
-            sheet.write_string(row, index, cell, style)
+            sheet.write_string(row, index, neutral(cell), style)
         row += 1
 
     line(f"{place.name}实施清单", style=title)
