@@ -605,7 +605,9 @@ class _Rows:
                     key,
                 )
             return None
-        item = self.catalog.items.get(parsed.get("item", ""))
+        if "item" not in parsed:
+            return []  # the item's cell has its finding; which requirements these are depends on it
+        item = self.catalog.items.get(parsed["item"])
         taken: set[str] = set()
         out = []
         for n, index, value in filled:

@@ -576,3 +576,61 @@ def test_formula_payloads_come_back_neutralised_and_read_back_exactly(store, tmp
     assert all(stored(code, i) == payload for code, (i, payload) in planted.items())
     _neutralised_in(cells(exported(store, tmp_path, COUNTY, "xlsx"))[DATA_SHEET], planted)
     _neutralised_in(csv_rows(exported(store, tmp_path, COUNTY, "csv")), planted)
+
+
+# -- materials and situations by name, with drop-downs (issue 17, point 5) -----------------------------
+
+
+def test_requirement_cells_name_materials_and_situations_in_words_with_a_drop_down(
+    store, tmp_path, ningxia
+) -> None:
+    import re
+    import zipfile
+
+    from catalog.sheet.notation import marks
+
+    path = exported(store, tmp_path, "640000")
+    rows = cells(path)[DATA_SHEET]
+    written = {c for r in rows[1:] for c in r[len(COLUMNS) :] if c}
+    assert written
+    for cell in written:  # no requirement id in front, no question or answer id in a situation
+        head, _, flags = cell.partition("【")
+        assert "：" not in head, cell
+        assert not re.search(r"[A-Za-z_]", flags), cell
+    situations = [c for c in written if "【情形：" in c]
+    assert situations
+    texts = {q.text for q in ningxia.questions.values()}
+    assert all(c.split("【情形：")[1].split("=")[0] in texts for c in situations)
+    # the old notation, ids and all, still reads: a requirement cell with a situation rewritten so
+    book = cells(path)
+    data = book[DATA_SHEET]
+    n, j = next(
+        (n, j)
+        for n in filled(data)
+        for j in range(len(COLUMNS), len(data[n]))
+        if isinstance(data[n][j], str) and "【情形：" in data[n][j]
+    )
+    code = data[n][index("实施编码")]
+    (impl,) = [i for i in ningxia.implementations.values() if i.code == code]
+    requirement = impl.materials[j - len(COLUMNS)]
+    data[n][j] = requirement.req + "：" + "／".join(requirement.any_of) + marks(requirement)  # ids
+    assert "=" in data[n][j] and data[n][j].isascii() is False
+    again, _ = publish_sheet(store, workbook(tmp_path / "old.xlsx", book), "xlsx")
+    assert (again.added, again.changed, again.removed) == (0, 0, 0)
+    # a drop-down on the requirement columns, its list on a hidden worksheet
+    with zipfile.ZipFile(path) as z:
+        book_xml = z.read("xl/workbook.xml").decode()
+        sheet_xml = z.read("xl/worksheets/sheet1.xml").decode()
+        hidden = re.search(r'<sheet name="选项" sheetId="\d+" state="hidden" r:id="(rId\d+)"/>', book_xml)
+        assert hidden, book_xml
+        listed = re.search(
+            r'<dataValidation type="list"[^>]*sqref="([A-Z]+)2:([A-Z]+)1048576"[^>]*>'
+            r"<formula1>'选项'!\$A\$2:\$A\$(\d+)</formula1>",
+            sheet_xml,
+        )
+        assert listed, sheet_xml[-2000:]
+        assert listed.group(1) == letter(len(COLUMNS))
+    choices = [c for c in cells(path)["选项"][1:] for c in c if c]
+    assert len(choices) == int(listed.group(3)) - 1
+    assert written <= set(choices)
+    assert {m.name for m in ningxia.materials.values()} <= set(choices)
