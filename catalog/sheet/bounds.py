@@ -149,6 +149,20 @@ def column_index(ref: str) -> int:
     return index - 1
 
 
+_COLUMNS: dict[str, int] = {}
+
+
+def _column_of(ref: str) -> int:
+    """`column_index`, remembered by the reference's letters (a sheet has few columns)."""
+    letters = ref.rstrip("0123456789")
+    found = _COLUMNS.get(letters)
+    if found is None:
+        found = column_index(letters)
+        if len(_COLUMNS) < 10_000:
+            _COLUMNS[letters] = found
+    return found
+
+
 def _ref_row(ref: str) -> int | None:
     digits = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
     return int(digits) if digits.isdigit() and len(digits) <= 9 else None
@@ -441,15 +455,16 @@ class _SheetReader:
         self.size = 0
         self.value: str | None = None
         self.in_data = False
+        self.dates: list[bool] | None = None
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        local = _local(tag)
+        local = _LOCAL.get(tag) or _local(tag)
         if local == "c" and self.in_data:
             self.cell_count += 1
             if self.cell_count > MAX_CELLS:
                 raise cells_exceeded()
             ref = attrs.get("r")
-            self.column = column_index(ref) if ref else self.column + 1
+            self.column = _column_of(ref) if ref else self.column + 1
             if self.column < 0:
                 raise Broken(NOT_INTACT + f"（单元格引用“{ref}”无效）")
             self.kind = attrs.get("t", "n")
@@ -497,7 +512,7 @@ class _SheetReader:
             self.text.append(chunk)
 
     def end(self, tag: str) -> None:
-        local = _local(tag)
+        local = _LOCAL.get(tag) or _local(tag)
         if (local == "v" and self.capture) or local == "is":
             self.capture = False
             self.value = "".join(self.text)
@@ -547,8 +562,10 @@ class _SheetReader:
                 number = float(raw)
             except ValueError:
                 raise Broken(NOT_INTACT + f"（第 {self.row_number:,} 行有无效的数字）") from None
-            dates = self.book.dates()
-            if self.style < len(dates) and dates[self.style] and 0 <= number < 2_958_466:
+            if self.dates is None:
+                self.dates = self.book.dates()
+            dates = self.dates
+            if self.style and self.style < len(dates) and dates[self.style] and 0 <= number < 2_958_466:
                 return dt.datetime(1899, 12, 30) + dt.timedelta(days=number)
             return number
         if len(text) > MAX_CELL_CHARS:
