@@ -36,6 +36,7 @@ import datetime as dt
 import posixpath
 import re
 import zipfile
+import zlib
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,7 +178,7 @@ class Workbook:
     def __init__(self, path: Path, *, check: bool = True) -> None:
         try:
             self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError):
             raise Broken(NOT_INTACT) from None
         try:
             if check:
@@ -249,7 +250,7 @@ class Workbook:
                     if read > limit:
                         raise TooBig(f"{self._part_name(name)}解压后超过 {_mib(limit)} 的上限")
                     yield chunk
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError):
             raise Broken(NOT_INTACT) from None
 
     def _parse(self, name: str, limit: int, parser: Any, done: Any = None) -> None:

@@ -205,3 +205,31 @@ def test_the_fixture_csv_still_reads_in_a_child_within_bounds(store_url, tmp_pat
     rows = csv_rows(tmp_path / "ok.csv")
     out = publish_in_a_child(store_url, write_csv(tmp_path / "again.csv", rows), "csv", COUNTY)
     assert out["findings"] is None and out["peak"] < LIMIT
+
+
+def test_a_damaged_workbook_is_a_finding_never_an_exception(tmp_path) -> None:
+    """Bytes flipped or cut anywhere in a real export: a SHEET finding (or, where the damage
+    touched nothing read, the sheet as it was) — never an error escaping the reader."""
+    import random
+
+    import msgspec
+
+    from catalog.sheet import write
+
+    catalog, _ = load_file(NINGXIA)
+    small = msgspec.structs.replace(catalog, implementations={})
+    rows = sorted((i for i in catalog.implementations.values() if i.region == COUNTY), key=lambda i: i.code)
+    good = tmp_path / "good.xlsx"
+    write(good, "xlsx", COUNTY, small, rows)
+    data = good.read_bytes()
+    pick = random.Random(18)
+    for n in range(150):
+        damaged = bytearray(data)
+        for _ in range(pick.randint(1, 20)):
+            damaged[pick.randrange(len(damaged))] = pick.randrange(256)
+        if n % 5 == 0:
+            damaged = damaged[: pick.randrange(len(damaged))]
+        path = tmp_path / "damaged.xlsx"
+        path.write_bytes(bytes(damaged))
+        sheet = read(path, "xlsx", small, region=COUNTY, out=tmp_path / "out.jsonl")
+        assert sheet.ok or sheet.findings
