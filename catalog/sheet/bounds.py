@@ -181,9 +181,9 @@ class Workbook:
         except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError):
             raise Broken(NOT_INTACT) from None
         try:
+            self._sheets = self._workbook()  # its small parts, each read within its bound
             if check:
                 self._check()
-            self._sheets = self._workbook()
         except BaseException:
             self.zip.close()
             raise

@@ -87,7 +87,7 @@ def refused_within_bounds(url: str, path: Path, fmt: str, *words: str) -> str:
 def test_two_gib_of_whitespace_in_a_two_megabyte_workbook(store_url, tmp_path) -> None:
     path = bombs.whitespace(tmp_path / "whitespace.xlsx")
     assert path.stat().st_size < 3 << 20
-    refused_within_bounds(store_url, path, "xlsx", "解压后", "上限")
+    refused_within_bounds(store_url, path, "xlsx", "工作表“实施清单”解压后有 2048 MB", "上限")
 
 
 def test_whitespace_under_the_size_bound_is_refused_by_its_compression_ratio(store_url, tmp_path) -> None:
