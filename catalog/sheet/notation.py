@@ -1,15 +1,17 @@
 """How one requirement is written in one 材料n cell, and read back exactly.
 
-    req：名称A／名称B【非必需】【容缺】【情形：premises=lease、own；card=yes】
+    名称A／名称B【非必需】【容缺】【情形：经营场所=租赁、自有；持卡=是】
+    req：名称A／名称B【情形：premises=lease】   (the ids: written when the names are not enough,
+                                               and still read)
 
-- `req` is the requirement's id in the item (the item lists them in 说明); it may be left out
-  when the materials name one requirement of the item alone;
+- `req` is the requirement's id in the item (the item lists them in 说明); it is left out when
+  the materials name one requirement of the item alone (the writer leaves it out then);
 - the alternatives (any one of them will do) by material **name** — the dictionary's name,
   or an alias, or the material's id are all understood; a word the dictionary does not know
   is taken as an id and reported by validation (UNKNOWN_REF) when the row is touched;
 - 【非必需】 optional, 【容缺】 deferrable (accepted without it, taken later), 【情形：…】 the
   situations it applies in: question = answers (、 between answers, ； between questions),
-  by id or by the question's and answers' own words.
+  by the question's and answers' own words (written so when they read back) or by id.
 
 Order is kept everywhere (requirements, alternatives, questions, answers), so a sheet read
 back gives the very records it was written from.
@@ -26,6 +28,7 @@ REQ, ALT, OPEN, CLOSE = "：", "／", "【", "】"
 OPTIONAL, DEFERRABLE, WHEN = "非必需", "容缺", "情形："
 EQUALS, ANSWERS, QUESTIONS = "=", "、", "；"
 _WORD_BREAKS = (ALT, OPEN, CLOSE)
+_CONDITION_BREAKS = (OPEN, CLOSE, EQUALS, ANSWERS, QUESTIONS)
 _FLAG = re.compile(f"{OPEN}([^{CLOSE}]*){CLOSE}")
 
 
@@ -74,6 +77,25 @@ class Words:
         return shown
 
     # -- questions ---------------------------------------------------------------------------
+    def question_word(self, question: str) -> str:
+        """What a cell shows for a question: its text when that reads back to it, else its id."""
+        found = self.questions.get(question)
+        if found is not None:
+            text = found.text.strip()
+            if _clean(text, _CONDITION_BREAKS) and self.question(text) == question:
+                return text
+        return question
+
+    def answer_word(self, question: str, answer: str) -> str:
+        """What a cell shows for an answer: its label when that reads back to it, else its id."""
+        found = self.questions.get(question)
+        label = None if found is None else found.answers.get(answer)
+        if label is not None:
+            label = label.strip()
+            if _clean(label, _CONDITION_BREAKS) and self.answer(question, label) == answer:
+                return label
+        return answer
+
     def question(self, word: str) -> str:
         word = word.strip()
         return word if word in self.questions else self._question_texts.get(word, word)
@@ -90,20 +112,48 @@ def _clean(word: str, breaks: tuple[str, ...]) -> bool:
     return word == word.strip() and word != "" and not any(b in word for b in breaks)
 
 
-def write(requirement: Requirement, words: Words) -> str:
-    """The cell for one requirement."""
-    return requirement.req + REQ + ALT.join(words.word(m) for m in requirement.any_of) + marks(requirement)
+def write(
+    requirement: Requirement, words: Words, item: Item | None = None, taken: set[str] | None = None
+) -> str:
+    """The cell for one requirement, by names: its materials' names and its situations' question
+    and answer words. Its id goes first (`identity：…`) only when reading could not tell it from
+    the names — `item`: the row's item, `taken`: the requirements earlier cells of the row wrote
+    (the new one is added), as `read` has them."""
+    shown = [words.word(m) for m in requirement.any_of]
+    head = ALT.join(shown)
+    if not (taken is not None and _speaks_for_itself(requirement, shown, item, taken)):
+        head = requirement.req + REQ + head
+    if taken is not None:
+        taken.add(requirement.req)
+    return head + marks(requirement, words)
 
 
-def marks(requirement: Requirement) -> str:
-    """The 【】 marks of a requirement (optional, deferrable, its situations)."""
+def _speaks_for_itself(
+    requirement: Requirement, shown: list[str], item: Item | None, taken: set[str]
+) -> bool:
+    """Would `read` find this requirement from its materials alone (what `_infer` does)?"""
+    if item is None or not shown or any(REQ in w or ":" in w for w in shown):
+        return False
+    wanted = set(requirement.any_of)
+    fits = [r.req for r in item.materials if r.req not in taken and wanted <= set(r.any_of)]
+    return fits == [requirement.req]
+
+
+def marks(requirement: Requirement, words: Words | None = None) -> str:
+    """The 【】 marks of a requirement (optional, deferrable, its situations — by the question's
+    and answers' words when `words` is given, else by id)."""
     text = ""
     if requirement.optional:
         text += OPEN + OPTIONAL + CLOSE
     if requirement.deferrable:
         text += OPEN + DEFERRABLE + CLOSE
     if requirement.when:
-        conditions = (q + EQUALS + ANSWERS.join(answers) for q, answers in requirement.when.items())
+        conditions = (
+            (q if words is None else words.question_word(q))
+            + EQUALS
+            + ANSWERS.join(a if words is None else words.answer_word(q, a) for a in answers)
+            for q, answers in requirement.when.items()
+        )
         text += OPEN + WHEN + QUESTIONS.join(conditions) + CLOSE
     return text
 
@@ -170,10 +220,15 @@ def _conditions(text: str, words: Words) -> dict[str, list[str]]:
 
 
 def _infer(alternatives: list[str], item: Item | None, taken: set[str]) -> str:
-    """The requirement of the item that alone lists all these materials (and is not taken)."""
+    """The requirement of the item that alone lists all these materials (and is not taken); when
+    none lists them all, the one that alone lists some of them (validation then names the
+    material the item lacks)."""
     if item is None or not alternatives:
         raise NotationError("请写明材料要求的编号，如“identity：居民身份证”（编号见“说明”）")
-    fits = [r.req for r in item.materials if r.req not in taken and set(alternatives) <= set(r.any_of)]
+    named = set(alternatives)
+    fits = [r.req for r in item.materials if r.req not in taken and named <= set(r.any_of)]
+    if not fits:  # a material the item does not list: the one requirement sharing the others
+        fits = [r.req for r in item.materials if r.req not in taken and named & set(r.any_of)]
     if len(fits) != 1:
         why = "基本目录中没有列出这些材料的要求" if not fits else f"可能是 {'、'.join(fits)} 中的任一个"
         raise NotationError(f"看不出这是哪一条材料要求（{why}）；请写作“编号：材料名称”")

@@ -1,6 +1,6 @@
 """A filled sheet back into implementations: a region's partial submission (spec §6).
 
-`read` takes an `.xlsx` (python-calamine) or `.csv` (UTF-8, or the GB 18030 Excel saves on a
+`read` takes an `.xlsx` (streamed within bounds: `bounds`) or `.csv` (UTF-8, or the GB 18030 Excel saves on a
 Chinese Windows), checks that it is one of ours (the 实施清单 worksheet, the exact header
 labels, the format and region its 说明 records), refuses merged cells and cells of the wrong
 type, and turns each row into an `Implementation`. A row holding only what the template
@@ -14,9 +14,8 @@ understands; a sheet with any is not written, so nothing is published.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any, Literal
 import msgspec
 
 from ..model import ITEM_TYPES, LEVEL_DIGIT, Catalog, Header, Implementation, Requirement, record_encoder
-from . import notation
+from . import bounds, notation
 from .columns import (
     BY_FIELD,
     BY_LABEL,
@@ -41,6 +40,7 @@ from .columns import (
     material_label,
     material_number,
 )
+from .formula import plain
 from .locate import Origin, RowOrigin, SheetFinding, sheet_finding
 
 Format = Literal["xlsx", "csv"]
@@ -67,14 +67,39 @@ class Sheet:
 
 
 class _Table:
-    """The data worksheet as rows of cells, with what else the workbook says."""
+    """The data worksheet: its header row, then its rows as a stream (read as they are asked
+    for: `bounds`), with what else the workbook says."""
 
-    def __init__(self, sheet: str | None, rows: list[list[Cell]]) -> None:
+    def __init__(self, sheet: str | None, rows: Iterator[tuple[int, list[Cell]]], book: Any = None) -> None:
         self.sheet = sheet
-        self.rows = rows
-        self.merged: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        self._rows = rows
+        self.book = book
+        self.header: list[Cell] = []
+        first = next(rows, None)
+        if first is not None and first[0] == 1:
+            self.header = first[1]
+        elif first is not None:
+            self._rows = itertools.chain([first], rows)
         self.marker: dict[str, tuple[str, str]] = {}
         """说明's 格式 and 区划: label -> (value, cell)."""
+
+    @property
+    def rows(self) -> Iterator[tuple[int, list[Cell]]]:
+        """The rows after the header that hold a cell: (row number, cells)."""
+        return self._rows
+
+    @property
+    def merged(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        """The merged ranges, once `rows` is through."""
+        return [] if self.book is None else self.book.merged
+
+    def drain(self) -> None:
+        for _ in self._rows:
+            pass
+
+    def close(self) -> None:
+        if self.book is not None:
+            self.book.close()
 
 
 def format_of(path: str | Path) -> Format | None:
@@ -88,19 +113,60 @@ def read(
 ) -> Sheet:
     """Read the sheet at `path` against `catalog` (the newest version's small records) as the
     submission of `region` (None: the region its 说明 records). When it is clean, the partial
-    submission is at `out` (else nothing is). OSError when the file cannot be opened at all."""
-    table, problem = _open(Path(path), fmt)
+    submission is at `out` (else nothing is). OSError when the file cannot be opened at all.
+    A sheet past a bound (`bounds`) is one finding saying which, whatever else is wrong."""
     sheet_name = DATA_SHEET if fmt == "xlsx" else None
     result = Sheet(region=region, origin=Origin(sheet_name))
-    if table is None:
-        result.findings.append(sheet_finding("SHEET", problem, sheet=sheet_name))
-        return result
+    try:
+        table, problem = _open(Path(path), fmt)
+        if table is None:
+            result.findings.append(sheet_finding("SHEET", problem, sheet=sheet_name))
+            return result
+        try:
+            _read(table, sheet_name, catalog, region, out, result)
+        finally:
+            table.close()
+    except (bounds.TooBig, bounds.Broken) as exc:
+        Path(out).unlink(missing_ok=True)
+        result.findings[:] = [sheet_finding("SHEET", str(exc), sheet=sheet_name)]
+        result.implementations = 0
+    return result
+
+
+def _read(
+    table: _Table,
+    sheet_name: str | None,
+    catalog: Catalog,
+    region: str | None,
+    out: str | Path,
+    result: Sheet,
+) -> None:
     findings = result.findings
-    header = table.rows[0] if table.rows else []
+    header = table.header
     columns, materials = _header(header, sheet_name, findings)
+    at = len(findings)
+    result.region = _region(table, region, catalog, findings)
+    if findings:
+        table.drain()  # the merged ranges come after the rows
+        findings[:] = [*findings[:at], *_merged(table, header, sheet_name), *findings[at:]]
+        return
+    assert result.region is not None
+    result.origin.columns = {c.field: (letter(i), c.label) for c, i in columns.items()}
+    _write(out, catalog.header, _Rows(table, columns, materials, catalog, result))
+    table.drain()
+    merged = _merged(table, header, sheet_name)
+    if merged:  # merged cells stop the reading: what the rows said does not count
+        findings[:] = merged
+        result.implementations = 0
+    if findings:
+        Path(out).unlink()
+
+
+def _merged(table: _Table, header: list[Cell], sheet_name: str | None) -> list[SheetFinding]:
+    found = []
     for (r0, c0), (r1, c1) in table.merged:
         span = f"{letter(c0)}{r0 + 1}:{letter(c1)}{r1 + 1}"
-        findings.append(
+        found.append(
             sheet_finding(
                 "SHEET",
                 f"合并单元格 {span}：请取消合并，每个单元格只填一个值",
@@ -110,24 +176,20 @@ def read(
                 label=_label_at(header, c0),
             )
         )
-    result.region = _region(table, region, catalog, findings)
-    if findings:
-        return result
-    assert result.region is not None
-    result.origin.columns = {c.field: (letter(i), c.label) for c, i in columns.items()}
-    _write(out, catalog.header, _Rows(table, columns, materials, catalog, result))
-    if findings:
-        Path(out).unlink()
-    return result
+    return found
 
 
 def marked_region(path: str | Path, fmt: Format) -> str | None:
-    """The region a workbook's 说明 records (None: a CSV, or none recorded, or not a workbook):
-    who may submit it is known before it is read."""
+    """The region a workbook's 说明 records (None: a CSV, or none recorded, or not a workbook, or
+    one whose 说明 is past the bounds): who may submit it is known before it is read — a sheet
+    too big to read says its region still, so its sender hears why it is refused."""
     if fmt != "xlsx":
         return None
-    table, _ = _open_xlsx(Path(path))
-    marked = None if table is None else table.marker.get("区划")
+    try:
+        with bounds.Workbook(Path(path), check=False) as book:
+            marked = _marker(book).get("区划")
+    except (bounds.TooBig, bounds.Broken):
+        return None
     return None if marked is None else marked[0]
 
 
@@ -141,54 +203,48 @@ def _open(path: Path, fmt: Format) -> tuple[_Table | None, str]:
 
 
 def _open_csv(path: Path) -> tuple[_Table | None, str]:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    encoding = bounds.csv_encoding(path)
+    if encoding is None:
+        with open(path, "rb") as fh:
+            if b"\x00" in fh.read(bounds.CHUNK):
+                return None, "文件不是文本（CSV）；Excel 工作簿请以 .xlsx 上传"
         return None, "文件不是 UTF-8 或 GB 18030 编码的 CSV，无法读取；请另存为“CSV UTF-8（逗号分隔）”"
-    if "\x00" in text:
-        return None, "文件不是文本（CSV）；Excel 工作簿请以 .xlsx 上传"
-    rows: list[list[Cell]] = [list(row) for row in csv.reader(io.StringIO(text, newline=""))]
-    return _Table(None, rows), ""
+    return _Table(None, bounds.csv_rows(path, encoding)), ""
 
 
 def _open_xlsx(path: Path) -> tuple[_Table | None, str]:
-    import python_calamine as calamine
-
     with open(path, "rb") as fh:
         if fh.read(4) != b"PK\x03\x04":
             return None, "文件不是 Excel 工作簿（.xlsx），无法读取；请用本系统导出的模板填写"
+    book = bounds.Workbook(path)
     try:
-        book = calamine.CalamineWorkbook.from_path(str(path))
-    except Exception:  # noqa: BLE001 - calamine raises its own errors for every kind of damage
-        return None, "文件不是完好的 Excel 工作簿（.xlsx），无法读取"
-    try:
-        names = list(book.sheet_names)
+        names = book.sheet_names
         if DATA_SHEET not in names:
             shown = "、".join(f"“{n}”" for n in names) or "无"
+            book.close()
             return None, f"工作簿中没有名为“{DATA_SHEET}”的工作表（现有：{shown}），不是本系统导出的实施清单"
-        data = book.get_sheet_by_name(DATA_SHEET)
-        rows = [list(row) for row in data.to_python(skip_empty_area=False)]
-        table = _Table(DATA_SHEET, rows)
-        table.merged = list(data.merged_cell_ranges or [])
-        if NOTES_SHEET in names:
-            notes = book.get_sheet_by_name(NOTES_SHEET).to_python(skip_empty_area=False)
-            for number, row in enumerate(notes[:20], 1):
-                label = row[0] if row and isinstance(row[0], str) else ""
-                if len(row) >= 2 and label in ("格式", "区划"):
-                    value = row[1]
-                    if isinstance(value, float) and value.is_integer():
-                        value = int(value)  # a code typed as a number
-                    table.marker[label] = (str(value).strip(), f"B{number}")
-    except Exception:  # noqa: BLE001
-        return None, "文件不是完好的 Excel 工作簿（.xlsx），无法读取"
-    finally:
+        marker = _marker(book)
+        table = _Table(DATA_SHEET, book.rows(DATA_SHEET), book)
+        table.marker = marker
+    except BaseException:
         book.close()
+        raise
     return table, ""
+
+
+def _marker(book: bounds.Workbook) -> dict[str, tuple[str, str]]:
+    """说明's 格式 and 区划 (its first 20 rows): label -> (value, cell)."""
+    marker: dict[str, tuple[str, str]] = {}
+    if NOTES_SHEET not in book.sheet_names:
+        return marker
+    for number, row in book.rows(NOTES_SHEET, stop_after=20):
+        label = row[0] if row and isinstance(row[0], str) else ""
+        if len(row) >= 2 and label in ("格式", "区划") and row[1] is not None:
+            value = plain(row[1]) if isinstance(row[1], str) else row[1]
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # a code typed as a number
+            marker[label] = (str(value).strip(), f"B{number}")
+    return marker
 
 
 # -- the header and the region -----------------------------------------------------------------
@@ -424,7 +480,7 @@ class _Rows:
 
     def __iter__(self) -> Iterator[tuple[int, Implementation | None]]:
         findings = self.result.findings
-        for number, cells in enumerate(self.table.rows[1:], 2):
+        for number, cells in self.table.rows:
             if len(findings) >= MAX_FINDINGS:
                 return
             before = len(findings)
@@ -448,7 +504,7 @@ class _Rows:
     def row(self, number: int, cells: list[Cell]) -> Implementation | None:
         def cell(i: int) -> Cell:
             value = cells[i] if i < len(cells) else None
-            return None if value == "" else value
+            return None if value == "" else plain(value) if isinstance(value, str) else value
 
         for i in range(len(cells)):
             if i not in self.known and not _blank(cells[i]):
@@ -549,7 +605,9 @@ class _Rows:
                     key,
                 )
             return None
-        item = self.catalog.items.get(parsed.get("item", ""))
+        if "item" not in parsed:
+            return []  # the item's cell has its finding; which requirements these are depends on it
+        item = self.catalog.items.get(parsed["item"])
         taken: set[str] = set()
         out = []
         for n, index, value in filled:

@@ -5,6 +5,7 @@ the region itself could implement and does not yet, with only what the item fixe
 (region, item code and name, type, basis, statutory days, 材料按事项 是). Rows come in (region,
 item, code) order. The rows pass through a temporary file, never all in memory: the header
 needs to know how many requirement columns the rows use before the first row is written.
+Every text cell is written `formula.neutral`: none is a formula a spreadsheet would evaluate.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .columns import (
     YES,
     material_label,
 )
+from .formula import neutral
 
 Format = Literal["xlsx", "csv"]
 Value = str | int | float | None
@@ -66,7 +68,7 @@ def implementable(catalog: Catalog, region: str) -> list[Item]:
     ]
 
 
-def implementation_row(impl: Implementation, words: notation.Words) -> Row:
+def implementation_row(impl: Implementation, words: notation.Words, item: Item | None = None) -> Row:
     values: list[Value] = []
     for column in COLUMNS:
         field = column.field
@@ -83,7 +85,8 @@ def implementation_row(impl: Implementation, words: notation.Words) -> Row:
         else:
             value = getattr(impl, field)
             values.append(None if value == "" else value)
-    return values, [notation.write(r, words) for r in impl.materials or ()]
+    taken: set[str] = set()
+    return values, [notation.write(r, words, item, taken) for r in impl.materials or ()]
 
 
 def template_row(region: str, item: Item) -> Row:
@@ -157,8 +160,8 @@ def _spool(
     width = count = 0
     items: set[str] = set()
     for impl in implementations:
-        values, materials = implementation_row(impl, words)
         item = catalog.items.get(impl.item)
+        values, materials = implementation_row(impl, words, item)
         width = max(
             width, len(materials) if impl.materials is not None or item is None else len(item.materials)
         )
@@ -190,7 +193,7 @@ def csv_text(value: Value) -> str:
         return ""
     if isinstance(value, float):
         return fee_text(value)
-    return str(value)
+    return neutral(value) if isinstance(value, str) else str(value)
 
 
 def fee_text(fee: float) -> str:
@@ -208,7 +211,7 @@ def _csv(out: BinaryIO | str | Path, width: int, rows: Iterator[Row]) -> None:
         text.write(BOM)
         writer.writerow(labels(width))
         for values, materials in rows:
-            writer.writerow([csv_text(v) for v in values] + materials)
+            writer.writerow([csv_text(v) for v in values] + [neutral(m) for m in materials])
         text.flush()
         text.detach()
     finally:
@@ -252,21 +255,38 @@ def _xlsx(
         sheet.freeze_panes(1, 3)
         _validations(sheet)
         last = 0
+        written: dict[str, None] = {}
         for last, (values, materials) in enumerate(rows, 1):
             for index, value in enumerate(values):
                 if value is None:
                     continue
                 if isinstance(value, str):
-                    sheet.write_string(last, index, value)
+                    sheet.write_string(last, index, neutral(value))
                 elif isinstance(value, float) and float(f"{value:.16G}") != value:
                     sheet.write_string(last, index, repr(value))  # Excel would round it
                 else:
                     sheet.write_number(last, index, value)
             for offset, cell in enumerate(materials):
-                sheet.write_string(last, len(COLUMNS) + offset, cell)
+                sheet.write_string(last, len(COLUMNS) + offset, neutral(cell))
+                if len(written) < MAX_CHOICES:
+                    written[cell] = None
         sheet.autofilter(0, 0, max(last, 1), len(names) - 1)
         sheet.activate()
+        choices = _choices(catalog, items, written)
+        if choices:
+            sheet.data_validation(
+                1,
+                len(COLUMNS),
+                MAX_ROW,
+                len(names) - 1,
+                {
+                    "validate": "list",
+                    "source": f"='{CHOICES_SHEET}'!$A$2:$A${len(choices) + 1}",
+                    "show_error": False,  # a drop-down to help: any requirement in the notation goes
+                },
+            )
         _notes(book, catalog, region, items, version)
+        _choices_sheet(book, choices)
     finally:
         book.close()
 
@@ -299,6 +319,38 @@ def _validations(sheet: Any) -> None:
             sheet.data_validation(1, index, MAX_ROW, index, rule)
 
 
+CHOICES_SHEET = "选项"
+"""The hidden worksheet the 材料n columns' drop-down lists come from."""
+MAX_CHOICES = 10_000
+
+
+def _choices(catalog: Catalog, items: list[str], written: dict[str, None]) -> list[str]:
+    """What the 材料n drop-down offers: each requirement of the sheet's items as a cell writes it
+    (its materials by name, its situations by question and answer), the cells the rows hold,
+    then every material of the dictionary by name."""
+    words = notation.Words(catalog.materials, catalog.questions)
+    out: dict[str, None] = {}
+    for code in items:
+        item = catalog.items.get(code)
+        taken: set[str] = set()
+        for requirement in item.materials if item is not None else ():
+            out[notation.write(requirement, words, item, taken)] = None
+    out.update(written)
+    for material in sorted(catalog.materials.values(), key=lambda m: m.id):
+        out[words.word(material.id)] = None
+    return [c for c in out if c and len(c) <= 255][:MAX_CHOICES]
+
+
+def _choices_sheet(book: Any, choices: list[str]) -> None:
+    if not choices:
+        return
+    sheet = book.add_worksheet(CHOICES_SHEET)
+    sheet.write_string(0, 0, "材料列下拉选项（材料名称、材料要求的写法）")
+    for row, choice in enumerate(choices, 1):
+        sheet.write_string(row, 0, neutral(choice))
+    sheet.hide()
+
+
 INSTRUCTIONS = (
     "“实施清单”工作表就是本区划（含下级区划）的全部实施清单。上传后整体替换该区划的实施清单：删除一行即删除该条实施清单，增加一行即新增一条。",
     "只预填了区划、事项编码、名称、类型、依据、法定时限的行，是本区划尚未实施、可以实施的事项（模板行）；不填写就不会导入。要实施该事项，请填写实施主体、统一社会信用代码、承诺办结时限、到现场次数、网办深度等。",
@@ -306,9 +358,9 @@ INSTRUCTIONS = (
     "请勿合并单元格，勿修改第一行的列名和工作表名称。编码、电话等列是文本格式，请勿改为数字（会丢失开头的 0）。",
     "设定依据：每条依据占一行（在单元格内按 Alt+Enter 换行）。",
     "材料按事项：填“是”表示申请材料与基本目录相同，材料列留空；填“否”表示按材料列填写，只能减少、不能增加（只减不增）。",
-    "材料列每格一条材料要求，写作 编号：材料名称／另一可选材料，可加标注：【非必需】（如有则提交）、【容缺】（可先受理、后补交）、【情形：问题编号=答案编号】（仅在该情形下需要，多个答案用“、”，多个问题用“；”分隔）。",
-    "例：identity：居民身份证／护照　　premises：不动产权证书／房屋租赁合同【容缺】　　lease：房屋租赁合同【情形：premises=lease】",
-    "编号可以省略（基本目录中只有一条要求列出这些材料时）；材料名称可用材料目录中的名称、别名或编号。",
+    "材料列每格一条材料要求，写作 材料名称／另一可选材料（任交其一），可加标注：【非必需】（如有则提交）、【容缺】（可先受理、后补交）、【情形：问题=答案】（仅在该情形下需要；问题和答案照下方“情形问题”表的文字填写，多个答案用“、”，多个问题用“；”分隔）。",
+    "例：居民身份证／护照　　不动产权证书／房屋租赁合同【容缺】　　出租方产权证明【情形：经营场所(住所)是自有房产还是租赁？=租赁】。材料列的单元格有下拉列表，列出本表事项的材料要求和全部材料名称，可直接选用。",
+    "材料名称可用材料目录中的名称或别名；基本目录中有两条要求列出同样的材料时，在前面写上要求编号加“：”区分（如“identity：居民身份证”，编号见下方“事项的材料要求”表）。",
 )
 
 
@@ -328,7 +380,7 @@ def _notes(book: Any, catalog: Catalog, region: str, items: list[str], version: 
     def line(*cells: str, style: Any = None) -> None:
         nonlocal row
         for index, cell in enumerate(cells):
-            sheet.write_string(row, index, cell, style)
+            sheet.write_string(row, index, neutral(cell), style)
         row += 1
 
     line(f"{place.name}实施清单", style=title)
@@ -354,7 +406,7 @@ def _notes(book: Any, catalog: Catalog, region: str, items: list[str], version: 
             continue
         for requirement in item.materials:
             alternatives = notation.ALT.join(words.word(m) for m in requirement.any_of)
-            line(f"{code} {item.name}", requirement.req, alternatives, notation.marks(requirement))
+            line(f"{code} {item.name}", requirement.req, alternatives, notation.marks(requirement, words))
     row += 1
     line("材料目录：名称", "编号", "别名", style=bold)
     for material in sorted(catalog.materials.values(), key=lambda m: m.id):

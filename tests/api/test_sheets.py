@@ -179,3 +179,31 @@ def test_a_whole_catalog_is_never_a_sheet(api: Api, tmp_path: Path) -> None:
     body = download(api, tmp_path).read_bytes()
     r = api.put("/catalog", content=body, headers=XLSX, role="reviewer")
     assert r.status_code == 415 and r.json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+def test_a_sheet_bomb_from_a_county_reviewer_is_422_invalid_sheet_and_changes_nothing(
+    api: Api, tmp_path: Path
+) -> None:
+    """Issue 18 point 1 through the API: a million rows and 2 GiB of whitespace, sent by a county's
+    reviewer to both routes, are INVALID_SHEET with the reason in Chinese; nothing is published
+    and nothing is held. (Memory is measured in tests/catalog/test_sheet_bounds.py.)"""
+    from tests.catalog import bombs
+
+    county = scoped(api, "兴庆区审查员", "reviewer", COUNTY)
+    for path, words in (
+        (bombs.rows(tmp_path / "rows.xlsx"), "100,000 行"),
+        (bombs.whitespace(tmp_path / "whitespace.xlsx"), "解压后"),
+    ):
+        body = path.read_bytes()
+        for method, url in (("PUT", f"/regions/{COUNTY}/implementations"), ("POST", "/submissions")):
+            r = api.client.request(method, url, content=body, headers={**county, **XLSX})
+            assert r.status_code == 422, r.text
+            problem = r.json()
+            assert problem["code"] == "INVALID_SHEET"
+            (found,) = problem["errors"]
+            assert found["rule"] == "SHEET" and words in found["message"]
+    rows = "\r\n".join(["1"] * 1_048_576).encode()
+    r = api.client.put(f"/regions/{COUNTY}/implementations", content=rows, headers={**county, **CSV})
+    assert r.status_code == 422 and r.json()["code"] == "INVALID_SHEET"
+    assert "100,000 行" in r.json()["errors"][0]["message"]
+    assert api.store.revision() == 1 and api.store.submissions()[0] == 0

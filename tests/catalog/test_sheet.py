@@ -171,8 +171,8 @@ def test_materials_are_read_by_name_alias_or_id_and_a_requirement_id_may_be_left
     assert now.materials == [Requirement(req=first.req, any_of=[material.id], deferrable=True)]
 
 
-NAME = st.text(st.sampled_from(list("兴庆区政务服务大厅窗口 abcXYZ019-()（）：／【】;,\"'=+#")), max_size=30)
-FREE = st.text(st.sampled_from(list('银川市金凤区 12号楼\t\n：，,"=／')), max_size=40)
+NAME = st.text(st.sampled_from(list("兴庆区政务服务大厅窗口 abcXYZ019-()（）：／【】;,\"'=+#@")), max_size=30)
+FREE = st.text(st.sampled_from(list("银川市金凤区 12号楼\t\n：，,\"=／'+-@")), max_size=40)
 CODE = st.text(st.sampled_from(list("0123456789ABCDEFGHJKLMNPQRTUWXY")), min_size=1, max_size=31)
 
 
@@ -500,3 +500,137 @@ def test_the_command_line_publishes_and_exports_sheets(sqlite_url, tmp_path) -> 
     assert onething("export", "--db", sqlite_url, "--format", "csv").returncode == 2
     assert onething("export", "--db", sqlite_url, "--region", COUNTY).returncode == 2
     assert onething("export", "--db", sqlite_url, "--format", "csv", "--region", "999999").returncode == 2
+
+
+# -- formula injection (issue 18, point 2) -----------------------------------------------------------
+
+PAYLOADS = ('=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1", "-1", "@SUM(1)", "\t=1", "\r=1")
+TEXT_COLUMNS = ("受理窗口", "办理地点", "办公时间", "咨询电话", "实施主体")
+
+
+def _plant(rows: list[list], at: list[int], payloads: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    """The payloads in text cells of the rows `at` (one a row, cycling through the text columns):
+    implementation code -> (column index, payload)."""
+    planted = {}
+    for n, payload in zip(at, payloads, strict=True):
+        label = TEXT_COLUMNS[len(planted) % len(TEXT_COLUMNS)]
+        rows[n][index(label)] = payload
+        planted[rows[n][index("实施编码")]] = (index(label), payload)
+    return planted
+
+
+def _neutralised_in(rows: list[list], planted: dict[str, tuple[int, str]]) -> None:
+    by_code = {r[index("实施编码")]: r for r in rows[1:] if len(r) > index("实施编码")}
+    for code, (i, payload) in planted.items():
+        assert by_code[code][i] == "'" + payload, (code, by_code[code][i])
+
+
+def test_formula_payloads_come_back_neutralised_and_read_back_exactly(store, tmp_path, small) -> None:
+    from catalog.sheet.formula import neutral, plain
+
+    for text in (*PAYLOADS, "'", "'abc", "''=1", "'=1", "a=1", "", "居民身份证"):
+        assert plain(neutral(text)) == text
+    assert plain("'abc") == "'abc"  # a clerk's own quote stays
+    fields = {"受理窗口": "window", "办理地点": "address", "办公时间": "hours", "咨询电话": "phone"}
+
+    def stored(code: str, i: int) -> str:
+        (impl,) = store.implementation(store.revision(), code)[:1]
+        label = COLUMNS[i].label
+        return impl.agency.name if label == "实施主体" else getattr(impl, fields[label])
+
+    # every payload, written and read by the sheet alone (the store refuses a tab or a carriage
+    # return in these fields, so those two cannot reach an export through it)
+    impls = list(store.region_implementations(1, [COUNTY]))[: len(PAYLOADS)]
+    impls = [msgspec.structs.replace(impl, window=p) for impl, p in zip(impls, PAYLOADS, strict=True)]
+    for fmt in ("csv", "xlsx"):
+        path = tmp_path / f"direct.{fmt}"
+        write(path, fmt, CITY, small, impls)  # type: ignore[arg-type]
+        rows = csv_rows(path) if fmt == "csv" else cells(path)[DATA_SHEET]
+        _neutralised_in(rows, {impl.code: (index("受理窗口"), impl.window) for impl in impls})
+        sheet = read(path, fmt, small, region=CITY, out=tmp_path / "p.jsonl")  # type: ignore[arg-type]
+        assert sheet.ok, sheet.findings[:3]
+        lines = (tmp_path / "p.jsonl").read_bytes().splitlines()[1:]  # the loader would drop \t and \r
+        back = [msgspec.json.decode(line, type=Implementation) for line in lines if line]
+        assert back == impls
+    # through the store, from a CSV
+    publishable = PAYLOADS[:5]
+    rows = csv_rows(exported(store, tmp_path, COUNTY, "csv"))
+    planted = _plant(rows, filled(rows)[: len(publishable)], publishable)
+    published, _ = publish_sheet(store, write_csv(tmp_path / "in.csv", rows), "csv", region=COUNTY)
+    assert published.changed == len(publishable)
+    assert all(stored(code, i) == payload for code, (i, payload) in planted.items())
+    _neutralised_in(csv_rows(exported(store, tmp_path, COUNTY, "csv")), planted)
+    _neutralised_in(cells(exported(store, tmp_path, COUNTY, "xlsx"))[DATA_SHEET], planted)
+    for fmt in ("csv", "xlsx"):  # each export read back is the very same list
+        path = exported(store, tmp_path, COUNTY, fmt)
+        again, _ = publish_sheet(store, path, fmt, region=COUNTY)  # type: ignore[arg-type]
+        assert (again.added, again.changed, again.removed) == (0, 0, 0)
+    # through an .xlsx, the payloads typed as they are (text cells, no quote)
+    book = cells(exported(store, tmp_path))
+    rows = book[DATA_SHEET]
+    for row in rows[1:]:  # the export's quotes undone: the sheet as a clerk pasting payloads has it
+        row[:] = [plain(v) if isinstance(v, str) else v for v in row]
+    planted = _plant(rows, filled(rows)[len(publishable) : 2 * len(publishable)], publishable)
+    published, _ = publish_sheet(store, workbook(tmp_path / "in.xlsx", book), "xlsx")
+    assert published.changed == len(publishable)
+    assert all(stored(code, i) == payload for code, (i, payload) in planted.items())
+    _neutralised_in(cells(exported(store, tmp_path, COUNTY, "xlsx"))[DATA_SHEET], planted)
+    _neutralised_in(csv_rows(exported(store, tmp_path, COUNTY, "csv")), planted)
+
+
+# -- materials and situations by name, with drop-downs (issue 17, point 5) -----------------------------
+
+
+def test_requirement_cells_name_materials_and_situations_in_words_with_a_drop_down(
+    store, tmp_path, ningxia
+) -> None:
+    import re
+    import zipfile
+
+    from catalog.sheet.notation import marks
+
+    path = exported(store, tmp_path, "640000")
+    rows = cells(path)[DATA_SHEET]
+    written = {c for r in rows[1:] for c in r[len(COLUMNS) :] if c}
+    assert written
+    for cell in written:  # no requirement id in front, no question or answer id in a situation
+        head, _, flags = cell.partition("【")
+        assert "：" not in head, cell
+        assert not re.search(r"[A-Za-z_]", flags), cell
+    situations = [c for c in written if "【情形：" in c]
+    assert situations
+    texts = {q.text for q in ningxia.questions.values()}
+    assert all(c.split("【情形：")[1].split("=")[0] in texts for c in situations)
+    # the old notation, ids and all, still reads: a requirement cell with a situation rewritten so
+    book = cells(path)
+    data = book[DATA_SHEET]
+    n, j = next(
+        (n, j)
+        for n in filled(data)
+        for j in range(len(COLUMNS), len(data[n]))
+        if isinstance(data[n][j], str) and "【情形：" in data[n][j]
+    )
+    code = data[n][index("实施编码")]
+    (impl,) = [i for i in ningxia.implementations.values() if i.code == code]
+    requirement = impl.materials[j - len(COLUMNS)]
+    data[n][j] = requirement.req + "：" + "／".join(requirement.any_of) + marks(requirement)  # ids
+    assert "=" in data[n][j] and data[n][j].isascii() is False
+    again, _ = publish_sheet(store, workbook(tmp_path / "old.xlsx", book), "xlsx")
+    assert (again.added, again.changed, again.removed) == (0, 0, 0)
+    # a drop-down on the requirement columns, its list on a hidden worksheet
+    with zipfile.ZipFile(path) as z:
+        book_xml = z.read("xl/workbook.xml").decode()
+        sheet_xml = z.read("xl/worksheets/sheet1.xml").decode()
+        hidden = re.search(r'<sheet name="选项" sheetId="\d+" state="hidden" r:id="(rId\d+)"/>', book_xml)
+        assert hidden, book_xml
+        listed = re.search(
+            r'<dataValidation type="list"[^>]*sqref="([A-Z]+)2:([A-Z]+)1048576"[^>]*>'
+            r"<formula1>'选项'!\$A\$2:\$A\$(\d+)</formula1>",
+            sheet_xml,
+        )
+        assert listed, sheet_xml[-2000:]
+        assert listed.group(1) == letter(len(COLUMNS))
+    choices = [c for c in cells(path)["选项"][1:] for c in c if c]
+    assert len(choices) == int(listed.group(3)) - 1
+    assert written <= set(choices)
+    assert {m.name for m in ningxia.materials.values()} <= set(choices)
