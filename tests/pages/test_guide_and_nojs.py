@@ -80,7 +80,7 @@ def test_every_page_reads_without_javascript(site: Server, open_page, artifacts:
     page.press("input[name=q]", "Enter")  # the browser submits the form itself
     page.wait_for_url("**q=*")
     names = page.locator("#effective-items tbody tr[data-item] td:first-child").all_inner_texts()
-    assert names and all("出生" in n for n in names)
+    assert names and "出生" in names[0]  # named ones first, then those needing 出生医学证明
     page.locator("#effective-items tbody tr[data-item] a").first.click()
     page.wait_for_url("**/pages/items/*")
     assert page.locator("#four-same").is_visible() and page.locator("#compare").is_visible()
