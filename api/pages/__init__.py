@@ -10,7 +10,7 @@ files under `/pages/static/`.
 | page | URL | role |
 |---|---|---|
 | sign in / out (server-side session) | `/pages/login`, `/pages/logout` | anyone |
-| front door: the applicant's region (remembered), its one-things by life event | `/?region=` | anyone |
+| front door: the applicant's region (remembered), its one-things by life event | `/?region=` (`/pages` leads there) | anyone |
 | search items and bundles with the words people use | `/pages/search?q=&region=` | public |
 | region tree | `/pages/regions?q=` | public |
 | a region's effective items | `/pages/regions/{code}?q=` | public |
@@ -33,7 +33,7 @@ from .checks import ChecksPageController
 from .designer import DesignerController
 from .errors import HANDLERS
 from .guide import BundlePagesController
-from .home import favicon, home, login, login_form, logout
+from .home import favicon, home, login, login_form, logout, pages_index
 from .lifecycle import LifecyclePagesController
 from .render import STATIC
 from .review import ReviewController
@@ -45,6 +45,7 @@ pages = Router(
     route_handlers=[
         favicon,
         home,
+        pages_index,
         login_form,
         login,
         logout,

@@ -63,6 +63,12 @@ JOBS = [
 """The staff's entries on the front door, each shown only to the roles that can use its page."""
 
 
+@get("/pages", name="pages:index", include_in_schema=False)
+async def pages_index() -> Redirect:
+    """The pages' home is the front door."""
+    return Redirect("/", status_code=302)
+
+
 @get("/", name="pages:home", include_in_schema=False)
 async def home(
     request: Request, catalog_service: Service, region: FromQuery[str | None] = None

@@ -95,6 +95,9 @@ def test_front_door_asks_the_region_once_and_lists_what_is_offered_there(sqlite_
     assert '<a href="/pages/bundles/newborn/guide?region=640104">' in again.text
     assert '<option value="640104" selected>' in again.text
 
+    home = client.get("/pages/", follow_redirects=False)  # the pages' home is the front door
+    assert home.status_code == 302 and home.headers["location"] == "/"
+
     forgotten = client.get("/?region=")
     assert 'data-bundle="newborn"' not in forgotten.text
     assert client.get("/?region=999999").status_code == 200  # an unknown region is not chosen
