@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Literal
 
-from .model import Bundle, Item, Material
+from .model import Bundle, Item, Material, Region
 
 Kind = Literal["item", "bundle"]
 
@@ -190,6 +190,7 @@ class SearchIndex:
         bundles: Mapping[str, Bundle],
         materials: Mapping[str, Material],
         synonyms: Mapping[str, tuple[str, ...]] | None = None,
+        regions: Mapping[str, Region] | None = None,
     ):
         import rjieba
 
@@ -203,6 +204,10 @@ class SearchIndex:
                 alias = normalize(alias)
                 if alias != name:
                     self.synonyms.setdefault(alias, set()).add(name)
+        self.places: list[tuple[str, str, str, str]] = [
+            (code, normalize(r.name), *_pinyin(r.name)) for code, r in sorted((regions or {}).items())
+        ]
+        """(code, name, initials, pinyin) of every region, for the region tree's search."""
         self.known_as: dict[str, str] = {}
         """A material's phrase (its name or an alias) → its name in the dictionary, to say why."""
         for material in materials.values():
@@ -368,15 +373,15 @@ class SearchIndex:
         hits.sort(key=lambda h: (-h.score, h.kind != "bundle", h.name, h.key))
         return query, hits[:limit]
 
-
-def region_matches(name: str, q: str) -> bool:
-    """Whether a region's name answers the query: its characters, its initials or its pinyin."""
-    text = normalize(q)
-    if not text:
-        return True
-    if text in normalize(name):
-        return True
-    if LATIN.match(text):
-        initials, full = _pinyin(name)
-        return initials.startswith(text) or full.startswith(text)
-    return False
+    def regions(self, q: str) -> list[str]:
+        """The codes of the regions whose name holds the query, or whose initials or pinyin start
+        with it (xqq, xingqing → 兴庆区), in code order."""
+        text = normalize(q)
+        if not text:
+            return []
+        latin = LATIN.match(text) is not None
+        return [
+            code
+            for code, name, initials, full in self.places
+            if text in name or (latin and (initials.startswith(text) or full.startswith(text)))
+        ]

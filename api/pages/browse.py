@@ -16,7 +16,6 @@ from litestar.params import FromPath, FromQuery
 
 from catalog.findings import FOUR_SAME_RULES
 from catalog.model import Item, Requirement, requirements_of
-from catalog.search import region_matches
 
 from .data import Service, chain, signed_in
 from .render import html
@@ -96,11 +95,7 @@ class BrowseController(Controller):
         snap = await catalog_service.snapshot()
         catalog = snap.require()
         # The tree's search: regions by name, initials (xqq) or pinyin, each with its ancestors.
-        found = (
-            [chain(catalog, c) for c in sorted(catalog.regions) if region_matches(catalog.regions[c].name, q)]
-            if q.strip()
-            else None
-        )
+        found = [chain(catalog, c) for c in (await index_of(snap)).regions(q)] if q.strip() else None
         counts = {c.region: c.implementations for c in await catalog_service.conformity(snap)}
         roots = sorted(
             c for c, r in catalog.regions.items() if r.parent is None or r.parent not in catalog.regions

@@ -66,7 +66,9 @@ async def index_of(view: View) -> SearchIndex:
     index = view.search_index
     if index is None:
         catalog = view.require()
-        index = await anyio.to_thread.run_sync(SearchIndex, catalog.items, catalog.bundles, catalog.materials)
+        index = await anyio.to_thread.run_sync(
+            lambda: SearchIndex(catalog.items, catalog.bundles, catalog.materials, regions=catalog.regions)
+        )
         view.search_index = index
     return index
 

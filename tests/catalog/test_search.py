@@ -12,7 +12,6 @@ from catalog.search import (
     life_event,
     load_life_events,
     load_synonyms,
-    region_matches,
 )
 from catalog.validate import load_file
 from tests.bundler.build import Builder, req
@@ -85,8 +84,13 @@ def test_pinyin_initials_and_full_pinyin(index: SearchIndex) -> None:
     assert keys(index, "hkdj", "item")[0] == NEWBORN_REGISTRATION  # 户口登记 → its synonyms
     assert keys(index, "CSYXZM") == keys(index, "csyxzm")
     assert "000700602000" in keys(index, "hukou", "item")  # 死亡人员户口注销
-    assert region_matches("兴庆区", "xqq") and region_matches("兴庆区", "xingqing")
-    assert not region_matches("金凤区", "xqq")
+
+
+def test_regions_by_name_initials_and_pinyin(ningxia) -> None:
+    index = SearchIndex({}, {}, {}, synonyms={}, regions=ningxia.regions)
+    assert index.regions("xqq") == index.regions("兴庆") == index.regions("XingQing") == ["640104"]
+    assert "640521" in index.regions("中宁")
+    assert index.regions("") == [] and index.regions("不存在的地方") == []
 
 
 def test_nothing_is_found_for_nothing(index: SearchIndex) -> None:
