@@ -144,3 +144,8 @@ def test_public_pages_follow_public_reads_off(sqlite_url: str) -> None:
         assert api.get("/", role=None).status_code == 200
         for url in ("/pages/search?q=x", "/pages/regions", "/pages/bundles"):
             assert api.get(url, role=None, follow_redirects=False).status_code == 303, url
+
+
+def test_front_door_before_anything_is_published(empty_api: Api) -> None:
+    r = empty_api.get("/", role=None)
+    assert r.status_code == 200 and "尚未发布目录" in r.text and 'name="region"' not in r.text
