@@ -160,6 +160,8 @@ class View:
     item_counts: dict[str, int] = field(default_factory=dict)
     etags: dict[tuple[str, str, str, Answers], str] = field(default_factory=dict)
     effective_cache: OrderedDict[str, list[s.EffectiveItem]] = field(default_factory=OrderedDict)
+    search_index: Any = None
+    """The pages' `catalog.search.SearchIndex` of this version and bundles revision, built on first use."""
 
     @property
     def revision(self) -> int:

@@ -1,4 +1,7 @@
-"""Server-rendered pages for designers and reviewers (Jinja2, work without JavaScript).
+"""Server-rendered pages for citizens, designers and reviewers (Jinja2, work without JavaScript).
+
+"public": open to anyone while public reads are on (`ONETHING_PUBLIC_READ`, the default),
+as the JSON reads are; the staff's pages need a signed-in role.
 
 `ROUTES` is what `api.app.create_app` mounts: the landing page `/`, the pages
 under `/pages/…` (one router, whose errors are pages too) and their static
@@ -6,16 +9,17 @@ files under `/pages/static/`.
 
 | page | URL | role |
 |---|---|---|
-| landing | `/` | anyone |
 | sign in / out (server-side session) | `/pages/login`, `/pages/logout` | anyone |
-| region tree | `/pages/regions` | portal |
-| a region's effective items | `/pages/regions/{code}?q=` | portal |
-| an item beside its implementations | `/pages/items/{code}` | portal |
-| an implementation | `/pages/implementations/{code}` | portal |
+| front door: the applicant's region (remembered), its one-things by life event | `/?region=` (`/pages` leads there) | anyone |
+| search items and bundles with the words people use | `/pages/search?q=&region=` | public |
+| region tree | `/pages/regions?q=` | public |
+| a region's effective items | `/pages/regions/{code}?q=` | public |
+| an item beside its implementations | `/pages/items/{code}` | public |
+| an implementation | `/pages/implementations/{code}` | public |
 | review: findings and conformity chart | `/pages/review?rule=&severity=&region=` | reviewer |
 | bundle checks: bundles × regions | `/pages/checks?check=&bundle=&region=` | reviewer |
 | bundle designer (save: designer) | `/pages/designer?items=&region=&bundle=` | portal |
-| bundles, a citizen's guide | `/pages/bundles`, `/pages/bundles/{id}/guide?region=&answer=Q:A` | portal |
+| bundles, a citizen's guide | `/pages/bundles?region=&q=`, `/pages/bundles/{id}/guide?region=&answer=Q:A` | public |
 | versions, diffs, needs-review queue, submissions (`lifecycle`) | `/pages/versions`, `/pages/review-queue`, `/pages/submissions` | reviewer |
 """
 
@@ -29,10 +33,11 @@ from .checks import ChecksPageController
 from .designer import DesignerController
 from .errors import HANDLERS
 from .guide import BundlePagesController
-from .home import favicon, home, login, login_form, logout
+from .home import favicon, home, login, login_form, logout, pages_index
 from .lifecycle import LifecyclePagesController
 from .render import STATIC
 from .review import ReviewController
+from .search import SearchController
 from .stats import StatsPageController
 
 pages = Router(
@@ -40,6 +45,7 @@ pages = Router(
     route_handlers=[
         favicon,
         home,
+        pages_index,
         login_form,
         login,
         logout,
@@ -48,6 +54,7 @@ pages = Router(
         ChecksPageController,
         DesignerController,
         BundlePagesController,
+        SearchController,
         StatsPageController,
         LifecyclePagesController,
     ],

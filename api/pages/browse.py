@@ -19,6 +19,7 @@ from catalog.model import Item, Requirement, requirements_of
 
 from .data import Service, chain, signed_in
 from .render import html
+from .search import index_of
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,16 @@ ROW_OF_RULE = {
 
 class BrowseController(Controller):
     path = "/pages"
-    guards = [signed_in("portal")]  # noqa: RUF012
+    guards = [signed_in("portal", public=True)]  # noqa: RUF012
 
     @get("/regions", name="pages:regions")
-    async def regions(self, request: Request, catalog_service: Service) -> Response[str]:
+    async def regions(
+        self, request: Request, catalog_service: Service, q: FromQuery[str] = ""
+    ) -> Response[str]:
         snap = await catalog_service.snapshot()
         catalog = snap.require()
+        # The tree's search: regions by name, initials (xqq) or pinyin, each with its ancestors.
+        found = [chain(catalog, c) for c in (await index_of(snap)).regions(q)] if q.strip() else None
         counts = {c.region: c.implementations for c in await catalog_service.conformity(snap)}
         roots = sorted(
             c for c, r in catalog.regions.items() if r.parent is None or r.parent not in catalog.regions
@@ -106,6 +111,8 @@ class BrowseController(Controller):
             kids=snap.children,
             counts=counts,
             by_type=sorted(Counter(i.type for i in catalog.items.values()).items()),
+            q=q.strip(),
+            found=found[:MAX_ROWS] if found is not None else None,
         )
 
     @get("/regions/{code:str}", name="pages:region")
@@ -118,8 +125,13 @@ class BrowseController(Controller):
         if region is None:
             raise NotFoundException(f"区划 {code} 不在目录中")
         everything = await catalog_service.effective(snap, code)
-        needle = q.strip().casefold()
-        shown = [e for e in everything if not needle or needle in e.name.casefold() or needle in e.item]
+        shown = everything
+        if q.strip():  # the words people use (synonyms, aliases, pinyin), or an item code's start
+            by_item = {e.item: e for e in everything}
+            _, hits = (await index_of(snap)).search(
+                q, allowed=lambda kind, key: kind == "item" and key in by_item, limit=MAX_ROWS
+            )
+            shown = [by_item[h.key] for h in hits] or [e for e in everything if e.item.startswith(q.strip())]
         return html(
             request,
             "region.html",

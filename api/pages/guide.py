@@ -21,11 +21,13 @@ from litestar.params import FromPath, FromQuery
 from api.problems import ProblemException
 from api.routes.workflows import parse_answers
 from api.state import Answers
+from catalog.search import by_life_event
 from catalog.words import beijing_today
 
 from .data import Service, current_user, region_options, signed_in
 from .qr import qr_svg
 from .render import env, html
+from .search import LIFE_EVENTS, chosen_region, guide_href, index_of, region_choices
 
 
 class BundlePagesController(Controller):
@@ -33,15 +35,28 @@ class BundlePagesController(Controller):
     guards = [signed_in("portal", public=True)]  # noqa: RUF012
 
     @get("/", name="pages:bundles")
-    async def bundles(self, request: Request, catalog_service: Service) -> Response[str]:
+    async def bundles(
+        self,
+        request: Request,
+        catalog_service: Service,
+        region: FromQuery[str | None] = None,
+        q: FromQuery[str] = "",
+    ) -> Response[str]:
+        """The one-things by name and life event: those offered in the applicant's region (asked
+        once, remembered), or all of them until a region is chosen; `q` searches them."""
         snap = await catalog_service.snapshot()
         catalog = snap.require()
-        rows = sorted(catalog.bundles.values(), key=lambda b: b.name)
-        options = region_options(catalog, snap.children)
-        offered = {}
-        for b in rows:  # each bundle offers only the regions where it can be handled
-            buildable = {r.region for r in await catalog_service.checks.rows(snap, b.id) if r.error is None}
-            offered[b.id] = [(c, n) for c, n in options if c in buildable]
+        where, cookies = chosen_region(request, snap, region)
+        if where is not None:
+            ids = [b.id for b in (await catalog_service.checks.here(snap, where)).bundles]
+        else:
+            ids = sorted(catalog.bundles)
+        hits = None
+        if q.strip():
+            shown = set(ids)
+            index = await index_of(snap)
+            _, found = index.search(q, allowed=lambda kind, key: kind == "bundle" and key in shown)
+            hits = [catalog.bundles[h.key] for h in found]
         return html(
             request,
             "bundles.html",
@@ -49,9 +64,14 @@ class BundlePagesController(Controller):
             title="一件事与办事指南",
             snap=snap,
             catalog=catalog,
-            rows=rows,
-            versions=snap.versions,
-            offered=offered,
+            groups=by_life_event([catalog.bundles[i] for i in ids], LIFE_EVENTS),
+            hits=hits,
+            q=q.strip(),
+            region=where,
+            region_name=catalog.regions[where].name if where else "",
+            regions=region_choices(snap),
+            guide_href=guide_href,
+            cookies=cookies,
         )
 
     @get("/{bundle_id:str}/guide", name="pages:guide")

@@ -14,9 +14,11 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect
 
 from api.sessions import same_value
+from catalog.search import by_life_event
 
 from .data import SESSION_COOKIE, Service, current_user, safe_next, session_of
 from .render import html
+from .search import LIFE_EVENTS, chosen_region, guide_href, region_choices
 
 LOGIN_COOKIE = "onething_login"
 """The sign-in form's double-submit value (login CSRF)."""
@@ -28,12 +30,65 @@ async def favicon() -> Redirect:
     return Redirect("/pages/static/favicon.svg", status_code=301)
 
 
+JOBS = [
+    {
+        "id": "browse",
+        "href": "/pages/regions",
+        "roles": ("portal", "designer", "reviewer", "admin"),
+        "title": "事项目录",
+        "text": "按省、市、县浏览各地可办事项；逐项对照各地实施清单与基本目录的名称、类型、依据和编码。",
+    },
+    {
+        "id": "review",
+        "href": "/pages/review",
+        "roles": ("reviewer", "admin"),
+        "title": "目录审查",
+        "text": "按规则、级别、区划筛选校验发现的问题，查看各地“四级四同”一致率。",
+    },
+    {
+        "id": "design",
+        "href": "/pages/designer",
+        "roles": ("portal", "designer", "reviewer", "admin"),
+        "title": "一件事设计",
+        "text": "挑选事项、选择申请人所在地，即时看到办理流程、材料精简和前后对比，并保存为“一件事”。",
+    },
+    {
+        "id": "guide",
+        "href": "/pages/bundles",
+        "roles": ("portal", "designer", "reviewer", "admin"),
+        "title": "办事指南",
+        "text": "为申请人生成可打印的一次告知书和合并申请表。",
+    },
+]
+"""The staff's entries on the front door, each shown only to the roles that can use its page."""
+
+
+@get("/pages", name="pages:index", include_in_schema=False)
+async def pages_index() -> Redirect:
+    """The pages' home is the front door."""
+    return Redirect("/", status_code=302)
+
+
 @get("/", name="pages:home", include_in_schema=False)
-async def home(request: Request, catalog_service: Service) -> Response[str]:
+async def home(
+    request: Request, catalog_service: Service, region: FromQuery[str | None] = None
+) -> Response[str]:
+    """The front door: the applicant's region, asked once, and the one-things offered there by
+    life event (个人/企业); for signed-in staff, their pages and the catalog's numbers."""
     snap = await catalog_service.snapshot()
     user = current_user(request)
+    published = snap.catalog is not None
+    where, cookies, groups, regions = None, [], [], []
+    if published:
+        where, cookies = chosen_region(request, snap, region)
+        regions = region_choices(snap)
+        if where is not None:
+            here = await catalog_service.checks.here(snap, where)
+            catalog = snap.require()
+            offered = [catalog.bundles[b.id] for b in here.bundles]
+            groups = by_life_event(offered, LIFE_EVENTS)
     # The numbers are for signed-in visitors, like every read of the API.
-    show = snap.catalog is not None and user is not None
+    show = published and user is not None
     return html(
         request,
         "home.html",
@@ -43,7 +98,14 @@ async def home(request: Request, catalog_service: Service) -> Response[str]:
         user=user,
         catalog=snap.catalog if show else None,
         errors=snap.totals[0] if show else None,
-        published=snap.catalog is not None,
+        published=published,
+        region=where,
+        region_name=snap.require().regions[where].name if where else "",
+        regions=regions,
+        groups=groups,
+        guide_href=guide_href,
+        jobs=[j for j in JOBS if user is not None and user.role in j["roles"]],
+        cookies=cookies,
     )
 
 

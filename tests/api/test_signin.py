@@ -34,7 +34,7 @@ def _sign_in(api: Api, token: str, **headers: str):
     )
 
 
-def _page(api: Api, session_id: str, url: str = "/pages/regions"):
+def _page(api: Api, session_id: str, url: str = "/pages/stats"):  # a staff page: needs a session
     api.client.cookies.clear()
     api.client.cookies.set("onething_session", session_id)
     return api.client.get(url, follow_redirects=False)
