@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from catalog.model import Bundle, Catalog, Implementation, Region, record_encode
 from catalog.tree import children, lineage, subtree
 
 from . import schemas as s
-from .problems import ErrorDetail, ProblemException
+from .problems import ErrorDetail, OutageLog, ProblemException
 from .services.checks import ChecksService
 
 if TYPE_CHECKING:
@@ -233,24 +234,42 @@ class Computed:
 
 class HeadsProbe:
     """`store.heads()` through one DBAPI connection held for the purpose: the check every
-    request makes costs microseconds on SQLite and one round trip on PostgreSQL, instead of a
-    pooled SQLAlchemy checkout. Used from the event loop only. On any error the connection is
-    dropped and the store answers; the next call opens a new one."""
+    request makes costs microseconds on SQLite (read on the event loop) and one round trip on
+    PostgreSQL — off the event loop, within `limits.quick` (a hung server must not stop the
+    loop; the store's gate then answers at once until it tries the server again) — instead of
+    a pooled SQLAlchemy checkout. On any error the connection is dropped and the store answers;
+    the next call opens a new one."""
 
     def __init__(self, store: Store):
         from catalog.store.schema import StateRow
 
         self.store = store
         self.sql = f"SELECT id, counter FROM {StateRow.__tablename__}"
+        self.local = store.url.startswith("sqlite")
+        self._busy = threading.Lock()
         self._raw: Any = None
         self._conn: Any = None
+
+    async def heads(self) -> tuple[int, int]:
+        if self.local:
+            return self()
+        return await anyio.to_thread.run_sync(self._bounded)
+
+    def _bounded(self) -> tuple[int, int]:
+        with self.store.quick():
+            if not self._busy.acquire(blocking=False):  # another request's probe is out: the pool
+                return self.store.heads()
+            try:
+                return self()
+            finally:
+                self._busy.release()
 
     def __call__(self) -> tuple[int, int]:
         try:
             if self._conn is None:
                 self._raw = self.store.engine.raw_connection()
                 self._conn = self._raw.driver_connection
-                if hasattr(self._conn, "autocommit") and not self.store.url.startswith("sqlite"):
+                if hasattr(self._conn, "autocommit") and not self.local:
                     self._conn.autocommit = True  # psycopg: no transaction left open between probes
             cursor = self._conn.cursor()
             try:
@@ -288,6 +307,8 @@ class CatalogService:
         self._view = View.empty()
         self._lock = asyncio.Lock()
         self.probe = HeadsProbe(store)
+        self.outage = OutageLog("database")
+        """The database's outages, logged once each (`api.problems`)."""
         self.checks = ChecksService(store, self._run)
         """The bundle checks of §4.1 across regions (`GET /bundles?region=`, `/checks`)."""
         self._local: OrderedDict[str, bytes] = OrderedDict()
@@ -302,7 +323,9 @@ class CatalogService:
 
     # -- the view ---------------------------------------------------------------------------
     async def snapshot(self) -> View:
-        version, bundle_rev = self.probe()
+        version, bundle_rev = await self.probe.heads()
+        if self.outage.since is not None:
+            self.outage.recovered()
         view = self._view
         if view.version == version and view.bundle_rev == bundle_rev:
             return view
