@@ -359,8 +359,12 @@ class CatalogService:
             return cached
         catalog = view.require()
         path = view.path(region)
-        impls = await self._run(lambda: self.store.implementations(view.version, regions=path))
-        out = _effective_items(catalog, region, impls)
+        store, version = self.store, view.version
+        # Read and resolved off the event loop: thousands of rows on a county's path, which would
+        # hold every other request for as long (issue 18, point 7).
+        out = await self._run(
+            lambda: _effective_items(catalog, path, store.implementations(version, regions=path))
+        )
         view.effective_cache[region] = out
         while len(view.effective_cache) > self.EFFECTIVE_REGIONS:
             view.effective_cache.popitem(last=False)
@@ -866,12 +870,22 @@ class CatalogService:
         return validate_file(path)
 
 
-def _effective_items(catalog: Catalog, region: str, impls: list[Implementation]) -> list[s.EffectiveItem]:
-    from bundler.graph import resolve
-
-    part = msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
-    codes = sorted({i.item for i in impls if i.item in catalog.items})
-    resolved = resolve(part, codes, region) if codes else {}
+def _effective_items(catalog: Catalog, path: Sequence[str], impls: list[Implementation]) -> list[s.EffectiveItem]:
+    """§4 step 1 for every item on the path (the region first, then its ancestors): each item's
+    implementation in the nearest region that has one, the smallest code among several there
+    (as `bundler.graph.resolve`, in one pass over the rows rather than an index of them)."""
+    rank = {region: k for k, region in enumerate(path)}
+    nearest: dict[str, tuple[int, str, Implementation]] = {}
+    items = catalog.items
+    for impl in impls:
+        if impl.item not in items:
+            continue
+        key = (rank.get(impl.region, len(rank)), impl.code, impl)
+        held = nearest.get(impl.item)
+        if held is None or key[:2] < held[:2]:
+            nearest[impl.item] = key
+    codes = sorted(nearest)
+    resolved = {code: nearest[code][2] for code in codes}
     out = []
     for code in codes:
         impl = resolved[code]
