@@ -28,9 +28,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 
     from bundler import Workflow
     from catalog.store import Store
+    from catalog.store.reads import Placement
 
 log = logging.getLogger("onething.api")
 
@@ -363,7 +366,7 @@ class CatalogService:
         # Read and resolved off the event loop: thousands of rows on a county's path, which would
         # hold every other request for as long (issue 18, point 7).
         out = await self._run(
-            lambda: _effective_items(catalog, path, store.implementations(version, regions=path))
+            lambda: _effective_items(catalog, path, store.placements(version, path))
         )
         view.effective_cache[region] = out
         while len(view.effective_cache) > self.EFFECTIVE_REGIONS:
@@ -839,7 +842,8 @@ class CatalogService:
         from catalog.store import Refused, SheetRefused
 
         try:
-            published = await self._run(publish)
+            with responsive():
+                published = await self._run(publish)
         except SheetRefused as exc:
             raise _refused(
                 exc.findings,
@@ -870,12 +874,34 @@ class CatalogService:
         return validate_file(path)
 
 
-def _effective_items(catalog: Catalog, path: Sequence[str], impls: list[Implementation]) -> list[s.EffectiveItem]:
+_publishing = 0
+_interval = 0.005
+
+
+@contextmanager
+def responsive(interval: float = 0.0005) -> Iterator[None]:
+    """While a publish runs in this process, its thread hands the GIL over every `interval`
+    seconds instead of every 5 ms: a read needs it a few dozen times between the network and
+    its answer, and waited up to the whole interval each time a publish's Python held it."""
+    global _publishing, _interval
+    if _publishing == 0:
+        _interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, _interval))
+    _publishing += 1
+    try:
+        yield
+    finally:
+        _publishing -= 1
+        if _publishing == 0:
+            sys.setswitchinterval(_interval)
+
+
+def _effective_items(catalog: Catalog, path: Sequence[str], impls: Sequence[Placement]) -> list[s.EffectiveItem]:
     """§4 step 1 for every item on the path (the region first, then its ancestors): each item's
     implementation in the nearest region that has one, the smallest code among several there
     (as `bundler.graph.resolve`, in one pass over the rows rather than an index of them)."""
     rank = {region: k for k, region in enumerate(path)}
-    nearest: dict[str, tuple[int, str, Implementation]] = {}
+    nearest: dict[str, tuple[int, str, Placement]] = {}
     items = catalog.items
     for impl in impls:
         if impl.item not in items:

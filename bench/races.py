@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
-from bench.scale import PG, free_port, make_files  # noqa: E402
+from bench.scale import PG, free_port, make_files
 
 
 class Readers:

@@ -264,6 +264,11 @@ class Store:
         with self._read() as conn:
             return reads.implementations(conn, version, regions=regions, items=items, codes=codes)
 
+    def placements(self, version: int, regions: Sequence[str]) -> list[reads.Placement]:
+        """The implementations on a region's path, with what a list of its items shows."""
+        with self._read() as conn:
+            return reads.placements(conn, version, regions)
+
     def implementations_within(
         self, version: int, regions: Collection[str] | None
     ) -> Iterator[Implementation]:
