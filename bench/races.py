@@ -94,6 +94,13 @@ class Readers:
             t.join()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its waited-for children (the publish's validating child)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(v) for v in fields[11:15]) / ticks  # utime, stime, cutime, cstime
+
+
 def figures(times: list[float]) -> dict[str, float]:
     times = sorted(times)
     if not times:
@@ -104,6 +111,15 @@ def figures(times: list[float]) -> dict[str, float]:
         "p99": times[min(len(times) - 1, int(len(times) * 0.99))] * 1e3,
         "max": times[-1] * 1e3,
     }
+
+
+def cpu_line(pid: int, cpu: float, wall: float) -> str:
+    used, took = cpu_seconds(pid) - cpu, time.perf_counter() - wall
+    load = os.getloadavg()[0]
+    return (
+        f"    server (with its children) used {used:.1f} CPU s in {took:.1f} s = {used / took:.2f} of "
+        f"{os.cpu_count()} cores; machine load average {load:.1f}"
+    )
 
 
 def line(name: str, f: dict[str, float], quiet: dict[str, float] | None = None, extra: str = "") -> str:
@@ -187,9 +203,11 @@ def main() -> int:
         readers.start()
         time.sleep(2)  # warm: the view loaded, connections open
         readers.measure()
+        cpu, wall = cpu_seconds(server.pid), time.perf_counter()
         time.sleep(args.quiet)
         quiet = figures(readers.measure())
         print(line("no publish", quiet))
+        print(cpu_line(server.pid, cpu, wall))
         print(readers.by_kind())
         for name, path, target in (
             ("during PUT /catalog (whole file)", files["second"], "/catalog"),
@@ -207,6 +225,7 @@ def main() -> int:
                 time.sleep(1)
                 readers.measure()
             body = path.read_bytes()
+            cpu, wall = cpu_seconds(server.pid), time.perf_counter()
             t = time.perf_counter()
             r = admin.put(target, content=body)
             took = time.perf_counter() - t
@@ -218,6 +237,7 @@ def main() -> int:
             during = figures(readers.measure())
             print(line(name, during, quiet, f"   [publish {took:.2f} s, revision {r.json()['revision']}]"))
             print(readers.by_kind())
+            print(cpu_line(server.pid, cpu, wall))
             time.sleep(1)
             readers.measure()
         readers.close()
