@@ -264,10 +264,11 @@ class Store:
         with self._read() as conn:
             return reads.implementations(conn, version, regions=regions, items=items, codes=codes)
 
-    def placements(self, version: int, regions: Sequence[str]) -> list[reads.Placement]:
-        """The implementations on a region's path, with what a list of its items shows."""
+    def placements(self, version: int, path: Sequence[str]) -> list[reads.Placement]:
+        """Each item's implementation nearest the first region of `path` (`reads.placements`),
+        with what a list of a region's items shows."""
         with self._read() as conn:
-            return reads.placements(conn, version, regions)
+            return reads.placements(conn, version, path)
 
     def implementations_within(
         self, version: int, regions: Collection[str] | None

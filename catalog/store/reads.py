@@ -156,13 +156,26 @@ class Placement(msgspec.Struct, frozen=True, gc=False, tag="implementation", tag
 placement_decoder = msgspec.json.Decoder(Placement)
 
 
-def placements(conn: Connection, version: int, regions: Sequence[str]) -> list[Placement]:
-    """Every implementation on a region's path (the region and its ancestors), as `Placement`s,
-    by code: a county's list of items at national scale reads thousands."""
+def placements(conn: Connection, version: int, path: Sequence[str]) -> list[Placement]:
+    """§4 step 1 for every item implemented on a region's `path` (the region first, then its
+    ancestors): each item's implementation in the nearest region that has one, the smallest code
+    there — chosen by the database (a window over the path's rows), so only the chosen are sent
+    and decoded (at national scale a county's path holds twice as many rows as items). By code."""
     t = ImplementationRow
-    query = sa.select(t.body).where(_in(t, version)).where(t.region.in_(list(regions)))
+    nearest = sa.case({region: k for k, region in enumerate(path)}, value=t.region, else_=len(path))
+    ranked = (
+        sa.select(
+            t.body,
+            t.code,
+            sa.func.row_number().over(partition_by=t.item, order_by=(nearest, t.code)).label("n"),
+        )
+        .where(_in(t, version))
+        .where(t.region.in_(list(path)))
+        .subquery()
+    )
+    query = sa.select(ranked.c.body).where(ranked.c.n == 1).order_by(ranked.c.code)
     decode = placement_decoder.decode
-    return [decode(body) for (body,) in conn.execute(query.order_by(t.code))]
+    return [decode(body) for (body,) in conn.execute(query)]
 
 
 def region_implementations(
