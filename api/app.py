@@ -38,6 +38,7 @@ from litestar.stores.registry import StoreRegistry
 
 from .auth import RoleMiddleware, TokenChecker
 from .bodies import BodyGuard
+from .breaker import CircuitBreaker
 from .cache import cache_store
 from .headers import ResponseHeaders
 from .openapi import docs_assets, docs_ui, query_names
@@ -91,7 +92,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     document_problems(*api_controllers)
     settings = settings or Settings.from_env()
-    store = Store(settings.db_url)
+    store = Store(
+        settings.db_url,
+        limits=settings.db_limits(),
+        gate=CircuitBreaker("database", failures=1, reset_after=settings.db_retry, quiet=True),
+    )
     cache, cache_kind = cache_store(
         settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry
     )

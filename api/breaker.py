@@ -2,15 +2,19 @@
 
 closed ──(`failures` in a row)──▶ open ──(`reset_after` s)──▶ half-open ──(the one trial call)──▶
 closed when it worked, open again when it did not. While open (and while the trial is out) the
-caller is told not to call at all, so a dead or hung dependency costs nothing per request. Each
-change of state is logged once; individual failures are not.
+caller is told not to call at all, so a dead or hung dependency costs nothing per request. An
+outage is logged once, when the circuit opens (a warning), and its end once (info); the trials
+between are debug lines, individual failures are not logged. `quiet`: the opening too is a debug
+line, for a dependency whose outage someone else reports (the database's: `api.problems`).
 
-Used from one event loop (one per worker), so it holds no lock.
+The cache's is used from one event loop; the database's from the threads that call it: a lock
+keeps the state consistent (held for microseconds, never while calling the dependency).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -27,8 +31,13 @@ class CircuitBreaker:
         failures: int = 3,
         reset_after: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        quiet: bool = False,
     ) -> None:
         self.name = name
+        self.quiet = quiet
+        self._lock = threading.Lock()
+        self.since = 0.0
+        """When the current outage began (the circuit opened from closed)."""
         self.threshold = failures
         self.reset_after = reset_after
         self.clock = clock
@@ -43,30 +52,39 @@ class CircuitBreaker:
         """May the caller try the dependency now? (In half-open, only the one trial may.)"""
         if self.state == CLOSED:
             return True
-        now = self.clock()
-        if self.state == OPEN and now - self.opened_at >= self.reset_after:
-            self.trial_at = now
-            self._change(HALF_OPEN, "trying it again")
-            return True
-        if self.state == HALF_OPEN and now - self.trial_at >= self.reset_after:
-            self.trial_at = now  # the trial never came back: another one
-            return True
-        return False
+        with self._lock:
+            now = self.clock()
+            if self.state == OPEN and now - self.opened_at >= self.reset_after:
+                self.trial_at = now
+                self._change(HALF_OPEN, "trying it again", logging.DEBUG)
+                return True
+            if self.state == HALF_OPEN and now - self.trial_at >= self.reset_after:
+                self.trial_at = now  # the trial never came back: another one
+                return True
+            return self.state == CLOSED
 
     def success(self) -> None:
-        self.failures = 0
-        if self.state != CLOSED:
-            self._change(CLOSED, "it answers again")
+        if self.state == CLOSED and not self.failures:
+            return
+        with self._lock:
+            self.failures = 0
+            if self.state != CLOSED:
+                level = logging.DEBUG if self.quiet else logging.INFO
+                self._change(CLOSED, f"it answers again after {self.clock() - self.since:.1f} s", level)
 
     def failure(self, exc: BaseException) -> None:
-        self.failures += 1
-        if self.state == HALF_OPEN or (self.state == CLOSED and self.failures >= self.threshold):
-            self.opened_at = self.clock()
-            reason = f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
-            self._change(OPEN, f"{reason}; not calling it for {self.reset_after:g} s")
+        with self._lock:
+            self.failures += 1
+            if self.state == HALF_OPEN or (self.state == CLOSED and self.failures >= self.threshold):
+                first = self.state == CLOSED
+                self.opened_at = self.clock()
+                reason = f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
+                if first:
+                    self.since = self.opened_at
+                level = logging.DEBUG if self.quiet or not first else logging.WARNING
+                self._change(OPEN, f"{reason}; not calling it for {self.reset_after:g} s", level)
 
-    def _change(self, state: str, why: str) -> None:
+    def _change(self, state: str, why: str, level: int) -> None:
         self.state = state
         self.changes += 1
-        level = logging.INFO if state == CLOSED else logging.WARNING
         log.log(level, "%s circuit %s: %s", self.name, state, why)

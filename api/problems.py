@@ -158,7 +158,7 @@ def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
         detail = exc.detail if exc.detail and exc.detail != phrase else ""
         problem = Problem(type="about:blank", title=phrase, status=status, detail=detail, instance=instance)
         return problem_response(problem, exc.headers)
-    unavailable = _unavailable(exc)
+    unavailable = _unavailable(exc, getattr(request.app.state.get("catalog_service"), "outage", None))
     if unavailable is not None:
         status, code, detail, retry = unavailable
         problem = Problem(
@@ -191,26 +191,32 @@ PUBLISH_RETRY_AFTER = 10
 
 
 class OutageLog:
-    """One log line when an outage starts, then at most one per `every` seconds with a count."""
+    """One log line when an outage starts (an error) and one when it ends (`recovered`, info,
+    with how long it lasted and how many requests were answered 503): never one per request."""
 
-    def __init__(self, what: str, every: float = 30.0) -> None:
+    def __init__(self, what: str) -> None:
         self.what = what
-        self.every = every
         self._lock = threading.Lock()
-        self._last = float("-inf")
-        self._quiet = 0
+        self.since: float | None = None
+        """When the current outage began (None: none is going on)."""
+        self._answered = 0
 
     def failed(self, reason: str) -> None:
-        now = time.monotonic()
         with self._lock:
-            if now - self._last < self.every:
-                self._quiet += 1
+            self._answered += 1
+            if self.since is not None:
                 return
-            quiet, self._quiet, self._last = self._quiet, 0, now
-        if quiet:
-            log.error("%s still unavailable (%s); %d more requests answered 503", self.what, reason, quiet)
-        else:
-            log.error("%s unavailable (%s); answering 503 with Retry-After", self.what, reason)
+            self.since, self._answered = time.monotonic(), 1
+        log.error("%s unavailable (%s); answering 503 with Retry-After", self.what, reason)
+
+    def recovered(self) -> None:
+        if self.since is None:
+            return
+        with self._lock:
+            if self.since is None:
+                return
+            lasted, answered, self.since = time.monotonic() - self.since, self._answered, None
+        log.info("%s available again after %.1f s; %d requests were answered 503", self.what, lasted, answered)
 
 
 database_outage = OutageLog("database")
@@ -234,8 +240,9 @@ def _reason(exc: BaseException) -> str:
     return f"{type(orig).__name__}: {lines[0] if lines else ''}"[:300]
 
 
-def _unavailable(exc: BaseException) -> tuple[int, str, str, int] | None:
-    """(status, code, detail, Retry-After) for errors that are an outage or a busy store."""
+def _unavailable(exc: BaseException, outage: OutageLog | None = None) -> tuple[int, str, str, int] | None:
+    """(status, code, detail, Retry-After) for errors that are an outage or a busy store (logged
+    once per outage, in the app's `outage` log)."""
     from catalog.store import StoreBusy
 
     names = _names(exc)
@@ -262,7 +269,7 @@ def _unavailable(exc: BaseException) -> tuple[int, str, str, int] | None:
         }:
             log.warning("a write was rolled back by the database (%s); answering 503", _reason(exc))
             return 503, "DATABASE_BUSY", "a concurrent write got in the way; try again", 1
-        database_outage.failed(_reason(exc))
+        (outage or database_outage).failed(_reason(exc))
         detail = "the database cannot be reached; try again shortly"
         return 503, "DATABASE_UNAVAILABLE", detail, DATABASE_RETRY_AFTER
     return None

@@ -3,6 +3,12 @@
 | variable | default | meaning |
 |---|---|---|
 | `ONETHING_DB` | `sqlite:///onething.db` | the catalog store (`sqlite:///path` or `postgresql+psycopg://…`) |
+| `ONETHING_DB_CONNECT_TIMEOUT` | `3` | seconds opening a PostgreSQL connection may take (psycopg's `connect_timeout`, at least 2) |
+| `ONETHING_DB_STATEMENT_TIMEOUT` | `10` | PostgreSQL `statement_timeout` of the service's statements; the client waits 2 s more for an answer, then drops the connection |
+| `ONETHING_DB_QUICK_TIMEOUT` | `2` | seconds the small reads on every request's path (the catalog heads, a bearer token) may take before the database counts as hung |
+| `ONETHING_DB_PUBLISH_TIMEOUT` | `900` | `statement_timeout` of a publish's statements (a national catalog's take minutes) |
+| `ONETHING_DB_POOL_TIMEOUT` | `5` | seconds a request waits for a pooled database connection |
+| `ONETHING_DB_RETRY` | `5` | seconds no request calls a database that did not answer (or could not be reached), answering 503 at once; then one tries it again |
 | `REDIS_URL` | unset | shared workflow cache; unset → an in-process `MemoryStore` |
 | `ONETHING_REDIS_TIMEOUT` | `0.3` | seconds a Redis connect or reply may take before it counts as a failure |
 | `ONETHING_REDIS_RETRY` | `10` | seconds the cache circuit stays open (Redis not called) after 3 failures in a row |
@@ -24,6 +30,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from catalog.store.limits import Limits
 
 DEFAULT_DB = "sqlite:///onething.db"
 
@@ -31,6 +41,12 @@ DEFAULT_DB = "sqlite:///onething.db"
 @dataclass(frozen=True)
 class Settings:
     db_url: str = DEFAULT_DB
+    db_connect_timeout: float = 3.0
+    db_statement_timeout: float = 10.0
+    db_quick_timeout: float = 2.0
+    db_publish_timeout: float = 900.0
+    db_pool_timeout: float = 5.0
+    db_retry: float = 5.0
     redis_url: str | None = None
     redis_timeout: float = 0.3
     redis_retry: float = 10.0
@@ -55,6 +71,12 @@ class Settings:
         env = os.environ if env is None else env
         return cls(
             db_url=env.get("ONETHING_DB") or DEFAULT_DB,
+            db_connect_timeout=float(env.get("ONETHING_DB_CONNECT_TIMEOUT", cls.db_connect_timeout)),
+            db_statement_timeout=float(env.get("ONETHING_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout)),
+            db_quick_timeout=float(env.get("ONETHING_DB_QUICK_TIMEOUT", cls.db_quick_timeout)),
+            db_publish_timeout=float(env.get("ONETHING_DB_PUBLISH_TIMEOUT", cls.db_publish_timeout)),
+            db_pool_timeout=float(env.get("ONETHING_DB_POOL_TIMEOUT", cls.db_pool_timeout)),
+            db_retry=float(env.get("ONETHING_DB_RETRY", cls.db_retry)),
             redis_url=env.get("REDIS_URL") or None,
             redis_timeout=float(env.get("ONETHING_REDIS_TIMEOUT", cls.redis_timeout)),
             redis_retry=float(env.get("ONETHING_REDIS_RETRY", cls.redis_retry)),
@@ -70,6 +92,18 @@ class Settings:
             public_max_age=int(env.get("ONETHING_PUBLIC_MAX_AGE", cls.public_max_age)),
             rate_limit=int(env.get("ONETHING_RATE_LIMIT", cls.rate_limit)),
             debug=_flag(env.get("ONETHING_DEBUG")),
+        )
+
+    def db_limits(self) -> Limits:
+        """The store's time limits (`catalog.store.limits`)."""
+        from catalog.store.limits import Limits
+
+        return Limits(
+            connect=self.db_connect_timeout,
+            statement=self.db_statement_timeout,
+            publish=self.db_publish_timeout,
+            pool=self.db_pool_timeout,
+            quick=self.db_quick_timeout,
         )
 
 

@@ -28,8 +28,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +45,7 @@ from catalog.model import Bundle, Catalog, Implementation, Region, record_encode
 from catalog.tree import children, lineage, subtree
 
 from . import schemas as s
-from .problems import ErrorDetail, ProblemException
+from .problems import ErrorDetail, OutageLog, ProblemException
 from .services.checks import ChecksService
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
 
     from bundler import Workflow
     from catalog.store import Store
+    from catalog.store.reads import Placement
 
 log = logging.getLogger("onething.api")
 
@@ -251,24 +255,42 @@ class Computed:
 
 class HeadsProbe:
     """`store.heads()` through one DBAPI connection held for the purpose: the check every
-    request makes costs microseconds on SQLite and one round trip on PostgreSQL, instead of a
-    pooled SQLAlchemy checkout. Used from the event loop only. On any error the connection is
-    dropped and the store answers; the next call opens a new one."""
+    request makes costs microseconds on SQLite (read on the event loop) and one round trip on
+    PostgreSQL — off the event loop, within `limits.quick` (a hung server must not stop the
+    loop; the store's gate then answers at once until it tries the server again) — instead of
+    a pooled SQLAlchemy checkout. On any error the connection is dropped and the store answers;
+    the next call opens a new one."""
 
     def __init__(self, store: Store):
         from catalog.store.schema import StateRow
 
         self.store = store
         self.sql = f"SELECT id, counter FROM {StateRow.__tablename__}"
+        self.local = store.url.startswith("sqlite")
+        self._busy = threading.Lock()
         self._raw: Any = None
         self._conn: Any = None
+
+    async def heads(self) -> tuple[int, int]:
+        if self.local:
+            return self()
+        return await anyio.to_thread.run_sync(self._bounded)
+
+    def _bounded(self) -> tuple[int, int]:
+        with self.store.quick():
+            if not self._busy.acquire(blocking=False):  # another request's probe is out: the pool
+                return self.store.heads()
+            try:
+                return self()
+            finally:
+                self._busy.release()
 
     def __call__(self) -> tuple[int, int]:
         try:
             if self._conn is None:
                 self._raw = self.store.engine.raw_connection()
                 self._conn = self._raw.driver_connection
-                if hasattr(self._conn, "autocommit") and not self.store.url.startswith("sqlite"):
+                if hasattr(self._conn, "autocommit") and not self.local:
                     self._conn.autocommit = True  # psycopg: no transaction left open between probes
             cursor = self._conn.cursor()
             try:
@@ -306,6 +328,8 @@ class CatalogService:
         self._view = View.empty()
         self._lock = asyncio.Lock()
         self.probe = HeadsProbe(store)
+        self.outage = OutageLog("database")
+        """The database's outages, logged once each (`api.problems`)."""
         self.checks = ChecksService(store, self._run)
         """The bundle checks of §4.1 across regions (`GET /bundles?region=`, `/checks`)."""
         self._local: OrderedDict[str, bytes] = OrderedDict()
@@ -320,7 +344,9 @@ class CatalogService:
 
     # -- the view ---------------------------------------------------------------------------
     async def snapshot(self) -> View:
-        version, bundle_rev = self.probe()
+        version, bundle_rev = await self.probe.heads()
+        if self.outage.since is not None:
+            self.outage.recovered()
         view = self._view
         if view.version == version and view.bundle_rev == bundle_rev:
             return view
@@ -354,8 +380,12 @@ class CatalogService:
             return cached
         catalog = view.require()
         path = view.path(region)
-        impls = await self._run(lambda: self.store.implementations(view.version, regions=path))
-        out = _effective_items(catalog, region, impls)
+        store, version = self.store, view.version
+        # Read and resolved off the event loop: thousands of rows on a county's path, which would
+        # hold every other request for as long (issue 18, point 7).
+        out = await self._run(
+            lambda: _effective_items(catalog, path, store.placements(version, path))
+        )
         view.effective_cache[region] = out
         while len(view.effective_cache) > self.EFFECTIVE_REGIONS:
             view.effective_cache.popitem(last=False)
@@ -835,7 +865,8 @@ class CatalogService:
         from catalog.store import Refused, SheetRefused
 
         try:
-            published = await self._run(publish)
+            with responsive():
+                published = await self._run(publish)
         except SheetRefused as exc:
             raise _refused(
                 exc.findings,
@@ -866,12 +897,44 @@ class CatalogService:
         return validate_file(path)
 
 
-def _effective_items(catalog: Catalog, region: str, impls: list[Implementation]) -> list[s.EffectiveItem]:
-    from bundler.graph import resolve
+_publishing = 0
+_interval = 0.005
 
-    part = msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
-    codes = sorted({i.item for i in impls if i.item in catalog.items})
-    resolved = resolve(part, codes, region) if codes else {}
+
+@contextmanager
+def responsive(interval: float = 0.0005) -> Iterator[None]:
+    """While a publish runs in this process, its thread hands the GIL over every `interval`
+    seconds instead of every 5 ms: a read needs it a few dozen times between the network and
+    its answer, and waited up to the whole interval each time a publish's Python held it."""
+    global _publishing, _interval
+    if _publishing == 0:
+        _interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, _interval))
+    _publishing += 1
+    try:
+        yield
+    finally:
+        _publishing -= 1
+        if _publishing == 0:
+            sys.setswitchinterval(_interval)
+
+
+def _effective_items(catalog: Catalog, path: Sequence[str], impls: Sequence[Placement]) -> list[s.EffectiveItem]:
+    """§4 step 1 for every item on the path (the region first, then its ancestors): each item's
+    implementation in the nearest region that has one, the smallest code among several there
+    (as `bundler.graph.resolve`, in one pass over the rows rather than an index of them)."""
+    rank = {region: k for k, region in enumerate(path)}
+    nearest: dict[str, tuple[int, str, Placement]] = {}
+    items = catalog.items
+    for impl in impls:
+        if impl.item not in items:
+            continue
+        key = (rank.get(impl.region, len(rank)), impl.code, impl)
+        held = nearest.get(impl.item)
+        if held is None or key[:2] < held[:2]:
+            nearest[impl.item] = key
+    codes = sorted(nearest)
+    resolved = {code: nearest[code][2] for code in codes}
     out = []
     for code in codes:
         impl = resolved[code]

@@ -6,6 +6,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
+from ..problems import DATABASE_RETRY_AFTER, _reason
 from ..schemas import Health
 from ..state import CatalogService
 
@@ -17,26 +18,28 @@ class HealthController(Controller):
     @get(
         "/",
         summary="Health and catalog summary",
-        description="503 when the database or the cache cannot be reached.",
+        description="503 (with `Retry-After`) when the database or the cache cannot be reached "
+        "or does not answer within its time limit; `database` and `cache` say which.",
         responses={503: ResponseSpec(data_container=Health, description="degraded")},
     )
     async def health(self, catalog_service: NamedDependency[CatalogService]) -> Response[Health]:
+        cache = catalog_service.cache_kind
         try:
-            snap = await catalog_service.snapshot()
-        except Exception:  # noqa: BLE001 - the database is down: say so, do not 500
+            await catalog_service.cache.exists("health")  # bounded, behind the cache's breaker
+        except Exception:  # noqa: BLE001 - the cache is down: say so
+            cache = "unavailable"
+        try:
+            snap = await catalog_service.snapshot()  # bounded: the store's quick limit and gate
+        except Exception as exc:  # noqa: BLE001 - the database is down: say so, do not 500
+            catalog_service.outage.failed(_reason(exc))
             body = Health(
                 status="degraded",
                 revision=-1,
                 database="unavailable",
-                cache=catalog_service.cache_kind,
+                cache=cache,  # type: ignore[arg-type]
                 catalog=None,
-            )  # type: ignore[arg-type]
-            return Response(body, status_code=503, headers={"Cache-Control": "no-store"})
-        cache = catalog_service.cache_kind
-        try:
-            await catalog_service.cache.exists("health")
-        except Exception:  # noqa: BLE001 - the cache is down: say so
-            cache = "unavailable"
+            )
+            return _degraded(body, DATABASE_RETRY_AFTER)
         status = "ok" if cache != "unavailable" else "degraded"
         body = Health(
             status=status,
@@ -45,6 +48,13 @@ class HealthController(Controller):
             cache=cache,  # type: ignore[arg-type]
             catalog=snap.summary,
         )
-        return Response(
-            body, status_code=200 if status == "ok" else 503, headers={"Cache-Control": "no-store"}
-        )
+        if status != "ok":
+            breaker = getattr(catalog_service.cache, "breaker", None)
+            return _degraded(body, max(1, round(getattr(breaker, "reset_after", DATABASE_RETRY_AFTER))))
+        return Response(body, status_code=200, headers={"Cache-Control": "no-store"})
+
+
+def _degraded(body: Health, retry_after: int) -> Response[Health]:
+    return Response(
+        body, status_code=503, headers={"Cache-Control": "no-store", "Retry-After": str(retry_after)}
+    )

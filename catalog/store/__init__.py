@@ -17,7 +17,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from .lifecycle import (
     Submission,
     SubmissionTooLarge,
 )
+from .limits import BATCH_LIMITS, Gate, Limits
 from .publish import publish_file
 from .reads import VersionInfo
 from .schema import BUNDLES_ROW, CATALOG_ROW, CURRENT, Base, BundleRow, StateRow, TokenRow
@@ -98,11 +99,23 @@ def _digest(token: str) -> str:
 class Store:
     """One catalog's versions, its bundles and the API tokens, in one database."""
 
-    def __init__(self, url: str, *, echo: bool = False, lock_timeout: float = 60):
-        """`lock_timeout`: seconds a publish waits for another writer before StoreBusy."""
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        lock_timeout: float = 60,
+        limits: Limits | None = None,
+        gate: Gate | None = None,
+    ):
+        """`lock_timeout`: seconds a publish waits for another writer before StoreBusy.
+        `limits`: time limits on PostgreSQL calls (`catalog.store.limits`; by default those of
+        a batch command: ordinary statements as long as a publish's); `gate`: a circuit breaker
+        every PostgreSQL call asks first."""
         self.url = url
         self.lock_timeout = lock_timeout
-        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+        self.limits = limits or BATCH_LIMITS
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True, "pool_timeout": self.limits.pool}
         if url.startswith("sqlite"):
             # Writers wait for each other instead of failing; WAL lets readers go on meanwhile.
             # (check_same_thread: a publish hands its connection to a writer thread for a while.)
@@ -112,6 +125,10 @@ class Store:
         self.engine = sa.create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            from .guarded import guard
+
+            guard(self.engine, self.limits, gate)
         _check_layout(self.engine)
         Base.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
@@ -128,10 +145,19 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
+    def quick(self) -> AbstractContextManager[None]:
+        """This thread's PostgreSQL answers within `limits.quick` (a small read on every request's
+        path): a server that takes longer is taken for hung."""
+        if self.url.startswith("sqlite"):
+            return nullcontext()
+        from .limits import answer_within
+
+        return answer_within(self.limits.quick)
+
     # -- the heads ---------------------------------------------------------------------------
     def heads(self) -> tuple[int, int]:
         """(newest catalog version, bundles revision); 0 before the first publish."""
-        with self._read() as conn:
+        with self.quick(), self._read() as conn:
             return reads.heads(conn)
 
     def revision(self) -> int:
@@ -246,6 +272,12 @@ class Store:
     ) -> list[Implementation]:
         with self._read() as conn:
             return reads.implementations(conn, version, regions=regions, items=items, codes=codes)
+
+    def placements(self, version: int, path: Sequence[str]) -> list[reads.Placement]:
+        """Each item's implementation nearest the first region of `path` (`reads.placements`),
+        with what a list of a region's items shows."""
+        with self._read() as conn:
+            return reads.placements(conn, version, path)
 
     def implementations_within(
         self, version: int, regions: Collection[str] | None
@@ -410,8 +442,9 @@ class Store:
         return None if caller is None else caller.role
 
     def token_caller(self, token: str) -> Caller | None:
-        """Who holds the token (name, role, region), or None for an unknown or revoked one."""
-        with self._read() as conn:
+        """Who holds the token (name, role, region), or None for an unknown or revoked one.
+        (On every request's path: a server that does not answer within `limits.quick` is hung.)"""
+        with self.quick(), self._read() as conn:
             row = conn.execute(
                 sa.select(TokenRow.name, TokenRow.role, TokenRow.region).where(
                     TokenRow.digest == _digest(token)

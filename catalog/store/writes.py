@@ -107,9 +107,13 @@ def transaction(engine: Engine, lock_timeout: float, *, bulk: bool = False) -> I
             if direct:
                 log.info("publish: writing straight into the database file (no other connection)")
             try:
-                with conn.begin() as tx:
+                with _publishing(conn) as statement_limit, conn.begin() as tx:
                     if postgres(conn):
                         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+                        if statement_limit is not None:  # longer than an ordinary statement's
+                            conn.exec_driver_sql(
+                                f"SET LOCAL statement_timeout = '{int(statement_limit * 1000)}ms'"
+                            )
                         # A publish's joins over the stage and index builds in memory, not on disk.
                         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
                         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
@@ -125,6 +129,18 @@ def transaction(engine: Engine, lock_timeout: float, *, bulk: bool = False) -> I
         if "LockNotAvailable" in names or "database is locked" in str(exc.orig):
             raise StoreBusy(f"another publish held the catalog for over {lock_timeout:g} s") from None
         raise
+
+
+@contextmanager
+def _publishing(conn: Connection) -> Iterator[float | None]:
+    """A PostgreSQL publish's statements get the longer limit (`limits.publishing`)."""
+    if not postgres(conn):
+        yield None
+        return
+    from .guarded import publishing
+
+    with publishing(conn.connection.driver_connection) as limit:
+        yield limit
 
 
 def _leave_wal(conn: Connection) -> bool:

@@ -9,7 +9,9 @@ import threading
 
 class Proxy:
     """Forwards 127.0.0.1:<port> to `target`; `cut()` closes the listener and every connection,
-    as a database going away does."""
+    as a database going away does; `hang()` keeps accepting and holding connections but forwards
+    no byte either way (a black hole: a hung server, or a link that carries nothing) until
+    `resume()`."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
@@ -18,7 +20,15 @@ class Proxy:
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
         self.open = True
+        self.flowing = threading.Event()
+        self.flowing.set()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def hang(self) -> None:
+        self.flowing.clear()
+
+    def resume(self) -> None:
+        self.flowing.set()
 
     def _accept(self) -> None:
         while self.open:
@@ -40,10 +50,10 @@ class Proxy:
             threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
             threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                self.flowing.wait()
                 dst.sendall(data)
         except OSError:
             pass
@@ -55,6 +65,7 @@ class Proxy:
                     pass
 
     def cut(self) -> None:
+        self.flowing.set()  # held bytes go nowhere now: their sockets close below
         with self.lock:
             self.open = False
             self.listener.close()
