@@ -25,7 +25,7 @@ from api.schemas import BundleCreate, BundleReplace
 from api.state import CatalogService, View
 from bundler import Workflow
 from bundler.graph import precedence
-from catalog.model import Catalog
+from catalog.model import Catalog, requirements_of
 
 from .data import Service, here, login_url, region_options, require_role, signed_in
 from .render import html
@@ -42,10 +42,12 @@ METRICS = (
 )
 
 
-def requirement_label(requirement: str, names: dict[str, str]) -> tuple[str, str]:
-    """`<item>#<req>` → (item name, req)."""
-    code, _, req = requirement.partition("#")
-    return names.get(code, code), req
+def requirement_label(
+    requirement: str, names: dict[str, str], wants: dict[str, list[str]]
+) -> tuple[str, str]:
+    """`<item>#<req>` → (item name, what meets the requirement: its materials by name)."""
+    code = requirement.partition("#")[0]
+    return names.get(code, code), " 或 ".join(wants.get(requirement, ())) or "申请材料"
 
 
 def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
@@ -53,6 +55,12 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
     names = {s.item: s.name for s in workflow.steps}
     materials = {m: catalog.materials[m].name for m in catalog.materials}
     resolved = {s.item: catalog.implementations[s.implementation] for s in workflow.steps}
+    wants = {
+        f"{code}#{r.req}": [materials.get(m, m) for m in r.any_of]
+        for code, impl in resolved.items()
+        if code in catalog.items
+        for r in requirements_of(impl, catalog.items[code])
+    }
     graph = precedence(catalog, resolved)
     edges = []
     for a, b, data in graph.edges(data=True):
@@ -88,7 +96,7 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
             for key, label, unit in METRICS
         ],
         "steps_by_stage": [[steps[c] for c in stage] for stage in workflow.stages],
-        "label": lambda r: requirement_label(r, names),
+        "label": lambda r: requirement_label(r, names, wants),
         "regions": {c: r.name for c, r in catalog.regions.items()},
     }
 
