@@ -236,6 +236,23 @@ def is_html(response) -> bool:
     return response.headers.get("content-type", "").startswith("text/html")
 
 
+ENGLISH = re.compile(r"\b(no|not|failed|invalid|version|found|error|the)\b", re.IGNORECASE)
+
+
+def not_a_chinese_page(response) -> str | None:
+    """Why an error answer is not a page in Chinese with a way back (None: it is)."""
+    if not is_html(response) or "<html" not in response.text:
+        return f"not a page ({response.headers.get('content-type')})"
+    lead = re.search(r'<p class="lead">(.*?)</p>', response.text, re.DOTALL)
+    if lead is None:
+        return None  # a page of its own (the guide's region picker, the submissions page)
+    if ENGLISH.search(lead.group(1)) or not re.search(r"[\u4e00-\u9fff]", lead.group(1)):
+        return f"not Chinese: {lead.group(1)!r}"
+    if 'href="/"' not in response.text:
+        return "no way back"
+    return None
+
+
 #: Routes whose URLs each role visits; the rest (many URLs, the same code for every role) are
 #: visited by anonymous, a portal and the admin only.
 HEAVY = {"/pages/items/{code:str}", "/pages/implementations/{code:str}", "/pages/designer"}
@@ -253,8 +270,8 @@ def test_every_page_renders_for_every_role(swept: Swept, role: str) -> None:
             seen += 1
             if r.status_code >= 500:
                 failures.append(f"{r.status_code} {url}")
-            elif is_html(r) and r.status_code >= 400 and "<html" not in r.text:
-                failures.append(f"{r.status_code} {url}: not a page")
+            elif r.status_code >= 400 and (problem := not_a_chinese_page(r)):
+                failures.append(f"{r.status_code} {url}: {problem}")
     assert seen > 100
     assert failures == [], f"{len(failures)} of {seen} URLs failed as {role}:\n" + "\n".join(failures[:40])
 
@@ -283,3 +300,37 @@ def test_the_designer_names_every_waiver_and_requirement(swept: Swept) -> None:
     ids = {req.req for item in swept.catalog.items.values() for req in item.materials}
     shown = set(re.findall(r"」([^<]+)</td>", waived))
     assert shown and not shown & ids, shown & ids
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "words"),
+    [
+        ("/pages/", 404, "没有这个页面"),
+        ("/pages", 404, "没有这个页面"),
+        ("/pages/nope", 404, "没有这个页面"),
+        ("/pages/versions/1/diff/99", 404, "没有第 99 版"),
+        ("/pages/versions/99/diff/1", 404, "没有第 99 版"),
+        ("/pages/submissions/999", 404, "没有这个提交"),
+        ("/pages/submissions/abc", 404, "没有这个页面"),
+        ("/pages/items/9", 404, "不在目录中"),
+        ("/pages/bundles/nope/guide", 404, "一件事"),
+        ("/pages/stats/export?format=nope", 400, "参数有误"),
+        ("/pages/review?page=0", 400, "参数有误"),
+        ("/pages/static/nope.css", 404, "没有这个页面"),
+    ],
+)
+def test_errors_under_pages_are_pages_in_chinese(swept: Swept, url: str, status: int, words: str) -> None:
+    r = swept.get(url, "admin")
+    assert r.status_code == status, r.text[:300]
+    assert not_a_chinese_page(r) is None, not_a_chinese_page(r)
+    assert words in r.text
+    assert "<h1>" in r.text and 'href="/"' in r.text
+    if url.startswith(("/pages/versions", "/pages/submissions/")):
+        assert 'id="back"' in r.text  # the section, not only the home page
+
+
+def test_the_api_keeps_its_problem_documents(swept: Swept) -> None:
+    r = swept.client.get("/regions/nope")
+    assert r.status_code in (401, 404) and r.headers["content-type"].startswith("application/problem+json")
+    r = swept.client.get("/nope")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
