@@ -6,6 +6,7 @@ config, so mounting `ROUTES` is all `create_app` has to do.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, NamedTuple, get_args
 
@@ -117,6 +118,16 @@ env.globals.update(
     check_failed=CHECK_FAILED,
     bundle_errors=BUNDLE_ERRORS,
 )
+
+
+def tel(phone: str) -> str:
+    """A phone number as a `tel:` URI's number: digits, +, -, and the first number only
+    (e.g. "0951-1234567 / 12345" → "0951-1234567")."""
+    number = re.match(r"\s*(\+?[0-9][0-9\- ]*)", phone)
+    return "" if number is None else number.group(1).strip().replace(" ", "")
+
+
+env.filters["tel"] = tel
 
 
 def html(
