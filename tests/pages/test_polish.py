@@ -64,3 +64,42 @@ def test_tel_keeps_a_dialable_number() -> None:
     assert tel("0951-1234567 / 12345") == "0951-1234567"
     assert tel("+86 951 1234567") == "+869511234567"
     assert tel("见大厅公告") == ""
+
+
+def test_a_county_designer_edits_its_own_bundles_on_the_page(app_client: TestClient) -> None:
+    """A designer token scoped to 兴庆区 saves, replaces and deletes bundles offered there through
+    the designer page (no "use the API"); a bundle offered beyond its region it may open, never change."""
+    app = app_client.app
+    store = app.state.store
+    token = store.create_token("polish-county", "designer", region="640104")
+    cookie = {"Cookie": f"onething_session={app.state.tokens.sessions.open(token)}"}
+    items = list(ningxia().bundles["newborn"].items[:2])
+
+    opened = app_client.get("/pages/designer?bundle=newborn&region=640104", headers=cookie).text
+    assert 'id="offered"' in opened and 'id="out-of-scope"' in opened
+    assert 'id="delete"' not in opened and "通过 API" not in opened
+
+    def save(**fields):
+        data = {"items": items, "region": "640104", "name": "兴庆区新生儿一件事", **fields}
+        return app_client.post("/pages/designer/save", data=data, headers=cookie, follow_redirects=False)
+
+    refused = save(id="newborn", original="newborn", version="1", offered="640104")
+    assert refused.status_code == 403 and "只能修改在兴庆区提供的一件事" in refused.text
+    assert store.bundle("newborn").bundle.regions is None
+    assert save(id="xq-newborn", offered="640105").status_code == 422  # 西夏区: not its region
+
+    made = save(id="xq-newborn", offered="640104")
+    assert made.status_code == 303, made.text[:500]
+    assert store.bundle("xq-newborn").bundle.regions == ["640104"]
+    page = app_client.get(made.headers["location"], headers=cookie).text
+    assert "已保存" in page and 'id="out-of-scope"' not in page and 'id="delete"' in page
+
+    replaced = save(id="xq-newborn", original="xq-newborn", version="1", offered="640104", name="改名")
+    assert replaced.status_code == 303 and store.bundle("xq-newborn").bundle.name == "改名"
+
+    def delete(bundle: str, version: str):
+        data = {"id": bundle, "version": version, "region": "640104"}
+        return app_client.post("/pages/designer/delete", data=data, headers=cookie, follow_redirects=False)
+
+    assert delete("newborn", "1").status_code == 403 and store.bundle("newborn") is not None
+    assert delete("xq-newborn", "2").status_code == 303 and store.bundle("xq-newborn") is None
