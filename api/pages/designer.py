@@ -195,11 +195,14 @@ async def _coverage(service: CatalogService, snap: View, picked: list[str], orig
     else:
         rows = await service.checks.coverage(snap, picked)
     ok = [r.region for r in rows if r.error is None]
+    # Counted as on the checks page: the counties, where applicants are served.
+    counties = [r for r in rows if catalog.regions[r.region].level == "county"] or rows
     return {
         "ok": ok,
         "names": [catalog.regions[r].name for r in ok if catalog.regions[r].level == "county"]
         or [catalog.regions[r].name for r in ok],
-        "total": len(rows),
+        "count": sum(1 for r in counties if r.error is None),
+        "total": len(counties),
     }
 
 

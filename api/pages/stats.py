@@ -14,7 +14,7 @@ from litestar.params import FromQuery
 from ..services.stats import stats_service
 from .data import Service, region_options, signed_in
 from .render import CHECK_NAMES, html
-from .svg import Bar, bar_chart_svg
+from .svg import Bar, bar_chart
 
 SHARES = {
     "fully_online": "全程网办",
@@ -63,8 +63,8 @@ class StatsPageController(Controller):
                 )
             return out
 
-        charts = [(name, bar_chart_svg(bars(measure), name)) for measure, name in SHARES.items()]
-        checks = bar_chart_svg(
+        charts = [(name, bar_chart(bars(measure), name)) for measure, name in SHARES.items()]
+        checks = bar_chart(
             [
                 Bar(CHECK_NAMES.get(c.check, c.check), c.passed / c.of if c.of else 0.0, f"{c.passed}/{c.of}")
                 for c in report.checks
@@ -95,7 +95,7 @@ class StatsPageController(Controller):
         advice = await stats_service(request.app.state, catalog_service).advice(snap)
         top = advice.suggestions[:15]
         most = max((s.materials for s in top), default=1) or 1
-        chart = bar_chart_svg(
+        chart = bar_chart(
             [Bar(s.name, s.materials / most, f"少交 {s.materials} 份 · 免跑 {s.visits} 次") for s in top],
             "数字化建议：少交材料",
         )
