@@ -443,7 +443,9 @@ def _problem_message(exc: ProblemException) -> str:
     if exc.code == "BUNDLE_EXISTS":
         return "编号已被其他一件事使用：请换一个编号，或打开该一件事进行修改。"
     if exc.code == "STALE_VERSION":
-        return f"保存失败：该一件事已被他人修改（{exc.detail}）。请重新打开后再修改，以免覆盖他人的更改。"
+        current = (exc.headers or {}).get("ETag", "").strip('"')
+        now = f"现为第 {current} 版" if current.isdigit() else "版本已变化"
+        return f"保存失败：该一件事已被他人修改（{now}）。请重新打开后再修改，以免覆盖他人的更改。"
     if exc.code == "UNKNOWN_BUNDLE":
         return "该一件事已被删除，无法替换；可清空“原编号”后另存为新的一件事。"
     if exc.code == "INVALID_BUNDLE":

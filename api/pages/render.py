@@ -7,6 +7,7 @@ config, so mounting `ROUTES` is all `create_app` has to do.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple, get_args
 
@@ -127,7 +128,21 @@ def tel(phone: str) -> str:
     return "" if number is None else number.group(1).strip().replace(" ", "")
 
 
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+
+def beijing(moment: datetime | str | None) -> str:
+    """A stored moment (UTC; a datetime or its ISO text) as Beijing time, "2026-12-04 23:05"."""
+    if moment is None or moment == "":
+        return ""
+    when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
 env.filters["tel"] = tel
+env.filters["beijing"] = beijing
 
 
 def html(

@@ -137,7 +137,8 @@ def test_a_stale_save_is_refused(site: Server, open_page) -> None:
     with second.expect_navigation() as navigation:
         second.click("#save")
     assert navigation.value.status == 412
-    assert "已被他人修改" in second.locator("#save-error").inner_text()
+    said = second.locator("#save-error").inner_text()
+    assert "已被他人修改（现为第 2 版）" in said and "version" not in said and "bundle" not in said
     store = site.store()
     try:
         held = store.bundle("pages-stale")

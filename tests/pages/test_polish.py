@@ -103,3 +103,19 @@ def test_a_county_designer_edits_its_own_bundles_on_the_page(app_client: TestCli
 
     assert delete("newborn", "1").status_code == 403 and store.bundle("newborn") is not None
     assert delete("xq-newborn", "2").status_code == 303 and store.bundle("xq-newborn") is None
+
+
+def test_times_are_beijing_time() -> None:
+    from datetime import UTC, datetime
+
+    from api.pages.render import beijing
+
+    assert beijing("2026-12-04T15:30:00+00:00") == "2026-12-04 23:30"
+    assert beijing(datetime(2026, 12, 31, 20, 0, tzinfo=UTC)) == "2027-01-01 04:00"
+    assert beijing("2026-12-04T15:30:00") == "2026-12-04 23:30"  # stored naive: UTC
+    assert beijing(None) == ""
+
+
+def test_the_version_list_speaks_beijing_time(app_client: TestClient) -> None:
+    page = app_client.get("/pages/versions").text
+    assert "发布时间（北京时间）" in page and "UTC" not in page
