@@ -217,19 +217,59 @@ def _urls(s: Swept) -> dict[str, list[str]]:
     }
 
 
-def page_routes(client: TestClient) -> set[str]:
-    """The GET routes the pages' router and static files mount: `/` and everything under /pages/."""
-    return {
+def page_routes(client: TestClient, method: str = "GET") -> set[str]:
+    """The routes the pages' router and static files mount: `/` and everything under /pages/."""
+    found = {
         r.path
         for r in client.app.routes
-        if "GET" in getattr(r, "methods", ()) and (r.path == "/" or r.path.startswith("/pages/"))
-    } | {"/favicon.ico"}
+        if method in getattr(r, "methods", ()) and (r.path == "/" or r.path.startswith("/pages/"))
+    }
+    return found | {"/favicon.ico"} if method == "GET" else found
+
+
+#: Each form's POST with nothing filled in, or naming what is not there: a page that says what is
+#: wrong, never a 5xx. (Nothing here may change the store: no submission that exists is decided.)
+POSTS: dict[str, list[tuple[str, dict]]] = {
+    "/pages/login": [("/pages/login", {}), ("/pages/login", {"token": "nope", "csrf": "x"})],
+    "/pages/designer/save": [
+        ("/pages/designer/save", {}),
+        ("/pages/designer/save", {"items": ["nope", "nope2"], "id": "x y", "region": "nope"}),
+        ("/pages/designer/save", {"id": "newborn", "original": "newborn", "version": "x", "items": ["a"]}),
+    ],
+    "/pages/designer/delete": [
+        ("/pages/designer/delete", {}),
+        ("/pages/designer/delete", {"id": "nope", "version": "1"}),
+    ],
+    "/pages/submissions": [("/pages/submissions", {})],
+    "/pages/submissions/{sid:int}/approve": [("/pages/submissions/999/approve", {})],
+    "/pages/submissions/{sid:int}/reject": [("/pages/submissions/999/reject", {"reason": "不对"})],
+}
 
 
 def test_every_page_route_is_swept(swept: Swept) -> None:
     urls = _urls(swept)
     assert page_routes(swept.client) == set(urls), "a page route the sweep does not visit (or no more has)"
     assert all(urls.values())
+    # Signing out is swept as the anonymous visitor only (it would end the others' sessions).
+    assert page_routes(swept.client, "POST") == {*POSTS, "/pages/logout"}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_form_answers_without_a_5xx(swept: Swept, role: str) -> None:
+    cookie = swept.cookies[role]
+    failures = []
+    posts = [p for each in POSTS.values() for p in each]
+    if role == "anonymous":
+        posts.append(("/pages/logout", {}))
+    for url, data in posts:
+        r = swept.client.post(
+            url, data=data, headers={"Cookie": cookie} if cookie else {}, follow_redirects=False
+        )
+        if r.status_code >= 500:
+            failures.append(f"{r.status_code} POST {url} {data}")
+        elif r.status_code >= 400 and (problem := not_a_chinese_page(r)):
+            failures.append(f"{r.status_code} POST {url}: {problem}")
+    assert failures == [], "\n".join(failures)
 
 
 def is_html(response) -> bool:
