@@ -23,6 +23,7 @@ HEADINGS = {
     413: "内容过大",
     429: "请稍候",
     500: "服务器错误",
+    503: "暂时无法服务",
 }
 
 
@@ -73,6 +74,8 @@ MESSAGES = {
     413: "上传的内容过大。",
     422: "提交的内容无法处理，请检查后再试。",
     429: "请求过于频繁，请稍后再试。",
+    500: "服务器出错了（已记录）。请稍后再试；如果一再出现，请联系管理员。",
+    503: "服务暂时不可用，请稍后再试。",
 }
 SECTIONS = {
     "regions": ("/pages/regions", "事项目录"),
@@ -141,7 +144,8 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def is_page(path: str) -> bool:
-    return path == "/pages" or path.startswith("/pages/")
+    """The landing page and everything under /pages/ (the API never lives there)."""
+    return path in ("/", "/pages") or path.startswith("/pages/")
 
 
 def app_errors(request: Request, exc: Exception) -> Response:
@@ -151,7 +155,27 @@ def app_errors(request: Request, exc: Exception) -> Response:
     if is_page(request.url.path) and isinstance(exc, HTTPException):
         handler = HANDLERS.get(type(exc), http_error)
         return handler(request, exc)  # type: ignore[operator]
-    return problem_handler(request, exc)
+    response = problem_handler(request, exc)  # logs it, and tells an outage (503) from a bug (500)
+    if not is_page(request.url.path):
+        return response
+    status = response.status_code
+    try:  # the page without the visitor's name: asking for it may be what failed
+        return html(
+            request,
+            "error.html",
+            page="error",
+            title=HEADINGS.get(status, "服务器错误"),
+            snap=None,
+            user=None,
+            status_code=status,
+            headers={k: v for k, v in response.headers.items() if k.lower() == "retry-after"},
+            heading=HEADINGS.get(status, "服务器错误"),
+            message=MESSAGES.get(status, MESSAGES[500]),
+            login=None,
+            back=None,
+        )
+    except Exception:  # noqa: BLE001 - the problem document is still an answer
+        return response
 
 
 HANDLERS = {LoginRequired: login_redirect, WrongRole: wrong_role, HTTPException: http_error}

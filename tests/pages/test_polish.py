@@ -119,3 +119,29 @@ def test_times_are_beijing_time() -> None:
 def test_the_version_list_speaks_beijing_time(app_client: TestClient) -> None:
     page = app_client.get("/pages/versions").text
     assert "发布时间（北京时间）" in page and "UTC" not in page
+
+
+def test_a_server_error_under_pages_is_a_page_too(app_client: TestClient, monkeypatch) -> None:
+    """A real failure (the store's table of implementations gone): the visitor reads a page in
+    Chinese, the API a problem document; neither a traceback."""
+    import sqlalchemy as sa
+
+    import api.problems
+    from api.problems import OutageLog
+
+    # The outage log is one per process and speaks once in 30 s: this test's outage gets its own,
+    # so that the next test's outage is logged afresh.
+    monkeypatch.setattr(api.problems, "database_outage", OutageLog("database"))
+
+    store = app_client.app.state.store
+    with store.engine.begin() as conn:
+        tables = [t for t in sa.inspect(conn).get_table_names() if "impl" in t]
+        assert tables
+        for table in tables:
+            conn.execute(sa.text(f'DROP TABLE "{table}"'))
+    r = app_client.get("/pages/regions/640105")
+    assert r.status_code >= 500 and r.headers["content-type"].startswith("text/html")
+    assert "服务器出错了" in r.text or "暂时不可用" in r.text
+    assert "Traceback" not in r.text and 'href="/"' in r.text
+    api = app_client.get("/regions/640105/items", headers={"Cookie": ""})
+    assert api.status_code >= 400 and not api.headers["content-type"].startswith("text/html")
