@@ -11,6 +11,8 @@ from typing import Literal
 from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery
 
+from bundler.stats import CHECKS, coverage
+
 from ..services.stats import stats_service
 from .data import Service, region_options, signed_in
 from .render import CHECK_NAMES, html
@@ -64,10 +66,17 @@ class StatsPageController(Controller):
             return out
 
         charts = [(name, bar_chart(bars(measure), name)) for measure, name in SHARES.items()]
+        # The bundles counted in counties, as on the checks page: where applicants are served.
+        counties = {c for c in snap.subtree(root) if catalog.regions[c].level == "county"}
+        bundles = [
+            coverage(catalog.bundles[b], await catalog_service.checks.rows(snap, b), counties)
+            for b in sorted(catalog.bundles)
+        ]
+        rates = [(c, sum(b.passed[c] for b in bundles), sum(b.composed for b in bundles)) for c in CHECKS]
         checks = bar_chart(
             [
-                Bar(CHECK_NAMES.get(c.check, c.check), c.passed / c.of if c.of else 0.0, f"{c.passed}/{c.of}")
-                for c in report.checks
+                Bar(CHECK_NAMES.get(c, c), passed / of if of else 0.0, f"{passed}/{of}")
+                for c, passed, of in rates
             ],
             "一件事检查通过率",
         )
@@ -85,6 +94,7 @@ class StatsPageController(Controller):
             regions=region_options(catalog, snap.children),
             charts=charts,
             checks_chart=checks,
+            bundles=bundles,
             diverging=[i for i in report.items if i.material_lists > 1][:30],
         )
 

@@ -145,3 +145,14 @@ def test_a_server_error_under_pages_is_a_page_too(app_client: TestClient, monkey
     assert "Traceback" not in r.text and 'href="/"' in r.text
     api = app_client.get("/regions/640105/items", headers={"Cookie": ""})
     assert api.status_code >= 400 and not api.headers["content-type"].startswith("text/html")
+
+
+def test_statistics_count_bundles_in_counties(app_client: TestClient) -> None:
+    counties = sum(1 for r in ningxia().regions.values() if r.level == "county")
+    page = app_client.get("/pages/stats").text
+    offered = re.search(r'<tr data-bundle="newborn"><td>[^<]+</td><td class="num">(\d+)</td>', page)
+    assert offered is not None and int(offered.group(1)) == counties
+    city = app_client.get("/pages/stats?region=640100").text  # 银川市: its counties only
+    under = sum(1 for c, r in ningxia().regions.items() if r.level == "county" and c.startswith("6401"))
+    offered = re.search(r'<tr data-bundle="newborn"><td>[^<]+</td><td class="num">(\d+)</td>', city)
+    assert offered is not None and int(offered.group(1)) == under
