@@ -43,7 +43,7 @@ from .cache import cache_store
 from .headers import ResponseHeaders
 from .openapi import docs_assets, docs_ui, query_names
 from .openapi import refine as refine_openapi
-from .problems import document_problems, problem_handler
+from .problems import document_problems
 from .services.lifecycle import LifecycleService
 from .sessions import Sessions, SignInLimiter
 from .settings import Settings
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from catalog.store import Store
 
     from .pages import ROUTES as PAGE_ROUTES
+    from .pages.errors import app_errors
     from .routes.audit import AuditController
     from .routes.bundles import BundleController
     from .routes.catalog import CatalogController
@@ -137,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DefineMiddleware(BodyGuard, max_body=settings.max_body, query_names=declared_queries),
         ],
         before_send=[ResponseHeaders(settings.public_read, settings.public_max_age)],
-        exception_handlers={Exception: problem_handler},
+        exception_handlers={Exception: app_errors},  # problem_handler, but pages under /pages/
         request_max_body_size=settings.max_body,
         on_shutdown=[shutdown],
         openapi_config=OpenAPIConfig(

@@ -13,7 +13,9 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from bundler import RegionChecks
+from catalog.model import Catalog
 
+from ..services.checks import summarise
 from .data import Service, region_options, signed_in
 from .render import CHECK_NAMES, html
 
@@ -30,6 +32,11 @@ class Cell:
     @property
     def bad(self) -> bool:
         return self.row is not None and (self.row.error is not None or bool(self.row.failed))
+
+
+def serves(catalog: Catalog, region: str) -> bool:
+    """A county (区县): where applicants are served and a bundle is offered on the checks page."""
+    return catalog.regions[region].level == "county"
 
 
 class ChecksPageController(Controller):
@@ -54,14 +61,19 @@ class ChecksPageController(Controller):
         ids = [bundle] if bundle else sorted(catalog.bundles, key=lambda b: (catalog.bundles[b].name, b))
         within = snap.subtree(region) if region else None
 
-        report = await catalog_service.checks.report(
-            snap, bundle=bundle or None, region=region or None, limit=1, offset=0
-        )
+        # Only counties count as places a bundle is offered: they are where applicants are served
+        # (a province or city node is no place of its own, and no county could fix its cell).
         found: dict[tuple[str, str], RegionChecks] = {}
+        summary = []
         for bundle_id in ids:
-            for row in await catalog_service.checks.rows(snap, bundle_id):
-                if within is None or row.region in within:
-                    found[bundle_id, row.region] = row
+            rows_here = [
+                row
+                for row in await catalog_service.checks.rows(snap, bundle_id)
+                if (within is None or row.region in within) and serves(catalog, row.region)
+            ]
+            summary.append(summarise(catalog.bundles[bundle_id], rows_here))
+            for row in rows_here:
+                found[bundle_id, row.region] = row
 
         def shown(cell: Cell) -> bool:
             if not check:
@@ -96,7 +108,7 @@ class ChecksPageController(Controller):
             title="一件事检查",
             snap=snap,
             catalog=catalog,
-            summary=report.summary,
+            summary=summary,
             bundles=bundles,
             all_bundles=sorted(catalog.bundles.values(), key=lambda b: (b.name, b.id)),
             rows=rows,

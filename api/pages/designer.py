@@ -25,9 +25,9 @@ from api.schemas import BundleCreate, BundleReplace
 from api.state import CatalogService, View
 from bundler import Workflow
 from bundler.graph import precedence
-from catalog.model import Catalog
+from catalog.model import Catalog, requirements_of
 
-from .data import Service, here, login_url, region_options, require_role, signed_in
+from .data import Service, User, current_user, here, login_url, region_options, require_role, signed_in
 from .render import html
 from .svg import Edge, Node, Pair, before_after_svg, graph_svg, graph_svg_tall
 
@@ -42,18 +42,12 @@ METRICS = (
 )
 
 
-def requirement_label(requirement: str, names: dict[str, str], catalog: Catalog) -> tuple[str, str]:
-    """`<item>#<req>` → (item name, the names of the materials that meet it: `居民身份证或护照`),
-    never the requirement's id (`photo`)."""
-    code, _, req = requirement.partition("#")
-    item = catalog.items.get(code)
-    found = next((r for r in item.materials if r.req == req), None) if item is not None else None
-    materials = catalog.materials
-    if found is not None:
-        what = "或".join(materials[m].name if m in materials else m for m in found.any_of)
-    else:
-        what = materials[req].name if req in materials else ""
-    return names.get(code, item.name if item is not None else code), what
+def requirement_label(
+    requirement: str, names: dict[str, str], wants: dict[str, list[str]]
+) -> tuple[str, str]:
+    """`<item>#<req>` → (item name, what meets the requirement: its materials by name)."""
+    code = requirement.partition("#")[0]
+    return names.get(code, code), " 或 ".join(wants.get(requirement, ())) or "申请材料"
 
 
 def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
@@ -61,6 +55,12 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
     names = {s.item: s.name for s in workflow.steps}
     materials = {m: catalog.materials[m].name for m in catalog.materials}
     resolved = {s.item: catalog.implementations[s.implementation] for s in workflow.steps}
+    wants = {
+        f"{code}#{r.req}": [materials.get(m, m) for m in r.any_of]
+        for code, impl in resolved.items()
+        if code in catalog.items
+        for r in requirements_of(impl, catalog.items[code])
+    }
     graph = precedence(catalog, resolved)
     edges = []
     for a, b, data in graph.edges(data=True):
@@ -96,7 +96,7 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
             for key, label, unit in METRICS
         ],
         "steps_by_stage": [[steps[c] for c in stage] for stage in workflow.stages],
-        "label": lambda r: requirement_label(r, names, catalog),
+        "label": lambda r: requirement_label(r, names, wants),
         "regions": {c: r.name for c, r in catalog.regions.items()},
     }
 
@@ -146,6 +146,7 @@ async def designer_page(
             workflow = msgspec.json.decode(computed.body, type=Workflow)
             view = workflow_view(await service.slice(snap, picked, region), workflow)
     coverage = await _coverage(service, snap, picked, original) if len(picked) >= 2 else None
+    scope = _scope(current_user(request), snap, form)
     stored_version = snap.versions.get(original) if original else None
     guide = None
     if original and original in catalog.bundles and region and stored_version is not None:
@@ -178,6 +179,7 @@ async def designer_page(
         error=error,
         error_items=error_items or [],
         guide=guide,
+        scope=scope,
         bundles=sorted(catalog.bundles.values(), key=lambda b: b.name),
         login=login_url(here(request)),
     )
@@ -193,17 +195,48 @@ async def _coverage(service: CatalogService, snap: View, picked: list[str], orig
     else:
         rows = await service.checks.coverage(snap, picked)
     ok = [r.region for r in rows if r.error is None]
+    # Counted as on the checks page: the counties, where applicants are served.
+    counties = [r for r in rows if catalog.regions[r.region].level == "county"] or rows
     return {
         "ok": ok,
         "names": [catalog.regions[r].name for r in ok if catalog.regions[r].level == "county"]
         or [catalog.regions[r].name for r in ok],
-        "total": len(rows),
+        "count": sum(1 for r in counties if r.error is None),
+        "total": len(counties),
     }
 
 
 def _form(data: dict[str, Any]) -> dict[str, str]:
     return {
-        k: str(data.get(k, "") or "").strip() for k in ("id", "name", "description", "version", "original")
+        k: str(data.get(k, "") or "").strip()
+        for k in ("id", "name", "description", "version", "original", "offered")
+    }
+
+
+def in_scope(snap: View, user_region: str, regions: list[str] | None) -> bool:
+    """Whether a bundle offered in `regions` (None: everywhere) lies within a scoped token's region."""
+    mine = snap.subtree(user_region)
+    return bool(regions) and all(r in mine for r in regions or ())
+
+
+def _scope(user: User | None, snap: View, form: dict[str, str]) -> dict[str, Any] | None:
+    """For a region-scoped designer: where a bundle it saves may be offered (its region's subtree),
+    the choice the form holds, and whether the bundle it opened is one it may change."""
+    if user is None or user.region is None or snap.catalog is None:
+        return None
+    catalog = snap.catalog
+    mine = snap.subtree(user.region)
+    stored = catalog.bundles.get(form.get("original", ""))
+    offered = form.get("offered", "")
+    if offered not in mine:
+        kept = [r for r in (stored.regions or []) if r in mine] if stored is not None else []
+        offered = kept[0] if kept else user.region
+    return {
+        "region": user.region,
+        "name": catalog.regions[user.region].name if user.region in catalog.regions else user.region,
+        "options": [(c, n) for c, n in region_options(catalog, snap.children) if c in mine],
+        "offered": offered,
+        "editable": stored is None or in_scope(snap, user.region, stored.regions),
     }
 
 
@@ -248,6 +281,7 @@ class DesignerController(Controller):
                 "description": b.description,
                 "version": str(snap.versions.get(b.id, "")),
                 "original": b.id,
+                "offered": "",
             }
         return await designer_page(
             request,
@@ -291,8 +325,24 @@ class DesignerController(Controller):
 
         if not _same_origin(request):
             return await again("请求来源不是本站页面，未保存。", 403)
-        if user.region is not None:  # this form cannot name where a bundle is offered
-            return await again(f"此令牌限于区划 {user.region}：请通过 API 编辑在该区划提供的一件事。", 403)
+        scoped_regions: list[str] | None = None
+        if user.region is not None:  # a scoped designer saves bundles offered within its region only
+            catalog = snap.require()
+            area = catalog.regions[user.region].name if user.region in catalog.regions else user.region
+            stored = catalog.bundles.get(fields["original"])
+            if (
+                stored is not None
+                and fields["original"] == fields["id"]
+                and not in_scope(snap, user.region, stored.regions)
+            ):
+                return await again(
+                    f"「{stored.name}」不只在{area}提供，您的令牌只能修改在{area}提供的一件事。"
+                    "可换一个编号，另存为在本地提供的新一件事。",
+                    403,
+                )
+            if fields["offered"] not in snap.subtree(user.region):
+                return await again(f"请选择提供区划：须是{area}或其下级区划。", 422)
+            scoped_regions = [fields["offered"]]
         if len(dict.fromkeys(items)) < 2:
             return await again("请至少勾选两个事项后再保存：一件事由两个或更多事项组成。", 422)
         if not form.get("anyway"):
@@ -316,6 +366,8 @@ class DesignerController(Controller):
                 "target_days": kept.target_days,
                 "when": {item: answers for item, answers in kept.when.items() if item in chosen},
             }
+        if scoped_regions is not None:
+            body["regions"] = scoped_regions
         try:
             if replacing:
                 data_in = msgspec.convert(body, BundleReplace)
@@ -332,7 +384,7 @@ class DesignerController(Controller):
 
     @post("/delete", name="pages:designer-delete", status_code=303)
     async def delete(self, request: Request, catalog_service: Service) -> Response[str]:
-        require_role(request, "designer")
+        user = require_role(request, "designer")
         snap = await catalog_service.snapshot()
         form = await request.form()
         bundle_id, version = str(form.get("id", "")), str(form.get("version", ""))
@@ -347,6 +399,7 @@ class DesignerController(Controller):
                 "description": "",
                 "version": version,
                 "original": bundle_id,
+                "offered": "",
             }
             return await designer_page(
                 request,
@@ -364,6 +417,8 @@ class DesignerController(Controller):
             return await again("请求来源不是本站页面，未删除。", 403)
         if stored is None or not version.isdigit():
             return await again("没有这个一件事，可能已被删除。", 404)
+        if user.region is not None and not in_scope(snap, user.region, stored.regions):
+            return await again(f"「{stored.name}」不只在您的令牌所辖区划内提供，您不能删除它。", 403)
         try:
             await catalog_service.delete_bundle(bundle_id, int(version))
         except ProblemException as exc:

@@ -6,14 +6,17 @@ config, so mounting `ROUTES` is all `create_app` has to do.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, get_args
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.enums import MediaType
 
+from bundler.document import Reason
+from bundler.render import REASONS as REASON_WORDS
 from catalog.model import ITEM_TYPES
 from catalog.words import beijing
 
@@ -24,7 +27,20 @@ STATIC = Path(__file__).parent / "static"
 
 ROLE_NAMES = {"portal": "门户", "designer": "设计人员", "reviewer": "审查人员", "admin": "管理员"}
 LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级"}
-REASONS = {"internal": "内部流转", "e_license": "电子证照免提交", "commitment": "告知承诺"}
+
+
+class WaiverReason(NamedTuple):
+    label: str
+    """The words the guide uses for it (`bundler.render.REASONS`)."""
+    pill: str
+    """The pill's colour class on the pages."""
+
+
+_PILLS: dict[str, str] = {"internal": "blue", "e_license": "ok", "commitment": "warn", "merged_form": ""}
+WAIVER_REASONS = {r: WaiverReason(REASON_WORDS[r], _PILLS[r]) for r in get_args(Reason)}
+"""Every reason a material is waived for (`bundler.document.Reason`), its words and colour: a
+reason without either fails here, at import, never as a page's 500."""
+REASONS = {r: w.label for r, w in WAIVER_REASONS.items()}
 RULE_NAMES = {
     "SCHEMA": "记录格式错误",
     "HEADER": "目录头错误",
@@ -96,6 +112,7 @@ env.globals.update(
     role_names=ROLE_NAMES,
     level_names=LEVEL_NAMES,
     reasons=REASONS,
+    waiver_reasons=WAIVER_REASONS,
     rule_names=RULE_NAMES,
     kind_names=KIND_NAMES,
     check_names=CHECK_NAMES,
@@ -103,6 +120,16 @@ env.globals.update(
     bundle_errors=BUNDLE_ERRORS,
 )
 env.filters["beijing"] = beijing  # a stored moment (UTC) as `YYYY-MM-DD HH:MM`, Beijing time
+
+
+def tel(phone: str) -> str:
+    """A phone number as a `tel:` URI's number: digits, +, -, and the first number only
+    (e.g. "0951-1234567 / 12345" → "0951-1234567")."""
+    number = re.match(r"\s*(\+?[0-9][0-9\- ]*)", phone)
+    return "" if number is None else number.group(1).strip().replace(" ", "")
+
+
+env.filters["tel"] = tel
 
 
 def html(

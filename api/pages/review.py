@@ -13,7 +13,7 @@ from catalog.findings import RULES
 
 from .data import Service, record_href, region_options, signed_in
 from .render import html
-from .svg import Bar, bar_chart_svg
+from .svg import Bar, bar_chart
 
 PAGE_SIZE = 200
 
@@ -86,7 +86,7 @@ class ReviewController(Controller):
             region=region,
             rule_counts=await catalog_service.rule_counts(snap),
             regions=region_options(catalog, snap.children),
-            chart=bar_chart_svg(bars, "各地四同一致率", width=1000) if bars else None,
+            chart=bar_chart(bars, "各地四同一致率", width=1000) if bars else None,
             bars=bars,
             conformity=view.conformity,
             overall=(total_ok, total_impls),

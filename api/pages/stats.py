@@ -11,10 +11,12 @@ from typing import Literal
 from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery
 
+from bundler.stats import CHECKS, coverage
+
 from ..services.stats import stats_service
 from .data import Service, region_options, signed_in
 from .render import CHECK_NAMES, html
-from .svg import Bar, bar_chart_svg
+from .svg import Bar, bar_chart
 
 SHARES = {
     "fully_online": "全程网办",
@@ -63,11 +65,18 @@ class StatsPageController(Controller):
                 )
             return out
 
-        charts = [(name, bar_chart_svg(bars(measure), name)) for measure, name in SHARES.items()]
-        checks = bar_chart_svg(
+        charts = [(name, bar_chart(bars(measure), name)) for measure, name in SHARES.items()]
+        # The bundles counted in counties, as on the checks page: where applicants are served.
+        counties = {c for c in snap.subtree(root) if catalog.regions[c].level == "county"}
+        bundles = [
+            coverage(catalog.bundles[b], await catalog_service.checks.rows(snap, b), counties)
+            for b in sorted(catalog.bundles)
+        ]
+        rates = [(c, sum(b.passed[c] for b in bundles), sum(b.composed for b in bundles)) for c in CHECKS]
+        checks = bar_chart(
             [
-                Bar(CHECK_NAMES.get(c.check, c.check), c.passed / c.of if c.of else 0.0, f"{c.passed}/{c.of}")
-                for c in report.checks
+                Bar(CHECK_NAMES.get(c, c), passed / of if of else 0.0, f"{passed}/{of}")
+                for c, passed, of in rates
             ],
             "一件事检查通过率",
         )
@@ -85,6 +94,7 @@ class StatsPageController(Controller):
             regions=region_options(catalog, snap.children),
             charts=charts,
             checks_chart=checks,
+            bundles=bundles,
             diverging=[i for i in report.items if i.material_lists > 1][:30],
         )
 
@@ -95,7 +105,7 @@ class StatsPageController(Controller):
         advice = await stats_service(request.app.state, catalog_service).advice(snap)
         top = advice.suggestions[:15]
         most = max((s.materials for s in top), default=1) or 1
-        chart = bar_chart_svg(
+        chart = bar_chart(
             [Bar(s.name, s.materials / most, f"少交 {s.materials} 份 · 免跑 {s.visits} 次") for s in top],
             "数字化建议：少交材料",
         )

@@ -314,18 +314,16 @@ def graph_svg_tall(
     stages: Sequence[Sequence[Node]], edges: Sequence[Edge], label: str = "办理顺序"
 ) -> Markup:
     """The precedence graph for a narrow screen: stages top to bottom, each node a full-width
-    box, an arrow from each predecessor's box to its successor's (the labels are in the steps
-    list below the graph; their text is each arrow's title)."""
-    body: list[str] = [
-        (
-            "<defs>"
-            '<marker id="arrow-tall" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-            f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{BLUE}"/></marker>'
-            "</defs>"
-        )
-    ]
-    width, box_h, gap, head = TALL_W, 52.0, 34.0, 26.0
-    boxes: dict[str, tuple[float, float, float, float]] = {}
+    box that says in words what it waits for ("在「A」「B」之后") — no arrows, which on a phone's
+    width could only run down one margin and tangle (what flows along each link is in the steps
+    list below the graph, and in each box's title)."""
+    body: list[str] = []
+    width, gap, head = TALL_W, 34.0, 26.0
+    titles = {node.id: node.title for column in stages for node in column}
+    after: dict[str, list[Edge]] = {}
+    for e in edges:
+        if e.source in titles and e.target in titles:
+            after.setdefault(e.target, []).append(e)
     y = PAD
     for index, column in enumerate(stages):
         body.append(
@@ -334,45 +332,40 @@ def graph_svg_tall(
         )
         y += head
         for node in column:
-            boxes[node.id] = (PAD, y, width - 2 * PAD, box_h)
-            y += box_h + 8
-        y += gap - 8
-    order = {node.id: i for i, node in enumerate(n for column in stages for n in column)}
-    for e in edges:
-        if e.source not in boxes or e.target not in boxes:
-            continue
-        sx, sy, sw, sh = boxes[e.source]
-        tx, ty, _, _ = boxes[e.target]
-        # Arrows run down the right margin, one lane each so that they stay apart.
-        lane = width - PAD + 4 + 5 * (order[e.target] % 3)
-        d = (
-            f"M{_n(sx + sw)},{_n(sy + sh / 2)} L{_n(lane)},{_n(sy + sh / 2)} "
-            f"L{_n(lane)},{_n(ty + 14)} L{_n(tx + sw + 2)},{_n(ty + 14)}"
-        )
-        body.append(
-            f'<path class="edge" data-source="{_t(e.source)}" data-target="{_t(e.target)}" d="{d}" '
-            f'fill="none" stroke="{BLUE}" stroke-width="1.4" marker-end="url(#arrow-tall)">'
-            f"<title>{_t(e.label)}</title></path>"
-        )
-    for column in stages:
-        for node in column:
-            x, y0, w, h = boxes[node.id]
+            x, w = PAD, width - 2 * PAD
+            waits = after.get(node.id, [])
+            h = 70.0 if waits else 52.0
             texts = (
-                f'<text x="{_n(x + 10)}" y="{_n(y0 + 21)}" font-size="13.5" font-weight="600" fill="{INK}">'
+                f'<text x="{_n(x + 10)}" y="{_n(y + 21)}" font-size="13.5" font-weight="600" fill="{INK}">'
                 f"{_t(fit(node.title, 13.5, w - 20))}</text>"
             )
             if node.subtitle:
                 texts += (
-                    f'<text x="{_n(x + 10)}" y="{_n(y0 + 40)}" font-size="11.5" fill="{MUTED}">'
+                    f'<text x="{_n(x + 10)}" y="{_n(y + 40)}" font-size="11.5" fill="{MUTED}">'
                     f"{_t(fit(node.subtitle, 11.5, w - 20))}</text>"
                 )
+            title = node.title
+            if waits:
+                names = "".join(f"「{titles[e.source]}」" for e in waits)
+                texts += (
+                    f'<text class="after" x="{_n(x + 10)}" y="{_n(y + 59)}" font-size="11.5" fill="{BLUE}">'
+                    f"{_t(fit('在' + names + '之后', 11.5, w - 20))}</text>"
+                )
+                title += (
+                    "：在"
+                    + "、".join(titles[e.source] + (f"（{e.label}）" if e.label else "") for e in waits)
+                    + "之后"
+                )
+            sources = " ".join(e.source for e in waits)
             body.append(
-                f'<g class="node" data-item="{_t(node.id)}"><title>{_t(node.title)}</title>'
-                f'<rect x="{_n(x)}" y="{_n(y0)}" width="{_n(w)}" height="{_n(h)}" rx="8" fill="#fff" '
+                f'<g class="node" data-item="{_t(node.id)}" data-after="{_t(sources)}"><title>{_t(title)}</title>'
+                f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" rx="8" fill="#fff" '
                 f'stroke="{BLUE}" stroke-width="1.3"/>'
-                f'<rect x="{_n(x)}" y="{_n(y0)}" width="4" height="{_n(h)}" fill="{BLUE}"/>{texts}</g>'
+                f'<rect x="{_n(x)}" y="{_n(y)}" width="4" height="{_n(h)}" fill="{BLUE}"/>{texts}</g>'
             )
-    return _svg(width + 18, y + PAD - gap + 8, body, label, "chart graph graph-tall")
+            y += h + 8
+        y += gap - 8
+    return _svg(width, y + PAD - gap + 8, body, label, "chart graph graph-tall")
 
 
 def _bezier_y(curve: tuple[tuple[float, float], ...], x: float) -> float:
@@ -446,6 +439,32 @@ def bar_chart_svg(bars: Sequence[Bar], label: str, width: float = 720.0) -> Mark
             f"{_t(b.text)}</text></g>"
         )
     return _svg(width, height, body, label, "chart bars")
+
+
+def bar_list_html(bars: Sequence[Bar], label: str) -> Markup:
+    """The same bars for a phone: a list, each row its name (a link when it has one), its value
+    in words and a full-width bar — text at the page's size, never an SVG scaled down."""
+    rows = []
+    for b in bars:
+        value = min(max(b.value, 0.0), 1.0)
+        colour = RATE_FULL if value >= 1.0 else RATE_NEAR if value >= 0.9 else RATE_LOW
+        name = f'<a href="{_t(b.href)}">{_t(b.label)}</a>' if b.href else _t(b.label)
+        rows.append(
+            f'<li data-label="{_t(b.label)}" data-value="{value:.4f}"><span class="name">{name}</span>'
+            f'<span class="value">{_t(b.text)}</span>'
+            f'<svg class="meter" viewBox="0 0 100 6" preserveAspectRatio="none" aria-hidden="true" focusable="false">'
+            f'<rect width="100" height="6" fill="#f3f4f6"/><rect width="{value * 100:.2f}" height="6" '
+            f'fill="{colour}"/></svg></li>'
+        )
+    return Markup(f'<ol class="bars-list" aria-label="{_t(label)}">{"".join(rows)}</ol>')
+
+
+def bar_chart(bars: Sequence[Bar], label: str, width: float = 720.0) -> Markup:
+    """The bars as an SVG chart on a wide screen and as a list on a phone (CSS picks one)."""
+    return Markup(
+        f'<div class="chart-wide">{bar_chart_svg(bars, label, width)}</div>'
+        f'<div class="chart-narrow">{bar_list_html(bars, label)}</div>'
+    )
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from api.pages.data import record_href, safe_next
-from api.pages.render import KIND_NAMES, REASONS, RULE_NAMES
+from api.pages.render import KIND_NAMES, REASONS, RULE_NAMES, WAIVER_REASONS
+from bundler.document import Reason
 from catalog.findings import RULES
 
 
 def test_every_rule_and_waiver_has_a_chinese_name() -> None:
     assert set(RULE_NAMES) == set(RULES)
-    assert set(REASONS) == {"internal", "e_license", "commitment"}
+    assert set(REASONS) == set(WAIVER_REASONS) == set(get_args(Reason))
+    assert REASONS["merged_form"] == "一表申请" and WAIVER_REASONS["commitment"].pill == "warn"
     assert {"region", "item", "implementation", "bundle"} <= set(KIND_NAMES)
 
 

@@ -129,3 +129,33 @@ def test_arrows_that_skip_a_stage_run_in_lanes_below_the_boxes() -> None:
     assert lay.height >= lay.lane_top + 22
     labels = [t.text for t in parse(graph_svg([[a], [b], [c], [d]], edges)).iter(f"{SVG}text")]
     assert "户口簿" in labels and "照片" in labels
+
+
+def test_the_tall_graph_says_in_words_what_each_step_waits_for() -> None:
+    """On a phone the graph has no arrows to tangle: each box names the steps it comes after."""
+    from api.pages.svg import graph_svg_tall
+
+    stages = [[Node("a", "出生医学证明签发")], [Node("b", "出生登记"), Node("c", "城乡居民参保登记")]]
+    edges = [Edge("a", "b", "出生医学证明"), Edge("a", "c", ""), Edge("b", "zz", "不在图中")]
+    root = parse(graph_svg_tall(stages, edges))
+    assert list(root.iter(f"{SVG}path")) == []
+    after = {
+        g.get("data-item"): [t.text for t in g.iter(f"{SVG}text") if t.get("class") == "after"]
+        for g in root.iter(f"{SVG}g")
+    }
+    assert after == {"a": [], "b": ["在「出生医学证明签发」之后"], "c": ["在「出生医学证明签发」之后"]}
+    titles = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g")]
+    assert "出生登记：在出生医学证明签发（出生医学证明）之后" in titles
+    assert float(root.get("width")) <= 390
+
+
+def test_bars_on_a_phone_are_a_list_of_words() -> None:
+    from api.pages.svg import bar_chart, bar_list_html
+
+    bars = [Bar("兴庆区", 0.5, "50.0%（1/2）", href="/pages/stats?region=640104"), Bar("<b>", 1.0, "100%")]
+    html = str(bar_list_html(bars, "全程网办"))
+    assert '<ol class="bars-list" aria-label="全程网办">' in html
+    assert '<a href="/pages/stats?region=640104">兴庆区</a>' in html and "&lt;b&gt;" in html
+    assert re.findall(r'data-value="([0-9.]+)"', html) == ["0.5000", "1.0000"]
+    both = str(bar_chart(bars, "全程网办"))
+    assert both.index('class="chart-wide"') < both.index("<svg") < both.index('class="chart-narrow"')
