@@ -757,11 +757,13 @@ class CatalogService:
 
     # -- publishing -----------------------------------------------------------------------
     async def publish_file(
-        self, path: Path, *, by: str, note: str = "", region: str | None = None
+        self, path: Path, *, by: str, note: str = "", region: str | None = None, take_bundles: bool = False
     ) -> s.PublishResult:
         """A whole catalog file, or a region's partial one, as the next version: 422 with the
         touched records' error findings (nothing changed) or the new version with its warnings."""
-        return await self.published(lambda: self.store.publish_file(path, by=by, note=note, region=region))
+        return await self.published(
+            lambda: self.store.publish_file(path, by=by, note=note, region=region, take_bundles=take_bundles)
+        )
 
     async def publish_sheet(
         self, path: Path, fmt: str, *, by: str, note: str = "", region: str | None = None
@@ -834,6 +836,7 @@ class CatalogService:
             summary=s.SummaryOut(errors=0, warnings=report.summary.warnings),
             findings=[finding_out(f) for f in report.findings if f.severity != "error"][:1000],
             needs_review=published.needs_review,
+            kept_bundles=[s.KeptBundleOut(k.id, k.name, k.message) for k in published.kept],
         )
 
     @staticmethod
