@@ -43,6 +43,7 @@ from .headers import ResponseHeaders
 from .openapi import docs_assets, docs_ui, query_names
 from .openapi import refine as refine_openapi
 from .problems import document_problems, problem_handler
+from .proxies import ProxyHeaders, TrustedProxies
 from .services.lifecycle import LifecycleService
 from .sessions import Sessions, SignInLimiter
 from .settings import Settings
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         stores=StoreRegistry({"workflows": cache, "rate_limit": cache}),
         middleware=[
+            DefineMiddleware(ProxyHeaders, trusted=TrustedProxies(settings.trusted_proxies)),
             *rate_limit(settings.rate_limit),
             DefineMiddleware(RoleMiddleware, checker=tokens, public_read=settings.public_read),
             DefineMiddleware(BodyGuard, max_body=settings.max_body, query_names=declared_queries),

@@ -48,21 +48,13 @@ async def home(request: Request, catalog_service: Service) -> Response[str]:
 
 
 def secure(request: Request) -> bool:
-    """Cookies are `Secure` on https — also behind a proxy that says so, when proxies are trusted."""
-    if request.url.scheme == "https":
-        return True
-    if request.app.state.settings.trust_proxy:
-        proto = request.headers.get("x-forwarded-proto", "")
-        return proto.split(",")[0].strip().lower() == "https"
-    return False
+    """Cookies are `Secure` on https — also behind a listed proxy that says so (`api.proxies`)."""
+    return request.url.scheme == "https"
 
 
 def client_of(request: Request) -> str:
-    """Who is signing in, for counting failures: the peer, or what a trusted proxy says it is."""
-    if request.app.state.settings.trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()[:64]
+    """Who is signing in, for counting failures: the peer, or what a listed proxy says it is
+    (`api.proxies` has set the request's client already)."""
     return request.client.host if request.client else "unknown"
 
 

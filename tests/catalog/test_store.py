@@ -448,7 +448,7 @@ def test_a_kept_bundle_must_still_hold(db_url, tmp_path: Path, ningxia):
     referenced |= {code for item in ningxia.items.values() for code in item.requires}
     referenced |= {item.main for item in ningxia.items.values() if item.main}
     loner = next(code for code in sorted(ningxia.items) if code not in referenced)
-    bundle_id = sorted(ningxia.bundles)[0]
+    bundle_id = min(ningxia.bundles)
     stored = store.bundle(bundle_id)
     edit = msgspec.structs.replace(stored.bundle, items=[*stored.bundle.items, loner])
     store.replace_bundle(edit, if_version=stored.version)
