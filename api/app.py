@@ -36,6 +36,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.stores.registry import StoreRegistry
 
+from catalog import scratch
+
 from .auth import RoleMiddleware, TokenChecker
 from .bodies import BodyGuard
 from .cache import cache_store
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     document_problems(*api_controllers)
     settings = settings or Settings.from_env()
+    scratch.sweep()  # what killed processes left in our temporary folder
     store = Store(settings.db_url)
     cache, cache_kind = cache_store(
         settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry

@@ -16,6 +16,7 @@
 | `ONETHING_PUBLIC_READ` | `1` | published regions, items, bundles, workflows and guides answer without a token (and their pages) |
 | `ONETHING_PUBLIC_MAX_AGE` | `300` | `Cache-Control: public, max-age=` of those public reads, in seconds |
 | `ONETHING_RATE_LIMIT` | `6000` | requests per minute one client (its address) may make, counted in the shared store (0: no limit) |
+| `ONETHING_TMPDIR` | `$TMPDIR/onething-<uid>` | where every temporary file goes, one folder per process; folders of stopped processes are removed at start (`catalog.scratch`) |
 | `ONETHING_DEBUG` | `0` | Litestar debug mode (tracebacks in 500s — never in production) |
 """
 

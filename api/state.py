@@ -786,11 +786,12 @@ class CatalogService:
         already unlinked (it goes when the handle is closed); written off the event loop."""
         import tempfile
 
+        from catalog import scratch
         from catalog.sheet import TooManyRows
         from catalog.store.sheets import export_sheet
 
         def written() -> Any:
-            fh = tempfile.TemporaryFile(prefix="onething-sheet-")  # noqa: SIM115 - the response closes it
+            fh = tempfile.TemporaryFile(prefix="sheet-", dir=scratch.folder())  # noqa: SIM115 - the response closes it
             try:
                 export_sheet(self.store, fh, fmt, region, view.version, catalog=view.catalog)  # type: ignore[arg-type]
             except BaseException:

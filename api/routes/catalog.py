@@ -21,6 +21,8 @@ from litestar.params import FromQuery, Parameter
 from litestar.response import Stream
 from litestar.response.streaming import ASGIStreamingResponse
 
+from catalog import scratch
+
 from ..auth import caller_of
 from ..cache import not_modified
 from ..problems import ErrorDetail, ProblemException
@@ -42,7 +44,7 @@ async def receive_file(request: Request, limit: int, suffix: str = ".jsonl") -> 
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise too_big
-    fd, name = tempfile.mkstemp(prefix="onething-upload-", suffix=suffix)
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=suffix, dir=scratch.folder())
     size = 0
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as out:

@@ -26,6 +26,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import scratch
 from ..findings import Conformity
 from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
@@ -165,7 +166,7 @@ class Store:
 
         if not 1 <= version <= self.revision():
             raise KeyError(version)
-        with tempfile.NamedTemporaryFile(suffix=".jsonl") as fh:
+        with tempfile.NamedTemporaryFile(suffix=".jsonl", dir=scratch.folder()) as fh:
             fh.writelines(self.export(version))
             fh.flush()
             with lifecycle.finishing(lambda conn: _audited(conn, by, "republish", source=version)):
@@ -214,7 +215,7 @@ class Store:
         """A catalog built in memory, published through the same path as a file."""
         import tempfile
 
-        with tempfile.NamedTemporaryFile(suffix=".jsonl") as fh:
+        with tempfile.NamedTemporaryFile(suffix=".jsonl", dir=scratch.folder()) as fh:
             fh.writelines(dump_lines(catalog))
             fh.flush()
             return self.publish_file(fh.name, by=by, note=note, take_bundles=take_bundles)
@@ -599,7 +600,7 @@ def _spooled(raw: bytes) -> Iterator[Path]:
     """A held file back on disk for the publish to read."""
     import tempfile
 
-    with tempfile.NamedTemporaryFile(prefix="onething-held-", suffix=".jsonl") as fh:
+    with tempfile.NamedTemporaryFile(prefix="held-", suffix=".jsonl", dir=scratch.folder()) as fh:
         fh.write(raw)
         fh.flush()
         yield Path(fh.name)

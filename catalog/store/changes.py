@@ -28,6 +28,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .. import scratch
 from ..apart import Apart
 from ..digest import stage_rows
 from ..findings import FOUR_SAME_RULES, Conformity, Finding, finding
@@ -189,7 +190,7 @@ def publish_changes(
     region's subtree, which it replaces; the rest comes from the newest version."""
     scope = None if region is None else (region, _subtree(engine, region))
     with (
-        tempfile.TemporaryDirectory(prefix="onething-publish-") as tmp,
+        tempfile.TemporaryDirectory(prefix="publish-", dir=scratch.folder()) as tmp,
         transaction(engine, lock_timeout) as conn,
     ):
         candidates_path = Path(tmp) / "candidates"
