@@ -104,7 +104,13 @@ async def login_form(request: Request, catalog_service: Service, next: FromQuery
     return await _form_page(request, catalog_service, safe_next(next), 200, None)
 
 
-@post("/pages/login", name="pages:login-submit", include_in_schema=False, status_code=303)
+@post(
+    "/pages/login",
+    name="pages:login-submit",
+    include_in_schema=False,
+    status_code=303,
+    opt={"form_token": False},  # no session yet: its own double-submit value instead
+)
 async def login(
     request: Request,
     catalog_service: Service,

@@ -16,6 +16,7 @@ from litestar.enums import MediaType
 
 from catalog.model import ITEM_TYPES
 
+from .csrf import form_token, page_token
 from .data import current_user, here
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -100,6 +101,7 @@ env.globals.update(
     check_names=CHECK_NAMES,
     check_failed=CHECK_FAILED,
     bundle_errors=BUNDLE_ERRORS,
+    form_token=form_token,
 )
 
 
@@ -119,6 +121,7 @@ def html(
         "header", snap.catalog.header if snap is not None and snap.catalog is not None else None
     )
     context.setdefault("request_path", here(request))
+    context.setdefault("form_token_value", page_token(request))
     body = env.get_template(template).render(**context)
     return Response(
         body,

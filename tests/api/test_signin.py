@@ -70,10 +70,11 @@ def test_the_cookie_holds_a_session_id_never_the_token(api):
     rows = _session_rows(api)
     assert [(row.digest, row.token_digest) for row in rows] == [(digest(session_id), digest(token))]
     assert _page(api, session_id).status_code == 200
-    # signing out ends the session: the same cookie no longer signs anyone in
+    # signing out (with the form's token) ends the session: the same cookie no longer signs anyone in
     api.client.cookies.clear()
     api.client.cookies.set("onething_session", session_id)
-    out = api.client.post("/pages/logout", follow_redirects=False)
+    form_token = re.search(r'name="form_token" value="([^"]+)"', api.client.get("/pages/regions").text).group(1)
+    out = api.client.post("/pages/logout", data={"form_token": form_token}, follow_redirects=False)
     assert out.status_code == 303 and 'onething_session=""' in out.headers["set-cookie"]
     assert _session_rows(api) == []
     r = _page(api, session_id)
