@@ -203,7 +203,10 @@ class WorkflowRequest(Struct, forbid_unknown_fields=True):
     items: Annotated[list[ItemCode], Meta(min_length=1, max_length=200)]
     region: RegionCode
     answers: Annotated[
-        dict[Annotated[str, Meta(max_length=200)], Annotated[str, Meta(max_length=200)]],
+        dict[
+            Annotated[str, Meta(max_length=200, pattern=ONE_LINE)],
+            Annotated[str, Meta(max_length=200, pattern=ONE_LINE)],
+        ],
         Meta(
             max_length=100,
             description="the applicant's situation (§4 step 0): question id → answer id; "
