@@ -36,6 +36,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.stores.registry import StoreRegistry
 
+from catalog import scratch
+
 from .auth import RoleMiddleware, TokenChecker
 from .bodies import BodyGuard
 from .breaker import CircuitBreaker
@@ -44,6 +46,7 @@ from .headers import ResponseHeaders
 from .openapi import docs_assets, docs_ui, query_names
 from .openapi import refine as refine_openapi
 from .problems import document_problems
+from .proxies import ProxyHeaders, TrustedProxies
 from .services.lifecycle import LifecycleService
 from .sessions import Sessions, SignInLimiter
 from .settings import Settings
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     document_problems(*api_controllers)
     settings = settings or Settings.from_env()
+    scratch.sweep()  # what killed processes left in our temporary folder
     store = Store(
         settings.db_url,
         limits=settings.db_limits(),
@@ -133,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         stores=StoreRegistry({"workflows": cache, "rate_limit": cache}),
         middleware=[
+            DefineMiddleware(ProxyHeaders, trusted=TrustedProxies(settings.trusted_proxies)),
             *rate_limit(settings.rate_limit),
             DefineMiddleware(RoleMiddleware, checker=tokens, public_read=settings.public_read),
             DefineMiddleware(BodyGuard, max_body=settings.max_body, query_names=declared_queries),

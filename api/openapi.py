@@ -11,7 +11,13 @@
 - string path and query parameters carry the pattern `BodyGuard` enforces (no control
   characters);
 - every operation may answer 503 (database unavailable, with `Retry-After`); an operation
-  with a JSON body may answer 415 (not JSON) and 422 (control characters).
+  with a JSON body may answer 415 (not JSON) and 422 (control characters);
+- the refusals of schema-valid requests (a region, bundle or answer the catalog does not have,
+  a bundle that does not validate, a stale `If-Match`…) are declared per operation: each
+  status with its problem `code`s in the response's description and in `x-refusals`
+  (`{"422": ["UNKNOWN_REGION", …]}`), which the fuzz test holds the server to;
+- a response that is one of several shapes says `anyOf` (Litestar's `oneOf` is wrong where
+  one shape is a superset of another: `GET /bundles` and `GET /bundles?region=`).
 """
 
 from __future__ import annotations
@@ -68,6 +74,34 @@ IF_MATCH = {
 }
 IF_MATCH_OPERATIONS = {("/bundles/{bundle_id}", "put"), ("/bundles/{bundle_id}", "delete")}
 
+BUNDLING = ["UNKNOWN_REGION", "UNKNOWN_ITEM", "NOT_IMPLEMENTED", "CYCLE", "UNKNOWN_ANSWER"]
+"""§4's errors for a well-formed request (`UNKNOWN_BUNDLE` is 404)."""
+PUBLISHING = ["INVALID_CATALOG", "INVALID_SHEET", "TOO_MANY_ROWS"]
+REFUSALS: dict[tuple[str, str], dict[str, list[str]]] = {
+    ("/bundles", "get"): {"422": ["UNKNOWN_REGION"]},
+    ("/bundles", "post"): {"409": ["BUNDLE_EXISTS"], "422": ["INVALID_BUNDLE"]},
+    ("/bundles/{bundle_id}", "put"): {"412": ["STALE_VERSION"], "422": ["INVALID_BUNDLE"]},
+    ("/bundles/{bundle_id}", "delete"): {"412": ["STALE_VERSION"]},
+    ("/bundles/{bundle_id}/workflow", "get"): {"422": [*BUNDLING, "INVALID_ANSWER"]},
+    ("/bundles/{bundle_id}/guide", "get"): {"422": [*BUNDLING, "INVALID_ANSWER"]},
+    ("/workflows", "post"): {"422": BUNDLING},
+    ("/checks", "get"): {"422": ["UNKNOWN_REGION"]},
+    ("/review", "get"): {"422": ["UNKNOWN_REGION"]},
+    ("/stats", "get"): {"422": ["UNKNOWN_REGION"]},
+    ("/submissions", "get"): {"422": ["UNKNOWN_REGION"]},
+    ("/submissions", "post"): {"422": ["UNKNOWN_REGION", *PUBLISHING]},
+    ("/submissions/{sid}/approve", "post"): {"409": ["NOT_PENDING"], "422": PUBLISHING},
+    ("/submissions/{sid}/reject", "post"): {"409": ["NOT_PENDING"]},
+    ("/regions/{code}/implementations", "put"): {"422": ["UNKNOWN_REGION", *PUBLISHING]},
+    ("/regions/{code}/implementations/sheet", "get"): {"422": ["TOO_MANY_ROWS"]},
+    ("/catalog", "put"): {"422": ["INVALID_CATALOG"]},
+    ("/versions/{version}/republish", "post"): {"422": ["INVALID_CATALOG"]},
+    ("/tokens", "post"): {"422": ["INVALID_SCOPE"]},
+}
+"""(path, method) → status → the problem codes with which the operation refuses a request its
+schema allows: what depends on the catalog (or on a version another client moved on), not on
+the request's shape."""
+
 
 def _problem(description: str) -> dict[str, Any]:
     return {
@@ -77,9 +111,12 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 def _input_structs() -> dict[str, type[msgspec.Struct]]:
+    from . import schemas_lifecycle
+
     return {
         name: value
-        for name, value in vars(schemas).items()
+        for module in (schemas, schemas_lifecycle)
+        for name, value in vars(module).items()
         if isinstance(value, type)
         and issubclass(value, msgspec.Struct)
         and value.__struct_config__.forbid_unknown_fields
@@ -121,6 +158,17 @@ def refine(app: Litestar, public_read: bool = False) -> dict[str, Any]:
                 for media in content.values():
                     media["schema"] = {"type": "string", "format": "binary"}
                 content.setdefault("text/csv", {"schema": {"type": "string"}})
+            for media in responses.get("200", {}).get("content", {}).values():
+                schema = media.get("schema", {})
+                if "oneOf" in schema:  # the shapes overlap: the body is at least one of them
+                    schema["anyOf"] = schema.pop("oneOf")
+            for status, codes in REFUSALS.get((path, method), {}).items():
+                operation.setdefault("x-refusals", {})[status] = list(codes)
+                response = responses.setdefault(status, _problem(""))
+                said = response.get("description", "").rstrip(".")
+                response["description"] = (said + "; " if said else "") + "a valid request refused: " + ", ".join(
+                    f"`{code}`" for code in codes
+                )
             if (path, method) in IF_MATCH_OPERATIONS:
                 operation.setdefault("parameters", []).append(dict(IF_MATCH))
             elif method in ("put", "delete"):
@@ -155,6 +203,8 @@ def _no_control_characters(schema: dict[str, Any]) -> None:
         schema["pattern"] = ONE_LINE
     for option in schema.get("oneOf", []) + schema.get("anyOf", []):
         _no_control_characters(option)
+    if isinstance(schema.get("items"), dict):  # a repeated parameter (`answer=…&answer=…`)
+        _no_control_characters(schema["items"])
 
 
 def _json_body(operation: dict[str, Any]) -> bool:

@@ -203,7 +203,10 @@ class WorkflowRequest(Struct, forbid_unknown_fields=True):
     items: Annotated[list[ItemCode], Meta(min_length=1, max_length=200)]
     region: RegionCode
     answers: Annotated[
-        dict[Annotated[str, Meta(max_length=200)], Annotated[str, Meta(max_length=200)]],
+        dict[
+            Annotated[str, Meta(max_length=200, pattern=ONE_LINE)],
+            Annotated[str, Meta(max_length=200, pattern=ONE_LINE)],
+        ],
         Meta(
             max_length=100,
             description="the applicant's situation (§4 step 0): question id → answer id; "
@@ -252,6 +255,13 @@ class ValidationReport(Struct):
     conformity: list[ConformityOut]
 
 
+class KeptBundleOut(Struct):
+    id: str
+    name: str
+    message: str
+    """Why the file's record of this bundle was not taken (in Chinese)."""
+
+
 class PublishResult(Struct):
     revision: int
     """The version published."""
@@ -264,6 +274,9 @@ class PublishResult(Struct):
     """Warnings (a publish with errors is refused)."""
     needs_review: int = 0
     """Untouched records with error findings, published flagged for review (§6)."""
+    kept_bundles: list[KeptBundleOut] = []
+    """Bundles of the file not taken: designers edited or deleted them through the API since a file
+    last wrote them (`take_bundles=true` takes the file's records instead). One warning each."""
 
 
 # -- tokens -------------------------------------------------------------------------

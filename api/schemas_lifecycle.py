@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 from litestar.params import Parameter
 from msgspec import Meta, Struct
 
-from .schemas import FindingOut
+from .schemas import FREE_TEXT, FindingOut
 
 ID = Parameter(ge=1, le=2_147_483_647)
 """A version or submission number in a path."""
 Note = Annotated[str, Meta(max_length=2000)]
-Reason = Annotated[str, Meta(min_length=1, max_length=2000)]
+Reason = Annotated[str, Meta(min_length=1, max_length=2000, pattern=FREE_TEXT)]
 
 
 class VersionOut(Struct):

@@ -16,12 +16,13 @@
 | `ONETHING_TOKEN_TTL` | `5` | seconds a checked bearer token is remembered in-process (0: ask the DB each request) |
 | `ONETHING_MAX_BODY` | `1048576` | request-body limit in bytes for ordinary requests |
 | `ONETHING_MAX_CATALOG_BODY` | `2147483648` | request-body limit for `PUT /catalog` and `POST /validation` (2 GiB, streamed to a temporary file) |
-| `ONETHING_TRUST_PROXY` | `0` | behind a TLS-terminating proxy: trust its `X-Forwarded-Proto` (cookies `Secure` when it says https) |
+| `ONETHING_TRUSTED_PROXIES` | unset | the proxies in front (addresses or networks, comma-separated: `127.0.0.1,10.0.0.0/8`): their `X-Forwarded-For` names the client (sign-in lockout, rate limit) and their `X-Forwarded-Proto` the scheme (cookies `Secure` on https); from any other peer both are ignored. Unset: trust none |
 | `ONETHING_SIGNIN_FAILURES` | `10` | failed page sign-ins a client may make within the window before it gets 429 |
 | `ONETHING_SIGNIN_WINDOW` | `300` | that window, in seconds |
 | `ONETHING_PUBLIC_READ` | `1` | published regions, items, bundles, workflows and guides answer without a token (and their pages) |
 | `ONETHING_PUBLIC_MAX_AGE` | `300` | `Cache-Control: public, max-age=` of those public reads, in seconds |
 | `ONETHING_RATE_LIMIT` | `6000` | requests per minute one client (its address) may make, counted in the shared store (0: no limit) |
+| `ONETHING_TMPDIR` | `$TMPDIR/onething-<uid>` | where every temporary file goes, one folder per process; folders of stopped processes are removed at start (`catalog.scratch`) |
 | `ONETHING_DEBUG` | `0` | Litestar debug mode (tracebacks in 500s — never in production) |
 """
 
@@ -58,7 +59,8 @@ class Settings:
     """Bytes a submission held for approval may have as sent (kept zlib-compressed in the
     database, which every instance shares): a region's list is a few MB, a whole catalog held
     for approval must fit too, or be published directly."""
-    trust_proxy: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks whose X-Forwarded-For/-Proto count (`api.proxies`); none by default."""
     signin_failures: int = 10
     signin_window: float = 300.0
     public_read: bool = True
@@ -85,7 +87,7 @@ class Settings:
             max_body=int(env.get("ONETHING_MAX_BODY", cls.max_body)),
             max_catalog_body=int(env.get("ONETHING_MAX_CATALOG_BODY", cls.max_catalog_body)),
             max_pending_body=int(env.get("ONETHING_MAX_PENDING_BODY", cls.max_pending_body)),
-            trust_proxy=_flag(env.get("ONETHING_TRUST_PROXY")),
+            trusted_proxies=_proxies(env),
             signin_failures=int(env.get("ONETHING_SIGNIN_FAILURES", cls.signin_failures)),
             signin_window=float(env.get("ONETHING_SIGNIN_WINDOW", cls.signin_window)),
             public_read=_flag(env.get("ONETHING_PUBLIC_READ", "1")),
@@ -105,6 +107,26 @@ class Settings:
             pool=self.db_pool_timeout,
             quick=self.db_quick_timeout,
         )
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used as given: the message names it."""
+
+
+def _proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    from .proxies import TrustedProxies
+
+    listed = tuple(p.strip() for p in env.get("ONETHING_TRUSTED_PROXIES", "").split(",") if p.strip())
+    if not listed and _flag(env.get("ONETHING_TRUST_PROXY")):
+        raise SettingsError(
+            "ONETHING_TRUST_PROXY=1 trusted any peer's X-Forwarded-* headers and is gone: list the proxies "
+            "in ONETHING_TRUSTED_PROXIES instead (e.g. ONETHING_TRUSTED_PROXIES=127.0.0.1)"
+        )
+    try:
+        TrustedProxies(listed)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return listed
 
 
 def _flag(value: str | None) -> bool:

@@ -810,11 +810,13 @@ class CatalogService:
 
     # -- publishing -----------------------------------------------------------------------
     async def publish_file(
-        self, path: Path, *, by: str, note: str = "", region: str | None = None
+        self, path: Path, *, by: str, note: str = "", region: str | None = None, take_bundles: bool = False
     ) -> s.PublishResult:
         """A whole catalog file, or a region's partial one, as the next version: 422 with the
         touched records' error findings (nothing changed) or the new version with its warnings."""
-        return await self.published(lambda: self.store.publish_file(path, by=by, note=note, region=region))
+        return await self.published(
+            lambda: self.store.publish_file(path, by=by, note=note, region=region, take_bundles=take_bundles)
+        )
 
     async def publish_sheet(
         self, path: Path, fmt: str, *, by: str, note: str = "", region: str | None = None
@@ -837,11 +839,12 @@ class CatalogService:
         already unlinked (it goes when the handle is closed); written off the event loop."""
         import tempfile
 
+        from catalog import scratch
         from catalog.sheet import TooManyRows
         from catalog.store.sheets import export_sheet
 
         def written() -> Any:
-            fh = tempfile.TemporaryFile(prefix="onething-sheet-")  # noqa: SIM115 - the response closes it
+            fh = tempfile.TemporaryFile(prefix="sheet-", dir=scratch.folder())  # noqa: SIM115 - the response closes it
             try:
                 export_sheet(self.store, fh, fmt, region, view.version, catalog=view.catalog)  # type: ignore[arg-type]
             except BaseException:
@@ -888,6 +891,7 @@ class CatalogService:
             summary=s.SummaryOut(errors=0, warnings=report.summary.warnings),
             findings=[finding_out(f) for f in report.findings if f.severity != "error"][:1000],
             needs_review=published.needs_review,
+            kept_bundles=[s.KeptBundleOut(k.id, k.name, k.message) for k in published.kept],
         )
 
     @staticmethod

@@ -22,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from . import scratch
+
 APART_FROM = 8 << 20
 """Files this size or larger are read apart; for a smaller one a process start costs more
 than it saves."""
@@ -59,7 +61,7 @@ class Apart:
         self.processes: list[subprocess.Popen[bytes]] = []
         if self.path.stat().st_size < APART_FROM:
             return  # read right here, as one part
-        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed on leaving; not a pipe: read at the end
+        self.errors = tempfile.TemporaryFile(dir=scratch.folder())  # noqa: SIM115 - closed on leaving; not a pipe: read at the end
         where = "a process of its own" if parts == 1 else f"{parts} processes of their own"
         logging.getLogger("onething.store").info("publish: %s in %s", task, where)
         path_env = os.environ.get("PYTHONPATH")

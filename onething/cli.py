@@ -81,7 +81,7 @@ def expected_failure(exc: BaseException, args: argparse.Namespace) -> tuple[int,
     """(exit code, one line) for a failure a user can meet and act on; None for a bug."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     modules = {cls.__module__.split(".")[0] for cls in type(exc).__mro__}
-    if "StoreOutdated" in names:
+    if names & {"StoreOutdated", "SettingsError"}:
         return EXIT_USAGE, str(exc)
     if "StoreBusy" in names:  # catalog.store's, matched by name: importing it costs a command's start
         return EXIT_BUSY, f"{exc}; nothing was published, try again"

@@ -30,6 +30,7 @@ from litestar.static_files import create_static_files_router
 
 from .browse import BrowseController
 from .checks import ChecksPageController
+from .csrf import form_token_guard
 from .designer import DesignerController
 from .errors import HANDLERS
 from .guide import BundlePagesController
@@ -59,6 +60,7 @@ pages = Router(
         LifecyclePagesController,
     ],
     exception_handlers=HANDLERS,  # type: ignore[arg-type]
+    guards=[form_token_guard],  # every POST form carries its session's token (`csrf`)
     include_in_schema=False,
 )
 

@@ -110,21 +110,13 @@ async def home(
 
 
 def secure(request: Request) -> bool:
-    """Cookies are `Secure` on https — also behind a proxy that says so, when proxies are trusted."""
-    if request.url.scheme == "https":
-        return True
-    if request.app.state.settings.trust_proxy:
-        proto = request.headers.get("x-forwarded-proto", "")
-        return proto.split(",")[0].strip().lower() == "https"
-    return False
+    """Cookies are `Secure` on https — also behind a listed proxy that says so (`api.proxies`)."""
+    return request.url.scheme == "https"
 
 
 def client_of(request: Request) -> str:
-    """Who is signing in, for counting failures: the peer, or what a trusted proxy says it is."""
-    if request.app.state.settings.trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()[:64]
+    """Who is signing in, for counting failures: the peer, or what a listed proxy says it is
+    (`api.proxies` has set the request's client already)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -174,7 +166,13 @@ async def login_form(request: Request, catalog_service: Service, next: FromQuery
     return await _form_page(request, catalog_service, safe_next(next), 200, None)
 
 
-@post("/pages/login", name="pages:login-submit", include_in_schema=False, status_code=303)
+@post(
+    "/pages/login",
+    name="pages:login-submit",
+    include_in_schema=False,
+    status_code=303,
+    opt={"form_token": False},  # no session yet: its own double-submit value instead
+)
 async def login(
     request: Request,
     catalog_service: Service,

@@ -29,6 +29,7 @@ from litestar.response import Redirect
 
 from api.problems import ProblemException
 from api.services.lifecycle import LifecycleService
+from catalog import scratch
 from catalog.findings import FOUR_SAME_RULES, RULES
 from catalog.model import Catalog, Implementation, record_decoder, requirements_of
 from catalog.sheet import format_of
@@ -258,7 +259,7 @@ class LifecyclePagesController(Controller):
             )
         body = await upload.read()
         fmt = format_of(upload.filename or "") or ("xlsx" if body.startswith(b"PK\x03\x04") else None)
-        fd, name = tempfile.mkstemp(prefix="onething-page-", suffix=f".{fmt or 'jsonl'}")
+        fd, name = tempfile.mkstemp(prefix="page-", suffix=f".{fmt or 'jsonl'}", dir=scratch.folder())
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(body)

@@ -20,6 +20,7 @@ from bundler.render import REASONS as REASON_WORDS
 from catalog.model import ITEM_TYPES
 from catalog.words import beijing
 
+from .csrf import form_token, page_token
 from .data import current_user, here
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -118,6 +119,7 @@ env.globals.update(
     check_names=CHECK_NAMES,
     check_failed=CHECK_FAILED,
     bundle_errors=BUNDLE_ERRORS,
+    form_token=form_token,
 )
 env.filters["beijing"] = beijing  # a stored moment (UTC) as `YYYY-MM-DD HH:MM`, Beijing time
 
@@ -148,6 +150,7 @@ def html(
         "header", snap.catalog.header if snap is not None and snap.catalog is not None else None
     )
     context.setdefault("request_path", here(request))
+    context.setdefault("form_token_value", page_token(request))
     body = env.get_template(template).render(**context)
     return Response(
         body,

@@ -21,6 +21,8 @@ from litestar.params import FromQuery, Parameter
 from litestar.response import Stream
 from litestar.response.streaming import ASGIStreamingResponse
 
+from catalog import scratch
+
 from ..auth import caller_of
 from ..cache import not_modified
 from ..problems import ErrorDetail, ProblemException
@@ -42,7 +44,7 @@ async def receive_file(request: Request, limit: int, suffix: str = ".jsonl") -> 
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise too_big
-    fd, name = tempfile.mkstemp(prefix="onething-upload-", suffix=suffix)
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=suffix, dir=scratch.folder())
     size = 0
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as out:
@@ -101,7 +103,9 @@ class CatalogController(Controller):
         summary="Publish a whole catalog (reviewer without a region) as the next version",
         description="Body: a catalog file (JSON Lines, onething-catalog/1), streamed to disk. 422 with the "
         "findings when any error is found; stored bundles the file does not redefine are kept and must "
-        "still validate. Only what changed is written.",
+        "still validate. A bundle designers edited or deleted through the API since a file last wrote it "
+        "is kept as they left it (`kept_bundles`, one warning each) unless `take_bundles=true`. Only what "
+        "changed is written.",
         opt={"role": "reviewer", "body": "ndjson", "unscoped": True},
         request_max_body_size=None,
     )
@@ -110,9 +114,15 @@ class CatalogController(Controller):
         request: Request,
         catalog_service: NamedDependency[CatalogService],
         note: str = Parameter(default="", max_length=2000, description="why this version (kept with it)"),
+        take_bundles: bool = Parameter(
+            default=False,
+            description="take the file's bundle records even over designers' edits made through the API since",
+        ),
     ) -> PublishResult:
         path = await receive_file(request, request.app.state.settings.max_catalog_body)
         try:
-            return await catalog_service.publish_file(path, by=caller_of(request).name, note=note)
+            return await catalog_service.publish_file(
+                path, by=caller_of(request).name, note=note, take_bundles=take_bundles
+            )
         finally:
             path.unlink(missing_ok=True)

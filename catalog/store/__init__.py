@@ -26,6 +26,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import scratch
 from ..findings import Conformity
 from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
@@ -43,8 +44,8 @@ from .lifecycle import (
 from .limits import BATCH_LIMITS, Gate, Limits
 from .publish import publish_file
 from .reads import VersionInfo
-from .schema import BUNDLES_ROW, CATALOG_ROW, CURRENT, Base, BundleRow, StateRow, TokenRow
-from .writes import Published, Refused, SheetRefused, StoreBusy, bundle_decoder
+from .schema import BUNDLES_ROW, CATALOG_ROW, CURRENT, Base, BundleGoneRow, BundleRow, StateRow, TokenRow
+from .writes import KeptBundle, Published, Refused, SheetRefused, StoreBusy, bundle_decoder
 
 __all__ = [
     "ROLES",
@@ -53,6 +54,7 @@ __all__ = [
     "BundleNotFound",
     "Caller",
     "Check",
+    "KeptBundle",
     "NotPending",
     "OwnSubmission",
     "Published",
@@ -173,10 +175,13 @@ class Store:
         note: str = "",
         region: str | None = None,
         progress: Callable[[int], None] | None = None,
+        take_bundles: bool = False,
     ) -> Published:
         """A whole catalog file becomes the next version; raises Refused (nothing written) when
         it, or a stored bundle it keeps, has an error finding; StoreBusy when another publish held
-        the catalog past `lock_timeout`. OSError: the file is unreadable."""
+        the catalog past `lock_timeout`. OSError: the file is unreadable. A bundle edited or
+        deleted through the API since a file last wrote it is kept as it is (`Published.kept`,
+        one warning each) unless `take_bundles`."""
         with lifecycle.finishing(lambda conn: _audited(conn, by, "publish")):
             return publish_file(
                 self.engine,
@@ -186,6 +191,7 @@ class Store:
                 region=region,
                 progress=progress,
                 lock_timeout=self.lock_timeout,
+                take_bundles=take_bundles,
             )
 
     def republish(self, version: int, *, by: str = "", note: str = "") -> Published:
@@ -195,7 +201,7 @@ class Store:
 
         if not 1 <= version <= self.revision():
             raise KeyError(version)
-        with tempfile.NamedTemporaryFile(suffix=".jsonl") as fh:
+        with tempfile.NamedTemporaryFile(suffix=".jsonl", dir=scratch.folder()) as fh:
             fh.writelines(self.export(version))
             fh.flush()
             with lifecycle.finishing(lambda conn: _audited(conn, by, "republish", source=version)):
@@ -238,14 +244,16 @@ class Store:
                 within = sorted(subtree(regions, region))
             return version, reads.review(conn, version, within)
 
-    def publish(self, catalog: Catalog, *, by: str = "", note: str = "") -> Published:
+    def publish(
+        self, catalog: Catalog, *, by: str = "", note: str = "", take_bundles: bool = False
+    ) -> Published:
         """A catalog built in memory, published through the same path as a file."""
         import tempfile
 
-        with tempfile.NamedTemporaryFile(suffix=".jsonl") as fh:
+        with tempfile.NamedTemporaryFile(suffix=".jsonl", dir=scratch.folder()) as fh:
             fh.writelines(dump_lines(catalog))
             fh.flush()
-            return self.publish_file(fh.name, by=by, note=note)
+            return self.publish_file(fh.name, by=by, note=note, take_bundles=take_bundles)
 
     # -- reading a version -------------------------------------------------------------------
     def versions(self) -> list[VersionInfo]:
@@ -393,6 +401,7 @@ class Store:
             if check is not None:
                 check(bundle)
             conn.execute(sa.insert(BundleRow).values(id=bundle.id, body=_body(bundle), version=1, line=None))
+            conn.execute(sa.delete(BundleGoneRow).where(BundleGoneRow.id == bundle.id))
         return StoredBundle(bundle, 1)
 
     def replace_bundle(
@@ -405,7 +414,7 @@ class Store:
             done = conn.execute(
                 sa.update(BundleRow)
                 .where(BundleRow.id == bundle.id, BundleRow.version == if_version)
-                .values(body=_body(bundle), version=if_version + 1)
+                .values(body=_body(bundle), version=if_version + 1, line=None)
             ).rowcount
             if done != 1:
                 _raise_missing_or_stale(conn, bundle.id)
@@ -418,6 +427,8 @@ class Store:
                 query = query.where(BundleRow.version == if_version)
             if conn.execute(query).rowcount != 1:
                 _raise_missing_or_stale(conn, bundle_id)
+            conn.execute(sa.delete(BundleGoneRow).where(BundleGoneRow.id == bundle_id))
+            conn.execute(sa.insert(BundleGoneRow).values(id=bundle_id, deleted_at=datetime.now(UTC)))
 
     # -- tokens ------------------------------------------------------------------------------
     def create_token(self, name: str, role: str, *, region: str | None = None, by: str = "") -> str:
@@ -642,7 +653,7 @@ def _spooled(raw: bytes) -> Iterator[Path]:
     """A held file back on disk for the publish to read."""
     import tempfile
 
-    with tempfile.NamedTemporaryFile(prefix="onething-held-", suffix=".jsonl") as fh:
+    with tempfile.NamedTemporaryFile(prefix="held-", suffix=".jsonl", dir=scratch.folder()) as fh:
         fh.write(raw)
         fh.flush()
         yield Path(fh.name)

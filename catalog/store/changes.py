@@ -28,6 +28,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .. import scratch
 from ..apart import Apart
 from ..digest import stage_rows
 from ..findings import FOUR_SAME_RULES, Conformity, Finding, finding
@@ -183,12 +184,13 @@ def publish_changes(
     lock_timeout: float,
     region: str | None = None,
     source: int | None = None,
+    take_bundles: bool = False,
 ) -> Published:
     """A whole file, or (`region`) a partial one: the header and the implementations of the
     region's subtree, which it replaces; the rest comes from the newest version."""
     scope = None if region is None else (region, _subtree(engine, region))
     with (
-        tempfile.TemporaryDirectory(prefix="onething-publish-") as tmp,
+        tempfile.TemporaryDirectory(prefix="publish-", dir=scratch.folder()) as tmp,
         transaction(engine, lock_timeout) as conn,
     ):
         candidates_path = Path(tmp) / "candidates"
@@ -230,7 +232,11 @@ def publish_changes(
                     removed = _remove(conn, stage, version, changes, None if scope is None else scope[1])
                 if postgres(conn) and changes.inserted + removed > max(held, 1) // 10:
                     conn.exec_driver_sql(f"ANALYZE {IMPL}")  # much moved: plans need new statistics
-                bundles = (0, 0, 0) if scope is not None else write_bundles(conn, run.catalog, touched)
+                bundles = (
+                    (0, 0, [])
+                    if scope is not None
+                    else write_bundles(conn, run.catalog, touched, take=take_bundles)
+                )
             with phase("validating"):
                 _dependents(conn, stage, version, run, touched, structural, changes)
                 report = run.finish()
@@ -265,6 +271,7 @@ def publish_changes(
                 findings=findings,
                 conformity=conformity,
                 per_item=per_item,
+                kept=bundles[2],
             )
 
 

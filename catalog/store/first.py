@@ -112,6 +112,7 @@ def publish_first(
     note: str,
     progress: Callable[[int], None] | None,
     lock_timeout: float,
+    take_bundles: bool = False,
 ) -> Published:
     with transaction(engine, lock_timeout, bulk=True) as conn:
         version = take_catalog(conn)
@@ -141,7 +142,7 @@ def publish_first(
         touched = Touched()
         with phase("writing the rest"):
             added = write_small(conn, catalog, version, touched)[0]
-            bundles = write_bundles(conn, catalog, touched)[0]
+            bundles, _, kept = write_bundles(conn, catalog, touched, take=take_bundles)
             write_findings(conn, catalog, report.findings, version)
         return write_version(
             conn,
@@ -155,4 +156,5 @@ def publish_first(
             findings=report.findings,
             conformity=report.conformity,
             per_item=per_item,
+            kept=kept,
         )

@@ -37,7 +37,7 @@ from ..findings import Finding
 from . import reads
 from .reads import Diff, Flag
 from .schema import AuditRow, FindingRow, ReviewRow, SubmissionRow
-from .writes import FINISH, Published
+from .writes import FINISH, KeptBundle, Published
 
 STATES = ("pending", "approved", "rejected")
 
@@ -63,6 +63,8 @@ class Check(msgspec.Struct, frozen=True):
     needs_review: int = 0
     diff: Diff | None = None
     """Against `based_on` (None when refused: nothing would be published)."""
+    kept: list[KeptBundle] = msgspec.field(default_factory=list)
+    """The file's bundles that would not be taken (designers edited them since: `write_bundles`)."""
 
 
 class Submission(msgspec.Struct, frozen=True):
@@ -232,6 +234,7 @@ def checked(publish: Callable[[], Published], refused: type[Exception]) -> Check
         removed=published.removed,
         needs_review=published.needs_review,
         diff=seen["diff"],
+        kept=list(published.kept),
     )
 
 

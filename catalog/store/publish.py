@@ -31,8 +31,11 @@ def publish_file(
     lock_timeout: float = 60,
     region: str | None = None,
     source: int | None = None,
+    take_bundles: bool = False,
 ) -> Published:
-    """A whole catalog file, or (`region`) a region's partial one, as the next version. Raises
+    """A whole catalog file, or (`region`) a region's partial one, as the next version; a bundle
+    designers edited or deleted through the API since a file last wrote it stays as they left it
+    (`Published.kept`) unless `take_bundles`. Raises
     Refused (nothing written), StoreBusy (another publish held the catalog past `lock_timeout`),
     OSError (the file cannot be read)."""
     open(path, "rb").close()  # unreadable: say so before any work
@@ -50,7 +53,15 @@ def publish_file(
                 ]
             )
         try:
-            return publish_first(engine, path, by=by, note=note, progress=progress, lock_timeout=lock_timeout)
+            return publish_first(
+                engine,
+                path,
+                by=by,
+                note=note,
+                progress=progress,
+                lock_timeout=lock_timeout,
+                take_bundles=take_bundles,
+            )
         except NotFirst:
             pass
     return publish_changes(
@@ -62,4 +73,5 @@ def publish_file(
         lock_timeout=lock_timeout,
         region=region,
         source=source,
+        take_bundles=take_bundles,
     )

@@ -172,6 +172,17 @@ class BundleRow(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     version: Mapped[int]
     line: Mapped[int | None]
+    """The line of the catalog file that last wrote the body; NULL when it was written through the
+    API since: a file's record then does not replace it unless the publish asks for that."""
+
+
+class BundleGoneRow(Base):
+    """A bundle deleted through the API: a file's record of it does not bring it back unless the
+    publish asks for that (`write_bundles`). Creating it again through the API clears the row."""
+
+    __tablename__ = "bundle_gone"
+    id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    deleted_at: Mapped[datetime]
 
 
 class TokenRow(Base):

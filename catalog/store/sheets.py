@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import msgspec
 
+from .. import scratch
 from ..model import Catalog
 from ..sheet import Format, Sheet, read, write
 from ..sheet.locate import sheet_finding
@@ -55,7 +56,7 @@ def sheet_submission(
     if version == 0:
         raise SheetRefused([sheet_finding("SCOPE", "目录尚未发布，区划的实施清单无从提交", sheet=None)])
     catalog = store.dictionaries(version)
-    with tempfile.TemporaryDirectory(prefix="onething-sheet-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sheet-", dir=scratch.folder()) as tmp:
         out = Path(tmp) / "submission.jsonl"
         sheet = read(path, fmt, catalog, region=region, out=out)
         if not sheet.ok:

@@ -28,6 +28,7 @@ from .review import Touched
 from .schema import (
     BUNDLES_ROW,
     CATALOG_ROW,
+    BundleGoneRow,
     BundleRow,
     ConformityRow,
     FindingRow,
@@ -66,6 +67,30 @@ class StoreBusy(Exception):
     and never starvation by bundle edits: only a long publish ahead in the queue.)"""
 
 
+class KeptBundle(msgspec.Struct, frozen=True):
+    """A bundle of the file not taken: designers edited (or deleted) it through the API since a
+    file last wrote it, and the publish did not ask to take the file's bundles."""
+
+    id: str
+    name: str
+    line: int | None
+    """The file's line of the record not taken."""
+    deleted: bool = False
+    """Deleted through the API (and not created again), rather than edited."""
+
+    @property
+    def message(self) -> str:
+        where = f"文件第 {self.line} 行" if self.line is not None else "文件中"
+        if self.deleted:
+            done = f"已在线删除，本次未按{where}的记录重新建立"
+        else:
+            done = f"已在线修改，本次保留在线修改后的内容，未采用{where}的记录"
+        return (
+            f"一件事「{self.name}」在上次以文件发布后{done}；如确需以文件为准，"
+            "请明确要求采用文件中的一件事（命令行 --take-bundles，接口 take_bundles=true）重新发布。"
+        )
+
+
 class Published(msgspec.Struct, frozen=True):
     version: int
     added: int
@@ -74,6 +99,8 @@ class Published(msgspec.Struct, frozen=True):
     needs_review: int
     report: Report
     """The new version's findings: warnings, and the errors of the records it flags for review."""
+    kept: tuple[KeptBundle, ...] = ()
+    """The file's bundles not taken, so as not to undo designers' edits: each one a warning."""
 
 
 def digest(body: bytes) -> str:
@@ -435,23 +462,47 @@ def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touch
     return added, changed, len(removed)
 
 
-def write_bundles(conn: Connection, catalog: Catalog, touched: Touched) -> tuple[int, int, int]:
+def write_bundles(
+    conn: Connection, catalog: Catalog, touched: Touched, *, take: bool = False
+) -> tuple[int, int, list[KeptBundle]]:
     """Take the bundles row (after the catalog row), check that the stored bundles the file does
     not redefine still hold against the new catalog, then create or replace the file's bundles.
-    Returns (added, changed, 0): a stored bundle the file leaves out stays."""
+    Returns (added, changed, kept): a stored bundle the file leaves out stays.
+
+    A bundle edited through the API since a file last wrote it (its `line` is NULL), or deleted
+    through the API since, is not undone by the file's record unless `take`: the stored one is
+    kept (and must hold like one the file leaves out), and it goes in `catalog` in place of the
+    file's record, so the validation that follows is of what is published. A file that gives
+    the stored record again confirms it: from then on a file writes it as before."""
     from ..validate import bundle_findings
 
     conn.execute(sa.update(StateRow).where(StateRow.id == BUNDLES_ROW).values(counter=StateRow.counter + 1))
     stored = {row.id: row for row in conn.execute(sa.select(BundleRow))}
+    gone = {} if take else {row.id: row for row in conn.execute(sa.select(BundleGoneRow))}
+    kept: list[KeptBundle] = []
+    lines = catalog.lines.setdefault("bundle", {})
+    for bundle_id, bundle in list(catalog.bundles.items()):
+        found = stored.get(bundle_id)
+        if found is not None and found.line is None and not take:
+            body = bundle_decoder.decode(found.body)
+            if body != bundle:
+                kept.append(KeptBundle(bundle_id, body.name, lines.pop(bundle_id, None)))
+                catalog.bundles[bundle_id] = body
+        elif found is None and bundle_id in gone:
+            kept.append(KeptBundle(bundle_id, bundle.name, lines.pop(bundle_id, None), deleted=True))
+            del catalog.bundles[bundle_id]
+    ours = {k.id for k in kept}
     errors: list[Finding] = []
     for bundle_id, row in stored.items():
-        if bundle_id not in catalog.bundles:
+        if bundle_id not in catalog.bundles or bundle_id in ours:
             errors.extend(
                 f for f in bundle_findings(bundle_decoder.decode(row.body), catalog) if f.severity == "error"
             )
     if errors:
         raise Refused(errors)
     for bundle_id, bundle in catalog.bundles.items():
+        if bundle_id in ours:
+            continue
         body = record_encoder.encode(bundle).decode()
         line = catalog.line_of("bundle", bundle_id)
         found = stored.get(bundle_id)
@@ -465,8 +516,12 @@ def write_bundles(conn: Connection, catalog: Catalog, touched: Touched) -> tuple
                 .where(BundleRow.id == bundle_id)
                 .values(body=body, version=found.version + 1, line=line)
             )
+        elif found.line != line:  # the file confirms the stored record: it is the file's again
+            conn.execute(sa.update(BundleRow).where(BundleRow.id == bundle_id).values(line=line))
+    if take:
+        conn.execute(sa.delete(BundleGoneRow).where(BundleGoneRow.id.in_(sorted(catalog.bundles))))
     changed = sum(1 for b in touched.bundles if b in stored)
-    return len(touched.bundles) - changed, changed, 0
+    return len(touched.bundles) - changed, changed, kept
 
 
 # -- the version's report and row -------------------------------------------------------------
@@ -534,6 +589,7 @@ def write_version(
     findings: list[Finding],
     conformity: list[Conformity],
     per_item: dict[str, int],
+    kept: list[KeptBundle] | None = None,
 ) -> Published:
     """The version's conformity, per-item counts and row; what the publish answers."""
     if conformity:
@@ -580,4 +636,5 @@ def write_version(
         removed=removed,
         needs_review=needs_review,
         report=report,
+        kept=tuple(kept or ()),
     )

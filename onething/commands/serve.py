@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from api.settings import Settings
     from catalog.store import Store
 
-    Store(Settings.from_env().db_url).dispose()
+    Store(Settings.from_env().db_url).dispose()  # SettingsError: a bad setting, said before serving
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        proxy_headers=True,
+        # Off: proxy headers count only from ONETHING_TRUSTED_PROXIES, applied in the app
+        # (`api.proxies`) — uvicorn's own would trust any local peer's X-Forwarded-For.
+        proxy_headers=False,
         access_log=args.log_level == "debug",
         # h11, for its bound on a request's head: headers past it are refused before the app
         # (httptools, uvicorn's other parser, buffers headers of any size).

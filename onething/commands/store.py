@@ -43,6 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         )
         p.add_argument("--version", type=int, help="instead of FILE: publish version N's content again")
         p.add_argument("--note", default="", help="why this version (kept with it)")
+        p.add_argument(
+            "--take-bundles",
+            action="store_true",
+            help="take the file's bundle records even over bundles designers edited or deleted through the "
+            "API since a file last wrote them (without it those are kept as they are, with a warning each)",
+        )
         p.add_argument("--json", action="store_true", help="print the §6 JSON result")
         p.set_defaults(run=run_publish)
 
@@ -121,7 +127,12 @@ def run_publish(args: argparse.Namespace) -> int:
         else:
             with counter("reading and validating", "lines") as progress:
                 published = store.publish_file(
-                    args.catalog, by=_user(), note=args.note, region=args.region, progress=progress
+                    args.catalog,
+                    by=_user(),
+                    note=args.note,
+                    region=args.region,
+                    progress=progress,
+                    take_bundles=args.take_bundles,
                 )
     except KeyError:
         print(
@@ -149,13 +160,17 @@ def run_publish(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.dispose()
-    result = {
+    result: dict[str, Any] = {
         "version": published.version,
         "added": published.added,
         "changed": published.changed,
         "removed": published.removed,
         "needs_review": published.needs_review,
     }
+    if published.kept:  # designers' edits kept over the file's records: one warning each
+        result["kept_bundles"] = [{"id": k.id, "message": k.message} for k in published.kept]
+        for kept in published.kept:
+            print(f"onething {args.command}: 注意：{kept.message}", file=sys.stderr)
     if args.json:
         sys.stdout.buffer.write(msgspec.json.encode(result) + b"\n")
     else:

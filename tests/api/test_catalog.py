@@ -6,6 +6,8 @@ import msgspec
 
 from .conftest import jsonl, small_catalog
 
+NEWBORN = ["000100001000", "000100002000", "000100003000"]
+
 
 def _broken() -> bytes:
     catalog = small_catalog()
@@ -61,6 +63,19 @@ def test_stored_bundles_must_still_hold_against_the_new_catalog(api):
     assert r.status_code == 422, r.text
     assert any(e["rule"] == "UNKNOWN_REF" and e["key"] == "mine" for e in r.json()["errors"])
     assert api.get("/items/000100005000").status_code == 200
+
+
+def test_a_publish_keeps_a_designers_edit_unless_asked_to_take_the_files(api):
+    r = api.put("/bundles/newborn", json={"name": "在线改过的一件事", "items": NEWBORN}, headers={"If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    r = api.put("/catalog", role="reviewer", content=jsonl(small_catalog()))
+    assert r.status_code == 200, r.text
+    [kept] = r.json()["kept_bundles"]
+    assert kept["id"] == "newborn" and "在线改过的一件事" in kept["message"]
+    assert api.get("/bundles/newborn").json()["name"] == "在线改过的一件事"
+    r = api.put("/catalog?take_bundles=true", role="reviewer", content=jsonl(small_catalog()))
+    assert r.status_code == 200 and r.json()["kept_bundles"] == []
+    assert api.get("/bundles/newborn").json()["name"] == "新生儿出生一件事"
 
 
 def test_publish_needs_the_reviewer_role(api):

@@ -3,6 +3,8 @@ operation with every schemathesis check is `test_fuzz.py`."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -64,3 +66,32 @@ def test_unknown_query_parameters_are_400(sqlite_api):
     r = sqlite_api.get("/items", params={"qq": "出生"})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "qq"
     assert sqlite_api.get("/items", params={"q": "出生", "limit": 5}).status_code == 200
+
+
+def test_refusals_of_valid_requests_are_declared(document, sqlite_api):
+    """Issue 18 point 6: what the server refuses of a schema-valid request is in the document,
+    status and code, and the server answers with what it declares."""
+    paths = document["paths"]
+    listed = paths["/bundles"]["get"]
+    assert listed["x-refusals"] == {"422": ["UNKNOWN_REGION"]}
+    assert "UNKNOWN_REGION" in listed["responses"]["422"]["description"]
+    r = sqlite_api.get("/bundles?region=999999")
+    assert r.status_code == 422 and r.json()["code"] == "UNKNOWN_REGION"
+    created = paths["/bundles"]["post"]
+    assert created["x-refusals"]["409"] == ["BUNDLE_EXISTS"] and "409" in created["responses"]
+    body = {"id": "newborn", "name": "x", "items": ["000100001000", "000100002000"]}
+    r = sqlite_api.post("/bundles", json=body)
+    assert r.status_code == 409 and r.json()["code"] == "BUNDLE_EXISTS"
+    workflow = paths["/bundles/{bundle_id}/workflow"]["get"]
+    assert {"UNKNOWN_REGION", "UNKNOWN_ANSWER"} <= set(workflow["x-refusals"]["422"])
+    answer = next(p for p in workflow["parameters"] if p["name"] == "answer")
+    assert "\\x00" in json.dumps(answer["schema"])  # each item: what BodyGuard refuses, said
+    for method in ("put", "delete"):
+        assert paths["/bundles/{bundle_id}"][method]["x-refusals"]["412"] == ["STALE_VERSION"]
+
+
+def test_a_list_of_one_shape_or_another_says_any_of(document, sqlite_api):
+    """`GET /bundles` and `GET /bundles?region=` answer different shapes, the second a superset
+    of the first: `oneOf` would refuse the second (it matches both)."""
+    schema = document["paths"]["/bundles"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "oneOf" not in schema and len(schema["anyOf"]) == 2

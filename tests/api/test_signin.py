@@ -4,13 +4,23 @@ proxy; failed sign-ins counted and rate-limited; token lookups in a bounded LRU.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
+import pytest
 import sqlalchemy as sa
 
 from api.auth import TokenChecker
 from api.sessions import digest, page_session
 from api.settings import Settings
+from tests.conftest import ROOT, onething
 
 from .conftest import Api, running, small_catalog
 
@@ -60,10 +70,11 @@ def test_the_cookie_holds_a_session_id_never_the_token(api):
     rows = _session_rows(api)
     assert [(row.digest, row.token_digest) for row in rows] == [(digest(session_id), digest(token))]
     assert _page(api, session_id).status_code == 200
-    # signing out ends the session: the same cookie no longer signs anyone in
+    # signing out (with the form's token) ends the session: the same cookie no longer signs anyone in
     api.client.cookies.clear()
     api.client.cookies.set("onething_session", session_id)
-    out = api.client.post("/pages/logout", follow_redirects=False)
+    form_token = re.search(r'name="form_token" value="([^"]+)"', api.client.get("/pages/regions").text).group(1)
+    out = api.client.post("/pages/logout", data={"form_token": form_token}, follow_redirects=False)
     assert out.status_code == 303 and 'onething_session=""' in out.headers["set-cookie"]
     assert _session_rows(api) == []
     r = _page(api, session_id)
@@ -96,13 +107,89 @@ def test_cross_site_sign_in_sets_no_cookie(sqlite_api):
     assert r.status_code == 303 and r.cookies["onething_session"]
 
 
-def test_secure_cookies_behind_a_trusted_proxy(sqlite_url):
-    for trust, secure in ((True, True), (False, False)):
-        settings = Settings(db_url=sqlite_url, token_ttl=0, trust_proxy=trust)
-        with running(settings, small_catalog() if trust else None) as api:
-            r = _sign_in(api, api.tokens["portal"], **{"X-Forwarded-Proto": "https"})
-            assert r.status_code == 303
-            assert ("Secure" in r.headers["set-cookie"]) is secure
+@contextmanager
+def _serving(sqlite_url: str, **env: str) -> Iterator[str]:
+    """`onething serve` for real (its peer is 127.0.0.1, which uvicorn's own proxy handling would
+    trust), with `env` added; yields the base URL."""
+    port = _port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "onething", "serve", "--db", sqlite_url, "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "ONETHING_SIGNIN_FAILURES": "2", **env},
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("onething serve did not come up")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def _attempt(base: str, token: str, **headers: str) -> httpx.Response:
+    with httpx.Client(base_url=base, headers=headers) as client:
+        form = client.get("/pages/login")
+        csrf = FORM.search(form.text).group(1)
+        return client.post("/pages/login", data={"token": token, "csrf": csrf, "next": "/"})
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_forged_forwarded_for_from_an_unlisted_peer_does_not_reset_the_lockout(sqlite_url):
+    """Issue 18 point 5: by default no peer is a trusted proxy, loopback included: a new
+    X-Forwarded-For on every try is still the same client, locked out after 2 failures, and a
+    forged X-Forwarded-Proto does not make cookies Secure."""
+    with _serving(sqlite_url) as base:
+        for n in range(2):
+            assert _attempt(base, "wrong", **{"X-Forwarded-For": f"203.0.113.{n}"}).status_code == 401
+        r = _attempt(base, "wrong", **{"X-Forwarded-For": "198.51.100.9"})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+        r = httpx.get(f"{base}/pages/login", headers={"X-Forwarded-Proto": "https"})
+        assert "Secure" not in r.headers["set-cookie"]
+
+
+def test_a_listed_proxy_names_the_client(sqlite_url):
+    with _serving(sqlite_url, ONETHING_TRUSTED_PROXIES="10.0.0.1, 127.0.0.1") as base:
+        client = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}  # through two listed proxies
+        for _ in range(2):
+            assert _attempt(base, "wrong", **client).status_code == 401
+        assert _attempt(base, "wrong", **client).status_code == 429  # that client is locked out
+        # another client behind the same proxy is not; a hop the client wrote itself in front of
+        # the real one changes nothing (the first unlisted address from the end is the client)
+        assert _attempt(base, "wrong", **{"X-Forwarded-For": "203.0.113.8"}).status_code == 401
+        forged = {"X-Forwarded-For": "192.0.2.1, 203.0.113.7"}
+        assert _attempt(base, "wrong", **forged).status_code == 429
+        r = httpx.get(f"{base}/pages/login", headers={"X-Forwarded-Proto": "https"})
+        assert "Secure" in r.headers["set-cookie"]
+
+
+def test_trusted_proxies_are_addresses_or_networks(sqlite_url):
+    from api.proxies import TrustedProxies
+    from api.settings import SettingsError
+
+    trusted = TrustedProxies(["10.0.0.0/8", "::1"])
+    assert trusted.client("10.1.2.3", "203.0.113.7:4321, 10.9.9.9") == "203.0.113.7"
+    assert trusted.client("::1", "[2001:db8::1]:80") == "2001:db8::1"
+    assert trusted.client("192.0.2.1", "203.0.113.7") is None  # not a listed peer: the peer it is
+    assert TrustedProxies([]).client("127.0.0.1", "203.0.113.7") is None
+    assert Settings.from_env({}).trusted_proxies == ()
+    for env in ({"ONETHING_TRUSTED_PROXIES": "10.0.0.300"}, {"ONETHING_TRUST_PROXY": "1"}):
+        with pytest.raises(SettingsError):
+            Settings.from_env(env)
+    done = onething("serve", "--db", sqlite_url, env={**os.environ, "ONETHING_TRUSTED_PROXIES": "proxy.local"})
+    assert done.returncode == 2 and "proxy.local" in done.stderr
 
 
 def test_failed_sign_ins_are_counted_and_rate_limited(sqlite_url, captured):

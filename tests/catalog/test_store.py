@@ -387,3 +387,81 @@ def test_a_publish_kept_waiting_by_another_writer_is_store_busy_and_writes_nothi
     assert store.revision() == 0 and store.versions() == []
     store.dispose()
     holder.dispose()
+
+
+def test_a_publish_never_undoes_a_designers_edit_without_saying_so(db_url, tmp_path: Path, ningxia):
+    """Republishing an old file keeps the bundles designers edited or deleted through the API since
+    (a warning naming each), a file that carries the edit confirms it, and only an explicit
+    `take_bundles` puts the file's records back."""
+    store = Store(db_url)
+    store.publish_file(NINGXIA)
+    edited_id, deleted_id = sorted(ningxia.bundles)[:2]
+    stored = store.bundle(edited_id)
+    edit = msgspec.structs.replace(stored.bundle, description="设计人员在线修改过的说明")
+    store.replace_bundle(edit, if_version=stored.version)
+    store.delete_bundle(deleted_id, if_version=store.bundle(deleted_id).version)
+
+    published = store.publish_file(NINGXIA)  # the old file again
+    assert store.bundle(edited_id).bundle == edit and store.bundle(edited_id).version == stored.version + 1
+    assert store.bundle(deleted_id) is None
+    kept = {k.id: k for k in published.kept}
+    assert set(kept) == {edited_id, deleted_id}
+    assert kept[deleted_id].deleted and not kept[edited_id].deleted
+    for bundle_id, k in kept.items():
+        assert ningxia.bundles[bundle_id].name in k.message and bundle_id not in k.message
+        assert f"第 {ningxia.line_of('bundle', bundle_id)} 行" in k.message
+    assert published.changed == 0  # nothing of the file's bundles was taken
+
+    # The command line says so too, on stderr and in --json.
+    done = onething("publish", str(NINGXIA), "--db", db_url, "--json")
+    assert done.returncode == 0, done.stderr
+    assert {k["id"] for k in json.loads(done.stdout)["kept_bundles"]} == {edited_id, deleted_id}
+    assert ningxia.bundles[edited_id].name in done.stderr and "--take-bundles" in done.stderr
+
+    # An export carries the edit: publishing it confirms the bundle, and the file's later
+    # changes to it are taken as before.
+    exported = tmp_path / "exported.jsonl"
+    exported.write_bytes(b"".join(store.export()))
+    assert store.publish_file(exported).kept == ()
+    later = load_file(exported)[0]
+    later.bundles[edited_id] = msgspec.structs.replace(edit, description="文件里再改")
+    published = store.publish_file(write(tmp_path / "later.jsonl", later))
+    assert published.kept == () and store.bundle(edited_id).bundle.description == "文件里再改"
+
+    # Edited again online, then only an explicit take puts the file's records back.
+    again = store.bundle(edited_id)
+    store.replace_bundle(msgspec.structs.replace(again.bundle, name="在线改名"), if_version=again.version)
+    published = store.publish_file(NINGXIA, take_bundles=True)
+    assert published.kept == ()
+    assert store.bundle(edited_id).bundle == ningxia.bundles[edited_id]
+    assert store.bundle(deleted_id).bundle == ningxia.bundles[deleted_id]
+    assert store.publish_file(NINGXIA).kept == ()  # the file's again: nothing to say
+    store.dispose()
+
+
+def test_a_kept_bundle_must_still_hold(db_url, tmp_path: Path, ningxia):
+    """The edit kept over the file's record is validated as what is published: a file that drops
+    an item only the edited bundle names is refused, naming the bundle."""
+    store = Store(db_url)
+    store.publish_file(NINGXIA)
+    referenced = {code for b in ningxia.bundles.values() for code in b.items}
+    referenced |= {code for item in ningxia.items.values() for code in item.requires}
+    referenced |= {item.main for item in ningxia.items.values() if item.main}
+    loner = next(code for code in sorted(ningxia.items) if code not in referenced)
+    bundle_id = min(ningxia.bundles)
+    stored = store.bundle(bundle_id)
+    edit = msgspec.structs.replace(stored.bundle, items=[*stored.bundle.items, loner])
+    store.replace_bundle(edit, if_version=stored.version)
+    smaller = msgspec.structs.replace(
+        ningxia,
+        items={code: item for code, item in ningxia.items.items() if code != loner},
+        implementations={k: m for k, m in ningxia.implementations.items() if m.item != loner},
+        lines={},
+    )
+    with pytest.raises(Refused) as refused:
+        store.publish(smaller)
+    assert any(f.kind == "bundle" and f.key == bundle_id for f in refused.value.findings)
+    # Asked to take the file's record, the publish goes through without the designer's item.
+    published = store.publish(smaller, take_bundles=True)
+    assert published.kept == () and store.bundle(bundle_id).bundle == ningxia.bundles[bundle_id]
+    store.dispose()
