@@ -58,6 +58,20 @@ def refused_bundling(error: BundleError) -> Refused:
     return Refused(problem.message, faults, code=problem.error, items=list(problem.items))
 
 
+def check_answers(catalog: Catalog, answers: Mapping[str, str]) -> None:
+    """UNKNOWN_ANSWER naming each question whose answer (or the question itself) is unknown."""
+    from bundler import checked_answers
+
+    faults = []
+    for question, answer in answers.items():
+        try:
+            checked_answers(catalog, {question: answer})
+        except BundleError as exc:
+            faults.append(Fault(exc.problem.message, question=question))
+    if faults:
+        raise Refused(faults[0].reason, faults, code="UNKNOWN_ANSWER")
+
+
 def check(hand_in: HandIn, workflow: Workflow, catalog: Catalog) -> Plan:
     """The plan of the case, or Refused with the first failing code of §7.1 (NOT_OFFERED,
     UNANSWERED, FORM, MATERIALS, CONSENT, in this order) and every fault of that code.

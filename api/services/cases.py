@@ -52,6 +52,7 @@ from casework import (
     result,
 )
 from casework.calendar import ScheduleError, schedule_decoder
+from casework.handin import check_answers
 from casework.machine import case_overdue, task_overdue
 from casework.model import Queue, QueuedTask, RatingOut, RectificationList
 from casework.rating import rectification_overdue
@@ -144,6 +145,7 @@ class CaseService:
         part = await self.catalog.slice(view, items, body.region)
 
         def work() -> Case:
+            check_answers(part, body.answers)
             try:
                 workflow = compose(part, items, body.region, body.bundle, answers=body.answers)
             except BundleError as exc:
@@ -277,8 +279,11 @@ class CaseService:
             caller.role == "admin" or (caller.role == "agency" and caller.agency == record.task.agency)
         ):
             raise Denied("只能办理本部门的事项。", [Fault("不是本部门的事项", field="id")])
-        acted, _ = self.cases.event(task_id, body, by=who.name, today=self.clock(), calendar=self.calendar())
-        return self._task(acted)
+        acted, _, replayed = self.cases.event(
+            task_id, body, by=who.name, today=self.clock(), calendar=self.calendar()
+        )
+        # a retry answers the first answer as it was sent (a task just acted on is never overdue)
+        return acted.task if replayed else self._task(acted)
 
     # -- ratings and rectifications (§7.3) ------------------------------------------------------
     async def rate(self, case_id: str, body: RatingIn, who: Who) -> RatingOut:

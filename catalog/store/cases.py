@@ -305,9 +305,9 @@ class CaseStore:
     # -- events -----------------------------------------------------------------------------------
     def event(
         self, task_id: str, event: EventIn, *, by: str, today: date, calendar: WorkCalendar
-    ) -> tuple[TaskRecord, CaseRecord]:
+    ) -> tuple[TaskRecord, CaseRecord, bool]:
         """The event applied (or, for a `key` seen before on this task, the first answer with
-        nothing changed). CaseNotFound, Transition, Refused change nothing."""
+        nothing changed: the last item True). CaseNotFound, Transition, Refused change nothing."""
         with self._write() as conn:
             case_id = conn.execute(
                 sa.select(TaskRow.case_id).where(TaskRow.id == task_id)
@@ -325,7 +325,7 @@ class CaseStore:
             if prior is not None:
                 record = next(t for t in loaded.tasks if t.task.id == task_id)
                 record.task = _answer_decoder.decode(prior)
-                return record, loaded.case
+                return record, loaded.case, True
             bodies = {t.task.id: _encoder.encode(t) for t in loaded.tasks}
             before = case_figures.contributions(loaded.case, loaded.tasks, loaded.rating)
             move = apply(loaded.case, loaded.tasks, task_id, event, today=today, calendar=calendar)
@@ -351,7 +351,7 @@ class CaseStore:
             )
             changed = [t for t in move.tasks if t.task.id in move.changed]
             self._tell(conn, move.case, changed)
-            return move.task, move.case
+            return move.task, move.case, False
 
     def events(self, task_id: str) -> list[tuple[str, str, str, datetime]]:
         """(event, key, by, at) of a task's events, in order."""

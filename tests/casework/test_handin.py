@@ -7,6 +7,7 @@ import pytest
 
 from bundler import BundleError, compose
 from casework import HandIn, Refused, check, refused_bundling
+from casework.handin import check_answers
 from catalog.validate import load_file
 from tests.api.case_helpers import NEWBORN, newborn
 from tests.conftest import NINGXIA
@@ -20,6 +21,7 @@ def catalog():
 
 def run(catalog, body):
     hand_in = msgspec.convert(body, HandIn)
+    check_answers(catalog, hand_in.answers)
     items = catalog.bundles[hand_in.bundle].items
     try:
         workflow = compose(catalog, items, hand_in.region, hand_in.bundle, answers=hand_in.answers)
@@ -105,3 +107,5 @@ def test_bundling_codes(catalog, change, code):
     err = refusal(catalog, newborn(**change))
     assert err.code == code
     assert err.errors
+    if code == "UNKNOWN_ANSWER":
+        assert err.errors[0].question == "wants-social-card"
