@@ -203,8 +203,8 @@ def _check_body(record: TaskRecord, event: EventIn) -> None:
 
 
 def _end(record: TaskRecord, case: CaseRecord, today: date, calendar: WorkCalendar) -> None:
+    """A task becomes final (its clock is kept: a provisional due is counted again later too)."""
     record.ended_on = today
-    record.clock_from = None
     record.took = calendar.between(case.handed_on, today)
 
 

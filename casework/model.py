@@ -182,7 +182,7 @@ class Rating(Struct, frozen=True, kw_only=True):
     rated_on: date
 
 
-class Rectification(Struct, kw_only=True):
+class Rectification(Struct, kw_only=True, omit_defaults=True):
     """A 差评's rectification (整改), as `GET /rectifications` lists it."""
 
     id: int
@@ -193,8 +193,8 @@ class Rectification(Struct, kw_only=True):
     comment: str
     state: RectificationState
     due: date
-    finding: str | None = None
-    action: str | None = None
+    finding: str | None
+    action: str | None
     due_provisional: bool = False
     overdue: bool = False
     region: str = ""
