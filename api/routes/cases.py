@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from casework import AnswerIn, Case, EventIn, Figures, HandIn, RatingIn, Rectification, Task
 from casework.model import Queue, RatingOut, RectificationList
@@ -25,6 +25,7 @@ Access = Annotated[
         description="the case's access code, given once at hand-in (the applicant)",
     ),
 ]
+RectificationId = Annotated[int, PathParameter(ge=1, le=2**53)]
 TRANSITION = "TRANSITION: the event is not allowed in the task's state (§7.2)"
 
 
@@ -58,6 +59,7 @@ class CaseController(Controller):
         description="`X-Case-Access` (the applicant) or a bearer token. `applicant` and `form` only for "
         "the applicant, admins, and the case's agencies (their items' fields); every such read is "
         "audited. An agency sees its own tasks only.",
+        opt={"credentials": True},
     )
     async def read(
         self,
@@ -96,7 +98,7 @@ class CaseController(Controller):
         "`X-Case-Access`. The same `key` again answers the first answer and changes nothing. 409 "
         "TRANSITION when the task's state does not allow the event; 422 for a reject without note.",
         status_code=200,
-        opt={"conflict": TRANSITION},
+        opt={"conflict": TRANSITION, "credentials": True},
     )
     async def event(
         self,
@@ -114,7 +116,10 @@ class CaseController(Controller):
         description="Scores 5 非常满意 … 1 非常不满意, for the case and per task. Every score of 1 or 2 "
         "opens a rectification. 409 NOT_FINAL while the case is open, RATED the second time.",
         status_code=201,
-        opt={"conflict": "NOT_FINAL: the case is still open; RATED: it was rated before"},
+        opt={
+            "conflict": "NOT_FINAL: the case is still open; RATED: it was rated before",
+            "credentials": True,
+        },
     )
     async def rate(
         self,
@@ -130,6 +135,7 @@ class CaseController(Controller):
 class RectificationController(Controller):
     path = "/rectifications"
     tags = ("cases",)
+    opt = {"credentials": True}  # noqa: RUF012
 
     @get(
         "/",
@@ -154,13 +160,13 @@ class RectificationController(Controller):
         "/{rid:int}/answer",
         summary="The agency answers a rectification (open → answered)",
         status_code=200,
-        opt={"conflict": TRANSITION},
+        opt={"conflict": TRANSITION, "credentials": True},
     )
     async def answer(
         self,
         request: Request,
         cases: NamedDependency[CaseService],
-        rid: FromPath[int],
+        rid: RectificationId,
         data: JSONBody[AnswerIn],
     ) -> Rectification:
         return await cases.rectify(rid, "answer", await _who(request, None), data)
@@ -169,10 +175,10 @@ class RectificationController(Controller):
         "/{rid:int}/close",
         summary="A reviewer of its region closes a rectification (answered → closed)",
         status_code=200,
-        opt={"conflict": TRANSITION},
+        opt={"conflict": TRANSITION, "credentials": True},
     )
     async def close(
-        self, request: Request, cases: NamedDependency[CaseService], rid: FromPath[int]
+        self, request: Request, cases: NamedDependency[CaseService], rid: RectificationId
     ) -> Rectification:
         return await cases.rectify(rid, "close", await _who(request, None))
 
@@ -180,10 +186,10 @@ class RectificationController(Controller):
         "/{rid:int}/reopen",
         summary="A reviewer of its region sends a rectification back (answered or closed → open)",
         status_code=200,
-        opt={"conflict": TRANSITION},
+        opt={"conflict": TRANSITION, "credentials": True},
     )
     async def reopen(
-        self, request: Request, cases: NamedDependency[CaseService], rid: FromPath[int]
+        self, request: Request, cases: NamedDependency[CaseService], rid: RectificationId
     ) -> Rectification:
         return await cases.rectify(rid, "reopen", await _who(request, None))
 

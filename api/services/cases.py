@@ -228,7 +228,7 @@ class CaseService:
             raise Denied("令牌只能查看本部门的事项。", [Fault("不是本部门", field="uscc")])
         cursor = None
         if after:
-            if not after.isdigit():
+            if not (after.isascii() and after.isdigit() and len(after) <= 18):
                 raise Refused(
                     "翻页游标不正确。", [Fault("应为上一页给出的 next", field="after")], code="CURSOR"
                 )

@@ -261,11 +261,11 @@ class CaseStore:
         """The personal data of cases, each limited to the given fields (None: all of it, the
         applicant included); one audit line per case read, in the reading transaction. A purged
         case gives None (and no line: nothing was read)."""
-        sealer = self._sealer()
         ids = sorted({case_id for case_id, _ in wanted})
         out: dict[str, Personal | None] = {}
         if not ids:
             return out
+        sealer = self._sealer()
         with self._write() as conn:
             sealed = dict(
                 conn.execute(sa.select(CaseRow.id, CaseRow.sealed).where(CaseRow.id.in_(ids))).all()
