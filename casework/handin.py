@@ -172,11 +172,11 @@ def _tasks(hand_in: HandIn, workflow: Workflow, catalog: Catalog) -> list[TaskPl
     index = _requirement_index(workflow, catalog)
     meets: dict[str, dict[str, str]] = {}
     for label, (alternatives, _) in index.items():
-        item = label.split("#", 1)[0]
+        code = label.split("#", 1)[0]
         for m in alternatives:
             mark = hand_in.materials.get(m)
             if mark is not None:
-                meets.setdefault(item, {})[m] = mark
+                meets.setdefault(code, {})[m] = mark
     for waived in workflow.waived:
         meets.setdefault(waived.requirement.split("#", 1)[0], {})[waived.material] = waived.reason
     plans = []

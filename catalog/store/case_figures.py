@@ -37,6 +37,9 @@ class Contribution:
 
     def minus(self, other: Contribution) -> Contribution:
         out = Contribution()
+        mine: Any
+        theirs: Any
+        into: Any
         for mine, theirs, into in (
             (self.tally, other.tally, out.tally),
             (self.due, other.due, out.due),

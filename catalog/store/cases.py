@@ -640,7 +640,8 @@ def _write_case(conn: Connection, case: CaseRecord) -> None:
     )
 
 
-def _rectification(row: Mapping[str, Any]) -> Rectification:
+def _rectification(row: Any) -> Rectification:
+    """A rectification row (a mapping of its columns) as the Struct."""
     return Rectification(
         id=row["id"],
         case=row["case_id"],
@@ -662,6 +663,7 @@ def recount_figures(loaded: Iterable[Loaded]) -> case_figures.Contribution:
     total = case_figures.Contribution()
     for one in loaded:
         c = case_figures.contributions(one.case, one.tasks, one.rating)
-        for mine, theirs in ((total.tally, c.tally), (total.due, c.due), (total.days, c.days)):
-            mine.update(theirs)  # type: ignore[attr-defined]
+        total.tally.update(c.tally)
+        total.due.update(c.due)
+        total.days.update(c.days)
     return total
