@@ -247,6 +247,7 @@ class AuditRow(Base):
 
 # -- cases (§7): see catalog/store/cases.py -----------------------------------------------------
 
+
 class CaseRow(Base):
     """A case (办件): its columns for queries; the applicant and form sealed with AES-GCM
     (`sealed`, NULL once purged); the access secret only as its SHA-256."""
@@ -288,8 +289,9 @@ class TaskRow(Base):
     """A task: `body` the JSON of `casework.TaskRecord`, with the columns the queue reads."""
 
     __tablename__ = "case_task"
-    pk: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    pk: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     id: Mapped[str] = mapped_column(sa.String(48), unique=True)
     case_id: Mapped[str] = mapped_column(sa.String(40), index=True)
     agency: Mapped[str] = mapped_column(sa.String(18))
@@ -310,8 +312,9 @@ class CaseEventRow(Base):
     again returns that answer."""
 
     __tablename__ = "case_event"
-    pk: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    pk: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     task_id: Mapped[str] = mapped_column(sa.String(48))
     key: Mapped[str] = mapped_column(sa.String(200))
     event: Mapped[str] = mapped_column(sa.String(10))

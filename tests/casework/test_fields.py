@@ -37,7 +37,9 @@ def test_every_wrong_check_character_is_refused(first17):
             assert fields.id_number(first17 + wrong) is not None
 
 
-@pytest.mark.parametrize("value", ["13800000000", "19912345678", "0951-5012345", "09515012345", "010-12345678"])
+@pytest.mark.parametrize(
+    "value", ["13800000000", "19912345678", "0951-5012345", "09515012345", "010-12345678"]
+)
 def test_phones_that_fit(value):
     assert fields.phone(value) is None
 
