@@ -109,3 +109,9 @@ def test_bundling_codes(catalog, change, code):
     assert err.errors
     if code == "UNKNOWN_ANSWER":
         assert err.errors[0].question == "wants-social-card"
+
+
+def test_a_cycle_is_refused_with_its_members():
+    err = refused_bundling(BundleError("CYCLE", "事项互为前提：甲、乙。", ["a", "b"]))
+    assert err.code == "CYCLE" and err.items == ["a", "b"]
+    assert err.errors[0].field == "items" and "互为前提" in err.errors[0].reason
