@@ -16,15 +16,11 @@ state changed (created ones included), each with its `seq` — where a transacti
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import os
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -56,6 +52,7 @@ from casework.calendar import schedule_decoder
 from casework.model import FormValue
 
 from . import case_figures
+from .case_seal import Sealer, access_digest, write_key_file
 from .lifecycle import audit
 from .schema import (
     CalendarRow,
@@ -66,6 +63,17 @@ from .schema import (
     RectificationRow,
     TaskRow,
 )
+
+__all__ = [
+    "CaseStore",
+    "Created",
+    "Loaded",
+    "Personal",
+    "Sealer",
+    "access_digest",
+    "recount_figures",
+    "write_key_file",
+]
 
 Listener = Callable[[Connection, CaseRecord, list[TaskRecord]], None]
 
@@ -81,66 +89,6 @@ class Personal(msgspec.Struct, frozen=True):
 
 
 _personal_decoder = msgspec.json.Decoder(Personal)
-
-
-# -- sealing personal data -----------------------------------------------------------------------
-
-
-class Sealer:
-    """AES-256-GCM with one key: `seal(data, case id)` → nonce ‖ ciphertext, `open` the reverse."""
-
-    def __init__(self, key: bytes):
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        if len(key) != 32:
-            raise ValueError(f"the case key must be 32 bytes (AES-256), not {len(key)}")
-        self._aead = AESGCM(key)
-
-    @staticmethod
-    def new_key() -> str:
-        """A fresh key as the text a key file or ONETHING_CASE_KEY holds (base64)."""
-        return base64.b64encode(secrets.token_bytes(32)).decode()
-
-    @classmethod
-    def from_text(cls, text: str) -> Sealer:
-        try:
-            return cls(base64.b64decode(text.strip(), validate=True))
-        except ValueError as exc:
-            raise ValueError(f"the case key is not 32 bytes in base64: {exc}") from None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Sealer | None:
-        """From ONETHING_CASE_KEY (base64), else the file ONETHING_CASE_KEY_FILE names; None when
-        neither is set (the service then refuses to take cases)."""
-        env = os.environ if env is None else env
-        if env.get("ONETHING_CASE_KEY"):
-            return cls.from_text(env["ONETHING_CASE_KEY"])
-        if env.get("ONETHING_CASE_KEY_FILE"):
-            return cls.from_text(Path(env["ONETHING_CASE_KEY_FILE"]).read_text())
-        return None
-
-    def seal(self, data: bytes, case_id: str) -> bytes:
-        nonce = secrets.token_bytes(12)
-        return nonce + self._aead.encrypt(nonce, data, case_id.encode())
-
-    def open(self, blob: bytes, case_id: str) -> bytes:
-        return self._aead.decrypt(blob[:12], blob[12:], case_id.encode())
-
-
-def write_key_file(path: str | Path) -> bool:
-    """A new key file readable by its owner only (0600); False when one is already there."""
-    target = Path(path)
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "w") as fh:
-        fh.write(Sealer.new_key() + "\n")
-    return True
-
-
-def access_digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 # -- what the store hands back --------------------------------------------------------------------
