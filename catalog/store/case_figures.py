@@ -95,12 +95,22 @@ def _score(out: Contribution, key: Key, score: int) -> None:
     out.tally[key, "bad"] += score <= 2
 
 
-def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], values: dict[str, Any], counters: list[str]):
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values)
-    return stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in counters}
-    )
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], counters: list[str]) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adding the counters, built once per dialect and table (so
+    SQLAlchemy compiles it once) and sent with many rows at a time."""
+    name = conn.dialect.name
+    held = _UPSERTS.get((name, table.name))
+    if held is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        stmt = dialect.insert(table)
+        held = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in counters}
+        )
+        _UPSERTS[(name, table.name)] = held
+    return held
 
 
 def add(conn: Connection, delta: Contribution) -> None:
@@ -109,16 +119,30 @@ def add(conn: Connection, delta: Contribution) -> None:
     rows: dict[Key, dict[str, int]] = {}
     for (key, column), n in delta.tally.items():
         rows.setdefault(key, {})[column] = n
-    for key in sorted(rows):
-        counts = rows[key]
-        values = dict(zip(KEY_COLUMNS, key, strict=True)) | {c: counts.get(c, 0) for c in COUNTERS}
-        conn.execute(_upsert(conn, TallyRow.__table__, KEY_COLUMNS, values, list(COUNTERS)))
-    for (key, due), n in sorted(delta.due.items()):
-        values = dict(zip(KEY_COLUMNS, key, strict=True)) | {"due": due, "count": n}
-        conn.execute(_upsert(conn, DueTallyRow.__table__, (*KEY_COLUMNS, "due"), values, ["count"]))
-    for (key, days), n in sorted(delta.days.items()):
-        values = dict(zip(KEY_COLUMNS, key, strict=True)) | {"days": days, "count": n}
-        conn.execute(_upsert(conn, DaysTallyRow.__table__, (*KEY_COLUMNS, "days"), values, ["count"]))
+    if rows:
+        conn.execute(
+            _upsert(conn, TallyRow.__table__, KEY_COLUMNS, list(COUNTERS)),
+            [
+                dict(zip(KEY_COLUMNS, key, strict=True)) | {c: rows[key].get(c, 0) for c in COUNTERS}
+                for key in sorted(rows)
+            ],
+        )
+    if delta.due:
+        conn.execute(
+            _upsert(conn, DueTallyRow.__table__, (*KEY_COLUMNS, "due"), ["count"]),
+            [
+                dict(zip(KEY_COLUMNS, key, strict=True)) | {"due": due, "count": n}
+                for (key, due), n in sorted(delta.due.items())
+            ],
+        )
+    if delta.days:
+        conn.execute(
+            _upsert(conn, DaysTallyRow.__table__, (*KEY_COLUMNS, "days"), ["count"]),
+            [
+                dict(zip(KEY_COLUMNS, key, strict=True)) | {"days": days, "count": n}
+                for (key, days), n in sorted(delta.days.items())
+            ],
+        )
 
 
 def region_prefix(code: str) -> str:

@@ -163,21 +163,22 @@ class CaseStore:
             )
             personal = _encoder.encode(Personal(applicant=hand_in.applicant, form=plan.form))
             conn.execute(
-                sa.insert(CaseRow).values(
-                    id=case.id,
-                    region=case.region,
-                    bundle=case.bundle,
-                    state=case.state,
-                    handed_on=case.handed_on,
-                    due=case.due,
-                    due_provisional=case.due_provisional,
-                    ended_on=None,
-                    access=access_digest(access),
-                    body=_encoder.encode(case).decode(),
-                    sealed=sealer.seal(personal, case.id),
-                    purged_on=None,
-                    moves=0,
-                )
+                sa.insert(CaseRow),
+                {
+                    "id": case.id,
+                    "region": case.region,
+                    "bundle": case.bundle,
+                    "state": case.state,
+                    "handed_on": case.handed_on,
+                    "due": case.due,
+                    "due_provisional": case.due_provisional,
+                    "ended_on": None,
+                    "access": access_digest(access),
+                    "body": _encoder.encode(case).decode(),
+                    "sealed": sealer.seal(personal, case.id),
+                    "purged_on": None,
+                    "moves": 0,
+                },
             )
             conn.execute(sa.insert(TaskRow), [_task_values(t) for t in tasks])
             case_figures.add(conn, case_figures.contributions(case, tasks, None))
