@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DB ?= sqlite:///onething.db
+CASE_KEY ?= onething-case.key
 
 .PHONY: run test lint bench clean
 
@@ -20,7 +21,9 @@ run: $(VENV)/.installed
 	@$(BIN)/onething token revoke --db $(DB) --name make-run >/dev/null 2>&1 || true
 	@echo "Sign in at http://127.0.0.1:8000/pages/login with this admin token:"
 	@$(BIN)/onething token create --db $(DB) --role admin --name make-run
-	$(BIN)/onething serve --db $(DB) --host 127.0.0.1 --port 8000
+	@# The key that seals cases' personal data (AES-GCM), made once, readable by its owner only (0600).
+	@$(BIN)/onething cases keygen $(CASE_KEY) >/dev/null
+	ONETHING_CASE_KEY_FILE=$(CASE_KEY) $(BIN)/onething serve --db $(DB) --host 127.0.0.1 --port 8000
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/validate.py --rows 1000000

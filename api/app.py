@@ -11,6 +11,8 @@ For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
   (`Computed`: `.body`, `.etag`, `.hit`) or raise a problem.
 - dependency `store: catalog.store.Store` — the database (sync; writes only).
 - dependency `settings: api.settings.Settings`.
+- dependency `cases: api.services.cases.CaseService` — cases of §7 (hand-in, tasks, events,
+  ratings, rectifications, figures); `.clock` is the day it counts from (Beijing time).
 - dependency `lifecycle: api.services.lifecycle.LifecycleService` — versions, diffs, the
   needs-review queue, submissions held for approval, the audit (§6), with region scopes.
 - the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens` — which also
@@ -26,6 +28,8 @@ each worker reading its settings from the environment).
 """
 
 from __future__ import annotations
+
+import os
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -47,6 +51,7 @@ from .openapi import docs_assets, docs_ui, query_names
 from .openapi import refine as refine_openapi
 from .problems import document_problems
 from .proxies import ProxyHeaders, TrustedProxies
+from .services.cases import CaseService
 from .services.lifecycle import LifecycleService
 from .sessions import Sessions, SignInLimiter
 from .settings import Settings
@@ -60,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from .pages.errors import app_errors
     from .routes.audit import AuditController
     from .routes.bundles import BundleController
+    from .routes.cases import CaseController, CaseFiguresController, RectificationController
     from .routes.catalog import CatalogController
     from .routes.checks import ChecksController
     from .routes.health import HealthController
@@ -93,6 +99,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         StatsController,
         AdviceController,
         AuditController,
+        CaseController,
+        RectificationController,
+        CaseFiguresController,
     )
     document_problems(*api_controllers)
     settings = settings or Settings.from_env()
@@ -107,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     service = CatalogService(store, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind)
     lifecycle = LifecycleService(service)
+    cases = CaseService(service, calendar_dir=os.environ.get("ONETHING_CALENDAR_DIR"))
     tokens = TokenChecker(store, settings.token_ttl, sessions=Sessions(store.engine))
     signins = SignInLimiter(settings.signin_failures, settings.signin_window)
     declared_queries: dict[tuple[str, str], frozenset[str]] = {}  # filled once the schema is built
@@ -124,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "store": Provide(lambda: store, sync_to_thread=False, use_cache=True),
             "catalog_service": Provide(lambda: service, sync_to_thread=False, use_cache=True),
             "lifecycle": Provide(lambda: lifecycle, sync_to_thread=False, use_cache=True),
+            "cases": Provide(lambda: cases, sync_to_thread=False, use_cache=True),
         },
         state=State(
             {
@@ -131,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "store": store,
                 "catalog_service": service,
                 "lifecycle": lifecycle,
+                "cases": cases,
                 "tokens": tokens,
                 "signins": signins,
             }
@@ -172,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     "tokens",
                     "stats",
                     "audit",
+                    "cases",
                 )
             ],
         ),

@@ -6,6 +6,7 @@
 | `designer` | what portal may, and write bundles |
 | `reviewer` | what portal may, read the validation report, validate an upload, publish the catalog |
 | `admin` | everything, and manage tokens |
+| `agency` | what portal may, and read and act on the tasks of its one agency (`Caller.agency`, §7.2) |
 
 `GET /health` and the OpenAPI schema are public, and so (unless `ONETHING_PUBLIC_READ=0`) are
 the published reads marked `opt={"public": True}` when asked without a token (`api.headers`). A missing or unknown token is 401
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
     from catalog.store import Caller, Store
 
-ROLES = ("portal", "designer", "reviewer", "admin")
+ROLES = ("portal", "designer", "reviewer", "admin", "agency")
 
 # Which token roles a route's required role admits.
 ADMITS: dict[str, frozenset[str]] = {
@@ -52,6 +53,7 @@ ADMITS: dict[str, frozenset[str]] = {
     "designer": frozenset({"designer", "admin"}),
     "reviewer": frozenset({"reviewer", "admin"}),
     "admin": frozenset({"admin"}),
+    "agency": frozenset({"agency", "admin"}),
 }
 
 BEARER_HEADERS = {"WWW-Authenticate": 'Bearer realm="onething"'}
@@ -153,6 +155,14 @@ async def authorize(headers: Any, checker: TokenChecker, role: str, unscoped: bo
             403, "OUT_OF_SCOPE", f"this needs a token without a region; the token acts within {caller.region}"
         )
     return caller
+
+
+async def optional_caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller | None:
+    """The caller of the request's bearer token when it sends one (401 for an unknown one), else
+    None: for routes that also take other credentials (a case's `X-Case-Access`)."""
+    if connection.headers.get("authorization") is None:
+        return None
+    return await authorize(connection.headers, connection.app.state.tokens, "portal")
 
 
 def caller_of(request: Request) -> Caller:

@@ -234,6 +234,8 @@ def _public_operations(app: Litestar) -> set[tuple[str, str]]:
         for handler in route.route_handlers:
             if not handler.resolve_include_in_schema() or handler.opt.get("role") is not None:
                 continue
+            if handler.opt.get("credentials"):  # checks a token or other credentials itself (cases)
+                continue
             for method in handler.http_methods:
                 public.add((route.path_format, method.lower()))
     return public

@@ -45,6 +45,11 @@ class ErrorDetail(Struct, omit_defaults=True):
     sheet: str | None = None
     row: int | None = None
     column: str | None = None
+    question: str | None = None
+    material: str | None = None
+    requirement: str | None = None
+    reason: str | None = None
+    """Cases (§7): what is at fault (`question`, `field`, `material`) and why, in Chinese."""
 
 
 class Problem(Struct, omit_defaults=True):
@@ -95,9 +100,62 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
+def _case_statuses() -> dict[type[Exception], int]:
+    """The cases' domain errors (§7) → HTTP status, one line each."""
+    import casework as c
+
+    return {
+        c.Refused: 422,
+        c.Transition: 409,
+        c.NotFinal: 409,
+        c.Rated: 409,
+        c.CaseNotFound: 404,
+        c.Denied: 403,
+        c.Unauthenticated: 401,
+        c.Unconfigured: 503,
+    }
+
+
+def case_problem(exc: Exception, instance: str) -> Response | None:
+    """A domain error of `casework` as its problem (None: not one)."""
+    from casework import CaseError
+
+    if not isinstance(exc, CaseError):
+        return None
+    status = next(s for cls, s in _case_statuses().items() if isinstance(exc, cls))
+    errors = [
+        ErrorDetail(
+            message=f.reason,
+            reason=f.reason,
+            question=f.question,
+            field=f.field,
+            material=f.material,
+            requirement=f.requirement,
+        )
+        for f in exc.errors
+    ]
+    problem = Problem(
+        type=problem_type(exc.code),
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=exc.message,
+        instance=instance,
+        code=exc.code,
+        errors=errors,
+        items=exc.items,
+    )
+    return problem_response(problem, BEARER if status == 401 else None)
+
+
+BEARER = {"WWW-Authenticate": 'Bearer realm="onething"'}
+
+
 def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response:
     """The one exception handler: HTTPException subclasses keep their status, the rest are 500."""
     instance = request.url.path
+    domain = case_problem(exc, instance)
+    if domain is not None:
+        return domain
     if isinstance(exc, ProblemException):
         problem = Problem(
             type=problem_type(exc.code),

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from bundler.document import BundleProblem, Check, CheckName
+from casework.model import AnswerIn, Applicant, EventIn, HandIn, RatingIn  # noqa: F401 (cases' bodies: api.openapi)
 from catalog.model import Agency, Implementation, Item, Level, Requirement
 
 Role = Literal["portal", "designer", "reviewer", "admin"]

@@ -26,7 +26,7 @@ import sys
 from typing import NoReturn
 
 # Module names under onething.commands; each registers one or more commands.
-COMMAND_MODULES = ("validate", "bundle", "store", "serve", "token", "stats", "audit")
+COMMAND_MODULES = ("validate", "bundle", "store", "serve", "token", "stats", "audit", "cases")
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2

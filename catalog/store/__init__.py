@@ -3,6 +3,7 @@
 - `schema` — the tables: rows valid from one version to another, content-hashed.
 - `publish` — a whole file becomes the next version, writing only what changed.
 - `reads` — indexed reads of one version: the slice one question needs.
+- `cases` — cases of §7 (`Store.cases`): tasks, events, ratings, rectifications, the figures.
 
 The core never sees a row: records go in and come out as `catalog.model`
 Structs. Every write is one transaction; writers take the state rows in one
@@ -12,6 +13,7 @@ none starves. Readers never wait for writers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
@@ -20,13 +22,14 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import scratch
+from ..codes import uscc_problem
 from ..findings import Conformity
 from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
@@ -46,6 +49,9 @@ from .publish import publish_file
 from .reads import VersionInfo
 from .schema import BUNDLES_ROW, CATALOG_ROW, CURRENT, Base, BundleGoneRow, BundleRow, StateRow, TokenRow
 from .writes import KeptBundle, Published, Refused, SheetRefused, StoreBusy, bundle_decoder
+
+if TYPE_CHECKING:
+    from .cases import CaseStore
 
 __all__ = [
     "ROLES",
@@ -70,7 +76,7 @@ __all__ = [
     "VersionInfo",
 ]
 
-ROLES = ("portal", "designer", "reviewer", "admin")
+ROLES = ("portal", "designer", "reviewer", "admin", "agency")
 
 
 class StoredBundle(msgspec.Struct, frozen=True):
@@ -141,6 +147,13 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    @functools.cached_property
+    def cases(self) -> CaseStore:
+        """The cases of §7, personal data sealed with the key the environment names."""
+        from .cases import CaseStore, Sealer
+
+        return CaseStore(self.engine, Sealer.from_env())
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -431,21 +444,33 @@ class Store:
             conn.execute(sa.insert(BundleGoneRow).values(id=bundle_id, deleted_at=datetime.now(UTC)))
 
     # -- tokens ------------------------------------------------------------------------------
-    def create_token(self, name: str, role: str, *, region: str | None = None, by: str = "") -> str:
+    def create_token(
+        self, name: str, role: str, *, region: str | None = None, agency: str | None = None, by: str = ""
+    ) -> str:
         """A new bearer token for `role` (acting only within `region`'s subtree when given; an
-        admin is never scoped); the secret is returned once and kept only as a hash."""
+        admin is never scoped; an `agency` token is bound to one agency's USCC); the secret is
+        returned once and kept only as a hash."""
         if role not in ROLES:
             raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
         if region is not None and role == "admin":
             raise ValueError("an admin token cannot be scoped to a region")
+        if (role == "agency") != (agency is not None):
+            raise ValueError("an agency token needs --agency USCC, and only an agency token takes one")
+        if agency is not None and uscc_problem(agency) is not None:
+            raise ValueError(f"--agency {agency!r}: {uscc_problem(agency)}")
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             conn.execute(
                 sa.insert(TokenRow).values(
-                    digest=_digest(token), name=name, role=role, region=region, created_at=datetime.now(UTC)
+                    digest=_digest(token),
+                    name=name,
+                    role=role,
+                    region=region,
+                    agency=agency,
+                    created_at=datetime.now(UTC),
                 )
             )
-            lifecycle.audit(conn, by, "token.create", name, role=role, region=region)
+            lifecycle.audit(conn, by, "token.create", name, role=role, region=region, agency=agency)
         return token
 
     def token_role(self, token: str) -> str | None:
@@ -457,7 +482,7 @@ class Store:
         (On every request's path: a server that does not answer within `limits.quick` is hung.)"""
         with self.quick(), self._read() as conn:
             row = conn.execute(
-                sa.select(TokenRow.name, TokenRow.role, TokenRow.region).where(
+                sa.select(TokenRow.name, TokenRow.role, TokenRow.region, TokenRow.agency).where(
                     TokenRow.digest == _digest(token)
                 )
             ).first()
@@ -609,6 +634,9 @@ def _check_layout(engine: sa.Engine) -> None:
     if "api_token" in tables and "region" not in {c["name"] for c in found.get_columns("api_token")}:
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE api_token ADD COLUMN region VARCHAR(16)")
+    if "api_token" in tables and "agency" not in {c["name"] for c in found.get_columns("api_token")}:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE api_token ADD COLUMN agency VARCHAR(18)")
     if engine.dialect.name == "sqlite" and "catalog_implementation" in tables:
         CURRENT.create(engine, checkfirst=True)
 

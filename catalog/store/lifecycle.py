@@ -48,6 +48,8 @@ class Caller(msgspec.Struct, frozen=True):
     name: str
     role: str
     region: str | None = None
+    agency: str | None = None
+    """Role `agency`: the USCC whose tasks the token reads and acts on."""
 
 
 class Check(msgspec.Struct, frozen=True):

@@ -17,7 +17,7 @@ version, row 2 the bundles' revision; a writer takes them in that order.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -196,6 +196,8 @@ class TokenRow(Base):
     region: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     """A region-scoped token acts only within that region's subtree (NULL: unscoped). A database
     made before this column needs `ALTER TABLE api_token ADD COLUMN region VARCHAR(16)`."""
+    agency: Mapped[str | None] = mapped_column(sa.String(18), default=None)
+    """Role `agency`: the USCC of the one agency whose tasks it reads and acts on (§7.2)."""
 
 
 class ReviewRow(Base):
@@ -252,3 +254,186 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(sa.String(200))
     detail: Mapped[str] = mapped_column(sa.Text)
     """JSON: what the action needs said (a version's counts, a token's role and region, a reason)."""
+
+
+# -- cases (§7): see catalog/store/cases.py -----------------------------------------------------
+
+
+class CaseRow(Base):
+    """A case (办件): its columns for queries; the applicant and form sealed with AES-GCM
+    (`sealed`, NULL once purged); the access secret only as its SHA-256."""
+
+    __tablename__ = "case_file"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(sa.String(16))
+    bundle: Mapped[str | None] = mapped_column(sa.String(200))
+    state: Mapped[str] = mapped_column(sa.String(8))
+    handed_on: Mapped[date]
+    due: Mapped[date]
+    due_provisional: Mapped[bool]
+    ended_on: Mapped[date | None]
+    access: Mapped[str] = mapped_column(sa.String(64))
+    body: Mapped[str] = mapped_column(sa.Text)
+    """JSON of `casework.CaseRecord`."""
+    sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    purged_on: Mapped[date | None]
+    moves: Mapped[int] = mapped_column(default=0)
+    """Bumped by every write to the case: the row lock that orders its events."""
+
+    __table_args__ = (
+        sa.Index("ix_case_region", "region", "handed_on"),
+        sa.Index("ix_case_ended", "state", "ended_on"),
+        sa.Index("ix_case_provisional", "due_provisional"),
+    )
+
+
+class CaseSerialRow(Base):
+    """The last serial of a region's cases of a day (the readable id's last part)."""
+
+    __tablename__ = "case_serial"
+    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    counter: Mapped[int]
+
+
+class TaskRow(Base):
+    """A task: `body` the JSON of `casework.TaskRecord`, with the columns the queue reads."""
+
+    __tablename__ = "case_task"
+    pk: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(48), unique=True)
+    case_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    agency: Mapped[str] = mapped_column(sa.String(18))
+    state: Mapped[str] = mapped_column(sa.String(10))
+    due: Mapped[date | None]
+    due_provisional: Mapped[bool]
+    body: Mapped[str] = mapped_column(sa.Text)
+
+    __table_args__ = (
+        sa.Index("ix_task_queue", "agency", "state", "pk"),
+        sa.Index("ix_task_agency", "agency", "pk"),
+        sa.Index("ix_task_provisional", "due_provisional"),
+    )
+
+
+class CaseEventRow(Base):
+    """An agency's (or the applicant's) event on a task, with the answer it got: the same `key`
+    again returns that answer."""
+
+    __tablename__ = "case_event"
+    pk: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    task_id: Mapped[str] = mapped_column(sa.String(48))
+    key: Mapped[str] = mapped_column(sa.String(200))
+    event: Mapped[str] = mapped_column(sa.String(10))
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(sa.String(200))
+    note: Mapped[str] = mapped_column(sa.Text)
+    answer: Mapped[str] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.UniqueConstraint("task_id", "key", name="ux_case_event_key"),)
+
+
+class RatingRow(Base):
+    __tablename__ = "case_rating"
+    case_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    score: Mapped[int]
+    comment: Mapped[str] = mapped_column(sa.Text)
+    tasks: Mapped[str] = mapped_column(sa.Text)
+    """JSON: task id → score."""
+    rated_on: Mapped[date]
+
+
+class RectificationRow(Base):
+    """A 差评's rectification, with its case's region, bundle and hand-in day for the figures."""
+
+    __tablename__ = "case_rectification"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    task_id: Mapped[str | None] = mapped_column(sa.String(48))
+    agency: Mapped[str] = mapped_column(sa.String(18))
+    region: Mapped[str] = mapped_column(sa.String(16))
+    bundle: Mapped[str] = mapped_column(sa.String(200))
+    item: Mapped[str] = mapped_column(sa.String(32))
+    day: Mapped[date]
+    score: Mapped[int]
+    comment: Mapped[str] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(10))
+    opened_on: Mapped[date]
+    due: Mapped[date]
+    due_provisional: Mapped[bool]
+    finding: Mapped[str | None] = mapped_column(sa.Text)
+    action: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (
+        sa.Index("ix_rect_agency", "agency", "state"),
+        sa.Index("ix_rect_region", "region", "state"),
+        sa.Index("ix_rect_provisional", "due_provisional"),
+    )
+
+
+class CalendarRow(Base):
+    """A year's official schedule of holidays and 调休 workdays, added as data."""
+
+    __tablename__ = "case_calendar"
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    body: Mapped[str] = mapped_column(sa.Text)
+    added_at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(sa.String(200))
+
+
+class TallyRow(Base):
+    """The figures (§7.4) kept as cases move, per hand-in day, region, bundle ('' ad hoc), and
+    item and agency ('' and '': the case itself; else one task)."""
+
+    __tablename__ = "case_tally"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    bundle: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    agency: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
+    cases: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    open: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    done: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    closed: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    tasks: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    ratings: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    score_sum: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    good: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    bad: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    __table_args__ = (sa.Index("ix_tally_region", "region", "item", "day"),)
+
+
+class DueTallyRow(Base):
+    """Open cases (item '') and running tasks by their due day: the overdue count is those due
+    before today."""
+
+    __tablename__ = "case_due_tally"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    bundle: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    agency: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
+    due: Mapped[date] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    __table_args__ = (sa.Index("ix_due_tally_region", "region", "item", "due"),)
+
+
+class DaysTallyRow(Base):
+    """Ended cases (item '') and tasks by the working days they took: the median's histogram."""
+
+    __tablename__ = "case_days_tally"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    bundle: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    agency: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
+    days: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    __table_args__ = (sa.Index("ix_days_tally_region", "region", "item", "day"),)

@@ -11,7 +11,7 @@ import getpass
 import os
 import sys
 
-ROLES = ("portal", "designer", "reviewer", "admin")
+ROLES = ("portal", "designer", "reviewer", "admin", "agency")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="act only within this region and the regions under it (partial submissions, bundles "
         "offered there); not for admin",
     )
+    create.add_argument(
+        "--agency",
+        metavar="USCC",
+        help="role agency: the unified social credit code of the one agency whose tasks it reads and acts on",
+    )
     create.set_defaults(run=_create)
 
     listing = sub.add_parser("list", help="list token names and roles")
@@ -59,7 +64,7 @@ def _store(args: argparse.Namespace):
 def _create(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        print(store.create_token(args.name, args.role, region=args.region, by=_user()))
+        print(store.create_token(args.name, args.role, region=args.region, agency=args.agency, by=_user()))
     except ValueError as exc:
         print(f"onething token: {exc}", file=sys.stderr)
         return 2

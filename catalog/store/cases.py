@@ -1,0 +1,618 @@
+"""Cases (§7) in the store: cases, tasks, events, ratings, rectifications, the official calendar's
+added years, and the figures' counter rows — every rule in `casework`, every write one
+transaction that also moves the counters (`case_figures`).
+
+Personal data (the applicant and the form) is sealed with AES-GCM (`Sealer`, the case id as
+associated data) and every read of it writes an audit line (`audit_event`, action
+`case.personal`) in the reading transaction. The access secret is kept as its SHA-256 only.
+
+Events on one case are ordered by a row lock on the case (`moves`), taken before anything is
+read; an event's `key` is unique per task, and the same key again returns the first answer.
+
+`CaseStore.listeners`: functions called inside each writing transaction with the tasks whose
+state changed (created ones included), each with its `seq` — where a transactional outbox
+(NATS, §7.2 push) writes its rows.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from casework import (
+    Applicant,
+    CaseNotFound,
+    CaseRecord,
+    EventIn,
+    HandIn,
+    Plan,
+    Rating,
+    RatingIn,
+    Rectification,
+    Schedule,
+    Task,
+    TaskRecord,
+    Unconfigured,
+    WorkCalendar,
+    apply,
+    open_case,
+)
+from casework import machine as _machine
+from casework import rating as _rating
+from casework.calendar import schedule_decoder
+from casework.model import FormValue
+
+from . import case_figures
+from .case_seal import Sealer, access_digest, write_key_file
+from .lifecycle import audit
+from .schema import (
+    CalendarRow,
+    CaseEventRow,
+    CaseRow,
+    CaseSerialRow,
+    RatingRow,
+    RectificationRow,
+    TaskRow,
+)
+
+__all__ = [
+    "CaseStore",
+    "Created",
+    "Loaded",
+    "Personal",
+    "Sealer",
+    "access_digest",
+    "recount_figures",
+    "write_key_file",
+]
+
+Listener = Callable[[Connection, CaseRecord, list[TaskRecord]], None]
+
+_case_decoder = msgspec.json.Decoder(CaseRecord)
+_task_decoder = msgspec.json.Decoder(TaskRecord)
+_answer_decoder = msgspec.json.Decoder(Task)
+_encoder = msgspec.json.Encoder()
+
+
+class Personal(msgspec.Struct, frozen=True):
+    applicant: Applicant
+    form: dict[str, FormValue]
+
+
+_personal_decoder = msgspec.json.Decoder(Personal)
+
+
+# -- what the store hands back --------------------------------------------------------------------
+
+
+class Loaded(msgspec.Struct, kw_only=True):
+    """A case as the rules need it."""
+
+    case: CaseRecord
+    tasks: list[TaskRecord]
+    rating: Rating | None
+    purged: bool = False
+
+
+class Created(msgspec.Struct, kw_only=True):
+    loaded: Loaded
+    access: str
+
+
+class CaseStore:
+    """The cases of one store (`Store.cases`)."""
+
+    def __init__(self, engine: sa.Engine, sealer: Sealer | None = None):
+        self.engine = engine
+        self.sealer = sealer
+        self.listeners: list[Listener] = []
+
+    def _sealer(self) -> Sealer:
+        if self.sealer is None:
+            raise Unconfigured(
+                "未配置办件数据加密密钥（ONETHING_CASE_KEY 或 ONETHING_CASE_KEY_FILE），不能受理办件。"
+            )
+        return self.sealer
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def _tell(self, conn: Connection, case: CaseRecord, tasks: list[TaskRecord]) -> None:
+        if tasks:
+            for listener in self.listeners:
+                listener(conn, case, tasks)
+
+    # -- hand-in ----------------------------------------------------------------------------------
+    def create(
+        self,
+        hand_in: HandIn,
+        plan: Plan,
+        *,
+        revision: int,
+        today: date,
+        calendar: WorkCalendar,
+        by: str = "",
+    ) -> Created:
+        """A checked hand-in becomes a case with its tasks, in one transaction."""
+        sealer = self._sealer()
+        access = secrets.token_urlsafe(18)
+        with self._write() as conn:
+            serial = _next_serial(conn, hand_in.region, today)
+            case_id = f"{hand_in.region}-{today:%Y%m%d}-{serial:04d}"
+            case, tasks = open_case(
+                case_id,
+                plan,
+                region=hand_in.region,
+                bundle=hand_in.bundle,
+                revision=revision,
+                channel=hand_in.channel,
+                service_point=hand_in.service_point,
+                today=today,
+                calendar=calendar,
+            )
+            personal = _encoder.encode(Personal(applicant=hand_in.applicant, form=plan.form))
+            conn.execute(
+                sa.insert(CaseRow),
+                {
+                    "id": case.id,
+                    "region": case.region,
+                    "bundle": case.bundle,
+                    "state": case.state,
+                    "handed_on": case.handed_on,
+                    "due": case.due,
+                    "due_provisional": case.due_provisional,
+                    "ended_on": None,
+                    "access": access_digest(access),
+                    "body": _encoder.encode(case).decode(),
+                    "sealed": sealer.seal(personal, case.id),
+                    "purged_on": None,
+                    "moves": 0,
+                },
+            )
+            conn.execute(sa.insert(TaskRow), [_task_values(t) for t in tasks])
+            case_figures.add(conn, case_figures.contributions(case, tasks, None))
+            audit(conn, by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks))
+            self._tell(conn, case, tasks)
+        return Created(loaded=Loaded(case=case, tasks=tasks, rating=None), access=access)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def load(self, case_id: str) -> Loaded | None:
+        with self.engine.connect() as conn:
+            return _load(conn, case_id)
+
+    def task(self, task_id: str) -> tuple[TaskRecord, CaseRecord] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(TaskRow.body, TaskRow.case_id).where(TaskRow.id == task_id)).first()
+            if row is None:
+                return None
+            case = conn.execute(sa.select(CaseRow.body).where(CaseRow.id == row[1])).scalar_one()
+            return _task_decoder.decode(row[0]), _case_decoder.decode(case)
+
+    def access_matches(self, case_id: str, secret: str) -> bool:
+        with self.engine.connect() as conn:
+            held = conn.execute(sa.select(CaseRow.access).where(CaseRow.id == case_id)).scalar_one_or_none()
+        return held is not None and hmac.compare_digest(held, access_digest(secret))
+
+    def personal(
+        self, wanted: Sequence[tuple[str, Sequence[str] | None]], *, by: str, role: str
+    ) -> dict[str, Personal | None]:
+        """The personal data of cases, each limited to the given fields (None: all of it, the
+        applicant included); one audit line per case read, in the reading transaction. A purged
+        case gives None (and no line: nothing was read)."""
+        ids = sorted({case_id for case_id, _ in wanted})
+        out: dict[str, Personal | None] = {}
+        if not ids:
+            return out
+        sealer = self._sealer()
+        with self._write() as conn:
+            sealed = dict(
+                conn.execute(sa.select(CaseRow.id, CaseRow.sealed).where(CaseRow.id.in_(ids))).all()
+            )
+            for case_id, fields in wanted:
+                blob = sealed.get(case_id)
+                if blob is None:
+                    out[case_id] = None
+                    continue
+                whole = _personal_decoder.decode(sealer.open(blob, case_id))
+                if fields is None:
+                    out[case_id] = whole
+                    shown: Any = ["applicant", *sorted(whole.form)]
+                else:
+                    form = {k: v for k, v in whole.form.items() if k in fields}
+                    out[case_id] = Personal(applicant=Applicant(name="", id_number=""), form=form)
+                    shown = sorted(form)
+                audit(conn, by, "case.personal", case_id, role=role, fields=shown)
+        return out
+
+    def queue(
+        self, agency: str, *, state: str | None, limit: int, after: int | None
+    ) -> tuple[list[TaskRecord], int | None]:
+        """One page of an agency's tasks, oldest first, through (agency, state, pk); the cursor of
+        the next page, or None."""
+        query = sa.select(TaskRow.pk, TaskRow.body).where(TaskRow.agency == agency)
+        if state is not None:
+            query = query.where(TaskRow.state == state)
+        if after is not None:
+            query = query.where(TaskRow.pk > after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(TaskRow.pk).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [_task_decoder.decode(body) for _, body in rows], rows[-1][0] if more else None
+
+    # -- events -----------------------------------------------------------------------------------
+    def event(
+        self, task_id: str, event: EventIn, *, by: str, today: date, calendar: WorkCalendar
+    ) -> tuple[TaskRecord, CaseRecord, bool]:
+        """The event applied (or, for a `key` seen before on this task, the first answer with
+        nothing changed: the last item True). CaseNotFound, Transition, Refused change nothing."""
+        with self._write() as conn:
+            case_id = conn.execute(
+                sa.select(TaskRow.case_id).where(TaskRow.id == task_id)
+            ).scalar_one_or_none()
+            if case_id is None:
+                raise CaseNotFound("没有这个事项。")
+            _lock(conn, case_id)
+            prior = conn.execute(
+                sa.select(CaseEventRow.answer).where(
+                    CaseEventRow.task_id == task_id, CaseEventRow.key == event.key
+                )
+            ).scalar_one_or_none()
+            loaded = _load(conn, case_id)
+            assert loaded is not None
+            if prior is not None:
+                record = next(t for t in loaded.tasks if t.task.id == task_id)
+                record.task = _answer_decoder.decode(prior)
+                return record, loaded.case, True
+            bodies = {t.task.id: _encoder.encode(t) for t in loaded.tasks}
+            before = case_figures.contributions(loaded.case, loaded.tasks, loaded.rating)
+            move = apply(loaded.case, loaded.tasks, task_id, event, today=today, calendar=calendar)
+            after = case_figures.contributions(move.case, move.tasks, loaded.rating)
+            case_figures.add(conn, after.minus(before))
+            for t in move.tasks:
+                body = _encoder.encode(t)
+                if body != bodies[t.task.id]:
+                    conn.execute(
+                        sa.update(TaskRow).where(TaskRow.id == t.task.id).values(**_task_columns(t, body))
+                    )
+            _write_case(conn, move.case)
+            conn.execute(
+                sa.insert(CaseEventRow).values(
+                    task_id=task_id,
+                    key=event.key,
+                    event=event.event,
+                    at=datetime.now(UTC),
+                    by=by,
+                    note=event.note,
+                    answer=_encoder.encode(move.task.task).decode(),
+                )
+            )
+            changed = [t for t in move.tasks if t.task.id in move.changed]
+            self._tell(conn, move.case, changed)
+            return move.task, move.case, False
+
+    def events(self, task_id: str) -> list[tuple[str, str, str, datetime]]:
+        """(event, key, by, at) of a task's events, in order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(CaseEventRow.event, CaseEventRow.key, CaseEventRow.by, CaseEventRow.at)
+                .where(CaseEventRow.task_id == task_id)
+                .order_by(CaseEventRow.pk)
+            )
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    # -- ratings and rectifications ---------------------------------------------------------------
+    def rate(
+        self, case_id: str, given: RatingIn, *, today: date, calendar: WorkCalendar
+    ) -> tuple[Rating, list[Rectification]]:
+        with self._write() as conn:
+            _lock(conn, case_id)
+            loaded = _load(conn, case_id)
+            if loaded is None:
+                raise CaseNotFound("没有这个办件。")
+            rating, opened = _rating.rate(
+                loaded.case,
+                loaded.tasks,
+                given,
+                rated=loaded.rating is not None,
+                today=today,
+                calendar=calendar,
+            )
+            conn.execute(
+                sa.insert(RatingRow).values(
+                    case_id=case_id,
+                    score=rating.score,
+                    comment=rating.comment,
+                    tasks=_encoder.encode(rating.tasks).decode(),
+                    rated_on=today,
+                )
+            )
+            before = case_figures.contributions(loaded.case, loaded.tasks, None)
+            after = case_figures.contributions(loaded.case, loaded.tasks, rating)
+            case_figures.add(conn, after.minus(before))
+            made = []
+            for o in opened:
+                values = {
+                    "case_id": case_id,
+                    "task_id": o.task,
+                    "agency": o.agency,
+                    "region": loaded.case.region,
+                    "bundle": loaded.case.bundle or "",
+                    "item": o.item or "",
+                    "day": loaded.case.handed_on,
+                    "score": o.score,
+                    "comment": given.comment,
+                    "state": "open",
+                    "opened_on": today,
+                    "due": o.due,
+                    "due_provisional": o.due_provisional,
+                    "finding": None,
+                    "action": None,
+                }
+                rid = conn.execute(
+                    sa.insert(RectificationRow).values(**values).returning(RectificationRow.id)
+                )
+                made.append(_rectification({**values, "id": rid.scalar_one()}))
+            return rating, made
+
+    def rectification(self, rid: int) -> Rectification | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(RectificationRow.__table__).where(RectificationRow.id == rid)
+            ).first()
+            return None if row is None else _rectification(row._mapping)
+
+    def move_rectification(
+        self, rid: int, action: str, *, by: str, finding: str = "", action_text: str = ""
+    ) -> Rectification:
+        with self._write() as conn:
+            row = conn.execute(
+                sa.select(RectificationRow.__table__).where(RectificationRow.id == rid).with_for_update()
+            ).first()
+            if row is None:
+                raise CaseNotFound("没有这条整改。")
+            found = _rectification(row._mapping)
+            _rating.move(found, action, finding=finding, action_text=action_text)
+            conn.execute(
+                sa.update(RectificationRow)
+                .where(RectificationRow.id == rid)
+                .values(state=found.state, finding=found.finding, action=found.action)
+            )
+            audit(conn, by, f"rectification.{action}", str(rid), case=found.case, state=found.state)
+            return found
+
+    def rectifications(
+        self,
+        *,
+        state: str | None = None,
+        region: str | None = None,
+        agency: str | None = None,
+        overdue: bool | None = None,
+        today: date,
+        limit: int = 500,
+    ) -> list[Rectification]:
+        r = RectificationRow
+        query = sa.select(r.__table__)
+        if state is not None:
+            query = query.where(r.state == state)
+        if region is not None and case_figures.region_prefix(region):
+            query = query.where(r.region.startswith(case_figures.region_prefix(region), autoescape=True))
+        if agency is not None:
+            query = query.where(r.agency == agency)
+        late = sa.and_(r.state != "closed", r.due < today)
+        if overdue is True:
+            query = query.where(late)
+        elif overdue is False:
+            query = query.where(sa.not_(late))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(r.id).limit(limit))
+            return [_rectification(row._mapping) for row in rows]
+
+    # -- figures, purge -----------------------------------------------------------------------------
+    def figures(self, *, today: date, **filters: Any) -> Any:
+        with self.engine.connect() as conn:
+            return case_figures.figures(conn, today=today, **filters)
+
+    def purge(self, before: date, *, by: str, today: date) -> int:
+        """Erase the personal data of cases that are not open and ended before `before`; the
+        figures stay as they are."""
+        with self._write() as conn:
+            count = conn.execute(
+                sa.update(CaseRow)
+                .where(CaseRow.state != "open", CaseRow.ended_on < before, CaseRow.sealed.is_not(None))
+                .values(sealed=None, purged_on=today)
+            ).rowcount
+            audit(conn, by, "case.purge", f"before {before.isoformat()}", cases=count)
+            return count
+
+    # -- the calendar's added years -----------------------------------------------------------------
+    def schedules(self) -> list[Schedule]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(CalendarRow.body).order_by(CalendarRow.year))
+            return [schedule_decoder.decode(body) for (body,) in rows]
+
+    def add_schedule(self, schedule: Schedule, *, by: str) -> None:
+        body = _encoder.encode(schedule).decode()
+        with self._write() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(CalendarRow).values(
+                year=schedule.year, body=body, added_at=datetime.now(UTC), by=by
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["year"],
+                    set_={
+                        "body": stmt.excluded.body,
+                        "added_at": stmt.excluded.added_at,
+                        "by": stmt.excluded.by,
+                    },
+                )
+            )
+            audit(
+                conn,
+                by,
+                "calendar.add",
+                str(schedule.year),
+                holidays=len(schedule.holidays),
+                workdays=len(schedule.workdays),
+            )
+
+    def recount(self, calendar: WorkCalendar) -> int:
+        """Count provisional due dates again on `calendar` (a year's schedule arrived): cases,
+        tasks and rectifications; the figures move with them. Returns how many dates moved."""
+        moved = 0
+        with self.engine.connect() as conn:
+            case_ids = set(conn.execute(sa.select(CaseRow.id).where(CaseRow.due_provisional)).scalars())
+            case_ids |= set(conn.execute(sa.select(TaskRow.case_id).where(TaskRow.due_provisional)).scalars())
+        for case_id in sorted(case_ids):
+            with self._write() as conn:
+                _lock(conn, case_id)
+                loaded = _load(conn, case_id)
+                if loaded is None:
+                    continue
+                before = case_figures.contributions(loaded.case, loaded.tasks, loaded.rating)
+                case = loaded.case
+                if case.due_provisional:
+                    due, provisional = calendar.add_days(case.handed_on, case.days)
+                    moved += due != case.due
+                    case.due, case.due_provisional = due, provisional
+                    _write_case(conn, case)
+                for t in loaded.tasks:
+                    if t.task.due_provisional:
+                        moved += _machine.recount(t, calendar)
+                        body = _encoder.encode(t)
+                        conn.execute(
+                            sa.update(TaskRow).where(TaskRow.id == t.task.id).values(**_task_columns(t, body))
+                        )
+                after = case_figures.contributions(case, loaded.tasks, loaded.rating)
+                case_figures.add(conn, after.minus(before))
+        with self._write() as conn:
+            rows = conn.execute(
+                sa.select(RectificationRow.id, RectificationRow.opened_on, RectificationRow.due).where(
+                    RectificationRow.due_provisional
+                )
+            ).all()
+            for rid, opened_on, old in rows:
+                due, provisional = calendar.add_days(opened_on, _rating.RECTIFY_DAYS)
+                moved += due != old
+                conn.execute(
+                    sa.update(RectificationRow)
+                    .where(RectificationRow.id == rid)
+                    .values(due=due, due_provisional=provisional)
+                )
+        return moved
+
+
+# -- rows ------------------------------------------------------------------------------------------
+
+
+def _next_serial(conn: Connection, region: str, day: date) -> int:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(CaseSerialRow).values(region=region, day=day, counter=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["region", "day"], set_={"counter": CaseSerialRow.counter + 1}
+    ).returning(CaseSerialRow.counter)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def _lock(conn: Connection, case_id: str) -> None:
+    done = conn.execute(
+        sa.update(CaseRow).where(CaseRow.id == case_id).values(moves=CaseRow.moves + 1)
+    ).rowcount
+    if done != 1:
+        raise CaseNotFound("没有这个办件。")
+
+
+def _load(conn: Connection, case_id: str) -> Loaded | None:
+    row = conn.execute(sa.select(CaseRow.body, CaseRow.sealed).where(CaseRow.id == case_id)).first()
+    if row is None:
+        return None
+    tasks = [
+        _task_decoder.decode(body)
+        for (body,) in conn.execute(
+            sa.select(TaskRow.body).where(TaskRow.case_id == case_id).order_by(TaskRow.pk)
+        )
+    ]
+    rated = conn.execute(sa.select(RatingRow.__table__).where(RatingRow.case_id == case_id)).first()
+    rating = None
+    if rated is not None:
+        rating = Rating(
+            case=case_id,
+            score=rated.score,
+            comment=rated.comment,
+            tasks=msgspec.json.decode(rated.tasks),
+            rated_on=rated.rated_on,
+        )
+    return Loaded(case=_case_decoder.decode(row[0]), tasks=tasks, rating=rating, purged=row[1] is None)
+
+
+def _task_columns(t: TaskRecord, body: bytes) -> dict[str, Any]:
+    return {
+        "state": t.task.state,
+        "due": t.task.due,
+        "due_provisional": t.task.due_provisional,
+        "body": body.decode(),
+    }
+
+
+def _task_values(t: TaskRecord) -> dict[str, Any]:
+    return {
+        "id": t.task.id,
+        "case_id": t.case,
+        "agency": t.task.agency,
+        **_task_columns(t, _encoder.encode(t)),
+    }
+
+
+def _write_case(conn: Connection, case: CaseRecord) -> None:
+    conn.execute(
+        sa.update(CaseRow)
+        .where(CaseRow.id == case.id)
+        .values(
+            state=case.state,
+            due=case.due,
+            due_provisional=case.due_provisional,
+            ended_on=case.ended_on,
+            body=_encoder.encode(case).decode(),
+        )
+    )
+
+
+def _rectification(row: Any) -> Rectification:
+    """A rectification row (a mapping of its columns) as the Struct."""
+    return Rectification(
+        id=row["id"],
+        case=row["case_id"],
+        task=row["task_id"],
+        agency=row["agency"],
+        score=row["score"],
+        comment=row["comment"],
+        state=row["state"],
+        due=row["due"],
+        finding=row["finding"],
+        action=row["action"],
+        due_provisional=bool(row["due_provisional"]),
+        region=row["region"],
+    )
+
+
+def recount_figures(loaded: Iterable[Loaded]) -> case_figures.Contribution:
+    """What the counters would hold if counted from these cases (for checks and repair)."""
+    total = case_figures.Contribution()
+    for one in loaded:
+        c = case_figures.contributions(one.case, one.tasks, one.rating)
+        total.tally.update(c.tally)
+        total.due.update(c.due)
+        total.days.update(c.days)
+    return total

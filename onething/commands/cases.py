@@ -1,0 +1,126 @@
+"""`onething cases …` — the operator's side of cases (§7).
+
+- `cases purge --before DATE` erases the personal data (applicant, form) of cases that are not
+  open and ended before DATE; every figure stays.
+- `cases calendar add FILE` adds a year's official schedule (holidays and 调休 workdays, JSON:
+  `{"year": 2027, "holidays": ["2027-01-01", …], "workdays": ["2027-02-07", …]}`) and counts the
+  provisional due dates again; `cases calendar list` shows the years added.
+- `cases keygen FILE` writes a new key for the personal data (mode 0600; never overwrites).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "cases",
+        help="purge personal data, add a year's calendar, make a key",
+        description=__doc__.split("\n")[0],
+    )
+    sub = parser.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
+
+    def db(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--db",
+            metavar="URL",
+            default=None,
+            help="store URL; env ONETHING_DB; default sqlite:///onething.db",
+        )
+
+    purge = sub.add_parser("purge", help="erase personal data of cases ended before a date")
+    db(purge)
+    purge.add_argument("--before", required=True, type=_day, metavar="YYYY-MM-DD")
+    purge.set_defaults(run=_purge)
+
+    calendar = sub.add_parser("calendar", help="the official calendar's years added as data")
+    cal = calendar.add_subparsers(dest="calendar_command", required=True, metavar="ACTION")
+    add = cal.add_parser("add", help="add (or replace) a year's schedule from a JSON file")
+    db(add)
+    add.add_argument("file", metavar="FILE")
+    add.set_defaults(run=_calendar_add)
+    listing = cal.add_parser("list", help="the years added")
+    db(listing)
+    listing.set_defaults(run=_calendar_list)
+
+    keygen = sub.add_parser("keygen", help="write a new key file for personal data (mode 0600)")
+    keygen.add_argument("file", metavar="FILE")
+    keygen.set_defaults(run=_keygen)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _store(args: argparse.Namespace):
+    from catalog.store import Store
+
+    return Store(args.db or os.environ.get("ONETHING_DB") or "sqlite:///onething.db")
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from api.services.cases import china_today
+
+    from .token import _user
+
+    store = _store(args)
+    try:
+        count = store.cases.purge(args.before, by=_user(), today=china_today())
+    finally:
+        store.dispose()
+    print(f"erased the personal data of {count} case(s) ended before {args.before.isoformat()}")
+    return 0
+
+
+def _calendar_add(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from casework import ScheduleError, WorkCalendar
+    from casework.calendar import checked, schedule_decoder
+
+    from .token import _user
+
+    try:
+        with open(args.file, "rb") as fh:
+            schedule = checked(schedule_decoder.decode(fh.read()))
+    except (msgspec.DecodeError, ScheduleError) as exc:
+        print(f"onething cases: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    store = _store(args)
+    try:
+        store.cases.add_schedule(schedule, by=_user())
+        moved = store.cases.recount(WorkCalendar(store.cases.schedules()))
+    finally:
+        store.dispose()
+    print(
+        f"added the calendar of {schedule.year}: {len(schedule.holidays)} holidays, "
+        f"{len(schedule.workdays)} adjusted workdays; {moved} due date(s) counted again"
+    )
+    return 0
+
+
+def _calendar_list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        for s in store.cases.schedules():
+            print(f"{s.year}\t{len(s.holidays)} holidays\t{len(s.workdays)} workdays\t{s.source}")
+    finally:
+        store.dispose()
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from catalog.store.cases import write_key_file
+
+    if not write_key_file(args.file):
+        print(f"{args.file} is already there; kept as it is")
+        return 0
+    print(f"wrote a new case key to {args.file} (mode 0600): set ONETHING_CASE_KEY_FILE={args.file}")
+    return 0

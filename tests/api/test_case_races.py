@@ -1,0 +1,126 @@
+"""Cases under concurrent writers, on SQLite and PostgreSQL: the same event key from several
+agency retries at once applies once; hand-ins at once get distinct serials; the counters stay
+equal to a recount."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import msgspec
+import pytest
+
+from casework import EventIn, HandIn, Transition, check
+from catalog.store.case_figures import COUNTERS
+from catalog.store.cases import recount_figures
+from tests.api.case_helpers import case_api, newborn, task_of
+
+
+@pytest.fixture
+def c(db_url, monkeypatch):
+    with case_api(db_url, monkeypatch) as api:
+        yield api
+
+
+def _plan(c, body):
+    from bundler import compose
+
+    service = c.api.client.app.state.cases
+    catalog = c.api.store.catalog()
+    hand_in = msgspec.convert(body, HandIn)
+    workflow = compose(
+        catalog, catalog.bundles["newborn"].items, "640104", "newborn", answers=hand_in.answers
+    )
+    return hand_in, check(hand_in, workflow, catalog), service.calendar()
+
+
+def test_hand_ins_at_once_get_distinct_serials(c):
+    hand_in, plan, calendar = _plan(c, newborn())
+    store = c.api.store.cases
+
+    def one(_):
+        return store.create(
+            hand_in, plan, revision=1, today=date(2026, 12, 4), calendar=calendar
+        ).loaded.case.id
+
+    with ThreadPoolExecutor(6) as pool:
+        ids = list(pool.map(one, range(12)))
+    assert sorted(ids) == [f"640104-20261204-{n:04d}" for n in range(1, 13)]
+    assert c.api.client.get("/stats/cases").json()["cases"] == 12
+
+
+def test_the_same_key_at_once_applies_once_and_the_counters_equal_a_recount(c):
+    case = c.hand_in().json()
+    store = c.api.store.cases
+    calendar = c.api.client.app.state.cases.calendar()
+    first, second = task_of(case, 1)["id"], task_of(case, 2)["id"]
+
+    def send(args):
+        task, key, event = args
+        try:
+            return store.event(
+                task, EventIn(event=event, key=key), by="t", today=date(2026, 12, 4), calendar=calendar
+            )[0].task.state
+        except Transition:
+            return "409"
+
+    work = [(first, "same", "accept")] * 6 + [(second, f"k{n}", "accept") for n in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(send, work))
+    assert got[:6] == ["accepted"] * 6  # one applied, five answered the first answer
+    assert sorted(got[6:]) == ["409"] * 5 + ["accepted"]
+    assert len(store.events(first)) == 1 and len(store.events(second)) == 1
+    assert stored_counters(c) == recounted(c)
+    figures = c.api.client.get("/stats/cases").json()
+    assert figures["cases"] == 1 and figures["open"] == 1 and figures["tasks"] == 9
+    by_health = c.api.client.get("/stats/cases?agency=11640104036401041P").json()
+    assert by_health["cases"] == 4 and by_health["open"] == 4
+
+
+def stored_counters(c):
+    """The three counter tables as they are, non-zero entries only."""
+    import sqlalchemy as sa
+
+    from catalog.store.schema import DaysTallyRow, DueTallyRow, TallyRow
+
+    tally, due, days = {}, {}, {}
+    with c.api.store.engine.connect() as conn:
+        for row in conn.execute(sa.select(TallyRow.__table__)):
+            key = (row.day, row.region, row.bundle, row.item, row.agency)
+            for column in COUNTERS:
+                if getattr(row, column):
+                    tally[key, column] = getattr(row, column)
+        for row in conn.execute(sa.select(DueTallyRow.__table__)):
+            if row.count:
+                due[(row.day, row.region, row.bundle, row.item, row.agency), row.due] = row.count
+        for row in conn.execute(sa.select(DaysTallyRow.__table__)):
+            if row.count:
+                days[(row.day, row.region, row.bundle, row.item, row.agency), row.days] = row.count
+    return tally, due, days
+
+
+def recounted(c):
+    import sqlalchemy as sa
+
+    from catalog.store.schema import CaseRow
+
+    with c.api.store.engine.connect() as conn:
+        ids = list(conn.execute(sa.select(CaseRow.id)).scalars())
+    total = recount_figures(c.api.store.cases.load(i) for i in ids)
+    return tuple({k: v for k, v in counter.items() if v} for counter in (total.tally, total.due, total.days))
+
+
+def test_counters_equal_a_recount_after_every_kind_of_move(c):
+    from tests.api.case_helpers import finish
+
+    made = [c.hand_in().json() for _ in range(3)]
+    finish(c, made[0]["id"], made[0]["access"])
+    c.event(task_of(made[1], 2)["id"], "reject", "health", note="不予受理")
+    c.event(task_of(made[2], 1)["id"], "accept", "health")
+    c.event(task_of(made[2], 1)["id"], "return", "health", missing=["delivery-record"])
+    c.api.client.post(
+        f"/cases/{made[0]['id']}/rating",
+        json={"score": 2, "tasks": {task_of(made[0], 4)["id"]: 5}},
+        headers={"X-Case-Access": made[0]["access"]},
+    )
+    assert stored_counters(c) == recounted(c)
