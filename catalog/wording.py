@@ -16,10 +16,18 @@ KIND_NAMES = {
     "item": "事项",
     "implementation": "实施清单",
     "bundle": "一件事",
+    "service_point": "服务场所",
     "unknown": "记录",
 }
 
-LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级"}
+LEVEL_NAMES = {
+    "national": "国家级",
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡级",
+    "village": "村级",
+}
 
 FIELD_LABELS = {
     "kind": "记录类型",
@@ -71,6 +79,11 @@ FIELD_LABELS = {
     "regions": "区划",
     "items": "事项",
     "target_days": "目标办结时限",
+    "channels": "办理渠道",
+    "windows": "窗口",
+    "assists": "代办事项",
+    "location": "位置",
+    "bundles": "一件事",
 }
 
 

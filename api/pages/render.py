@@ -22,7 +22,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 ROLE_NAMES = {"portal": "门户", "designer": "设计人员", "reviewer": "审查人员", "admin": "管理员"}
-LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级"}
+LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级", "township": "乡级", "village": "村级"}
 REASONS = {"internal": "内部流转", "e_license": "电子证照免提交", "commitment": "告知承诺"}
 RULE_NAMES = {
     "SCHEMA": "记录格式错误",

@@ -59,7 +59,7 @@ CATEGORY_NAMES = {
     "other": "其他材料",
 }
 DEPTH_NAMES = {1: "办事指南网上公开", 2: "表格网上下载", 3: "网上预审", 4: "全程网办"}
-LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级"}
+LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级", "township": "乡级", "village": "村级"}
 CHANNELS = {"window": "线下窗口", "online": "网上办理"}
 
 
