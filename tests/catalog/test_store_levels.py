@@ -74,3 +74,23 @@ def test_a_service_point_in_a_partial_is_scope(sqlite_url, tmp_path):
         store.publish_file(path, region=TOWN)
     assert {f.rule for f in refused.value.findings} == {"SCOPE"}
     store.dispose()
+
+
+def test_a_changed_service_point_is_checked_on_republish(sqlite_url, tmp_path):
+    records = five_level_records()
+    store = Store(sqlite_url)
+    store.publish_file(write(tmp_path / "v1.jsonl", records))
+    point = next(r for r in records if r.get("kind") == "service_point" and r["region"] == TOWN)
+    point["assists"] = ["000100099000"]
+    with pytest.raises(Refused) as refused:
+        store.publish_file(write(tmp_path / "v2.jsonl", records))
+    assert [(f.rule, f.kind, f.key) for f in refused.value.findings] == [
+        ("UNKNOWN_REF", "service_point", point["id"])
+    ]
+    point["assists"] = []
+    point["hours"] = "周一至周五 9:00-17:00"
+    published = store.publish_file(write(tmp_path / "v3.jsonl", records))
+    assert (published.version, published.changed) == (2, 1)
+    assert store.dictionaries(2).service_points[point["id"]].hours == "周一至周五 9:00-17:00"
+    assert "service_point" in store.diff(1, 2).changed
+    store.dispose()
