@@ -50,7 +50,11 @@ def test_five_levels_are_clean(tmp_path):
 
 @pytest.mark.parametrize(
     ("code", "level", "parent"),
-    [("640104001", "township", "640104"), ("640104001002", "village", "640104001"), ("640104", "county", "640100")],
+    [
+        ("640104001", "township", "640104"),
+        ("640104001002", "village", "640104001"),
+        ("640104", "county", "640100"),
+    ],
 )
 def test_code_shapes_and_parents(code, level, parent):
     assert region_code_problem(code, level) is None
@@ -217,3 +221,28 @@ def test_a_proof_with_another_way_or_optional_is_no_finding(tmp_path):
     records = _proof_records()  # the implementation drops the requirement (只减不增)
     impl_of(records, A)["materials"] = [{"req": "identity", "any_of": ["id-card", "passport"]}]
     assert seen(check(tmp_path, records)) == []
+
+
+def test_service_points_and_channels_in_cpsv_ap(tmp_path):
+    from catalog.cpsv.graph import CPSV, GEO, LOCN, M8G, iri, nodes
+    from catalog.validate import load_file
+
+    from .test_rules import write
+
+    catalog, _ = load_file(write(tmp_path / "c.jsonl", five_level_records()))
+    out = {n.id: n for n in nodes(catalog.records()[:1] + catalog.records()[1:])}
+    hall = out[iri("service-point", "640104-hall")]
+    assert hall.types == (M8G + "Channel",)
+    props = dict(hall.props)
+    assert props[LOCN + "geometry"].value == "POINT(106.28 38.47)"
+    assert props[LOCN + "geometry"].datatype == GEO + "wktLiteral"
+    assert out[props[LOCN + "address"]].props[0][1].value == "银川市兴庆区"
+    village = next(
+        n
+        for n in out.values()
+        if CPSV + "PublicService" in n.types
+        and dict(n.props).get("http://purl.org/dc/terms/spatial") == iri("region", VILLAGE)
+    )
+    assert iri("implementation", dict(village.props)["http://purl.org/dc/terms/identifier"].value, "app") in [
+        o for p, o in village.props if p == M8G + "hasChannel"
+    ]
