@@ -246,3 +246,43 @@ def test_service_points_and_channels_in_cpsv_ap(tmp_path):
     assert iri("implementation", dict(village.props)["http://purl.org/dc/terms/identifier"].value, "app") in [
         o for p, o in village.props if p == M8G + "hasChannel"
     ]
+
+
+def test_statistics_per_level_with_mobile_share_and_service_points(tmp_path):
+    from catalog.stats import implementation_stats
+    from catalog.validate import load_file
+
+    from .test_rules import write
+
+    catalog, _ = load_file(write(tmp_path / "c.jsonl", five_level_records()))
+    figures = implementation_stats(
+        catalog.regions, catalog.items, catalog.implementations.values(), None, catalog.service_points
+    )
+    rows = {r.region: r for r in figures.regions}
+    assert (rows["640104"].service_points, rows["640104"].service_points_total) == (1, 3)
+    assert (rows[TOWN].service_points, rows[TOWN].service_points_total) == (1, 2)
+    assert rows["640100"].service_points_total == 3 and rows["640100"].service_points == 0
+    assert rows[VILLAGE].own.mobile == 1 and rows["640104"].total.mobile == 1
+    levels = {lv.level: lv for lv in figures.levels}
+    assert [lv.level for lv in figures.levels] == [
+        "national",
+        "province",
+        "city",
+        "county",
+        "township",
+        "village",
+    ]
+    assert (
+        levels["township"].regions,
+        levels["township"].own.implementations,
+        levels["township"].service_points,
+    ) == (
+        1,
+        1,
+        1,
+    )
+    assert (
+        levels["county"].own.implementations
+        == rows["640104"].own.implementations + rows["649001"].own.implementations
+    )
+    assert sum(lv.own.implementations for lv in figures.levels) == len(catalog.implementations)
