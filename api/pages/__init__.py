@@ -10,6 +10,7 @@ files under `/pages/static/`.
 | sign in / out (server-side session) | `/pages/login`, `/pages/logout` | anyone |
 | region tree | `/pages/regions` | portal |
 | a region's effective items | `/pages/regions/{code}?q=` | portal |
+| a region's service points (revision 3) | `/pages/regions/{code}/service-points` | portal |
 | an item beside its implementations | `/pages/items/{code}` | portal |
 | an implementation | `/pages/implementations/{code}` | portal |
 | review: findings and conformity chart | `/pages/review?rule=&severity=&region=` | reviewer |
@@ -31,6 +32,7 @@ from .errors import HANDLERS
 from .guide import BundlePagesController
 from .home import favicon, home, login, login_form, logout
 from .lifecycle import LifecyclePagesController
+from .places import PlacesPageController
 from .render import STATIC
 from .review import ReviewController
 from .stats import StatsPageController
@@ -50,6 +52,7 @@ pages = Router(
         BundlePagesController,
         StatsPageController,
         LifecyclePagesController,
+        PlacesPageController,
     ],
     exception_handlers=HANDLERS,  # type: ignore[arg-type]
     include_in_schema=False,
