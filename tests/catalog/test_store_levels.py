@@ -94,3 +94,27 @@ def test_a_changed_service_point_is_checked_on_republish(sqlite_url, tmp_path):
     assert store.dictionaries(2).service_points[point["id"]].hours == "周一至周五 9:00-17:00"
     assert "service_point" in store.diff(1, 2).changed
     store.dispose()
+
+
+def test_a_service_point_broken_by_a_change_elsewhere_needs_review_in_its_region(db_url, tmp_path):
+    records = five_level_records()
+    withdrawn = "000100003000"  # 食品经营许可延续: in no bundle
+    station = next(r for r in records if r.get("kind") == "service_point" and r["region"] == VILLAGE)
+    station["assists"] = [*station["assists"], withdrawn]
+    store = Store(db_url)
+    store.publish_file(write(tmp_path / "v1.jsonl", records))
+    # the nation withdraws an item the community's station assists with (and its implementation)
+    records = [
+        r
+        for r in records
+        if not (r.get("kind") == "item" and r["code"] == withdrawn)
+        and not (r.get("kind") == "implementation" and r["item"] == withdrawn)
+    ]
+    published = store.publish_file(write(tmp_path / "v2.jsonl", records))
+    assert published.version == 2 and published.needs_review == 1
+    version, flags = store.review(region=VILLAGE)
+    assert version == 2 and [(f.kind, f.key, f.region) for f in flags] == [
+        ("service_point", station["id"], VILLAGE)
+    ]
+    assert [x.rule for x in flags[0].findings] == ["UNKNOWN_REF"]
+    store.dispose()
