@@ -45,6 +45,8 @@ RULE_NAMES = {
     "CYCLE": "前置关系成环",
     "BUNDLE": "一件事定义错误",
     "ORPHAN_ITEM": "无实施清单的事项",
+    "ONLINE_VISITS": "全程网办仍需到现场",
+    "PROOF_DEMANDED": "索要清单外证明",
 }
 CHECK_NAMES = {
     "ONE_VISIT": "最多跑一次",
