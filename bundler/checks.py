@@ -14,7 +14,7 @@ from msgspec import Struct
 
 from catalog.model import Bundle, Material, Region
 
-from .document import Check, MaterialToBring, Metrics, Step
+from .document import Check, MaterialToBring, Metrics, PlaceToGo, Step
 
 
 class Case(Struct, frozen=True, kw_only=True):
@@ -29,6 +29,8 @@ class Case(Struct, frozen=True, kw_only=True):
     materials: Sequence[MaterialToBring]
     dictionary: Mapping[str, Material]
     metrics: Metrics
+    service_points: Sequence[PlaceToGo] = ()
+    """The service points on the chain that take something of the case, nearest first (revision 3)."""
 
 
 def one_visit(case: Case) -> Check:
@@ -46,6 +48,9 @@ def one_window(case: Case) -> Check:
     if len(windows) <= 1:
         where = f"：{windows[0]}" if windows else ""
         return Check("ONE_WINDOW", True, f"一窗受理{where}")
+    point = next((p for p in case.service_points if p.takes == "bundle"), None)
+    if point is not None:
+        return Check("ONE_WINDOW", True, f"一窗受理：{point.name}{point.window or ''}")
     return Check(
         "ONE_WINDOW",
         False,

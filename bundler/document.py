@@ -17,7 +17,7 @@ Reason = Literal["internal", "e_license", "commitment", "merged_form"]
 CheckName = Literal["ONE_VISIT", "ONE_WINDOW", "ONE_FORM", "PROOF", "TARGET_DAYS", "OFFERED"]
 
 
-class Step(Struct, frozen=True, gc=False):
+class Step(Struct, frozen=True, gc=False, omit_defaults=True):
     item: str
     implementation: str
     agency: str
@@ -40,6 +40,9 @@ class Step(Struct, frozen=True, gc=False):
     """The bundle items that precede this one (it needs their outputs or requires them)."""
     finish_day: int
     """Working days from the start until this item is done, waiting for its predecessors."""
+    channels: list[str] | None = None
+    """Where the item can be applied for (revision 3): present when the implementation states its
+    channels (the default, window plus online from depth 3 on, is `catalog.model.channels_of`)."""
 
 
 class MaterialToBring(Struct, frozen=True, gc=False, omit_defaults=True):
@@ -114,6 +117,25 @@ class Check(Struct, frozen=True, gc=False):
     message: str
 
 
+class PlaceToGo(Struct, frozen=True, gc=False):
+    """A service point on the applicant's region chain that takes some of the case (revision 3)."""
+
+    id: str
+    name: str
+    region: str
+    address: str
+    hours: str
+    phone: str
+    window: str | None
+    """The window that takes the whole case (or, for single items, the one window taking them)."""
+    takes: Literal["bundle", "items"]
+    """`bundle`: one window takes the whole bundle, or every step's item; else only `items`."""
+    items: list[str]
+    """The step items its windows take."""
+    assists: list[str]
+    """The step items it takes in on the applicant's behalf (代办、帮办)."""
+
+
 class Workflow(Struct, frozen=True, kw_only=True, omit_defaults=True):
     bundle: str | None
     """The bundle id, null for an ad-hoc list of items."""
@@ -134,6 +156,8 @@ class Workflow(Struct, frozen=True, kw_only=True, omit_defaults=True):
     questions: list[OpenQuestion]
     conditional: list[Conditional]
     checks: list[Check]
+    service_points: list[PlaceToGo] = []
+    """Revision 3: where the case can be handed in, nearest first (absent when nowhere is known)."""
     revision: int | None = None
     """The store version the workflow was computed on (§6); absent for a file's catalog."""
 

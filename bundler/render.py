@@ -96,6 +96,10 @@ class Where(NamedTuple):
     hours: str
     phone: str
     online: bool
+    map: str = ""
+    """A map link to the service point that takes the whole case (revision 3), when it has a location."""
+    nearer: tuple[str, ...] = ()
+    """Revision 3: sentences on nearer service points that take in some items for the applicant."""
 
 
 def where_to_go(workflow: Workflow, catalog: Catalog) -> Where:
@@ -105,13 +109,50 @@ def where_to_go(workflow: Workflow, catalog: Catalog) -> Where:
     at = [s for s in steps if s.window == window] or steps
     impls = [catalog.implementations.get(s.implementation) for s in steps]
     online = bool(steps) and all(i is not None and i.online_depth == 4 for i in impls)
-    return Where(
+    base = Where(
         window,
         _common(s.address for s in at),
         _common(s.hours for s in at),
         _common(s.phone for s in at),
         online,
     )
+    return _where_points(workflow, catalog, base) if workflow.service_points else base
+
+
+def _where_points(workflow: Workflow, catalog: Catalog, base: Where) -> Where:
+    """到哪里办 from the workflow's service points (revision 3): the nearest that takes the whole
+    case, its window, address, hours, phone and a map link; and what nearer points take in."""
+    names = {s.item: s.name for s in workflow.steps}
+    whole = next((p for p in workflow.service_points if p.takes == "bundle"), None)
+    nearer = []
+    for point in workflow.service_points:
+        if point is whole:
+            break
+        assisted = [names[c] for c in point.assists if c in names]
+        taken = [names[c] for c in point.items if c in names and c not in point.assists]
+        if assisted:
+            nearer.append(f"{point.name}可代为受理：{'、'.join(assisted)}（您无需另去办理部门）")
+        if taken:
+            nearer.append(f"{point.name}可受理：{'、'.join(taken)}")
+    if whole is None:
+        return base._replace(nearer=tuple(nearer))
+    found = catalog.service_points.get(whole.id)
+    where = found.location if found is not None else None
+    link = "" if where is None else map_link(where.lat, where.lon)
+    return Where(
+        f"{whole.name}{whole.window or ''}",
+        whole.address,
+        whole.hours,
+        whole.phone,
+        base.online,
+        link,
+        tuple(nearer),
+    )
+
+
+def map_link(lat: float, lon: float) -> str:
+    """OpenStreetMap at a WGS-84 point (the format's `location`; no datum shift needed)."""
+    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=17/{lat:.6f}/{lon:.6f}"
 
 
 def render_guide(workflow: Workflow, catalog: Catalog) -> str:

@@ -1,7 +1,8 @@
 """The bundle checks report for reviewers: one bundle, many regions, the failed checks of each.
 
 Regions that resolve every item to the same implementations (and are alike
-in whether the bundle is offered there) make the same workflow, so each
+in whether the bundle is offered there, and in the service points on their chain with a window
+for it) make the same checks, so each
 distinct case is composed once: a bundle's 200 counties usually come down
 to a handful of cases. A pure function over `Catalog`, which may be a slice
 (the bundle's items, their implementations along the asked regions' chains,
@@ -19,6 +20,7 @@ from catalog.model import Catalog
 from .document import BundleError, BundleProblem, Check
 from .graph import implementation_index, lineage
 from .optimize import TIME_LIMIT
+from .places import window_points
 from .workflow import compose_bundle
 
 
@@ -47,6 +49,7 @@ def bundle_checks(
         raise BundleError("UNKNOWN_BUNDLE", f"目录中没有一件事“{bundle_id}”。", [])
     bundle = catalog.bundles[bundle_id]
     index = implementation_index(catalog)
+    points = window_points(catalog, bundle_id, bundle.items)
     done: dict[tuple, RegionChecks] = {}
     out = []
     for region in regions:
@@ -59,7 +62,7 @@ def bundle_checks(
             next((index[code, r].code for r in chain if (code, r) in index), None) for code in bundle.items
         )
         offered = bundle.regions is None or not set(bundle.regions).isdisjoint(chain)
-        key = (resolved, offered)
+        key = (resolved, offered, tuple(p for r in chain for p in points.get(r, ())))
         if key not in done:
             try:
                 workflow = compose_bundle(catalog, bundle_id, region, answers=answers, time_limit=time_limit)

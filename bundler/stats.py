@@ -14,7 +14,7 @@ import msgspec
 from msgspec import Struct
 
 from catalog.model import Bundle, Catalog, Implementation
-from catalog.stats import ItemDivergence, RegionStats, implementation_stats
+from catalog.stats import ItemDivergence, LevelStats, RegionStats, implementation_stats
 from catalog.tree import subtree
 
 from .document import CheckName
@@ -51,6 +51,8 @@ class Stats(Struct, kw_only=True):
     items: list[ItemDivergence]
     bundles: list[BundleCoverage]
     checks: list[CheckRate]
+    levels: list[LevelStats] = []
+    """Per level (五级): regions, their implementations' counts, their service points (revision 3)."""
 
 
 def offered_regions(catalog: Catalog, bundle: Bundle) -> list[str]:
@@ -102,7 +104,9 @@ def stats(
 ) -> Stats:
     """`catalog`: the small records and the bundles; `implementations`: the version's, streamed;
     `rows`: each bundle's checks report rows. `region`: that region and all under it."""
-    figures = implementation_stats(catalog.regions, catalog.items, implementations, region)
+    figures = implementation_stats(
+        catalog.regions, catalog.items, implementations, region, catalog.service_points
+    )
     within = None if region is None else subtree(catalog.regions, region)
     bundles = [coverage(catalog.bundles[b], rows.get(b, ()), within) for b in sorted(catalog.bundles)]
     checks = [
@@ -117,4 +121,5 @@ def stats(
         items=figures.items,
         bundles=bundles,
         checks=checks,
+        levels=figures.levels,
     )

@@ -27,6 +27,7 @@ from .document import (
 )
 from .graph import finish_days, lineage, precedence, resolve, stages
 from .optimize import TIME_LIMIT, minimum_hitting_set
+from .places import places
 from .situations import checked_answers, open_questions, situation
 from .waivers import waiver
 
@@ -142,6 +143,7 @@ def compose(
                     basis=list(item.basis),
                     after=before,
                     finish_day=finish[code],
+                    channels=None if impl.channels is None else list(impl.channels),
                 )
             )
             conditional.extend(undecided.get(code, ()))
@@ -189,6 +191,7 @@ def compose(
         fields_after=len(form),
         fees=float(sum(s.fee for s in steps)),
     )
+    points = places(catalog, chain, bundle if spec is not None else None, [s.item for s in steps])
     case = Case(
         bundle=spec,
         chain=chain,
@@ -197,6 +200,7 @@ def compose(
         materials=to_bring,
         dictionary=catalog.materials,
         metrics=metrics,
+        service_points=points,
     )
     return Workflow(
         bundle=bundle,
@@ -215,6 +219,7 @@ def compose(
         questions=open_questions(catalog, (c.when for c in conditional), given),
         conditional=conditional,
         checks=run_checks(case),
+        service_points=points,
     )
 
 

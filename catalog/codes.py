@@ -51,16 +51,25 @@ def uscc_problem(code: str) -> str | None:
     return None
 
 
+REGION_LENGTH = {"township": 9, "village": 12}
+"""Code lengths below the county (revision 3); every other level has GB/T 2260's 6 digits."""
+
+
 def region_code_problem(code: str, level: str) -> str | None:
-    """Why a GB/T 2260 code does not fit its level, or None when it does."""
-    if len(code) != 6 or not _digits(code):
-        return f"编码“{code}”不是 6 位数字"
-    pp, cc, xx = code[:2], code[2:4], code[4:]
+    """Why a region code does not fit its level, or None when it does: GB/T 2260's 6 digits up
+    to the county, the county's + `TTT` for a township, the township's + `VVV` for a village."""
+    length = REGION_LENGTH.get(level, 6)
+    if len(code) != length or not _digits(code):
+        return f"编码“{code}”不是 {length} 位数字"
+    pp, cc, xx = code[:2], code[2:4], code[4:6]
+    county = pp != "00" and cc != "00" and xx != "00"
     shape = {
         "national": code == NATIONAL,
         "province": pp != "00" and cc == "00" and xx == "00",
         "city": pp != "00" and cc != "00" and xx == "00",
-        "county": pp != "00" and cc != "00" and xx != "00",
+        "county": county,
+        "township": county and code[6:9] != "000",
+        "village": county and code[6:9] != "000" and code[9:12] != "000",
     }
     if not shape.get(level, False):
         return f"编码“{code}”不符合{LEVEL_NAMES.get(level, level)}区划的编码形式（{_SHAPES[level]}）"
@@ -72,23 +81,29 @@ _SHAPES = {
     "province": "PP0000",
     "city": "PPCC00，CC 不为 00",
     "county": "PPCCXX，XX 不为 00",
+    "township": "县级区划编码 + TTT，TTT 不为 000",
+    "village": "乡级区划编码 + VVV，VVV 不为 000",
 }
 
 
 def region_parent(code: str, level: str) -> str | None:
-    """The parent GB/T 2260 implies for a well-formed code of `level`."""
+    """The parent a well-formed code of `level` implies."""
     if level == "national":
         return None
     if level == "province":
         return NATIONAL
     if level == "city":
         return code[:2] + "0000"
+    if level == "township":
+        return code[:6]
+    if level == "village":
+        return code[:9]
     return code[:4] + "00"
 
 
 def region_level_of_code(code: str) -> str | None:
-    """The level a 6-digit code's shape implies, None when it has none."""
-    for level in ("national", "province", "city", "county"):
+    """The level a code's shape implies, None when it has none."""
+    for level in ("national", "province", "city", "county", "township", "village"):
         if region_code_problem(code, level) is None:
             return level
     return None

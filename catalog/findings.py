@@ -30,6 +30,8 @@ RULES: dict[str, Severity] = {
     "CYCLE": "error",
     "BUNDLE": "error",
     "ORPHAN_ITEM": "warning",
+    "ONLINE_VISITS": "warning",
+    "PROOF_DEMANDED": "warning",
 }
 
 # An implementation conforms to 四同 when it keeps the item's name, type, basis and code.

@@ -17,9 +17,20 @@ from msgspec import Meta, Struct
 
 FORMAT = "onething-catalog/1"
 
-Level = Literal["national", "province", "city", "county"]
-LEVELS: tuple[Level, ...] = ("national", "province", "city", "county")
-LEVEL_DIGIT: dict[str, str] = {"national": "1", "province": "2", "city": "3", "county": "4"}
+Level = Literal["national", "province", "city", "county", "township", "village"]
+LEVELS: tuple[Level, ...] = ("national", "province", "city", "county", "township", "village")
+LEVEL_DIGIT: dict[str, str] = {
+    "national": "1",
+    "province": "2",
+    "city": "3",
+    "county": "4",
+    "township": "5",
+    "village": "6",
+}
+
+Channel = Literal["window", "online", "app", "kiosk", "post"]
+"""Where an item can be applied for (revision 3): a service point's window, the web portal, the
+mobile app (掌上办), a self-service terminal, by mail."""
 
 ItemType = Literal["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "20"]
 ITEM_TYPES: dict[str, str] = {
@@ -128,7 +139,7 @@ class Item(Struct, tag="item", **_RECORD):  # type: ignore[call-arg]
     type: ItemType
     basis: Annotated[list[Text], Meta(max_length=100)]
     owner: Code
-    levels: Annotated[list[Level], Meta(max_length=4)]
+    levels: Annotated[list[Level], Meta(max_length=6)]
     materials: Annotated[list[Requirement], Meta(max_length=200)]
     statutory_days: Days
     main: Code | None = None
@@ -160,6 +171,47 @@ class Implementation(Struct, tag="implementation", **_RECORD):  # type: ignore[c
     address: Name = ""
     hours: Name = ""
     phone: Annotated[str, Meta(max_length=64)] = ""
+    channels: Annotated[list[Channel], Meta(max_length=5)] | None = None
+    """Where it can be applied for (revision 3); None: as `channels_of` says by default."""
+
+
+def channels_of(impl: Implementation) -> list[str]:
+    """An implementation's channels: its own, or ["window"] plus "online" from 网上办理深度 3 on."""
+    if impl.channels is not None:
+        return list(impl.channels)
+    return ["window", "online"] if impl.online_depth >= 3 else ["window"]
+
+
+class Location(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """WGS-84 degrees."""
+
+    lon: Annotated[float, Meta(ge=-180, le=180)]
+    lat: Annotated[float, Meta(ge=-90, le=90)]
+
+
+class Window(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """One window of a service point: the whole bundles it takes (一件事窗口, 全科窗口) and the
+    single items."""
+
+    name: Name
+    bundles: Codes
+    items: Codes
+
+
+class ServicePoint(Struct, tag="service_point", **_RECORD):  # type: ignore[call-arg]
+    """A place where applicants hand in cases (revision 3): 政务服务中心, 便民服务中心, 便民服务站.
+    It serves its region and the regions under it."""
+
+    id: Code
+    name: Name
+    region: Code
+    address: Name
+    hours: Name
+    phone: Annotated[str, Meta(max_length=64)]
+    location: Location | None = None
+    windows: Annotated[list[Window], Meta(max_length=200)] = []
+    assists: Codes = []
+    """Items taken in on the applicant's behalf (代办、帮办) though an agency elsewhere implements them."""
 
 
 class Bundle(Struct, tag="bundle", **_RECORD):  # type: ignore[call-arg]
@@ -176,7 +228,7 @@ class Bundle(Struct, tag="bundle", **_RECORD):  # type: ignore[call-arg]
     """Member item -> the situation in which it applies."""
 
 
-Record = Header | Region | Material | Field | Question | Item | Implementation | Bundle
+Record = Header | Region | Material | Field | Question | Item | Implementation | Bundle | ServicePoint
 
 KEY_FIELD: dict[type, str] = {
     Region: "code",
@@ -186,6 +238,7 @@ KEY_FIELD: dict[type, str] = {
     Item: "code",
     Implementation: "code",
     Bundle: "id",
+    ServicePoint: "id",
 }
 KIND: dict[type, str] = {
     Header: "catalog",
@@ -196,6 +249,7 @@ KIND: dict[type, str] = {
     Item: "item",
     Implementation: "implementation",
     Bundle: "bundle",
+    ServicePoint: "service_point",
 }
 
 
@@ -224,6 +278,7 @@ class Catalog(Struct, kw_only=True):
     items: dict[str, Item] = {}
     implementations: dict[str, Implementation] = {}
     bundles: dict[str, Bundle] = {}
+    service_points: dict[str, ServicePoint] = {}
     lines: dict[str, dict[str, int]] = {}
     """kind -> key -> line number in the source file (absent for records built in code)."""
 
@@ -243,6 +298,7 @@ class Catalog(Struct, kw_only=True):
             self.items,
             self.implementations,
             self.bundles,
+            self.service_points,
         ):
             out.extend(table[k] for k in sorted(table))
         return out

@@ -1,5 +1,6 @@
-"""Figures leaders are measured by (网上可办, 最多跑一次, 不见面, 即办), per region and rolled up
-the tree, and how far regions' handling of one item diverges (无差别受理).
+"""Figures leaders are measured by (网上可办, 掌上可办, 最多跑一次, 不见面, 即办), per region and
+rolled up the tree, per level (五级), with the service points each region has, and how far
+regions' handling of one item diverges (无差别受理).
 
 One streamed pass over the implementations: each adds to its own region's counts and to every
 ancestor's rolled-up counts (at most four), so memory grows with the regions and the distinct
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from msgspec import Struct
 
-from .model import Implementation, Item, Region, Requirement, requirements_of
+from .model import LEVELS, Implementation, Item, Region, Requirement, ServicePoint, requirements_of
 from .tree import lineage, subtree
 
 
@@ -28,6 +29,8 @@ class Counts(Struct, kw_only=True):
     """Σ promised days."""
     statutory_days: int = 0
     """Σ statutory days."""
+    mobile: int = 0
+    """掌上可办: the mobile app among its channels (revision 3)."""
 
     def add(self, impl: Implementation) -> None:
         self.implementations += 1
@@ -37,6 +40,11 @@ class Counts(Struct, kw_only=True):
         self.at_once += impl.promised_days == 0
         self.promised_days += impl.promised_days
         self.statutory_days += impl.statutory_days
+        self.mobile += impl.channels is not None and "app" in impl.channels
+
+    def merge(self, other: Counts) -> None:
+        for field in self.__struct_fields__:
+            setattr(self, field, getattr(self, field) + getattr(other, field))
 
 
 class RegionStats(Struct, kw_only=True):
@@ -48,6 +56,20 @@ class RegionStats(Struct, kw_only=True):
     """The region's own implementations."""
     total: Counts
     """The region's and those of every region under it."""
+    service_points: int = 0
+    """Service points standing in the region (revision 3)."""
+    service_points_total: int = 0
+    """In the region and every region under it."""
+
+
+class LevelStats(Struct, kw_only=True):
+    """One level (五级) over the regions asked: how many regions, their implementations' counts,
+    their service points."""
+
+    level: str
+    regions: int
+    own: Counts
+    service_points: int
 
 
 class ItemDivergence(Struct, kw_only=True):
@@ -61,6 +83,7 @@ class ItemDivergence(Struct, kw_only=True):
 class ImplementationStats(Struct, kw_only=True):
     regions: list[RegionStats]
     items: list[ItemDivergence]
+    levels: list[LevelStats] = []
 
 
 def material_list(requirements: Iterable[Requirement]) -> tuple:
@@ -84,10 +107,12 @@ def implementation_stats(
     items: Mapping[str, Item],
     implementations: Iterable[Implementation],
     within: str | None = None,
+    service_points: Mapping[str, ServicePoint] | None = None,
 ) -> ImplementationStats:
     """The counts of every region under `within` (all when None; the region itself included),
-    in code order, and each item's divergence over those regions' implementations (most
-    divergent first)."""
+    in code order, with the `service_points` standing in each; the same per level (the levels
+    present, national first); and each item's divergence over those regions' implementations
+    (most divergent first)."""
     kept = set(regions) if within is None else set(subtree(regions, within))
     own = {code: Counts() for code in kept}
     total = {code: Counts() for code in kept}
@@ -107,6 +132,14 @@ def implementation_stats(
         if item is not None:
             lists.setdefault(impl.item, set()).add(material_list(requirements_of(impl, item)))
             counted[impl.item] = counted.get(impl.item, 0) + 1
+    points = {code: 0 for code in kept}
+    points_total = {code: 0 for code in kept}
+    for point in (service_points or {}).values():
+        if point.region in kept:
+            points[point.region] += 1
+            for code in lineage(regions, point.region):
+                if code in kept:
+                    points_total[code] += 1
     out = [
         RegionStats(
             region=code,
@@ -115,9 +148,20 @@ def implementation_stats(
             parent=regions[code].parent,
             own=own[code],
             total=total[code],
+            service_points=points[code],
+            service_points_total=points_total[code],
         )
         for code in sorted(kept)
     ]
+    by_level: dict[str, LevelStats] = {}
+    for row in out:
+        level = by_level.setdefault(
+            row.level, LevelStats(level=row.level, regions=0, own=Counts(), service_points=0)
+        )
+        level.regions += 1
+        level.own.merge(row.own)
+        level.service_points += row.service_points
+    levels = [by_level[lv] for lv in LEVELS if lv in by_level]
     divergence = [
         ItemDivergence(
             item=code, name=items[code].name, implementations=counted[code], material_lists=len(found)
@@ -125,4 +169,4 @@ def implementation_stats(
         for code, found in lists.items()
     ]
     divergence.sort(key=lambda d: (-d.material_lists, -d.implementations, d.item))
-    return ImplementationStats(regions=out, items=divergence)
+    return ImplementationStats(regions=out, items=divergence, levels=levels)

@@ -28,6 +28,7 @@ from .model import (
     Material,
     Question,
     Region,
+    ServicePoint,
     key_of,
     record_decoder,
     record_encoder,
@@ -36,9 +37,10 @@ from .rules.bundles import bundle_rules
 from .rules.fields import field_findings
 from .rules.graph import cycle_findings, orphan_findings
 from .rules.header import header_findings
-from .rules.implementations import ImplementationRules, ItemFacts, RegionFacts, unknown_refs
+from .rules.implementations import ImplementationRules, ItemFacts, RegionFacts, proof_findings, unknown_refs
 from .rules.items import item_findings
 from .rules.regions import region_findings
+from .rules.service_points import service_point_findings
 from .rules.situations import when_ref_findings
 from .rules.strings import control_finding
 from .wording import duplicate_message
@@ -60,6 +62,7 @@ def validate(catalog: Catalog) -> Report:
         ("question", catalog.questions),
         ("item", catalog.items),
         ("bundle", catalog.bundles),
+        ("service_point", catalog.service_points),
         ("implementation", catalog.implementations),
     ):
         lines = catalog.lines.get(kind, {})
@@ -150,7 +153,11 @@ class Run:
     ) -> None:
         self.keep = keep
         self.dedupe = dedupe
-        self.catalog = Catalog(header=PLACEHOLDER, lines={kind: {} for kind in KIND.values()})
+        # a kind's lines appear when a record of it does (a catalog without revision-3 records has
+        # the lines a revision-2 one had)
+        self.catalog = Catalog(
+            header=PLACEHOLDER, lines={kind: {} for kind in KIND.values() if kind != "service_point"}
+        )
         c = self.catalog
         self.tables: dict[type, dict] = {
             Region: c.regions,
@@ -159,6 +166,7 @@ class Run:
             Question: c.questions,
             Item: c.items,
             Bundle: c.bundles,
+            ServicePoint: c.service_points,
         }
         self.findings: list[Finding] = []
         self.broken: dict[str, set[str]] = {}
@@ -169,7 +177,7 @@ class Run:
         self.region_facts: dict[str, RegionFacts] = {}
         """Per region: its level digit and its conformity counters."""
         self.pending: list[tuple[int | None, Implementation]] = []
-        self.rules = ImplementationRules()
+        self.rules = ImplementationRules(c.materials)
         self.header_line: int | None = None
         """Where the header (or a header that failed to decode) was; None until one is seen."""
         self.first_line: int | None = None
@@ -267,7 +275,7 @@ class Run:
     def record(
         self,
         line: int | None,
-        record: Region | Material | Field | Question | Item | Bundle | Implementation,
+        record: Region | Material | Field | Question | Item | Bundle | ServicePoint | Implementation,
     ) -> None:
         if type(record) is Implementation:
             self.implementation(line, record)
@@ -276,7 +284,7 @@ class Run:
         key = key_of(record)
         assert key is not None
         table = self.tables[type(record)]
-        lines = self.catalog.lines[kind]
+        lines = self.catalog.lines.setdefault(kind, {})
         if key in table:
             self.findings.append(
                 _duplicate(kind, key, line, lines.get(key), getattr(table[key], "name", None))
@@ -398,10 +406,14 @@ class Run:
                         f"实施清单 {code}：材料“{material}”未在材料目录中定义。",
                     )
                 )
+        out.extend(proof_findings(self.rules.proof_refs, c.materials))
+        self.rules.proof_refs.clear()
         out.extend(cycle_findings(c.items, lines["item"]))
         out.extend(orphan_findings(c.items, lines["item"], implemented))
         for key, bundle in c.bundles.items():
             out.extend(bundle_rules(bundle, lines["bundle"].get(key), c, broken))
+        for key, point in c.service_points.items():
+            out.extend(service_point_findings(point, lines.get("service_point", {}).get(key), c, broken))
 
         out.sort(key=lambda f: (f.line or 0, f.rule, f.kind, f.key or "", f.message))
         errors = sum(1 for f in out if f.severity == "error")

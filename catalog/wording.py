@@ -18,10 +18,18 @@ KIND_NAMES = {
     "item": "事项",
     "implementation": "实施清单",
     "bundle": "一件事",
+    "service_point": "服务场所",
     "unknown": "记录",
 }
 
-LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级"}
+LEVEL_NAMES = {
+    "national": "国家级",
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡级",
+    "village": "村级",
+}
 
 
 def kind_name(kind: str) -> str:

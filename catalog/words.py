@@ -56,6 +56,11 @@ FIELD_LABELS: dict[str, str] = {
     "regions": "提供区划",
     "items": "事项",
     "target_days": "目标办结时限",
+    "channels": "办理渠道",
+    "windows": "窗口",
+    "assists": "代办事项",
+    "location": "位置",
+    "bundles": "一件事",
 }
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")

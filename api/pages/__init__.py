@@ -14,6 +14,7 @@ files under `/pages/static/`.
 | search items and bundles with the words people use | `/pages/search?q=&region=` | public |
 | region tree | `/pages/regions?q=` | public |
 | a region's effective items | `/pages/regions/{code}?q=` | public |
+| a region's service points (revision 3) | `/pages/regions/{code}/service-points` | public |
 | an item beside its implementations | `/pages/items/{code}` | public |
 | an implementation | `/pages/implementations/{code}` | public |
 | review: findings and conformity chart | `/pages/review?rule=&severity=&region=` | reviewer |
@@ -36,6 +37,7 @@ from .errors import HANDLERS
 from .guide import BundlePagesController
 from .home import favicon, home, login, login_form, logout, pages_index
 from .lifecycle import LifecyclePagesController
+from .places import PlacesPageController
 from .render import STATIC
 from .review import ReviewController
 from .search import SearchController
@@ -58,6 +60,7 @@ pages = Router(
         SearchController,
         StatsPageController,
         LifecyclePagesController,
+        PlacesPageController,
     ],
     exception_handlers=HANDLERS,  # type: ignore[arg-type]
     guards=[form_token_guard],  # every POST form carries its session's token (`csrf`)

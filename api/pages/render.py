@@ -27,7 +27,14 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 ROLE_NAMES = {"portal": "门户", "designer": "设计人员", "reviewer": "审查人员", "admin": "管理员"}
-LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级"}
+LEVEL_NAMES = {
+    "national": "国家级",
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡级",
+    "village": "村级",
+}
 
 
 class WaiverReason(NamedTuple):
@@ -63,6 +70,8 @@ RULE_NAMES = {
     "CYCLE": "前置关系成环",
     "BUNDLE": "一件事定义错误",
     "ORPHAN_ITEM": "无实施清单的事项",
+    "ONLINE_VISITS": "全程网办仍需到现场",
+    "PROOF_DEMANDED": "索要清单外证明",
 }
 CHECK_NAMES = {
     "ONE_VISIT": "最多跑一次",

@@ -11,6 +11,8 @@
 | precedence (§4: `requires` and output → material links) | `dct:requires` — the 3.2.0 context's `PublicService.requires` |
 | bundle | `m8g:LifeEvent` or `m8g:BusinessEvent` (also `m8g:Event`), `m8g:hasRelatedService` its items and `m8g:isGroupedBy` back |
 | region | `dct:Location` |
+| service point (revision 3) | `m8g:Channel` of type window in its region (`dct:spatial`), its `locn:Address`, opening hours, `m8g:ContactPoint`, and `locn:geometry` (WKT, WGS-84) from `location` |
+| implementation `channels` (revision 3) | one `m8g:Channel` per stated channel beyond window and online (app, kiosk, post) |
 
 `nodes(records)` streams: the small records (regions, materials, items…) are kept as they come
 (the store's export sends them first); each implementation and bundle becomes its nodes at once.
@@ -32,6 +34,7 @@ from ..model import (
     Material,
     Region,
     Requirement,
+    ServicePoint,
     requirements_of,
 )
 
@@ -59,8 +62,9 @@ CATEGORY_NAMES = {
     "other": "其他材料",
 }
 DEPTH_NAMES = {1: "办事指南网上公开", 2: "表格网上下载", 3: "网上预审", 4: "全程网办"}
-LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级"}
-CHANNELS = {"window": "线下窗口", "online": "网上办理"}
+LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级", "township": "乡级", "village": "村级"}
+CHANNELS = {"window": "线下窗口", "online": "网上办理", "app": "掌上办理", "kiosk": "自助终端", "post": "邮寄办理"}
+GEO = "http://www.opengis.net/ont/geosparql#"
 
 
 class Lit(NamedTuple):
@@ -118,7 +122,11 @@ class Exporter:
 
     def nodes(self, records: Iterable[object]) -> Iterator[Node]:
         for record in records:
-            if isinstance(record, Implementation | Bundle):
+            if isinstance(record, ServicePoint):  # revision 3: a place, wherever it comes
+                if not self.started:
+                    yield from self._small()
+                yield from _service_point(record)
+            elif isinstance(record, Implementation | Bundle):
                 if not self.started:
                     yield from self._small()
                 if isinstance(record, Implementation):
@@ -289,6 +297,20 @@ class Exporter:
             ],
         )
         channels.append(online)
+        for kind in impl.channels or ():
+            if kind in ("window", "online"):
+                continue
+            other = iri("implementation", impl.code, kind)
+            yield Node(
+                other,
+                (M8G + "Channel",),
+                [
+                    (DCT + "identifier", plain(f"{impl.code}#{kind}")),
+                    (DCT + "type", iri("channel-type", kind)),
+                    (DCT + "description", Lit(CHANNELS[kind])),
+                ],
+            )
+            channels.append(other)
         contact = None
         if impl.phone or hours:
             contact = iri("implementation", impl.code, "contact")
@@ -338,6 +360,34 @@ class Exporter:
         yield Node(me, (kind, M8G + "Event"), props)
         for code in dict.fromkeys(bundle.items):
             yield Node(item_iri(code), (), [(M8G + "isGroupedBy", me)], scope=CPSV + "PublicService")
+
+
+def _service_point(point: ServicePoint) -> Iterator[Node]:
+    """A service point as a window channel in its region, with its address, hours, contact and place."""
+    me = iri("service-point", point.id)
+    windows = "、".join(w.name for w in point.windows)
+    props: list[tuple[str, Obj]] = [
+        (DCT + "identifier", plain(point.id)),
+        (DCT + "type", iri("channel-type", "window")),
+        (DCT + "description", Lit(point.name + (f"（{windows}）" if windows else ""))),
+        (DCT + "spatial", iri("region", point.region)),
+    ]
+    if point.address:
+        address = iri("service-point", point.id, "address")
+        yield Node(address, (LOCN + "Address",), [(LOCN + "fullAddress", Lit(point.address))])
+        props.append((LOCN + "address", address))
+    if point.hours:
+        hours = iri("service-point", point.id, "hours")
+        yield Node(hours, (TIME + "TemporalEntity",), [(DCT + "description", Lit(point.hours))])
+        props.append((M8G + "openingHours", hours))
+    if point.phone:
+        contact = iri("service-point", point.id, "contact")
+        yield Node(contact, (M8G + "ContactPoint",), [(M8G + "telephone", plain(point.phone))])
+        props.append((M8G + "contactPoint", contact))
+    if point.location is not None:
+        wkt = f"POINT({point.location.lon!r} {point.location.lat!r})"
+        props.append((LOCN + "geometry", Lit(wkt, None, GEO + "wktLiteral")))
+    yield Node(me, (M8G + "Channel",), props)
 
 
 def nodes(records: Iterable[object]) -> Iterator[Node]:

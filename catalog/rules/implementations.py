@@ -1,5 +1,5 @@
 """The per-implementation rules: USCC, IMPL_CODE, FOUR_SAME_*, LEVEL, SCOPE, MATERIAL_ADDED,
-TIME_LIMIT and the implementation's UNKNOWN_REF.
+TIME_LIMIT, the warnings ONLINE_VISITS and PROOF_DEMANDED, and the implementation's UNKNOWN_REF.
 
 This is the hot path of a national catalog (millions of implementations of a
 few thousand items by agencies that each implement many), so everything that
@@ -9,11 +9,11 @@ common case — an implementation that repeats its item — costs a few comparis
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from ..codes import NATIONAL, province_of, uscc_problem
 from ..findings import Finding, finding
-from ..model import LEVEL_DIGIT, Implementation, Item, Region, Requirement
+from ..model import LEVEL_DIGIT, Implementation, Item, Material, Region, Requirement
 from ..wording import field_name, level_name, listed, named
 from .items import requirement_shape
 from .situations import widened
@@ -33,6 +33,7 @@ class ItemFacts:
         "item",
         "levels",
         "materials",
+        "proofs",
         "province",
         "reductions",
         "requirements",
@@ -56,6 +57,8 @@ class ItemFacts:
             self.requirements.setdefault(r.req, (position, frozenset(r.any_of), r.optional, r.when))
         self.levels = frozenset(item.levels)
         self.province = None if item.owner == NATIONAL else province_of(item.owner)
+        self.proofs: list[str] | None = None
+        """The item's own requirements that demand a proof (PROOF_DEMANDED), once its materials are known."""
 
 
 class RegionFacts:
@@ -85,7 +88,12 @@ class ImplementationRules:
     few references are kept in `material_refs` for the caller to settle.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, materials: Mapping[str, Material] | None = None) -> None:
+        self.materials: Mapping[str, Material] = {} if materials is None else materials
+        """The material dictionary as far as it is known (PROOF_DEMANDED looks materials up)."""
+        self.proof_refs: list[tuple[int | None, str, list[Requirement]]] = []
+        """(line, implementation code, requirements) whose materials were not all known yet:
+        `proof_findings` settles them at the end."""
         self._uscc: dict[str, str | None] = {}
         self.material_refs: list[tuple[int | None, str, str]] = []
         """(line, implementation code, material id) for alternatives the item does not list."""
@@ -117,7 +125,7 @@ class ImplementationRules:
             if code != uscc + where.digit + impl.item:
                 conforms = False
                 out.append(_impl_code(impl, line, uscc + where.digit + impl.item))
-        elif len(code) != 31 or code[:18] != uscc or code[19:] != impl.item or code[18] not in "1234":
+        elif len(code) != 31 or code[:18] != uscc or code[19:] != impl.item or code[18] not in "123456":
             conforms = False
             out.append(_impl_code(impl, line, uscc + "?" + impl.item))
         if impl.promised_days > impl.statutory_days:
@@ -131,8 +139,19 @@ class ImplementationRules:
                     f"超过了{field_name('statutory_days')}{impl.statutory_days} 天。",
                 )
             )
+        if impl.online_depth == 4 and impl.visits > 0:
+            out.append(
+                finding(
+                    "ONLINE_VISITS",
+                    "implementation",
+                    code,
+                    line,
+                    f"实施清单 {code} 为全程网办（网办深度 4），却要求到现场 {impl.visits} 次。",
+                )
+            )
         if facts is None:
             return conforms
+        self._proofs(impl, line, facts, out)
 
         if (impl.name, impl.type, impl.basis, impl.statutory_days) != facts.same and not self._four_same(
             impl, line, facts, out
@@ -151,6 +170,22 @@ class ImplementationRules:
         ):
             self._place(impl, line, facts, where, out)
         return conforms
+
+    def _proofs(self, impl: Implementation, line: int | None, facts: ItemFacts, out: list[Finding]) -> None:
+        """PROOF_DEMANDED, with the verdict on the item's own requirements cached per item."""
+        own = impl.materials is None or impl.materials == facts.materials
+        if own and facts.proofs is not None:
+            demanded: list[str] | None = facts.proofs
+        else:
+            requirements = facts.materials if impl.materials is None else impl.materials
+            demanded = demanded_proofs(requirements, self.materials)
+            if demanded is None:
+                self.proof_refs.append((line, impl.code, requirements))
+                return
+            if own:
+                facts.proofs = demanded
+        if demanded:
+            out.append(proof_finding(impl.code, line, demanded))
 
     def _agency(self, impl: Implementation, line: int | None, out: list[Finding]) -> None:
         """USCC, with the verdict cached per agency code (an agency implements many items)."""
@@ -332,10 +367,57 @@ class ImplementationRules:
             self.when_refs.append((line, impl.code, own))
 
 
+def demanded_proofs(
+    requirements: Sequence[Requirement], materials: Mapping[str, Material], *, settled: bool = False
+) -> list[str] | None:
+    """The non-optional requirements whose every alternative is a proof (certificate) that is
+    neither retained, in the license library nor replaced by a commitment. None while a material
+    they name is not known yet; once `settled` (the whole file read), an unknown material is no
+    proof (it is UNKNOWN_REF elsewhere)."""
+    out = []
+    for r in requirements:
+        if r.optional or not r.any_of:
+            continue
+        proofs = 0
+        for material_id in r.any_of:
+            m = materials.get(material_id)
+            if m is None:
+                if not settled:
+                    return None
+            elif m.category == "certificate" and not (m.retained or m.e_license or m.commitment):
+                proofs += 1
+        if proofs == len(r.any_of):
+            out.append(r.req)
+    return out
+
+
+def proof_findings(
+    refs: Sequence[tuple[int | None, str, list[Requirement]]], materials: Mapping[str, Material]
+) -> list[Finding]:
+    """PROOF_DEMANDED for the implementations checked before their materials were known."""
+    out = []
+    for line, code, requirements in refs:
+        demanded = demanded_proofs(requirements, materials, settled=True)
+        if demanded:
+            out.append(proof_finding(code, line, demanded))
+    return out
+
+
+def proof_finding(code: str, line: int | None, demanded: Sequence[str]) -> Finding:
+    return finding(
+        "PROOF_DEMANDED",
+        "implementation",
+        code,
+        line,
+        f"实施清单 {code} 的材料要求{listed(demanded)}只能以证明材料满足，"
+        "这些证明既不在保留证明事项清单上，也不能以电子证照或告知承诺代替。",
+    )
+
+
 def _impl_code(impl: Implementation, line: int | None, expected: str) -> Finding:
     why = "实施机构统一社会信用代码 + 区划层级码 + 事项编码"
     if "?" in expected:
-        why += "，层级码为 1-4"
+        why += "，层级码为 1-6"
     return finding(
         "IMPL_CODE",
         "implementation",

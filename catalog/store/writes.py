@@ -537,6 +537,8 @@ def write_findings(conn: Connection, catalog: Catalog, findings: list[Finding], 
             region = f.key
         elif f.kind == "item" and f.key in catalog.items:
             region, item = catalog.items[f.key].owner, f.key
+        elif f.kind == "service_point" and f.key in catalog.service_points:
+            region = catalog.service_points[f.key].region
         rows.append(
             {
                 "version": version,

@@ -61,6 +61,7 @@ def counts(implementations, online, one_visit, no_visit, at_once, promised):
         "at_once": at_once,
         "promised_days": promised,
         "statutory_days": 20 * implementations,
+        "mobile": 0,  # revision 3: no implementation of the hand catalog states the app channel
     }
 
 

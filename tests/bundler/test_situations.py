@@ -251,6 +251,7 @@ def slice_of(catalog: Catalog, bundle: str, region: str) -> Catalog:
             if impl.item in items and impl.region in chain
         },
         bundles={bundle: catalog.bundles[bundle]},
+        service_points=catalog.service_points,
     )
 
 

@@ -179,7 +179,7 @@ def _schema(records: list) -> None:
     records.insert(12, '{"kind":"region","code":640109,"name":"x","level":"county","parent":"640100"}')
     records.insert(13, "[" * 2000 + "]" * 2000)
     _item_of(records, D, statutory_days=-1)
-    _item_of(records, C, levels=["county"] * 5)
+    _item_of(records, C, levels=["county"] * 7)
     del find(records, "field", "business.kind")["choices"]
     find(records, "field", "applicant.name")["choices"] = ["张三"]
     find(records, "material", "passport")["name"] = "护\x00照"
@@ -207,6 +207,12 @@ def _situations(records: list) -> None:
     bundle["when"] = {B: {"premises": ["leased"]}, "000100003000": {"premises": ["own"]}}
 
 
+def _warnings(records: list) -> None:
+    impl_of(records, A).update(online_depth=4, visits=1)
+    records.append({"kind": "material", "id": "residence-proof", "name": "居住证明", "category": "certificate"})
+    find(records, "item", A)["materials"].append({"req": "residence", "any_of": ["residence-proof"]})
+
+
 CASES: dict[str, tuple[Callable[[], list], Mutation]] = {
     "schema": (clean_records, _schema),
     "header": (clean_records, _header),
@@ -220,6 +226,7 @@ CASES: dict[str, tuple[Callable[[], list], Mutation]] = {
     "cycle": (clean_records, _cycle),
     "bundle": (clean_records, _bundle),
     "situations": (situated_records, _situations),
+    "warnings": (clean_records, _warnings),
 }
 
 

@@ -18,7 +18,8 @@ def test_ningxia_is_clean():
     if not NINGXIA.exists():
         pytest.skip(f"{NINGXIA} is not written yet")
     report = validate_file(NINGXIA)
-    assert [(f.rule, f.key, f.line, f.message) for f in report.findings] == []
+    # revision 3's PROOF_DEMANDED warns of proofs the fixture still asks for (a reviewer's list)
+    assert [(f.rule, f.key, f.line, f.message) for f in report.findings if f.rule != "PROOF_DEMANDED"] == []
     catalog, loaded = load_file(NINGXIA)
     assert loaded == report == validate(catalog)
     assert sum(c.implementations for c in report.conformity) == len(catalog.implementations)
@@ -79,4 +80,5 @@ def test_all_defects_at_once(tmp_path: Path):
     report = validate_file(path)
     assert sorted({f.rule for f in report.findings}) == sorted(rules)
     assert load_file(path)[1] == report
-    assert report.summary.errors == sum(1 for f in report.findings if f.rule != "ORPHAN_ITEM")
+    warnings = {"ORPHAN_ITEM", "ONLINE_VISITS", "PROOF_DEMANDED"}
+    assert report.summary.errors == sum(1 for f in report.findings if f.rule not in warnings)

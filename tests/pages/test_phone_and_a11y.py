@@ -29,6 +29,8 @@ PAGES = [
     "/pages/bundles",
     "/pages/submissions",
     GUIDE,
+    "/pages/regions/640104/service-points",  # revision 3: a region's places
+    "/pages/bundles/newborn/guide?region=640521101",  # revision 3: 到哪里办 with a township's 代办
 ]
 WIDTHS = (1366, 390)
 
