@@ -18,7 +18,8 @@ keeps the highest `seq` it saw.
 
 Without `ONETHING_NATS_URL` nothing is written or relayed; the pull API alone works. With the
 broker down the relay retries with backoff (0.5 s doubling to 30 s), logging one warning when the
-trouble starts and one line when it is over; requests go on, the rows wait in the outbox.
+trouble starts and one info line when it is over (as the database's outages are logged);
+requests go on, the rows wait in the outbox.
 
 | variable | default | meaning |
 |---|---|---|
@@ -109,6 +110,9 @@ class Relay:
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._trouble: str | None = None
+        """What the relay is failing on ("broker", "database"); None: all is well."""
+        self._since = 0.0
+        self._attempts = 0
         self._pruned_at = float("-inf")
 
     # -- in the app: a thread of its own ------------------------------------------------------
@@ -262,6 +266,9 @@ class Relay:
 
     def _troubled(self, kind: str, line: str) -> None:
         self.tally.failures += 1
+        self._attempts += 1
+        if self._trouble is None:
+            self._since, self._attempts = time.monotonic(), 1
         if self._trouble != kind:
             self._trouble = kind
             log.warning("push: %s; the tasks wait in the outbox, retrying with backoff", line)
@@ -269,7 +276,9 @@ class Relay:
     def _over(self) -> None:
         if self._trouble is not None:
             log.info(
-                "push: the relay is sending again (%d message(s) published so far)", self.tally.published
+                "push: the relay is sending again after %.1f s and %d failed attempt(s)",
+                time.monotonic() - self._since,
+                self._attempts,
             )
             self._trouble = None
 

@@ -8,11 +8,13 @@ deleted afterwards, so tests never see each other's messages."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,7 +32,7 @@ from catalog.store import Store
 from catalog.store.cases import Sealer
 from catalog.store.outbox import Outbox
 from catalog.store.schema import OutboxRow, TaskRow
-from tests.api.case_helpers import AGENCIES, FATHER, MOTHER, CaseApi, Clock, finish, newborn
+from tests.api.case_helpers import AGENCIES, FATHER, MOTHER, CaseApi, Clock, finish, newborn, outputs_of
 from tests.api.conftest import running
 from tests.api.netutil import Proxy
 from tests.conftest import NINGXIA, ROOT, onething
@@ -370,3 +372,40 @@ def test_the_cli_relay_needs_a_broker_and_says_so_when_it_is_down(sqlite_url):
         "cases", "relay", "--db", sqlite_url, "--once", "--nats", f"nats://127.0.0.1:{dead_port()}"
     )
     assert down.returncode == 3 and "unreachable" in down.stderr and "outbox" in down.stderr
+
+
+def test_two_relays_share_the_outbox_and_keep_each_tasks_order(db_url, stream, monkeypatch):
+    monkeypatch.setenv("ONETHING_NATS_RELAY", "0")  # the outbox is written, no relay in the app
+    with pushing(db_url, monkeypatch, stream.url) as c:
+        assert c.api.client.app.state.relay is None
+        for _ in range(4):
+            case = c.hand_in().json()
+            for t in case["tasks"]:
+                if t["state"] == "ready":
+                    who = next(n for n, u in AGENCIES.items() if u == t["agency"])
+                    assert c.event(t["id"], "accept", who).status_code == 200
+                    assert (
+                        c.event(t["id"], "approve", who, outputs=outputs_of(c, t["item"])).status_code == 200
+                    )
+        engine = c.api.store.engine
+        rows = outbox_rows(engine)
+        assert len(rows) > 40 and not any(sent for _, _, sent in rows)
+        relays = [Relay(Outbox(engine), RelayConfig.from_env(stream.url)) for _ in range(2)]
+        for r in relays:  # small batches: the two take turns many times
+            r.config = dataclasses.replace(r.config, batch=5)
+        threads = [threading.Thread(target=lambda r=r: asyncio.run(r.run(once=True))) for r in relays]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert all(sent for _, _, sent in outbox_rows(engine))
+        got = stream.messages()
+        assert len(got) == len(rows)
+        assert sum(r.tally.published - r.tally.duplicates for r in relays) == len(rows)
+        if db_url.startswith("postgresql"):  # rows locked while sent: none twice
+            assert sum(r.tally.duplicates for r in relays) == 0
+        seqs: dict[str, list[int]] = {}
+        for _, _, body, _ in got:
+            seqs.setdefault(body["id"], []).append(body["seq"])
+        assert all(s == list(range(1, len(s) + 1)) for s in seqs.values()), seqs
+        assert max(len(s) for s in seqs.values()) >= 3
