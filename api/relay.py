@@ -306,6 +306,12 @@ def attach(store, url: str | None, clock: Callable, env: Mapping[str, str] | Non
     if not url:
         return None
     env = os.environ if env is None else env
+    try:
+        import nats  # noqa: F401
+    except ImportError:
+        raise RuntimeError(
+            "ONETHING_NATS_URL is set but nats-py is not installed: pip install 'onething[nats]'"
+        ) from None
     store.cases.listeners.append(OutboxWriter(clock))
     if env.get("ONETHING_NATS_RELAY", "1") == "0":
         return None

@@ -28,7 +28,7 @@ the earlier one to be sent), and `sent(pks)` marks them once the broker acknowle
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -141,7 +141,7 @@ class Outbox:
         if self.locking:
             with self.engine.connect() as conn:
                 tx = conn.begin()
-                claimed = Claimed([Message(*r[:4], r[4].encode()) for r in conn.execute(self._query(limit))])
+                claimed = Claimed(_messages(conn.execute(self._query(limit))))
                 try:
                     yield claimed
                 finally:  # the marks commit even when the block failed halfway
@@ -149,7 +149,7 @@ class Outbox:
                     tx.commit()
         else:
             with self.engine.connect() as conn:
-                claimed = Claimed([Message(*r[:4], r[4].encode()) for r in conn.execute(self._query(limit))])
+                claimed = Claimed(_messages(conn.execute(self._query(limit))))
             try:
                 yield claimed
             finally:
@@ -169,6 +169,10 @@ class Outbox:
             return conn.execute(
                 sa.delete(OutboxRow).where(OutboxRow.sent_at < datetime.now(UTC) - keep)
             ).rowcount
+
+
+def _messages(rows: Iterable[sa.Row]) -> list[Message]:
+    return [Message(pk=r[0], task_id=r[1], seq=r[2], agency=r[3], body=r[4].encode()) for r in rows]
 
 
 def _mark(conn: Connection, pks: list[int]) -> None:

@@ -409,3 +409,12 @@ def test_two_relays_share_the_outbox_and_keep_each_tasks_order(db_url, stream, m
             seqs.setdefault(body["id"], []).append(body["seq"])
         assert all(s == list(range(1, len(s) + 1)) for s in seqs.values()), seqs
         assert max(len(s) for s in seqs.values()) >= 3
+
+
+def test_the_push_settings_and_their_defaults():
+    assert Settings.from_env({}).nats_url is None
+    assert Settings.from_env({"ONETHING_NATS_URL": "nats://b:4222"}).nats_url == "nats://b:4222"
+    config = RelayConfig.from_env("nats://b:4222", {})
+    assert (config.stream, config.subject, config.crash) == ("ONETHING_TASKS", "onething.tasks", None)
+    with pytest.raises(ValueError, match="ONETHING_RELAY_CRASH"):
+        RelayConfig.from_env("nats://b:4222", {"ONETHING_RELAY_CRASH": "sometimes"})
