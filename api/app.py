@@ -13,6 +13,8 @@ For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
 - dependency `settings: api.settings.Settings`.
 - dependency `cases: api.services.cases.CaseService` — cases of §7 (hand-in, tasks, events,
   ratings, rectifications, figures); `.clock` is the day it counts from (Beijing time).
+- push (§7.2): with `settings.nats_url`, task changes go to an outbox and a relay thread sends
+  them to NATS JetStream (`api.relay`); `app.state.relay` (None without a broker).
 - dependency `lifecycle: api.services.lifecycle.LifecycleService` — versions, diffs, the
   needs-review queue, submissions held for approval, the audit (§6), with region scopes.
 - the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens` — which also
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import os
 
+import anyio.to_thread
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -51,6 +54,7 @@ from .openapi import docs_assets, docs_ui, query_names
 from .openapi import refine as refine_openapi
 from .problems import document_problems
 from .proxies import ProxyHeaders, TrustedProxies
+from .relay import attach as attach_relay
 from .services.cases import CaseService
 from .services.lifecycle import LifecycleService
 from .sessions import Sessions, SignInLimiter
@@ -117,11 +121,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     service = CatalogService(store, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind)
     lifecycle = LifecycleService(service)
     cases = CaseService(service, calendar_dir=os.environ.get("ONETHING_CALENDAR_DIR"))
+    relay = attach_relay(store, settings.nats_url, clock=lambda: cases.clock())  # §7.2 push, optional
     tokens = TokenChecker(store, settings.token_ttl, sessions=Sessions(store.engine))
     signins = SignInLimiter(settings.signin_failures, settings.signin_window)
     declared_queries: dict[tuple[str, str], frozenset[str]] = {}  # filled once the schema is built
 
     async def shutdown() -> None:
+        if relay is not None:
+            await anyio.to_thread.run_sync(relay.stop)
         if cache_kind == "redis":
             await cache.__aexit__(None, None, None)  # type: ignore[attr-defined]
         service.close()
@@ -145,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "cases": cases,
                 "tokens": tokens,
                 "signins": signins,
+                "relay": relay,
             }
         ),
         stores=StoreRegistry({"workflows": cache, "rate_limit": cache}),
@@ -157,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[ResponseHeaders(settings.public_read, settings.public_max_age)],
         exception_handlers={Exception: app_errors},  # problem_handler, but pages under /pages/
         request_max_body_size=settings.max_body,
+        on_startup=[relay.start] if relay is not None else [],
         on_shutdown=[shutdown],
         openapi_config=OpenAPIConfig(
             title="onething",

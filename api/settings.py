@@ -12,6 +12,7 @@
 | `REDIS_URL` | unset | shared workflow cache; unset → an in-process `MemoryStore` |
 | `ONETHING_REDIS_TIMEOUT` | `0.3` | seconds a Redis connect or reply may take before it counts as a failure |
 | `ONETHING_REDIS_RETRY` | `10` | seconds the cache circuit stays open (Redis not called) after 3 failures in a row |
+| `ONETHING_NATS_URL` | unset | NATS JetStream for pushing tasks to agencies' systems (§7.2; `api.relay`, which lists its other variables); unset → the pull API only |
 | `ONETHING_CACHE_TTL` | `86400` | seconds a computed workflow stays in the cache |
 | `ONETHING_TOKEN_TTL` | `5` | seconds a checked bearer token is remembered in-process (0: ask the DB each request) |
 | `ONETHING_MAX_BODY` | `1048576` | request-body limit in bytes for ordinary requests |
@@ -51,6 +52,7 @@ class Settings:
     redis_url: str | None = None
     redis_timeout: float = 0.3
     redis_retry: float = 10.0
+    nats_url: str | None = None
     cache_ttl: int = 86_400
     token_ttl: float = 5.0
     max_body: int = 1 << 20
@@ -82,6 +84,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             redis_timeout=float(env.get("ONETHING_REDIS_TIMEOUT", cls.redis_timeout)),
             redis_retry=float(env.get("ONETHING_REDIS_RETRY", cls.redis_retry)),
+            nats_url=env.get("ONETHING_NATS_URL") or None,
             cache_ttl=int(env.get("ONETHING_CACHE_TTL", cls.cache_ttl)),
             token_ttl=float(env.get("ONETHING_TOKEN_TTL", cls.token_ttl)),
             max_body=int(env.get("ONETHING_MAX_BODY", cls.max_body)),

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NINGXIA = ROOT / "fixtures" / "ningxia.jsonl"
 PG_URL = os.environ.get("ONETHING_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ONETHING_REDIS_URL", "redis://127.0.0.1:6379/0")
+NATS_URL = os.environ.get("ONETHING_TEST_NATS_URL", "nats://127.0.0.1:4222")
 REQUIRE = os.environ.get("ONETHING_REQUIRE_SERVICES") == "1"
 
 
@@ -96,6 +97,12 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def nats_url() -> str:
+    need(f"NATS JetStream at {NATS_URL}", _reachable(NATS_URL, 4222))
+    return NATS_URL
+
+
+@pytest.fixture(scope="session")
 def chromium() -> str:
     path = chromium_path()
     need("Chromium (Debian package `chromium`)", path is not None)
@@ -126,7 +133,7 @@ def onething(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProc
 
 # The markers declared in pyproject.toml, set from the services a test asks for, so that
 # `pytest -m "not postgres"` (or browser, redis) selects by what a machine has.
-MARKED_BY = {"pg_base_url": "postgres", "redis_url": "redis", "chromium": "browser"}
+MARKED_BY = {"pg_base_url": "postgres", "redis_url": "redis", "chromium": "browser", "nats_url": "nats"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

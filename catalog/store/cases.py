@@ -11,7 +11,8 @@ read; an event's `key` is unique per task, and the same key again returns the fi
 
 `CaseStore.listeners`: functions called inside each writing transaction with the tasks whose
 state changed (created ones included), each with its `seq` — where a transactional outbox
-(NATS, §7.2 push) writes its rows.
+(NATS, §7.2 push) writes its rows; `CaseStore.committed`: functions called once such a
+transaction has committed (the relay's wake-up, `api.relay`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ __all__ = [
 ]
 
 Listener = Callable[[Connection, CaseRecord, list[TaskRecord]], None]
+_TOLD = "onething.cases.told"
 
 _case_decoder = msgspec.json.Decoder(CaseRecord)
 _task_decoder = msgspec.json.Decoder(TaskRecord)
@@ -115,6 +117,8 @@ class CaseStore:
         self.engine = engine
         self.sealer = sealer
         self.listeners: list[Listener] = []
+        self.committed: list[Callable[[], None]] = []
+        """Called after a transaction that told the listeners has committed (a relay's wake-up)."""
 
     def _sealer(self) -> Sealer:
         if self.sealer is None:
@@ -126,12 +130,18 @@ class CaseStore:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
+            conn.info.pop(_TOLD, None)
             yield conn
+            told = conn.info.pop(_TOLD, False)
+        if told:
+            for hook in self.committed:
+                hook()
 
     def _tell(self, conn: Connection, case: CaseRecord, tasks: list[TaskRecord]) -> None:
-        if tasks:
+        if tasks and self.listeners:
             for listener in self.listeners:
                 listener(conn, case, tasks)
+            conn.info[_TOLD] = True
 
     # -- hand-in ----------------------------------------------------------------------------------
     def create(

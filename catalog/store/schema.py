@@ -437,3 +437,33 @@ class DaysTallyRow(Base):
     count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
     __table_args__ = (sa.Index("ix_days_tally_region", "region", "item", "day"),)
+
+
+class OutboxRow(Base):
+    """A task's message waiting for the broker (the transactional outbox of §7.2's push): written in
+    the transaction that changes the task, sent by `api.relay`, marked `sent_at` once JetStream
+    acknowledged it (`catalog/store/outbox.py`)."""
+
+    __tablename__ = "case_outbox"
+    pk: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    task_id: Mapped[str] = mapped_column(sa.String(48))
+    seq: Mapped[int]
+    agency: Mapped[str] = mapped_column(sa.String(18))
+    body: Mapped[str] = mapped_column(sa.Text)
+    """JSON of `catalog.store.outbox.PushedTask`: the task as the agency's queue shows it, without
+    the form, plus `seq`."""
+    made_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        sa.UniqueConstraint("task_id", "seq", name="ux_outbox_task_seq"),
+        sa.Index(
+            "ix_outbox_unsent",
+            "pk",
+            postgresql_where=sa.text("sent_at IS NULL"),
+            sqlite_where=sa.text("sent_at IS NULL"),
+        ),
+        sa.Index("ix_outbox_sent", "sent_at"),
+    )

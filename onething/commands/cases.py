@@ -5,6 +5,10 @@
 - `cases calendar add FILE` adds a year's official schedule (holidays and 调休 workdays, JSON:
   `{"year": 2027, "holidays": ["2027-01-01", …], "workdays": ["2027-02-07", …]}`) and counts the
   provisional due dates again; `cases calendar list` shows the years added.
+- `cases relay [--nats URL] [--once]` sends the tasks waiting in the push outbox to NATS
+  JetStream (§7.2, `api.relay`): beside instances run with `ONETHING_NATS_RELAY=0`, or once to
+  send what a stopped instance left (`--once`: until the outbox is empty; exit 3 when the broker
+  cannot be reached).
 - `cases keygen FILE` writes a new key for the personal data (mode 0600; never overwrites).
 """
 
@@ -46,6 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = cal.add_parser("list", help="the years added")
     db(listing)
     listing.set_defaults(run=_calendar_list)
+
+    relay = sub.add_parser("relay", help="send the tasks waiting in the outbox to NATS JetStream")
+    db(relay)
+    relay.add_argument(
+        "--nats", metavar="URL", default=None, help="the broker; env ONETHING_NATS_URL (required)"
+    )
+    relay.add_argument("--once", action="store_true", help="stop once the outbox is empty")
+    relay.set_defaults(run=_relay)
 
     keygen = sub.add_parser("keygen", help="write a new key file for personal data (mode 0600)")
     keygen.add_argument("file", metavar="FILE")
@@ -113,6 +125,32 @@ def _calendar_list(args: argparse.Namespace) -> int:
             print(f"{s.year}\t{len(s.holidays)} holidays\t{len(s.workdays)} workdays\t{s.source}")
     finally:
         store.dispose()
+    return 0
+
+
+def _relay(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from api.relay import BrokerDown, Relay, RelayConfig
+    from catalog.store.outbox import Outbox
+
+    url = args.nats or os.environ.get("ONETHING_NATS_URL")
+    if not url:
+        print("onething cases: no broker: give --nats URL or set ONETHING_NATS_URL", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    store = _store(args)
+    try:
+        relay = Relay(Outbox(store.engine), RelayConfig.from_env(url))
+        try:
+            tally = asyncio.run(relay.run(once=args.once))
+        except BrokerDown as exc:
+            print(f"onething cases: {exc}; the tasks wait in the outbox", file=sys.stderr)
+            return 3
+    finally:
+        store.dispose()
+    print(f"published {tally.published} task message(s), {tally.duplicates} dropped by JetStream as copies")
     return 0
 
 
