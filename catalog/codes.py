@@ -6,8 +6,8 @@ code so that the rules, the fixture generator and the tests share them.
 
 from __future__ import annotations
 
-from .model import LEVEL_DIGIT
-from .wording import LEVEL_NAMES
+from .model import LEVEL_DIGIT, LEVELS
+from .words import level_name
 
 NATIONAL = "000000"
 
@@ -63,7 +63,7 @@ def region_code_problem(code: str, level: str) -> str | None:
         "county": pp != "00" and cc != "00" and xx != "00",
     }
     if not shape.get(level, False):
-        return f"编码“{code}”不符合{LEVEL_NAMES.get(level, level)}区划的编码形式（{_SHAPES[level]}）"
+        return f"编码“{code}”不符合{level_name(level)}区划的编码形式（{_SHAPES[level]}）"
     return None
 
 
@@ -88,7 +88,7 @@ def region_parent(code: str, level: str) -> str | None:
 
 def region_level_of_code(code: str) -> str | None:
     """The level a 6-digit code's shape implies, None when it has none."""
-    for level in ("national", "province", "city", "county"):
+    for level in LEVELS:
         if region_code_problem(code, level) is None:
             return level
     return None

@@ -14,7 +14,8 @@ from collections.abc import Collection, Sequence
 from ..codes import NATIONAL, province_of, uscc_problem
 from ..findings import Finding, finding
 from ..model import LEVEL_DIGIT, Implementation, Item, Region, Requirement
-from ..wording import field_name, level_name, listed, named
+from ..wording import field_name, listed, named
+from ..words import level_name
 from .items import requirement_shape
 from .situations import widened
 

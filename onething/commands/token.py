@@ -11,7 +11,7 @@ import getpass
 import os
 import sys
 
-ROLES = ("portal", "designer", "reviewer", "admin", "agency")
+from catalog.words import ROLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
