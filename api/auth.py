@@ -75,7 +75,7 @@ class TokenChecker:
         self.sessions = sessions
         self._seen: BoundedLRU[str, Caller | None] = BoundedLRU(size, ttl)
 
-    def cached(self, token: str) -> Caller | None | bool:
+    def cached(self, token: str) -> Caller | bool | None:
         """The remembered caller (None: known to be invalid), or False when it must be looked up."""
         held = self._seen.get("t" + token_digest(token))
         return False if held is MISSING else held

@@ -30,7 +30,7 @@ def uscc_check_char(first17: str) -> str:
     if len(first17) != 17:
         raise ValueError(f"a USCC body has 17 characters, not {len(first17)}")
     try:
-        total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS))
+        total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
     except KeyError as bad:
         raise ValueError(f"character {bad.args[0]!r} is not allowed in a USCC") from None
     return USCC_CHARS[(31 - total % 31) % 31]

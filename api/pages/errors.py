@@ -159,7 +159,7 @@ def app_errors(request: Request, exc: Exception) -> Response:
     response = problem_handler(request, exc)  # logs it, and tells an outage (503) from a bug (500)
     if not is_page(request.url.path):
         return response
-    status = response.status_code
+    status = response.status_code or 500
     try:  # the page without the visitor's name: asking for it may be what failed
         return html(
             request,

@@ -35,7 +35,7 @@ async def favicon() -> Redirect:
 STAFF = tuple(role for role in ROLES if role != "agency")
 """Every role that works on the catalog (an agency token works only on its cases)."""
 
-JOBS = [
+JOBS: list[dict[str, Any]] = [
     {
         "id": "browse",
         "href": "/pages/regions",
@@ -83,7 +83,8 @@ async def home(
     snap = await catalog_service.snapshot()
     user = current_user(request)
     published = snap.catalog is not None
-    where, cookies, groups, regions = None, [], [], []
+    where, groups, regions = None, [], []
+    cookies: list[Cookie] = []
     if published:
         where, cookies = chosen_region(request, snap, region)
         regions = region_choices(snap)

@@ -276,10 +276,7 @@ class ImplementationRules:
             if r.when != when:
                 self._situation(impl, line, facts, r, when, out)
             # A requirement in the item's order can repeat no earlier one; an empty any_of has nothing to meet it.
-            if position <= last or not r.any_of:
-                last = len(known)
-            else:
-                last = position
+            last = len(known) if position <= last or not r.any_of else position
             if not alternatives.issuperset(r.any_of):
                 added = [m for m in r.any_of if m not in alternatives]
                 out.append(

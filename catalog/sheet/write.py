@@ -205,7 +205,7 @@ def fee_text(fee: float) -> str:
 
 
 def _csv(out: BinaryIO | str | Path, width: int, rows: Iterator[Row]) -> None:
-    fh: Any = open(out, "wb") if isinstance(out, str | Path) else out  # noqa: SIM115
+    fh: Any = open(out, "wb") if isinstance(out, str | Path) else out  # noqa: SIM115 - closed below when we opened it
     try:
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text, lineterminator="\r\n")

@@ -13,6 +13,7 @@ none starves. Readers never wait for writers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
@@ -650,10 +651,9 @@ def _raise_missing_or_stale(conn: Connection, bundle_id: str) -> None:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    try:
+    # A first publish writes alone (`writes.transaction`): it goes back to WAL when it ends.
+    with contextlib.suppress(sqlite3.OperationalError):
         cursor.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.OperationalError:  # a first publish writes alone (`writes.transaction`): it
-        pass  # goes back to WAL when it ends
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")  # sorts (index builds) on more cores
     cursor.close()

@@ -209,7 +209,7 @@ def run_export(args: argparse.Namespace) -> int:
             return 1
         if sheet:
             return _export_sheet(store, args, version)
-        out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
+        out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115 - closed in the finally below
         try:
             with counter("exporting", "records") as progress:
                 if args.format == "jsonl":
