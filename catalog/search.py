@@ -272,8 +272,8 @@ class SearchIndex:
             )
         # Every phrase a query may name: what the segmenter keeps whole and pinyin can reach.
         vocabulary: set[str] = set(self.synonyms)
-        for phrases in self.synonyms.values():
-            vocabulary.update(phrases)
+        for alike in self.synonyms.values():
+            vocabulary |= alike
         for doc in self.docs:
             doc.initials, doc.full = _pinyin(doc.name)
             vocabulary.update(doc.fields[NAME])
