@@ -35,7 +35,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check catalog bundler api onething fixtures bench tests
+	$(BIN)/ruff check catalog bundler api casework onething fixtures bench tests
 	$(BIN)/mypy
 
 clean:

@@ -36,16 +36,19 @@ import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from catalog.store.tokens import token_digest
+from catalog.words import ROLES
+
 from .headers import is_public
+from .lru import MISSING, BoundedLRU
 from .problems import ProblemException
-from .sessions import BoundedLRU, Sessions, digest
+from .sessions import Sessions
 
 if TYPE_CHECKING:
     from litestar import Request
 
     from catalog.store import Caller, Store
 
-ROLES = ("portal", "designer", "reviewer", "admin", "agency")
 
 # Which token roles a route's required role admits.
 ADMITS: dict[str, frozenset[str]] = {
@@ -70,17 +73,17 @@ class TokenChecker:
         self.store = store
         self.ttl = ttl
         self.sessions = sessions
-        self._seen = BoundedLRU(size, ttl)
+        self._seen: BoundedLRU[str, Caller | None] = BoundedLRU(size, ttl)
 
-    def cached(self, token: str) -> Caller | None | bool:
+    def cached(self, token: str) -> Caller | bool | None:
         """The remembered caller (None: known to be invalid), or False when it must be looked up."""
-        held = self._seen.get("t" + digest(token))
-        return False if held is BoundedLRU.MISSING else held  # type: ignore[return-value]
+        held = self._seen.get("t" + token_digest(token))
+        return False if held is MISSING else held
 
     def lookup(self, token: str) -> Caller | None:
         """Ask the store, and remember the answer for `ttl` seconds."""
         caller = self.store.token_caller(token)
-        self._seen.put("t" + digest(token), caller)
+        self._seen.put("t" + token_digest(token), caller)
         return caller
 
     def role(self, token: str) -> str | None:
@@ -93,12 +96,12 @@ class TokenChecker:
         """Who holds a page session's token (None: no such session, ended, or token revoked)."""
         if self.sessions is None:
             return None
-        key = "s" + digest(session_id)
+        key = "s" + token_digest(session_id)
         held = self._seen.get(key)
-        if held is BoundedLRU.MISSING:
+        if held is MISSING:
             held = self.sessions.caller(session_id)
             self._seen.put(key, held)
-        return held  # type: ignore[return-value]
+        return held
 
     def session_role(self, session_id: str) -> str | None:
         caller = self.session_caller(session_id)
@@ -108,7 +111,7 @@ class TokenChecker:
         """Sign a page session out: its row is deleted and this instance forgets it at once."""
         if self.sessions is not None:
             self.sessions.close(session_id)
-        self._seen.pop("s" + digest(session_id))
+        self._seen.pop("s" + token_digest(session_id))
 
     def forget(self) -> None:
         """Drop what is remembered (after a revoke), and the sessions of revoked tokens."""

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Self, TypeVar
 
 from litestar import Request, Response
 from litestar.stores.base import Store as CacheStore
@@ -103,7 +103,7 @@ class GuardedStore(CacheStore):
     async def expires_in(self, key: str) -> int | None:
         return await self._call(lambda: self.inner.expires_in(key), None)
 
-    async def __aenter__(self) -> GuardedStore:  # noqa: PYI034
+    async def __aenter__(self) -> Self:  # type: ignore[override]  # litestar says None; we give self
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -122,10 +122,7 @@ def etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
     bare = etag.removeprefix("W/")
-    for tag in _tags(header):
-        if tag == "*" or tag.removeprefix("W/") == bare:
-            return True
-    return False
+    return any(tag == "*" or tag.removeprefix("W/") == bare for tag in _tags(header))
 
 
 def not_modified(request: Request, etag: str, cache_control: str = "no-cache") -> Response | None:

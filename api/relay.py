@@ -35,6 +35,7 @@ requests go on, the rows wait in the outbox.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -136,10 +137,8 @@ class Relay:
     def stop(self, timeout: float = 10.0) -> None:
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
                 loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:
-                pass  # the loop has just closed
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -148,10 +147,8 @@ class Relay:
         """Thread-safe, never blocks: a case write has committed rows (`CaseStore.committed`)."""
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # stopping
                 loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:
-                pass  # stopping
 
     def _prepare(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -17,6 +17,8 @@ from bundler.document import BundleProblem, Check, CheckName
 from casework.model import AnswerIn, Applicant, EventIn, HandIn, RatingIn  # noqa: F401 (cases' bodies: api.openapi)
 from catalog.model import Agency, Implementation, Item, Level, Requirement
 
+# The roles `POST /tokens` gives (catalog.words.ROLES less `agency`: an agency token names its
+# agency by USCC, which only `onething token create --agency` takes).
 Role = Literal["portal", "designer", "reviewer", "admin"]
 
 # Text a client sends: never a control character (PostgreSQL refuses NUL; the rest has no

@@ -22,17 +22,20 @@ seconds that client is answered 429 with `Retry-After` without looking at the to
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+from catalog.store.tokens import token_digest
+
+from .lru import MISSING, BoundedLRU
 
 if TYPE_CHECKING:
     from catalog.store import Caller
@@ -63,11 +66,6 @@ _api_token = sa.table(
 )
 
 
-def digest(secret: str) -> str:
-    """SHA-256 hex, as the store keeps tokens."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 class Sessions:
     """Page sessions in the store's database."""
 
@@ -84,8 +82,8 @@ class Sessions:
             conn.execute(page_session.delete().where(page_session.c.expires_at < now))
             conn.execute(
                 page_session.insert().values(
-                    digest=digest(session_id),
-                    token_digest=digest(token),
+                    digest=token_digest(session_id),
+                    token_digest=token_digest(token),
                     created_at=now,
                     expires_at=now + self.lifetime,
                 )
@@ -99,7 +97,7 @@ class Sessions:
         query = (
             sa.select(_api_token.c.name, _api_token.c.role, _api_token.c.region)
             .select_from(page_session.join(_api_token, _api_token.c.digest == page_session.c.token_digest))
-            .where(page_session.c.digest == digest(session_id), page_session.c.expires_at >= int(time.time()))
+            .where(page_session.c.digest == token_digest(session_id), page_session.c.expires_at >= int(time.time()))
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
@@ -107,56 +105,13 @@ class Sessions:
 
     def close(self, session_id: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(page_session.delete().where(page_session.c.digest == digest(session_id)))
+            conn.execute(page_session.delete().where(page_session.c.digest == token_digest(session_id)))
 
     def close_orphans(self) -> int:
         """Delete the sessions whose token was revoked (they already admit nobody)."""
         orphan = ~sa.exists().where(_api_token.c.digest == page_session.c.token_digest)
         with self.engine.begin() as conn:
             return conn.execute(page_session.delete().where(orphan)).rowcount
-
-
-class BoundedLRU:
-    """key → (value, expiry), at most `size` entries, the least recently used evicted first."""
-
-    MISSING = object()
-
-    def __init__(self, size: int, ttl: float) -> None:
-        self.size = size
-        self.ttl = ttl
-        self._entries: OrderedDict[str, tuple[object, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> object:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return self.MISSING
-            if entry[1] <= time.monotonic():
-                del self._entries[key]
-                return self.MISSING
-            self._entries.move_to_end(key)
-            return entry[0]
-
-    def put(self, key: str, value: object) -> None:
-        if self.ttl <= 0 or self.size <= 0:
-            return
-        with self._lock:
-            self._entries[key] = (value, time.monotonic() + self.ttl)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def pop(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 class SignInLimiter:
@@ -169,15 +124,14 @@ class SignInLimiter:
         self.clients = clients
         self.failures = 0
         """Failed sign-ins since start (all clients)."""
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+        self._seen: BoundedLRU[str, deque[float]] = BoundedLRU(clients)
         self._lock = threading.Lock()
 
     def _recent(self, client: str, now: float) -> deque[float]:
         times = self._seen.get(client)
-        if times is None:
-            times = self._seen[client] = deque()
-            while len(self._seen) > self.clients:
-                self._seen.popitem(last=False)
+        if times is MISSING:
+            times = deque()
+            self._seen.put(client, times)
         while times and times[0] <= now - self.window:
             times.popleft()
         return times
@@ -196,7 +150,6 @@ class SignInLimiter:
         with self._lock:
             times = self._recent(client, now)
             times.append(now)
-            self._seen.move_to_end(client)
             self.failures += 1
             count = len(times)
         if count >= self.max_failures:

@@ -86,7 +86,7 @@ def serve(target: str, port: int, env: dict[str, str]) -> subprocess.Popen:
                 return proc
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit(f"server {target} exited with {proc.returncode}")
+                raise SystemExit(f"server {target} exited with {proc.returncode}") from None
             time.sleep(0.1)
     proc.terminate()
     raise SystemExit(f"server {target} did not start")

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
-from bench.scale import PG, free_port, make_files
+from bench.scale import PG, free_port, make_files  # noqa: E402 - after the sys.path fix above
 
 
 class Readers:
@@ -186,7 +186,7 @@ def main() -> int:
         log = tmp / "server.log"
         server = subprocess.Popen(
             [sys.executable, "-m", "onething", "serve", "--db", url, "--port", str(port)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),  # noqa: SIM115
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),  # noqa: SIM115 - the child holds it for its life
         )
         base = f"http://127.0.0.1:{port}"
         admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=600)

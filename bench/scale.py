@@ -246,7 +246,7 @@ def api_figures(url: str, files: dict, tmp: Path) -> dict:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
+        stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115 - the child holds it for its life
     )
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}

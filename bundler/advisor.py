@@ -22,7 +22,7 @@ from msgspec import Struct
 from catalog.model import Catalog, Implementation, requirements_of
 
 from .document import BundleError
-from .graph import implementation_index, lineage
+from .graph import checked_lineage, implementation_index
 from .optimize import TIME_LIMIT
 from .stats import offered_regions
 from .workflow import compose_bundle
@@ -125,7 +125,7 @@ def _cases(catalog: Catalog, bundle_id: str, regions: list[str]) -> list[_Case]:
     index = implementation_index(catalog)
     found: dict[tuple, list[str]] = {}
     for region in regions:
-        chain = lineage(catalog, region)
+        chain = checked_lineage(catalog, region)
         key = tuple(next((index[c, r].code for r in chain if (c, r) in index), None) for c in bundle.items)
         found.setdefault(key, []).append(region)
     return [_Case(bundle_id, members[0], len(members)) for members in found.values()]
@@ -134,7 +134,7 @@ def _cases(catalog: Catalog, bundle_id: str, regions: list[str]) -> list[_Case]:
 def _candidates(catalog: Catalog, items: list[str], region: str) -> set[str]:
     """The materials of the case's requirements that are neither e-licenses nor commitments."""
     index = implementation_index(catalog)
-    chain = lineage(catalog, region)
+    chain = checked_lineage(catalog, region)
     out: set[str] = set()
     for code in items:
         impl = next((index[code, r] for r in chain if (code, r) in index), None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 
 import networkx as nx
@@ -13,13 +12,11 @@ from catalog.precedence import cycles, precedence_graph
 
 from .document import BundleError
 
-_INDEX: dict[int, tuple[dict, int, dict[tuple[str, str], Implementation]]] = {}
-_INDEX_SIZE = 4
-_INDEX_LOCK = threading.Lock()
 
-
-def lineage(catalog: Catalog, region: str) -> list[str]:
-    """The region and its ancestors up to the nation, nearest first."""
+def checked_lineage(catalog: Catalog, region: str) -> list[str]:
+    """The applicant's region and its ancestors up to the nation, nearest first; unlike
+    `catalog.tree.lineage` (empty for an unknown region), an unknown region is refused
+    (`UNKNOWN_REGION`): an applicant must live somewhere the catalog knows."""
     if region not in catalog.regions:
         raise BundleError("UNKNOWN_REGION", f"目录中没有区划 {region}。", [])
     return tree.lineage(catalog.regions, region)
@@ -28,7 +25,7 @@ def lineage(catalog: Catalog, region: str) -> list[str]:
 def resolve(catalog: Catalog, items: Sequence[str], region: str) -> dict[str, Implementation]:
     """Each item's implementation: in the applicant's region, else the nearest ancestor
     that has one, the smallest implementation code among several at one region."""
-    chain = lineage(catalog, region)
+    chain = checked_lineage(catalog, region)
     unknown = [code for code in items if code not in catalog.items]
     if unknown:
         raise BundleError("UNKNOWN_ITEM", f"目录中没有这些事项：{'、'.join(unknown)}。", unknown)
@@ -52,26 +49,18 @@ def resolve(catalog: Catalog, items: Sequence[str], region: str) -> dict[str, Im
 
 
 def implementation_index(catalog: Catalog) -> dict[tuple[str, str], Implementation]:
-    """(item, region) → the implementation with the smallest code, built once per catalog.
+    """(item, region) → the implementation with the smallest code.
 
-    A catalog is not changed once loaded (a publish makes a new one), so the
-    index is kept for the last few catalogs seen, checked by identity and size.
-    """
-    table = catalog.implementations
-    with _INDEX_LOCK:
-        cached = _INDEX.get(id(catalog))
-        if cached is not None and cached[0] is table and cached[1] == len(table):
-            return cached[2]
-        index: dict[tuple[str, str], Implementation] = {}
-        for impl in table.values():
-            key = (impl.item, impl.region)
-            held = index.get(key)
-            if held is None or impl.code < held.code:
-                index[key] = impl
-        while len(_INDEX) >= _INDEX_SIZE:
-            del _INDEX[next(iter(_INDEX))]
-        _INDEX[id(catalog)] = (table, len(table), index)
-        return index
+    Built on each call, not kept: the API bundles a fresh slice per request (a few rows), so a
+    cache keyed by the catalog never hit there; over the whole Ningxia fixture (1,213
+    implementations) a build takes about 0.2 ms."""
+    index: dict[tuple[str, str], Implementation] = {}
+    for impl in catalog.implementations.values():
+        key = (impl.item, impl.region)
+        held = index.get(key)
+        if held is None or impl.code < held.code:
+            index[key] = impl
+    return index
 
 
 def precedence(

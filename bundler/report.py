@@ -18,7 +18,7 @@ from msgspec import Struct
 from catalog.model import Catalog
 
 from .document import BundleError, BundleProblem, Check
-from .graph import implementation_index, lineage
+from .graph import checked_lineage, implementation_index
 from .optimize import TIME_LIMIT
 from .places import window_points
 from .workflow import compose_bundle
@@ -54,7 +54,7 @@ def bundle_checks(
     out = []
     for region in regions:
         try:
-            chain = lineage(catalog, region)
+            chain = checked_lineage(catalog, region)
         except BundleError as exc:
             out.append(RegionChecks(region, [], exc.problem))
             continue

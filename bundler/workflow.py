@@ -25,7 +25,7 @@ from .document import (
     Waived,
     Workflow,
 )
-from .graph import finish_days, lineage, precedence, resolve, stages
+from .graph import checked_lineage, finish_days, precedence, resolve, stages
 from .optimize import TIME_LIMIT, minimum_hitting_set
 from .places import places
 from .situations import checked_answers, open_questions, situation
@@ -70,7 +70,7 @@ def compose(
     if not codes:
         raise BundleError("UNKNOWN_ITEM", "没有要合并办理的事项。", [])
     given = checked_answers(catalog, answers)
-    chain = lineage(catalog, region)
+    chain = checked_lineage(catalog, region)
     unknown = [code for code in codes if code not in catalog.items]
     if unknown:
         raise BundleError("UNKNOWN_ITEM", f"目录中没有这些事项：{'、'.join(unknown)}。", unknown)

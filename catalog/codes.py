@@ -6,8 +6,8 @@ code so that the rules, the fixture generator and the tests share them.
 
 from __future__ import annotations
 
-from .model import LEVEL_DIGIT
-from .wording import LEVEL_NAMES
+from .model import LEVEL_DIGIT, LEVELS
+from .words import level_name
 
 NATIONAL = "000000"
 
@@ -30,7 +30,7 @@ def uscc_check_char(first17: str) -> str:
     if len(first17) != 17:
         raise ValueError(f"a USCC body has 17 characters, not {len(first17)}")
     try:
-        total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS))
+        total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
     except KeyError as bad:
         raise ValueError(f"character {bad.args[0]!r} is not allowed in a USCC") from None
     return USCC_CHARS[(31 - total % 31) % 31]
@@ -72,7 +72,7 @@ def region_code_problem(code: str, level: str) -> str | None:
         "village": county and code[6:9] != "000" and code[9:12] != "000",
     }
     if not shape.get(level, False):
-        return f"编码“{code}”不符合{LEVEL_NAMES.get(level, level)}区划的编码形式（{_SHAPES[level]}）"
+        return f"编码“{code}”不符合{level_name(level)}区划的编码形式（{_SHAPES[level]}）"
     return None
 
 
@@ -103,7 +103,7 @@ def region_parent(code: str, level: str) -> str | None:
 
 def region_level_of_code(code: str) -> str | None:
     """The level a code's shape implies, None when it has none."""
-    for level in ("national", "province", "city", "county", "township", "village"):
+    for level in LEVELS:
         if region_code_problem(code, level) is None:
             return level
     return None

@@ -11,6 +11,7 @@ start, and nothing a living one uses is touched.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -140,10 +141,8 @@ def _size(path: Path) -> int:
     total = 0
     for dirpath, _, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
     return total
 
 

@@ -131,14 +131,17 @@ def by_life_event(
 # -- pinyin -------------------------------------------------------------------------------------
 
 
+def _alnum(text: str) -> str:
+    """What pinyin keeps of a run of non-Chinese text: its letters and digits, casefolded."""
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
 def _pinyin(text: str) -> tuple[str, str]:
     """(initials, full pinyin) of the text's Chinese characters and Latin letters/digits."""
     from pypinyin import Style, lazy_pinyin
 
-    full = lazy_pinyin(text, errors=lambda s: [c for c in s.casefold() if c.isalnum()])
-    initials = lazy_pinyin(
-        text, style=Style.FIRST_LETTER, errors=lambda s: [c for c in s.casefold() if c.isalnum()]
-    )
+    full = lazy_pinyin(text, errors=_alnum)
+    initials = lazy_pinyin(text, style=Style.FIRST_LETTER, errors=_alnum)
     return "".join(initials).casefold(), "".join(full).casefold()
 
 
@@ -269,8 +272,8 @@ class SearchIndex:
             )
         # Every phrase a query may name: what the segmenter keeps whole and pinyin can reach.
         vocabulary: set[str] = set(self.synonyms)
-        for phrases in self.synonyms.values():
-            vocabulary |= phrases
+        for alike in self.synonyms.values():
+            vocabulary |= alike
         for doc in self.docs:
             doc.initials, doc.full = _pinyin(doc.name)
             vocabulary.update(doc.fields[NAME])

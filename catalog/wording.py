@@ -22,22 +22,8 @@ KIND_NAMES = {
     "unknown": "记录",
 }
 
-LEVEL_NAMES = {
-    "national": "国家级",
-    "province": "省级",
-    "city": "市级",
-    "county": "县级",
-    "township": "乡级",
-    "village": "村级",
-}
-
-
 def kind_name(kind: str) -> str:
     return KIND_NAMES.get(kind, kind)
-
-
-def level_name(level: str) -> str:
-    return LEVEL_NAMES.get(level, level)
 
 
 def field_name(field: str) -> str:

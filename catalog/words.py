@@ -1,10 +1,35 @@
-"""Words people read, each once: the Chinese label of every field of the format (the pages,
-the validation messages and the approval page's change list all name a field from here), and
-how a moment is written on a page (Beijing time). Stored moments stay as they are (UTC)."""
+"""Words people read, each once: the levels of government and their Chinese names, the token
+roles and theirs, the Chinese label of every field of the format (the pages, the validation
+messages and the approval page's change list all name a field from here), and how a moment is
+written on a page (Beijing time). Stored moments stay as they are (UTC)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Literal
+
+from .model import LEVELS
+
+LEVEL_NAMES: dict[str, str] = {
+    "national": "国家级",
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡级",
+    "village": "村级",
+}
+LEVEL_ORDER: dict[str, int] = {level: rank for rank, level in enumerate(LEVELS)}
+"""National first: a smaller rank is a higher level."""
+
+Role = Literal["portal", "designer", "reviewer", "admin", "agency"]
+ROLES: tuple[Role, ...] = ("portal", "designer", "reviewer", "admin", "agency")
+ROLE_NAMES: dict[str, str] = {
+    "portal": "门户",
+    "designer": "设计人员",
+    "reviewer": "审查人员",
+    "admin": "管理员",
+    "agency": "办理部门",
+}
 
 FIELD_LABELS: dict[str, str] = {
     "kind": "记录类型",
@@ -65,6 +90,16 @@ FIELD_LABELS: dict[str, str] = {
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 """China has kept UTC+8 without summer time since 1991: a fixed offset needs no tz database."""
+
+
+def level_name(level: str) -> str:
+    """`省级` for `province`; an unknown level keeps its name."""
+    return LEVEL_NAMES.get(level, level)
+
+
+def role_name(role: str) -> str:
+    """`审查人员` for `reviewer`; an unknown role keeps its name."""
+    return ROLE_NAMES.get(role, role)
 
 
 def field_label(field: str) -> str:

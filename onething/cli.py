@@ -77,24 +77,32 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
 
+def _classes(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """The named exception classes of `module`, if it is loaded: an exception of a module never
+    imported cannot be in flight, so the CLI matches by class without paying for an import
+    (catalog.store and SQLAlchemy cost a command's start; psycopg is an optional extra)."""
+    loaded = sys.modules.get(module)
+    found = (getattr(loaded, name, None) for name in names)
+    return tuple(cls for cls in found if isinstance(cls, type) and issubclass(cls, BaseException))
+
+
 def expected_failure(exc: BaseException, args: argparse.Namespace) -> tuple[int, str] | None:
     """(exit code, one line) for a failure a user can meet and act on; None for a bug."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    modules = {cls.__module__.split(".")[0] for cls in type(exc).__mro__}
-    if names & {"StoreOutdated", "SettingsError"}:
+    if isinstance(exc, _classes("catalog.store", "StoreOutdated") + _classes("api.settings", "SettingsError")):
         return EXIT_USAGE, str(exc)
-    if "StoreBusy" in names:  # catalog.store's, matched by name: importing it costs a command's start
+    if isinstance(exc, _classes("catalog.store.writes", "StoreBusy")):
         return EXIT_BUSY, f"{exc}; nothing was published, try again"
-    if "sqlalchemy" in modules:
+    if isinstance(exc, _classes("sqlalchemy.exc", "SQLAlchemyError")):
         where = _database(args)
         orig = getattr(exc, "orig", None) or exc
         reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
-        if "ArgumentError" in names:  # a malformed URL or an unknown dialect
+        if isinstance(exc, _classes("sqlalchemy.exc", "ArgumentError")):  # a bad URL or an unknown dialect
             return EXIT_USAGE, f"bad database URL {where}: {reason}"
-        rollback = {cls.__name__ for cls in type(orig).__mro__}
-        if rollback & {"TransactionRollback", "DeadlockDetected", "SerializationFailure"}:
+        rolled_back = _classes("psycopg.errors", "TransactionRollback", "DeadlockDetected", "SerializationFailure")
+        if isinstance(orig, rolled_back):
             return EXIT_BUSY, f"the database rolled the write back ({reason}); nothing changed, try again"
-        if names & {"OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError"}:
+        unreachable = ("OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError")
+        if isinstance(exc, _classes("sqlalchemy.exc", *unreachable)):
             return EXIT_DATABASE, f"cannot reach the database {where}: {reason}"
         return None
     if isinstance(exc, OSError):

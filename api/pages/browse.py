@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
@@ -86,7 +87,7 @@ ROW_OF_RULE = {
 
 class BrowseController(Controller):
     path = "/pages"
-    guards = [signed_in("portal", public=True)]  # noqa: RUF012
+    guards = [signed_in("portal", public=True)]
 
     @get("/regions", name="pages:regions")
     async def regions(
@@ -157,7 +158,7 @@ class BrowseController(Controller):
         if detail is None:
             raise NotFoundException(f"事项 {code} 不在目录中")
         item = detail.item
-        columns = []
+        columns: list[dict[str, Any]] = []
         for view in detail.implementations:
             rows: dict[str, list] = {}
             for f in view.findings:

@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 
 from catalog.model import ITEM_TYPES, KEY_FIELD, KIND, Catalog, Header, Implementation, record_decoder
-from catalog.wording import KIND_NAMES, LEVEL_NAMES
-from catalog.words import FIELD_LABELS, field_label
+from catalog.wording import KIND_NAMES
+from catalog.words import FIELD_LABELS, field_label, level_name
 
 MAX_LINES = 300
 """Change lines the approval page shows (the counts above say how many there are in all)."""
@@ -162,7 +162,7 @@ class Namer:
         if field == "type" and isinstance(value, str):
             return ITEM_TYPES.get(value, value)
         if field == "level" and isinstance(value, str):
-            return LEVEL_NAMES.get(value, value)
+            return level_name(value)
         if isinstance(value, list):
             if field in ("requires", "items"):
                 return "、".join(self.item(v) for v in value)
@@ -171,7 +171,7 @@ class Namer:
             if field == "outputs":
                 return "、".join(self.material(v) for v in value)
             if field == "levels":
-                return "、".join(LEVEL_NAMES.get(str(v), str(v)) for v in value)
+                return "、".join(level_name(str(v)) for v in value)
             if field == "materials":
                 return "；".join(self._requirement(r) for r in value)
             if field == "basis":

@@ -41,7 +41,7 @@ def serves(catalog: Catalog, region: str) -> bool:
 
 class ChecksPageController(Controller):
     path = "/pages/checks"
-    guards = [signed_in("reviewer")]  # noqa: RUF012
+    guards = [signed_in("reviewer")]
 
     @get("/", name="pages:checks")
     async def checks(

@@ -251,7 +251,7 @@ def _same_origin(request: Request) -> bool:
 
 class DesignerController(Controller):
     path = "/pages/designer"
-    guards = [signed_in("portal")]  # noqa: RUF012
+    guards = [signed_in("portal")]
 
     @get("/", name="pages:designer")
     async def designer(
@@ -370,11 +370,11 @@ class DesignerController(Controller):
             body["regions"] = scoped_regions
         try:
             if replacing:
-                data_in = msgspec.convert(body, BundleReplace)
-                out = await catalog_service.replace_bundle(fields["id"], data_in, int(fields["version"]))
+                replaced = msgspec.convert(body, BundleReplace)
+                out = await catalog_service.replace_bundle(fields["id"], replaced, int(fields["version"]))
             else:
-                data_in = msgspec.convert({"id": fields["id"], **body}, BundleCreate)
-                out = await catalog_service.create_bundle(data_in)
+                created = msgspec.convert({"id": fields["id"], **body}, BundleCreate)
+                out = await catalog_service.create_bundle(created)
         except msgspec.ValidationError as exc:
             return await again(f"无法保存：{_field_message(str(exc))}", 422)
         except ProblemException as exc:

@@ -7,9 +7,10 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 
 from api.problems import ProblemException, problem_handler
+from catalog.words import role_name
 
 from .data import LoginRequired, WrongRole, here, login_url
-from .render import ROLE_NAMES, html
+from .render import html
 
 HEADINGS = {
     400: "请求有误",
@@ -44,7 +45,7 @@ def login_redirect(request: Request, exc: LoginRequired) -> Response:
 
 
 def wrong_role(request: Request, exc: WrongRole) -> Response:
-    message = f"此操作需要{ROLE_NAMES.get(exc.role, exc.role)}（或管理员）权限，当前令牌的角色是{ROLE_NAMES.get(exc.held, exc.held)}。"
+    message = f"此操作需要{role_name(exc.role)}（或管理员）权限，当前令牌的角色是{role_name(exc.held)}。"
     return html(
         request,
         "error.html",
@@ -158,7 +159,7 @@ def app_errors(request: Request, exc: Exception) -> Response:
     response = problem_handler(request, exc)  # logs it, and tells an outage (503) from a bug (500)
     if not is_page(request.url.path):
         return response
-    status = response.status_code
+    status = response.status_code or 500
     try:  # the page without the visitor's name: asking for it may be what failed
         return html(
             request,

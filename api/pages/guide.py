@@ -32,7 +32,7 @@ from .search import LIFE_EVENTS, chosen_region, guide_href, index_of, region_cho
 
 class BundlePagesController(Controller):
     path = "/pages/bundles"
-    guards = [signed_in("portal", public=True)]  # noqa: RUF012
+    guards = [signed_in("portal", public=True)]
 
     @get("/", name="pages:bundles")
     async def bundles(

@@ -13,8 +13,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect
 
+from api.auth import ADMITS
 from api.sessions import same_value
 from catalog.search import by_life_event
+from catalog.words import ROLES
 
 from .data import SESSION_COOKIE, Service, current_user, safe_next, session_of
 from .render import html
@@ -30,32 +32,35 @@ async def favicon() -> Redirect:
     return Redirect("/pages/static/favicon.svg", status_code=301)
 
 
-JOBS = [
+STAFF = tuple(role for role in ROLES if role != "agency")
+"""Every role that works on the catalog (an agency token works only on its cases)."""
+
+JOBS: list[dict[str, Any]] = [
     {
         "id": "browse",
         "href": "/pages/regions",
-        "roles": ("portal", "designer", "reviewer", "admin"),
+        "roles": STAFF,
         "title": "事项目录",
         "text": "按省、市、县浏览各地可办事项；逐项对照各地实施清单与基本目录的名称、类型、依据和编码。",
     },
     {
         "id": "review",
         "href": "/pages/review",
-        "roles": ("reviewer", "admin"),
+        "roles": ADMITS["reviewer"],
         "title": "目录审查",
         "text": "按规则、级别、区划筛选校验发现的问题，查看各地“四级四同”一致率。",
     },
     {
         "id": "design",
         "href": "/pages/designer",
-        "roles": ("portal", "designer", "reviewer", "admin"),
+        "roles": STAFF,
         "title": "一件事设计",
         "text": "挑选事项、选择申请人所在地，即时看到办理流程、材料精简和前后对比，并保存为“一件事”。",
     },
     {
         "id": "guide",
         "href": "/pages/bundles",
-        "roles": ("portal", "designer", "reviewer", "admin"),
+        "roles": STAFF,
         "title": "办事指南",
         "text": "为申请人生成可打印的一次告知书和合并申请表。",
     },
@@ -78,7 +83,8 @@ async def home(
     snap = await catalog_service.snapshot()
     user = current_user(request)
     published = snap.catalog is not None
-    where, cookies, groups, regions = None, [], [], []
+    where, groups, regions = None, [], []
+    cookies: list[Cookie] = []
     if published:
         where, cookies = chosen_region(request, snap, region)
         regions = region_choices(snap)

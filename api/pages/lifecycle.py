@@ -68,7 +68,7 @@ def _globals(**context: Any) -> dict[str, Any]:
 
 class LifecyclePagesController(Controller):
     path = "/pages"
-    guards = [signed_in("reviewer")]  # noqa: RUF012
+    guards = [signed_in("reviewer")]
 
     @get("/versions", name="pages:versions")
     async def versions(self, request: Request, catalog_service: Service) -> Response[str]:
@@ -467,7 +467,7 @@ def _comparison(catalog: Catalog, raw: bytes, findings: list[Any], touched: set[
                 "four_same": not any(f.rule in FOUR_SAME_RULES for f in own),
             }
         )
-    out = []
+    out: list[dict[str, Any]] = []
     for code, cols in columns.items():
         cols.sort(key=lambda c: not c["findings"])
         out.append(

@@ -51,7 +51,7 @@ def _row(catalog: Catalog, point: ServicePoint) -> PlaceRow:
 
 class PlacesPageController(Controller):
     path = "/pages"
-    guards = [signed_in("portal")]  # noqa: RUF012
+    guards = [signed_in("portal")]
 
     @get("/regions/{code:str}/service-points", name="pages:service-points")
     async def service_points(

@@ -18,7 +18,7 @@ from litestar.enums import MediaType
 from bundler.document import Reason
 from bundler.render import REASONS as REASON_WORDS
 from catalog.model import ITEM_TYPES
-from catalog.words import beijing
+from catalog.words import LEVEL_NAMES, ROLE_NAMES, beijing
 
 from .csrf import form_token, page_token
 from .data import current_user, here
@@ -26,15 +26,6 @@ from .data import current_user, here
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
-ROLE_NAMES = {"portal": "门户", "designer": "设计人员", "reviewer": "审查人员", "admin": "管理员"}
-LEVEL_NAMES = {
-    "national": "国家级",
-    "province": "省级",
-    "city": "市级",
-    "county": "县级",
-    "township": "乡级",
-    "village": "村级",
-}
 
 
 class WaiverReason(NamedTuple):

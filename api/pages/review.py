@@ -20,7 +20,7 @@ PAGE_SIZE = 200
 
 class ReviewController(Controller):
     path = "/pages/review"
-    guards = [signed_in("reviewer")]  # noqa: RUF012
+    guards = [signed_in("reviewer")]
 
     @get("/", name="pages:review")
     async def review(

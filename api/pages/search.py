@@ -80,7 +80,7 @@ def guide_href(bundle_id: str, region: str | None) -> str:
 
 class SearchController(Controller):
     path = "/pages/search"
-    guards = [signed_in("portal", public=True)]  # noqa: RUF012
+    guards = [signed_in("portal", public=True)]
 
     @get("/", name="pages:search")
     async def search(

@@ -35,7 +35,7 @@ FORMATS = {
 
 class StatsPageController(Controller):
     path = "/pages/stats"
-    guards = [signed_in("portal")]  # noqa: RUF012
+    guards = [signed_in("portal")]
 
     @get("/", name="pages:stats")
     async def stats(

@@ -13,7 +13,7 @@ from ..services.lifecycle import LifecycleService
 class AuditController(Controller):
     path = "/audit"
     tags = ("audit",)
-    opt = {"role": "admin", "unscoped": True}  # noqa: RUF012
+    opt = {"role": "admin", "unscoped": True}
 
     @get("/", summary="Who did what and when, newest first, paged")
     async def events(

@@ -24,7 +24,7 @@ WRITE = {"role": "designer"}
 class BundleController(Controller):
     path = "/bundles"
     tags = ("bundles",)
-    opt = {"role": "portal", "public": True}  # noqa: RUF012
+    opt = {"role": "portal", "public": True}
 
     @get(
         "/",

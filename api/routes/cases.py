@@ -135,7 +135,7 @@ class CaseController(Controller):
 class RectificationController(Controller):
     path = "/rectifications"
     tags = ("cases",)
-    opt = {"credentials": True}  # noqa: RUF012
+    opt = {"credentials": True}
 
     @get(
         "/",

@@ -19,7 +19,7 @@ from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 from litestar.response import Stream
-from litestar.response.streaming import ASGIStreamingResponse
+from litestar.response.base import ASGIResponse
 
 from catalog import scratch
 
@@ -62,7 +62,7 @@ async def receive_file(request: Request, limit: int, suffix: str = ".jsonl") -> 
 class TypedStream(Stream):
     """A Stream that answers with its own media type (a Stream takes the handler's over its own)."""
 
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIStreamingResponse:
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
         kwargs["media_type"] = self.media_type
         return super().to_asgi_response(*args, **kwargs)
 

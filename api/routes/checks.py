@@ -18,7 +18,7 @@ from ..state import CatalogService
 class ChecksController(Controller):
     path = "/checks"
     tags = ("checks",)
-    opt = {"role": "reviewer"}  # noqa: RUF012
+    opt = {"role": "reviewer"}
 
     @get(
         "/",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -40,7 +42,7 @@ class HealthController(Controller):
                 catalog=None,
             )
             return _degraded(body, DATABASE_RETRY_AFTER)
-        status = "ok" if cache != "unavailable" else "degraded"
+        status: Literal["ok", "degraded"] = "ok" if cache != "unavailable" else "degraded"
         body = Health(
             status=status,
             revision=snap.revision,

@@ -21,7 +21,7 @@ Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="results to s
 class ItemController(Controller):
     path = "/items"
     tags = ("items",)
-    opt = {"role": "portal", "public": True}  # noqa: RUF012
+    opt = {"role": "portal", "public": True}
 
     @get("/", summary="Search items")
     async def search(

@@ -32,7 +32,7 @@ def _region(view: View, code: FromPath[str]):
 class RegionController(Controller):
     path = "/regions"
     tags = ("regions",)
-    opt = {"role": "portal", "public": True}  # noqa: RUF012
+    opt = {"role": "portal", "public": True}
 
     @get("/", summary="The region tree (000000 at the root)")
     async def tree(self, catalog_service: NamedDependency[CatalogService]) -> RegionTree:

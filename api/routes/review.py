@@ -14,7 +14,7 @@ from ..services.lifecycle import LifecycleService
 class ReviewController(Controller):
     path = "/review"
     tags = ("versions",)
-    opt = {"role": "reviewer"}  # noqa: RUF012
+    opt = {"role": "reviewer"}
 
     @get(
         "/",

@@ -50,7 +50,7 @@ def sheet_stream(fh: Any, fmt: str, headers: dict[str, str]) -> Response:
 class RegionSheetController(Controller):
     path = "/regions/{code:str}/implementations/sheet"
     tags = ("submissions",)
-    opt = {"role": "portal"}  # noqa: RUF012
+    opt = {"role": "portal"}
 
     @get(
         "/",

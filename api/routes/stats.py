@@ -20,7 +20,7 @@ from ..state import CatalogService
 class StatsController(Controller):
     path = "/stats"
     tags = ("stats",)
-    opt = {"role": "portal"}  # noqa: RUF012
+    opt = {"role": "portal"}
 
     @get(
         "/",
@@ -46,7 +46,7 @@ class StatsController(Controller):
 class AdviceController(Controller):
     path = "/advice"
     tags = ("stats",)
-    opt = {"role": "portal"}  # noqa: RUF012
+    opt = {"role": "portal"}
 
     @get(
         "/",

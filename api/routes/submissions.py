@@ -43,7 +43,7 @@ def sheet_format(request: Request) -> str | None:
 class RegionSubmissionController(Controller):
     path = "/regions/{code:str}/implementations"
     tags = ("submissions",)
-    opt = {"role": "reviewer", "body": "ndjson", "sheets": True}  # noqa: RUF012
+    opt = {"role": "reviewer", "body": "ndjson", "sheets": True}
 
     @put(
         "/",
@@ -77,7 +77,7 @@ class RegionSubmissionController(Controller):
 class SubmissionController(Controller):
     path = "/submissions"
     tags = ("submissions",)
-    opt = {"role": "reviewer"}  # noqa: RUF012
+    opt = {"role": "reviewer"}
 
     @post(
         "/",

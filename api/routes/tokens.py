@@ -24,7 +24,7 @@ def _utc(moment: datetime) -> datetime:
 class TokenController(Controller):
     path = "/tokens"
     tags = ("tokens",)
-    opt = {"role": "admin", "unscoped": True}  # noqa: RUF012
+    opt = {"role": "admin", "unscoped": True}
 
     @get("/", summary="All tokens (names, roles and regions; secrets are not kept)")
     async def list_tokens(self, catalog_service: NamedDependency[CatalogService]) -> TokenList:

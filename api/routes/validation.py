@@ -20,7 +20,7 @@ Offset = Annotated[int, Parameter(ge=0, le=100_000_000, description="findings to
 class ValidationController(Controller):
     path = "/validation"
     tags = ("validation",)
-    opt = {"role": "reviewer"}  # noqa: RUF012
+    opt = {"role": "reviewer"}
 
     @get(
         "/",

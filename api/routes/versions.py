@@ -15,7 +15,7 @@ from ..services.lifecycle import LifecycleService
 class VersionController(Controller):
     path = "/versions"
     tags = ("versions",)
-    opt = {"role": "reviewer"}  # noqa: RUF012
+    opt = {"role": "reviewer"}
 
     @get("/", summary="Every version, oldest first: when, by whom, the note, what it changed")
     async def list_versions(self, lifecycle: NamedDependency[LifecycleService]) -> VersionList:

@@ -112,7 +112,7 @@ def _documented(what: type, description: str) -> dict[int, ResponseSpec]:
 class BundleWorkflowController(Controller):
     path = "/bundles/{bundle_id:str}"
     tags = ("workflows",)
-    opt = {"role": "portal", "public": True}  # noqa: RUF012
+    opt = {"role": "portal", "public": True}
 
     @get(
         "/workflow",
@@ -149,7 +149,7 @@ class BundleWorkflowController(Controller):
 class WorkflowController(Controller):
     path = "/workflows"
     tags = ("workflows",)
-    opt = {"role": "portal"}  # noqa: RUF012
+    opt = {"role": "portal"}
 
     @post(
         "/",

@@ -117,7 +117,7 @@ class CaseService:
         schedules = [*directory_schedules(self.calendar_dir), *self.cases.schedules()]
         calendar = WorkCalendar(schedules)
         years = frozenset(s.year for s in schedules)
-        if self._calendar is not None and years - self._calendar_years or self._calendar is None and years:
+        if (self._calendar is not None and years - self._calendar_years) or (self._calendar is None and years):
             moved = self.cases.recount(calendar)
             if moved:
                 log.info("counted %d provisional due dates again on the calendar of %s", moved, sorted(years))

@@ -37,6 +37,7 @@ from ..model import (
     ServicePoint,
     requirements_of,
 )
+from ..words import level_name
 
 CPSV = "http://purl.org/vocab/cpsv#"
 M8G = "http://data.europa.eu/m8g/"
@@ -62,7 +63,6 @@ CATEGORY_NAMES = {
     "other": "其他材料",
 }
 DEPTH_NAMES = {1: "办事指南网上公开", 2: "表格网上下载", 3: "网上预审", 4: "全程网办"}
-LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级", "township": "乡级", "village": "村级"}
 CHANNELS = {"window": "线下窗口", "online": "网上办理", "app": "掌上办理", "kiosk": "自助终端", "post": "邮寄办理"}
 GEO = "http://www.opengis.net/ont/geosparql#"
 
@@ -194,7 +194,7 @@ class Exporter:
                 [(SKOS + "prefLabel", Lit(name)), (DCT + "spatial", iri("region", item.owner))],
             )
         yield from self._bases(item.basis)
-        levels = "、".join(LEVEL_NAMES[lv] for lv in item.levels)
+        levels = "、".join(level_name(lv) for lv in item.levels)
         description = (
             f"{ITEM_TYPES[item.type]}；实施层级：{levels}；法定办结时限 {item.statutory_days} 个工作日"
         )

@@ -14,7 +14,8 @@ from collections.abc import Collection, Mapping, Sequence
 from ..codes import NATIONAL, province_of, uscc_problem
 from ..findings import Finding, finding
 from ..model import LEVEL_DIGIT, Implementation, Item, Material, Region, Requirement
-from ..wording import field_name, level_name, listed, named
+from ..wording import field_name, listed, named
+from ..words import level_name
 from .items import requirement_shape
 from .situations import widened
 
@@ -310,10 +311,7 @@ class ImplementationRules:
             if r.when != when:
                 self._situation(impl, line, facts, r, when, out)
             # A requirement in the item's order can repeat no earlier one; an empty any_of has nothing to meet it.
-            if position <= last or not r.any_of:
-                last = len(known)
-            else:
-                last = position
+            last = len(known) if position <= last or not r.any_of else position
             if not alternatives.issuperset(r.any_of):
                 added = [m for m in r.any_of if m not in alternatives]
                 out.append(

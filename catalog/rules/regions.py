@@ -7,7 +7,8 @@ from collections.abc import Collection
 from ..codes import region_code_problem, region_parent
 from ..findings import Finding, finding
 from ..model import Catalog, Region
-from ..wording import level_name, named
+from ..wording import named
+from ..words import level_name
 
 
 def region_findings(

@@ -269,7 +269,7 @@ def _header(
             continue
         column = BY_LABEL.get(label)
         number = material_number(label)
-        if column is not None and column in columns or number is not None and number in dict(materials):
+        if (column is not None and column in columns) or (number is not None and number in dict(materials)):
             findings.append(
                 sheet_finding(
                     "SHEET",

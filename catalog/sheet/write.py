@@ -20,8 +20,9 @@ from typing import Any, BinaryIO, Literal
 
 import msgspec
 
-from ..model import ITEM_TYPES, LEVELS, Catalog, Implementation, Item
+from ..model import ITEM_TYPES, Catalog, Implementation, Item
 from ..tree import lineage, subtree
+from ..words import level_name
 from . import notation
 from .columns import (
     COLUMNS,
@@ -204,7 +205,7 @@ def fee_text(fee: float) -> str:
 
 
 def _csv(out: BinaryIO | str | Path, width: int, rows: Iterator[Row]) -> None:
-    fh: Any = open(out, "wb") if isinstance(out, str | Path) else out  # noqa: SIM115
+    fh: Any = open(out, "wb") if isinstance(out, str | Path) else out  # noqa: SIM115 - closed below when we opened it
     try:
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text, lineterminator="\r\n")
@@ -417,7 +418,6 @@ def _notes(book: Any, catalog: Catalog, region: str, items: list[str], version: 
         line(question.id, question.text, "；".join(f"{a}：{t}" for a, t in question.answers.items()))
     row += 1
     line("区划代码", "名称", "层级", style=bold)
-    level_names = dict(zip(LEVELS, ("国家", "省级", "市级", "县级", "乡级", "村级"), strict=True))
     for code in sorted(subtree(catalog.regions, region)):
         found = catalog.regions[code]
-        line(code, found.name, level_names[found.level])
+        line(code, found.name, level_name(found.level))

@@ -13,8 +13,8 @@ none starves. Readers never wait for writers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import hashlib
 import os
 import secrets
 import sqlite3
@@ -34,6 +34,7 @@ from ..findings import Conformity
 from ..load import dump_lines
 from ..model import Bundle, Catalog, Implementation, record_encoder
 from ..tree import subtree
+from ..words import ROLES
 from . import lifecycle, reads
 from .lifecycle import (
     AuditEvent,
@@ -48,6 +49,7 @@ from .limits import BATCH_LIMITS, Gate, Limits
 from .publish import publish_file
 from .reads import VersionInfo
 from .schema import BUNDLES_ROW, CATALOG_ROW, CURRENT, Base, BundleGoneRow, BundleRow, StateRow, TokenRow
+from .tokens import token_digest
 from .writes import KeptBundle, Published, Refused, SheetRefused, StoreBusy, bundle_decoder
 
 if TYPE_CHECKING:
@@ -76,7 +78,6 @@ __all__ = [
     "VersionInfo",
 ]
 
-ROLES = ("portal", "designer", "reviewer", "admin", "agency")
 
 
 class StoredBundle(msgspec.Struct, frozen=True):
@@ -98,10 +99,6 @@ class VersionConflict(Exception):
     def __init__(self, bundle_id: str, current: int):
         super().__init__(f"bundle {bundle_id} is at version {current}")
         self.current = current
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Store:
@@ -462,7 +459,7 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(
                 sa.insert(TokenRow).values(
-                    digest=_digest(token),
+                    digest=token_digest(token),
                     name=name,
                     role=role,
                     region=region,
@@ -483,7 +480,7 @@ class Store:
         with self.quick(), self._read() as conn:
             row = conn.execute(
                 sa.select(TokenRow.name, TokenRow.role, TokenRow.region, TokenRow.agency).where(
-                    TokenRow.digest == _digest(token)
+                    TokenRow.digest == token_digest(token)
                 )
             ).first()
             return None if row is None else Caller(*row)
@@ -654,10 +651,9 @@ def _raise_missing_or_stale(conn: Connection, bundle_id: str) -> None:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    try:
+    # A first publish writes alone (`writes.transaction`): it goes back to WAL when it ends.
+    with contextlib.suppress(sqlite3.OperationalError):
         cursor.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.OperationalError:  # a first publish writes alone (`writes.transaction`): it
-        pass  # goes back to WAL when it ends
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")  # sorts (index builds) on more cores
     cursor.close()

@@ -5,11 +5,12 @@ file (mode 0600); the applicant's access code kept only as its SHA-256."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+
+from .tokens import token_digest
 
 
 class Sealer:
@@ -65,5 +66,5 @@ def write_key_file(path: str | Path) -> bool:
     return True
 
 
-def access_digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+access_digest = token_digest
+"""A case's access code is kept as a token is (`catalog.store.tokens`)."""

@@ -106,7 +106,7 @@ class ImplementationRow(Base):
         sa.Index("ix_impl_region", "region"),
         CURRENT,
     )
-    __mapper_args__ = {"primary_key": ["code", "valid_from"]}  # noqa: RUF012
+    __mapper_args__ = {"primary_key": ["code", "valid_from"]}  # noqa: RUF012 - SQLAlchemy reads it once, at mapping
 
 
 def implementation_indexes(dialect: str) -> list[sa.Index]:

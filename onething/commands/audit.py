@@ -8,14 +8,14 @@ import os
 
 import msgspec
 
+from onething.commands.shared import db_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "audit", help="list the audit trail (publishes, approvals, tokens), newest first"
     )
-    p.add_argument(
-        "--db", metavar="URL", default=None, help="store URL; env ONETHING_DB; default sqlite:///onething.db"
-    )
+    db_option(p)
     p.add_argument(
         "--action",
         help="only this action (publish, republish, submit, approve, approve.override, reject, token.create, "

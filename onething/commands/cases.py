@@ -19,6 +19,8 @@ import os
 import sys
 from datetime import date
 
+from onething.commands.shared import cli_user, db_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -28,31 +30,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
 
-    def db(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db",
-            metavar="URL",
-            default=None,
-            help="store URL; env ONETHING_DB; default sqlite:///onething.db",
-        )
-
     purge = sub.add_parser("purge", help="erase personal data of cases ended before a date")
-    db(purge)
+    db_option(purge)
     purge.add_argument("--before", required=True, type=_day, metavar="YYYY-MM-DD")
     purge.set_defaults(run=_purge)
 
     calendar = sub.add_parser("calendar", help="the official calendar's years added as data")
     cal = calendar.add_subparsers(dest="calendar_command", required=True, metavar="ACTION")
     add = cal.add_parser("add", help="add (or replace) a year's schedule from a JSON file")
-    db(add)
+    db_option(add)
     add.add_argument("file", metavar="FILE")
     add.set_defaults(run=_calendar_add)
     listing = cal.add_parser("list", help="the years added")
-    db(listing)
+    db_option(listing)
     listing.set_defaults(run=_calendar_list)
 
     relay = sub.add_parser("relay", help="send the tasks waiting in the outbox to NATS JetStream")
-    db(relay)
+    db_option(relay)
     relay.add_argument(
         "--nats", metavar="URL", default=None, help="the broker; env ONETHING_NATS_URL (required)"
     )
@@ -80,11 +74,9 @@ def _store(args: argparse.Namespace):
 def _purge(args: argparse.Namespace) -> int:
     from api.services.cases import china_today
 
-    from .token import _user
-
     store = _store(args)
     try:
-        count = store.cases.purge(args.before, by=_user(), today=china_today())
+        count = store.cases.purge(args.before, by=cli_user(), today=china_today())
     finally:
         store.dispose()
     print(f"erased the personal data of {count} case(s) ended before {args.before.isoformat()}")
@@ -97,7 +89,6 @@ def _calendar_add(args: argparse.Namespace) -> int:
     from casework import ScheduleError, WorkCalendar
     from casework.calendar import checked, schedule_decoder
 
-    from .token import _user
 
     try:
         with open(args.file, "rb") as fh:
@@ -107,7 +98,7 @@ def _calendar_add(args: argparse.Namespace) -> int:
         return 2
     store = _store(args)
     try:
-        store.cases.add_schedule(schedule, by=_user())
+        store.cases.add_schedule(schedule, by=cli_user())
         moved = store.cases.recount(WorkCalendar(store.cases.schedules()))
     finally:
         store.dispose()

@@ -4,7 +4,6 @@ in and out of a versioned store (spec §6)."""
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
@@ -12,6 +11,7 @@ from typing import Any, TextIO
 import msgspec
 
 from onething.commands.progress import Report, counter
+from onething.commands.shared import cli_user
 
 DEFAULT_DB = "sqlite:///onething.db"
 DIFF_PAGE = 10_000
@@ -110,7 +110,7 @@ def run_publish(args: argparse.Namespace) -> int:
     store = Store(args.db)
     try:
         if args.version is not None:
-            published = store.republish(args.version, by=_user(), note=args.note)
+            published = store.republish(args.version, by=cli_user(), note=args.note)
         elif sheet is not None:
             from catalog.store.sheets import publish_sheet
 
@@ -119,7 +119,7 @@ def run_publish(args: argparse.Namespace) -> int:
                     store,
                     args.catalog,
                     sheet,
-                    by=_user(),
+                    by=cli_user(),
                     note=args.note,
                     region=args.region,
                     progress=progress,
@@ -128,7 +128,7 @@ def run_publish(args: argparse.Namespace) -> int:
             with counter("reading and validating", "lines") as progress:
                 published = store.publish_file(
                     args.catalog,
-                    by=_user(),
+                    by=cli_user(),
                     note=args.note,
                     region=args.region,
                     progress=progress,
@@ -209,7 +209,7 @@ def run_export(args: argparse.Namespace) -> int:
             return 1
         if sheet:
             return _export_sheet(store, args, version)
-        out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
+        out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115 - closed in the finally below
         try:
             with counter("exporting", "records") as progress:
                 if args.format == "jsonl":
@@ -376,12 +376,6 @@ def run_versions(args: argparse.Namespace) -> int:
         )
     return 0
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name on this machine: say so
-        return "cli"
 
 
 def _safe(url: str) -> str:

@@ -7,11 +7,11 @@ admin token, which can then create the others through `POST /tokens`.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 
-ROLES = ("portal", "designer", "reviewer", "admin", "agency")
+from catalog.words import ROLES
+from onething.commands.shared import cli_user, db_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,16 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(dest="token_command", required=True, metavar="ACTION")
 
-    def db(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db",
-            metavar="URL",
-            default=None,
-            help="store URL; env ONETHING_DB; default sqlite:///onething.db",
-        )
-
     create = sub.add_parser("create", help="create a token and print it (once)")
-    db(create)
+    db_option(create)
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--name", required=True, help="who or what holds it (revoke by this name)")
     create.add_argument(
@@ -46,11 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.set_defaults(run=_create)
 
     listing = sub.add_parser("list", help="list token names and roles")
-    db(listing)
+    db_option(listing)
     listing.set_defaults(run=_list)
 
     revoke = sub.add_parser("revoke", help="revoke every token of a name")
-    db(revoke)
+    db_option(revoke)
     revoke.add_argument("--name", required=True)
     revoke.set_defaults(run=_revoke)
 
@@ -64,7 +56,7 @@ def _store(args: argparse.Namespace):
 def _create(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        print(store.create_token(args.name, args.role, region=args.region, agency=args.agency, by=_user()))
+        print(store.create_token(args.name, args.role, region=args.region, agency=args.agency, by=cli_user()))
     except ValueError as exc:
         print(f"onething token: {exc}", file=sys.stderr)
         return 2
@@ -86,7 +78,7 @@ def _list(args: argparse.Namespace) -> int:
 def _revoke(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        count = store.revoke_tokens(args.name, by=_user())
+        count = store.revoke_tokens(args.name, by=cli_user())
     finally:
         store.dispose()
     if count == 0:
@@ -95,10 +87,3 @@ def _revoke(args: argparse.Namespace) -> int:
     print(f"revoked {count} token(s) named {args.name!r}")
     return 0
 
-
-def _user() -> str:
-    """The command-line user: who the audit says created or revoked a token."""
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name on this machine: say so
-        return "cli"

@@ -3,6 +3,7 @@ accepts and never answers (a hung server)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -59,10 +60,8 @@ class Proxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         self.flowing.set()  # held bytes go nowhere now: their sockets close below
@@ -70,10 +69,8 @@ class Proxy:
             self.open = False
             self.listener.close()
             for s in self.sockets:
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
 
 

@@ -72,7 +72,7 @@ def test_six_designers_and_repeated_publishes_through_api_and_cli(pg_url, publis
                         if w.status_code == 200:
                             break
                         assert w.status_code == 412, w.text
-            except BaseException as exc:  # noqa: BLE001 - reported in the main thread
+            except BaseException as exc:  # noqa: BLE001 - collected; the test asserts there is none - reported in the main thread
                 errors.append(repr(exc))
 
         def api_publisher() -> None:
@@ -83,7 +83,7 @@ def test_six_designers_and_repeated_publishes_through_api_and_cli(pg_url, publis
                     r = api.put("/catalog", role="reviewer", content=files[k % 2].read_bytes())
                     statuses.append(r.status_code)
                     assert r.status_code == 200, r.text
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:  # noqa: BLE001 - collected; the test asserts there is none
                 errors.append(repr(exc))
 
         def cli_publisher() -> None:
@@ -108,7 +108,7 @@ def test_six_designers_and_repeated_publishes_through_api_and_cli(pg_url, publis
                         check=False,
                     )
                     assert done.returncode == 0, done.stderr
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:  # noqa: BLE001 - collected; the test asserts there is none
                 errors.append(repr(exc))
 
         threads = [threading.Thread(target=designer, args=(n,)) for n in range(designers)]
@@ -186,7 +186,7 @@ def test_reads_during_a_publish_see_one_version_or_the_next_never_a_mix(db_url, 
                         r = api.get(url, params=params)
                         body = r.json() if r.headers.get("content-type", "").endswith("json") else None
                         reads.append((began, time.monotonic(), url, r.status_code, body))
-            except BaseException as exc:  # noqa: BLE001 - reported in the main thread
+            except BaseException as exc:  # noqa: BLE001 - collected; the test asserts there is none - reported in the main thread
                 errors.append(repr(exc))
 
         threads = [threading.Thread(target=reader, args=(k,)) for k in range(3)]

@@ -183,7 +183,7 @@ def test_the_nearest_region_up_the_tree_serves(implemented_at: list[str], served
     b = Builder()
     item = b.item(1, req("identity", "id-card"))
     other = b.item(2, req("identity", "id-card"))
-    for region in implemented_at + ["640105"]:  # a sibling county never serves 兴庆区
+    for region in [*implemented_at, "640105"]:  # a sibling county never serves 兴庆区
         b.implement(item, region)
     b.implement(other, "640104")
     workflow = compose(b.catalog, [item, other], "640104")

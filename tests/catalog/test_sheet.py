@@ -124,7 +124,7 @@ def test_the_sheet_lists_the_subtree_then_template_rows_for_what_the_region_lack
     # codes stay text: a 12-digit item code keeps its leading zeros
     assert all(isinstance(r[index("事项编码")], str) and len(r[index("事项编码")]) == 12 for r in rows[1:])
     notes = cells(exported(store, tmp_path, COUNTY))[NOTES_SHEET]
-    assert ["格式", "onething-sheet/1"] == notes[1][:2] and ["区划", COUNTY] == notes[2][:2]
+    assert notes[1][:2] == ["格式", "onething-sheet/1"] and notes[2][:2] == ["区划", COUNTY]
     assert any("只减不增" in str(cell) for row in notes for cell in row)
 
 

@@ -43,7 +43,8 @@ def assert_same_as_full(store: Store, version: int, path: Path) -> None:
     """What the store says of `version` is what validating `path` whole says."""
     expected = validate_file(path)
     total, stored = store.findings(version, limit=100_000)
-    key = lambda f: (f.rule, f.severity, f.kind, f.key, f.line, f.message)
+    def key(f):
+        return (f.rule, f.severity, f.kind, f.key, f.line, f.message)
     assert [key(f) for f in stored] == [key(f) for f in expected.findings]
     assert total == len(expected.findings)
     assert store.conformity(version) == expected.conformity

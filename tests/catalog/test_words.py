@@ -31,3 +31,13 @@ def test_no_page_keeps_a_table_of_its_own() -> None:
 
     assert not hasattr(api.pages.lifecycle, "FIELD_NAMES")
     assert api.pages.lifecycle._globals()["field_names"] is catalog.words.FIELD_LABELS
+
+
+def test_every_level_and_role_has_one_chinese_name() -> None:
+    from catalog.model import LEVELS
+    from catalog.words import LEVEL_NAMES, LEVEL_ORDER, ROLE_NAMES, ROLES, level_name, role_name
+
+    assert set(LEVEL_NAMES) == set(LEVELS) and set(ROLE_NAMES) == set(ROLES)
+    assert [LEVEL_ORDER[level] for level in LEVELS] == sorted(LEVEL_ORDER.values())
+    assert level_name("province") == "省级" and role_name("reviewer") == "审查人员"
+    assert level_name("township") == "township"  # an unknown word keeps its name
