@@ -25,6 +25,7 @@ from .test_sweep import NDJSON, page_routes, partial
 pytestmark = pytest.mark.browser
 
 COUNTY = "640104"  # 兴庆区
+SUBMITTER = "640105"  # 西夏区, which the second version leaves without a defect
 WIDTHS = (1366, 390)
 IMPLEMENTATION = "11640104036401041P4002002101000"
 
@@ -87,18 +88,20 @@ EXTRA = [("not-found", "/pages/nope", None)]
 
 @pytest.fixture(scope="module")
 def axe_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, int]]:
-    """The fixture, a second version over it, and a county's submission held for review."""
+    """The fixture, a second version over it, and a county's submission held for review (one
+    without errors, so its page offers the decision)."""
     clean = ningxia()
-    for server in serve(tmp_path_factory.mktemp("pages-axe"), clean, broken(clean)):
+    second = broken(clean)
+    for server in serve(tmp_path_factory.mktemp("pages-axe"), clean, second):
         store = server.store()
         try:
-            token = store.create_token("axe-county-reviewer", "reviewer", region=COUNTY)
+            token = store.create_token("axe-county-reviewer", "reviewer", region=SUBMITTER)
         finally:
             store.dispose()
         r = httpx.post(
-            f"{server.url}/submissions?region={COUNTY}&note={quote('压缩时限')}",
+            f"{server.url}/submissions?region={SUBMITTER}&note={quote('压缩时限')}",
             headers={"Authorization": f"Bearer {token}", **NDJSON},
-            content=partial(clean, COUNTY, 1),
+            content=partial(second, SUBMITTER, 1),
             timeout=60,
         )
         assert r.status_code == 201, r.text
