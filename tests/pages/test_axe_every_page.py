@@ -84,6 +84,8 @@ PAGES: dict[str, list[tuple[str, str, str | None]] | None] = {
 }
 #: Pages no route names: the Chinese error page.
 EXTRA = [("not-found", "/pages/nope", None)]
+#: Pages checked again on a phone with the 菜单 (the top bar's <details>) open.
+MENU_OPEN = {"home", "home-staff"}
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +171,12 @@ def test_every_page_passes_axe_and_fits(axe_site, browser, artifacts: Path, widt
                 visited += 1
                 problems += _problems(page, name, width, axe)
                 page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+                if width < 700 and name in MENU_OPEN:
+                    page.click("#menu > summary")
+                    if not page.locator("#menu nav a").first.is_visible():
+                        problems.append(f"{name} @{width}: the 菜单 opens no links")
+                    problems += _problems(page, f"{name} (菜单)", width, axe)
+                    page.screenshot(path=str(shots / f"{name}-menu-{width}.png"), full_page=True)
         finally:
             ctx.close()
     assert visited >= len(PAGES) - 4
