@@ -173,8 +173,11 @@ def test_every_page_passes_axe_and_fits(axe_site, browser, artifacts: Path, widt
                 page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
                 if width < 700 and name in MENU_OPEN:
                     page.click("#menu > summary")
-                    if not page.locator("#menu nav a").first.is_visible():
-                        problems.append(f"{name} @{width}: the 菜单 opens no links")
+                    first = page.locator("#menu nav a").first
+                    brand = page.locator(".topbar .brand").bounding_box()
+                    box = first.bounding_box() if first.is_visible() else None
+                    if box is None or brand is None or box["y"] < brand["y"] + brand["height"]:
+                        problems.append(f"{name} @{width}: the 菜单's links are not a row under the brand")
                     problems += _problems(page, f"{name} (菜单)", width, axe)
                     page.screenshot(path=str(shots / f"{name}-menu-{width}.png"), full_page=True)
         finally:
