@@ -40,4 +40,4 @@ def test_every_level_and_role_has_one_chinese_name() -> None:
     assert set(LEVEL_NAMES) == set(LEVELS) and set(ROLE_NAMES) == set(ROLES)
     assert [LEVEL_ORDER[level] for level in LEVELS] == sorted(LEVEL_ORDER.values())
     assert level_name("province") == "省级" and role_name("reviewer") == "审查人员"
-    assert level_name("township") == "township"  # an unknown word keeps its name
+    assert level_name("hamlet") == "hamlet"  # an unknown word keeps its name
