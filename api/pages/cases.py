@@ -40,7 +40,7 @@ from catalog.store import Caller
 
 from .data import LoginRequired, Service, User, WrongRole, current_user, here, region_options
 from .qr import qr_svg
-from .render import REASONS, html
+from .render import REASONS, html, said
 from .svg import Bar, bar_chart
 
 CLERKS = frozenset({"portal", "reviewer", "admin"})
@@ -272,7 +272,11 @@ class CasePagesController(Controller):
             form_fields=[f for f in workflow.form if f.id not in APPLICANT_FIELDS] if workflow else [],
             e_license=e_license,
             consent_error=any(f"m:{w.material}" in errors for w in e_license),
-            other_waived=[w for w in workflow.waived if w.reason != "e_license"] if workflow else [],
+            other_waived=list(
+                {(w.material, w.reason): w for w in workflow.waived if w.reason != "e_license"}.values()
+            )
+            if workflow
+            else [],
             values=values,
             errors=errors,
             elsewhere=elsewhere,
@@ -301,7 +305,7 @@ class CasePagesController(Controller):
         try:
             await cases_of(request).read(case_id, Who(access=access))
         except CaseError as exc:
-            why = "办件编号或查询码不正确，请核对受理回执。" if status_of(exc) in (403, 404) else exc.message
+            why = "办件编号或查询码不正确，请核对受理回执。" if status_of(exc) in (403, 404) else said(exc.message)
             return await self._ask(request, catalog_service, case_id, why, status_of(exc))
         cookie = Cookie(
             key=CASE_COOKIE,
@@ -384,7 +388,7 @@ class CasePagesController(Controller):
             rating = await service.rating(held[0], who)
         except CaseError as exc:
             gone = Cookie(key=CASE_COOKIE, value="", max_age=0, path=COOKIE_PATH)
-            response = await self._ask(request, catalog_service, held[0], exc.message, status_of(exc))
+            response = await self._ask(request, catalog_service, held[0], said(exc.message), status_of(exc))
             response.cookies.append(gone)
             return response
         snap = await catalog_service.snapshot()

@@ -308,3 +308,22 @@ def test_the_public_figures(site: Site) -> None:
     assert r.status_code == 200 and "银川市" in r.text and "bars-list" in r.text
     r = site.get("/pages/cases/figures?from=yesterday")
     assert r.status_code == 200 and "已忽略" in r.text
+
+
+def test_the_guide_leads_a_clerk_to_the_hand_in_with_its_answers(site: Site) -> None:
+    url = f"/pages/bundles/newborn/guide?region={COUNTY}&answer=wants-social-card:yes"
+    shown = site.get(url, "portal")
+    link = re.search(r'<a href="([^"]+)" id="hand-in-here">', shown.text)
+    assert link is not None
+    target = link.group(1).replace("&amp;", "&")
+    assert "answer=wants-social-card%3Ayes" in target and "bundle=newborn" in target
+    form = site.get(target, "portal")
+    assert form.status_code == 200 and 'value="wants-social-card:yes" selected' in form.text
+    assert 'id="hand-in-here"' not in site.get(url).text  # not for a citizen
+    assert 'id="hand-in-here"' not in site.get(url, "designer").text
+
+
+def test_a_refusal_reads_without_the_apis_field_names(site: Site) -> None:
+    r = site.post("/pages/cases", without(hand_in_form(), "consent"), "portal")
+    lead = re.search(r'id="refusal"[^>]*>(.*?)</div>', r.text, re.DOTALL).group(1)
+    assert "电子证照" in lead and not re.search(r"[A-Za-z]{3,}", lead.replace('data-code="CONSENT"', ""))
