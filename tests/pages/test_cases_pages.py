@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -327,3 +328,30 @@ def test_a_refusal_reads_without_the_apis_field_names(site: Site) -> None:
     r = site.post("/pages/cases", without(hand_in_form(), "consent"), "portal")
     lead = re.search(r'id="refusal"[^>]*>(.*?)</div>', r.text, re.DOTALL).group(1)
     assert "电子证照" in lead and not re.search(r"[A-Za-z]{3,}", lead.replace('data-code="CONSENT"', ""))
+
+
+def test_the_queue_pages_by_cursor(site: Site) -> None:
+    for _ in range(6):  # each case gives the health agency four tasks
+        receipt(site)
+    first = site.get("/pages/agency/tasks", "health")
+    link = re.search(r'<a href="([^"]+)" id="next-page">', first.text)
+    assert link is not None
+    second = site.get(link.group(1).replace("&amp;", "&"), "health")
+    assert second.status_code == 200
+    ids = re.compile(r'action="/pages/agency/tasks/([^/]+)/events"')
+    assert set(ids.findall(first.text)).isdisjoint(ids.findall(second.text))
+    assert "第一页" in second.text
+
+
+def test_an_overdue_rectification_is_marked(site: Site) -> None:
+    store = site.client.app.state.store
+    clock = site.client.app.state.cases.clock
+    if not store.cases.rectifications(today=clock()):
+        pytest.skip("needs the rating test's rectification")
+    before = clock.today
+    try:
+        clock.today = date(2027, 6, 1)
+        page = site.get("/pages/rectifications?overdue=yes", "admin")
+        assert page.status_code == 200 and "已超期" in page.text
+    finally:
+        clock.today = before
