@@ -355,3 +355,20 @@ def test_an_overdue_rectification_is_marked(site: Site) -> None:
         assert page.status_code == 200 and "已超期" in page.text
     finally:
         clock.today = before
+
+
+def test_an_approval_without_its_numbers_names_each_output(site: Site) -> None:
+    case_id, _, _ = receipt(site)
+    store = site.client.app.state.store
+    task = next(t.task for t in store.cases.load(case_id).tasks if t.task.agency == AGENCIES["health"])
+    base = f"/pages/agency/tasks/{task.id}/events"
+    assert site.post(base, [("event", "accept"), ("key", "acc-" + task.id)], "health").status_code == 303
+    r = site.post(base + "?state=accepted", [("event", "approve"), ("key", "app-" + task.id)], "health")
+    assert r.status_code == 422
+    catalog = store.dictionaries(store.revision())
+    notice = r.text[r.text.index('role="alert"') :]
+    notice = notice[: notice.index("</div>")]
+    for output in catalog.items[task.item].outputs:
+        assert f"{catalog.materials[output].name}：缺少结果编号" in notice and output not in notice
+    again = next(t.task for t in store.cases.load(case_id).tasks if t.task.id == task.id)
+    assert again.state == "accepted"
