@@ -363,7 +363,7 @@ def test_an_approval_without_its_numbers_names_each_output(site: Site) -> None:
     task = next(t.task for t in store.cases.load(case_id).tasks if t.task.agency == AGENCIES["health"])
     base = f"/pages/agency/tasks/{task.id}/events"
     assert site.post(base, [("event", "accept"), ("key", "acc-" + task.id)], "health").status_code == 303
-    r = site.post(base + "?state=accepted", [("event", "approve"), ("key", "app-" + task.id)], "health")
+    r = site.post(base, [("event", "approve"), ("key", "app-" + task.id), ("state", "accepted")], "health")
     assert r.status_code == 422
     catalog = store.dictionaries(store.revision())
     notice = r.text[r.text.index('role="alert"') :]
