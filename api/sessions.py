@@ -63,6 +63,7 @@ _api_token = sa.table(
     sa.column("name", sa.String),
     sa.column("role", sa.String),
     sa.column("region", sa.String),
+    sa.column("agency", sa.String),
 )
 
 
@@ -95,7 +96,7 @@ class Sessions:
         from catalog.store import Caller
 
         query = (
-            sa.select(_api_token.c.name, _api_token.c.role, _api_token.c.region)
+            sa.select(_api_token.c.name, _api_token.c.role, _api_token.c.region, _api_token.c.agency)
             .select_from(page_session.join(_api_token, _api_token.c.digest == page_session.c.token_digest))
             .where(page_session.c.digest == token_digest(session_id), page_session.c.expires_at >= int(time.time()))
         )

@@ -22,6 +22,11 @@ files under `/pages/static/`.
 | bundle designer (save: designer) | `/pages/designer?items=&region=&bundle=` | portal |
 | bundles, a citizen's guide | `/pages/bundles?region=&q=`, `/pages/bundles/{id}/guide?region=&answer=Q:A` | public |
 | versions, diffs, needs-review queue, submissions (`lifecycle`) | `/pages/versions`, `/pages/review-queue`, `/pages/submissions` | reviewer |
+| 一窗受理 and its receipt (`cases`) | `/pages/cases/new`, POST `/pages/cases` | clerk: portal, reviewer, admin |
+| the applicant's status page, rating (`cases`) | `/pages/cases/status` (case number + access code, POSTed) | anyone with the code |
+| 好差评 figures per region (`cases`) | `/pages/cases/figures?region=&bundle=&from=&to=` | public |
+| an agency's task queue and events (`agency`) | `/pages/agency/tasks?state=&after=` | agency |
+| rectifications (`agency`) | `/pages/rectifications?state=&overdue=` | agency answers; reviewer closes, reopens |
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from __future__ import annotations
 from litestar import Router
 from litestar.static_files import create_static_files_router
 
+from .agency import AgencyPagesController, RectificationPagesController
 from .browse import BrowseController
+from .cases import CasePagesController
 from .checks import ChecksPageController
 from .csrf import form_token_guard
 from .designer import DesignerController
@@ -61,6 +68,9 @@ pages = Router(
         StatsPageController,
         LifecyclePagesController,
         PlacesPageController,
+        CasePagesController,
+        AgencyPagesController,
+        RectificationPagesController,
     ],
     exception_handlers=HANDLERS,  # type: ignore[arg-type]
     guards=[form_token_guard],  # every POST form carries its session's token (`csrf`)

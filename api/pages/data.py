@@ -42,6 +42,8 @@ class User:
     """The token's name (what versions and the audit record)."""
     region: str | None = None
     """A region-scoped token acts only within that region's subtree."""
+    agency: str | None = None
+    """Role `agency`: the USCC of the agency whose tasks it reads and acts on."""
 
 
 class LoginRequired(HTTPException):
@@ -74,7 +76,7 @@ def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
     if session_id is None:
         return None
     caller = connection.app.state.tokens.session_caller(session_id)
-    return None if caller is None else User(caller.role, caller.name, caller.region)
+    return None if caller is None else User(caller.role, caller.name, caller.region, caller.agency)
 
 
 def here(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

@@ -24,6 +24,7 @@ from api.state import Answers
 from catalog.search import by_life_event
 from catalog.words import beijing_today
 
+from .cases import CLERKS
 from .data import Service, current_user, region_options, signed_in
 from .qr import qr_svg
 from .render import env, html
@@ -133,6 +134,10 @@ class BundlePagesController(Controller):
             qr=qr_svg(str(request.url)),
             designer="/pages/designer?" + urlencode({"bundle": bundle_id, "region": region})
             if current_user(request)
+            else None,
+            clerk="/pages/cases/new?"
+            + urlencode([("bundle", bundle_id), ("region", region), *(("answer", f"{q}:{a}") for q, a in answers)])
+            if (user := current_user(request)) is not None and user.role in CLERKS
             else None,
             action=action,
             restart=action + "?" + urlencode({"region": region}),

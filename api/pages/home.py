@@ -64,6 +64,27 @@ JOBS: list[dict[str, Any]] = [
         "title": "办事指南",
         "text": "为申请人生成可打印的一次告知书和合并申请表。",
     },
+    {
+        "id": "hand-in",
+        "href": "/pages/cases/new",
+        "roles": ("portal", "reviewer", "admin"),
+        "title": "一窗受理",
+        "text": "综合窗口一次受理一件事：一表申请、核收材料，打印带查询码和二维码的受理回执。",
+    },
+    {
+        "id": "agency-tasks",
+        "href": "/pages/agency/tasks",
+        "roles": ("agency", "admin"),
+        "title": "部门办件",
+        "text": "受理、退回补正、办结或不予受理分送本部门的事项。",
+    },
+    {
+        "id": "rectifications",
+        "href": "/pages/rectifications",
+        "roles": ("agency", "reviewer", "admin"),
+        "title": "差评整改",
+        "text": "部门核实并答复差评，审查人员办结或退回重新整改。",
+    },
 ]
 """The staff's entries on the front door, each shown only to the roles that can use its page."""
 

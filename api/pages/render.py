@@ -134,6 +134,15 @@ def tel(phone: str) -> str:
 env.filters["tel"] = tel
 
 
+def said(message: str) -> str:
+    """A service's message for people: without the API's field names in brackets, e.g.
+    "不予受理须写明理由（note）。" → "不予受理须写明理由。"."""
+    return re.sub(r"（[A-Za-z_.\-]+）", "", message)
+
+
+env.filters["said"] = said
+
+
 def html(
     request: Request,
     template: str,

@@ -39,6 +39,7 @@ from casework import (
     Fault,
     Figures,
     HandIn,
+    Rating,
     RatingIn,
     Rectification,
     Refused,
@@ -303,6 +304,36 @@ class CaseService:
             tasks=rating.tasks,
             rectifications=[self._rectification(r) for r in opened],
         )
+
+    async def rating(self, case_id: str, who: Who) -> Rating | None:
+        """The case's rating for its applicant (the pages show it after rating), or None."""
+
+        def work() -> Rating | None:
+            if who.access is None:
+                raise Unauthenticated("请提供办件查询码（X-Case-Access）。")
+            loaded = self.cases.load(case_id)
+            if loaded is None or not self.cases.access_matches(case_id, who.access):
+                raise Denied("办件查询码不正确。", [Fault("查询码不正确", field="X-Case-Access")])
+            return loaded.rating
+
+        return await self._run(work)
+
+    async def rectification_labels(self, found: list[Rectification]) -> dict[int, tuple[str, str]]:
+        """For people reading a list of rectifications: each one's (item name or '', agency name),
+        from its case's tasks (no personal data)."""
+
+        def work() -> dict[int, tuple[str, str]]:
+            cases = {c: self.cases.load(c) for c in {r.case for r in found}}
+            out = {}
+            for r in found:
+                loaded = cases[r.case]
+                tasks = loaded.tasks if loaded is not None else []
+                task = next((t.task for t in tasks if t.task.id == r.task), None)
+                agency = next((t.task.agency_name for t in tasks if t.task.agency == r.agency), "")
+                out[r.id] = (task.name if task is not None else "", agency)
+            return out
+
+        return await self._run(work)
 
     def _rectification(self, r: Rectification) -> Rectification:
         r.overdue = rectification_overdue(r, self.clock())

@@ -214,6 +214,34 @@ def _urls(s: Swept) -> dict[str, list[str]]:
             "/pages/submissions/999",
         ],
         "/pages/static/{file_path:path}": ["/pages/static/pages.css", "/pages/static/pages.js"],
+        "/pages/search": ["/pages/search", _with("/pages/search", q="出生", region=COUNTY)],
+        "/pages/cases/new": [
+            "/pages/cases/new",
+            _with("/pages/cases/new", bundle="newborn", region=COUNTY),
+            _with("/pages/cases/new", bundle="newborn", region=COUNTY, answer="wants-social-card:yes"),
+            _with("/pages/cases/new", bundle="newborn", region=COUNTY, answer="nope:nope"),
+            _with("/pages/cases/new", bundle="freight-transport", region=COUNTY),
+            *(_with("/pages/cases/new", bundle=b, region=COUNTY) for b in bundles),
+            _with("/pages/cases/new", bundle="nope", region="nope"),
+        ],
+        "/pages/cases/status": ["/pages/cases/status", _with("/pages/cases/status", case="640104-20261204-0001")],
+        "/pages/cases/figures": [
+            "/pages/cases/figures",
+            *(_with("/pages/cases/figures", region=r) for r in regions),
+            _with("/pages/cases/figures", bundle="newborn", **{"from": "2026-01-01", "to": "2026-12-31"}),
+            _with("/pages/cases/figures", region="nope", bundle="nope", **{"from": "x"}),
+        ],
+        "/pages/agency/tasks": [
+            "/pages/agency/tasks",
+            _with("/pages/agency/tasks", state="ready"),
+            _with("/pages/agency/tasks", agency="11640104036401041P", after="x"),
+            _with("/pages/agency/tasks", agency="nope", state="nope"),
+        ],
+        "/pages/rectifications": [
+            "/pages/rectifications",
+            _with("/pages/rectifications", state="open", overdue="yes"),
+            _with("/pages/rectifications", state="nope", overdue="nope"),
+        ],
     }
 
 
@@ -243,6 +271,23 @@ POSTS: dict[str, list[tuple[str, dict]]] = {
     "/pages/submissions": [("/pages/submissions", {})],
     "/pages/submissions/{sid:int}/approve": [("/pages/submissions/999/approve", {})],
     "/pages/submissions/{sid:int}/reject": [("/pages/submissions/999/reject", {"reason": "不对"})],
+    "/pages/cases": [
+        ("/pages/cases", {}),
+        ("/pages/cases", {"bundle": "newborn", "region": COUNTY, "op": "update", "answer": "nope:nope"}),
+        ("/pages/cases", {"bundle": "newborn", "region": COUNTY, "applicant.id_number": "x"}),
+    ],
+    "/pages/cases/status": [("/pages/cases/status", {}), ("/pages/cases/status", {"case": "x", "access": "y"})],
+    "/pages/cases/status/forget": [("/pages/cases/status/forget", {})],
+    "/pages/cases/status/rating": [("/pages/cases/status/rating", {"score": "9"})],
+    "/pages/cases/status/resubmit": [("/pages/cases/status/resubmit", {"task": "x"})],
+    "/pages/agency/tasks/{task_id:str}/events": [
+        ("/pages/agency/tasks/nope/events", {}),
+        ("/pages/agency/tasks/nope/events", {"event": "accept", "key": "k"}),
+    ],
+    "/pages/rectifications/{rid:int}/{action:str}": [
+        ("/pages/rectifications/999/answer", {"finding": "", "action": ""}),
+        ("/pages/rectifications/999/nope", {}),
+    ],
 }
 
 
