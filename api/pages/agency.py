@@ -38,7 +38,7 @@ RECTIFIERS = frozenset({"agency", "reviewer", "admin"})
 
 class AgencyPagesController(Controller):
     path = "/pages/agency"
-    guards = [signed_in("agency")]  # noqa: RUF012
+    guards = [signed_in("agency")]
 
     @get("/tasks", name="pages:agency-tasks")
     async def tasks(

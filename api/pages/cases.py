@@ -15,6 +15,7 @@ HttpOnly, SameSite=Strict cookie scoped to `/pages/cases` for 30 minutes.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Mapping
 from datetime import date
@@ -131,10 +132,8 @@ class CasePagesController(Controller):
     ) -> Response[str]:
         clerk(request)
         given = {}
-        try:
+        with contextlib.suppress(ProblemException):  # a malformed answer in the link: ask again
             given = parse_answers([a for a in answer or () if a.strip()])
-        except ProblemException:
-            pass
         return await self._form(request, catalog_service, bundle, region, given, {}, None, 200)
 
     @post("/", name="pages:case-hand-in", status_code=200)

@@ -165,7 +165,7 @@ def test_every_page_passes_axe_and_fits(axe_site, browser, artifacts: Path, widt
                 response = page.goto(url)
                 status = response.status if response is not None else 0
                 expected = 404 if name == "not-found" else 200
-                if status != expected or re.search(r"/pages/login", page.url) and name != "login":
+                if status != expected or (re.search(r"/pages/login", page.url) and name != "login"):
                     problems.append(f"{name} @{width}: {url} answered {status} at {page.url}")
                     continue
                 visited += 1
