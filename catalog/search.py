@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 from .model import Bundle, Item, Material, Region
 
@@ -131,14 +131,18 @@ def by_life_event(
 # -- pinyin -------------------------------------------------------------------------------------
 
 
+def _letters(text: str) -> Any:
+    """pypinyin's `errors`: what is not Chinese, as its letters and digits (a list, which pypinyin
+    takes though its annotation says a string)."""
+    return [c for c in text.casefold() if c.isalnum()]
+
+
 def _pinyin(text: str) -> tuple[str, str]:
     """(initials, full pinyin) of the text's Chinese characters and Latin letters/digits."""
     from pypinyin import Style, lazy_pinyin
 
-    full = lazy_pinyin(text, errors=lambda s: [c for c in s.casefold() if c.isalnum()])
-    initials = lazy_pinyin(
-        text, style=Style.FIRST_LETTER, errors=lambda s: [c for c in s.casefold() if c.isalnum()]
-    )
+    full = lazy_pinyin(text, errors=_letters)
+    initials = lazy_pinyin(text, style=Style.FIRST_LETTER, errors=_letters)
     return "".join(initials).casefold(), "".join(full).casefold()
 
 
@@ -269,8 +273,8 @@ class SearchIndex:
             )
         # Every phrase a query may name: what the segmenter keeps whole and pinyin can reach.
         vocabulary: set[str] = set(self.synonyms)
-        for phrases in self.synonyms.values():
-            vocabulary |= phrases
+        for named in self.synonyms.values():
+            vocabulary |= named
         for doc in self.docs:
             doc.initials, doc.full = _pinyin(doc.name)
             vocabulary.update(doc.fields[NAME])

@@ -484,10 +484,10 @@ def write_bundles(
     for bundle_id, bundle in list(catalog.bundles.items()):
         found = stored.get(bundle_id)
         if found is not None and found.line is None and not take:
-            body = bundle_decoder.decode(found.body)
-            if body != bundle:
-                kept.append(KeptBundle(bundle_id, body.name, lines.pop(bundle_id, None)))
-                catalog.bundles[bundle_id] = body
+            edited = bundle_decoder.decode(found.body)
+            if edited != bundle:
+                kept.append(KeptBundle(bundle_id, edited.name, lines.pop(bundle_id, None)))
+                catalog.bundles[bundle_id] = edited
         elif found is None and bundle_id in gone:
             kept.append(KeptBundle(bundle_id, bundle.name, lines.pop(bundle_id, None), deleted=True))
             del catalog.bundles[bundle_id]
