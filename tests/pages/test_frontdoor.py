@@ -121,8 +121,8 @@ def test_region_and_search_without_javascript(site: Server, browser) -> None:
         page.fill("#bundles-search input[name=q]", "上户口")
         with page.expect_navigation():
             page.click("#bundles-search button[type=submit]")
-        assert page.locator("#bundles li[data-bundle]").evaluate_all(
-            "ls => ls.map(l => l.dataset.bundle)"
-        ) == ["newborn"]
+        found = page.locator("#bundles li[data-bundle]").evaluate_all("ls => ls.map(l => l.dataset.bundle)")
+        # Of the fixture's bundles (the designer's tests add their own to this shared site).
+        assert [b for b in found if b in site.catalog.bundles] == ["newborn"]
     finally:
         ctx.close()

@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
+from api.pages.csrf import FIELD, token_for
 from api.settings import Settings
 from tests.pages.conftest import ningxia
 
@@ -72,7 +73,8 @@ def test_a_county_designer_edits_its_own_bundles_on_the_page(app_client: TestCli
     app = app_client.app
     store = app.state.store
     token = store.create_token("polish-county", "designer", region="640104")
-    cookie = {"Cookie": f"onething_session={app.state.tokens.sessions.open(token)}"}
+    session = app.state.tokens.sessions.open(token)
+    cookie = {"Cookie": f"onething_session={session}"}
     items = list(ningxia().bundles["newborn"].items[:2])
 
     opened = app_client.get("/pages/designer?bundle=newborn&region=640104", headers=cookie).text
@@ -80,7 +82,13 @@ def test_a_county_designer_edits_its_own_bundles_on_the_page(app_client: TestCli
     assert 'id="delete"' not in opened and "通过 API" not in opened
 
     def save(**fields):
-        data = {"items": items, "region": "640104", "name": "兴庆区新生儿一件事", **fields}
+        data = {
+            "items": items,
+            "region": "640104",
+            "name": "兴庆区新生儿一件事",
+            FIELD: token_for(session),
+            **fields,
+        }
         return app_client.post("/pages/designer/save", data=data, headers=cookie, follow_redirects=False)
 
     refused = save(id="newborn", original="newborn", version="1", offered="640104")
@@ -98,10 +106,12 @@ def test_a_county_designer_edits_its_own_bundles_on_the_page(app_client: TestCli
     assert replaced.status_code == 303 and store.bundle("xq-newborn").bundle.name == "改名"
 
     def delete(bundle: str, version: str):
-        data = {"id": bundle, "version": version, "region": "640104"}
+        data = {"id": bundle, "version": version, "region": "640104", FIELD: token_for(session)}
         return app_client.post("/pages/designer/delete", data=data, headers=cookie, follow_redirects=False)
 
-    assert delete("newborn", "1").status_code == 403 and store.bundle("newborn") is not None
+    refused = delete("newborn", "1")
+    assert refused.status_code == 403 and "表单已失效" not in refused.text  # its region's refusal
+    assert store.bundle("newborn") is not None
     assert delete("xq-newborn", "2").status_code == 303 and store.bundle("xq-newborn") is None
 
 

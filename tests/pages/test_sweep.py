@@ -23,6 +23,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
+from api.pages.csrf import FIELD, token_for
 from api.settings import Settings
 from catalog.model import Catalog, record_encoder
 from tests.pages.conftest import broken, ningxia
@@ -182,7 +183,17 @@ def _urls(s: Swept) -> dict[str, list[str]]:
         "/pages/review": review,
         "/pages/checks": checks,
         "/pages/designer": designer,
-        "/pages/bundles": ["/pages/bundles"],
+        "/pages/bundles": ["/pages/bundles", _with("/pages/bundles", region=COUNTY)],
+        "/pages/search": [
+            "/pages/search",
+            _with("/pages/search", q="出生"),
+            _with("/pages/search", q="出生", region=COUNTY),
+            _with("/pages/search", q="csz", region=REGION_CODES["city"]),
+            _with("/pages/search", q="0007", region="all"),
+            _with("/pages/search", q="出生", region="nope"),
+            _with("/pages/search", q="出生", region=""),
+            _with("/pages/search", q="《》%_\\" + "长" * 300),
+        ],
         "/pages/bundles/{bundle_id:str}/guide": guides,
         "/pages/stats": ["/pages/stats", *(_with("/pages/stats", region=r) for r in regions)],
         "/pages/stats/advice": ["/pages/stats/advice"],
@@ -306,7 +317,14 @@ def test_every_form_answers_without_a_5xx(swept: Swept, role: str) -> None:
     posts = [p for each in POSTS.values() for p in each]
     if role == "anonymous":
         posts.append(("/pages/logout", {}))
-    for url, data in posts:
+    # Each form as the page sends it (with the session's form token, so the handler itself
+    # answers), and once without the token (the CSRF guard's refusal is a Chinese page too).
+    token = {} if cookie is None else {FIELD: token_for(cookie.split("=", 1)[1])}
+    for (url, data), with_token in itertools.product(posts, (True, False)):
+        if with_token and url != "/pages/login":
+            data = {**data, **token}
+        elif not token:
+            continue  # anonymous: no session, no token to leave out
         r = swept.client.post(
             url, data=data, headers={"Cookie": cookie} if cookie else {}, follow_redirects=False
         )
@@ -314,6 +332,8 @@ def test_every_form_answers_without_a_5xx(swept: Swept, role: str) -> None:
             failures.append(f"{r.status_code} POST {url} {data}")
         elif r.status_code >= 400 and (problem := not_a_chinese_page(r)):
             failures.append(f"{r.status_code} POST {url}: {problem}")
+        elif not with_token and url != "/pages/login" and r.status_code != 403:
+            failures.append(f"{r.status_code} POST {url} without the form token")
     assert failures == [], "\n".join(failures)
 
 
@@ -390,8 +410,6 @@ def test_the_designer_names_every_waiver_and_requirement(swept: Swept) -> None:
 @pytest.mark.parametrize(
     ("url", "status", "words"),
     [
-        ("/pages/", 404, "没有这个页面"),
-        ("/pages", 404, "没有这个页面"),
         ("/pages/nope", 404, "没有这个页面"),
         ("/pages/versions/1/diff/99", 404, "没有第 99 版"),
         ("/pages/versions/99/diff/1", 404, "没有第 99 版"),
@@ -412,6 +430,14 @@ def test_errors_under_pages_are_pages_in_chinese(swept: Swept, url: str, status:
     assert "<h1>" in r.text and 'href="/"' in r.text
     if url.startswith(("/pages/versions", "/pages/submissions/")):
         assert 'id="back"' in r.text  # the section, not only the home page
+
+
+@pytest.mark.parametrize("url", ["/pages", "/pages/"])
+def test_the_pages_home_is_the_front_door(swept: Swept, url: str) -> None:
+    """A visitor typing /pages/ lands on the front door (it was a 404 before there was one)."""
+    for role in ("anonymous", "admin"):
+        r = swept.get(url, role)
+        assert r.status_code == 302 and r.headers["location"] == "/", (role, r.status_code)
 
 
 def test_the_api_keeps_its_problem_documents(swept: Swept) -> None:
