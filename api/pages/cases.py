@@ -70,7 +70,7 @@ CHANNEL_WORDS = {"window": "窗口受理", "assisted": "帮办代办"}
 CASE_COOKIE = "onething_case"
 COOKIE_PATH = "/pages/cases"
 COOKIE_AGE = 1800
-HANDED = BoundedLRU(4096, 3600.0)
+HANDED: BoundedLRU[str, str] = BoundedLRU(4096, 3600.0)
 """A hand-in form's one-time value → the case it made: sending the same form again (a reload,
 a double click) shows that case instead of handing in twice."""
 

@@ -225,7 +225,6 @@ def _urls(s: Swept) -> dict[str, list[str]]:
             "/pages/submissions/999",
         ],
         "/pages/static/{file_path:path}": ["/pages/static/pages.css", "/pages/static/pages.js"],
-        "/pages/search": ["/pages/search", _with("/pages/search", q="出生", region=COUNTY)],
         "/pages/cases/new": [
             "/pages/cases/new",
             _with("/pages/cases/new", bundle="newborn", region=COUNTY),
