@@ -5,6 +5,9 @@
 - `cases calendar add FILE` adds a year's official schedule (holidays and 调休 workdays, JSON:
   `{"year": 2027, "holidays": ["2027-01-01", …], "workdays": ["2027-02-07", …]}`) and counts the
   provisional due dates again; `cases calendar list` shows the years added.
+- `cases seed` hands in a few hundred generated cases over the catalog (`fixtures.cases`) and
+  moves them along — open, done, overdue, rejected, rated, rectified — so that the pages show
+  something on a fresh machine; nothing when the store already holds cases.
 - `cases keygen FILE` writes a new key for the personal data (mode 0600; never overwrites).
 """
 
@@ -46,6 +49,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = cal.add_parser("list", help="the years added")
     db(listing)
     listing.set_defaults(run=_calendar_list)
+
+    seeder = sub.add_parser("seed", help="hand in generated cases (the demo fixture) into an empty store")
+    db(seeder)
+    seeder.add_argument("--cases", type=int, default=300, metavar="N", help="how many (default 300)")
+    seeder.add_argument("--seed", type=int, default=20, metavar="S", help="random seed (default 20)")
+    seeder.add_argument(
+        "--today",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the last day (default: today in Beijing)",
+    )
+    seeder.set_defaults(run=_seed)
 
     keygen = sub.add_parser("keygen", help="write a new key file for personal data (mode 0600)")
     keygen.add_argument("file", metavar="FILE")
@@ -113,6 +129,25 @@ def _calendar_list(args: argparse.Namespace) -> int:
             print(f"{s.year}\t{len(s.holidays)} holidays\t{len(s.workdays)} workdays\t{s.source}")
     finally:
         store.dispose()
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from api.services.cases import china_today
+    from fixtures.cases import seed
+
+    store = _store(args)
+    try:
+        made = seed(store, cases=args.cases, seed=args.seed, today=args.today or china_today())
+    finally:
+        store.dispose()
+    what = "the store already holds cases; none added" if made.skipped else f"handed in {args.cases} case(s)"
+    r = made.rectifications
+    print(
+        f"{what}: {made.cases} cases ({made.open} open, {made.done} done, {made.closed} closed, "
+        f"{made.overdue} overdue), {made.ratings} ratings ({made.bad} bad), rectifications "
+        f"{r['open']} open, {r['answered']} answered, {r['closed']} closed ({r['overdue']} overdue)"
+    )
     return 0
 
 
