@@ -23,6 +23,8 @@ run: $(VENV)/.installed
 	@$(BIN)/onething token create --db $(DB) --role admin --name make-run
 	@# The key that seals cases' personal data (AES-GCM), made once, readable by its owner only (0600).
 	@$(BIN)/onething cases keygen $(CASE_KEY) >/dev/null
+	@# A few hundred generated cases so the pages show something (none added once there are cases).
+	ONETHING_CASE_KEY_FILE=$(CASE_KEY) $(BIN)/python -m onething cases seed --db $(DB)
 	ONETHING_CASE_KEY_FILE=$(CASE_KEY) $(BIN)/onething serve --db $(DB) --host 127.0.0.1 --port 8000
 
 bench: $(VENV)/.installed

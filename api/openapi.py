@@ -97,6 +97,28 @@ REFUSALS: dict[tuple[str, str], dict[str, list[str]]] = {
     ("/catalog", "put"): {"422": ["INVALID_CATALOG"]},
     ("/versions/{version}/republish", "post"): {"422": ["INVALID_CATALOG"]},
     ("/tokens", "post"): {"422": ["INVALID_SCOPE"]},
+    # Cases (§7): what the workflow, the case's state or the agency's queue makes of a valid body.
+    ("/cases", "post"): {
+        "422": [
+            "UNANSWERED",
+            "FORM",
+            "MATERIALS",
+            "CONSENT",
+            "NOT_OFFERED",
+            "UNKNOWN_BUNDLE",
+            "ANSWER",
+            *BUNDLING,
+        ]
+    },
+    ("/tasks/{task_id}/events", "post"): {
+        "409": ["TRANSITION"],
+        "422": ["KEY", "NOTE", "MISSING", "OUTPUTS"],
+    },
+    ("/agencies/{uscc}/tasks", "get"): {"422": ["CURSOR"]},
+    ("/cases/{case_id}/rating", "post"): {"409": ["NOT_FINAL", "RATED"], "422": ["RATING"]},
+    ("/rectifications/{rid}/answer", "post"): {"409": ["TRANSITION"]},
+    ("/rectifications/{rid}/close", "post"): {"409": ["TRANSITION"]},
+    ("/rectifications/{rid}/reopen", "post"): {"409": ["TRANSITION"]},
 }
 """(path, method) → status → the problem codes with which the operation refuses a request its
 schema allows: what depends on the catalog (or on a version another client moved on), not on
@@ -166,8 +188,10 @@ def refine(app: Litestar, public_read: bool = False) -> dict[str, Any]:
                 operation.setdefault("x-refusals", {})[status] = list(codes)
                 response = responses.setdefault(status, _problem(""))
                 said = response.get("description", "").rstrip(".")
-                response["description"] = (said + "; " if said else "") + "a valid request refused: " + ", ".join(
-                    f"`{code}`" for code in codes
+                response["description"] = (
+                    (said + "; " if said else "")
+                    + "a valid request refused: "
+                    + ", ".join(f"`{code}`" for code in codes)
                 )
             if (path, method) in IF_MATCH_OPERATIONS:
                 operation.setdefault("parameters", []).append(dict(IF_MATCH))

@@ -54,6 +54,9 @@ class WorkCalendar:
         self._on: set[date] = set()
         self._years: set[int] = set()
         self._package_years = {d.year for d in chinese_calendar.holidays}
+        self._package_days: dict[date, bool] = {}
+        """The package's answers, kept: its `is_workday` checks the date's range against every
+        holiday it knows (~80 µs a call), and a hand-in asks for dozens of days."""
         for schedule in schedules:
             self.add(schedule)
 
@@ -74,7 +77,10 @@ class WorkCalendar:
                 return True, True
             return day.weekday() < 5 and day not in self._off, True
         if day.year in self._package_years:
-            return chinese_calendar.is_workday(day), True
+            working = self._package_days.get(day)
+            if working is None:
+                working = self._package_days[day] = chinese_calendar.is_workday(day)
+            return working, True
         return day.weekday() < 5, False
 
     def add_days(self, start: date, days: int) -> tuple[date, bool]:

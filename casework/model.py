@@ -4,7 +4,7 @@ rating and a rectification are, and the figures. The API's bodies are these Stru
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Struct
@@ -16,6 +16,10 @@ CaseState = Literal["open", "done", "closed"]
 EventName = Literal["accept", "return", "resubmit", "approve", "reject"]
 RectificationState = Literal["open", "answered", "closed"]
 FormValue = str | int | float
+
+FreeText = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+"""A note or comment people write: any text but control characters (tab and line breaks are
+text), as every JSON body of the API is held to (`api.bodies`); said in the schema."""
 
 FINAL: frozenset[str] = frozenset({"done", "rejected", "cancelled"})
 """The task states that end a task."""
@@ -161,7 +165,7 @@ class EventIn(Struct, frozen=True, forbid_unknown_fields=True):
 
     event: EventName
     key: str = msgspec.field(default="")
-    note: str = ""
+    note: FreeText = ""
     outputs: dict[str, str] = {}
     missing: list[str] = []
 
@@ -170,7 +174,7 @@ class RatingIn(Struct, frozen=True, forbid_unknown_fields=True):
     """The body of `POST /cases/{id}/rating` (§7.3)."""
 
     score: int
-    comment: str = ""
+    comment: FreeText = ""
     tasks: dict[str, int] = {}
 
 
@@ -203,8 +207,8 @@ class Rectification(Struct, kw_only=True, omit_defaults=True):
 class AnswerIn(Struct, frozen=True, forbid_unknown_fields=True):
     """The body of `POST /rectifications/{id}/answer`."""
 
-    finding: str
-    action: str
+    finding: FreeText
+    action: FreeText
 
 
 class RectificationFigures(Struct, frozen=True):

@@ -9,6 +9,10 @@
   JetStream (§7.2, `api.relay`): beside instances run with `ONETHING_NATS_RELAY=0`, or once to
   send what a stopped instance left (`--once`: until the outbox is empty; exit 3 when the broker
   cannot be reached).
+- `cases seed` (from the repository: `python -m onething cases seed`) hands in a few hundred
+  generated cases over the catalog (`fixtures.cases`) and
+  moves them along — open, done, overdue, rejected, rated, rectified — so that the pages show
+  something on a fresh machine; nothing when the store already holds cases.
 - `cases keygen FILE` writes a new key for the personal data (mode 0600; never overwrites).
 """
 
@@ -52,6 +56,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     relay.add_argument("--once", action="store_true", help="stop once the outbox is empty")
     relay.set_defaults(run=_relay)
+    seeder = sub.add_parser("seed", help="hand in generated cases (the demo fixture) into an empty store")
+    db_option(seeder)
+    seeder.add_argument("--cases", type=int, default=300, metavar="N", help="how many (default 300)")
+    seeder.add_argument("--seed", type=int, default=20, metavar="S", help="random seed (default 20)")
+    seeder.add_argument(
+        "--today",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the last day (default: today in Beijing)",
+    )
+    seeder.set_defaults(run=_seed)
 
     keygen = sub.add_parser("keygen", help="write a new key file for personal data (mode 0600)")
     keygen.add_argument("file", metavar="FILE")
@@ -88,7 +104,6 @@ def _calendar_add(args: argparse.Namespace) -> int:
 
     from casework import ScheduleError, WorkCalendar
     from casework.calendar import checked, schedule_decoder
-
 
     try:
         with open(args.file, "rb") as fh:
@@ -142,6 +157,33 @@ def _relay(args: argparse.Namespace) -> int:
     finally:
         store.dispose()
     print(f"published {tally.published} task message(s), {tally.duplicates} dropped by JetStream as copies")
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from api.services.cases import china_today
+
+    try:  # the repository's generator, not an installed package: `python -m onething` from the tree
+        from fixtures.cases import seed
+    except ModuleNotFoundError:
+        print(
+            "onething cases: seed needs the repository's fixtures/: run `python -m onething "
+            "cases seed` from the repository's root",
+            file=sys.stderr,
+        )
+        return 2
+
+    store = _store(args)
+    try:
+        made = seed(store, cases=args.cases, seed=args.seed, today=args.today or china_today())
+    finally:
+        store.dispose()
+    what = "the store already holds cases; none added" if made.skipped else f"handed in {args.cases} case(s)"
+    r = made.rectifications
+    print(
+        f"{what}: {made.cases} cases ({made.open} open, {made.done} done, {made.closed} closed, "
+        f"{made.overdue} overdue), {made.ratings} ratings ({made.bad} bad), rectifications "
+        f"{r['open']} open, {r['answered']} answered, {r['closed']} closed ({r['overdue']} overdue)"
+    )
     return 0
 
 
