@@ -35,6 +35,7 @@ def test_the_version_shown_is_the_stores_and_moves_with_a_publish(app_client: Te
     designer = app_client.get("/pages/designer?bundle=newborn&region=640104").text
     assert "目录第 1 版" in designer
     assert "第 1 版" in app_client.get("/pages/regions").text  # the footer
+    assert "目录第 1 版" in app_client.get("/pages/review").text  # not the file header's "2026.11"
 
     catalog = ningxia()
     impls = {
@@ -48,6 +49,7 @@ def test_the_version_shown_is_the_stores_and_moves_with_a_publish(app_client: Te
     assert "目录第 2 版" in app_client.get(GUIDE).text
     assert "目录第 2 版" in app_client.get("/pages/designer?bundle=newborn&region=640104").text
     assert "第 2 版" in app_client.get("/pages/regions").text
+    assert "目录第 2 版" in app_client.get("/pages/review").text
 
 
 def test_phone_numbers_are_tel_links(app_client: TestClient) -> None:
