@@ -33,7 +33,7 @@ from litestar.static_files import create_static_files_router
 
 from . import schemas
 from .problems import PROBLEM_JSON
-from .schemas import ONE_LINE
+from .schemas import FREE_TEXT, ONE_LINE
 
 DOCS_ASSETS = "/docs-assets"
 
@@ -154,6 +154,8 @@ def refine(app: Litestar, public_read: bool = False) -> dict[str, Any]:
         if name in components:
             generated = msgspec.json.schema(struct, ref_template="#/components/schemas/{name}")
             components[name] = generated["$defs"][name]
+    for name in CASE_BODIES & components.keys():
+        _body_text(components[name])
     public = _public_operations(app)
     optional = _public_reads(app) if public_read else set()
     for path, item in document.get("paths", {}).items():
@@ -229,6 +231,27 @@ def _no_control_characters(schema: dict[str, Any]) -> None:
         _no_control_characters(option)
     if isinstance(schema.get("items"), dict):  # a repeated parameter (`answer=…&answer=…`)
         _no_control_characters(schema["items"])
+
+
+CASE_BODIES = frozenset({"HandIn", "Applicant", "EventIn", "RatingIn", "AnswerIn"})
+"""The cases' bodies (`casework.model`), whose text the core leaves unconstrained."""
+
+
+def _body_text(schema: dict[str, Any]) -> None:
+    """Say what `api.bodies.BodyGuard` enforces of a JSON body: no control character but tab and
+    line breaks in any string, a map's keys included."""
+    if schema.get("type") == "string" and not {"pattern", "enum", "format", "const"} & schema.keys():
+        schema["pattern"] = FREE_TEXT
+    if isinstance(schema.get("additionalProperties"), dict):
+        schema.setdefault("propertyNames", {"pattern": FREE_TEXT})
+        _body_text(schema["additionalProperties"])
+    for key in ("items",):
+        if isinstance(schema.get(key), dict):
+            _body_text(schema[key])
+    for option in schema.get("oneOf", []) + schema.get("anyOf", []):
+        _body_text(option)
+    for prop in schema.get("properties", {}).values():
+        _body_text(prop)
 
 
 def _json_body(operation: dict[str, Any]) -> bool:
