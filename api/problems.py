@@ -14,6 +14,7 @@ import re
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -216,7 +217,7 @@ def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
         detail = exc.detail if exc.detail and exc.detail != phrase else ""
         problem = Problem(type="about:blank", title=phrase, status=status, detail=detail, instance=instance)
         return problem_response(problem, exc.headers)
-    unavailable = _unavailable(exc, getattr(request.app.state.get("catalog_service"), "outage", None))
+    unavailable = _unavailable(exc, getattr(request.app.state.get("views"), "outage", None))
     if unavailable is not None:
         status, code, detail, retry = unavailable
         problem = Problem(
@@ -401,3 +402,23 @@ def document_problems(*controllers: type) -> None:
                     wanted[412] = _problem_spec("If-Match names a version that is no longer current")
                     wanted[428] = _problem_spec("If-Match is required")
                 value.responses = {**wanted, **(value.responses or {})}
+
+
+def findings_as_errors(findings: Sequence[Any]) -> list[ErrorDetail]:
+    """Findings as a problem's `errors` (a sheet's with their worksheet, row, column and label)."""
+    return [
+        ErrorDetail(
+            message=f.message,
+            rule=f.rule,
+            severity=f.severity,
+            kind=f.kind,
+            key=f.key,
+            line=f.line,
+            field=getattr(f, "label", None),
+            sheet=getattr(f, "sheet", None),
+            row=getattr(f, "row", None),
+            column=getattr(f, "column", None),
+        )
+        for f in findings
+    ]
+

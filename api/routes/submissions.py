@@ -22,7 +22,7 @@ from ..problems import not_found
 from ..schemas import PublishResult
 from ..schemas_lifecycle import ID, DiffPage, Rejection, SubmissionList, SubmissionOut
 from ..services.lifecycle import LifecycleService, diff_page, submission_out
-from ..state import CatalogService
+from ..services.publishing import PublishingService
 from .catalog import NDJSON, receive_file
 
 NOTE = Parameter(default="", max_length=2000, description="why (kept with the version or submission)")
@@ -56,7 +56,7 @@ class RegionSubmissionController(Controller):
     async def publish(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        publishing: NamedDependency[PublishingService],
         lifecycle: NamedDependency[LifecycleService],
         code: FromPath[str],
         note: str = NOTE,
@@ -68,8 +68,8 @@ class RegionSubmissionController(Controller):
         path = await receive_file(request, limit, suffix=f".{fmt or 'jsonl'}")
         try:
             if fmt is not None:
-                return await catalog_service.publish_sheet(path, fmt, by=caller.name, note=note, region=code)
-            return await catalog_service.publish_file(path, by=caller.name, note=note, region=code)
+                return await publishing.publish_sheet(path, fmt, by=caller.name, note=note, region=code)
+            return await publishing.publish_file(path, by=caller.name, note=note, region=code)
         finally:
             path.unlink(missing_ok=True)
 
