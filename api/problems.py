@@ -14,7 +14,6 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -23,34 +22,13 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from msgspec import Struct
 
+from .schemas import ErrorDetail
+
 log = logging.getLogger("onething.api")
 
 _MISSING = re.compile(r"(query|path|header|cookie) parameter '([^']+)'")
 
 PROBLEM_JSON = "application/problem+json"
-
-
-class ErrorDetail(Struct, omit_defaults=True):
-    """One thing at fault: a request field (`field`, `source`) or a catalog record (`kind`, `key`,
-    `line`); in a region's sheet also its place: `sheet` (the worksheet), `row`, `column` (its
-    letter), and `field` the column's header label."""
-
-    message: str
-    field: str | None = None
-    source: str | None = None
-    rule: str | None = None
-    severity: str | None = None
-    kind: str | None = None
-    key: str | None = None
-    line: int | None = None
-    sheet: str | None = None
-    row: int | None = None
-    column: str | None = None
-    question: str | None = None
-    material: str | None = None
-    requirement: str | None = None
-    reason: str | None = None
-    """Cases (§7): what is at fault (`question`, `field`, `material`) and why, in Chinese."""
 
 
 class Problem(Struct, omit_defaults=True):
@@ -154,7 +132,7 @@ BEARER = {"WWW-Authenticate": 'Bearer realm="onething"'}
 def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response:
     """The one exception handler: HTTPException subclasses keep their status, the rest are 500."""
     instance = request.url.path
-    domain = case_problem(exc, instance)
+    domain = case_problem(exc, instance) or service_problem(exc, instance)
     if domain is not None:
         return domain
     if isinstance(exc, ProblemException):
@@ -404,21 +382,42 @@ def document_problems(*controllers: type) -> None:
                 value.responses = {**wanted, **(value.responses or {})}
 
 
-def findings_as_errors(findings: Sequence[Any]) -> list[ErrorDetail]:
-    """Findings as a problem's `errors` (a sheet's with their worksheet, row, column and label)."""
-    return [
-        ErrorDetail(
-            message=f.message,
-            rule=f.rule,
-            severity=f.severity,
-            kind=f.kind,
-            key=f.key,
-            line=f.line,
-            field=getattr(f, "label", None),
-            sheet=getattr(f, "sheet", None),
-            row=getattr(f, "row", None),
-            column=getattr(f, "column", None),
-        )
-        for f in findings
-    ]
+def _service_statuses() -> dict[type[Exception], int]:
+    """The API services' domain errors (`api.services.errors`) → HTTP status, one line each."""
+    from .services import errors as e
 
+    return {
+        e.NoCatalog: 409,
+        e.UnknownBundle: 404,
+        e.UnknownRegion: 422,
+        e.UnknownAnswer: 422,
+        e.Unbundlable: 422,
+        e.BundleExists: 409,
+        e.StaleVersion: 412,
+        e.InvalidBundle: 422,
+        e.InvalidCatalog: 422,
+        e.TooManyRows: 422,
+    }
+
+
+def status_of(exc: Exception) -> int | None:
+    """The HTTP status of a service's domain error (None: not one)."""
+    return next((s for cls, s in _service_statuses().items() if isinstance(exc, cls)), None)
+
+
+def service_problem(exc: Exception, instance: str) -> Response | None:
+    """A domain error of `api.services` as its problem (None: not one)."""
+    status = status_of(exc)
+    if status is None:
+        return None
+    problem = Problem(
+        type=problem_type(exc.code),  # type: ignore[attr-defined]
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=exc.detail,  # type: ignore[attr-defined]
+        instance=instance,
+        code=exc.code,  # type: ignore[attr-defined]
+        errors=exc.errors,  # type: ignore[attr-defined]
+        items=exc.items,  # type: ignore[attr-defined]
+    )
+    return problem_response(problem, exc.headers)  # type: ignore[attr-defined]

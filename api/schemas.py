@@ -391,6 +391,29 @@ class ChecksReport(Struct):
     rows: list[CheckRow]
 
 
+class ErrorDetail(Struct, omit_defaults=True):
+    """One thing at fault: a request field (`field`, `source`) or a catalog record (`kind`, `key`,
+    `line`); in a region's sheet also its place: `sheet` (the worksheet), `row`, `column` (its
+    letter), and `field` the column's header label."""
+
+    message: str
+    field: str | None = None
+    source: str | None = None
+    rule: str | None = None
+    severity: str | None = None
+    kind: str | None = None
+    key: str | None = None
+    line: int | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    question: str | None = None
+    material: str | None = None
+    requirement: str | None = None
+    reason: str | None = None
+    """Cases (§7): what is at fault (`question`, `field`, `material`) and why, in Chinese."""
+
+
 # -- from the core's records to these shapes ------------------------------------------------
 def finding_out(f: Any) -> FindingOut:
     return FindingOut(
@@ -464,3 +487,22 @@ def report_view(
         findings=[finding_out(f) for f in findings[offset : offset + limit]],
         conformity=conformity_out(report.conformity),
     )
+
+
+def findings_as_errors(findings: Sequence[Any]) -> list[ErrorDetail]:
+    """Findings as a problem's `errors` (a sheet's with their worksheet, row, column and label)."""
+    return [
+        ErrorDetail(
+            message=f.message,
+            rule=f.rule,
+            severity=f.severity,
+            kind=f.kind,
+            key=f.key,
+            line=f.line,
+            field=getattr(f, "label", None),
+            sheet=getattr(f, "sheet", None),
+            row=getattr(f, "row", None),
+            column=getattr(f, "column", None),
+        )
+        for f in findings
+    ]

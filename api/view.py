@@ -31,7 +31,8 @@ from catalog.model import Catalog, Implementation
 from catalog.tree import children, lineage, subtree
 
 from . import schemas as s
-from .problems import OutageLog, ProblemException
+from .problems import OutageLog
+from .services.errors import no_catalog
 
 if TYPE_CHECKING:
     from litestar.stores.base import Store as CacheStore
@@ -76,9 +77,7 @@ class View:
 
     def require(self) -> Catalog:
         if self.catalog is None:
-            raise ProblemException(
-                409, "NO_CATALOG", "no catalog has been published yet (PUT /catalog as a reviewer)"
-            )
+            raise no_catalog()
         return self.catalog
 
     def path(self, region: str) -> list[str]:

@@ -21,10 +21,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
-from api.problems import ProblemException
+from api.problems import status_of
 from api.schemas import BundleCreate, BundleReplace
+from api.services import errors
 from api.services.bundles import BundleService
 from api.services.checks import ChecksService
+from api.services.errors import ServiceError
 from api.services.reads import ReadsService
 from api.services.workflows import WorkflowService
 from api.view import View, Views
@@ -148,7 +150,7 @@ async def designer_page(
                 computed = await workflows.workflow(original, region, snap)
             else:
                 computed = await workflows.adhoc_workflow(picked, region)
-        except ProblemException as exc:
+        except ServiceError as exc:
             problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
         else:
             workflow = msgspec.json.decode(computed.body, type=Workflow)
@@ -398,8 +400,10 @@ class DesignerController(Controller):
                 out = await bundles.create_bundle(data_in)
         except msgspec.ValidationError as exc:
             return await again(f"无法保存：{_field_message(str(exc))}", 422)
-        except ProblemException as exc:
-            return await again(_problem_message(exc), exc.status_code, [e.key for e in exc.errors if e.key])
+        except ServiceError as exc:
+            return await again(
+                _problem_message(exc), status_of(exc) or 500, [e.key for e in exc.errors if e.key]
+            )
         target = "/pages/designer?" + urlencode({"bundle": out.id, "region": region, "saved": "1"})
         return Redirect(target, status_code=303)  # type: ignore[return-value]
 
@@ -453,8 +457,8 @@ class DesignerController(Controller):
             return await again(f"「{stored.name}」不只在您的令牌所辖区划内提供，您不能删除它。", 403)
         try:
             await bundles.delete_bundle(bundle_id, int(version))
-        except ProblemException as exc:
-            return await again(_problem_message(exc), exc.status_code)
+        except ServiceError as exc:
+            return await again(_problem_message(exc), status_of(exc) or 500)
         target = "/pages/designer?" + urlencode({"deleted": stored.name, "region": region})
         return Redirect(target, status_code=303)  # type: ignore[return-value]
 
@@ -471,16 +475,14 @@ def _field_message(text: str) -> str:
     return "填写的内容不符合要求，请检查编号、名称和说明。"
 
 
-def _problem_message(exc: ProblemException) -> str:
-    if exc.code == "BUNDLE_EXISTS":
+def _problem_message(exc: ServiceError) -> str:
+    """A bundle write's refusal in the designer's words."""
+    if isinstance(exc, errors.BundleExists):
         return "编号已被其他一件事使用：请换一个编号，或打开该一件事进行修改。"
-    if exc.code == "STALE_VERSION":
-        return f"保存失败：{exc.detail}"
-    if exc.code == "UNKNOWN_BUNDLE":
+    if isinstance(exc, errors.StaleVersion):
+        return f"保存失败：{exc.message}"
+    if isinstance(exc, errors.UnknownBundle):
         return "该一件事已被删除，无法替换；可清空“原编号”后另存为新的一件事。"
-    if exc.code == "INVALID_BUNDLE":
-        details = "；".join(e.message for e in exc.errors)
-        return f"一件事未通过校验：{details}"
-    if exc.code == "UNAUTHENTICATED" or exc.status_code == 401:
-        return "登录已失效，请重新登录后再保存。"
-    return f"保存失败（{exc.status_code}），请稍后再试。"
+    if isinstance(exc, errors.InvalidBundle):
+        return exc.message
+    return f"保存失败（{status_of(exc)}），请稍后再试。"

@@ -19,9 +19,10 @@ from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
-from api.problems import ProblemException
+from api.problems import status_of
 from api.routes.workflows import parse_answers
 from api.services.checks import ChecksService
+from api.services.errors import ServiceError
 from api.services.workflows import WorkflowService
 from api.view import Answers, Views
 from catalog.search import by_life_event
@@ -113,9 +114,9 @@ class BundlePagesController(Controller):
             elif region in catalog.regions:
                 computed = await workflows.guide(bundle_id, region, snap, answers)
                 workflow = await workflows.workflow(bundle_id, region, snap, answers)
-        except ProblemException as exc:
+        except ServiceError as exc:
             problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
-            status = exc.status_code
+            status = status_of(exc) or 500
         if region not in catalog.regions or problem is not None:
             # No guide to show: the page asks for a region, with the problem if there was one.
             return html(

@@ -28,7 +28,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Redirect
 
-from api.problems import ProblemException
+from api.problems import ProblemException, status_of
+from api.services.errors import ServiceError
 from api.services.lifecycle import LifecycleService
 from api.services.publishing import PublishingService
 from api.view import Views
@@ -272,12 +273,12 @@ class LifecyclePagesController(Controller):
                 held = await _lifecycle(request).submit(
                     _caller(user), Path(name), region=region, note=note, max_bytes=limit
                 )
-        except ProblemException as exc:
+        except (ProblemException, ServiceError) as exc:
             return await self._submissions_page(
                 request,
                 views,
                 error=_problem_text(exc),
-                status_code=exc.status_code,
+                status_code=_status(exc),
                 findings=exc.errors if exc.code == "INVALID_SHEET" else None,
                 region=region or "",
             )
@@ -371,9 +372,9 @@ class LifecyclePagesController(Controller):
         override = user.role == "admin" and form.get("override") == "1"
         try:
             await _lifecycle(request).approve(_caller(user), sid, override=override)
-        except ProblemException as exc:
+        except (ProblemException, ServiceError) as exc:
             return await self._submission_page(
-                request, views, store, sid, error=_problem_text(exc), status_code=exc.status_code
+                request, views, store, sid, error=_problem_text(exc), status_code=_status(exc)
             )
         return Redirect(f"/pages/submissions/{sid}?done=approved", status_code=303)  # type: ignore[return-value]
 
@@ -398,14 +399,18 @@ class LifecyclePagesController(Controller):
             )
         try:
             await _lifecycle(request).reject(_caller(user), sid, reason)
-        except ProblemException as exc:
+        except (ProblemException, ServiceError) as exc:
             return await self._submission_page(
-                request, views, store, sid, error=_problem_text(exc), status_code=exc.status_code
+                request, views, store, sid, error=_problem_text(exc), status_code=_status(exc)
             )
         return Redirect(f"/pages/submissions/{sid}?done=rejected", status_code=303)  # type: ignore[return-value]
 
 
-def _problem_text(exc: ProblemException) -> str:
+def _status(exc: ProblemException | ServiceError) -> int:
+    return exc.status_code if isinstance(exc, ProblemException) else status_of(exc) or 500
+
+
+def _problem_text(exc: ProblemException | ServiceError) -> str:
     texts = {
         "OUT_OF_SCOPE": "超出本令牌的区划范围，未做任何更改。",
         "UNKNOWN_REGION": "目录中没有该区划。",

@@ -11,9 +11,10 @@ import anyio.to_thread
 from catalog.model import Bundle
 
 from .. import schemas as s
-from ..problems import ErrorDetail, ProblemException, findings_as_errors
-from ..schemas import bundle_of, bundle_out
+from ..schemas import ErrorDetail, bundle_of, bundle_out, findings_as_errors
 from ..view import Views
+from . import errors
+from .errors import InvalidBundle
 from .errors import stale as _stale
 from .errors import unknown_bundle as _unknown_bundle
 
@@ -44,10 +45,9 @@ class BundleService:
         try:
             stored = await self._run(self.store.create_bundle, bundle, check)
         except BundleExists:
-            raise ProblemException(
-                409,
-                "BUNDLE_EXISTS",
-                f"bundle {bundle.id!r} exists; replace it with PUT and If-Match",
+            raise errors.BundleExists(
+                f"编号 {bundle.id} 已被其他一件事使用。",
+                detail=f"bundle {bundle.id!r} exists; replace it with PUT and If-Match",
                 errors=[
                     ErrorDetail(message="id taken", field="id", source="body", kind="bundle", key=bundle.id)
                 ],
@@ -104,10 +104,9 @@ class BundleService:
             assert catalog is not None
             errors = [f for f in bundle_findings(bundle, catalog) if f.severity == "error"]
             if errors:
-                raise ProblemException(
-                    422,
-                    "INVALID_BUNDLE",
-                    f"the bundle has {len(errors)} error finding(s)",
+                raise InvalidBundle(
+                    f"一件事未通过校验：{'；'.join(f.message for f in errors)}",
+                    detail=f"the bundle has {len(errors)} error finding(s)",
                     errors=findings_as_errors(errors),
                 )
 

@@ -15,9 +15,9 @@ import msgspec
 from catalog.findings import Report
 
 from .. import schemas as s
-from ..problems import ErrorDetail, ProblemException
-from ..schemas import finding_out
+from ..schemas import ErrorDetail, finding_out
 from ..view import View, Views
+from . import errors
 from .errors import refused as _refused
 
 if TYPE_CHECKING:
@@ -79,10 +79,9 @@ class PublishingService:
         try:
             return await self._run(written)
         except TooManyRows as exc:
-            raise ProblemException(
-                422,
-                "TOO_MANY_ROWS",
-                f"region {region}'s list has {exc.rows:,} rows, more than an Excel worksheet holds: ask for format=csv",
+            raise errors.TooManyRows(
+                f"区划 {region} 的清单有 {exc.rows:,} 行，超过 Excel 工作表的行数：请改用 CSV 格式下载。",
+                detail=f"region {region}'s list has {exc.rows:,} rows, more than an Excel worksheet holds: ask for format=csv",
                 errors=[ErrorDetail(message=str(exc), field="format", source="query")],
             ) from None
 

@@ -23,9 +23,10 @@ import msgspec
 
 from catalog.model import Catalog, record_encoder
 
-from ..problems import ErrorDetail, ProblemException
+from ..schemas import ErrorDetail
 from ..view import Answers, View, Views
 from ..view import etag_digest as _digest
+from .errors import Unbundlable, UnknownAnswer, UnknownBundle, unknown_region
 from .errors import unknown_bundle as _unknown_bundle
 
 if TYPE_CHECKING:
@@ -37,15 +38,6 @@ log = logging.getLogger("onething.api")
 
 
 # Bundling error (§4) → HTTP status.
-BUNDLE_ERROR_STATUS = {
-    "UNKNOWN_BUNDLE": 404,
-    "UNKNOWN_REGION": 422,
-    "UNKNOWN_ITEM": 422,
-    "NOT_IMPLEMENTED": 422,
-    "CYCLE": 422,
-    "UNKNOWN_ANSWER": 422,
-}
-
 
 _WORKFLOW = b"W"
 _PROBLEM = b"P"
@@ -228,12 +220,7 @@ class WorkflowService:
         if bundle_id not in view.versions:
             raise _unknown_bundle(bundle_id)
         if region not in catalog.regions:
-            raise ProblemException(
-                422,
-                "UNKNOWN_REGION",
-                f"no region {region!r} in the catalog",
-                errors=[ErrorDetail(message="no such region", field="region", source="query", key=region)],
-            )
+            raise unknown_region(region)
 
     @staticmethod
     def _pack(compose: Callable[[], Workflow]) -> bytes:
@@ -252,10 +239,9 @@ class WorkflowService:
             error = msgspec.json.decode(packed[1:])
             code = str(error.get("error", "BUNDLE_ERROR"))
             items = [str(i) for i in error.get("items", [])]
-            raise ProblemException(
-                BUNDLE_ERROR_STATUS.get(code, 422),
-                code,
+            raise (UnknownBundle if code == "UNKNOWN_BUNDLE" else Unbundlable)(
                 str(error.get("message", "")),
+                code=code,
                 items=items,
                 errors=[
                     ErrorDetail(message=str(error.get("message", "")), kind="item", key=i) for i in items
@@ -268,7 +254,7 @@ def _flat(answers: Answers) -> list[str]:
     return [f"{question}={answer}" for question, answer in answers]
 
 
-def unknown_answer(catalog: Catalog, question: str, answer: str, source: str) -> ProblemException:
+def unknown_answer(catalog: Catalog, question: str, answer: str, source: str) -> UnknownAnswer:
     """UNKNOWN_ANSWER (§4) as a problem whose detail a clerk reads: which question or answer is
     not in the catalog, and what the question offers."""
     defined = catalog.questions.get(question)
@@ -277,9 +263,7 @@ def unknown_answer(catalog: Catalog, question: str, answer: str, source: str) ->
     else:
         offered = "、".join(f"{a}（{text}）" for a, text in defined.answers.items())
         detail = f"情形问题“{defined.text}”（{question}）没有答案“{answer}”，可选：{offered}"
-    return ProblemException(
-        422,
-        "UNKNOWN_ANSWER",
+    return UnknownAnswer(
         detail,
         errors=[ErrorDetail(message=detail, field="answers", source=source, kind="question", key=question)],
     )
