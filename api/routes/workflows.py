@@ -103,8 +103,9 @@ async def _conditional(
     etag = workflows.workflow_etag(snap, bundle_id, region, what, answers)
     if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
         return _not_modified(etag)
-    compute = workflows.guide if what == "guide" else workflows.workflow
-    return _respond(await compute(bundle_id, region, snap, answers))
+    if what == "guide":
+        return _respond(await workflows.guide(bundle_id, region, snap, answers))
+    return _respond(await workflows.workflow(bundle_id, region, snap, answers, etag=etag))
 
 
 def _documented(what: type, description: str) -> dict[int, ResponseSpec]:

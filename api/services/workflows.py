@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 import msgspec
 
+from bundler.document import BundleProblem
 from catalog.model import Catalog, record_encoder
 
 from ..schemas import ErrorDetail
@@ -35,12 +36,6 @@ if TYPE_CHECKING:
     from bundler import Workflow
 
 log = logging.getLogger("onething.api")
-
-
-# Bundling error (§4) → HTTP status.
-
-_WORKFLOW = b"W"
-_PROBLEM = b"P"
 
 
 def _code_tag() -> str:
@@ -119,28 +114,35 @@ class WorkflowService:
         return etag
 
     async def workflow(
-        self, bundle_id: str, region: str, view: View | None = None, answers: Answers = ()
+        self,
+        bundle_id: str,
+        region: str,
+        view: View | None = None,
+        answers: Answers = (),
+        *,
+        etag: str | None = None,
+        part: Callable[[], Awaitable[Catalog]] | None = None,
     ) -> Computed:
         """`view`: the view the caller already holds (one heads check per request); `answers`:
-        as `answers()` returns them."""
+        as `answers()` returns them; `etag`: the workflow's, when the caller has it already;
+        `part`: how to read the slice (the guide's, read once for both)."""
         view = view or await self.views.snapshot()
-        view.require()
-        etag = self.workflow_etag(view, bundle_id, region, "workflow", answers)
-        if etag is None:
-            self._bundle_region_problem(view, bundle_id, region)
-        assert etag is not None
+        etag = etag or self._etag(view, bundle_id, region, "workflow", answers)
         from bundler import compose_bundle
 
         bundle = view.require().bundles[bundle_id]
         given = dict(answers)
+        read = part or (lambda: self.views.slice(view, bundle.items, view.path(region)))
 
-        async def compose() -> Callable[[], Workflow]:
-            part = await self.views.slice(view, bundle.items, view.path(region))
-            return lambda: _with_revision(
-                compose_bundle(part, bundle_id, region, answers=given), view.version
+        async def compute() -> bytes:
+            sliced = await read()
+            return await self._run(
+                _outcome, lambda: compose_bundle(sliced, bundle_id, region, answers=given), view.version
             )
 
-        return await self._workflow_through_cache(etag, self.cache_ttl, compose)
+        return _answered(
+            await self.get_or_compute("workflow:" + etag.strip('"'), self.cache_ttl, compute), etag
+        )
 
     async def adhoc_workflow(
         self, items: list[str], region: str, answers: Mapping[str, str] | None = None
@@ -152,39 +154,57 @@ class WorkflowService:
         given = dict(normalised)
         etag = f'"a{_digest(CODE_TAG, view.tag, region, *items, "answers", *_flat(normalised))}"'
 
-        async def composing() -> Callable[[], Workflow]:
-            part = await self.views.slice(view, items, view.path(region))
-            return lambda: _with_revision(compose(part, items, region, answers=given), view.version)
+        async def compute() -> bytes:
+            sliced = await self.views.slice(view, items, view.path(region))
+            return await self._run(
+                _outcome, lambda: compose(sliced, items, region, answers=given), view.version
+            )
 
-        return await self._workflow_through_cache(etag, min(self.cache_ttl, 3600), composing)
-
-    async def _workflow_through_cache(self, etag: str, ttl: int, prepare: Callable[[], Any]) -> Computed:
-        """The cached workflow for this ETag, or one composed off the event loop and cached."""
-        key = "wf:" + etag.strip('"')
-        cached = await self._get(key)
-        if cached is not None:
-            return self._unpack(cached, etag, hit=True)
-        compose = await prepare()
-        packed = await self._run(self._pack, compose)
-        await self._set(key, packed, ttl)
-        return self._unpack(packed, etag, hit=False)
+        ttl = min(self.cache_ttl, 3600)
+        return _answered(await self.get_or_compute("workflow:" + etag.strip('"'), ttl, compute), etag)
 
     async def guide(
         self, bundle_id: str, region: str, view: View | None = None, answers: Answers = ()
     ) -> Computed:
         view = view or await self.views.snapshot()
-        etag = self.workflow_etag(view, bundle_id, region, "guide", answers)
+        etag = self._etag(view, bundle_id, region, "guide", answers)
+        items = view.require().bundles[bundle_id].items
+        sliced: list[Catalog] = []
+
+        async def part() -> Catalog:
+            """The slice, read at most once for the workflow and its rendering."""
+            if not sliced:
+                sliced.append(await self.views.slice(view, items, view.path(region)))
+            return sliced[0]
+
         # raises the bundling problem, if any
-        workflow = await self.workflow(bundle_id, region, view, answers)
+        workflow = await self.workflow(bundle_id, region, view, answers, part=part)
+
+        async def render() -> bytes:
+            return await self._run(_render_guide, await part(), workflow.body)
+
+        body, hit = await self.get_or_compute("guide:" + etag.strip('"'), self.cache_ttl, render)
+        return Computed(body, etag, hit=hit, media_type="text/html; charset=utf-8")
+
+    def _etag(self, view: View, bundle_id: str, region: str, what: str, answers: Answers) -> str:
+        """The ETag, or the problem of a bundle or region the view does not have."""
+        etag = self.workflow_etag(view, bundle_id, region, what, answers)
+        if etag is None:
+            self._bundle_region_problem(view, bundle_id, region)
         assert etag is not None
-        key = "guide:" + etag.strip('"')
+        return etag
+
+    async def get_or_compute(
+        self, key: str, ttl: int, compute: Callable[[], Awaitable[bytes]]
+    ) -> tuple[bytes, bool]:
+        """The body kept under `key` (this process's copy, else the shared cache), or `compute()`'s,
+        kept for `ttl` seconds; and whether it was kept (a hit)."""
         cached = await self._get(key)
         if cached is not None:
-            return Computed(cached, etag, hit=True, media_type="text/html; charset=utf-8")
-        part = await self.views.slice(view, view.require().bundles[bundle_id].items, view.path(region))
-        body = await self._run(_render_guide, part, workflow.body)
-        await self._set(key, body, self.cache_ttl)
-        return Computed(body, etag, hit=False, media_type="text/html; charset=utf-8")
+            return cached, True
+        body = await compute()
+        await self._set(key, body, ttl)
+        return body, False
 
     LOCAL_ENTRIES = 512
 
@@ -222,33 +242,6 @@ class WorkflowService:
         if region not in catalog.regions:
             raise unknown_region(region)
 
-    @staticmethod
-    def _pack(compose: Callable[[], Workflow]) -> bytes:
-        """The composed workflow, or the bundling problem, as the bytes the cache keeps."""
-        from bundler import BundleError
-
-        try:
-            workflow = compose()
-        except BundleError as exc:
-            return _PROBLEM + msgspec.json.encode(exc.problem)
-        return _WORKFLOW + msgspec.json.encode(workflow)
-
-    @staticmethod
-    def _unpack(packed: bytes, etag: str, hit: bool) -> Computed:
-        if packed[:1] == _PROBLEM:
-            error = msgspec.json.decode(packed[1:])
-            code = str(error.get("error", "BUNDLE_ERROR"))
-            items = [str(i) for i in error.get("items", [])]
-            raise (UnknownBundle if code == "UNKNOWN_BUNDLE" else Unbundlable)(
-                str(error.get("message", "")),
-                code=code,
-                items=items,
-                errors=[
-                    ErrorDetail(message=str(error.get("message", "")), kind="item", key=i) for i in items
-                ],
-            )
-        return Computed(packed[1:], etag, hit)
-
 
 def _flat(answers: Answers) -> list[str]:
     return [f"{question}={answer}" for question, answer in answers]
@@ -278,3 +271,47 @@ def _render_guide(catalog: Catalog, workflow_json: bytes) -> bytes:
 
     workflow = msgspec.json.decode(workflow_json, type=Workflow)
     return render_guide(workflow, catalog).encode()
+
+
+class Composed(msgspec.Struct, frozen=True, tag="workflow"):
+    """A composed workflow, kept as its JSON document (the response body, sent as it is)."""
+
+    workflow: msgspec.Raw
+
+
+class Refused(msgspec.Struct, frozen=True, tag="problem"):
+    """Why the workflow cannot be composed: §4's error object."""
+
+    problem: BundleProblem
+
+
+Outcome = Composed | Refused
+"""What the workflow cache keeps under a workflow's ETag: one or the other, tagged."""
+_outcome_decoder = msgspec.json.Decoder(Outcome)
+
+
+def _outcome(compose: Callable[[], Workflow], version: int) -> bytes:
+    """The composed workflow (with the view's `revision`), or the bundling problem, encoded."""
+    from bundler import BundleError
+
+    try:
+        workflow = _with_revision(compose(), version)
+    except BundleError as exc:
+        return msgspec.json.encode(Refused(exc.problem))
+    return msgspec.json.encode(Composed(msgspec.Raw(msgspec.json.encode(workflow))))
+
+
+def _answered(kept: tuple[bytes, bool], etag: str) -> Computed:
+    """The workflow's body, or its bundling problem raised as the domain error it is."""
+    body, hit = kept
+    outcome = _outcome_decoder.decode(body)
+    if isinstance(outcome, Refused):
+        problem = outcome.problem
+        error = UnknownBundle if problem.error == "UNKNOWN_BUNDLE" else Unbundlable
+        raise error(
+            problem.message,
+            code=problem.error,
+            items=problem.items,
+            errors=[ErrorDetail(message=problem.message, kind="item", key=i) for i in problem.items],
+        )
+    return Computed(bytes(outcome.workflow), etag, hit)
