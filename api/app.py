@@ -2,13 +2,16 @@
 
 For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
 
-- dependency `catalog_service: api.state.CatalogService` — `await catalog_service.snapshot()`
-  gives the newest version's `View` (`.catalog` with the small records and the bundles but no
-  implementations, `.version`, `.versions`, `.summary`, `.children`); what grows with the
-  catalog is an indexed, paged read: `effective(view, region)`, `search(view, …)`,
+- one dependency per service, each built here and given what it uses (no service builds another):
+  `views: api.view.Views` — `await views.snapshot()` gives the newest version's `View` (`.catalog`
+  with the small records and the bundles but no implementations, `.version`, `.versions`,
+  `.summary`, `.children`); `reads: api.services.reads.ReadsService` — what grows with the
+  catalog, as indexed, paged reads: `effective(view, region)`, `search(view, …)`,
   `item_detail(view, code, limit, offset)`, `findings(view, …)`, `report(view, …)`;
-  `await catalog_service.workflow(bundle, region)` and `.guide(...)` give cached bodies
-  (`Computed`: `.body`, `.etag`, `.hit`) or raise a problem.
+  `workflows: api.services.workflows.WorkflowService` — `await workflows.workflow(bundle, region)`
+  and `.guide(...)` give cached bodies (`Computed`: `.body`, `.etag`, `.hit`) or raise;
+  `bundles` (bundle writes), `publishing` (files and sheets as versions), `checks` (§4.1 across
+  regions), `stats` (the statistics report and the advisor).
 - dependency `store: catalog.store.Store` — the database (sync; writes only).
 - dependency `settings: api.settings.Settings`.
 - dependency `cases: api.services.cases.CaseService` — cases of §7 (hand-in, tasks, events,
@@ -17,7 +20,7 @@ For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
   them to NATS JetStream (`api.relay`); `app.state.relay` (None without a broker).
 - dependency `lifecycle: api.services.lifecycle.LifecycleService` — versions, diffs, the
   needs-review queue, submissions held for approval, the audit (§6), with region scopes.
-- the same objects on `app.state` (`settings`, `store`, `catalog_service`, `tokens` — which also
+- the same objects on `app.state` (`settings`, `store`, every service, `tokens` — which also
   checks page sessions — and `signins`, the failed sign-in limiter).
 - roles: `opt={"role": "portal" | "designer" | "reviewer" | "admin"}` on a controller or handler
   (enforced by `api.auth.RoleMiddleware`; no role = public), or the guard `api.auth.requires(role)`.
@@ -55,11 +58,17 @@ from .openapi import refine as refine_openapi
 from .problems import document_problems
 from .proxies import ProxyHeaders, TrustedProxies
 from .relay import attach as attach_relay
+from .services.bundles import BundleService
 from .services.cases import CaseService
+from .services.checks import ChecksService
 from .services.lifecycle import LifecycleService
+from .services.publishing import PublishingService
+from .services.reads import ReadsService
+from .services.stats import StatsService
+from .services.workflows import WorkflowService
 from .sessions import Sessions, SignInLimiter
 from .settings import Settings
-from .state import CatalogService
+from .view import Views
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -118,9 +127,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     cache, cache_kind = cache_store(
         settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry
     )
-    service = CatalogService(store, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind)
-    lifecycle = LifecycleService(service)
-    cases = CaseService(service, calendar_dir=os.environ.get("ONETHING_CALENDAR_DIR"))
+    views = Views(store, cache)
+    services = {
+        "views": views,
+        "reads": ReadsService(store),
+        "workflows": WorkflowService(views, cache, cache_ttl=settings.cache_ttl, cache_kind=cache_kind),
+        "bundles": BundleService(views, store),
+        "publishing": (publishing := PublishingService(views, store)),
+        "checks": (checks := ChecksService(store, views._run)),
+        "stats": StatsService(store, checks),
+        "lifecycle": LifecycleService(views, publishing, store),
+        "cases": (cases := CaseService(views, store, calendar_dir=os.environ.get("ONETHING_CALENDAR_DIR"))),
+    }
     relay = attach_relay(store, settings.nats_url, clock=lambda: cases.clock())  # §7.2 push, optional
     tokens = TokenChecker(store, settings.token_ttl, sessions=Sessions(store.engine))
     signins = SignInLimiter(settings.signin_failures, settings.signin_window)
@@ -131,7 +149,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await anyio.to_thread.run_sync(relay.stop)
         if cache_kind == "redis":
             await cache.__aexit__(None, None, None)  # type: ignore[attr-defined]
-        service.close()
+        views.close()
         store.dispose()
 
     app = Litestar(
@@ -139,17 +157,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "store": Provide(lambda: store, sync_to_thread=False, use_cache=True),
-            "catalog_service": Provide(lambda: service, sync_to_thread=False, use_cache=True),
-            "lifecycle": Provide(lambda: lifecycle, sync_to_thread=False, use_cache=True),
-            "cases": Provide(lambda: cases, sync_to_thread=False, use_cache=True),
+            **{name: _provide(service) for name, service in services.items()},
         },
         state=State(
             {
                 "settings": settings,
                 "store": store,
-                "catalog_service": service,
-                "lifecycle": lifecycle,
-                "cases": cases,
+                **services,
                 "tokens": tokens,
                 "signins": signins,
                 "relay": relay,
@@ -201,6 +215,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     declared_queries.update(query_names(refine_openapi(app, settings.public_read)))
     return app
+
+
+def _provide(service: object) -> Provide:
+    return Provide(lambda: service, sync_to_thread=False, use_cache=True)
 
 
 def rate_limit(per_minute: int) -> list[DefineMiddleware]:

@@ -42,6 +42,8 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 
 import msgspec
 
+from catalog.sheet.read import Format as SheetFormat
+
 from .problems import PROBLEM_JSON, ErrorDetail, Problem, ProblemException, problem_type
 
 MAX_DEPTH = 32
@@ -64,7 +66,7 @@ NDJSON_TYPES = (
     "application/x-www-form-urlencoded",
 )
 
-SHEET_TYPES = {
+SHEET_TYPES: dict[str, SheetFormat] = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
     "text/csv": "csv",
     "application/csv": "csv",

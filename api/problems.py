@@ -22,34 +22,13 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from msgspec import Struct
 
+from .schemas import ErrorDetail
+
 log = logging.getLogger("onething.api")
 
 _MISSING = re.compile(r"(query|path|header|cookie) parameter '([^']+)'")
 
 PROBLEM_JSON = "application/problem+json"
-
-
-class ErrorDetail(Struct, omit_defaults=True):
-    """One thing at fault: a request field (`field`, `source`) or a catalog record (`kind`, `key`,
-    `line`); in a region's sheet also its place: `sheet` (the worksheet), `row`, `column` (its
-    letter), and `field` the column's header label."""
-
-    message: str
-    field: str | None = None
-    source: str | None = None
-    rule: str | None = None
-    severity: str | None = None
-    kind: str | None = None
-    key: str | None = None
-    line: int | None = None
-    sheet: str | None = None
-    row: int | None = None
-    column: str | None = None
-    question: str | None = None
-    material: str | None = None
-    requirement: str | None = None
-    reason: str | None = None
-    """Cases (§7): what is at fault (`question`, `field`, `material`) and why, in Chinese."""
 
 
 class Problem(Struct, omit_defaults=True):
@@ -153,7 +132,7 @@ BEARER = {"WWW-Authenticate": 'Bearer realm="onething"'}
 def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response:
     """The one exception handler: HTTPException subclasses keep their status, the rest are 500."""
     instance = request.url.path
-    domain = case_problem(exc, instance)
+    domain = case_problem(exc, instance) or service_problem(exc, instance)
     if domain is not None:
         return domain
     if isinstance(exc, ProblemException):
@@ -216,7 +195,7 @@ def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
         detail = exc.detail if exc.detail and exc.detail != phrase else ""
         problem = Problem(type="about:blank", title=phrase, status=status, detail=detail, instance=instance)
         return problem_response(problem, exc.headers)
-    unavailable = _unavailable(exc, getattr(request.app.state.get("catalog_service"), "outage", None))
+    unavailable = _unavailable(exc, getattr(request.app.state.get("views"), "outage", None))
     if unavailable is not None:
         status, code, detail, retry = unavailable
         problem = Problem(
@@ -401,3 +380,44 @@ def document_problems(*controllers: type) -> None:
                     wanted[412] = _problem_spec("If-Match names a version that is no longer current")
                     wanted[428] = _problem_spec("If-Match is required")
                 value.responses = {**wanted, **(value.responses or {})}
+
+
+def _service_statuses() -> dict[type[Exception], int]:
+    """The API services' domain errors (`api.services.errors`) → HTTP status, one line each."""
+    from .services import errors as e
+
+    return {
+        e.NoCatalog: 409,
+        e.UnknownBundle: 404,
+        e.UnknownRegion: 422,
+        e.UnknownAnswer: 422,
+        e.Unbundlable: 422,
+        e.BundleExists: 409,
+        e.StaleVersion: 412,
+        e.InvalidBundle: 422,
+        e.InvalidCatalog: 422,
+        e.TooManyRows: 422,
+    }
+
+
+def status_of(exc: Exception) -> int | None:
+    """The HTTP status of a service's domain error (None: not one)."""
+    return next((s for cls, s in _service_statuses().items() if isinstance(exc, cls)), None)
+
+
+def service_problem(exc: Exception, instance: str) -> Response | None:
+    """A domain error of `api.services` as its problem (None: not one)."""
+    status = status_of(exc)
+    if status is None:
+        return None
+    problem = Problem(
+        type=problem_type(exc.code),  # type: ignore[attr-defined]
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=exc.detail,  # type: ignore[attr-defined]
+        instance=instance,
+        code=exc.code,  # type: ignore[attr-defined]
+        errors=exc.errors,  # type: ignore[attr-defined]
+        items=exc.items,  # type: ignore[attr-defined]
+    )
+    return problem_response(problem, exc.headers)  # type: ignore[attr-defined]

@@ -8,14 +8,16 @@ inputs that a designer or an admin sends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
 from bundler.document import BundleProblem, Check, CheckName
 from casework.model import AnswerIn, Applicant, EventIn, HandIn, RatingIn  # noqa: F401 (cases' bodies: api.openapi)
-from catalog.model import Agency, Implementation, Item, Level, Requirement
+from catalog.findings import Conformity, Report
+from catalog.model import Agency, Bundle, Implementation, Item, Level, Requirement
 
 # The roles `POST /tokens` gives (catalog.words.ROLES less `agency`: an agency token names its
 # agency by USCC, which only `onething token create --agency` takes).
@@ -389,3 +391,120 @@ class ChecksReport(Struct):
     limit: int
     offset: int
     rows: list[CheckRow]
+
+
+class ErrorDetail(Struct, omit_defaults=True):
+    """One thing at fault: a request field (`field`, `source`) or a catalog record (`kind`, `key`,
+    `line`); in a region's sheet also its place: `sheet` (the worksheet), `row`, `column` (its
+    letter), and `field` the column's header label."""
+
+    message: str
+    field: str | None = None
+    source: str | None = None
+    rule: str | None = None
+    severity: str | None = None
+    kind: str | None = None
+    key: str | None = None
+    line: int | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    question: str | None = None
+    material: str | None = None
+    requirement: str | None = None
+    reason: str | None = None
+    """Cases (§7): what is at fault (`question`, `field`, `material`) and why, in Chinese."""
+
+
+# -- from the core's records to these shapes ------------------------------------------------
+def finding_out(f: Any) -> FindingOut:
+    return FindingOut(
+        rule=f.rule,
+        severity=f.severity,
+        kind=f.kind,
+        key=f.key,
+        line=f.line,
+        message=f.message,
+        sheet=getattr(f, "sheet", None),
+        row=getattr(f, "row", None),
+        column=getattr(f, "column", None),
+        label=getattr(f, "label", None),
+    )
+
+
+def conformity_out(rows: Sequence[Conformity]) -> list[ConformityOut]:
+    return [
+        ConformityOut(
+            region=c.region,
+            implementations=c.implementations,
+            conforming=c.conforming,
+            rate=1.0 if c.implementations == 0 else round(c.conforming / c.implementations, 4),
+        )
+        for c in rows
+    ]
+
+
+def bundle_of(bundle_id: str, data: BundleCreate | BundleReplace) -> Bundle:
+    """A designer's bundle as §1's record."""
+    return Bundle(
+        id=bundle_id,
+        name=data.name,
+        items=list(data.items),
+        description=data.description,
+        regions=data.regions,
+        window=data.window,
+        target_days=data.target_days,
+        when=data.when,
+    )
+
+
+def bundle_out(bundle: Bundle, version: int) -> BundleOut:
+    return BundleOut(
+        id=bundle.id,
+        name=bundle.name,
+        items=list(bundle.items),
+        description=bundle.description,
+        version=version,
+        regions=None if bundle.regions is None else list(bundle.regions),
+        window=bundle.window,
+        target_days=bundle.target_days,
+        when=bundle.when,
+    )
+
+
+def report_view(
+    report: Report, *, rule: str | None, severity: str | None, limit: int, offset: int
+) -> ValidationReport:
+    """An uploaded file's report (not published) as a reviewer asks for it: filtered, one page."""
+    findings = report.findings
+    if rule:
+        findings = [f for f in findings if f.rule == rule]
+    if severity:
+        findings = [f for f in findings if f.severity == severity]
+    return ValidationReport(
+        revision=None,
+        catalog_version=None,
+        summary=SummaryOut(errors=report.summary.errors, warnings=report.summary.warnings),
+        total=len(findings),
+        findings=[finding_out(f) for f in findings[offset : offset + limit]],
+        conformity=conformity_out(report.conformity),
+    )
+
+
+def findings_as_errors(findings: Sequence[Any]) -> list[ErrorDetail]:
+    """Findings as a problem's `errors` (a sheet's with their worksheet, row, column and label)."""
+    return [
+        ErrorDetail(
+            message=f.message,
+            rule=f.rule,
+            severity=f.severity,
+            kind=f.kind,
+            key=f.key,
+            line=f.line,
+            field=getattr(f, "label", None),
+            sheet=getattr(f, "sheet", None),
+            row=getattr(f, "row", None),
+            column=getattr(f, "column", None),
+        )
+        for f in findings
+    ]

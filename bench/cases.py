@@ -48,7 +48,6 @@ PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SENTINEL = "ZZZZ"
 BATCH = 5000
 
-from bench.scale import free_port
 
 # -- the bulk path --------------------------------------------------------------------------------
 
@@ -307,7 +306,7 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
     import sqlalchemy as sa
 
     from api.cache import MemoryStore
-    from api.state import CatalogService
+    from api.view import Views
     from casework import HandIn, WorkCalendar, check
     from catalog.store import Store, case_figures
     from catalog.store.cases import Personal, access_digest
@@ -318,14 +317,14 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
     store = Store(url)
     sealer = store.cases.sealer
     rng = random.Random(seed)
-    service = CatalogService(store, MemoryStore())
+    service = Views(store, MemoryStore())
 
     async def prepare() -> tuple[list, dict]:
         view = await service.snapshot()
         every = await offers(service, view, counties(view.require()), rng)
         plans = {}
         for offer in every:
-            part = await service.slice(view, view.require().bundles[offer.bundle].items, offer.region)
+            part = await service.slice(view, view.require().bundles[offer.bundle].items, view.path(offer.region))
             body = msgspec.convert(hand_in_body(rng, offer, today), HandIn)
             plans[offer.bundle, offer.region] = (check(body, offer.workflow, part), body)
         return every, plans
@@ -352,7 +351,7 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
     personal_of = {
         key: encode(Personal(applicant=body.applicant, form=plan.form)) for key, (plan, body) in plans.items()
     }
-    for n in range(count):
+    for _ in range(count):
         offer = rng.choices(every, weights)[0]
         day = days[int(len(days) * rng.random() ** 0.7)]
         fate = fate_of(rng, (today - day).days)
@@ -455,12 +454,12 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
     import msgspec
 
     from api.cache import MemoryStore
-    from api.state import CatalogService
+    from api.view import Views
     from catalog.store import Store
     from fixtures.cases import counties, hand_in_body, offers
 
     store = Store(url)
-    service = CatalogService(store, MemoryStore())
+    service = Views(store, MemoryStore())
     rng = random.Random(seed + 1)
 
     async def prepare() -> list:
@@ -485,6 +484,8 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
     agency = busiest[0]
     token = store.create_token("bench-agency", "agency", agency=agency)
     store.dispose()
+
+    from bench.scale import free_port  # the repository on the path first (above)
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ONETHING_TOKEN_TTL": "5"}
@@ -686,7 +687,10 @@ def main() -> int:
         )
         api = api_phase(url, args.handins, today, tmp, args.seed)
         bare = bare_insert(url, api.pop("made"))
-        ok = lambda met: "met" if met else "NOT met"
+
+        def ok(met: bool) -> str:
+            return "met" if met else "NOT met"
+
         print(
             f"hand-in (POST /cases, 4 client threads, one uvicorn worker): {api['handins']:,} cases, "
             f"{api['handin_per_s']:.0f} cases/s [target ≥ 300: {ok(api['handin_per_s'] >= 300)}], "

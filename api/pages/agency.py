@@ -17,22 +17,37 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 
+from api.view import Views
 from casework import AnswerIn, CaseError, EventIn
 from casework.machine import ALLOWED
 from casework.rating import RECTIFICATION_MOVES, RECTIFICATION_WORDS, SCORE_WORDS
 
 from .cases import MARK_WORDS, STATE_PILLS, STATE_WORDS, caller_of, cases_of, faults_by_place, status_of
-from .data import LoginRequired, Service, User, WrongRole, current_user, here, signed_in
+from .data import LoginRequired, User, WrongRole, current_user, here, signed_in
 from .render import html
 
 PAGE_SIZE = 20
-EVENT_WORDS = {"accept": "受理", "return": "退回补正", "resubmit": "补正材料已收到，继续办理", "approve": "办结",
-               "reject": "不予受理"}
-DONE_WORDS = {"accept": "已受理", "return": "已退回补正", "resubmit": "已继续办理", "approve": "已办结",
-              "reject": "已不予受理", "answer": "已答复", "close": "已办结整改", "reopen": "已退回重新整改"}
+EVENT_WORDS = {
+    "accept": "受理",
+    "return": "退回补正",
+    "resubmit": "补正材料已收到，继续办理",
+    "approve": "办结",
+    "reject": "不予受理",
+}
+DONE_WORDS = {
+    "accept": "已受理",
+    "return": "已退回补正",
+    "resubmit": "已继续办理",
+    "approve": "已办结",
+    "reject": "已不予受理",
+    "answer": "已答复",
+    "close": "已办结整改",
+    "reopen": "已退回重新整改",
+}
 RECTIFIERS = frozenset({"agency", "reviewer", "admin"})
 
 
@@ -44,16 +59,18 @@ class AgencyPagesController(Controller):
     async def tasks(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
         task_state: Annotated[str, QueryParameter(name="state")] = "",
         after: FromQuery[str] = "",
         agency: FromQuery[str] = "",
         done: FromQuery[str] = "",
     ) -> Response[str]:
-        return await self._queue(request, catalog_service, task_state, after, agency, done, None, None, 200)
+        return await self._queue(request, views, task_state, after, agency, done, None, None, 200)
 
     @post("/tasks/{task_id:str}/events", name="pages:agency-event", status_code=303)
-    async def event(self, request: Request, catalog_service: Service, task_id: FromPath[str]) -> Response:
+    async def event(
+        self, request: Request, views: NamedDependency[Views], task_id: FromPath[str]
+    ) -> Response:
         user = current_user(request)
         data = await request.form()
         values = {k: str(v) for k, v in data.items()}
@@ -62,8 +79,9 @@ class AgencyPagesController(Controller):
         event = values.get("event", "")
         state, after, agency = values.get("state", ""), values.get("after", ""), values.get("agency", "")
         if event not in ALLOWED:
-            return await self._queue(request, catalog_service, state, after, agency, "", task_id,
-                                     CaseError("请选择要办理的操作。"), 422)
+            return await self._queue(
+                request, views, state, after, agency, "", task_id, CaseError("请选择要办理的操作。"), 422
+            )
         body = EventIn(
             event=event,  # type: ignore[arg-type]
             key=values.get("key", ""),
@@ -74,15 +92,14 @@ class AgencyPagesController(Controller):
         try:
             await cases_of(request).event(task_id, body, _who(user))
         except CaseError as exc:
-            return await self._queue(request, catalog_service, state, after, agency, "", task_id, exc,
-                                     status_of(exc))
+            return await self._queue(request, views, state, after, agency, "", task_id, exc, status_of(exc))
         query = {k: v for k, v in (("state", state), ("after", after), ("agency", agency)) if v}
         return Redirect("/pages/agency/tasks?" + urlencode({**query, "done": event}), status_code=303)
 
     async def _queue(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
         state: str,
         after: str,
         agency: str,
@@ -93,7 +110,7 @@ class AgencyPagesController(Controller):
     ) -> Response[str]:
         user = current_user(request)
         assert user is not None
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         state = state if state in STATE_WORDS else ""
         uscc = user.agency if user.role == "agency" else agency.strip()
@@ -164,38 +181,39 @@ class RectificationPagesController(Controller):
     async def listing(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
         rect_state: Annotated[str, QueryParameter(name="state")] = "",
         overdue: FromQuery[str] = "",
         done: FromQuery[str] = "",
     ) -> Response[str]:
-        return await self._list(request, catalog_service, rect_state, overdue, done, None, None, 200)
+        return await self._list(request, views, rect_state, overdue, done, None, None, 200)
 
     @post("/{rid:int}/{action:str}", name="pages:rectification-move", status_code=303)
     async def move(
-        self, request: Request, catalog_service: Service, rid: FromPath[int], action: FromPath[str]
+        self, request: Request, views: NamedDependency[Views], rid: FromPath[int], action: FromPath[str]
     ) -> Response:
         user = rectifier(request)
         data = await request.form()
         values = {k: str(v) for k, v in data.items()}
         state, overdue = values.get("state", ""), values.get("overdue", "")
         if action not in RECTIFICATION_MOVES:
-            return await self._list(request, catalog_service, state, overdue, "", rid,
-                                    CaseError("没有这个操作。"), 404)
+            return await self._list(request, views, state, overdue, "", rid, CaseError("没有这个操作。"), 404)
         body = None
         if action == "answer":
-            body = AnswerIn(finding=values.get("finding", "").strip(), action=values.get("action", "").strip())
+            body = AnswerIn(
+                finding=values.get("finding", "").strip(), action=values.get("action", "").strip()
+            )
         try:
             await cases_of(request).rectify(rid, action, _who(user), body)
         except CaseError as exc:
-            return await self._list(request, catalog_service, state, overdue, "", rid, exc, status_of(exc))
+            return await self._list(request, views, state, overdue, "", rid, exc, status_of(exc))
         query = {k: v for k, v in (("state", state), ("overdue", overdue)) if v}
         return Redirect("/pages/rectifications?" + urlencode({**query, "done": action}), status_code=303)
 
     async def _list(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
         state: str,
         overdue: str,
         done: str,
@@ -204,7 +222,7 @@ class RectificationPagesController(Controller):
         status: int,
     ) -> Response[str]:
         user = rectifier(request)
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         state = state if state in RECTIFICATION_WORDS else ""
         late = {"yes": True, "no": False}.get(overdue)
@@ -212,7 +230,9 @@ class RectificationPagesController(Controller):
         found, labels, problem = [], {}, None
         try:
             found = (
-                await service.rectifications(_who(user), state=state or None, region=None, agency=None, overdue=late)
+                await service.rectifications(
+                    _who(user), state=state or None, region=None, agency=None, overdue=late
+                )
             ).rectifications
             labels = await service.rectification_labels(found)
         except CaseError as exc:

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
+from api.services.reads import ReadsService
+from api.view import Views
 from catalog.findings import FOUR_SAME_RULES
 from catalog.model import Item, Requirement, requirements_of
 
-from .data import Service, chain, signed_in
+from .data import chain, signed_in
 from .render import html
 from .search import index_of
 
@@ -91,13 +94,17 @@ class BrowseController(Controller):
 
     @get("/regions", name="pages:regions")
     async def regions(
-        self, request: Request, catalog_service: Service, q: FromQuery[str] = ""
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
+        q: FromQuery[str] = "",
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         # The tree's search: regions by name, initials (xqq) or pinyin, each with its ancestors.
         found = [chain(catalog, c) for c in (await index_of(snap)).regions(q)] if q.strip() else None
-        counts = {c.region: c.implementations for c in await catalog_service.conformity(snap)}
+        counts = {c.region: c.implementations for c in await reads.conformity(snap)}
         roots = sorted(
             c for c, r in catalog.regions.items() if r.parent is None or r.parent not in catalog.regions
         )
@@ -118,14 +125,19 @@ class BrowseController(Controller):
 
     @get("/regions/{code:str}", name="pages:region")
     async def region(
-        self, request: Request, catalog_service: Service, code: FromPath[str], q: FromQuery[str] = ""
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
+        code: FromPath[str],
+        q: FromQuery[str] = "",
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         region = catalog.regions.get(code)
         if region is None:
             raise NotFoundException(f"区划 {code} 不在目录中")
-        everything = await catalog_service.effective(snap, code)
+        everything = await reads.effective(snap, code)
         shown = everything
         if q.strip():  # the words people use (synonyms, aliases, pinyin), or an item code's start
             by_item = {e.item: e for e in everything}
@@ -151,10 +163,16 @@ class BrowseController(Controller):
         )
 
     @get("/items/{code:str}", name="pages:item")
-    async def item(self, request: Request, catalog_service: Service, code: FromPath[str]) -> Response[str]:
-        snap = await catalog_service.snapshot()
+    async def item(
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
+        code: FromPath[str],
+    ) -> Response[str]:
+        snap = await views.snapshot()
         catalog = snap.require()
-        detail = await catalog_service.item_detail(snap, code, limit=MAX_COLUMNS, flagged_first=True)
+        detail = await reads.item_detail(snap, code, limit=MAX_COLUMNS, flagged_first=True)
         if detail is None:
             raise NotFoundException(f"事项 {code} 不在目录中")
         item = detail.item
@@ -178,7 +196,7 @@ class BrowseController(Controller):
             )
         # What a reviewer came for first: the implementations the validator has something to say about.
         columns.sort(key=lambda c: not c["findings"])
-        item_findings = (await catalog_service.findings(snap, kind="item", keys=[code]))[1]
+        item_findings = (await reads.findings(snap, kind="item", keys=[code]))[1]
         return html(
             request,
             "item.html",
@@ -199,11 +217,15 @@ class BrowseController(Controller):
 
     @get("/implementations/{code:str}", name="pages:implementation")
     async def implementation(
-        self, request: Request, catalog_service: Service, code: FromPath[str]
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
+        code: FromPath[str],
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
-        found = await catalog_service.implementation(snap, code)
+        found = await reads.implementation(snap, code)
         if found is None:
             raise NotFoundException(f"实施清单 {code} 不在目录中")
         impl, _line, findings = found

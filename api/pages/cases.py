@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect
 from markupsafe import Markup
@@ -32,6 +33,7 @@ from markupsafe import Markup
 from api.problems import ProblemException, _case_statuses
 from api.routes.workflows import parse_answers
 from api.services.cases import CaseService, Who
+from api.services.workflows import WorkflowService
 from api.sessions import BoundedLRU
 from bundler.document import Workflow
 from casework import Applicant, CaseError, EventIn, HandIn, RatingIn
@@ -39,7 +41,7 @@ from casework.handin import APPLICANT_FIELDS
 from casework.rating import SCORE_WORDS
 from catalog.store import Caller
 
-from .data import LoginRequired, Service, User, WrongRole, current_user, here, region_options
+from .data import LoginRequired, User, WrongRole, current_user, here, region_options
 from .qr import qr_svg
 from .render import REASONS, html, said
 from .svg import Bar, bar_chart
@@ -125,7 +127,7 @@ class CasePagesController(Controller):
     async def new(
         self,
         request: Request,
-        catalog_service: Service,
+        workflows: NamedDependency[WorkflowService],
         bundle: FromQuery[str] = "",
         region: FromQuery[str] = "",
         answer: FromQuery[list[str] | None] = None,
@@ -134,10 +136,10 @@ class CasePagesController(Controller):
         given = {}
         with contextlib.suppress(ProblemException):  # a malformed answer in the link: ask again
             given = parse_answers([a for a in answer or () if a.strip()])
-        return await self._form(request, catalog_service, bundle, region, given, {}, None, 200)
+        return await self._form(request, workflows, bundle, region, given, {}, None, 200)
 
     @post("/", name="pages:case-hand-in", status_code=200)
-    async def hand_in(self, request: Request, catalog_service: Service) -> Response[str]:
+    async def hand_in(self, request: Request, workflows: NamedDependency[WorkflowService]) -> Response[str]:
         user = clerk(request)
         data = await request.form()
         bundle = str(data.get("bundle", ""))
@@ -160,15 +162,17 @@ class CasePagesController(Controller):
                 case=None,
             )
         if values.get("op") == "update":
-            return await self._form(request, catalog_service, bundle, region, given, values, None, 200)
-        snap = await catalog_service.snapshot()
+            return await self._form(request, workflows, bundle, region, given, values, None, 200)
+        snap = await workflows.views.snapshot()
         catalog = snap.require()
         form: dict[str, str] = {}
         for key, value in values.items():
             if key.startswith("f.") and value.strip():
                 form[key[2:]] = value.strip()
         materials = {
-            key[2:]: value for key, value in values.items() if key.startswith("m.") and value in ("handed", "deferred")
+            key[2:]: value
+            for key, value in values.items()
+            if key.startswith("m.") and value in ("handed", "deferred")
         }
         body = HandIn(
             region=region,
@@ -187,7 +191,7 @@ class CasePagesController(Controller):
         try:
             case = await cases_of(request).hand_in(body, Who(caller=caller_of(user)))
         except CaseError as exc:
-            return await self._form(request, catalog_service, bundle, region, given, values, exc, status_of(exc))
+            return await self._form(request, workflows, bundle, region, given, values, exc, status_of(exc))
         if once:
             HANDED.put(once, case.id)
         region_name = catalog.regions[case.region].name if case.region in catalog.regions else case.region
@@ -214,7 +218,7 @@ class CasePagesController(Controller):
     async def _form(
         self,
         request: Request,
-        catalog_service: Service,
+        workflows: NamedDependency[WorkflowService],
         bundle: str,
         region: str,
         given: Mapping[str, str],
@@ -222,17 +226,17 @@ class CasePagesController(Controller):
         refusal: CaseError | None,
         status: int,
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await workflows.views.snapshot()
         catalog = snap.require()
         workflow, problem = None, None
         answers: Any = ()
         if bundle in catalog.bundles and region in catalog.regions:
             try:
-                answers = catalog_service.answers(snap, given) if given else ()
+                answers = workflows.answers(snap, given) if given else ()
             except ProblemException as exc:
                 problem = exc.detail
             try:
-                computed = await catalog_service.workflow(bundle, region, snap, answers)
+                computed = await workflows.workflow(bundle, region, snap, answers)
                 workflow = msgspec.json.decode(computed.body, type=Workflow)
             except ProblemException as exc:
                 problem = exc.detail
@@ -287,25 +291,29 @@ class CasePagesController(Controller):
     # -- the applicant's status page -----------------------------------------------------------------
     @get("/status", name="pages:case-status")
     async def status(
-        self, request: Request, catalog_service: Service, case: FromQuery[str] = ""
+        self, request: Request, workflows: NamedDependency[WorkflowService], case: FromQuery[str] = ""
     ) -> Response[str]:
         held = _held(request)
         if held is not None and (not case or case == held[0]):
-            return await self._status(request, catalog_service, held, None, 200)
-        return await self._ask(request, catalog_service, case, None, 200)
+            return await self._status(request, workflows, held, None, 200)
+        return await self._ask(request, workflows, case, None, 200)
 
     @post("/status", name="pages:case-lookup", status_code=303)
-    async def lookup(self, request: Request, catalog_service: Service) -> Response:
+    async def lookup(self, request: Request, workflows: NamedDependency[WorkflowService]) -> Response:
         data = await request.form()
         case_id = str(data.get("case", "")).strip()
         access = str(data.get("access", "")).strip()
         if not case_id or not access:
-            return await self._ask(request, catalog_service, case_id, "请填写办件编号和查询码。", 422)
+            return await self._ask(request, workflows, case_id, "请填写办件编号和查询码。", 422)
         try:
             await cases_of(request).read(case_id, Who(access=access))
         except CaseError as exc:
-            why = "办件编号或查询码不正确，请核对受理回执。" if status_of(exc) in (403, 404) else said(exc.message)
-            return await self._ask(request, catalog_service, case_id, why, status_of(exc))
+            why = (
+                "办件编号或查询码不正确，请核对受理回执。"
+                if status_of(exc) in (403, 404)
+                else said(exc.message)
+            )
+            return await self._ask(request, workflows, case_id, why, status_of(exc))
         cookie = Cookie(
             key=CASE_COOKIE,
             value=f"{case_id}.{access}",
@@ -319,14 +327,16 @@ class CasePagesController(Controller):
 
     @post("/status/forget", name="pages:case-forget", status_code=303)
     async def forget(self) -> Response:
-        gone = Cookie(key=CASE_COOKIE, value="", max_age=0, path=COOKIE_PATH, httponly=True, samesite="strict")
+        gone = Cookie(
+            key=CASE_COOKIE, value="", max_age=0, path=COOKIE_PATH, httponly=True, samesite="strict"
+        )
         return Redirect("/pages/cases/status", status_code=303, cookies=[gone])
 
     @post("/status/rating", name="pages:case-rate", status_code=303)
-    async def rate(self, request: Request, catalog_service: Service) -> Response:
+    async def rate(self, request: Request, workflows: NamedDependency[WorkflowService]) -> Response:
         held = _held(request)
         if held is None:
-            return await self._ask(request, catalog_service, "", "请先输入办件编号和查询码。", 401)
+            return await self._ask(request, workflows, "", "请先输入办件编号和查询码。", 401)
         data = await request.form()
         try:
             score = int(str(data.get("score", "")))
@@ -340,26 +350,31 @@ class CasePagesController(Controller):
         try:
             await cases_of(request).rate(held[0], body, Who(access=held[1]))
         except CaseError as exc:
-            return await self._status(request, catalog_service, held, exc, status_of(exc))
+            return await self._status(request, workflows, held, exc, status_of(exc))
         return Redirect("/pages/cases/status#rating", status_code=303)
 
     @post("/status/resubmit", name="pages:case-resubmit", status_code=303)
-    async def resubmit(self, request: Request, catalog_service: Service) -> Response:
+    async def resubmit(self, request: Request, workflows: NamedDependency[WorkflowService]) -> Response:
         held = _held(request)
         if held is None:
-            return await self._ask(request, catalog_service, "", "请先输入办件编号和查询码。", 401)
+            return await self._ask(request, workflows, "", "请先输入办件编号和查询码。", 401)
         data = await request.form()
         event = EventIn(event="resubmit", key=str(data.get("key", "")))
         try:
             await cases_of(request).event(str(data.get("task", "")), event, Who(access=held[1]))
         except CaseError as exc:
-            return await self._status(request, catalog_service, held, exc, status_of(exc))
+            return await self._status(request, workflows, held, exc, status_of(exc))
         return Redirect("/pages/cases/status", status_code=303)
 
     async def _ask(
-        self, request: Request, catalog_service: Service, case_id: str, error: str | None, status: int
+        self,
+        request: Request,
+        workflows: NamedDependency[WorkflowService],
+        case_id: str,
+        error: str | None,
+        status: int,
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await workflows.views.snapshot()
         return html(
             request,
             "case_status.html",
@@ -375,7 +390,7 @@ class CasePagesController(Controller):
     async def _status(
         self,
         request: Request,
-        catalog_service: Service,
+        workflows: NamedDependency[WorkflowService],
         held: tuple[str, str],
         error: CaseError | None,
         status: int,
@@ -387,10 +402,10 @@ class CasePagesController(Controller):
             rating = await service.rating(held[0], who)
         except CaseError as exc:
             gone = Cookie(key=CASE_COOKIE, value="", max_age=0, path=COOKIE_PATH)
-            response = await self._ask(request, catalog_service, held[0], said(exc.message), status_of(exc))
+            response = await self._ask(request, workflows, held[0], said(exc.message), status_of(exc))
             response.cookies.append(gone)
             return response
-        snap = await catalog_service.snapshot()
+        snap = await workflows.views.snapshot()
         catalog = snap.require()
         names = {t.id: t.name for t in case.tasks}
         return html(
@@ -423,11 +438,11 @@ class CasePagesController(Controller):
     async def figures(
         self,
         request: Request,
-        catalog_service: Service,
+        workflows: NamedDependency[WorkflowService],
         region: FromQuery[str] = "",
         bundle: FromQuery[str] = "",
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await workflows.views.snapshot()
         catalog = snap.require()
         params = request.query_params
         region = region if region in catalog.regions else ""
@@ -450,7 +465,11 @@ class CasePagesController(Controller):
         rows = []
         for code in children:
             rows.append((code, catalog.regions[code].name, await service.figures(region=code, **filters)))
-        query = {k: v for k, v in (("bundle", bundle), ("from", params.get("from", "")), ("to", params.get("to", ""))) if v}
+        query = {
+            k: v
+            for k, v in (("bundle", bundle), ("from", params.get("from", "")), ("to", params.get("to", "")))
+            if v
+        }
 
         def href(code: str) -> str:
             return "/pages/cases/figures?" + urlencode({"region": code, **query})
@@ -514,4 +533,3 @@ def _stages(tasks: list[Any]) -> list[tuple[int, list[Any]]]:
     for t in tasks:
         by.setdefault(t.stage, []).append(t)
     return sorted(by.items())
-

@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
+from api.services.checks import ChecksService
+from api.view import Views
 from bundler import RegionChecks
 from catalog.model import Catalog
 
 from ..services.checks import summarise
-from .data import Service, region_options, signed_in
+from .data import region_options, signed_in
 from .render import CHECK_NAMES, html
 
 PAGE_SIZE = 100
@@ -47,13 +50,14 @@ class ChecksPageController(Controller):
     async def checks(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        checks: NamedDependency[ChecksService],
         check: FromQuery[str] = "",
         bundle: FromQuery[str] = "",
         region: FromQuery[str] = "",
         page: int = Parameter(default=1, ge=1),
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         check = check if check in CHECK_NAMES else ""
         bundle = bundle if bundle in catalog.bundles else ""
@@ -68,7 +72,7 @@ class ChecksPageController(Controller):
         for bundle_id in ids:
             rows_here = [
                 row
-                for row in await catalog_service.checks.rows(snap, bundle_id)
+                for row in await checks.rows(snap, bundle_id)
                 if (within is None or row.region in within) and serves(catalog, row.region)
             ]
             summary.append(summarise(catalog.bundles[bundle_id], rows_here))

@@ -1,7 +1,7 @@
 """What the pages read and who reads them: the app's catalog service and the signed-in visitor.
 
-The pages hold no catalog of their own. They use the `CatalogService` the JSON
-API uses (`api.state`), so a page and the API always show the same revision,
+The pages hold no catalog of their own. They use the services the JSON
+API uses (`api.view`, `api.services`), so a page and the API always show the same revision,
 the same report and the same cached workflows.
 
 Signing in: a visitor pastes an API bearer token into `/pages/login`, which opens a
@@ -20,19 +20,14 @@ from urllib.parse import quote
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 
 from api.auth import ADMITS
-from api.state import CatalogService
 from catalog.model import Catalog, Region
 
 SESSION_COOKIE = "onething_session"
 """The page session id (`api.sessions`); the API token itself never leaves the server."""
-
-Service = NamedDependency[CatalogService]
-"""The app's `catalog_service` dependency (see `api.app`)."""
 
 
 @dataclass(frozen=True)

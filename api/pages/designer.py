@@ -17,17 +17,24 @@ from urllib.parse import urlencode, urlparse
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
-from api.problems import ProblemException
+from api.problems import status_of
 from api.schemas import BundleCreate, BundleReplace
-from api.state import CatalogService, View
+from api.services import errors
+from api.services.bundles import BundleService
+from api.services.checks import ChecksService
+from api.services.errors import ServiceError
+from api.services.reads import ReadsService
+from api.services.workflows import WorkflowService
+from api.view import View, Views
 from bundler import Workflow
 from bundler.graph import precedence
 from catalog.model import Catalog, requirements_of
 
-from .data import Service, User, current_user, here, login_url, region_options, require_role, signed_in
+from .data import User, current_user, here, login_url, region_options, require_role, signed_in
 from .render import html
 from .svg import Edge, Node, Pair, before_after_svg, graph_svg, graph_svg_tall
 
@@ -103,7 +110,10 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
 
 async def designer_page(
     request: Request,
-    service: CatalogService,
+    views: Views,
+    reads: ReadsService,
+    workflows: WorkflowService,
+    checks: ChecksService,
     snap: View,
     *,
     items: list[str],
@@ -122,7 +132,7 @@ async def designer_page(
     unknown = [c for c in dict.fromkeys(items) if c not in catalog.items]
     region = region if region in catalog.regions else ""
     needle = q.strip()
-    results = await service.search(
+    results = await reads.search(
         snap,
         q=None if needle.isdigit() else needle or None,
         code=needle if needle.isdigit() else None,
@@ -137,15 +147,15 @@ async def designer_page(
         try:
             if stored is not None and list(stored.items) == picked:
                 # The stored bundle as it is: its situations (`when`) apply, as on the portal.
-                computed = await service.workflow(original, region, snap)
+                computed = await workflows.workflow(original, region, snap)
             else:
-                computed = await service.adhoc_workflow(picked, region)
-        except ProblemException as exc:
+                computed = await workflows.adhoc_workflow(picked, region)
+        except ServiceError as exc:
             problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
         else:
             workflow = msgspec.json.decode(computed.body, type=Workflow)
-            view = workflow_view(await service.slice(snap, picked, region), workflow)
-    coverage = await _coverage(service, snap, picked, original) if len(picked) >= 2 else None
+            view = workflow_view(await views.slice(snap, picked, snap.path(region)), workflow)
+    coverage = await _coverage(checks, snap, picked, original) if len(picked) >= 2 else None
     scope = _scope(current_user(request), snap, form)
     stored_version = snap.versions.get(original) if original else None
     guide = None
@@ -185,15 +195,15 @@ async def designer_page(
     )
 
 
-async def _coverage(service: CatalogService, snap: View, picked: list[str], original: str) -> dict[str, Any]:
+async def _coverage(checks: ChecksService, snap: View, picked: list[str], original: str) -> dict[str, Any]:
     """Where the combination can be handled: the stored bundle's rows of the checks report, or
     the draft's over every region."""
     catalog = snap.require()
     stored = catalog.bundles.get(original)
     if stored is not None and list(stored.items) == picked:
-        rows = await service.checks.rows(snap, original)
+        rows = await checks.rows(snap, original)
     else:
-        rows = await service.checks.coverage(snap, picked)
+        rows = await checks.coverage(snap, picked)
     ok = [r.region for r in rows if r.error is None]
     # Counted as on the checks page: the counties, where applicants are served.
     counties = [r for r in rows if catalog.regions[r.region].level == "county"] or rows
@@ -257,7 +267,10 @@ class DesignerController(Controller):
     async def designer(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
+        workflows: NamedDependency[WorkflowService],
+        checks: NamedDependency[ChecksService],
         items: FromQuery[list[str] | None] = None,
         region: FromQuery[str] = "",
         q: FromQuery[str] = "",
@@ -267,7 +280,7 @@ class DesignerController(Controller):
         delete: FromQuery[str] = "",
         deleted: FromQuery[str] = "",
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         form = _form(dict(request.query_params))
         chosen = list(items or [])
@@ -285,7 +298,10 @@ class DesignerController(Controller):
             }
         return await designer_page(
             request,
-            catalog_service,
+            views,
+            reads,
+            workflows,
+            checks,
             snap,
             items=chosen,
             region=region,
@@ -300,10 +316,14 @@ class DesignerController(Controller):
     async def save(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
+        workflows: NamedDependency[WorkflowService],
+        bundles: NamedDependency[BundleService],
+        checks: NamedDependency[ChecksService],
     ) -> Response[str]:
         user = require_role(request, "designer")
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         form = await request.form()
         items = [str(i) for i in form.getall("items")] if "items" in form else []
         region = str(form.get("region", ""))
@@ -312,7 +332,10 @@ class DesignerController(Controller):
         async def again(message: str, status: int, bad: list[str] | None = None) -> Response[str]:
             return await designer_page(
                 request,
-                catalog_service,
+                views,
+                reads,
+                workflows,
+                checks,
                 snap,
                 items=items,
                 region=region,
@@ -346,7 +369,7 @@ class DesignerController(Controller):
         if len(dict.fromkeys(items)) < 2:
             return await again("请至少勾选两个事项后再保存：一件事由两个或更多事项组成。", 422)
         if not form.get("anyway"):
-            coverage = await _coverage(catalog_service, snap, list(dict.fromkeys(items)), fields["original"])
+            coverage = await _coverage(checks, snap, list(dict.fromkeys(items)), fields["original"])
             if not coverage["ok"]:
                 return await again(
                     "该组合在任何地区都无法办理（有事项在各地都没有实施清单），未保存。"
@@ -371,21 +394,31 @@ class DesignerController(Controller):
         try:
             if replacing:
                 replaced = msgspec.convert(body, BundleReplace)
-                out = await catalog_service.replace_bundle(fields["id"], replaced, int(fields["version"]))
+                out = await bundles.replace_bundle(fields["id"], replaced, int(fields["version"]))
             else:
                 created = msgspec.convert({"id": fields["id"], **body}, BundleCreate)
-                out = await catalog_service.create_bundle(created)
+                out = await bundles.create_bundle(created)
         except msgspec.ValidationError as exc:
             return await again(f"无法保存：{_field_message(str(exc))}", 422)
-        except ProblemException as exc:
-            return await again(_problem_message(exc), exc.status_code, [e.key for e in exc.errors if e.key])
+        except ServiceError as exc:
+            return await again(
+                _problem_message(exc), status_of(exc) or 500, [e.key for e in exc.errors if e.key]
+            )
         target = "/pages/designer?" + urlencode({"bundle": out.id, "region": region, "saved": "1"})
         return Redirect(target, status_code=303)  # type: ignore[return-value]
 
     @post("/delete", name="pages:designer-delete", status_code=303)
-    async def delete(self, request: Request, catalog_service: Service) -> Response[str]:
+    async def delete(
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
+        workflows: NamedDependency[WorkflowService],
+        bundles: NamedDependency[BundleService],
+        checks: NamedDependency[ChecksService],
+    ) -> Response[str]:
         user = require_role(request, "designer")
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         form = await request.form()
         bundle_id, version = str(form.get("id", "")), str(form.get("version", ""))
         region = str(form.get("region", ""))
@@ -403,7 +436,10 @@ class DesignerController(Controller):
             }
             return await designer_page(
                 request,
-                catalog_service,
+                views,
+                reads,
+                workflows,
+                checks,
                 snap,
                 items=items,
                 region=region,
@@ -420,9 +456,9 @@ class DesignerController(Controller):
         if user.region is not None and not in_scope(snap, user.region, stored.regions):
             return await again(f"「{stored.name}」不只在您的令牌所辖区划内提供，您不能删除它。", 403)
         try:
-            await catalog_service.delete_bundle(bundle_id, int(version))
-        except ProblemException as exc:
-            return await again(_problem_message(exc), exc.status_code)
+            await bundles.delete_bundle(bundle_id, int(version))
+        except ServiceError as exc:
+            return await again(_problem_message(exc), status_of(exc) or 500)
         target = "/pages/designer?" + urlencode({"deleted": stored.name, "region": region})
         return Redirect(target, status_code=303)  # type: ignore[return-value]
 
@@ -439,16 +475,14 @@ def _field_message(text: str) -> str:
     return "填写的内容不符合要求，请检查编号、名称和说明。"
 
 
-def _problem_message(exc: ProblemException) -> str:
-    if exc.code == "BUNDLE_EXISTS":
+def _problem_message(exc: ServiceError) -> str:
+    """A bundle write's refusal in the designer's words."""
+    if isinstance(exc, errors.BundleExists):
         return "编号已被其他一件事使用：请换一个编号，或打开该一件事进行修改。"
-    if exc.code == "STALE_VERSION":
-        return f"保存失败：{exc.detail}"
-    if exc.code == "UNKNOWN_BUNDLE":
+    if isinstance(exc, errors.StaleVersion):
+        return f"保存失败：{exc.message}"
+    if isinstance(exc, errors.UnknownBundle):
         return "该一件事已被删除，无法替换；可清空“原编号”后另存为新的一件事。"
-    if exc.code == "INVALID_BUNDLE":
-        details = "；".join(e.message for e in exc.errors)
-        return f"一件事未通过校验：{details}"
-    if exc.code == "UNAUTHENTICATED" or exc.status_code == 401:
-        return "登录已失效，请重新登录后再保存。"
-    return f"保存失败（{exc.status_code}），请稍后再试。"
+    if isinstance(exc, errors.InvalidBundle):
+        return exc.message
+    return f"保存失败（{status_of(exc)}），请稍后再试。"

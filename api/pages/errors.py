@@ -6,7 +6,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 
-from api.problems import ProblemException, problem_handler
+from api.problems import ProblemException, problem_handler, status_of
+from api.services.errors import NoCatalog, ServiceError
 from catalog.words import role_name
 
 from .data import LoginRequired, WrongRole, here, login_url
@@ -98,13 +99,13 @@ def chinese(text: str | None) -> bool:
     return bool(text) and any("\u4e00" <= ch <= "\u9fff" for ch in text or "")
 
 
-def message_of(exc: HTTPException) -> str:
+def message_of(exc: HTTPException | ServiceError) -> str:
     """What went wrong, in Chinese: the exception's own words when they are Chinese, else by
     what is missing (a version, a submission, …) or by status."""
-    status = exc.status_code
-    if isinstance(exc, ProblemException):
-        if exc.code == "NO_CATALOG":
-            return "尚未发布目录：审查人员可通过 PUT /catalog 或 onething import 发布。"
+    status = exc.status_code if isinstance(exc, HTTPException) else status_of(exc) or 500
+    if isinstance(exc, NoCatalog):
+        return exc.message
+    if isinstance(exc, (ProblemException, ServiceError)):
         if chinese(exc.detail):
             return exc.detail
         for e in exc.errors:
@@ -126,8 +127,8 @@ def way_back(path: str) -> tuple[str, str] | None:
     return found if found and found[0] != path.rstrip("/") else None
 
 
-def http_error(request: Request, exc: HTTPException) -> Response:
-    status = exc.status_code
+def http_error(request: Request, exc: HTTPException | ServiceError) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else status_of(exc) or 500
     heading = HEADINGS.get(status, "出错了")
     return html(
         request,
@@ -156,6 +157,8 @@ def app_errors(request: Request, exc: Exception) -> Response:
     if is_page(request.url.path) and isinstance(exc, HTTPException):
         handler = HANDLERS.get(type(exc), http_error)
         return handler(request, exc)  # type: ignore[operator]
+    if is_page(request.url.path) and isinstance(exc, ServiceError):
+        return http_error(request, exc)
     response = problem_handler(request, exc)  # logs it, and tells an outage (503) from a bug (500)
     if not is_page(request.url.path):
         return response

@@ -14,18 +14,22 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
-from api.problems import ProblemException
+from api.problems import status_of
 from api.routes.workflows import parse_answers
-from api.state import Answers
+from api.services.checks import ChecksService
+from api.services.errors import ServiceError
+from api.services.workflows import WorkflowService
+from api.view import Answers, Views
 from catalog.search import by_life_event
 from catalog.words import beijing_today
 
 from .cases import CLERKS
-from .data import Service, current_user, region_options, signed_in
+from .data import current_user, region_options, signed_in
 from .qr import qr_svg
 from .render import env, html
 from .search import LIFE_EVENTS, chosen_region, guide_href, index_of, region_choices
@@ -39,17 +43,18 @@ class BundlePagesController(Controller):
     async def bundles(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        checks: NamedDependency[ChecksService],
         region: FromQuery[str | None] = None,
         q: FromQuery[str] = "",
     ) -> Response[str]:
         """The one-things by name and life event: those offered in the applicant's region (asked
         once, remembered), or all of them until a region is chosen; `q` searches them."""
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         where, cookies = chosen_region(request, snap, region)
         if where is not None:
-            ids = [b.id for b in (await catalog_service.checks.here(snap, where)).bundles]
+            ids = [b.id for b in (await checks.here(snap, where)).bundles]
         else:
             ids = sorted(catalog.bundles)
         hits = None
@@ -79,17 +84,19 @@ class BundlePagesController(Controller):
     async def guide(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        workflows: NamedDependency[WorkflowService],
+        checks: NamedDependency[ChecksService],
         bundle_id: FromPath[str],
         region: FromQuery[str] = "",
         answer: FromQuery[list[str] | None] = None,
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         bundle = catalog.bundles.get(bundle_id)
         if bundle is None:
             raise NotFoundException(f"没有编号为 {bundle_id} 的一件事")
-        rows = await catalog_service.checks.rows(snap, bundle_id)
+        rows = await checks.rows(snap, bundle_id)
         buildable = {row.region for row in rows if row.error is None}
         # Only the regions where the bundle is offered and can be composed are offered here.
         options = [(c, n) for c, n in region_options(catalog, snap.children) if c in buildable]
@@ -97,7 +104,7 @@ class BundlePagesController(Controller):
         answers: Answers = ()
         given = [a for a in answer or () if a.strip()]  # a question left at 请选择… sends nothing
         try:
-            answers = catalog_service.answers(snap, parse_answers(given)) if given else ()
+            answers = workflows.answers(snap, parse_answers(given)) if given else ()
             if region in catalog.regions and region not in buildable:
                 problem = {
                     "code": "NOT_AVAILABLE",
@@ -106,11 +113,11 @@ class BundlePagesController(Controller):
                 }
                 status = 422
             elif region in catalog.regions:
-                computed = await catalog_service.guide(bundle_id, region, snap, answers)
-                workflow = await catalog_service.workflow(bundle_id, region, snap, answers)
-        except ProblemException as exc:
+                computed = await workflows.guide(bundle_id, region, snap, answers)
+                workflow = await workflows.workflow(bundle_id, region, snap, answers)
+        except ServiceError as exc:
             problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
-            status = exc.status_code
+            status = status_of(exc) or 500
         if region not in catalog.regions or problem is not None:
             # No guide to show: the page asks for a region, with the problem if there was one.
             return html(

@@ -24,21 +24,25 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Redirect
 
-from api.problems import ProblemException
+from api.problems import ProblemException, status_of
+from api.services.errors import ServiceError
 from api.services.lifecycle import LifecycleService
+from api.services.publishing import PublishingService
+from api.view import Views
 from catalog import scratch
 from catalog.findings import FOUR_SAME_RULES, RULES
 from catalog.model import Catalog, Implementation, record_decoder, requirements_of
 from catalog.sheet import format_of
-from catalog.store import Caller
+from catalog.store import Caller, Store
 from catalog.words import FIELD_LABELS
 
 from .browse import ROW_OF_RULE, reduced, requirement_views
 from .changes import Namer, change_lines, changed_rows, submitted_records
-from .data import Service, User, region_options, require_role, signed_in
+from .data import User, region_options, require_role, signed_in
 from .designer import _same_origin
 from .render import html
 
@@ -71,8 +75,8 @@ class LifecyclePagesController(Controller):
     guards = [signed_in("reviewer")]
 
     @get("/versions", name="pages:versions")
-    async def versions(self, request: Request, catalog_service: Service) -> Response[str]:
-        snap = await catalog_service.snapshot()
+    async def versions(self, request: Request, views: NamedDependency[Views]) -> Response[str]:
+        snap = await views.snapshot()
         listed = await _lifecycle(request).versions()
         return html(
             request,
@@ -86,18 +90,19 @@ class LifecyclePagesController(Controller):
     async def diff(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        store: NamedDependency[Store],
         a: FromPath[int],
         b: FromPath[int],
         kind: FromQuery[str] = "",
         page: int = Parameter(default=1, ge=1, le=1_000_000),
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         shown = await _lifecycle(request).diff(
             a, b, kind=kind or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         codes = {e.key for e in shown.entries if e.kind == "implementation"}
-        namer = Namer(snap.require(), {}, await _stored(catalog_service, [b, a], codes))
+        namer = Namer(snap.require(), {}, await _stored(views, store, [b, a], codes))
         return html(
             request,
             "diff.html",
@@ -120,14 +125,15 @@ class LifecyclePagesController(Controller):
     async def review_queue(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        store: NamedDependency[Store],
         region: FromQuery[str] = "",
         rule: FromQuery[str] = "",
         item: FromQuery[str] = "",
         page: int = Parameter(default=1, ge=1, le=1_000_000),
     ) -> Response[str]:
         user = require_role(request, "reviewer")
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         region = region if region in catalog.regions else (user.region or "")
         rule = rule if rule in RULES else ""
@@ -142,12 +148,7 @@ class LifecyclePagesController(Controller):
         )
         codes = [f.key for f in queue.needs_review if f.kind == "implementation"]
         impls = (
-            {
-                i.code: i
-                for i in await catalog_service._run(
-                    lambda: catalog_service.store.implementations(snap.version, codes=codes)
-                )
-            }
+            {i.code: i for i in await views._run(lambda: store.implementations(snap.version, codes=codes))}
             if codes
             else {}
         )
@@ -174,14 +175,15 @@ class LifecyclePagesController(Controller):
         )
 
     @get("/submissions", name="pages:submissions")
-    async def submissions(self, request: Request, catalog_service: Service) -> Response[str]:
-        return await self._submissions_page(request, catalog_service)
+    async def submissions(self, request: Request, views: NamedDependency[Views]) -> Response[str]:
+        return await self._submissions_page(request, views)
 
     @get("/submissions/sheet", name="pages:sheet")
     async def sheet(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        publishing: NamedDependency[PublishingService],
         region: FromQuery[str] = "",
         format: FromQuery[str] = "xlsx",
     ) -> Response:
@@ -189,19 +191,19 @@ class LifecyclePagesController(Controller):
         from api.routes.sheets import disposition, sheet_stream
 
         require_role(request, "reviewer")
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         if region not in catalog.regions or format not in ("xlsx", "csv"):
             return await self._submissions_page(
-                request, catalog_service, error="请选择要下载的区划和格式。", status_code=422
+                request, views, error="请选择要下载的区划和格式。", status_code=422
             )
-        fh = await catalog_service.sheet_file(snap, region, format)
+        fh = await publishing.sheet_file(snap, region, format)
         return sheet_stream(fh, format, {"Content-Disposition": disposition(region, snap.version, format)})
 
     async def _submissions_page(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
         *,
         error: str = "",
         status_code: int = 200,
@@ -209,7 +211,7 @@ class LifecyclePagesController(Controller):
         region: str = "",
     ) -> Response[str]:
         user = require_role(request, "reviewer")
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         listed = await _lifecycle(request).submissions(
             _caller(user), state=None, region=None, limit=PAGE_SIZE, offset=0
@@ -237,17 +239,17 @@ class LifecyclePagesController(Controller):
         )
 
     @post("/submissions", name="pages:submit", request_max_body_size=None, status_code=303)
-    async def submit(self, request: Request, catalog_service: Service) -> Response[str]:
+    async def submit(self, request: Request, views: NamedDependency[Views]) -> Response[str]:
         user = require_role(request, "reviewer")
         limit = request.app.state.settings.max_pending_body
         length = request.headers.get("content-length", "")
         if not _same_origin(request):
             return await self._submissions_page(
-                request, catalog_service, error="请求来源不是本站页面。", status_code=403
+                request, views, error="请求来源不是本站页面。", status_code=403
             )
         if not length.isdigit() or int(length) > limit + 65536:
             return await self._submissions_page(
-                request, catalog_service, error=f"文件过大：最多 {limit // (1 << 20)} MB。", status_code=413
+                request, views, error=f"文件过大：最多 {limit // (1 << 20)} MB。", status_code=413
             )
         form = await request.form()
         upload = form.get("file")
@@ -255,7 +257,7 @@ class LifecyclePagesController(Controller):
         note = str(form.get("note", ""))[:2000]
         if not isinstance(upload, UploadFile):
             return await self._submissions_page(
-                request, catalog_service, error="请选择要上传的实施清单文件。", status_code=422
+                request, views, error="请选择要上传的实施清单文件。", status_code=422
             )
         body = await upload.read()
         fmt = format_of(upload.filename or "") or ("xlsx" if body.startswith(b"PK\x03\x04") else None)
@@ -271,12 +273,12 @@ class LifecyclePagesController(Controller):
                 held = await _lifecycle(request).submit(
                     _caller(user), Path(name), region=region, note=note, max_bytes=limit
                 )
-        except ProblemException as exc:
+        except (ProblemException, ServiceError) as exc:
             return await self._submissions_page(
                 request,
-                catalog_service,
+                views,
                 error=_problem_text(exc),
-                status_code=exc.status_code,
+                status_code=_status(exc),
                 findings=exc.errors if exc.code == "INVALID_SHEET" else None,
                 region=region or "",
             )
@@ -286,14 +288,20 @@ class LifecyclePagesController(Controller):
 
     @get("/submissions/{sid:int}", name="pages:submission")
     async def submission(
-        self, request: Request, catalog_service: Service, sid: FromPath[int], done: FromQuery[str] = ""
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        store: NamedDependency[Store],
+        sid: FromPath[int],
+        done: FromQuery[str] = "",
     ) -> Response[str]:
-        return await self._submission_page(request, catalog_service, sid, done=done)
+        return await self._submission_page(request, views, store, sid, done=done)
 
     async def _submission_page(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        store: NamedDependency[Store],
         sid: int,
         *,
         done: str = "",
@@ -305,7 +313,7 @@ class LifecyclePagesController(Controller):
         user = require_role(request, "reviewer")
         lifecycle = _lifecycle(request)
         held, check = await lifecycle.held(_caller(user), sid)
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         raw = await lifecycle.file(sid)
         touched = set() if check.diff is None else _touched(check.diff)
@@ -314,7 +322,7 @@ class LifecyclePagesController(Controller):
         named = {f.key for f in check.findings[:MAX_FINDINGS_NAMED] if f.kind == "implementation" and f.key}
         named |= wanted.get("implementation", set())
         named -= set(submitted.get("implementation", {}))
-        namer = Namer(catalog, submitted, await _stored(catalog_service, [snap.version], named))
+        namer = Namer(catalog, submitted, await _stored(views, store, [snap.version], named))
         changes, total_changes = ([], 0) if check.diff is None else change_lines(check.diff, namer)
         changed = {} if check.diff is None else check.diff.changed.get("implementation", {})
         added = set() if check.diff is None else set(check.diff.added.get("implementation", ()))
@@ -348,45 +356,61 @@ class LifecyclePagesController(Controller):
         )
 
     @post("/submissions/{sid:int}/approve", name="pages:approve", status_code=303)
-    async def approve(self, request: Request, catalog_service: Service, sid: FromPath[int]) -> Response[str]:
+    async def approve(
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        store: NamedDependency[Store],
+        sid: FromPath[int],
+    ) -> Response[str]:
         user = require_role(request, "reviewer")
         if not _same_origin(request):
             return await self._submission_page(
-                request, catalog_service, sid, error="请求来源不是本站页面。", status_code=403
+                request, views, store, sid, error="请求来源不是本站页面。", status_code=403
             )
         form = await request.form()
         override = user.role == "admin" and form.get("override") == "1"
         try:
             await _lifecycle(request).approve(_caller(user), sid, override=override)
-        except ProblemException as exc:
+        except (ProblemException, ServiceError) as exc:
             return await self._submission_page(
-                request, catalog_service, sid, error=_problem_text(exc), status_code=exc.status_code
+                request, views, store, sid, error=_problem_text(exc), status_code=_status(exc)
             )
         return Redirect(f"/pages/submissions/{sid}?done=approved", status_code=303)  # type: ignore[return-value]
 
     @post("/submissions/{sid:int}/reject", name="pages:reject", status_code=303)
-    async def reject(self, request: Request, catalog_service: Service, sid: FromPath[int]) -> Response[str]:
+    async def reject(
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        store: NamedDependency[Store],
+        sid: FromPath[int],
+    ) -> Response[str]:
         user = require_role(request, "reviewer")
         if not _same_origin(request):
             return await self._submission_page(
-                request, catalog_service, sid, error="请求来源不是本站页面。", status_code=403
+                request, views, store, sid, error="请求来源不是本站页面。", status_code=403
             )
         form = await request.form()
         reason = str(form.get("reason", "")).strip()[:2000]
         if not reason:
             return await self._submission_page(
-                request, catalog_service, sid, error="请填写驳回理由。", status_code=422
+                request, views, store, sid, error="请填写驳回理由。", status_code=422
             )
         try:
             await _lifecycle(request).reject(_caller(user), sid, reason)
-        except ProblemException as exc:
+        except (ProblemException, ServiceError) as exc:
             return await self._submission_page(
-                request, catalog_service, sid, error=_problem_text(exc), status_code=exc.status_code
+                request, views, store, sid, error=_problem_text(exc), status_code=_status(exc)
             )
         return Redirect(f"/pages/submissions/{sid}?done=rejected", status_code=303)  # type: ignore[return-value]
 
 
-def _problem_text(exc: ProblemException) -> str:
+def _status(exc: ProblemException | ServiceError) -> int:
+    return exc.status_code if isinstance(exc, ProblemException) else status_of(exc) or 500
+
+
+def _problem_text(exc: ProblemException | ServiceError) -> str:
     texts = {
         "OUT_OF_SCOPE": "超出本令牌的区划范围，未做任何更改。",
         "UNKNOWN_REGION": "目录中没有该区划。",
@@ -400,12 +424,11 @@ def _problem_text(exc: ProblemException) -> str:
 
 
 async def _stored(
-    catalog_service: Service, versions: list[int], codes: set[str]
+    views: NamedDependency[Views], store: NamedDependency[Store], versions: list[int], codes: set[str]
 ) -> dict[str, Implementation]:
     """The implementations of `codes` (at most MAX_NAMED of them) as stored in the first of
     `versions` that has each: what names them on a page."""
     wanted = sorted(codes)[:MAX_NAMED]
-    store = catalog_service.store
 
     def read() -> dict[str, Implementation]:
         found: dict[str, Implementation] = {}
@@ -415,7 +438,7 @@ async def _stored(
                 found.update((i.code, i) for i in store.implementations(version, codes=missing[n : n + 500]))
         return found
 
-    return await catalog_service._run(read) if wanted else {}
+    return await views._run(read) if wanted else {}
 
 
 def _wanted(diff: Any) -> dict[str, set[str]]:

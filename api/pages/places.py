@@ -7,14 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from api.view import Views
 from bundler.render import map_link
 from catalog.model import Catalog, ServicePoint
 from catalog.tree import lineage, subtree
 
-from .data import Service, chain, signed_in
+from .data import chain, signed_in
 from .render import html
 
 
@@ -55,9 +57,9 @@ class PlacesPageController(Controller):
 
     @get("/regions/{code:str}/service-points", name="pages:service-points")
     async def service_points(
-        self, request: Request, catalog_service: Service, code: FromPath[str]
+        self, request: Request, views: NamedDependency[Views], code: FromPath[str]
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         region = catalog.regions.get(code)
         if region is None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
-from api.state import subtree_prefix
+from api.services.reads import ReadsService, subtree_prefix
+from api.view import Views
 from catalog.findings import RULES
 
-from .data import Service, record_href, region_options, signed_in
+from .data import record_href, region_options, signed_in
 from .render import html
 from .svg import Bar, bar_chart
 
@@ -26,19 +28,20 @@ class ReviewController(Controller):
     async def review(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
         rule: FromQuery[str] = "",
         severity: FromQuery[str] = "",
         region: FromQuery[str] = "",
         page: int = Parameter(default=1, ge=1),
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         rule = rule if rule in RULES else ""
         severity = severity if severity in ("error", "warning") else ""
         region = region if region in catalog.regions else ""
         offset = (page - 1) * PAGE_SIZE
-        view = await catalog_service.report(
+        view = await reads.report(
             snap,
             rule=rule or None,
             severity=severity or None,
@@ -48,7 +51,7 @@ class ReviewController(Controller):
         )
         # The same page again with each finding's region, as the version stored it.
         prefix = subtree_prefix(catalog, region) if region else None
-        _, stored = await catalog_service.findings(
+        _, stored = await reads.findings(
             snap,
             rule=rule or None,
             severity=severity or None,
@@ -84,7 +87,7 @@ class ReviewController(Controller):
             rule=rule,
             severity=severity,
             region=region,
-            rule_counts=await catalog_service.rule_counts(snap),
+            rule_counts=await reads.rule_counts(snap),
             regions=region_options(catalog, snap.children),
             chart=bar_chart(bars, "各地四同一致率", width=1000) if bars else None,
             bars=bars,

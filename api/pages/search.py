@@ -16,12 +16,15 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from api.state import View
+from api.services.checks import ChecksService
+from api.services.reads import ReadsService
+from api.view import View, Views
 from catalog.search import SearchIndex, load_life_events
 
-from .data import Service, region_options, signed_in
+from .data import region_options, signed_in
 from .render import html
 
 REGION_COOKIE = "onething_region"
@@ -86,20 +89,22 @@ class SearchController(Controller):
     async def search(
         self,
         request: Request,
-        catalog_service: Service,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
+        checks: NamedDependency[ChecksService],
         q: FromQuery[str] = "",
         region: FromQuery[str | None] = None,
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         where, cookies = chosen_region(request, snap, region)
         index = await index_of(snap)
         implementation: dict[str, str] = {}
         allowed = None
         if where is not None:
-            here = await catalog_service.checks.here(snap, where)
+            here = await checks.here(snap, where)
             offered = {b.id for b in here.bundles}
-            implementation = {e.item: e.implementation for e in await catalog_service.effective(snap, where)}
+            implementation = {e.item: e.implementation for e in await reads.effective(snap, where)}
 
             def allowed(kind: str, key: str) -> bool:
                 return key in offered if kind == "bundle" else key in implementation

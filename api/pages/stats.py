@@ -9,12 +9,16 @@ from __future__ import annotations
 from typing import Literal
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from api.services.checks import ChecksService
+from api.services.reads import ReadsService
+from api.services.stats import StatsService
+from api.view import Views
 from bundler.stats import CHECKS, coverage
 
-from ..services.stats import stats_service
-from .data import Service, region_options, signed_in
+from .data import region_options, signed_in
 from .render import CHECK_NAMES, html
 from .svg import Bar, bar_chart
 
@@ -39,13 +43,18 @@ class StatsPageController(Controller):
 
     @get("/", name="pages:stats")
     async def stats(
-        self, request: Request, catalog_service: Service, region: FromQuery[str] = ""
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        checks: NamedDependency[ChecksService],
+        stats: NamedDependency[StatsService],
+        region: FromQuery[str] = "",
     ) -> Response[str]:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         region = region if region in catalog.regions else ""
         root = region or "000000"
-        report = await stats_service(request.app.state, catalog_service).report(snap, root)
+        report = await stats.report(snap, root)
         by_code = {r.region: r for r in report.regions}
         shown = [by_code[root], *(by_code[c] for c in sorted(snap.children.get(root, ())) if c in by_code)]
 
@@ -69,11 +78,11 @@ class StatsPageController(Controller):
         # The bundles counted in counties, as on the checks page: where applicants are served.
         counties = {c for c in snap.subtree(root) if catalog.regions[c].level == "county"}
         bundles = [
-            coverage(catalog.bundles[b], await catalog_service.checks.rows(snap, b), counties)
+            coverage(catalog.bundles[b], await checks.rows(snap, b), counties)
             for b in sorted(catalog.bundles)
         ]
         rates = [(c, sum(b.passed[c] for b in bundles), sum(b.composed for b in bundles)) for c in CHECKS]
-        checks = bar_chart(
+        checks_bars = bar_chart(
             [
                 Bar(CHECK_NAMES.get(c, c), passed / of if of else 0.0, f"{passed}/{of}")
                 for c, passed, of in rates
@@ -93,16 +102,18 @@ class StatsPageController(Controller):
             region=region,
             regions=region_options(catalog, snap.children),
             charts=charts,
-            checks_chart=checks,
+            checks_chart=checks_bars,
             bundles=bundles,
             diverging=[i for i in report.items if i.material_lists > 1][:30],
         )
 
     @get("/advice", name="pages:advice")
-    async def advice(self, request: Request, catalog_service: Service) -> Response[str]:
-        snap = await catalog_service.snapshot()
+    async def advice(
+        self, request: Request, views: NamedDependency[Views], stats: NamedDependency[StatsService]
+    ) -> Response[str]:
+        snap = await views.snapshot()
         catalog = snap.require()
-        advice = await stats_service(request.app.state, catalog_service).advice(snap)
+        advice = await stats.advice(snap)
         top = advice.suggestions[:15]
         most = max((s.materials for s in top), default=1) or 1
         chart = bar_chart(
@@ -122,15 +133,18 @@ class StatsPageController(Controller):
 
     @get("/export", name="pages:export")
     async def export(
-        self, catalog_service: Service, format: FromQuery[Literal["jsonl", "cpsv-ap", "turtle"]] = "jsonl"
+        self,
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
+        format: FromQuery[Literal["jsonl", "cpsv-ap", "turtle"]] = "jsonl",
     ) -> Response:
         """The newest version as a download, for a signed-in page (the API wants a bearer token)."""
         from catalog.cpsv import MEDIA_TYPES, export
 
         from ..routes.catalog import TypedStream
 
-        snap = await catalog_service.snapshot()
-        lines = catalog_service.export(snap)
+        snap = await views.snapshot()
+        lines = reads.export(snap)
         name = f"catalog-{snap.version}.{FORMATS[format][1]}"
         return TypedStream(
             lines if format == "jsonl" else export(lines, format),

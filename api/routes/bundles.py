@@ -14,9 +14,11 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from ..auth import caller_of
 from ..cache import if_match_version, not_modified, version_etag
-from ..schemas import BundleCreate, BundleId, BundleList, BundleOut, BundleReplace, BundlesHere
+from ..schemas import BundleCreate, BundleId, BundleList, BundleOut, BundleReplace, BundlesHere, bundle_out
+from ..services.bundles import BundleService
+from ..services.checks import ChecksService
 from ..services.lifecycle import LifecycleService
-from ..state import CatalogService, bundle_out
+from ..view import Views
 
 WRITE = {"role": "designer"}
 
@@ -36,24 +38,25 @@ class BundleController(Controller):
     )
     async def list_bundles(
         self,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        checks: NamedDependency[ChecksService],
         region: str | None = Parameter(
             default=None, min_length=1, max_length=16, description="the applicant's region code"
         ),
     ) -> BundleList | BundlesHere:
-        snap = await catalog_service.snapshot()
+        snap = await views.snapshot()
         catalog = snap.require()
         if region is not None:
-            return await catalog_service.checks.here(snap, region)
+            return await checks.here(snap, region)
         return BundleList(
             bundles=[bundle_out(catalog.bundles[b], snap.versions[b]) for b in sorted(catalog.bundles)]
         )
 
     @get("/{bundle_id:str}", summary="One bundle (ETag: its version)")
     async def read(
-        self, request: Request, catalog_service: NamedDependency[CatalogService], bundle_id: FromPath[str]
+        self, request: Request, bundles: NamedDependency[BundleService], bundle_id: FromPath[str]
     ) -> Response[BundleOut]:
-        bundle = await catalog_service.bundle(bundle_id)
+        bundle = await bundles.bundle(bundle_id)
         etag = version_etag(bundle.version)
         return not_modified(request, etag) or Response(
             bundle, headers={"ETag": etag, "Cache-Control": "no-cache"}
@@ -63,12 +66,12 @@ class BundleController(Controller):
     async def create(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        bundles: NamedDependency[BundleService],
         lifecycle: NamedDependency[LifecycleService],
         data: JSONBody[BundleCreate],
     ) -> Response[BundleOut]:
         await lifecycle.bundle_in_scope(caller_of(request), data.regions)
-        bundle = await catalog_service.create_bundle(data)
+        bundle = await bundles.create_bundle(data)
         return Response(
             bundle,
             status_code=201,
@@ -79,7 +82,7 @@ class BundleController(Controller):
     async def replace(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        bundles: NamedDependency[BundleService],
         lifecycle: NamedDependency[LifecycleService],
         bundle_id: FromPath[BundleId],
         data: JSONBody[BundleReplace],
@@ -88,8 +91,8 @@ class BundleController(Controller):
         await lifecycle.bundle_in_scope(caller_of(request), data.regions)
         version = if_match_version(request)
         if version is None:  # If-Match: * — whatever version is current now, still compare-and-set
-            version = await catalog_service.current_version(bundle_id)
-        bundle = await catalog_service.replace_bundle(bundle_id, data, version)
+            version = await bundles.current_version(bundle_id)
+        bundle = await bundles.replace_bundle(bundle_id, data, version)
         return Response(bundle, headers={"ETag": version_etag(bundle.version)})
 
     @delete(
@@ -101,12 +104,12 @@ class BundleController(Controller):
     async def remove(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        bundles: NamedDependency[BundleService],
         lifecycle: NamedDependency[LifecycleService],
         bundle_id: FromPath[str],
     ) -> None:
         await lifecycle.stored_bundle_in_scope(caller_of(request), bundle_id)
         version = if_match_version(request)
         if version is None:
-            version = await catalog_service.current_version(bundle_id)
-        await catalog_service.delete_bundle(bundle_id, version)
+            version = await bundles.current_version(bundle_id)
+        await bundles.delete_bundle(bundle_id, version)

@@ -27,7 +27,9 @@ from ..auth import caller_of
 from ..cache import not_modified
 from ..problems import ErrorDetail, ProblemException
 from ..schemas import PublishResult
-from ..state import CatalogService, _digest
+from ..services.publishing import PublishingService
+from ..services.reads import ReadsService
+from ..view import Views, etag_digest
 
 NDJSON = "application/x-ndjson"
 
@@ -82,17 +84,18 @@ class CatalogController(Controller):
     async def export(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
         format: FromQuery[Literal["jsonl", "cpsv-ap", "turtle"]] = "jsonl",
     ) -> Response:
         from catalog.cpsv import MEDIA_TYPES, export
 
-        view = await catalog_service.snapshot()
+        view = await views.snapshot()
         view.require()
-        etag = f'"c{format[0]}{_digest(view.tag, sorted(view.versions.items()))}"'
+        etag = f'"c{format[0]}{etag_digest(view.tag, sorted(view.versions.items()))}"'
         if hit := not_modified(request, etag):
             return hit
-        lines = catalog_service.export(view)
+        lines = reads.export(view)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if format == "jsonl":
             return Stream(lines, media_type=NDJSON, headers=headers)
@@ -112,7 +115,7 @@ class CatalogController(Controller):
     async def publish(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        publishing: NamedDependency[PublishingService],
         note: str = Parameter(default="", max_length=2000, description="why this version (kept with it)"),
         take_bundles: bool = Parameter(
             default=False,
@@ -121,7 +124,7 @@ class CatalogController(Controller):
     ) -> PublishResult:
         path = await receive_file(request, request.app.state.settings.max_catalog_body)
         try:
-            return await catalog_service.publish_file(
+            return await publishing.publish_file(
                 path, by=caller_of(request).name, note=note, take_bundles=take_bundles
             )
         finally:

@@ -12,7 +12,8 @@ from litestar.params import Parameter
 from bundler.document import CheckName
 
 from ..schemas import ChecksReport
-from ..state import CatalogService
+from ..services.checks import ChecksService
+from ..view import Views
 
 
 class ChecksController(Controller):
@@ -29,7 +30,8 @@ class ChecksController(Controller):
     )
     async def report(
         self,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        checks: NamedDependency[ChecksService],
         bundle: Annotated[
             str | None, Parameter(min_length=1, max_length=200, description="one bundle's id")
         ] = None,
@@ -41,7 +43,7 @@ class ChecksController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=1000, description="rows per page")] = 1000,
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> ChecksReport:
-        snap = await catalog_service.snapshot()
-        return await catalog_service.checks.report(
+        snap = await views.snapshot()
+        return await checks.report(
             snap, bundle=bundle, check=check, region=region, limit=limit, offset=offset
         )

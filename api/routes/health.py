@@ -10,7 +10,8 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from ..problems import DATABASE_RETRY_AFTER, _reason
 from ..schemas import Health
-from ..state import CatalogService
+from ..services.workflows import WorkflowService
+from ..view import Views
 
 
 class HealthController(Controller):
@@ -24,16 +25,18 @@ class HealthController(Controller):
         "or does not answer within its time limit; `database` and `cache` say which.",
         responses={503: ResponseSpec(data_container=Health, description="degraded")},
     )
-    async def health(self, catalog_service: NamedDependency[CatalogService]) -> Response[Health]:
-        cache = catalog_service.cache_kind
+    async def health(
+        self, views: NamedDependency[Views], workflows: NamedDependency[WorkflowService]
+    ) -> Response[Health]:
+        cache = workflows.cache_kind
         try:
-            await catalog_service.cache.exists("health")  # bounded, behind the cache's breaker
+            await workflows.cache.exists("health")  # bounded, behind the cache's breaker
         except Exception:  # noqa: BLE001 - the cache is down: say so
             cache = "unavailable"
         try:
-            snap = await catalog_service.snapshot()  # bounded: the store's quick limit and gate
+            snap = await views.snapshot()  # bounded: the store's quick limit and gate
         except Exception as exc:  # noqa: BLE001 - the database is down: say so, do not 500
-            catalog_service.outage.failed(_reason(exc))
+            views.outage.failed(_reason(exc))
             body = Health(
                 status="degraded",
                 revision=-1,
@@ -51,7 +54,7 @@ class HealthController(Controller):
             catalog=snap.summary,
         )
         if status != "ok":
-            breaker = getattr(catalog_service.cache, "breaker", None)
+            breaker = getattr(workflows.cache, "breaker", None)
             return _degraded(body, max(1, round(getattr(breaker, "reset_after", DATABASE_RETRY_AFTER))))
         return Response(body, status_code=200, headers={"Cache-Control": "no-store"})
 

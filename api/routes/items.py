@@ -12,7 +12,8 @@ from catalog.model import ItemType
 
 from ..problems import not_found
 from ..schemas import ItemDetail, ItemPage
-from ..state import CatalogService
+from ..services.reads import ReadsService
+from ..view import Views
 
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="results to skip")]
@@ -26,7 +27,8 @@ class ItemController(Controller):
     @get("/", summary="Search items")
     async def search(
         self,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
         q: Annotated[str | None, Parameter(max_length=200, description="substring of the item name")] = None,
         code: Annotated[str | None, Parameter(max_length=32, description="item code prefix")] = None,
         type: Annotated[ItemType | None, Parameter(description="item-type code (§2)")] = None,
@@ -37,12 +39,12 @@ class ItemController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> ItemPage:
-        view = await catalog_service.snapshot()
+        view = await views.snapshot()
         if region is not None:
             from .regions import _region
 
             _region(view, region)
-        found = await catalog_service.search(view, q=q, code=code, type_=type, region=region, owner=owner)
+        found = await reads.search(view, q=q, code=code, type_=type, region=region, owner=owner)
         return ItemPage(total=len(found), limit=limit, offset=offset, items=found[offset : offset + limit])
 
     @get(
@@ -52,13 +54,14 @@ class ItemController(Controller):
     )
     async def one(
         self,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
         code: FromPath[str],
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> ItemDetail:
-        view = await catalog_service.snapshot()
-        detail = await catalog_service.item_detail(view, code, limit=limit, offset=offset)
+        view = await views.snapshot()
+        detail = await reads.item_detail(view, code, limit=limit, offset=offset)
         if detail is None:
             raise not_found("item", code)
         return detail

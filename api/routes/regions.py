@@ -10,7 +10,8 @@ from litestar.params import FromPath, Parameter
 
 from ..problems import ErrorDetail, ProblemException
 from ..schemas import EffectiveItemPage, RegionNode, RegionOut, RegionTree
-from ..state import CatalogService, View
+from ..services.reads import ReadsService
+from ..view import View, Views
 
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="results to skip")]
@@ -35,8 +36,8 @@ class RegionController(Controller):
     opt = {"role": "portal", "public": True}
 
     @get("/", summary="The region tree (000000 at the root)")
-    async def tree(self, catalog_service: NamedDependency[CatalogService]) -> RegionTree:
-        snap = await catalog_service.snapshot()
+    async def tree(self, views: NamedDependency[Views]) -> RegionTree:
+        snap = await views.snapshot()
         catalog = snap.require()
 
         def node(code: FromPath[str], seen: set[str]) -> RegionNode:
@@ -54,8 +55,8 @@ class RegionController(Controller):
         return RegionTree(roots=roots, count=len(catalog.regions))
 
     @get("/{code:str}", summary="One region, its path to the root and its children")
-    async def one(self, catalog_service: NamedDependency[CatalogService], code: FromPath[str]) -> RegionOut:
-        snap = await catalog_service.snapshot()
+    async def one(self, views: NamedDependency[Views], code: FromPath[str]) -> RegionOut:
+        snap = await views.snapshot()
         region = _region(snap, code)
         return RegionOut(
             code=region.code,
@@ -74,14 +75,15 @@ class RegionController(Controller):
     )
     async def items(
         self,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
         code: FromPath[str],
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> EffectiveItemPage:
-        view = await catalog_service.snapshot()
+        view = await views.snapshot()
         _region(view, code)
-        found = await catalog_service.effective(view, code)
+        found = await reads.effective(view, code)
         return EffectiveItemPage(
             region=code, total=len(found), limit=limit, offset=offset, items=found[offset : offset + limit]
         )

@@ -21,7 +21,8 @@ from litestar.params import FromPath, FromQuery
 from catalog.sheet import MEDIA_TYPES
 
 from ..cache import not_modified
-from ..state import CatalogService, _digest
+from ..services.publishing import PublishingService
+from ..view import Views, etag_digest
 from .catalog import TypedStream
 from .regions import _region
 
@@ -64,16 +65,17 @@ class RegionSheetController(Controller):
     async def sheet(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        publishing: NamedDependency[PublishingService],
         code: FromPath[str],
         format: FromQuery[Literal["xlsx", "csv"]] = "xlsx",
     ) -> Response:
-        view = await catalog_service.snapshot()
+        view = await views.snapshot()
         _region(view, code)
-        etag = f'"s{format[0]}{_digest(view.tag, code)}"'
+        etag = f'"s{format[0]}{etag_digest(view.tag, code)}"'
         if hit := not_modified(request, etag):
             return hit
-        fh = await catalog_service.sheet_file(view, code, format)
+        fh = await publishing.sheet_file(view, code, format)
         headers = {
             "ETag": etag,
             "Cache-Control": "no-cache",

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from bundler.advisor import Advice
 from bundler.stats import Stats
 
-from ..services.stats import stats_service
-from ..state import CatalogService
+from ..services.stats import StatsService
+from ..view import Views
 
 
 class StatsController(Controller):
@@ -32,15 +32,15 @@ class StatsController(Controller):
     )
     async def stats(
         self,
-        request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        stats: NamedDependency[StatsService],
         region: Annotated[
             str | None,
             Parameter(min_length=1, max_length=16, description="this region and those under it"),
         ] = None,
     ) -> Stats:
-        view = await catalog_service.snapshot()
-        return await stats_service(request.app.state, catalog_service).report(view, region)
+        view = await views.snapshot()
+        return await stats.report(view, region)
 
 
 class AdviceController(Controller):
@@ -56,6 +56,6 @@ class AdviceController(Controller):
         "composed once with the material flagged, exact minimum and all), the cases left with "
         "nothing to hand in (`visits`), ranked. Computed once per version and bundles revision.",
     )
-    async def advice(self, request: Request, catalog_service: NamedDependency[CatalogService]) -> Advice:
-        view = await catalog_service.snapshot()
-        return await stats_service(request.app.state, catalog_service).advice(view)
+    async def advice(self, views: NamedDependency[Views], stats: NamedDependency[StatsService]) -> Advice:
+        view = await views.snapshot()
+        return await stats.advice(view)

@@ -16,13 +16,15 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
+from catalog.sheet.read import Format as SheetFormat
+
 from ..auth import caller_of
 from ..bodies import SHEET_TYPES
 from ..problems import not_found
 from ..schemas import PublishResult
 from ..schemas_lifecycle import ID, DiffPage, Rejection, SubmissionList, SubmissionOut
 from ..services.lifecycle import LifecycleService, diff_page, submission_out
-from ..state import CatalogService
+from ..services.publishing import PublishingService
 from .catalog import NDJSON, receive_file
 
 NOTE = Parameter(default="", max_length=2000, description="why (kept with the version or submission)")
@@ -34,7 +36,7 @@ SHEETS = (
 )
 
 
-def sheet_format(request: Request) -> str | None:
+def sheet_format(request: Request) -> SheetFormat | None:
     """`xlsx` or `csv` when the body is a region's sheet (by its media type), else None."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return SHEET_TYPES.get(media)
@@ -56,7 +58,7 @@ class RegionSubmissionController(Controller):
     async def publish(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        publishing: NamedDependency[PublishingService],
         lifecycle: NamedDependency[LifecycleService],
         code: FromPath[str],
         note: str = NOTE,
@@ -68,8 +70,8 @@ class RegionSubmissionController(Controller):
         path = await receive_file(request, limit, suffix=f".{fmt or 'jsonl'}")
         try:
             if fmt is not None:
-                return await catalog_service.publish_sheet(path, fmt, by=caller.name, note=note, region=code)
-            return await catalog_service.publish_file(path, by=caller.name, note=note, region=code)
+                return await publishing.publish_sheet(path, fmt, by=caller.name, note=note, region=code)
+            return await publishing.publish_file(path, by=caller.name, note=note, region=code)
         finally:
             path.unlink(missing_ok=True)
 

@@ -10,10 +10,12 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from catalog.store import Store
+
 from ..auth import caller_of
 from ..problems import ErrorDetail, ProblemException, not_found
 from ..schemas import Revoked, TokenCreate, TokenCreated, TokenInfo, TokenList
-from ..state import CatalogService
+from ..view import Views
 
 
 def _utc(moment: datetime) -> datetime:
@@ -27,8 +29,8 @@ class TokenController(Controller):
     opt = {"role": "admin", "unscoped": True}
 
     @get("/", summary="All tokens (names, roles and regions; secrets are not kept)")
-    async def list_tokens(self, catalog_service: NamedDependency[CatalogService]) -> TokenList:
-        rows = await anyio.to_thread.run_sync(catalog_service.store.tokens)
+    async def list_tokens(self, store: NamedDependency[Store]) -> TokenList:
+        rows = await anyio.to_thread.run_sync(store.tokens)
         return TokenList(
             tokens=[TokenInfo(name=n, role=r, region=g, created_at=_utc(c)) for n, r, g, c in rows]
         )
@@ -42,10 +44,14 @@ class TokenController(Controller):
         status_code=201,
     )
     async def create(
-        self, request: Request, catalog_service: NamedDependency[CatalogService], data: JSONBody[TokenCreate]
+        self,
+        request: Request,
+        views: NamedDependency[Views],
+        store: NamedDependency[Store],
+        data: JSONBody[TokenCreate],
     ) -> TokenCreated:
         if data.region is not None:
-            snap = await catalog_service.snapshot()
+            snap = await views.snapshot()
             if data.role == "admin" or data.region not in snap.require().regions:
                 raise ProblemException(
                     422,
@@ -55,16 +61,14 @@ class TokenController(Controller):
                 )
         by = caller_of(request).name
         token = await anyio.to_thread.run_sync(
-            lambda: catalog_service.store.create_token(data.name, data.role, region=data.region, by=by)
+            lambda: store.create_token(data.name, data.role, region=data.region, by=by)
         )
         return TokenCreated(name=data.name, role=data.role, region=data.region, token=token)
 
     @delete("/{name:str}", summary="Revoke every token of that name", status_code=200)
-    async def revoke(
-        self, request: Request, catalog_service: NamedDependency[CatalogService], name: FromPath[str]
-    ) -> Revoked:
+    async def revoke(self, request: Request, store: NamedDependency[Store], name: FromPath[str]) -> Revoked:
         by = caller_of(request).name
-        count = await anyio.to_thread.run_sync(lambda: catalog_service.store.revoke_tokens(name, by=by))
+        count = await anyio.to_thread.run_sync(lambda: store.revoke_tokens(name, by=by))
         request.app.state.tokens.forget()
         if count == 0:
             raise not_found("token", name)

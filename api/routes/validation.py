@@ -9,8 +9,10 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from ..schemas import ValidationReport
-from ..state import CatalogService, report_view
+from ..schemas import ValidationReport, report_view
+from ..services.publishing import PublishingService
+from ..services.reads import ReadsService
+from ..view import Views
 from .catalog import receive_file
 
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
@@ -30,19 +32,20 @@ class ValidationController(Controller):
     )
     async def report(
         self,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        reads: NamedDependency[ReadsService],
         rule: Annotated[str | None, Parameter(max_length=40, description="a rule id of §3")] = None,
         severity: Annotated[Literal["error", "warning"] | None, Parameter()] = None,
         region: Annotated[str | None, Parameter(max_length=16)] = None,
         limit: Limit = 1000,
         offset: Offset = 0,
     ) -> ValidationReport:
-        view = await catalog_service.snapshot()
+        view = await views.snapshot()
         if region is not None:
             from .regions import _region
 
             _region(view, region)
-        return await catalog_service.report(
+        return await reads.report(
             view, rule=rule, severity=severity, region=region, limit=limit, offset=offset
         )
 
@@ -56,7 +59,7 @@ class ValidationController(Controller):
     async def dry_run(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        publishing: NamedDependency[PublishingService],
         rule: Annotated[str | None, Parameter(max_length=40)] = None,
         severity: Annotated[Literal["error", "warning"] | None, Parameter()] = None,
         limit: Limit = 1000,
@@ -64,7 +67,7 @@ class ValidationController(Controller):
     ) -> ValidationReport:
         path = await receive_file(request, request.app.state.settings.max_catalog_body)
         try:
-            report = await anyio.to_thread.run_sync(catalog_service.validate_upload, path)
+            report = await anyio.to_thread.run_sync(publishing.validate_upload, path)
         finally:
             path.unlink(missing_ok=True)
         return report_view(report, rule=rule, severity=severity, limit=limit, offset=offset)

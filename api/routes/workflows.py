@@ -28,7 +28,8 @@ from bundler import Workflow
 from ..cache import RawResponse, etag_matches
 from ..problems import ErrorDetail, ProblemException
 from ..schemas import WorkflowRequest
-from ..state import Answers, CatalogService, Computed
+from ..services.workflows import Computed, WorkflowService
+from ..view import Answers, Views
 
 Region = Annotated[str, Parameter(min_length=1, max_length=16, description="the applicant's region code")]
 AnswerParams = Annotated[
@@ -89,20 +90,22 @@ def _bad_answer(param: str, detail: str) -> ProblemException:
 
 async def _conditional(
     request: Request,
-    catalog_service: CatalogService,
+    views: Views,
+    workflows: WorkflowService,
     bundle_id: str,
     region: str,
     what: str,
     answer: Sequence[str] | None,
 ) -> ASGIResponse:
     """304 when the client's copy is current (decided without composing), else the body."""
-    snap = await catalog_service.snapshot()
-    answers: Answers = catalog_service.answers(snap, parse_answers(answer)) if answer else ()
-    etag = catalog_service.workflow_etag(snap, bundle_id, region, what, answers)
+    snap = await views.snapshot()
+    answers: Answers = workflows.answers(snap, parse_answers(answer)) if answer else ()
+    etag = workflows.workflow_etag(snap, bundle_id, region, what, answers)
     if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
         return _not_modified(etag)
-    compute = catalog_service.guide if what == "guide" else catalog_service.workflow
-    return _respond(await compute(bundle_id, region, snap, answers))
+    if what == "guide":
+        return _respond(await workflows.guide(bundle_id, region, snap, answers))
+    return _respond(await workflows.workflow(bundle_id, region, snap, answers, etag=etag))
 
 
 def _documented(what: type, description: str) -> dict[int, ResponseSpec]:
@@ -122,12 +125,13 @@ class BundleWorkflowController(Controller):
     async def workflow(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        workflows: NamedDependency[WorkflowService],
         bundle_id: FromPath[str],
         region: Region,
         answer: AnswerParams = None,
     ) -> ASGIResponse:
-        return await _conditional(request, catalog_service, bundle_id, region, "workflow", answer)
+        return await _conditional(request, views, workflows, bundle_id, region, "workflow", answer)
 
     @get(
         "/guide",
@@ -138,12 +142,13 @@ class BundleWorkflowController(Controller):
     async def guide(
         self,
         request: Request,
-        catalog_service: NamedDependency[CatalogService],
+        views: NamedDependency[Views],
+        workflows: NamedDependency[WorkflowService],
         bundle_id: FromPath[str],
         region: Region,
         answer: AnswerParams = None,
     ) -> ASGIResponse:
-        return await _conditional(request, catalog_service, bundle_id, region, "guide", answer)
+        return await _conditional(request, views, workflows, bundle_id, region, "guide", answer)
 
 
 class WorkflowController(Controller):
@@ -158,8 +163,6 @@ class WorkflowController(Controller):
         responses=_documented(Workflow, "the workflow document"),
     )
     async def adhoc(
-        self, catalog_service: NamedDependency[CatalogService], data: JSONBody[WorkflowRequest]
+        self, workflows: NamedDependency[WorkflowService], data: JSONBody[WorkflowRequest]
     ) -> ASGIResponse:
-        return _respond(
-            await catalog_service.adhoc_workflow(list(data.items), data.region, dict(data.answers))
-        )
+        return _respond(await workflows.adhoc_workflow(list(data.items), data.region, dict(data.answers)))

@@ -59,10 +59,10 @@ from casework.model import Queue, QueuedTask, RatingOut, RectificationList
 from casework.rating import rectification_overdue
 
 if TYPE_CHECKING:
-    from catalog.store import Caller
+    from catalog.store import Caller, Store
     from catalog.store.cases import CaseStore, Loaded
 
-    from ..state import CatalogService
+    from ..view import Views
 
 log = logging.getLogger("onething.api")
 
@@ -91,13 +91,14 @@ class Who:
 class CaseService:
     def __init__(
         self,
-        catalog_service: CatalogService,
+        views: Views,
+        store: Store,
         *,
         calendar_dir: str | Path | None = None,
         clock: Callable[[], date] = china_today,
     ):
-        self.catalog = catalog_service
-        self.cases: CaseStore = catalog_service.store.cases
+        self.views = views
+        self.cases: CaseStore = store.cases
         self.calendar_dir = Path(calendar_dir) if calendar_dir else None
         self.clock = clock
         self._calendar: WorkCalendar | None = None
@@ -130,7 +131,7 @@ class CaseService:
 
     # -- hand-in (§7.1) -------------------------------------------------------------------------
     async def hand_in(self, body: HandIn, who: Who) -> Case:
-        view = await self.catalog.snapshot()
+        view = await self.views.snapshot()
         catalog = view.require()
         if (body.bundle is None) == (not body.items):
             raise Refused(
@@ -143,7 +144,7 @@ class CaseService:
         if body.region not in catalog.regions:
             raise refused_bundling(BundleError("UNKNOWN_REGION", f"目录中没有区划 {body.region}。", []))
         items = catalog.bundles[body.bundle].items if body.bundle is not None else list(body.items or [])
-        part = await self.catalog.slice(view, items, body.region)
+        part = await self.views.slice(view, items, view.path(body.region))
 
         def work() -> Case:
             check_answers(part, body.answers)

@@ -27,13 +27,12 @@ import msgspec
 from catalog.model import Bundle, Catalog
 
 from .. import schemas as s
-from ..problems import ErrorDetail, ProblemException
+from ..view import View, slice_of
+from .errors import unknown_bundle, unknown_region
 
 if TYPE_CHECKING:
     from bundler import RegionChecks
     from catalog.store import Store
-
-    from ..state import View
 
 Run = Callable[..., Awaitable[Any]]
 
@@ -177,14 +176,7 @@ class ChecksService:
 
     def _slice(self, view: View, bundles: Sequence[Bundle], regions: Iterable[str] | None) -> Catalog:
         """The small records and the bundles' items' implementations in `regions` (None: all)."""
-        catalog = view.require()
-        items = [c for b in bundles for c in b.items if c in catalog.items]
-        wanted = list(dict.fromkeys(items))
-        impls = []
-        if wanted:
-            where = None if regions is None else sorted(regions)
-            impls = self.store.implementations(view.version, regions=where, items=wanted)
-        return msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
+        return slice_of(self.store, view, [c for b in bundles for c in b.items], regions)
 
     # -- the report -----------------------------------------------------------------------
     async def report(
@@ -237,21 +229,3 @@ def summarise(bundle: Bundle, rows: Sequence[RegionChecks]) -> s.BundleChecksSum
         for c in row.failed:
             failed[c.check] = failed.get(c.check, 0) + 1
     return s.BundleChecksSummary(bundle.id, bundle.name, len(rows), passing, failed, errors)
-
-
-def unknown_region(region: str) -> ProblemException:
-    return ProblemException(
-        422,
-        "UNKNOWN_REGION",
-        f"no region {region!r} in the catalog",
-        errors=[ErrorDetail(message="no such region", field="region", source="query", key=region)],
-    )
-
-
-def unknown_bundle(bundle_id: str) -> ProblemException:
-    return ProblemException(
-        404,
-        "UNKNOWN_BUNDLE",
-        f"no bundle {bundle_id!r}",
-        errors=[ErrorDetail(message="no such bundle", kind="bundle", key=bundle_id)],
-    )

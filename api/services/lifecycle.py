@@ -18,10 +18,13 @@ import anyio.to_thread
 from .. import schemas_lifecycle as sl
 from ..auth import within
 from ..problems import ErrorDetail, ProblemException, not_found
-from ..schemas import PublishResult
-from ..state import CatalogService, View, _refused, finding_out
+from ..schemas import PublishResult, finding_out
+from ..view import View, Views
+from .errors import refused as _refused
+from .publishing import PublishingService
 
 if TYPE_CHECKING:
+    from catalog.sheet.read import Format as SheetFormat
     from catalog.store import Caller, Check, Store, Submission
     from catalog.store.reads import Diff
 
@@ -30,9 +33,10 @@ DIFF_CACHE = 8
 
 
 class LifecycleService:
-    def __init__(self, catalog_service: CatalogService):
-        self.catalog = catalog_service
-        self.store: Store = catalog_service.store
+    def __init__(self, views: Views, publishing: PublishingService, store: Store):
+        self.views = views
+        self.publishing = publishing
+        self.store = store
         self._diffs: OrderedDict[tuple[int, int], dict[str, dict[str, int]]] = OrderedDict()
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -42,7 +46,7 @@ class LifecycleService:
     async def scope(self, caller: Caller, region: str | None) -> View:
         """403 unless the caller may act on `region` (None: the whole catalog, unscoped only);
         422 for a region the newest version does not have."""
-        snap = await self.catalog.snapshot()
+        snap = await self.views.snapshot()
         catalog = snap.require()
         if region is None:
             if caller.region is not None:
@@ -81,7 +85,7 @@ class LifecycleService:
                 "OUT_OF_SCOPE",
                 f"本令牌只能在区划 {caller.region} 范围内操作：它保存的一件事须写明提供区划（regions）。",
             )
-        snap = await self.catalog.snapshot()
+        snap = await self.views.snapshot()
         for region in regions:
             within(caller, region, snap.subtree)
 
@@ -159,7 +163,7 @@ class LifecycleService:
         newest = await self._run(self.store.revision)
         if not 1 <= version <= newest:
             raise not_found("version", str(version))
-        return await self.catalog.published(lambda: self.store.republish(version, by=by, note=note))
+        return await self.publishing.published(lambda: self.store.republish(version, by=by, note=note))
 
     # -- the needs-review queue ------------------------------------------------------------------
     async def review(
@@ -173,7 +177,7 @@ class LifecycleService:
         offset: int,
     ) -> sl.ReviewPage:
         regions = await self.visible_regions(caller, region)
-        snap = await self.catalog.snapshot()
+        snap = await self.views.snapshot()
         snap.require()
         total, flags = await self._run(
             lambda: self.store.review_page(
@@ -215,7 +219,7 @@ class LifecycleService:
         return submission_out(held, check)
 
     async def submit_sheet(
-        self, caller: Caller, path: Path, fmt: str, *, region: str | None, note: str, max_bytes: int
+        self, caller: Caller, path: Path, fmt: SheetFormat, *, region: str | None, note: str, max_bytes: int
     ) -> sl.SubmissionOut:
         """A region's sheet held for approval as its partial submission (`region`: the one its 说明
         records when not given); its findings at worksheet, row and column. 422 when the sheet
@@ -287,7 +291,7 @@ class LifecycleService:
         held, _ = await self.held(caller, sid)
         admin_override = override and caller.role == "admin"
         try:
-            return await self.catalog.published(
+            return await self.publishing.published(
                 lambda: self.store.approve(sid, by=caller.name, override=admin_override)
             )
         except NotPending as exc:

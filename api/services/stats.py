@@ -15,15 +15,18 @@ import anyio
 if TYPE_CHECKING:
     from bundler.advisor import Advice
     from bundler.stats import Stats
+    from catalog.store import Store
 
-    from ..state import CatalogService, View
+    from ..view import View
+    from .checks import ChecksService
 
 
 class StatsService:
     KEEP = 32
 
-    def __init__(self, catalog_service: CatalogService):
-        self.catalog_service = catalog_service
+    def __init__(self, store: Store, checks: ChecksService):
+        self.store = store
+        self.checks = checks
         self._lock = asyncio.Lock()
         self._kept: OrderedDict[tuple[int, int, str, str], Stats] = OrderedDict()
         self._advice: tuple[tuple[int, int, str], Advice] | None = None
@@ -32,7 +35,7 @@ class StatsService:
         from bundler.stats import stats
         from catalog.tree import subtree
 
-        from .checks import unknown_region
+        from .errors import unknown_region
 
         catalog = view.require()
         if region is not None and region not in catalog.regions:
@@ -43,8 +46,8 @@ class StatsService:
             if found is not None:
                 self._kept.move_to_end(key)
                 return found
-            rows = {b: await self.catalog_service.checks.rows(view, b) for b in sorted(catalog.bundles)}
-            store = self.catalog_service.store
+            rows = {b: await self.checks.rows(view, b) for b in sorted(catalog.bundles)}
+            store = self.store
 
             within = None if region is None else subtree(catalog.regions, region)
 
@@ -67,7 +70,7 @@ class StatsService:
         async with self._lock:
             if self._advice is not None and self._advice[0] == key:
                 return self._advice[1]
-            store = self.catalog_service.store
+            store = self.store
 
             def compute() -> Advice:
                 return advise(catalog, lambda items: store.implementations(view.version, items=items))
@@ -75,12 +78,3 @@ class StatsService:
             found = await anyio.to_thread.run_sync(compute)
             self._advice = (key, found)
             return found
-
-
-def stats_service(state: object, catalog_service: CatalogService) -> StatsService:
-    """The app's one StatsService (made on first use, kept on `app.state`)."""
-    found = getattr(state, "stats_service", None)
-    if found is None:
-        found = StatsService(catalog_service)
-        state.stats_service = found  # type: ignore[attr-defined]
-    return found

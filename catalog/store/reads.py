@@ -8,7 +8,7 @@ never mixes two versions, whatever publishes meanwhile.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import sqlalchemy as sa
@@ -377,7 +377,7 @@ class Diff(msgspec.Struct, frozen=True, rename={"old": "from", "new": "to"}):
     changed: dict[str, dict[str, dict[str, list[Any]]]]
 
 
-CHANGES = ("added", "removed", "changed")
+CHANGES: tuple[Literal["added", "removed", "changed"], ...] = ("added", "removed", "changed")
 
 
 def _small_diff(conn: Connection, a: int, b: int) -> dict[tuple[str, str], list[tuple[str, Any]]]:

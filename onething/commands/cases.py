@@ -157,6 +157,7 @@ def _relay(args: argparse.Namespace) -> int:
     finally:
         store.dispose()
     print(f"published {tally.published} task message(s), {tally.duplicates} dropped by JetStream as copies")
+    return 0
 
 
 def _seed(args: argparse.Namespace) -> int:

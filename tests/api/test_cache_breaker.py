@@ -73,7 +73,7 @@ def test_a_dead_redis_logs_one_line_and_workflows_still_come(sqlite_url, capture
         assert api.get("/bundles/newborn/workflow", params={"region": "640104"}).status_code == 200
         health = api.get("/health", role=None)
         assert health.status_code == 503 and health.json()["cache"] == "unavailable"
-        assert api.client.app.state.catalog_service.cache.breaker.state == OPEN
+        assert api.client.app.state.workflows.cache.breaker.state == OPEN
     warnings = _warnings(captured)
     assert warnings == [warnings[0]] and "redis cache circuit open" in warnings[0], warnings
     assert not any(r.exc_info for r in captured.records)
@@ -86,7 +86,7 @@ def test_a_hung_redis_is_not_called_once_the_circuit_opens(sqlite_url, captured)
             db_url=sqlite_url, redis_url=f"redis://127.0.0.1:{hung.port}/0", token_ttl=0, redis_timeout=0.2
         )
         with running(settings, small_catalog()) as api:
-            breaker = api.client.app.state.catalog_service.cache.breaker
+            breaker = api.client.app.state.workflows.cache.breaker
             bodies = _distinct_workflows()
             tried = 0
             while breaker.state != OPEN:
@@ -109,6 +109,6 @@ def test_a_live_redis_keeps_the_circuit_closed(sqlite_url, redis_url, captured):
     with running(Settings(db_url=sqlite_url, redis_url=redis_url, token_ttl=0), small_catalog()) as api:
         for body in itertools.islice(_distinct_workflows(), 10):
             assert api.post("/workflows", role="portal", json=body).status_code in (200, 422)
-        assert api.client.app.state.catalog_service.cache.breaker.state == CLOSED
+        assert api.client.app.state.workflows.cache.breaker.state == CLOSED
         assert api.get("/health", role=None).json()["cache"] == "redis"
     assert _warnings(captured) == []

@@ -167,7 +167,7 @@ def test_a_hung_redis_costs_the_cache_not_the_requests(sqlite_url, redis_url, ca
     )
     workflow = ("/bundles/newborn/workflow", {"region": "640104"})
     with running(settings, small_catalog()) as api:
-        breaker = api.client.app.state.catalog_service.cache.breaker
+        breaker = api.client.app.state.workflows.cache.breaker
         assert api.get("/health", role=None).json()["cache"] == "redis"
         captured.records.clear()
         proxy.hang()
@@ -176,7 +176,7 @@ def test_a_hung_redis_costs_the_cache_not_the_requests(sqlite_url, redis_url, ca
             answers = []
             for region in ["640104", "640105", "640202", "640100"] * 3:
                 answers.append(api.get(workflow[0], params={"region": region}))
-                api.client.app.state.catalog_service._local.clear()  # past the in-process copy
+                api.client.app.state.workflows._local.clear()  # past the in-process copy
             answers.append(api.get("/health", role=None))
             return answers
 

@@ -1,0 +1,271 @@
+"""The newest version as this instance holds it, and its loader.
+
+`await views.snapshot()` returns the current `View`: the newest version's small records (regions,
+materials, fields, items, questions) and the bundles, loaded once per version (a few thousand
+rows, never the implementations). Everything that grows with the catalog is an indexed, paged
+query of a service (`api.services.reads`, `.workflows`, `.checks`).
+
+Every instance sharing a database sees every write on its next request: each request reads
+the two state counters (newest catalog version, bundles revision; one held DBAPI connection,
+microseconds — `HeadsProbe`), and a moved counter reloads only what it counts. A publish writes
+a new version in one transaction; until it commits the previous version serves, and no read
+waits for it. `slice` is what bundling needs of a version: the small records and some items'
+implementations along some regions — a few rows, read through an index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+import msgspec
+
+from catalog.model import Catalog, Implementation
+from catalog.tree import children, lineage, subtree
+
+from . import schemas as s
+from .problems import OutageLog
+from .services.errors import no_catalog
+
+if TYPE_CHECKING:
+    from litestar.stores.base import Store as CacheStore
+
+    from catalog.store import Store
+
+log = logging.getLogger("onething.api")
+
+Answers = tuple[tuple[str, str], ...]
+"""An applicant's answers, normalised: (question, answer) pairs sorted by question."""
+
+
+@dataclass
+class View:
+    """The newest version as this instance holds it: small records and bundles, nothing that
+    grows with the implementations. `catalog.implementations` is always empty."""
+
+    version: int
+    bundle_rev: int
+    catalog: Catalog | None
+    versions: dict[str, int]
+    """bundle id -> its edit version"""
+    tag: str
+    summary: s.CatalogSummary | None
+    totals: tuple[int, int] = (0, 0)
+    """(errors, warnings) of the version's stored report."""
+    children: dict[str, list[str]] = field(default_factory=dict)
+    item_counts: dict[str, int] = field(default_factory=dict)
+    etags: dict[tuple[str, str, str, Answers], str] = field(default_factory=dict)
+    effective_cache: OrderedDict[str, list[s.EffectiveItem]] = field(default_factory=OrderedDict)
+    search_index: Any = None
+    """The pages' `catalog.search.SearchIndex` of this version and bundles revision, built on first use."""
+
+    @property
+    def revision(self) -> int:
+        """The catalog version this view shows (what workflow documents call `revision`)."""
+        return self.version
+
+    @classmethod
+    def empty(cls, bundle_rev: int = -1) -> View:
+        return cls(version=0, bundle_rev=bundle_rev, catalog=None, versions={}, tag="empty", summary=None)
+
+    def require(self) -> Catalog:
+        if self.catalog is None:
+            raise no_catalog()
+        return self.catalog
+
+    def path(self, region: str) -> list[str]:
+        """The region and its ancestors up to 000000: where an applicant's items are looked for."""
+        return lineage(self.require().regions, region)
+
+    def subtree(self, region: str) -> frozenset[str]:
+        return subtree(self.require().regions, region, self.children)
+
+    def with_bundles(self, stored: list[Any], bundle_rev: int) -> View:
+        """The same version with the bundles of a newer bundles revision."""
+        catalog = self.catalog
+        if catalog is not None:
+            catalog = msgspec.structs.replace(catalog, bundles={sb.bundle.id: sb.bundle for sb in stored})
+        summary = self.summary
+        if summary is not None:
+            summary = msgspec.structs.replace(summary, bundles=len(stored))
+        return View(
+            version=self.version,
+            bundle_rev=bundle_rev,
+            catalog=catalog,
+            versions={sb.bundle.id: sb.version for sb in stored},
+            tag=self.tag,
+            summary=summary,
+            totals=self.totals,
+            children=self.children,
+            item_counts=self.item_counts,
+        )
+
+
+def load_version(store: Store, version: int, bundle_rev: int) -> View:
+    """A version's small records, read once per version (a few thousand rows at national scale)."""
+    stored = store.bundles()
+    if version == 0:
+        return View.empty(bundle_rev)
+    catalog = store.dictionaries(version)
+    counts = store.item_counts(version)
+    summary = s.CatalogSummary(
+        version=catalog.header.version,
+        title=catalog.header.title,
+        regions=len(catalog.regions),
+        materials=len(catalog.materials),
+        fields=len(catalog.fields),
+        items=len(catalog.items),
+        implementations=sum(counts.values()),
+        bundles=0,
+    )
+    view = View(
+        version=version,
+        bundle_rev=bundle_rev,
+        catalog=catalog,
+        versions={},
+        tag=store.tag(version) or str(version),
+        summary=summary,
+        totals=store.finding_totals(version),
+        children=children(catalog.regions),
+        item_counts=counts,
+    )
+    return view.with_bundles(stored, bundle_rev)
+
+
+class HeadsProbe:
+    """`store.heads()` through one DBAPI connection held for the purpose: the check every
+    request makes costs microseconds on SQLite (read on the event loop) and one round trip on
+    PostgreSQL — off the event loop, within `limits.quick` (a hung server must not stop the
+    loop; the store's gate then answers at once until it tries the server again) — instead of
+    a pooled SQLAlchemy checkout. On any error the connection is dropped and the store answers;
+    the next call opens a new one."""
+
+    def __init__(self, store: Store):
+        from catalog.store.schema import StateRow
+
+        self.store = store
+        self.sql = f"SELECT id, counter FROM {StateRow.__tablename__}"
+        self.local = store.url.startswith("sqlite")
+        self._busy = threading.Lock()
+        self._raw: Any = None
+        self._conn: Any = None
+
+    async def heads(self) -> tuple[int, int]:
+        if self.local:
+            return self()
+        return await anyio.to_thread.run_sync(self._bounded)
+
+    def _bounded(self) -> tuple[int, int]:
+        with self.store.quick():
+            if not self._busy.acquire(blocking=False):  # another request's probe is out: the pool
+                return self.store.heads()
+            try:
+                return self()
+            finally:
+                self._busy.release()
+
+    def __call__(self) -> tuple[int, int]:
+        try:
+            if self._conn is None:
+                self._raw = self.store.engine.raw_connection()
+                self._conn = self._raw.driver_connection
+                if hasattr(self._conn, "autocommit") and not self.local:
+                    self._conn.autocommit = True  # psycopg: no transaction left open between probes
+            cursor = self._conn.cursor()
+            try:
+                cursor.execute(self.sql)
+                rows = dict(cursor.fetchall())
+            finally:
+                cursor.close()
+            return int(rows.get(1, 0)), int(rows.get(2, 0))
+        except Exception:  # noqa: BLE001 - a broken probe must not break the request
+            self.close()
+            return self.store.heads()
+
+    def close(self) -> None:
+        raw, self._raw, self._conn = self._raw, None, None
+        if raw is not None:
+            try:
+                raw.invalidate()
+            except Exception:
+                log.debug("closing the heads probe failed", exc_info=True)
+
+
+class Views:
+    """The view of the newest version, reloaded when the heads move (see the module's text)."""
+
+    def __init__(self, store: Store, cache: CacheStore | None = None):
+        self.store = store
+        self.cache = cache
+        """The workflow cache, whose expired entries are tidied when the view moves."""
+        self._view = View.empty()
+        self._lock = asyncio.Lock()
+        self.probe = HeadsProbe(store)
+        self.outage = OutageLog("database")
+        """The database's outages, logged once each (`api.problems`)."""
+
+    def close(self) -> None:
+        self.probe.close()
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(fn, *args)
+
+    async def snapshot(self) -> View:
+        version, bundle_rev = await self.probe.heads()
+        if self.outage.since is not None:
+            self.outage.recovered()
+        view = self._view
+        if view.version == version and view.bundle_rev == bundle_rev:
+            return view
+        async with self._lock:
+            view = self._view
+            if view.version != version:
+                view = await self._run(load_version, self.store, version, bundle_rev)
+                log.info("catalog version %s loaded", version)
+            elif view.bundle_rev != bundle_rev:
+                view = view.with_bundles(await self._run(self.store.bundles), bundle_rev)
+            # Never step back: a slower load of an older state must not replace a newer one.
+            if (view.version, view.bundle_rev) >= (self._view.version, self._view.bundle_rev):
+                self._view = view
+            await self._tidy_cache()
+        return self._view
+
+    async def _tidy_cache(self) -> None:
+        delete_expired = getattr(self.cache, "delete_expired", None)
+        if delete_expired is not None:
+            try:
+                await delete_expired()
+            except Exception:
+                log.debug("tidying the workflow cache failed", exc_info=True)
+
+    async def slice(self, view: View, items: Sequence[str], regions: Iterable[str] | None) -> Catalog:
+        """What bundling `items` needs: the small records, and the items' implementations in
+        `regions` (an applicant's region chain; None: every region) — read through an index."""
+        return await self._run(slice_of, self.store, view, items, regions)
+
+
+def slice_of(store: Store, view: View, items: Sequence[str], regions: Iterable[str] | None) -> Catalog:
+    """`Views.slice` on this thread (for work already off the event loop)."""
+    catalog = view.require()
+    wanted = [code for code in dict.fromkeys(items) if code in catalog.items]
+    impls: list[Implementation] = []
+    where = None if regions is None else list(regions)
+    if wanted and where != []:
+        impls = store.implementations(view.version, regions=where, items=wanted)
+    return msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
+
+
+def etag_digest(*parts: object) -> str:
+    """A short digest of `parts`, for an ETag naming a body's content."""
+    h = hashlib.blake2b(digest_size=12)
+    for part in parts:
+        h.update(str(part).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
