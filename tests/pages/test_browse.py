@@ -31,11 +31,12 @@ def test_browse_from_the_region_tree_to_an_item(site: Server, open_page, artifac
     catalog = site.catalog
     page = open_page(site, "portal")
     page.goto("/")
-    # A portal token's pages: no review (reviewers' only).
+    # A portal token's pages: no review (reviewers' only), and the window's hand-in (一窗受理).
     assert page.locator(".jobs a.job").evaluate_all("as => as.map(a => a.getAttribute('href'))") == [
         "/pages/regions",
         "/pages/designer",
         "/pages/bundles",
+        "/pages/cases/new",
     ]
     page.screenshot(path=str(artifacts / "page-home.png"), full_page=True)
     page.click("#job-browse")

@@ -175,6 +175,10 @@ def _urls(s: Swept) -> dict[str, list[str]]:
             _with(f"/pages/regions/{COUNTY}", q="出生"),
             "/pages/regions/nope",
         ],
+        "/pages/regions/{code:str}/service-points": [
+            *(f"/pages/regions/{r}/service-points" for r in regions),
+            "/pages/regions/nope/service-points",
+        ],
         "/pages/items/{code:str}": [*(f"/pages/items/{i}" for i in sorted(catalog.items)), "/pages/items/9"],
         "/pages/implementations/{code:str}": [
             *(f"/pages/implementations/{c}" for c in impls),
