@@ -168,6 +168,7 @@ class Relay:
 
         nc = None
         delay = self.config.backoff
+        waiting_on, patience = -1, 0.0  # `once`: unsent rows another relay held, and until when
         try:
             while not self._stop.is_set():
                 try:
@@ -192,7 +193,16 @@ class Relay:
                     delay = self.config.backoff
                     self._maybe_prune()
                     if once:
-                        return self.tally
+                        # Rows another relay holds (or holds a task's earlier row of) were skipped,
+                        # not sent: done when nothing is left unsent, or nothing moved for a while
+                        # (what is left then waits for the next run).
+                        left = self.outbox.unsent()
+                        if left == 0 or (left == waiting_on and time.monotonic() > patience):
+                            return self.tally
+                        if left != waiting_on:
+                            waiting_on, patience = left, time.monotonic() + 30
+                        await asyncio.sleep(0.05)
+                        continue
                 except (OSError, TimeoutError, nats.errors.Error) as exc:
                     self._troubled("broker", f"NATS at {self.config.url} unreachable ({_said(exc)})")
                     if nc is not None:

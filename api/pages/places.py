@@ -53,7 +53,7 @@ def _row(catalog: Catalog, point: ServicePoint) -> PlaceRow:
 
 class PlacesPageController(Controller):
     path = "/pages"
-    guards = [signed_in("portal")]
+    guards = [signed_in("portal", public=True)]  # where to go: published, as the region pages
 
     @get("/regions/{code:str}/service-points", name="pages:service-points")
     async def service_points(
