@@ -66,7 +66,7 @@ from .services.publishing import PublishingService
 from .services.reads import ReadsService
 from .services.stats import StatsService
 from .services.workflows import WorkflowService
-from .sessions import Sessions, SignInLimiter
+from .sessions import SignInLimiter
 from .settings import Settings
 from .view import Views
 
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "cases": (cases := CaseService(views, store, calendar_dir=os.environ.get("ONETHING_CALENDAR_DIR"))),
     }
     relay = attach_relay(store, settings.nats_url, clock=lambda: cases.clock())  # §7.2 push, optional
-    tokens = TokenChecker(store, settings.token_ttl, sessions=Sessions(store.engine))
+    tokens = TokenChecker(store, settings.token_ttl, sessions=store.page_sessions())
     signins = SignInLimiter(settings.signin_failures, settings.signin_window)
     declared_queries: dict[tuple[str, str], frozenset[str]] = {}  # filled once the schema is built
 

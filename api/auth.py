@@ -13,7 +13,7 @@ the published reads marked `opt={"public": True}` when asked without a token (`a
 (with `WWW-Authenticate: Bearer`), a known token of the wrong role 403; either way
 nothing changes. Tokens are checked against the store (which keeps only their hash)
 and remembered in-process for `settings.token_ttl` seconds (a bounded LRU); a revoke through
-this instance forgets at once, other instances within that TTL. Page sessions (`api.sessions`)
+this instance forgets at once, other instances within that TTL. Page sessions (`catalog.store.sessions`)
 are checked the same way. An OPTIONS request (CORS preflight, `Allow`) needs no token.
 
 Routes declare the role they need as `opt={"role": "designer"}` (on a controller or a
@@ -42,12 +42,11 @@ from catalog.words import ROLES
 from .headers import is_public
 from .lru import MISSING, BoundedLRU
 from .problems import ProblemException
-from .sessions import Sessions
 
 if TYPE_CHECKING:
     from litestar import Request
 
-    from catalog.store import Caller, Store
+    from catalog.store import Caller, PageSessions, Store
 
 
 # Which token roles a route's required role admits.
@@ -69,7 +68,7 @@ class TokenChecker:
 
     SIZE = 10_000
 
-    def __init__(self, store: Store, ttl: float, sessions: Sessions | None = None, size: int = SIZE):
+    def __init__(self, store: Store, ttl: float, sessions: PageSessions | None = None, size: int = SIZE):
         self.store = store
         self.ttl = ttl
         self.sessions = sessions

@@ -90,7 +90,7 @@ def expected_failure(exc: BaseException, args: argparse.Namespace) -> tuple[int,
     """(exit code, one line) for a failure a user can meet and act on; None for a bug."""
     if isinstance(exc, _classes("catalog.store", "StoreOutdated") + _classes("api.settings", "SettingsError")):
         return EXIT_USAGE, str(exc)
-    if isinstance(exc, _classes("catalog.store.writes", "StoreBusy")):
+    if isinstance(exc, _classes("catalog.store.publish.writes", "StoreBusy")):
         return EXIT_BUSY, f"{exc}; nothing was published, try again"
     if isinstance(exc, _classes("sqlalchemy.exc", "SQLAlchemyError")):
         where = _database(args)

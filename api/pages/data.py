@@ -5,7 +5,7 @@ API uses (`api.view`, `api.services`), so a page and the API always show the sam
 the same report and the same cached workflows.
 
 Signing in: a visitor pastes an API bearer token into `/pages/login`, which opens a
-server-side session (`api.sessions`); the browser keeps only the session id, in an HttpOnly,
+server-side session (`catalog.store.sessions`); the browser keeps only the session id, in an HttpOnly,
 SameSite=Lax cookie (no cross-site POST carries it), and each page asks for the role of the
 session's token (`app.state.tokens.session_caller`) — a revoked token ends its sessions. Each page asks for the role its
 JSON twin asks for: reading needs any role (portal), the review page a
@@ -27,7 +27,7 @@ from api.auth import ADMITS
 from catalog.model import Catalog, Region
 
 SESSION_COOKIE = "onething_session"
-"""The page session id (`api.sessions`); the API token itself never leaves the server."""
+"""The page session id (`catalog.store.sessions`); the API token itself never leaves the server."""
 
 
 @dataclass(frozen=True)

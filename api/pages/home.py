@@ -1,4 +1,4 @@
-"""The landing page and signing in and out (a server-side session; see `api.sessions`)."""
+"""The landing page and signing in and out (a server-side session; see `catalog.store.sessions`)."""
 
 from __future__ import annotations
 

@@ -226,15 +226,13 @@ class LifecycleService:
         cannot be read as implementations (nothing held)."""
         from catalog.sheet import marked_region
         from catalog.store import SheetRefused, SubmissionTooLarge
-        from catalog.store.sheets import submit_sheet
 
         if region is None:
             region = await self._run(marked_region, path, fmt)
         await self.scope(caller, region)
         try:
             held, check, _ = await self._run(
-                lambda: submit_sheet(
-                    self.store,
+                lambda: self.store.submit_sheet(
                     path,
                     fmt,
                     by=caller.name,

@@ -46,10 +46,8 @@ class PublishingService:
     ) -> s.PublishResult:
         """A region's sheet (`catalog.sheet`) as its partial submission: 422 with the findings at
         worksheet, row and column (nothing changed), or the new version."""
-        from catalog.store.sheets import publish_sheet
-
         def publish() -> Any:
-            published, sheet = publish_sheet(self.store, path, fmt, by=by, note=note, region=region)  # type: ignore[arg-type]
+            published, sheet = self.store.publish_sheet(path, fmt, by=by, note=note, region=region)  # type: ignore[arg-type]
             report = msgspec.structs.replace(
                 published.report, findings=sheet.origin.locate_all(published.report.findings)
             )
@@ -64,12 +62,11 @@ class PublishingService:
 
         from catalog import scratch
         from catalog.sheet import TooManyRows
-        from catalog.store.sheets import export_sheet
 
         def written() -> Any:
             fh = tempfile.TemporaryFile(prefix="sheet-", dir=scratch.folder())  # noqa: SIM115 - the response closes it
             try:
-                export_sheet(self.store, fh, fmt, region, view.version, catalog=view.catalog)  # type: ignore[arg-type]
+                self.store.export_sheet(fh, fmt, region, view.version, catalog=view.catalog)  # type: ignore[arg-type]
             except BaseException:
                 fh.close()
                 raise

@@ -1,14 +1,21 @@
 """The catalog store: a versioned SQLAlchemy adapter (SQLite file or PostgreSQL, same code).
 
-- `schema` — the tables: rows valid from one version to another, content-hashed.
-- `publish` — a whole file becomes the next version, writing only what changed.
-- `reads` — indexed reads of one version: the slice one question needs.
+`Store` is the facade: each method hands one question to the module that answers it
+(docs/architecture.md draws the rooms):
+
+- `schema` — every table; `migrations` — schema changes, numbered, applied at open;
+- `publish` — a whole file becomes the next version, writing only what changed: the one door
+  every kind of publish goes through (`publish_file`, `publish`, `publish_sheet`, `republish`,
+  `approve`, the dry run `check_file`), each passing what happens at its end (`finish`);
+- `reads` — indexed reads of one version: the slice one question needs;
+- `review_queue` — a version's needs-review flags; `bundles` — the designers' bundles;
+- `tokens` — API tokens; `sessions` — page sessions; `submissions` — files held for
+  approval; `audit` — who did what; `sheets` — a region's sheet in and out;
 - `cases` — cases of §7 (`Store.cases`): tasks, events, ratings, rectifications, the figures.
 
-The core never sees a row: records go in and come out as `catalog.model`
-Structs. Every write is one transaction; writers take the state rows in one
-order (catalog, then bundles, then bundle rows), so none deadlocks another and
-none starves. Readers never wait for writers.
+The core never sees a row: records go in and come out as `catalog.model` Structs. Every write
+is one transaction; writers take the state rows in one order (catalog, then bundles, then
+bundle rows), so none deadlocks another and none starves. Readers never wait for writers.
 """
 
 from __future__ import annotations
@@ -16,43 +23,36 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import secrets
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import scratch
-from ..codes import uscc_problem
 from ..findings import Conformity
 from ..load import dump_lines
-from ..model import Bundle, Catalog, Implementation, record_encoder
-from ..tree import subtree
+from ..model import Bundle, Catalog, Implementation
 from ..words import ROLES
-from . import lifecycle, reads
-from .lifecycle import (
-    AuditEvent,
-    Caller,
-    Check,
-    NotPending,
-    OwnSubmission,
-    Submission,
-    SubmissionTooLarge,
-)
+from . import audit as audits
+from . import bundles as bundle_writes
+from . import reads, review_queue, sheets, submissions, tokens
+from .audit import AuditEvent
+from .bundles import BundleExists, BundleNotFound, StoredBundle, VersionConflict
 from .limits import BATCH_LIMITS, Gate, Limits
-from .publish import publish_file
+from .migrations import StoreOutdated, migrate
+from .publish import Finish, KeptBundle, Published, Refused, SheetRefused, StoreBusy, publish_file, spooled
 from .reads import VersionInfo
-from .schema import BUNDLES_ROW, CATALOG_ROW, CURRENT, Base, BundleGoneRow, BundleRow, StateRow, TokenRow
-from .tokens import token_digest
-from .writes import KeptBundle, Published, Refused, SheetRefused, StoreBusy, bundle_decoder
+from .schema import BUNDLES_ROW, CATALOG_ROW, Base, StateRow
+from .sessions import LIFETIME, PageSessions
+from .submissions import Check, NotPending, OwnSubmission, Submission, SubmissionTooLarge
+from .tokens import Caller
 
 if TYPE_CHECKING:
+    from ..sheet import Format, Sheet
     from .cases import CaseStore
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "KeptBundle",
     "NotPending",
     "OwnSubmission",
+    "PageSessions",
     "Published",
     "Refused",
     "SheetRefused",
@@ -79,30 +80,8 @@ __all__ = [
 ]
 
 
-
-class StoredBundle(msgspec.Struct, frozen=True):
-    bundle: Bundle
-    version: int
-
-
-class BundleExists(Exception):
-    """Creating a bundle whose id is taken."""
-
-
-class BundleNotFound(Exception):
-    """Replacing or deleting a bundle that is not there."""
-
-
-class VersionConflict(Exception):
-    """A write based on a version that is no longer the bundle's (a lost update averted)."""
-
-    def __init__(self, bundle_id: str, current: int):
-        super().__init__(f"bundle {bundle_id} is at version {current}")
-        self.current = current
-
-
 class Store:
-    """One catalog's versions, its bundles and the API tokens, in one database."""
+    """One catalog's versions, its bundles, the API tokens and the cases, in one database."""
 
     def __init__(
         self,
@@ -116,7 +95,7 @@ class Store:
         """`lock_timeout`: seconds a publish waits for another writer before StoreBusy.
         `limits`: time limits on PostgreSQL calls (`catalog.store.limits`; by default those of
         a batch command: ordinary statements as long as a publish's); `gate`: a circuit breaker
-        every PostgreSQL call asks first."""
+        every PostgreSQL call asks first. StoreOutdated: a database this onething cannot read."""
         self.url = url
         self.lock_timeout = lock_timeout
         self.limits = limits or BATCH_LIMITS
@@ -134,8 +113,7 @@ class Store:
             from .guarded import guard
 
             guard(self.engine, self.limits, gate)
-        _check_layout(self.engine)
-        Base.metadata.create_all(self.engine)
+        migrate(self.engine, Base.metadata.create_all)
         with self.engine.begin() as conn:
             present = {row for (row,) in conn.execute(sa.select(StateRow.id))}
             for row in (CATALOG_ROW, BUNDLES_ROW):
@@ -176,7 +154,13 @@ class Store:
         """The newest published version (0: nothing published yet)."""
         return self.heads()[0]
 
-    # -- publishing --------------------------------------------------------------------------
+    # -- publishing: every kind through `publish.publish_file`, its end passed as `finish` -----
+    def _publish(self, path: str | Path, *, by: str, finish: Finish, **options: Any) -> Published:
+        """The door: `path` published as the next version, `finish` run inside its transaction."""
+        return publish_file(
+            self.engine, path, by=by, lock_timeout=self.lock_timeout, finish=finish, **options
+        )
+
     def publish_file(
         self,
         path: str | Path,
@@ -192,38 +176,47 @@ class Store:
         the catalog past `lock_timeout`. OSError: the file is unreadable. A bundle edited or
         deleted through the API since a file last wrote it is kept as it is (`Published.kept`,
         one warning each) unless `take_bundles`."""
-        with lifecycle.finishing(lambda conn: _audited(conn, by, "publish")):
-            return publish_file(
-                self.engine,
-                path,
-                by=by,
-                note=note,
-                region=region,
-                progress=progress,
-                lock_timeout=self.lock_timeout,
-                take_bundles=take_bundles,
-            )
+        audited = functools.partial(audits.published, by=by, action="publish")
+        options = {"note": note, "region": region, "progress": progress, "take_bundles": take_bundles}
+        return self._publish(path, by=by, finish=audited, **options)
+
+    def publish(
+        self, catalog: Catalog, *, by: str = "", note: str = "", take_bundles: bool = False
+    ) -> Published:
+        """A catalog built in memory, published through the same path as a file."""
+        with spooled(dump_lines(catalog)) as path:
+            return self.publish_file(path, by=by, note=note, take_bundles=take_bundles)
 
     def republish(self, version: int, *, by: str = "", note: str = "") -> Published:
         """A new version with the content of `version` (history only grows, §6). KeyError when
         there is no such version."""
-        import tempfile
-
         if not 1 <= version <= self.revision():
             raise KeyError(version)
-        with tempfile.NamedTemporaryFile(suffix=".jsonl", dir=scratch.folder()) as fh:
-            fh.writelines(self.export(version))
-            fh.flush()
-            with lifecycle.finishing(lambda conn: _audited(conn, by, "republish", source=version)):
-                return publish_file(
-                    self.engine,
-                    fh.name,
-                    by=by,
-                    note=note or f"version {version} again",
-                    lock_timeout=self.lock_timeout,
-                    source=version,
-                )
+        audited = functools.partial(audits.published, by=by, action="republish", source=version)
+        with spooled(self.export(version)) as path:
+            return self._publish(
+                path, by=by, finish=audited, note=note or f"version {version} again", source=version
+            )
 
+    def publish_sheet(
+        self, path: str | Path, fmt: Format, *, by: str = "", **options: Any
+    ) -> tuple[Published, Sheet]:
+        """A region's sheet as the next version (`sheets.publish_sheet`: note, region, progress)."""
+        return sheets.publish_sheet(self, path, fmt, by=by, **options)
+
+    def submit_sheet(
+        self, path: str | Path, fmt: Format, *, by: str, max_bytes: int, **options: Any
+    ) -> tuple[Submission, Check, Sheet]:
+        """A region's sheet held for approval (`sheets.submit_sheet`: note, region)."""
+        return sheets.submit_sheet(self, path, fmt, by=by, max_bytes=max_bytes, **options)
+
+    def export_sheet(
+        self, out: BinaryIO | str | Path, fmt: Format, region: str, version: int, **options: Any
+    ) -> int:
+        """`region`'s sheet of `version` (`sheets.export_sheet`); the rows written."""
+        return sheets.export_sheet(self, out, fmt, region, version, **options)
+
+    # -- reading a version -------------------------------------------------------------------
     def diff(self, a: int, b: int) -> reads.Diff:
         """The whole diff in memory — for a small one; `diff_counts` and `diff_segment` page a
         national one."""
@@ -242,30 +235,6 @@ class Store:
         with self._read() as conn:
             return reads.diff_segment(conn, a, b, kind, change, offset, limit)
 
-    def review(
-        self, version: int | None = None, *, region: str | None = None
-    ) -> tuple[int, list[reads.Flag]]:
-        """(version, its needs-review queue), the newest by default; `region` keeps its subtree."""
-        with self._read() as conn:
-            version = reads.heads(conn)[0] if version is None else version
-            within = None
-            if region is not None:
-                regions = reads.dictionaries(conn, version).regions
-                within = sorted(subtree(regions, region))
-            return version, reads.review(conn, version, within)
-
-    def publish(
-        self, catalog: Catalog, *, by: str = "", note: str = "", take_bundles: bool = False
-    ) -> Published:
-        """A catalog built in memory, published through the same path as a file."""
-        import tempfile
-
-        with tempfile.NamedTemporaryFile(suffix=".jsonl", dir=scratch.folder()) as fh:
-            fh.writelines(dump_lines(catalog))
-            fh.flush()
-            return self.publish_file(fh.name, by=by, note=note, take_bundles=take_bundles)
-
-    # -- reading a version -------------------------------------------------------------------
     def versions(self) -> list[VersionInfo]:
         with self._read() as conn:
             return reads.versions(conn)
@@ -348,245 +317,22 @@ class Store:
     def export(self, version: int | None = None) -> Iterator[bytes]:
         """A version as JSONL lines (the newest by default), streamed."""
         with self._read() as conn:
-            if version is None:
-                version = reads.heads(conn)[0]
-            yield from reads.export(conn, version)
+            yield from reads.export(conn, reads.heads(conn)[0] if version is None else version)
 
     def catalog(self, version: int | None = None) -> Catalog | None:
         """A whole version in memory with the stored bundles — for tests and small tools only;
         the service never calls it. None before the first publish."""
         with self._read() as conn:
-            newest = reads.heads(conn)[0]
-            version = newest if version is None else version
-            if version == 0:
-                return None
-            out = reads.dictionaries(conn, version)
-            t = reads.ImplementationRow
-            rows = conn.execute(
-                sa.select(t.code, t.body, t.line).where(reads._in(t, version)).order_by(t.code)
-            )
-            impl_lines: dict[str, int] = {}
-            for code, body, line in rows:
-                out.implementations[code] = reads.implementation_decoder.decode(body)
-                if line is not None:
-                    impl_lines[code] = line
-            if impl_lines:
-                out.lines["implementation"] = impl_lines
-            bundle_lines: dict[str, int] = {}
-            for bundle_id, body, _, line in reads.bundles(conn):
-                out.bundles[bundle_id] = bundle_decoder.decode(body)
-                if line is not None:
-                    bundle_lines[bundle_id] = line
-            if bundle_lines:
-                out.lines["bundle"] = bundle_lines
-            return out
+            version = reads.heads(conn)[0] if version is None else version
+            return None if version == 0 else reads.whole(conn, version)
 
-    # -- bundles (the designers' writes) -------------------------------------------------------
-    def bundles(self) -> list[StoredBundle]:
+    # -- the needs-review queue ----------------------------------------------------------------
+    def review(
+        self, version: int | None = None, *, region: str | None = None
+    ) -> tuple[int, list[reads.Flag]]:
+        """(version, its needs-review queue), the newest by default; `region` keeps its subtree."""
         with self._read() as conn:
-            return [StoredBundle(bundle_decoder.decode(body), v) for _, body, v, _ in reads.bundles(conn)]
-
-    def bundle(self, bundle_id: str) -> StoredBundle | None:
-        with self._read() as conn:
-            row = conn.execute(
-                sa.select(BundleRow.body, BundleRow.version).where(BundleRow.id == bundle_id)
-            ).first()
-            return None if row is None else StoredBundle(bundle_decoder.decode(row[0]), row[1])
-
-    @contextmanager
-    def _bundle_write(self) -> Iterator[Connection]:
-        """A transaction that first takes the bundles row (never the catalog row: a publish
-        takes that one first, then this one, so the order is the same for everyone)."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(StateRow).where(StateRow.id == BUNDLES_ROW).values(counter=StateRow.counter + 1)
-            )
-            yield conn
-
-    def create_bundle(self, bundle: Bundle, check: Callable[[Bundle], None] | None = None) -> StoredBundle:
-        """`check` runs inside the write, against what is then published (a publish waits)."""
-        with self._bundle_write() as conn:
-            if conn.execute(sa.select(BundleRow.id).where(BundleRow.id == bundle.id)).first() is not None:
-                raise BundleExists(bundle.id)
-            if check is not None:
-                check(bundle)
-            conn.execute(sa.insert(BundleRow).values(id=bundle.id, body=_body(bundle), version=1, line=None))
-            conn.execute(sa.delete(BundleGoneRow).where(BundleGoneRow.id == bundle.id))
-        return StoredBundle(bundle, 1)
-
-    def replace_bundle(
-        self, bundle: Bundle, if_version: int, check: Callable[[Bundle], None] | None = None
-    ) -> StoredBundle:
-        """Compare-and-set on the version: of two writers holding the same version, one wins."""
-        with self._bundle_write() as conn:
-            if check is not None:
-                check(bundle)
-            done = conn.execute(
-                sa.update(BundleRow)
-                .where(BundleRow.id == bundle.id, BundleRow.version == if_version)
-                .values(body=_body(bundle), version=if_version + 1, line=None)
-            ).rowcount
-            if done != 1:
-                _raise_missing_or_stale(conn, bundle.id)
-        return StoredBundle(bundle, if_version + 1)
-
-    def delete_bundle(self, bundle_id: str, if_version: int | None) -> None:
-        with self._bundle_write() as conn:
-            query = sa.delete(BundleRow).where(BundleRow.id == bundle_id)
-            if if_version is not None:
-                query = query.where(BundleRow.version == if_version)
-            if conn.execute(query).rowcount != 1:
-                _raise_missing_or_stale(conn, bundle_id)
-            conn.execute(sa.delete(BundleGoneRow).where(BundleGoneRow.id == bundle_id))
-            conn.execute(sa.insert(BundleGoneRow).values(id=bundle_id, deleted_at=datetime.now(UTC)))
-
-    # -- tokens ------------------------------------------------------------------------------
-    def create_token(
-        self, name: str, role: str, *, region: str | None = None, agency: str | None = None, by: str = ""
-    ) -> str:
-        """A new bearer token for `role` (acting only within `region`'s subtree when given; an
-        admin is never scoped; an `agency` token is bound to one agency's USCC); the secret is
-        returned once and kept only as a hash."""
-        if role not in ROLES:
-            raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
-        if region is not None and role == "admin":
-            raise ValueError("an admin token cannot be scoped to a region")
-        if (role == "agency") != (agency is not None):
-            raise ValueError("an agency token needs --agency USCC, and only an agency token takes one")
-        if agency is not None and uscc_problem(agency) is not None:
-            raise ValueError(f"--agency {agency!r}: {uscc_problem(agency)}")
-        token = secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(TokenRow).values(
-                    digest=token_digest(token),
-                    name=name,
-                    role=role,
-                    region=region,
-                    agency=agency,
-                    created_at=datetime.now(UTC),
-                )
-            )
-            lifecycle.audit(conn, by, "token.create", name, role=role, region=region, agency=agency)
-        return token
-
-    def token_role(self, token: str) -> str | None:
-        caller = self.token_caller(token)
-        return None if caller is None else caller.role
-
-    def token_caller(self, token: str) -> Caller | None:
-        """Who holds the token (name, role, region), or None for an unknown or revoked one.
-        (On every request's path: a server that does not answer within `limits.quick` is hung.)"""
-        with self.quick(), self._read() as conn:
-            row = conn.execute(
-                sa.select(TokenRow.name, TokenRow.role, TokenRow.region, TokenRow.agency).where(
-                    TokenRow.digest == token_digest(token)
-                )
-            ).first()
-            return None if row is None else Caller(*row)
-
-    def tokens(self) -> list[tuple[str, str, str | None, datetime]]:
-        """(name, role, region, created) of every token — never the secret, which is not kept."""
-        with self._read() as conn:
-            rows = conn.execute(
-                sa.select(TokenRow.name, TokenRow.role, TokenRow.region, TokenRow.created_at).order_by(
-                    TokenRow.created_at
-                )
-            )
-            return [(name, role, region, created) for name, role, region, created in rows]
-
-    def revoke_tokens(self, name: str, *, by: str = "") -> int:
-        with self.engine.begin() as conn:
-            count = conn.execute(sa.delete(TokenRow).where(TokenRow.name == name)).rowcount
-            if count:
-                lifecycle.audit(conn, by, "token.revoke", name, revoked=count)
-            return count
-
-    # -- lifecycle: dry runs, submissions held for approval, the review queue, the audit ----------
-    def check_file(self, path: str | Path, *, region: str | None = None) -> Check:
-        """What publishing the file would do now — the same publish, rolled back: refused with
-        the touched records' findings, or the counts, findings and diff of the next version."""
-        return lifecycle.checked(
-            lambda: publish_file(self.engine, path, by="", region=region, lock_timeout=self.lock_timeout),
-            Refused,
-        )
-
-    def submit(
-        self, path: str | Path, *, by: str, note: str = "", region: str | None = None, max_bytes: int
-    ) -> tuple[Submission, Check]:
-        """Hold a file for approval (at most `max_bytes`, else SubmissionTooLarge), checked now."""
-        raw = lifecycle.read_limited(Path(path), max_bytes)
-        check = self.check_file(path, region=region)
-        with self.engine.begin() as conn:
-            sid = lifecycle.insert_submission(conn, raw, check, by=by, note=note, region=region)
-        held = self.submission(sid)
-        assert held is not None
-        return held
-
-    def submission(self, sid: int) -> tuple[Submission, Check] | None:
-        with self._read() as conn:
-            return lifecycle.submission(conn, sid)
-
-    def submission_file(self, sid: int) -> bytes | None:
-        """The held file as it was sent."""
-        with self._read() as conn:
-            return lifecycle.submission_file(conn, sid)
-
-    def submissions(
-        self,
-        *,
-        state: str | None = None,
-        regions: Sequence[str] | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> tuple[int, list[Submission]]:
-        with self._read() as conn:
-            return lifecycle.submissions(conn, state=state, regions=regions, limit=limit, offset=offset)
-
-    def recheck(self, sid: int) -> tuple[Submission, Check] | None:
-        """A pending submission checked again when the catalog moved on since its last check."""
-        held = self.submission(sid)
-        if held is None or held[0].state != "pending" or held[1].based_on == self.revision():
-            return held
-        raw = self.submission_file(sid)
-        assert raw is not None
-        with _spooled(raw) as path:
-            check = self.check_file(path, region=held[0].region)
-        with self.engine.begin() as conn:
-            lifecycle.store_check(conn, sid, check)
-        return self.submission(sid)
-
-    def approve(self, sid: int, *, by: str, override: bool = False) -> Published:
-        """Publish a pending submission if §6 lets it through now (else Refused, and it stays
-        pending); it is marked approved in the publish's own transaction. NotPending when it is
-        not there or already decided; OwnSubmission when `by` submitted it (four eyes) unless
-        `override` (an admin's: the caller checks the role), which is audited."""
-        held = self.submission(sid)
-        raw = self.submission_file(sid)
-        if held is None or raw is None or held[0].state != "pending":
-            raise NotPending(None if held is None else held[0].state)
-        sub = held[0]
-        overridden = lifecycle.four_eyes(sub, by, override=override)
-
-        def decided(conn: Connection) -> bool:
-            version = lifecycle.new_version(conn)
-            lifecycle.decide(conn, sid, state="approved", by=by, version=version)
-            if overridden:
-                lifecycle.audit_override(conn, sub, by)
-            return _audited(conn, by, "publish", submission=sid)
-
-        note = version_note(sub)
-        with _spooled(raw) as path, lifecycle.finishing(decided):
-            return publish_file(
-                self.engine, path, by=by, note=note, region=sub.region, lock_timeout=self.lock_timeout
-            )
-
-    def reject(self, sid: int, *, by: str, reason: str) -> Submission:
-        with self.engine.begin() as conn:
-            lifecycle.decide(conn, sid, state="rejected", by=by, reason=reason)
-        held = self.submission(sid)
-        assert held is not None
-        return held[0]
+            return review_queue.queue(conn, version, region)
 
     def review_page(
         self,
@@ -600,53 +346,118 @@ class Store:
     ) -> tuple[int, list[reads.Flag]]:
         """One page of a version's needs-review queue, filtered by regions, rule and item."""
         with self._read() as conn:
-            return lifecycle.review_page(
+            return review_queue.review_page(
                 conn, version, regions=regions, rule=rule, item=item, limit=limit, offset=offset
             )
 
+    # -- bundles (the designers' writes) -------------------------------------------------------
+    def bundles(self) -> list[StoredBundle]:
+        with self._read() as conn:
+            return bundle_writes.every(conn)
+
+    def bundle(self, bundle_id: str) -> StoredBundle | None:
+        with self._read() as conn:
+            return bundle_writes.one(conn, bundle_id)
+
+    def create_bundle(self, bundle: Bundle, check: Callable[[Bundle], None] | None = None) -> StoredBundle:
+        """`check` runs inside the write, against what is then published (a publish waits)."""
+        return bundle_writes.create(self.engine, bundle, check)
+
+    def replace_bundle(
+        self, bundle: Bundle, if_version: int, check: Callable[[Bundle], None] | None = None
+    ) -> StoredBundle:
+        """Compare-and-set on the version: of two writers holding the same version, one wins."""
+        return bundle_writes.replace(self.engine, bundle, if_version, check)
+
+    def delete_bundle(self, bundle_id: str, if_version: int | None) -> None:
+        bundle_writes.delete(self.engine, bundle_id, if_version)
+
+    # -- tokens and page sessions ----------------------------------------------------------------
+    def create_token(
+        self, name: str, role: str, *, region: str | None = None, agency: str | None = None, by: str = ""
+    ) -> str:
+        """A new bearer token for `role` (`tokens.create`); the secret is returned once."""
+        return tokens.create(self.engine, name, role, region=region, agency=agency, by=by)
+
+    def token_role(self, token: str) -> str | None:
+        caller = self.token_caller(token)
+        return None if caller is None else caller.role
+
+    def token_caller(self, token: str) -> Caller | None:
+        """Who holds the token (name, role, region), or None for an unknown or revoked one.
+        (On every request's path: a server that does not answer within `limits.quick` is hung.)"""
+        with self.quick(), self._read() as conn:
+            return tokens.caller(conn, token)
+
+    def tokens(self) -> list[tuple[str, str, str | None, datetime]]:
+        """(name, role, region, created) of every token — never the secret, which is not kept."""
+        with self._read() as conn:
+            return tokens.listing(conn)
+
+    def revoke_tokens(self, name: str, *, by: str = "") -> int:
+        return tokens.revoke(self.engine, name, by=by)
+
+    def page_sessions(self, lifetime: int = LIFETIME) -> PageSessions:
+        """The page sessions (`sessions`), each lasting `lifetime` seconds."""
+        return PageSessions(self.engine, lifetime)
+
+    # -- submissions held for approval, and the dry run ------------------------------------------
+    def check_file(self, path: str | Path, *, region: str | None = None) -> Check:
+        """What publishing the file would do now — the same publish, rolled back."""
+        return submissions.check_file(self.engine, path, region=region, lock_timeout=self.lock_timeout)
+
+    def submit(
+        self, path: str | Path, *, by: str, note: str = "", region: str | None = None, max_bytes: int
+    ) -> tuple[Submission, Check]:
+        """Hold a file for approval (at most `max_bytes`, else SubmissionTooLarge), checked now."""
+        return submissions.submit(
+            self.engine,
+            path,
+            by=by,
+            note=note,
+            region=region,
+            max_bytes=max_bytes,
+            lock_timeout=self.lock_timeout,
+        )
+
+    def submission(self, sid: int) -> tuple[Submission, Check] | None:
+        with self._read() as conn:
+            return submissions.submission(conn, sid)
+
+    def submission_file(self, sid: int) -> bytes | None:
+        """The held file as it was sent."""
+        with self._read() as conn:
+            return submissions.submission_file(conn, sid)
+
+    def submissions(
+        self,
+        *,
+        state: str | None = None,
+        regions: Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[int, list[Submission]]:
+        with self._read() as conn:
+            return submissions.submissions(conn, state=state, regions=regions, limit=limit, offset=offset)
+
+    def recheck(self, sid: int) -> tuple[Submission, Check] | None:
+        """A pending submission checked again when the catalog moved on since its last check."""
+        return submissions.recheck(self.engine, sid, lock_timeout=self.lock_timeout)
+
+    def approve(self, sid: int, *, by: str, override: bool = False) -> Published:
+        """Publish a pending submission if §6 lets it through now (`submissions.approve`)."""
+        return submissions.approve(self.engine, sid, by=by, override=override, lock_timeout=self.lock_timeout)
+
+    def reject(self, sid: int, *, by: str, reason: str) -> Submission:
+        return submissions.reject(self.engine, sid, by=by, reason=reason)
+
+    # -- the audit -------------------------------------------------------------------------------
     def audit(
         self, *, action: str | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[int, list[AuditEvent]]:
         """Who did what, newest first."""
         with self._read() as conn:
-            return lifecycle.audit_events(conn, action=action, limit=limit, offset=offset)
-
-
-class StoreOutdated(Exception):
-    """The database holds tables of an earlier onething layout that this one cannot read."""
-
-
-def _check_layout(engine: sa.Engine) -> None:
-    """Refuse, with a clear word, a database made by the first store (one catalog, no versions);
-    add what later revisions only added (the token's region)."""
-    found = sa.inspect(engine)
-    tables = set(found.get_table_names())
-    if "onething_state" in tables and "counter" not in {
-        c["name"] for c in found.get_columns("onething_state")
-    }:
-        raise StoreOutdated(
-            f"{engine.url.render_as_string(hide_password=True)} was made by an earlier onething that kept one "
-            "catalog without versions; publish into a new database (the default one: delete onething.db)"
-        )
-    if "api_token" in tables and "region" not in {c["name"] for c in found.get_columns("api_token")}:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ALTER TABLE api_token ADD COLUMN region VARCHAR(16)")
-    if "api_token" in tables and "agency" not in {c["name"] for c in found.get_columns("api_token")}:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ALTER TABLE api_token ADD COLUMN agency VARCHAR(18)")
-    if engine.dialect.name == "sqlite" and "catalog_implementation" in tables:
-        CURRENT.create(engine, checkfirst=True)
-
-
-def _body(bundle: Bundle) -> str:
-    return record_encoder.encode(bundle).decode()
-
-
-def _raise_missing_or_stale(conn: Connection, bundle_id: str) -> None:
-    current = conn.execute(sa.select(BundleRow.version).where(BundleRow.id == bundle_id)).scalar_one_or_none()
-    if current is None:
-        raise BundleNotFound(bundle_id)
-    raise VersionConflict(bundle_id, current)
+            return audits.audit_events(conn, action=action, limit=limit, offset=offset)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -657,27 +468,3 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")  # sorts (index builds) on more cores
     cursor.close()
-
-
-def version_note(sub: Submission) -> str:
-    """The note of the version an approval publishes: the submission's, then where it came from
-    (`压缩时限（提交 #2，提交人 兴庆区审查员）`)."""
-    origin = f"提交 #{sub.id}，提交人 {sub.by}" if sub.by else f"提交 #{sub.id}"
-    return f"{sub.note}（{origin}）" if sub.note else origin
-
-
-def _audited(conn: Connection, by: str, action: str, **detail: Any) -> bool:
-    """A publish's finish: its audit row, in its transaction (True: commit)."""
-    lifecycle.audit_published(conn, by, action, **detail)
-    return True
-
-
-@contextmanager
-def _spooled(raw: bytes) -> Iterator[Path]:
-    """A held file back on disk for the publish to read."""
-    import tempfile
-
-    with tempfile.NamedTemporaryFile(prefix="held-", suffix=".jsonl", dir=scratch.folder()) as fh:
-        fh.write(raw)
-        fh.flush()
-        yield Path(fh.name)

@@ -53,8 +53,8 @@ from casework.calendar import schedule_decoder
 from casework.model import FormValue
 
 from . import case_figures
+from .audit import audit
 from .case_seal import Sealer, access_digest, write_key_file
-from .lifecycle import audit
 from .schema import (
     AuditRow,
     CalendarRow,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..findings import Conformity, Finding
-from ..model import KIND, Agency, Catalog, Header, Implementation, record_decoder
+from ..model import KIND, Agency, Bundle, Catalog, Header, Implementation, record_decoder
 from .schema import (
     BUNDLES_ROW,
     CATALOG_ROW,
@@ -25,12 +25,12 @@ from .schema import (
     ImplementationRow,
     ItemCountRow,
     RecordRow,
-    ReviewRow,
     StateRow,
     VersionRow,
 )
 
 implementation_decoder = msgspec.json.Decoder(Implementation)
+bundle_decoder = msgspec.json.Decoder(Bundle)
 MAX_PAGE = 1000
 
 
@@ -336,34 +336,27 @@ class Flag(msgspec.Struct, frozen=True):
     cause: dict[str, Any]
 
 
-def review(conn: Connection, version: int, regions: Sequence[str] | None = None) -> list[Flag]:
-    """The version's needs-review queue (of the regions `regions`, when given), by kind and key."""
-    r = ReviewRow
-    query = sa.select(r.kind, r.key, r.region, r.cause).where(r.version == version).order_by(r.kind, r.key)
-    if regions is not None:
-        query = query.where(r.region.in_(list(regions)))
-    flags = conn.execute(query).all()
-    f = FindingRow
-    found: dict[tuple[str, str], list[Finding]] = {}
-    keys = [key for _, key, _, _ in flags]
-    for start in range(0, len(keys), 500):
-        rows = conn.execute(
-            sa.select(f.rule, f.severity, f.kind, f.key, f.line, f.message)
-            .where(f.version == version, f.severity == "error", f.key.in_(keys[start : start + 500]))
-            .order_by(f.seq)
-        )
-        for row in rows:
-            found.setdefault((row[2], row[3]), []).append(Finding(*row))  # type: ignore[arg-type]
-    return [
-        Flag(
-            kind=kind,
-            key=key,
-            region=region,
-            findings=found.get((kind, key), []),
-            cause=msgspec.json.decode(cause),
-        )
-        for kind, key, region, cause in flags
-    ]
+def whole(conn: Connection, version: int) -> Catalog:
+    """A whole version in memory with the stored bundles (`Store.catalog`: tests, small tools)."""
+    out = dictionaries(conn, version)
+    t = ImplementationRow
+    impl_lines: dict[str, int] = {}
+    for code, body, line in conn.execute(
+        sa.select(t.code, t.body, t.line).where(_in(t, version)).order_by(t.code)
+    ):
+        out.implementations[code] = implementation_decoder.decode(body)
+        if line is not None:
+            impl_lines[code] = line
+    if impl_lines:
+        out.lines["implementation"] = impl_lines
+    bundle_lines: dict[str, int] = {}
+    for bundle_id, body, _, line in bundles(conn):
+        out.bundles[bundle_id] = bundle_decoder.decode(body)
+        if line is not None:
+            bundle_lines[bundle_id] = line
+    if bundle_lines:
+        out.lines["bundle"] = bundle_lines
+    return out
 
 
 class Diff(msgspec.Struct, frozen=True, rename={"old": "from", "new": "to"}):
@@ -382,7 +375,7 @@ CHANGES: tuple[Literal["added", "removed", "changed"], ...] = ("added", "removed
 
 def _small_diff(conn: Connection, a: int, b: int) -> dict[tuple[str, str], list[tuple[str, Any]]]:
     """(kind, change) → [(key, fields or None)] of the small records, compared in memory."""
-    from .review import field_changes
+    from .publish.rule import field_changes
 
     def small(version: int) -> dict[tuple[str, str], tuple[str, str]]:
         rows = conn.execute(
@@ -440,7 +433,7 @@ def diff_segment(
     """One page of a kind's added, removed or changed records, by key: (key, the fields that
     differ — {field: [old, new]} — for a changed one, else None). Implementations are read a
     page at a time: a diff of a million changes is never in memory at once."""
-    from .review import field_changes
+    from .publish.rule import field_changes
 
     if kind != "implementation":
         return _small_diff(conn, a, b).get((kind, change), [])[offset : offset + limit]

@@ -195,9 +195,30 @@ class TokenRow(Base):
     created_at: Mapped[datetime]
     region: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     """A region-scoped token acts only within that region's subtree (NULL: unscoped). A database
-    made before this column needs `ALTER TABLE api_token ADD COLUMN region VARCHAR(16)`."""
+    made before this column gets it from migration 2 (`migrations`)."""
     agency: Mapped[str | None] = mapped_column(sa.String(18), default=None)
     """Role `agency`: the USCC of the one agency whose tasks it reads and acts on (§7.2)."""
+
+
+class PageSessionRow(Base):
+    """A page session (`sessions`): kept by the SHA-256 of its id, with the digest of the token
+    it was opened with — its caller is read through that `api_token` row, so revoking the token
+    ends the session."""
+
+    __tablename__ = "page_session"
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True, comment="SHA-256 of the session id")
+    token_digest: Mapped[str] = mapped_column(sa.String(64), index=True, comment="api_token.digest")
+    created_at: Mapped[int] = mapped_column(sa.BigInteger, comment="Unix seconds")
+    expires_at: Mapped[int] = mapped_column(sa.BigInteger, comment="Unix seconds")
+
+
+class SchemaMigrationRow(Base):
+    """The numbered schema migrations (`migrations`) this database has had; a store created
+    fresh records the newest number."""
+
+    __tablename__ = "schema_migration"
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    applied_at: Mapped[datetime]
 
 
 class ReviewRow(Base):

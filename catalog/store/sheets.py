@@ -18,8 +18,8 @@ from ..model import Catalog
 from ..sheet import Format, Sheet, read, write
 from ..sheet.locate import sheet_finding
 from ..tree import subtree
-from .lifecycle import Check, Submission
-from .writes import Published, Refused, SheetRefused
+from .publish import Published, Refused, SheetRefused
+from .submissions import Check, Submission
 
 if TYPE_CHECKING:
     from . import Store

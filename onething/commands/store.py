@@ -112,11 +112,8 @@ def run_publish(args: argparse.Namespace) -> int:
         if args.version is not None:
             published = store.republish(args.version, by=cli_user(), note=args.note)
         elif sheet is not None:
-            from catalog.store.sheets import publish_sheet
-
             with counter("reading and validating", "lines") as progress:
-                published, _ = publish_sheet(
-                    store,
+                published, _ = store.publish_sheet(
                     args.catalog,
                     sheet,
                     by=cli_user(),
@@ -229,12 +226,10 @@ def run_export(args: argparse.Namespace) -> int:
 def _export_sheet(store: Any, args: argparse.Namespace, version: int) -> int:
     """A region's sheet of `version` (the rows streamed from the store through a temporary file)."""
     from catalog.sheet import TooManyRows
-    from catalog.store.sheets import export_sheet
-
     out = sys.stdout.buffer if args.out == "-" else args.out
     try:
         with counter("exporting", "rows") as progress:
-            rows = export_sheet(store, out, args.format, args.region, version, progress)
+            rows = store.export_sheet(out, args.format, args.region, version, progress=progress)
     except KeyError:
         print(f"onething export: there is no region {args.region} in version {version}", file=sys.stderr)
         return 2

@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from api.auth import TokenChecker
-from api.sessions import page_session
 from api.settings import Settings
+from catalog.store.schema import PageSessionRow
 from catalog.store.tokens import token_digest
 from tests.conftest import ROOT, onething
 
@@ -53,7 +53,7 @@ def _page(api: Api, session_id: str, url: str = "/pages/stats"):  # a staff page
 
 def _session_rows(api: Api) -> list:
     with api.store.engine.connect() as conn:
-        return list(conn.execute(sa.select(page_session)))
+        return list(conn.execute(sa.select(PageSessionRow.__table__)))
 
 
 def test_the_cookie_holds_a_session_id_never_the_token(api):

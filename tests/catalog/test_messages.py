@@ -15,7 +15,7 @@ import pytest
 from catalog.findings import RULES, Finding
 from catalog.load import read_bytes
 from catalog.model import Bundle, Implementation, Region, record_decoder
-from catalog.store.changes import _stray
+from catalog.store.publish.incremental import _stray
 from catalog.validate import bundle_findings, load_file
 from catalog.wording import decode_problem, duplicate_message
 from fixtures.generate import generate

@@ -1,5 +1,7 @@
-"""A database made by the first store (one catalog, no versions) is refused with a clear word,
-on the command line too; a token table without regions gets the column."""
+"""Schema changes are numbered migrations applied when a store opens (`catalog.store.migrations`):
+a database made by the first store (one catalog, no versions) is refused with a clear word, on
+the command line too; a token table without regions gets the column; a fresh store records the
+newest number and an older one each migration it had."""
 
 from __future__ import annotations
 
@@ -51,8 +53,9 @@ def test_a_sqlite_store_without_the_current_index_gets_it_and_a_republish_uses_i
 
     store = Store(sqlite_url)
     store.publish_file(NINGXIA, by="test")
-    with store.engine.begin() as conn:
+    with store.engine.begin() as conn:  # as a store made before migration 4 was
         conn.exec_driver_sql("DROP INDEX ix_impl_current")
+        conn.exec_driver_sql("DELETE FROM schema_migration WHERE number >= 4")
     store.dispose()
     store = Store(sqlite_url)
     with store.engine.connect() as conn:
@@ -70,3 +73,26 @@ def test_postgresql_has_no_current_index(pg_url):
     names = {i["name"] for i in sa.inspect(store.engine).get_indexes("catalog_implementation")}
     assert "ix_impl_current" not in names and "ux_impl_code" in names
     store.dispose()
+
+
+def _numbers(store: Store) -> list[int]:
+    with store.engine.connect() as conn:
+        return [n for (n,) in conn.exec_driver_sql("SELECT number FROM schema_migration ORDER BY number")]
+
+
+def test_a_fresh_store_records_the_newest_migration_and_an_old_one_runs_the_rest(db_url):
+    from catalog.store.migrations import NEWEST, applied
+
+    url = db_url
+    store = Store(url)
+    assert _numbers(store) == [NEWEST]
+    with store.engine.begin() as conn:  # a store made before the numbers were kept, and the agency
+        conn.exec_driver_sql("DROP TABLE schema_migration")
+        conn.exec_driver_sql("ALTER TABLE api_token DROP COLUMN agency")
+    store.dispose()
+    store = Store(url)
+    assert _numbers(store) == list(range(1, NEWEST + 1)) and applied(store.engine) == NEWEST
+    token = store.create_token("农业农村厅", "agency", agency="11640000MB16734896")
+    assert store.token_caller(token).agency == "11640000MB16734896"
+    store.dispose()
+    assert _numbers(Store(url)) == list(range(1, NEWEST + 1))  # opened again: nothing runs twice

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,11 +20,11 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..findings import Conformity, Finding, Report, Summary, finding
-from ..model import KIND, Bundle, Catalog, key_of, record_encoder
-from ..wording import duplicate_message
-from .review import Touched
-from .schema import (
+from ...findings import Conformity, Finding, Report, Summary, finding
+from ...model import KIND, Catalog, key_of, record_encoder
+from ...wording import duplicate_message
+from ..reads import bundle_decoder
+from ..schema import (
     BUNDLES_ROW,
     CATALOG_ROW,
     BundleGoneRow,
@@ -38,13 +37,12 @@ from .schema import (
     StateRow,
     VersionRow,
 )
+from .rule import Touched
 
 log = logging.getLogger("onething.store")
 
 SMALL_KINDS = tuple(kind for kind in KIND.values() if kind not in ("implementation", "bundle"))
 """The kinds kept in `catalog_record`, the header (`catalog`) among them."""
-
-bundle_decoder = msgspec.json.Decoder(Bundle)
 
 
 class Refused(Exception):
@@ -116,18 +114,21 @@ def phase(name: str) -> Iterator[None]:
     log.info("publish: %s took %.2f s", name, time.perf_counter() - started)
 
 
-FINISH: ContextVar[Callable[[Connection], bool] | None] = ContextVar("onething_finish", default=None)
-"""Set around a publish (`lifecycle.finishing`): called inside its transaction once everything
-is written; what it writes (the audit, a submission's decision) commits with the version, and
-returning False rolls the whole publish back (a dry run)."""
+Finish = Callable[[Connection], bool]
+"""What a publish does at its end, inside its transaction once everything is written (passed
+down from the caller: the audit, a submission's decision, a dry run's look): what it writes
+commits with the version, and returning False rolls the whole publish back (a dry run)."""
 
 
 @contextmanager
-def transaction(engine: Engine, lock_timeout: float, *, bulk: bool = False) -> Iterator[Connection]:
+def transaction(
+    engine: Engine, lock_timeout: float, *, bulk: bool = False, finish: Finish | None = None
+) -> Iterator[Connection]:
     """One publish's transaction; a lock wait past `lock_timeout` becomes StoreBusy. `bulk`: on
     SQLite, when no other connection has the database open, the transaction writes straight
     into the database file under a rollback journal instead of through the WAL, which would
-    write every page twice (WAL, then checkpoint) — what halves a first publish's writing."""
+    write every page twice (WAL, then checkpoint) — what halves a first publish's writing.
+    `finish`: called at the end, inside the transaction (False: roll back)."""
     try:
         with engine.connect() as conn:
             direct = bulk and not postgres(conn) and _leave_wal(conn)
@@ -145,7 +146,6 @@ def transaction(engine: Engine, lock_timeout: float, *, bulk: bool = False) -> I
                         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
                         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
                     yield conn
-                    finish = FINISH.get()
                     if finish is not None and not finish(conn):
                         tx.rollback()
             finally:
@@ -164,7 +164,7 @@ def _publishing(conn: Connection) -> Iterator[float | None]:
     if not postgres(conn):
         yield None
         return
-    from .guarded import publishing
+    from ..guarded import publishing
 
     with publishing(conn.connection.driver_connection) as limit:
         yield limit
@@ -474,7 +474,7 @@ def write_bundles(
     kept (and must hold like one the file leaves out), and it goes in `catalog` in place of the
     file's record, so the validation that follows is of what is published. A file that gives
     the stored record again confirms it: from then on a file writes it as before."""
-    from ..validate import bundle_findings
+    from ...validate import bundle_findings
 
     conn.execute(sa.update(StateRow).where(StateRow.id == BUNDLES_ROW).values(counter=StateRow.counter + 1))
     stored = {row.id: row for row in conn.execute(sa.select(BundleRow))}
@@ -640,3 +640,8 @@ def write_version(
         report=report,
         kept=tuple(kept or ()),
     )
+
+
+def new_version(conn: Connection) -> int:
+    """Inside a publish's transaction (its `finish`): the version it is writing."""
+    return conn.execute(sa.select(StateRow.counter).where(StateRow.id == CATALOG_ROW)).scalar_one()

@@ -11,8 +11,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..findings import Finding
-from .schema import FindingRow, ImplementationRow, ReviewRow
+from ...findings import Finding
+from ..schema import FindingRow, ImplementationRow, ReviewRow
 
 ALWAYS_TOUCHED = frozenset({"SCHEMA", "HEADER", "DUPLICATE"})
 """Rules about the submission's own lines: whatever they name, the submission brought it."""

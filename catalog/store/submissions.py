@@ -1,8 +1,8 @@
-"""Around the publish of §6: dry runs, submissions held for approval, and the audit.
+"""Submissions held for approval (§6), and the dry run they are checked by.
 
 The publish rule lives in one place (`publish.publish_file`); this module only runs it in
-other ways, through the `writes.FINISH` hook that is called inside a publish's transaction
-once everything is written:
+other ways, each passing the publish what it does at its end, inside its transaction once
+everything is written (its `finish`):
 
 - a **check** (dry run) publishes, reads the diff against the newest version inside the
   transaction, and rolls it back: the findings and diff a reviewer sees are exactly what
@@ -13,8 +13,7 @@ once everything is written:
   with it approved;
 - **four eyes**: a submission is approved by someone other than its submitter (`four_eyes`:
   the same name — a token's name is its holder's — is refused with `OwnSubmission`); an admin
-  may override, and the approval's transaction then writes an `approve.override` audit row;
-- every publish writes its audit row in its own transaction.
+  may override, and the approval's transaction then writes an `approve.override` audit row.
 
 Held files are kept zlib-compressed in `catalog_submission` (a deployment of many instances
 shares only the database), at most `max_bytes` each as sent.
@@ -23,33 +22,24 @@ shares only the database), at most `max_bytes` each as sent.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from ..findings import Finding
 from . import reads
-from .reads import Diff, Flag
-from .schema import AuditRow, FindingRow, ReviewRow, SubmissionRow
-from .writes import FINISH, KeptBundle, Published
+from .audit import audit, audit_published, utc
+from .publish import publish_file, spooled
+from .publish.writes import Finish, KeptBundle, Published, Refused, new_version
+from .reads import Diff
+from .schema import SubmissionRow
 
 STATES = ("pending", "approved", "rejected")
-
-
-class Caller(msgspec.Struct, frozen=True):
-    """Who holds a token: its name (what versions and the audit record), role and region scope."""
-
-    name: str
-    role: str
-    region: str | None = None
-    agency: str | None = None
-    """Role `agency`: the USCC whose tasks the token reads and acts on."""
 
 
 class Check(msgspec.Struct, frozen=True):
@@ -83,15 +73,6 @@ class Submission(msgspec.Struct, frozen=True):
     decided_at: datetime | None = None
     reason: str | None = None
     version: int | None = None
-
-
-class AuditEvent(msgspec.Struct, frozen=True):
-    id: int
-    at: datetime
-    by: str
-    action: str
-    target: str
-    detail: dict[str, Any]
 
 
 class SubmissionTooLarge(Exception):
@@ -143,77 +124,12 @@ def audit_override(conn: Connection, held: Submission, by: str) -> None:
 _check_decoder = msgspec.json.Decoder(Check)
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; the store writes UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-@contextmanager
-def finishing(finish: Callable[[Connection], bool]) -> Iterator[None]:
-    """Run the publishes inside this block with `finish` called in their transaction."""
-    token = FINISH.set(finish)
-    try:
-        yield
-    finally:
-        FINISH.reset(token)
-
-
-def new_version(conn: Connection) -> int:
-    """Inside a publish's transaction: the version it is writing."""
-    return reads.heads(conn)[0]
-
-
-def audit(conn: Connection, by: str, action: str, target: str, **detail: Any) -> None:
-    conn.execute(
-        sa.insert(AuditRow).values(
-            at=datetime.now(UTC),
-            by=by,
-            action=action,
-            target=target,
-            detail=msgspec.json.encode(detail).decode(),
-        )
-    )
-
-
-def audit_published(conn: Connection, by: str, action: str, **detail: Any) -> None:
-    """The audit row of the publish whose transaction `conn` is, with the version's counts."""
-    version = new_version(conn)
-    row = reads.version_row(conn, version)
-    audit(
-        conn,
-        by,
-        action,
-        f"version {version}",
-        version=version,
-        region=row.region,
-        note=row.note,
-        added=row.added,
-        changed=row.changed,
-        removed=row.removed,
-        needs_review=row.needs_review,
-        **detail,
-    )
-
-
-def audit_events(
-    conn: Connection, *, action: str | None, limit: int, offset: int
-) -> tuple[int, list[AuditEvent]]:
-    """Newest first."""
-    where = [] if action is None else [AuditRow.action == action]
-    total = conn.execute(sa.select(sa.func.count()).select_from(AuditRow).where(*where)).scalar_one()
-    rows = conn.execute(
-        sa.select(AuditRow.__table__).where(*where).order_by(AuditRow.id.desc()).limit(limit).offset(offset)
-    )
-    return total, [
-        AuditEvent(r.id, _utc(r.at), r.by, r.action, r.target, msgspec.json.decode(r.detail)) for r in rows
-    ]
-
-
 # -- checks and submissions -------------------------------------------------------------------
 
 
-def checked(publish: Callable[[], Published], refused: type[Exception]) -> Check:
-    """Run `publish` as a dry run: its result and its diff against the newest version."""
+def checked(publish: Callable[[Finish], Published]) -> Check:
+    """Run `publish` as a dry run (it is handed the finish that rolls it back): its result and
+    its diff against the newest version."""
     seen: dict[str, Any] = {}
 
     def look(conn: Connection) -> bool:
@@ -223,10 +139,9 @@ def checked(publish: Callable[[], Published], refused: type[Exception]) -> Check
         return False  # roll back: nothing is published
 
     try:
-        with finishing(look):
-            published = publish()
-    except refused as exc:
-        return Check(based_on=-1, refused=True, findings=list(exc.findings))  # type: ignore[attr-defined]
+        published = publish(look)
+    except Refused as exc:
+        return Check(based_on=-1, refused=True, findings=list(exc.findings))
     return Check(
         based_on=seen["based_on"],
         refused=False,
@@ -281,14 +196,14 @@ def _submission(row: Any, check: Check) -> Submission:
         id=row.id,
         region=row.region,
         by=row.by,
-        submitted_at=_utc(row.submitted_at),
+        submitted_at=utc(row.submitted_at),
         note=row.note,
         state=row.state,
         size=row.size,
         based_on=check.based_on,
         refused=check.refused,
         decided_by=row.decided_by,
-        decided_at=None if row.decided_at is None else _utc(row.decided_at),
+        decided_at=None if row.decided_at is None else utc(row.decided_at),
         reason=row.reason,
         version=row.version,
     )
@@ -353,60 +268,97 @@ def decide(
     audit(conn, by, action, f"submission {sid}", **detail)
 
 
-# -- the needs-review queue, filtered and paged -----------------------------------------------
+# -- what the Store does with them ------------------------------------------------------------
 
 
-def review_page(
-    conn: Connection,
-    version: int,
+def check_file(engine: Engine, path: str | Path, *, region: str | None, lock_timeout: float) -> Check:
+    """What publishing the file would do now — the same publish, rolled back: refused with
+    the touched records' findings, or the counts, findings and diff of the next version."""
+    return checked(
+        lambda finish: publish_file(
+            engine, path, by="", region=region, lock_timeout=lock_timeout, finish=finish
+        )
+    )
+
+
+def submit(
+    engine: Engine,
+    path: str | Path,
     *,
-    regions: Sequence[str] | None,
-    rule: str | None,
-    item: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[int, list[Flag]]:
-    """The version's needs-review flags of `regions`, whose item is `item`, with an error of
-    `rule` — counted, then one page of them by kind and key with their findings and cause."""
-    r, f = ReviewRow, FindingRow
-    where: list[Any] = [r.version == version]
-    if regions is not None:
-        where.append(r.region.in_(list(regions)))
-    if item is not None:
-        where.append(sa.or_(r.item == item, sa.and_(r.kind == "item", r.key == item)))
-    if rule is not None:
-        where.append(
-            sa.exists().where(
-                f.version == version,
-                f.severity == "error",
-                f.rule == rule,
-                f.kind == r.kind,
-                f.key == r.key,
-            )
+    by: str,
+    note: str,
+    region: str | None,
+    max_bytes: int,
+    lock_timeout: float,
+) -> tuple[Submission, Check]:
+    """Hold a file for approval (at most `max_bytes`, else SubmissionTooLarge), checked now."""
+    raw = read_limited(Path(path), max_bytes)
+    check = check_file(engine, path, region=region, lock_timeout=lock_timeout)
+    with engine.begin() as conn:
+        sid = insert_submission(conn, raw, check, by=by, note=note, region=region)
+        held = submission(conn, sid)
+    assert held is not None
+    return held
+
+
+def recheck(engine: Engine, sid: int, *, lock_timeout: float) -> tuple[Submission, Check] | None:
+    """A pending submission checked again when the catalog moved on since its last check."""
+    with engine.connect() as conn:
+        held = submission(conn, sid)
+        newest = reads.heads(conn)[0]
+        raw = submission_file(conn, sid)
+    if held is None or held[0].state != "pending" or held[1].based_on == newest:
+        return held
+    assert raw is not None
+    with spooled([raw], prefix="held-") as path:
+        check = check_file(engine, path, region=held[0].region, lock_timeout=lock_timeout)
+    with engine.begin() as conn:
+        store_check(conn, sid, check)
+        return submission(conn, sid)
+
+
+def approve(engine: Engine, sid: int, *, by: str, override: bool, lock_timeout: float) -> Published:
+    """Publish a pending submission if §6 lets it through now (else Refused, and it stays
+    pending); it is marked approved in the publish's own transaction. NotPending when it is
+    not there or already decided; OwnSubmission when `by` submitted it (four eyes) unless
+    `override` (an admin's: the caller checks the role), which is audited."""
+    with engine.connect() as conn:
+        held = submission(conn, sid)
+        raw = submission_file(conn, sid)
+    if held is None or raw is None or held[0].state != "pending":
+        raise NotPending(None if held is None else held[0].state)
+    sub = held[0]
+    overridden = four_eyes(sub, by, override=override)
+
+    def decided(conn: Connection) -> bool:
+        decide(conn, sid, state="approved", by=by, version=new_version(conn))
+        if overridden:
+            audit_override(conn, sub, by)
+        audit_published(conn, by, "publish", submission=sid)
+        return True
+
+    with spooled([raw], prefix="held-") as path:
+        return publish_file(
+            engine,
+            path,
+            by=by,
+            note=version_note(sub),
+            region=sub.region,
+            lock_timeout=lock_timeout,
+            finish=decided,
         )
-    total = conn.execute(sa.select(sa.func.count()).select_from(r).where(*where)).scalar_one()
-    rows = conn.execute(
-        sa.select(r.kind, r.key, r.region, r.cause)
-        .where(*where)
-        .order_by(r.kind, r.key)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    found: dict[tuple[str, str], list[Finding]] = {}
-    if rows:
-        for row in conn.execute(
-            sa.select(f.rule, f.severity, f.kind, f.key, f.line, f.message)
-            .where(f.version == version, f.severity == "error", f.key.in_([key for _, key, _, _ in rows]))
-            .order_by(f.seq)
-        ):
-            found.setdefault((row[2], row[3]), []).append(Finding(*row))  # type: ignore[arg-type]
-    return total, [
-        Flag(
-            kind=kind,
-            key=key,
-            region=region,
-            findings=found.get((kind, key), []),
-            cause=msgspec.json.decode(cause),
-        )
-        for kind, key, region, cause in rows
-    ]
+
+
+def reject(engine: Engine, sid: int, *, by: str, reason: str) -> Submission:
+    with engine.begin() as conn:
+        decide(conn, sid, state="rejected", by=by, reason=reason)
+        held = submission(conn, sid)
+    assert held is not None
+    return held[0]
+
+
+def version_note(sub: Submission) -> str:
+    """The note of the version an approval publishes: the submission's, then where it came from
+    (`压缩时限（提交 #2，提交人 兴庆区审查员）`)."""
+    origin = f"提交 #{sub.id}，提交人 {sub.by}" if sub.by else f"提交 #{sub.id}"
+    return f"{sub.note}（{origin}）" if sub.note else origin

@@ -28,22 +28,23 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .. import scratch
-from ..apart import Apart
-from ..digest import stage_rows
-from ..findings import FOUR_SAME_RULES, Conformity, Finding, finding
-from ..load import BOM, gc_paused
-from ..model import KIND, Catalog, Header, Implementation, key_of
-from ..rules.graph import orphan_findings
-from ..tree import subtree
-from ..validate import PROGRESS_EVERY, Run, decode_line
-from ..wording import named, spaced
-from . import reads
-from .reads import implementation_decoder
-from .review import Touched, flag, touched_errors
-from .schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
+from ... import scratch
+from ...apart import Apart
+from ...digest import stage_rows
+from ...findings import FOUR_SAME_RULES, Conformity, Finding, finding
+from ...load import BOM, gc_paused
+from ...model import KIND, Catalog, Header, Implementation, key_of
+from ...rules.graph import orphan_findings
+from ...tree import subtree
+from ...validate import PROGRESS_EVERY, Run, decode_line
+from ...wording import named, spaced
+from .. import reads
+from ..reads import implementation_decoder
+from ..schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
+from .rule import Touched, flag, touched_errors
 from .writes import (
     BulkLoader,
+    Finish,
     Published,
     Refused,
     bundle_decoder,
@@ -185,13 +186,14 @@ def publish_changes(
     region: str | None = None,
     source: int | None = None,
     take_bundles: bool = False,
+    finish: Finish | None = None,
 ) -> Published:
     """A whole file, or (`region`) a partial one: the header and the implementations of the
     region's subtree, which it replaces; the rest comes from the newest version."""
     scope = None if region is None else (region, _subtree(engine, region))
     with (
         tempfile.TemporaryDirectory(prefix="publish-", dir=scratch.folder()) as tmp,
-        transaction(engine, lock_timeout) as conn,
+        transaction(engine, lock_timeout, finish=finish) as conn,
     ):
         candidates_path = Path(tmp) / "candidates"
         # Scanning loads the stage (a temporary table: no lock on anything shared yet).

@@ -21,13 +21,14 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..apart import Apart
-from ..load import BOM, gc_paused
-from ..validate import PROGRESS_EVERY
-from .review import Touched
-from .schema import IMPLEMENTATION_COLUMNS, ImplementationRow, implementation_indexes
+from ...apart import Apart
+from ...load import BOM, gc_paused
+from ...validate import PROGRESS_EVERY
+from ..schema import IMPLEMENTATION_COLUMNS, ImplementationRow, implementation_indexes
+from .rule import Touched
 from .writes import (
     BulkLoader,
+    Finish,
     Published,
     Refused,
     duplicates,
@@ -113,8 +114,9 @@ def publish_first(
     progress: Callable[[int], None] | None,
     lock_timeout: float,
     take_bundles: bool = False,
+    finish: Finish | None = None,
 ) -> Published:
-    with transaction(engine, lock_timeout, bulk=True) as conn:
+    with transaction(engine, lock_timeout, bulk=True, finish=finish) as conn:
         version = take_catalog(conn)
         if version != 1 or conn.execute(sa.select(TABLE.c.code).limit(1)).first() is not None:
             raise NotFirst  # another publish came first: this one reads what changed

@@ -1,0 +1,106 @@
+"""Schema changes as numbered migrations, applied in order when a store opens.
+
+`schema_migration` holds the numbers a database has had. A store created fresh gets every table
+as `schema` declares it and records the newest number; a database that already holds tables
+runs each migration past its newest number (all of them, when it predates this table) in
+order, one transaction each, and records it. A migration is a function of a connection and
+does only what its database still needs, so one made before numbers were kept is safe to run.
+
+A new schema change is one more function at the end of `MIGRATIONS` (a new table needs none:
+opening the store creates the tables it lacks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from .schema import CURRENT, SchemaMigrationRow
+
+
+class StoreOutdated(Exception):
+    """The database holds tables of an earlier onething layout that this one cannot read."""
+
+
+def _columns(conn: Connection, table: str) -> set[str] | None:
+    found = sa.inspect(conn)
+    if not found.has_table(table):
+        return None
+    return {c["name"] for c in found.get_columns(table)}
+
+
+def _1_refuse_the_first_store(conn: Connection) -> None:
+    """The first store kept one catalog without versions: nothing of it can be carried over."""
+    columns = _columns(conn, "onething_state")
+    if columns is not None and "counter" not in columns:
+        url = conn.engine.url.render_as_string(hide_password=True)
+        raise StoreOutdated(
+            f"{url} was made by an earlier onething that kept one "
+            "catalog without versions; publish into a new database (the default one: delete onething.db)"
+        )
+
+
+def _2_token_region(conn: Connection) -> None:
+    """A token scoped to a region's subtree."""
+    columns = _columns(conn, "api_token")
+    if columns is not None and "region" not in columns:
+        conn.exec_driver_sql("ALTER TABLE api_token ADD COLUMN region VARCHAR(16)")
+
+
+def _3_token_agency(conn: Connection) -> None:
+    """An agency's token, bound to its USCC."""
+    columns = _columns(conn, "api_token")
+    if columns is not None and "agency" not in columns:
+        conn.exec_driver_sql("ALTER TABLE api_token ADD COLUMN agency VARCHAR(18)")
+
+
+def _4_sqlite_current_index(conn: Connection) -> None:
+    """On SQLite, the index that answers a republish's question of every line on its own."""
+    if conn.dialect.name == "sqlite" and _columns(conn, "catalog_implementation") is not None:
+        CURRENT.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _1_refuse_the_first_store,
+    _2_token_region,
+    _3_token_agency,
+    _4_sqlite_current_index,
+)
+"""Migration n is `MIGRATIONS[n - 1]`."""
+
+NEWEST = len(MIGRATIONS)
+
+
+def applied(engine: Engine) -> int:
+    """The newest migration number the database has had (0: none recorded)."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(SchemaMigrationRow.__tablename__):
+            return 0
+        return conn.execute(sa.select(sa.func.max(SchemaMigrationRow.number))).scalar_one() or 0
+
+
+def migrate(engine: Engine, create: Callable[[Engine], None]) -> None:
+    """Bring the database to the newest layout: run the migrations it has not had (none for a
+    fresh one), then `create` the tables it lacks, then record what it now is."""
+    with engine.connect() as conn:
+        fresh = not sa.inspect(conn).get_table_names()
+    done = NEWEST if fresh else applied(engine)
+    pending = list(range(done + 1, NEWEST + 1))
+    for number in pending:
+        with engine.begin() as conn:
+            MIGRATIONS[number - 1](conn)
+    create(engine)
+    record = pending or ([NEWEST] if fresh else [])
+    if not record:
+        return
+    try:
+        with engine.begin() as conn:
+            have = set(conn.scalars(sa.select(SchemaMigrationRow.number)))
+            rows = [{"number": n, "applied_at": datetime.now(UTC)} for n in record if n not in have]
+            if rows:
+                conn.execute(sa.insert(SchemaMigrationRow), rows)
+    except sa.exc.IntegrityError:  # another process opening the store recorded them first
+        pass
