@@ -20,10 +20,7 @@ bundle rows), so none deadlocks another and none starves. Readers never wait for
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
@@ -42,6 +39,7 @@ from . import bundles as bundle_writes
 from . import reads, review_queue, sheets, submissions, tokens
 from .audit import AuditEvent
 from .bundles import BundleExists, BundleNotFound, StoredBundle, VersionConflict
+from .engine import connect
 from .limits import BATCH_LIMITS, Gate, Limits
 from .migrations import StoreOutdated, migrate
 from .publish import Finish, KeptBundle, Published, Refused, SheetRefused, StoreBusy, publish_file, spooled
@@ -99,20 +97,7 @@ class Store:
         self.url = url
         self.lock_timeout = lock_timeout
         self.limits = limits or BATCH_LIMITS
-        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True, "pool_timeout": self.limits.pool}
-        if url.startswith("sqlite"):
-            # Writers wait for each other instead of failing; WAL lets readers go on meanwhile.
-            # (check_same_thread: a publish hands its connection to a writer thread for a while.)
-            kwargs["connect_args"] = {"timeout": lock_timeout, "check_same_thread": False}
-        else:
-            kwargs["pool_pre_ping"] = True
-        self.engine = sa.create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            from .guarded import guard
-
-            guard(self.engine, self.limits, gate)
+        self.engine = connect(url, echo=echo, lock_timeout=lock_timeout, limits=self.limits, gate=gate)
         migrate(self.engine, Base.metadata.create_all)
         with self.engine.begin() as conn:
             present = {row for (row,) in conn.execute(sa.select(StateRow.id))}
@@ -458,13 +443,3 @@ class Store:
         """Who did what, newest first."""
         with self._read() as conn:
             return audits.audit_events(conn, action=action, limit=limit, offset=offset)
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    # A first publish writes alone (`writes.transaction`): it goes back to WAL when it ends.
-    with contextlib.suppress(sqlite3.OperationalError):
-        cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")  # sorts (index builds) on more cores
-    cursor.close()

@@ -25,18 +25,15 @@ from ...apart import Apart
 from ...load import BOM, gc_paused
 from ...validate import PROGRESS_EVERY
 from ..schema import IMPLEMENTATION_COLUMNS, ImplementationRow, implementation_indexes
+from .bulk import BulkLoader, duplicates, postgres, unique
 from .rule import Touched
 from .writes import (
-    BulkLoader,
     Finish,
     Published,
     Refused,
-    duplicates,
     phase,
-    postgres,
     take_catalog,
     transaction,
-    unique,
     write_bundles,
     write_findings,
     write_small,

@@ -41,20 +41,16 @@ from ...wording import named, spaced
 from .. import reads
 from ..reads import implementation_decoder
 from ..schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
+from .bulk import BulkLoader, duplicates, index_stage, postgres, temp_table
 from .rule import Touched, flag, touched_errors
 from .writes import (
-    BulkLoader,
     Finish,
     Published,
     Refused,
     bundle_decoder,
     digest,
-    duplicates,
-    index_stage,
     phase,
-    postgres,
     take_catalog,
-    temp_table,
     transaction,
     write_bundles,
     write_findings,
