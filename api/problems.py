@@ -336,12 +336,6 @@ def _source(source: Any) -> str | None:
     return str(getattr(source, "value", source)).lower()
 
 
-def not_found(what: str, key: str) -> ProblemException:
-    return ProblemException(
-        404, "NOT_FOUND", f"no {what} {key!r}", errors=[ErrorDetail(message="not found", kind=what, key=key)]
-    )
-
-
 # Documented on every route in the OpenAPI schema.
 PROBLEM_RESPONSES_DOC = {
     "description": "an RFC 9457 problem document",
@@ -397,6 +391,11 @@ def _service_statuses() -> dict[type[Exception], int]:
         e.InvalidBundle: 422,
         e.InvalidCatalog: 422,
         e.TooManyRows: 422,
+        e.NotFound: 404,
+        e.OutOfScope: 403,
+        e.NotPending: 409,
+        e.OwnSubmission: 403,
+        e.TooLarge: 413,
     }
 
 

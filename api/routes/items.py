@@ -10,8 +10,8 @@ from litestar.params import FromPath, Parameter
 
 from catalog.model import ItemType
 
-from ..problems import not_found
 from ..schemas import ItemDetail, ItemPage
+from ..services.errors import not_found
 from ..services.reads import ReadsService
 from ..view import Views
 

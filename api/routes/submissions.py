@@ -20,9 +20,9 @@ from catalog.sheet.read import Format as SheetFormat
 
 from ..auth import caller_of
 from ..bodies import SHEET_TYPES
-from ..problems import not_found
 from ..schemas import PublishResult
 from ..schemas_lifecycle import ID, DiffPage, Rejection, SubmissionList, SubmissionOut
+from ..services.errors import not_found
 from ..services.lifecycle import LifecycleService, diff_page, submission_out
 from ..services.publishing import PublishingService
 from .catalog import NDJSON, receive_file

@@ -13,8 +13,9 @@ from litestar.params import FromPath, JSONBody
 from catalog.store import Store
 
 from ..auth import caller_of
-from ..problems import ErrorDetail, ProblemException, not_found
+from ..problems import ErrorDetail, ProblemException
 from ..schemas import Revoked, TokenCreate, TokenCreated, TokenInfo, TokenList
+from ..services.errors import not_found
 from ..view import Views
 
 
