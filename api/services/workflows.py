@@ -84,7 +84,7 @@ class WorkflowService:
 
     def answers(self, view: View, given: Mapping[str, str], source: str = "query") -> Answers:
         """The applicant's answers, each to a question of the catalog with one of its answers
-        (the bundler's rule), sorted: what cache keys and ETags are made of. 422 UNKNOWN_ANSWER
+        (the bundler's rule), sorted: what cache keys and ETags are made of. UnknownAnswer
         naming the first that is not, in words a clerk reads."""
         from bundler import BundleError, checked_answers
 
