@@ -248,17 +248,19 @@ class Views:
     async def slice(self, view: View, items: Sequence[str], regions: Iterable[str] | None) -> Catalog:
         """What bundling `items` needs: the small records, and the items' implementations in
         `regions` (an applicant's region chain; None: every region) — read through an index."""
-        return await self._run(slice_of, self.store, view, items, regions)
+        return await self._run(slice_of, self.store, view.require(), view.version, items, regions)
 
 
-def slice_of(store: Store, view: View, items: Sequence[str], regions: Iterable[str] | None) -> Catalog:
-    """`Views.slice` on this thread (for work already off the event loop)."""
-    catalog = view.require()
+def slice_of(
+    store: Store, catalog: Catalog, version: int, items: Sequence[str], regions: Iterable[str] | None
+) -> Catalog:
+    """`Views.slice` on this thread (for work already off the event loop, and the command line):
+    `catalog`, version `version`'s small records, with `items`' implementations in `regions`."""
     wanted = [code for code in dict.fromkeys(items) if code in catalog.items]
     impls: list[Implementation] = []
     where = None if regions is None else list(regions)
     if wanted and where != []:
-        impls = store.implementations(view.version, regions=where, items=wanted)
+        impls = store.implementations(version, regions=where, items=wanted)
     return msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
 
 

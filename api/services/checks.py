@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from catalog.model import Bundle, Catalog
+from catalog.model import Bundle
 
 from .. import schemas as s
 from ..view import View, slice_of
@@ -103,7 +103,9 @@ class ChecksService:
         catalog = view.require()
         chain = view.path(region)
         ids = [b for b in sorted(catalog.bundles) if offered_at(catalog.bundles[b], chain)]
-        part = self._slice(view, [catalog.bundles[b] for b in ids], chain)
+        part = slice_of(
+            self.store, catalog, view.version, [c for b in ids for c in catalog.bundles[b].items], chain
+        )
         bundles: list[s.BundleHere] = []
         unavailable: list[s.BundleUnavailable] = []
         for bundle_id in ids:
@@ -156,7 +158,7 @@ class ChecksService:
             chains = set(regions)
             for root in bundle.regions:
                 chains.update(view.path(root))
-        part = self._slice(view, [bundle], chains)
+        part = slice_of(self.store, catalog, view.version, bundle.items, chains)
         return bundle_checks(part, bundle_id, regions)
 
     async def coverage(self, view: View, items: Sequence[str]) -> list[RegionChecks]:
@@ -170,13 +172,9 @@ class ChecksService:
         from bundler import bundle_checks
 
         draft = Bundle(id=self.DRAFT, name="草稿", items=items)
-        part = self._slice(view, [draft], None)
+        part = slice_of(self.store, view.require(), view.version, items, None)
         part = msgspec.structs.replace(part, bundles={**part.bundles, self.DRAFT: draft})
         return bundle_checks(part, self.DRAFT, sorted(part.regions))
-
-    def _slice(self, view: View, bundles: Sequence[Bundle], regions: Iterable[str] | None) -> Catalog:
-        """The small records and the bundles' items' implementations in `regions` (None: all)."""
-        return slice_of(self.store, view, [c for b in bundles for c in b.items], regions)
 
     # -- the report -----------------------------------------------------------------------
     async def report(

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ..view import slice_of
+
 if TYPE_CHECKING:
     from bundler.advisor import Advice
     from bundler.stats import Stats
@@ -73,7 +75,9 @@ class StatsService:
             store = self.store
 
             def compute() -> Advice:
-                return advise(catalog, lambda items: store.implementations(view.version, items=items))
+                return advise(
+                    catalog, lambda bundle: slice_of(store, catalog, view.version, bundle.items, None)
+                )
 
             found = await anyio.to_thread.run_sync(compute)
             self._advice = (key, found)
