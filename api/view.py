@@ -19,7 +19,6 @@ import asyncio
 import hashlib
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from catalog.model import Catalog, Implementation
 from catalog.tree import children, lineage, subtree
 
 from . import schemas as s
+from .lru import BoundedLRU
 from .problems import OutageLog
 from .services.errors import no_catalog
 
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from catalog.store import Store
 
 log = logging.getLogger("onething.api")
+
+EFFECTIVE_REGIONS = 64
+"""Regions whose effective items a view keeps (each a few thousand rows at most)."""
 
 Answers = tuple[tuple[str, str], ...]
 """An applicant's answers, normalised: (question, answer) pairs sorted by question."""
@@ -62,7 +65,10 @@ class View:
     children: dict[str, list[str]] = field(default_factory=dict)
     item_counts: dict[str, int] = field(default_factory=dict)
     etags: dict[tuple[str, str, str, Answers], str] = field(default_factory=dict)
-    effective_cache: OrderedDict[str, list[s.EffectiveItem]] = field(default_factory=OrderedDict)
+    effective_cache: BoundedLRU[str, list[s.EffectiveItem]] = field(
+        default_factory=lambda: BoundedLRU(EFFECTIVE_REGIONS)
+    )
+    """Regions' effective items (`ReadsService.effective`), for the last EFFECTIVE_REGIONS asked."""
     search_index: Any = None
     """The pages' `catalog.search.SearchIndex` of this version and bundles revision, built on first use."""
 

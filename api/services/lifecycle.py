@@ -8,16 +8,15 @@ only unscoped), pages what can be long, and turns the store's answers into API b
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
-
 from .. import schemas_lifecycle as sl
+from ..lru import MISSING, BoundedLRU
 from ..schemas import ErrorDetail, PublishResult, finding_out
 from ..view import View, Views
+from .base import StoreService
 from .errors import NotPending, OutOfScope, OwnSubmission, TooLarge, UnknownRegion, not_found
 from .errors import refused as _refused
 from .publishing import PublishingService
@@ -31,15 +30,11 @@ MAX_FINDINGS = 1000
 DIFF_CACHE = 8
 
 
-class LifecycleService:
+class LifecycleService(StoreService):
     def __init__(self, views: Views, publishing: PublishingService, store: Store):
-        self.views = views
+        super().__init__(views, store)
         self.publishing = publishing
-        self.store = store
-        self._diffs: OrderedDict[tuple[int, int], dict[str, dict[str, int]]] = OrderedDict()
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(fn, *args)
+        self._diffs: BoundedLRU[tuple[int, int], dict[str, dict[str, int]]] = BoundedLRU(DIFF_CACHE)
 
     # -- scope -----------------------------------------------------------------------------
     async def scope(self, caller: Caller, region: str | None) -> View:
@@ -121,11 +116,9 @@ class LifecycleService:
             if not 1 <= v <= newest:
                 raise not_found("version", str(v))
         counts = self._diffs.get((a, b))
-        if counts is None:
+        if counts is MISSING:
             counts = await self._run(self.store.diff_counts, a, b)
-            self._diffs[(a, b)] = counts
-            while len(self._diffs) > DIFF_CACHE:
-                self._diffs.popitem(last=False)
+            self._diffs.put((a, b), counts)
         kinds = [k for k in counts if kind is None or k == kind]
         entries: list[sl.DiffEntry] = []
         skip, want = offset, limit

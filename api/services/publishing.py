@@ -7,31 +7,21 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import anyio.to_thread
 import msgspec
 
 from catalog.findings import Report
 
 from .. import schemas as s
 from ..schemas import ErrorDetail, finding_out
-from ..view import View, Views
+from ..view import View
 from . import errors
+from .base import StoreService
 from .errors import refused as _refused
 
-if TYPE_CHECKING:
-    from catalog.store import Store
 
-
-class PublishingService:
-    def __init__(self, views: Views, store: Store):
-        self.views = views
-        self.store = store
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(fn, *args)
-
+class PublishingService(StoreService):
     async def publish_file(
         self, path: Path, *, by: str, note: str = "", region: str | None = None, take_bundles: bool = False
     ) -> s.PublishResult:
