@@ -22,10 +22,12 @@ For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
   needs-review queue, submissions held for approval, the audit (§6), with region scopes.
 - the same objects on `app.state` (`settings`, `store`, every service, `tokens` — which also
   checks page sessions — and `signins`, the failed sign-in limiter).
-- roles: `opt={"role": "portal" | "designer" | "reviewer" | "admin"}` on a controller or handler
-  (enforced by `api.auth.RoleMiddleware`; no role = public), or the guard `api.auth.requires(role)`.
-- errors: raise `api.problems.ProblemException(status, CODE, detail, errors=[...])`; every
-  exception becomes an RFC 9457 problem (application/problem+json). Page handlers that
+- roles: `role=` in a controller's class line (`api.routes.resource.Resource`) or
+  `opt={"role": "portal" | "designer" | "reviewer" | "admin"}` on a handler (enforced by
+  `api.auth.RoleMiddleware`; no role = public), or the guard `api.auth.requires(role)`.
+- errors: a service raises a domain error (`api.services.errors`), whose status is one line in
+  `api.problems`' table; an HTTP-only refusal in a route is `api.problems.ProblemException`.
+  Every exception becomes an RFC 9457 problem (application/problem+json). Page handlers that
   want HTML errors can register their own `exception_handlers` on their router/controller.
 
 Run it with `onething serve` (uvicorn; `--workers N` imports `api.app:create_app` as a factory,

@@ -172,15 +172,6 @@ def caller_of(request: Request) -> Caller:
     return request.scope["state"]["caller"]  # type: ignore[no-any-return]
 
 
-def within(caller: Caller, region: str, subtree: Any) -> None:
-    """403 unless `region` lies in the caller's scope (`subtree(code)`: a region and those under
-    it, as the newest version has them)."""
-    if caller.region is not None and region not in subtree(caller.region):
-        raise ProblemException(
-            403, "OUT_OF_SCOPE", f"the token acts within region {caller.region}; {region} is outside it"
-        )
-
-
 def _bearer(header: str | None) -> str | None:
     if not header:
         return None

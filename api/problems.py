@@ -79,51 +79,29 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
-def _case_statuses() -> dict[type[Exception], int]:
-    """The cases' domain errors (§7) → HTTP status, one line each."""
-    import casework as c
-
-    return {
-        c.Refused: 422,
-        c.Transition: 409,
-        c.NotFinal: 409,
-        c.Rated: 409,
-        c.CaseNotFound: 404,
-        c.Denied: 403,
-        c.Unauthenticated: 401,
-        c.Unconfigured: 503,
-    }
-
-
-def case_problem(exc: Exception, instance: str) -> Response | None:
-    """A domain error of `casework` as its problem (None: not one)."""
+def domain_problem(exc: Exception, instance: str) -> Response | None:
+    """A domain error (`casework`'s, §7, or `api.services.errors`') as its problem (None: not one)."""
     from casework import CaseError
 
-    if not isinstance(exc, CaseError):
+    status = status_of(exc)
+    if status is None:
         return None
-    status = next(s for cls, s in _case_statuses().items() if isinstance(exc, cls))
-    errors = [
-        ErrorDetail(
-            message=f.reason,
-            reason=f.reason,
-            question=f.question,
-            field=f.field,
-            material=f.material,
-            requirement=f.requirement,
-        )
-        for f in exc.errors
-    ]
+    if isinstance(exc, CaseError):
+        detail, headers = exc.message, BEARER if status == 401 else None
+        errors = [ErrorDetail(message=f.reason, **msgspec.structs.asdict(f)) for f in exc.errors]
+    else:
+        detail, headers, errors = exc.detail, exc.headers, exc.errors  # type: ignore[attr-defined]
     problem = Problem(
-        type=problem_type(exc.code),
+        type=problem_type(exc.code),  # type: ignore[attr-defined]
         title=HTTPStatus(status).phrase,
         status=status,
-        detail=exc.message,
+        detail=detail,
         instance=instance,
-        code=exc.code,
+        code=exc.code,  # type: ignore[attr-defined]
         errors=errors,
-        items=exc.items,
+        items=exc.items,  # type: ignore[attr-defined]
     )
-    return problem_response(problem, BEARER if status == 401 else None)
+    return problem_response(problem, headers)
 
 
 BEARER = {"WWW-Authenticate": 'Bearer realm="onething"'}
@@ -132,7 +110,7 @@ BEARER = {"WWW-Authenticate": 'Bearer realm="onething"'}
 def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response:
     """The one exception handler: HTTPException subclasses keep their status, the rest are 500."""
     instance = request.url.path
-    domain = case_problem(exc, instance) or service_problem(exc, instance)
+    domain = domain_problem(exc, instance)
     if domain is not None:
         return domain
     if isinstance(exc, ProblemException):
@@ -336,12 +314,6 @@ def _source(source: Any) -> str | None:
     return str(getattr(source, "value", source)).lower()
 
 
-def not_found(what: str, key: str) -> ProblemException:
-    return ProblemException(
-        404, "NOT_FOUND", f"no {what} {key!r}", errors=[ErrorDetail(message="not found", kind=what, key=key)]
-    )
-
-
 # Documented on every route in the OpenAPI schema.
 PROBLEM_RESPONSES_DOC = {
     "description": "an RFC 9457 problem document",
@@ -382,11 +354,22 @@ def document_problems(*controllers: type) -> None:
                 value.responses = {**wanted, **(value.responses or {})}
 
 
-def _service_statuses() -> dict[type[Exception], int]:
-    """The API services' domain errors (`api.services.errors`) → HTTP status, one line each."""
+def _statuses() -> dict[type[Exception], int]:
+    """Every domain error → its HTTP status, one line each: the cases' (§7, `casework`) and the
+    API services' (`api.services.errors`)."""
+    import casework as c
+
     from .services import errors as e
 
     return {
+        c.Refused: 422,
+        c.Transition: 409,
+        c.NotFinal: 409,
+        c.Rated: 409,
+        c.CaseNotFound: 404,
+        c.Denied: 403,
+        c.Unauthenticated: 401,
+        c.Unconfigured: 503,
         e.NoCatalog: 409,
         e.UnknownBundle: 404,
         e.UnknownRegion: 422,
@@ -397,27 +380,14 @@ def _service_statuses() -> dict[type[Exception], int]:
         e.InvalidBundle: 422,
         e.InvalidCatalog: 422,
         e.TooManyRows: 422,
+        e.NotFound: 404,
+        e.OutOfScope: 403,
+        e.NotPending: 409,
+        e.OwnSubmission: 403,
+        e.TooLarge: 413,
     }
 
 
 def status_of(exc: Exception) -> int | None:
-    """The HTTP status of a service's domain error (None: not one)."""
-    return next((s for cls, s in _service_statuses().items() if isinstance(exc, cls)), None)
-
-
-def service_problem(exc: Exception, instance: str) -> Response | None:
-    """A domain error of `api.services` as its problem (None: not one)."""
-    status = status_of(exc)
-    if status is None:
-        return None
-    problem = Problem(
-        type=problem_type(exc.code),  # type: ignore[attr-defined]
-        title=HTTPStatus(status).phrase,
-        status=status,
-        detail=exc.detail,  # type: ignore[attr-defined]
-        instance=instance,
-        code=exc.code,  # type: ignore[attr-defined]
-        errors=exc.errors,  # type: ignore[attr-defined]
-        items=exc.items,  # type: ignore[attr-defined]
-    )
-    return problem_response(problem, exc.headers)  # type: ignore[attr-defined]
+    """The HTTP status of a domain error (None: not one)."""
+    return next((s for cls, s in _statuses().items() if isinstance(exc, cls)), None)

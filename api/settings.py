@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from catalog.store.limits import Limits
@@ -72,44 +72,30 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every number setting is `ONETHING_<ITS NAME>` (the table above); the others say where
+        they come from here."""
         env = os.environ if env is None else env
+        numbers: dict[str, Any] = {
+            f.name: float(env[variable]) if isinstance(f.default, float) else int(env[variable])
+            for f in fields(cls)
+            if type(f.default) in (int, float) and (variable := f"ONETHING_{f.name.upper()}") in env
+        }
         return cls(
             db_url=env.get("ONETHING_DB") or DEFAULT_DB,
-            db_connect_timeout=float(env.get("ONETHING_DB_CONNECT_TIMEOUT", cls.db_connect_timeout)),
-            db_statement_timeout=float(env.get("ONETHING_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout)),
-            db_quick_timeout=float(env.get("ONETHING_DB_QUICK_TIMEOUT", cls.db_quick_timeout)),
-            db_publish_timeout=float(env.get("ONETHING_DB_PUBLISH_TIMEOUT", cls.db_publish_timeout)),
-            db_pool_timeout=float(env.get("ONETHING_DB_POOL_TIMEOUT", cls.db_pool_timeout)),
-            db_retry=float(env.get("ONETHING_DB_RETRY", cls.db_retry)),
             redis_url=env.get("REDIS_URL") or None,
-            redis_timeout=float(env.get("ONETHING_REDIS_TIMEOUT", cls.redis_timeout)),
-            redis_retry=float(env.get("ONETHING_REDIS_RETRY", cls.redis_retry)),
             nats_url=env.get("ONETHING_NATS_URL") or None,
-            cache_ttl=int(env.get("ONETHING_CACHE_TTL", cls.cache_ttl)),
-            token_ttl=float(env.get("ONETHING_TOKEN_TTL", cls.token_ttl)),
-            max_body=int(env.get("ONETHING_MAX_BODY", cls.max_body)),
-            max_catalog_body=int(env.get("ONETHING_MAX_CATALOG_BODY", cls.max_catalog_body)),
-            max_pending_body=int(env.get("ONETHING_MAX_PENDING_BODY", cls.max_pending_body)),
             trusted_proxies=_proxies(env),
-            signin_failures=int(env.get("ONETHING_SIGNIN_FAILURES", cls.signin_failures)),
-            signin_window=float(env.get("ONETHING_SIGNIN_WINDOW", cls.signin_window)),
             public_read=_flag(env.get("ONETHING_PUBLIC_READ", "1")),
-            public_max_age=int(env.get("ONETHING_PUBLIC_MAX_AGE", cls.public_max_age)),
-            rate_limit=int(env.get("ONETHING_RATE_LIMIT", cls.rate_limit)),
             debug=_flag(env.get("ONETHING_DEBUG")),
+            **numbers,
         )
 
     def db_limits(self) -> Limits:
-        """The store's time limits (`catalog.store.limits`)."""
+        """The store's time limits (`catalog.store.limits`): each `db_<limit>_timeout`."""
         from catalog.store.limits import Limits
 
-        return Limits(
-            connect=self.db_connect_timeout,
-            statement=self.db_statement_timeout,
-            publish=self.db_publish_timeout,
-            pool=self.db_pool_timeout,
-            quick=self.db_quick_timeout,
-        )
+        limits = ("connect", "statement", "publish", "pool", "quick")
+        return Limits(**{limit: getattr(self, f"db_{limit}_timeout") for limit in limits})
 
 
 class SettingsError(ValueError):

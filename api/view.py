@@ -19,7 +19,6 @@ import asyncio
 import hashlib
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from catalog.model import Catalog, Implementation
 from catalog.tree import children, lineage, subtree
 
 from . import schemas as s
+from .lru import BoundedLRU
 from .problems import OutageLog
 from .services.errors import no_catalog
 
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from catalog.store import Store
 
 log = logging.getLogger("onething.api")
+
+EFFECTIVE_REGIONS = 64
+"""Regions whose effective items a view keeps (each a few thousand rows at most)."""
 
 Answers = tuple[tuple[str, str], ...]
 """An applicant's answers, normalised: (question, answer) pairs sorted by question."""
@@ -62,7 +65,10 @@ class View:
     children: dict[str, list[str]] = field(default_factory=dict)
     item_counts: dict[str, int] = field(default_factory=dict)
     etags: dict[tuple[str, str, str, Answers], str] = field(default_factory=dict)
-    effective_cache: OrderedDict[str, list[s.EffectiveItem]] = field(default_factory=OrderedDict)
+    effective_cache: BoundedLRU[str, list[s.EffectiveItem]] = field(
+        default_factory=lambda: BoundedLRU(EFFECTIVE_REGIONS)
+    )
+    """Regions' effective items (`ReadsService.effective`), for the last EFFECTIVE_REGIONS asked."""
     search_index: Any = None
     """The pages' `catalog.search.SearchIndex` of this version and bundles revision, built on first use."""
 
@@ -248,17 +254,19 @@ class Views:
     async def slice(self, view: View, items: Sequence[str], regions: Iterable[str] | None) -> Catalog:
         """What bundling `items` needs: the small records, and the items' implementations in
         `regions` (an applicant's region chain; None: every region) — read through an index."""
-        return await self._run(slice_of, self.store, view, items, regions)
+        return await self._run(slice_of, self.store, view.require(), view.version, items, regions)
 
 
-def slice_of(store: Store, view: View, items: Sequence[str], regions: Iterable[str] | None) -> Catalog:
-    """`Views.slice` on this thread (for work already off the event loop)."""
-    catalog = view.require()
+def slice_of(
+    store: Store, catalog: Catalog, version: int, items: Sequence[str], regions: Iterable[str] | None
+) -> Catalog:
+    """`Views.slice` on this thread (for work already off the event loop, and the command line):
+    `catalog`, version `version`'s small records, with `items`' implementations in `regions`."""
     wanted = [code for code in dict.fromkeys(items) if code in catalog.items]
     impls: list[Implementation] = []
     where = None if regions is None else list(regions)
     if wanted and where != []:
-        impls = store.implementations(view.version, regions=where, items=wanted)
+        impls = store.implementations(version, regions=where, items=wanted)
     return msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
 
 

@@ -13,13 +13,13 @@ with the material flagged, has nothing left: the trip to hand materials in disap
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import NamedTuple
 
 import msgspec
 from msgspec import Struct
 
-from catalog.model import Catalog, Implementation, requirements_of
+from catalog.model import Bundle, Catalog, requirements_of
 
 from .document import BundleError
 from .graph import checked_lineage, implementation_index
@@ -59,13 +59,14 @@ class _Case(NamedTuple):
 
 def advise(
     catalog: Catalog,
-    implementations: Callable[[list[str]], Iterable[Implementation]],
+    slice_of: Callable[[Bundle], Catalog],
     *,
     progress: Callable[[int, int], None] | None = None,
     time_limit: float = TIME_LIMIT,
 ) -> Advice:
-    """`catalog`: the small records and the bundles; `implementations(items)` gives those items'
-    implementations (one bundle's slice at a time). Suggestions ranked by materials saved, then
+    """`catalog`: the small records and the bundles; `slice_of(bundle)`: the bundle's slice (the
+    small records and its items' implementations, read by the caller one bundle at a time —
+    `api.view.slice_of`). Suggestions ranked by materials saved, then
     visits, then cases; a material that saves nothing is left out."""
     saved: dict[str, list[int]] = {}
     helped: dict[str, set[str]] = {}
@@ -74,9 +75,7 @@ def advise(
     for n, bundle_id in enumerate(ids, 1):
         bundle = catalog.bundles[bundle_id]
         items = [c for c in dict.fromkeys(bundle.items) if c in catalog.items]
-        part = msgspec.structs.replace(
-            catalog, implementations={i.code: i for i in implementations(items)} if items else {}
-        )
+        part = slice_of(bundle)
         for case in _cases(part, bundle_id, offered_regions(part, bundle)):
             try:
                 base = compose_bundle(part, bundle_id, case.region, time_limit=time_limit).metrics

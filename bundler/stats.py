@@ -2,12 +2,13 @@
 where it is offered, where it can be composed, and how often each §4.1 check passes there.
 
 The bundles' rows are the bundle checks report's (`bundle_checks`, each distinct case composed
-once); `bundle_rows` makes them from a slice when no report is at hand (the command line).
+once); `bundle_rows` makes them from a bundle's slice when no report is at hand (the command
+line). The slice is the caller's to read (`api.view.slice_of`): nothing here reads a store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import get_args
 
 import msgspec
@@ -66,18 +67,11 @@ def offered_regions(catalog: Catalog, bundle: Bundle) -> list[str]:
     return sorted(out)
 
 
-def bundle_rows(
-    catalog: Catalog, bundle: Bundle, implementations: Callable[[list[str]], Iterable[Implementation]]
-) -> list[RegionChecks]:
-    """The bundle in every region where it is offered; `implementations(items)` gives the slice
-    (those items' implementations) the bundle needs."""
-    items = [c for c in dict.fromkeys(bundle.items) if c in catalog.items]
-    part = msgspec.structs.replace(
-        catalog,
-        implementations={i.code: i for i in implementations(items)} if items else {},
-        bundles={**catalog.bundles, bundle.id: bundle},
-    )
-    return bundle_checks(part, bundle.id, offered_regions(catalog, bundle))
+def bundle_rows(part: Catalog, bundle: Bundle) -> list[RegionChecks]:
+    """The bundle in every region where it is offered; `part`: its slice (the small records and
+    the bundle's items' implementations)."""
+    part = msgspec.structs.replace(part, bundles={**part.bundles, bundle.id: bundle})
+    return bundle_checks(part, bundle.id, offered_regions(part, bundle))
 
 
 def coverage(bundle: Bundle, rows: Sequence[RegionChecks], within: Collection[str] | None) -> BundleCoverage:

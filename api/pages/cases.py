@@ -30,7 +30,8 @@ from litestar.params import FromQuery
 from litestar.response import Redirect
 from markupsafe import Markup
 
-from api.problems import ProblemException, _case_statuses
+from api.problems import ProblemException
+from api.problems import status_of as _status_of
 from api.routes.workflows import parse_answers
 from api.services.cases import CaseService, Who
 from api.services.workflows import WorkflowService
@@ -88,7 +89,7 @@ def caller_of(user: User | None) -> Caller | None:
 
 
 def status_of(exc: CaseError) -> int:
-    return next(s for cls, s in _case_statuses().items() if isinstance(exc, cls))
+    return _status_of(exc) or 500
 
 
 def faults_by_place(exc: CaseError) -> dict[str, str]:

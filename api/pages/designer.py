@@ -391,15 +391,17 @@ class DesignerController(Controller):
             }
         if scoped_regions is not None:
             body["regions"] = scoped_regions
+        kind: type[BundleCreate | BundleReplace] = BundleReplace if replacing else BundleCreate
+        payload = body if replacing else {"id": fields["id"], **body}
         try:
-            if replacing:
-                replaced = msgspec.convert(body, BundleReplace)
-                out = await bundles.replace_bundle(fields["id"], replaced, int(fields["version"]))
+            written = msgspec.convert(payload, kind)
+        except msgspec.ValidationError:
+            return await again(f"无法保存：{_field_message(payload, kind)}", 422)
+        try:
+            if isinstance(written, BundleReplace):
+                out = await bundles.replace_bundle(fields["id"], written, int(fields["version"]))
             else:
-                created = msgspec.convert({"id": fields["id"], **body}, BundleCreate)
-                out = await bundles.create_bundle(created)
-        except msgspec.ValidationError as exc:
-            return await again(f"无法保存：{_field_message(str(exc))}", 422)
+                out = await bundles.create_bundle(written)
         except ServiceError as exc:
             return await again(
                 _problem_message(exc), status_of(exc) or 500, [e.key for e in exc.errors if e.key]
@@ -463,15 +465,24 @@ class DesignerController(Controller):
         return Redirect(target, status_code=303)  # type: ignore[return-value]
 
 
-def _field_message(text: str) -> str:
-    if "$.id" in text:
-        return "编号只能由字母、数字、点、下划线和连字符组成，且以字母或数字开头。"
-    if "$.name" in text:
-        return "请填写一件事名称。"
-    if "$.items" in text:
-        return "请至少勾选两个事项。"
-    if "$.description" in text:
-        return "说明过长。"
+FIELD_MESSAGES = {
+    "id": "编号只能由字母、数字、点、下划线和连字符组成，且以字母或数字开头。",
+    "name": "请填写一件事名称。",
+    "items": "请至少勾选两个事项。",
+    "description": "说明过长。",
+}
+"""What the designer says of a form field the bundle's type refuses, by field."""
+
+
+def _field_message(payload: dict[str, Any], kind: type[msgspec.Struct]) -> str:
+    """The first field of `payload` (in `kind`'s order) that its declared type refuses, in the
+    designer's words: each field checked against its type, not the library's error text."""
+    for field in msgspec.structs.fields(kind):
+        if field.name in FIELD_MESSAGES and field.name in payload:
+            try:
+                msgspec.convert(payload[field.name], field.type)
+            except msgspec.ValidationError:
+                return FIELD_MESSAGES[field.name]
     return "填写的内容不符合要求，请检查编号、名称和说明。"
 
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from ..schemas_lifecycle import AuditPage
 from ..services.lifecycle import LifecycleService
+from .resource import Resource
 
 
-class AuditController(Controller):
-    path = "/audit"
-    tags = ("audit",)
-    opt = {"role": "admin", "unscoped": True}
-
-    @get("/", summary="Who did what and when, newest first, paged")
+class AuditController(Resource, path="/audit", tag="audit", role="admin", unscoped=True):
+    @get(summary="Who did what and when, newest first, paged")
     async def events(
         self,
         lifecycle: NamedDependency[LifecycleService],

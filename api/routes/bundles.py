@@ -8,7 +8,7 @@ subtree, before and after): 403 otherwise. Each bundle has a version; its ETag i
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
@@ -19,17 +19,13 @@ from ..services.bundles import BundleService
 from ..services.checks import ChecksService
 from ..services.lifecycle import LifecycleService
 from ..view import Views
+from .resource import Resource
 
 WRITE = {"role": "designer"}
 
 
-class BundleController(Controller):
-    path = "/bundles"
-    tags = ("bundles",)
-    opt = {"role": "portal", "public": True}
-
+class BundleController(Resource, path="/bundles", tag="bundles", role="portal", public=True):
     @get(
-        "/",
         summary="All bundles, or those offered in a region with their checks there",
         description="Without `region`: every bundle. With `region`: the bundles offered there "
         "(a bundle's `regions` and everything under them; none: everywhere) — `bundles` those "
@@ -62,7 +58,7 @@ class BundleController(Controller):
             bundle, headers={"ETag": etag, "Cache-Control": "no-cache"}
         )
 
-    @post("/", summary="Create a bundle (designer)", opt=WRITE, status_code=201)
+    @post(summary="Create a bundle (designer)", opt=WRITE, status_code=201)
     async def create(
         self,
         request: Request,

@@ -4,10 +4,11 @@ rectifications and the public figures. Thin: each handler says who asks and call
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from casework import AnswerIn, Case, EventIn, Figures, HandIn, RatingIn, Rectification, Task
@@ -15,6 +16,7 @@ from casework.model import Queue, RatingOut, RectificationList
 
 from ..auth import optional_caller
 from ..services.cases import CaseService, Who
+from .resource import Resource
 
 Access = Annotated[
     str | None,
@@ -33,10 +35,7 @@ async def _who(request: Request, access: str | None) -> Who:
     return Who(caller=await optional_caller(request), access=access)
 
 
-class CaseController(Controller):
-    path = "/"
-    tags = ("cases",)
-
+class CaseController(Resource, path="/", tag="cases"):
     @post(
         "/cases",
         summary="Hand in a case (一表申请, §7.1)",
@@ -132,13 +131,49 @@ class CaseController(Controller):
         return await cases.rate(case_id, data, await _who(request, access))
 
 
-class RectificationController(Controller):
-    path = "/rectifications"
-    tags = ("cases",)
-    opt = {"credentials": True}
+STEPS = {
+    "answer": "The agency answers a rectification (open → answered)",
+    "close": "A reviewer of its region closes a rectification (answered → closed)",
+    "reopen": "A reviewer of its region sends a rectification back (answered or closed → open)",
+}
+"""A rectification's steps (§7): each a POST to /rectifications/{rid}/<step>, by its summary."""
 
+
+def _step(action: str) -> HTTPRouteHandler:
+    """The handler of one step of `STEPS`, named after it (its OpenAPI operation): `answer`
+    takes the agency's answer as its body, the others no body."""
+    route = post(
+        f"/{{rid:int}}/{action}",
+        summary=STEPS[action],
+        status_code=200,
+        opt={"conflict": TRANSITION, "credentials": True},
+    )
+    if action == "answer":
+
+        async def with_body(
+            self: Any,
+            request: Request,
+            cases: NamedDependency[CaseService],
+            rid: RectificationId,
+            data: JSONBody[AnswerIn],
+        ) -> Rectification:
+            return await cases.rectify(rid, action, await _who(request, None), data)
+
+        handler: Any = with_body
+    else:
+
+        async def without(
+            self: Any, request: Request, cases: NamedDependency[CaseService], rid: RectificationId
+        ) -> Rectification:
+            return await cases.rectify(rid, action, await _who(request, None))
+
+        handler = without
+    handler.__name__ = handler.__qualname__ = action
+    return route(handler)
+
+
+class RectificationController(Resource, path="/rectifications", tag="cases", credentials=True):
     @get(
-        "/",
         summary="Rectifications (整改): an agency its own, a reviewer its region's, an admin all",
     )
     async def listing(
@@ -156,50 +191,13 @@ class RectificationController(Controller):
             await _who(request, None), state=rect_state, region=region, agency=agency, overdue=overdue
         )
 
-    @post(
-        "/{rid:int}/answer",
-        summary="The agency answers a rectification (open → answered)",
-        status_code=200,
-        opt={"conflict": TRANSITION, "credentials": True},
-    )
-    async def answer(
-        self,
-        request: Request,
-        cases: NamedDependency[CaseService],
-        rid: RectificationId,
-        data: JSONBody[AnswerIn],
-    ) -> Rectification:
-        return await cases.rectify(rid, "answer", await _who(request, None), data)
-
-    @post(
-        "/{rid:int}/close",
-        summary="A reviewer of its region closes a rectification (answered → closed)",
-        status_code=200,
-        opt={"conflict": TRANSITION, "credentials": True},
-    )
-    async def close(
-        self, request: Request, cases: NamedDependency[CaseService], rid: RectificationId
-    ) -> Rectification:
-        return await cases.rectify(rid, "close", await _who(request, None))
-
-    @post(
-        "/{rid:int}/reopen",
-        summary="A reviewer of its region sends a rectification back (answered or closed → open)",
-        status_code=200,
-        opt={"conflict": TRANSITION, "credentials": True},
-    )
-    async def reopen(
-        self, request: Request, cases: NamedDependency[CaseService], rid: RectificationId
-    ) -> Rectification:
-        return await cases.rectify(rid, "reopen", await _who(request, None))
+    answer = _step("answer")
+    close = _step("close")
+    reopen = _step("reopen")
 
 
-class CaseFiguresController(Controller):
-    path = "/stats/cases"
-    tags = ("cases",)
-
+class CaseFiguresController(Resource, path="/stats/cases", tag="cases"):
     @get(
-        "/",
         summary="Figures of cases for a region and everything under it (public, §7.4)",
         description="From counters kept as cases move. With `item` or `agency`, the cases counted are "
         "that item's or agency's tasks. `from`/`to`: hand-in days.",

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from litestar import Controller, Request, Response, get, put
+from litestar import Request, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 from litestar.response import Stream
@@ -30,6 +30,7 @@ from ..schemas import PublishResult
 from ..services.publishing import PublishingService
 from ..services.reads import ReadsService
 from ..view import Views, etag_digest
+from .resource import Resource
 
 NDJSON = "application/x-ndjson"
 
@@ -69,12 +70,8 @@ class TypedStream(Stream):
         return super().to_asgi_response(*args, **kwargs)
 
 
-class CatalogController(Controller):
-    path = "/catalog"
-    tags = ("catalog",)
-
+class CatalogController(Resource, path="/catalog", tag="catalog"):
     @get(
-        "/",
         summary="Export the newest version as JSONL (header first) or CPSV-AP 3.2.0, streamed",
         description="`format`: `jsonl` (this catalog format, the default), `cpsv-ap` (CPSV-AP 3.2.0 as "
         "JSON-LD with the official context), `turtle` (the same graph).",
@@ -102,7 +99,6 @@ class CatalogController(Controller):
         return TypedStream(export(lines, format), media_type=MEDIA_TYPES[format], headers=headers)
 
     @put(
-        "/",
         summary="Publish a whole catalog (reviewer without a region) as the next version",
         description="Body: a catalog file (JSON Lines, onething-catalog/1), streamed to disk. 422 with the "
         "findings when any error is found; stored bundles the file does not redefine are kept and must "

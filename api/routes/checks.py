@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
@@ -14,15 +14,11 @@ from bundler.document import CheckName
 from ..schemas import ChecksReport
 from ..services.checks import ChecksService
 from ..view import Views
+from .resource import Resource
 
 
-class ChecksController(Controller):
-    path = "/checks"
-    tags = ("checks",)
-    opt = {"role": "reviewer"}
-
+class ChecksController(Resource, path="/checks", tag="checks", role="reviewer"):
     @get(
-        "/",
         summary="The bundle checks report: every bundle × every region where it is offered (reviewer)",
         description="Rows in bundle order, then region code order; `summary` counts per bundle. "
         "Computed once per catalog version and bundles revision (each distinct case composed "

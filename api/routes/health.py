@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from litestar import Controller, Response, get
+from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -12,14 +12,11 @@ from ..problems import DATABASE_RETRY_AFTER, _reason
 from ..schemas import Health
 from ..services.workflows import WorkflowService
 from ..view import Views
+from .resource import Resource
 
 
-class HealthController(Controller):
-    path = "/health"
-    tags = ("health",)
-
+class HealthController(Resource, path="/health", tag="health"):
     @get(
-        "/",
         summary="Health and catalog summary",
         description="503 (with `Retry-After`) when the database or the cache cannot be reached "
         "or does not answer within its time limit; `database` and `cache` say which.",

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
 from catalog.model import ItemType
 
-from ..problems import not_found
 from ..schemas import ItemDetail, ItemPage
+from ..services.errors import not_found
 from ..services.reads import ReadsService
 from ..view import Views
+from .resource import Resource
 
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="results to skip")]
 
 
-class ItemController(Controller):
-    path = "/items"
-    tags = ("items",)
-    opt = {"role": "portal", "public": True}
-
-    @get("/", summary="Search items")
+class ItemController(Resource, path="/items", tag="items", role="portal", public=True):
+    @get(summary="Search items")
     async def search(
         self,
         views: NamedDependency[Views],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
@@ -12,6 +12,7 @@ from ..problems import ErrorDetail, ProblemException
 from ..schemas import EffectiveItemPage, RegionNode, RegionOut, RegionTree
 from ..services.reads import ReadsService
 from ..view import View, Views
+from .resource import Resource
 
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="results to skip")]
@@ -30,12 +31,8 @@ def _region(view: View, code: FromPath[str]):
     return region
 
 
-class RegionController(Controller):
-    path = "/regions"
-    tags = ("regions",)
-    opt = {"role": "portal", "public": True}
-
-    @get("/", summary="The region tree (000000 at the root)")
+class RegionController(Resource, path="/regions", tag="regions", role="portal", public=True):
+    @get(summary="The region tree (000000 at the root)")
     async def tree(self, views: NamedDependency[Views]) -> RegionTree:
         snap = await views.snapshot()
         catalog = snap.require()

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from ..auth import caller_of
 from ..schemas_lifecycle import ReviewPage
 from ..services.lifecycle import LifecycleService
+from .resource import Resource
 
 
-class ReviewController(Controller):
-    path = "/review"
-    tags = ("versions",)
-    opt = {"role": "reviewer"}
-
+class ReviewController(Resource, path="/review", tag="versions", role="reviewer"):
     @get(
-        "/",
         summary="The newest version's needs-review queue, paged",
         description="Records with error findings they did not bring themselves (an item changed above "
         "them: 上级事项变更), each with its findings and the change that caused them. `region` keeps that "

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import anyio.to_thread
-from litestar import Controller, Request, Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
@@ -25,6 +25,7 @@ from ..services.publishing import PublishingService
 from ..view import Views, etag_digest
 from .catalog import TypedStream
 from .regions import _region
+from .resource import Resource
 
 CHUNK = 1 << 16
 
@@ -48,13 +49,10 @@ def sheet_stream(fh: Any, fmt: str, headers: dict[str, str]) -> Response:
     return TypedStream(_chunks(fh), media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
-class RegionSheetController(Controller):
-    path = "/regions/{code:str}/implementations/sheet"
-    tags = ("submissions",)
-    opt = {"role": "portal"}
-
+class RegionSheetController(
+    Resource, path="/regions/{code:str}/implementations/sheet", tag="submissions", role="portal"
+):
     @get(
-        "/",
         summary="A region's implementation list as a sheet to fill in (.xlsx or .csv)",
         description="`format`: `xlsx` (the default; with a 说明 worksheet on how to fill it in) or `csv` "
         "(UTF-8 with a byte order mark). A row per implementation of the region and those under it, then "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
@@ -15,15 +15,11 @@ from bundler.stats import Stats
 
 from ..services.stats import StatsService
 from ..view import Views
+from .resource import Resource
 
 
-class StatsController(Controller):
-    path = "/stats"
-    tags = ("stats",)
-    opt = {"role": "portal"}
-
+class StatsController(Resource, path="/stats", tag="stats", role="portal"):
     @get(
-        "/",
         summary="Statistics of the newest version, for a region and those under it",
         description="`regions`: each region's own counts and its rolled-up `total` (itself and every "
         "region under it); `items`: distinct material lists per item, most divergent first; "
@@ -43,13 +39,8 @@ class StatsController(Controller):
         return await stats.report(view, region)
 
 
-class AdviceController(Controller):
-    path = "/advice"
-    tags = ("stats",)
-    opt = {"role": "portal"}
-
+class AdviceController(Resource, path="/advice", tag="stats", role="portal"):
     @get(
-        "/",
         summary="Which material to digitise next: what each would save as an e-license",
         description="For every material not yet an e-license or commitment, the materials no longer "
         "handed in (summed over every bundle × region case that composes, each distinct case "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
@@ -20,12 +20,13 @@ from catalog.sheet.read import Format as SheetFormat
 
 from ..auth import caller_of
 from ..bodies import SHEET_TYPES
-from ..problems import not_found
 from ..schemas import PublishResult
 from ..schemas_lifecycle import ID, DiffPage, Rejection, SubmissionList, SubmissionOut
+from ..services.errors import not_found
 from ..services.lifecycle import LifecycleService, diff_page, submission_out
 from ..services.publishing import PublishingService
 from .catalog import NDJSON, receive_file
+from .resource import Resource
 
 NOTE = Parameter(default="", max_length=2000, description="why (kept with the version or submission)")
 SHEETS = (
@@ -42,13 +43,15 @@ def sheet_format(request: Request) -> SheetFormat | None:
     return SHEET_TYPES.get(media)
 
 
-class RegionSubmissionController(Controller):
-    path = "/regions/{code:str}/implementations"
-    tags = ("submissions",)
-    opt = {"role": "reviewer", "body": "ndjson", "sheets": True}
-
+class RegionSubmissionController(
+    Resource,
+    path="/regions/{code:str}/implementations",
+    tag="submissions",
+    role="reviewer",
+    body="ndjson",
+    sheets=True,
+):
     @put(
-        "/",
         summary="Publish a region's implementation list (reviewer within that region)",
         description="Body: the header and the implementations of the region and those under it (JSON "
         "Lines), which replace that subtree's (§6). 422 with the touched records' error findings, "
@@ -76,13 +79,8 @@ class RegionSubmissionController(Controller):
             path.unlink(missing_ok=True)
 
 
-class SubmissionController(Controller):
-    path = "/submissions"
-    tags = ("submissions",)
-    opt = {"role": "reviewer"}
-
+class SubmissionController(Resource, path="/submissions", tag="submissions", role="reviewer"):
     @post(
-        "/",
         summary="Hold a submission for approval: a region's list (`region`) or a whole catalog",
         description="Checked at once as publishing would (nothing is published): the answer has its "
         "findings and counts; its diff is `GET /submissions/{id}/diff`. At most "
@@ -118,7 +116,7 @@ class SubmissionController(Controller):
             path.unlink(missing_ok=True)
         return Response(held, status_code=201, headers={"Location": f"/submissions/{held.id}"})
 
-    @get("/", summary="Submissions, newest first (a region-scoped token sees its subtree's)")
+    @get(summary="Submissions, newest first (a region-scoped token sees its subtree's)")
     async def list_submissions(
         self,
         request: Request,

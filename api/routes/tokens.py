@@ -6,16 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import anyio.to_thread
-from litestar import Controller, Request, delete, get, post
+from litestar import Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from catalog.store import Store
 
 from ..auth import caller_of
-from ..problems import ErrorDetail, ProblemException, not_found
+from ..problems import ErrorDetail, ProblemException
 from ..schemas import Revoked, TokenCreate, TokenCreated, TokenInfo, TokenList
+from ..services.errors import not_found
 from ..view import Views
+from .resource import Resource
 
 
 def _utc(moment: datetime) -> datetime:
@@ -23,12 +25,8 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-class TokenController(Controller):
-    path = "/tokens"
-    tags = ("tokens",)
-    opt = {"role": "admin", "unscoped": True}
-
-    @get("/", summary="All tokens (names, roles and regions; secrets are not kept)")
+class TokenController(Resource, path="/tokens", tag="tokens", role="admin", unscoped=True):
+    @get(summary="All tokens (names, roles and regions; secrets are not kept)")
     async def list_tokens(self, store: NamedDependency[Store]) -> TokenList:
         rows = await anyio.to_thread.run_sync(store.tokens)
         return TokenList(
@@ -36,7 +34,6 @@ class TokenController(Controller):
         )
 
     @post(
-        "/",
         summary="Create a token (with `region`: it acts only within that subtree)",
         description="A region-scoped reviewer may submit, approve and publish only partial submissions "
         "within its region; a region-scoped designer edit only bundles offered there. Admins are never "

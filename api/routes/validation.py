@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import anyio.to_thread
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
@@ -14,18 +14,14 @@ from ..services.publishing import PublishingService
 from ..services.reads import ReadsService
 from ..view import Views
 from .catalog import receive_file
+from .resource import Resource
 
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=100_000_000, description="findings to skip")]
 
 
-class ValidationController(Controller):
-    path = "/validation"
-    tags = ("validation",)
-    opt = {"role": "reviewer"}
-
+class ValidationController(Resource, path="/validation", tag="validation", role="reviewer"):
     @get(
-        "/",
         summary="Validation report of the newest version (computed at publish)",
         description="`region` keeps the findings about that region and the regions under it (region and "
         "implementation records) and its conformity rows; `rule` and `severity` filter by rule id.",
@@ -50,7 +46,6 @@ class ValidationController(Controller):
         )
 
     @post(
-        "/",
         summary="Validate an uploaded catalog without publishing it",
         status_code=200,
         opt={"body": "ndjson"},

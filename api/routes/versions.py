@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
@@ -10,14 +10,11 @@ from ..auth import caller_of
 from ..schemas import PublishResult
 from ..schemas_lifecycle import ID, DiffPage, VersionList
 from ..services.lifecycle import LifecycleService
+from .resource import Resource
 
 
-class VersionController(Controller):
-    path = "/versions"
-    tags = ("versions",)
-    opt = {"role": "reviewer"}
-
-    @get("/", summary="Every version, oldest first: when, by whom, the note, what it changed")
+class VersionController(Resource, path="/versions", tag="versions", role="reviewer"):
+    @get(summary="Every version, oldest first: when, by whom, the note, what it changed")
     async def list_versions(self, lifecycle: NamedDependency[LifecycleService]) -> VersionList:
         return await lifecycle.versions()
 

@@ -15,10 +15,11 @@ at a time, adding each answer, until none is left.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from litestar.response.base import ASGIResponse
@@ -30,6 +31,7 @@ from ..problems import ErrorDetail, ProblemException
 from ..schemas import WorkflowRequest
 from ..services.workflows import Computed, WorkflowService
 from ..view import Answers, Views
+from .resource import Resource
 
 Region = Annotated[str, Parameter(min_length=1, max_length=16, description="the applicant's region code")]
 AnswerParams = Annotated[
@@ -88,76 +90,54 @@ def _bad_answer(param: str, detail: str) -> ProblemException:
     )
 
 
-async def _conditional(
-    request: Request,
-    views: Views,
-    workflows: WorkflowService,
-    bundle_id: str,
-    region: str,
-    what: str,
-    answer: Sequence[str] | None,
-) -> ASGIResponse:
-    """304 when the client's copy is current (decided without composing), else the body."""
-    snap = await views.snapshot()
-    answers: Answers = workflows.answers(snap, parse_answers(answer)) if answer else ()
-    etag = workflows.workflow_etag(snap, bundle_id, region, what, answers)
-    if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
-        return _not_modified(etag)
-    if what == "guide":
-        return _respond(await workflows.guide(bundle_id, region, snap, answers))
-    return _respond(await workflows.workflow(bundle_id, region, snap, answers, etag=etag))
+def _document(what: str, **route: Any) -> HTTPRouteHandler:
+    """GET /bundles/{bundle_id}/<what> (`workflow` or `guide`): 304 when the client's copy is
+    current (decided without composing), else the body. The handler is named after `what`."""
+
+    async def handler(
+        self: Any,
+        request: Request,
+        views: NamedDependency[Views],
+        workflows: NamedDependency[WorkflowService],
+        bundle_id: FromPath[str],
+        region: Region,
+        answer: AnswerParams = None,
+    ) -> ASGIResponse:
+        snap = await views.snapshot()
+        answers: Answers = workflows.answers(snap, parse_answers(answer)) if answer else ()
+        etag = workflows.workflow_etag(snap, bundle_id, region, what, answers)
+        if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
+            return _not_modified(etag)
+        if what == "guide":
+            return _respond(await workflows.guide(bundle_id, region, snap, answers))
+        return _respond(await workflows.workflow(bundle_id, region, snap, answers, etag=etag))
+
+    handler.__name__ = handler.__qualname__ = what
+    return get(f"/{what}", **route)(handler)
 
 
 def _documented(what: type, description: str) -> dict[int, ResponseSpec]:
     return {200: ResponseSpec(data_container=what, description=description)}
 
 
-class BundleWorkflowController(Controller):
-    path = "/bundles/{bundle_id:str}"
-    tags = ("workflows",)
-    opt = {"role": "portal", "public": True}
-
-    @get(
-        "/workflow",
+class BundleWorkflowController(
+    Resource, path="/bundles/{bundle_id:str}", tag="workflows", role="portal", public=True
+):
+    workflow = _document(
+        "workflow",
         summary="The bundle's workflow for a region and situation (§4 document)",
         responses=_documented(Workflow, "the workflow document; ETag, X-Cache: hit|miss"),
     )
-    async def workflow(
-        self,
-        request: Request,
-        views: NamedDependency[Views],
-        workflows: NamedDependency[WorkflowService],
-        bundle_id: FromPath[str],
-        region: Region,
-        answer: AnswerParams = None,
-    ) -> ASGIResponse:
-        return await _conditional(request, views, workflows, bundle_id, region, "workflow", answer)
-
-    @get(
-        "/guide",
+    guide = _document(
+        "guide",
         summary="The bundle's printable guide for a region and situation (HTML)",
         media_type="text/html",
         responses={200: ResponseSpec(data_container=str, media_type="text/html", description="the guide")},
     )
-    async def guide(
-        self,
-        request: Request,
-        views: NamedDependency[Views],
-        workflows: NamedDependency[WorkflowService],
-        bundle_id: FromPath[str],
-        region: Region,
-        answer: AnswerParams = None,
-    ) -> ASGIResponse:
-        return await _conditional(request, views, workflows, bundle_id, region, "guide", answer)
 
 
-class WorkflowController(Controller):
-    path = "/workflows"
-    tags = ("workflows",)
-    opt = {"role": "portal"}
-
+class WorkflowController(Resource, path="/workflows", tag="workflows", role="portal"):
     @post(
-        "/",
         summary="The workflow for an ad-hoc list of items",
         status_code=200,
         responses=_documented(Workflow, "the workflow document"),

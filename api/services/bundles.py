@@ -4,32 +4,19 @@ the newest version as it stands then, each replace or delete conditional on the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-import anyio.to_thread
 
 from catalog.model import Bundle
 
 from .. import schemas as s
 from ..schemas import ErrorDetail, bundle_of, bundle_out, findings_as_errors
-from ..view import Views
 from . import errors
+from .base import StoreService
 from .errors import InvalidBundle
 from .errors import stale as _stale
 from .errors import unknown_bundle as _unknown_bundle
 
-if TYPE_CHECKING:
-    from catalog.store import Store
 
-
-class BundleService:
-    def __init__(self, views: Views, store: Store):
-        self.views = views
-        self.store = store
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(fn, *args)
-
+class BundleService(StoreService):
     async def bundle(self, bundle_id: str) -> s.BundleOut:
         view = await self.views.snapshot()
         version = view.versions.get(bundle_id)

@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import anyio.to_thread
-
 from bundler import BundleError, compose
 from casework import (
     AnswerIn,
@@ -57,6 +55,8 @@ from casework.handin import check_answers
 from casework.machine import case_overdue, task_overdue
 from casework.model import Queue, QueuedTask, RatingOut, RectificationList
 from casework.rating import rectification_overdue
+
+from .base import off_loop
 
 if TYPE_CHECKING:
     from catalog.store import Caller, Store
@@ -105,8 +105,7 @@ class CaseService:
         self._calendar_at = float("-inf")
         self._calendar_years: frozenset[int] = frozenset()
 
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(fn, *args)
+    _run = staticmethod(off_loop)
 
     # -- the calendar ---------------------------------------------------------------------------
     def calendar(self) -> WorkCalendar:

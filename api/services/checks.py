@@ -18,15 +18,15 @@ asked): conditional items and requirements stay out, as in an unanswered workflo
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from catalog.model import Bundle, Catalog
+from catalog.model import Bundle
 
 from .. import schemas as s
+from ..lru import MISSING, BoundedLRU
 from ..view import View, slice_of
 from .errors import unknown_bundle, unknown_region
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from catalog.store import Store
 
 Run = Callable[..., Awaitable[Any]]
+T = TypeVar("T")
 
 
 def offered_at(bundle: Bundle, chain: Iterable[str]) -> bool:
@@ -57,14 +58,16 @@ def offered_regions(view: View, bundle: Bundle) -> list[str]:
 
 class ChecksService:
     HERE_REGIONS = 64
+    BUNDLES = 1 << 20
+    """Bundles whose rows are kept: every one a catalog has."""
 
     def __init__(self, store: Store, run: Run):
         self.store = store
         self._run = run
         self._lock = asyncio.Lock()
         self._key: tuple[int, int, str] = (-1, -1, "")
-        self._rows: dict[str, list[RegionChecks]] = {}
-        self._here: OrderedDict[str, s.BundlesHere] = OrderedDict()
+        self._rows: BoundedLRU[str, list[RegionChecks]] = BoundedLRU(self.BUNDLES)
+        self._here: BoundedLRU[str, s.BundlesHere] = BoundedLRU(self.HERE_REGIONS)
 
     def _current(self, view: View) -> bool:
         """Whether what is kept is `view`'s, forgetting what an older version or bundles
@@ -75,27 +78,30 @@ class ChecksService:
             return False
         if key != self._key:
             self._key = key
-            self._rows = {}
+            self._rows.clear()
             self._here.clear()
         return True
+
+    async def _kept(
+        self, view: View, table: BoundedLRU[str, T], key: str, compute: Callable[[View, str], T]
+    ) -> T:
+        """`compute(view, key)`, kept in `table` while `view` is the newest one asked."""
+        async with self._lock:
+            if not self._current(view):
+                return await self._run(compute, view, key)
+            found = table.get(key)
+            if found is MISSING:
+                computed: T = await self._run(compute, view, key)
+                table.put(key, computed)
+                return computed
+            return found
 
     # -- one region ---------------------------------------------------------------------
     async def here(self, view: View, region: str) -> s.BundlesHere:
         catalog = view.require()
         if region not in catalog.regions:
             raise unknown_region(region)
-        async with self._lock:
-            if not self._current(view):
-                return await self._run(self._compute_here, view, region)
-            found = self._here.get(region)
-            if found is None:
-                found = await self._run(self._compute_here, view, region)
-                self._here[region] = found
-                while len(self._here) > self.HERE_REGIONS:
-                    self._here.popitem(last=False)
-            else:
-                self._here.move_to_end(region)
-            return found
+        return await self._kept(view, self._here, region, self._compute_here)
 
     def _compute_here(self, view: View, region: str) -> s.BundlesHere:
         from bundler import bundle_checks
@@ -103,7 +109,9 @@ class ChecksService:
         catalog = view.require()
         chain = view.path(region)
         ids = [b for b in sorted(catalog.bundles) if offered_at(catalog.bundles[b], chain)]
-        part = self._slice(view, [catalog.bundles[b] for b in ids], chain)
+        part = slice_of(
+            self.store, catalog, view.version, [c for b in ids for c in catalog.bundles[b].items], chain
+        )
         bundles: list[s.BundleHere] = []
         unavailable: list[s.BundleUnavailable] = []
         for bundle_id in ids:
@@ -135,14 +143,7 @@ class ChecksService:
         catalog = view.require()
         if bundle_id not in catalog.bundles:
             raise unknown_bundle(bundle_id)
-        async with self._lock:
-            if not self._current(view):
-                return await self._run(self._compute_rows, view, bundle_id)
-            found = self._rows.get(bundle_id)
-            if found is None:
-                found = await self._run(self._compute_rows, view, bundle_id)
-                self._rows[bundle_id] = found
-            return found
+        return await self._kept(view, self._rows, bundle_id, self._compute_rows)
 
     def _compute_rows(self, view: View, bundle_id: str) -> list[RegionChecks]:
         from bundler import bundle_checks
@@ -156,7 +157,7 @@ class ChecksService:
             chains = set(regions)
             for root in bundle.regions:
                 chains.update(view.path(root))
-        part = self._slice(view, [bundle], chains)
+        part = slice_of(self.store, catalog, view.version, bundle.items, chains)
         return bundle_checks(part, bundle_id, regions)
 
     async def coverage(self, view: View, items: Sequence[str]) -> list[RegionChecks]:
@@ -170,13 +171,9 @@ class ChecksService:
         from bundler import bundle_checks
 
         draft = Bundle(id=self.DRAFT, name="草稿", items=items)
-        part = self._slice(view, [draft], None)
+        part = slice_of(self.store, view.require(), view.version, items, None)
         part = msgspec.structs.replace(part, bundles={**part.bundles, self.DRAFT: draft})
         return bundle_checks(part, self.DRAFT, sorted(part.regions))
-
-    def _slice(self, view: View, bundles: Sequence[Bundle], regions: Iterable[str] | None) -> Catalog:
-        """The small records and the bundles' items' implementations in `regions` (None: all)."""
-        return slice_of(self.store, view, [c for b in bundles for c in b.items], regions)
 
     # -- the report -----------------------------------------------------------------------
     async def report(

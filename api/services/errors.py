@@ -80,6 +80,34 @@ class TooManyRows(ServiceError):
     code = "TOO_MANY_ROWS"
 
 
+class NotFound(ServiceError):
+    """No such record (a version, a submission, an item, a token …): `errors` names its kind."""
+
+    code = "NOT_FOUND"
+
+
+class OutOfScope(ServiceError):
+    """The caller's token acts within a region; what it asked for lies outside it."""
+
+    code = "OUT_OF_SCOPE"
+
+
+class NotPending(ServiceError):
+    """A submission already approved or rejected."""
+
+    code = "NOT_PENDING"
+
+
+class OwnSubmission(ServiceError):
+    """Four eyes: the submitter cannot approve their own submission."""
+
+    code = "OWN_SUBMISSION"
+
+
+class TooLarge(ServiceError):
+    code = "BODY_TOO_LARGE"
+
+
 def no_catalog() -> NoCatalog:
     return NoCatalog(
         "尚未发布目录：审查人员可通过 PUT /catalog 或 onething import 发布。",
@@ -100,6 +128,14 @@ def unknown_bundle(bundle_id: str) -> UnknownBundle:
         f"没有这个一件事（{bundle_id}）：它可能已被删除，或链接有误。",
         detail=f"no bundle {bundle_id!r}",
         errors=[ErrorDetail(message="no such bundle", kind="bundle", key=bundle_id)],
+    )
+
+
+def not_found(what: str, key: str) -> NotFound:
+    return NotFound(
+        f"没有这个记录（{key}）。",
+        detail=f"no {what} {key!r}",
+        errors=[ErrorDetail(message="not found", kind=what, key=key)],
     )
 
 

@@ -8,18 +8,16 @@ only unscoped), pages what can be long, and turns the store's answers into API b
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
-
 from .. import schemas_lifecycle as sl
-from ..auth import within
-from ..problems import ErrorDetail, ProblemException, not_found
-from ..schemas import PublishResult, finding_out
+from ..lru import MISSING, BoundedLRU
+from ..schemas import ErrorDetail, PublishResult, finding_out
 from ..view import View, Views
+from .base import StoreService
+from .errors import NotPending, OutOfScope, OwnSubmission, TooLarge, UnknownRegion, not_found
 from .errors import refused as _refused
 from .publishing import PublishingService
 
@@ -32,34 +30,26 @@ MAX_FINDINGS = 1000
 DIFF_CACHE = 8
 
 
-class LifecycleService:
+class LifecycleService(StoreService):
     def __init__(self, views: Views, publishing: PublishingService, store: Store):
-        self.views = views
+        super().__init__(views, store)
         self.publishing = publishing
-        self.store = store
-        self._diffs: OrderedDict[tuple[int, int], dict[str, dict[str, int]]] = OrderedDict()
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(fn, *args)
+        self._diffs: BoundedLRU[tuple[int, int], dict[str, dict[str, int]]] = BoundedLRU(DIFF_CACHE)
 
     # -- scope -----------------------------------------------------------------------------
     async def scope(self, caller: Caller, region: str | None) -> View:
-        """403 unless the caller may act on `region` (None: the whole catalog, unscoped only);
-        422 for a region the newest version does not have."""
+        """OutOfScope unless the caller may act on `region` (None: the whole catalog, unscoped
+        only); UnknownRegion for a region the newest version does not have."""
         snap = await self.views.snapshot()
         catalog = snap.require()
         if region is None:
             if caller.region is not None:
-                raise ProblemException(
-                    403,
-                    "OUT_OF_SCOPE",
-                    f"整个目录只能由不限区划的令牌提交；本令牌只能在{_region_name(catalog, caller.region)}范围内操作。",
+                raise OutOfScope(
+                    f"整个目录只能由不限区划的令牌提交；本令牌只能在{_region_name(catalog, caller.region)}范围内操作。"
                 )
             return snap
         if region not in catalog.regions:
-            raise ProblemException(
-                422,
-                "UNKNOWN_REGION",
+            raise UnknownRegion(
                 f"最新版本的目录中没有区划 {region}。",
                 errors=[ErrorDetail(message="目录中没有该区划", kind="region", key=region)],
             )
@@ -76,14 +66,12 @@ class LifecycleService:
 
     async def bundle_in_scope(self, caller: Caller, regions: list[str] | None) -> None:
         """A region-scoped designer writes only bundles offered within its region: `regions`
-        named, each inside its subtree (403 otherwise)."""
+        named, each inside its subtree (OutOfScope otherwise)."""
         if caller.region is None:
             return
         if not regions:
-            raise ProblemException(
-                403,
-                "OUT_OF_SCOPE",
-                f"本令牌只能在区划 {caller.region} 范围内操作：它保存的一件事须写明提供区划（regions）。",
+            raise OutOfScope(
+                f"本令牌只能在区划 {caller.region} 范围内操作：它保存的一件事须写明提供区划（regions）。"
             )
         snap = await self.views.snapshot()
         for region in regions:
@@ -128,11 +116,9 @@ class LifecycleService:
             if not 1 <= v <= newest:
                 raise not_found("version", str(v))
         counts = self._diffs.get((a, b))
-        if counts is None:
+        if counts is MISSING:
             counts = await self._run(self.store.diff_counts, a, b)
-            self._diffs[(a, b)] = counts
-            while len(self._diffs) > DIFF_CACHE:
-                self._diffs.popitem(last=False)
+            self._diffs.put((a, b), counts)
         kinds = [k for k in counts if kind is None or k == kind]
         entries: list[sl.DiffEntry] = []
         skip, want = offset, limit
@@ -213,17 +199,15 @@ class LifecycleService:
                 lambda: self.store.submit(path, by=caller.name, note=note, region=region, max_bytes=max_bytes)
             )
         except SubmissionTooLarge as exc:
-            raise ProblemException(
-                413, "BODY_TOO_LARGE", f"待审批的提交最多 {exc.limit} 字节（{exc.limit // (1 << 20)} MB）。"
-            ) from None
+            raise too_large(exc.limit) from None
         return submission_out(held, check)
 
     async def submit_sheet(
         self, caller: Caller, path: Path, fmt: SheetFormat, *, region: str | None, note: str, max_bytes: int
     ) -> sl.SubmissionOut:
         """A region's sheet held for approval as its partial submission (`region`: the one its 说明
-        records when not given); its findings at worksheet, row and column. 422 when the sheet
-        cannot be read as implementations (nothing held)."""
+        records when not given); its findings at worksheet, row and column. InvalidCatalog
+        (INVALID_SHEET) when the sheet cannot be read as implementations (nothing held)."""
         from catalog.sheet import marked_region
         from catalog.store import SheetRefused, SubmissionTooLarge
 
@@ -248,9 +232,7 @@ class LifecycleService:
                 code="INVALID_SHEET",
             ) from None
         except SubmissionTooLarge as exc:
-            raise ProblemException(
-                413, "BODY_TOO_LARGE", f"待审批的提交最多 {exc.limit} 字节（{exc.limit // (1 << 20)} MB）。"
-            ) from None
+            raise too_large(exc.limit) from None
         return submission_out(held, check)
 
     async def held(self, caller: Caller, sid: int) -> tuple[Submission, Check]:
@@ -283,8 +265,8 @@ class LifecycleService:
 
     async def approve(self, caller: Caller, sid: int, *, override: bool = False) -> PublishResult:
         """Publish a held submission. Four eyes: its submitter (the same token name) may not
-        approve it (403 `OWN_SUBMISSION`), unless an admin asks to `override` — audited."""
-        from catalog.store import NotPending, OwnSubmission
+        approve it (OwnSubmission), unless an admin asks to `override` — audited."""
+        from catalog import store as catalog_store
 
         held, _ = await self.held(caller, sid)
         admin_override = override and caller.role == "admin"
@@ -292,18 +274,18 @@ class LifecycleService:
             return await self.publishing.published(
                 lambda: self.store.approve(sid, by=caller.name, override=admin_override)
             )
-        except NotPending as exc:
+        except catalog_store.NotPending as exc:
             raise _decided(sid, exc.state or held.state) from None
-        except OwnSubmission:
+        except catalog_store.OwnSubmission:
             raise own_submission(sid, caller) from None
 
     async def reject(self, caller: Caller, sid: int, reason: str) -> sl.SubmissionOut:
-        from catalog.store import NotPending
+        from catalog import store as catalog_store
 
         held, check = await self.held(caller, sid)
         try:
             done = await self._run(lambda: self.store.reject(sid, by=caller.name, reason=reason))
-        except NotPending as exc:
+        except catalog_store.NotPending as exc:
             raise _decided(sid, exc.state or held.state) from None
         return submission_out(done, check)
 
@@ -326,20 +308,32 @@ def _region_name(catalog: Any, code: str) -> str:
     return f"{region.name}（{code}）" if region is not None else f"区划 {code} "
 
 
-def _decided(sid: int, state: str) -> ProblemException:
-    return ProblemException(409, "NOT_PENDING", f"提交 #{sid} {STATE_WORDS.get(state, state)}，不能再审批。")
+def within(caller: Caller, region: str, subtree: Callable[[str], Any]) -> None:
+    """OutOfScope unless `region` lies in the caller's scope (`subtree(code)`: a region and
+    those under it, as the newest version has them)."""
+    if caller.region is not None and region not in subtree(caller.region):
+        raise OutOfScope(
+            f"本令牌只能在区划 {caller.region} 范围内操作，{region} 不在其中。",
+            detail=f"the token acts within region {caller.region}; {region} is outside it",
+        )
 
 
-def own_submission(sid: int, caller: Caller) -> ProblemException:
+def too_large(limit: int) -> TooLarge:
+    return TooLarge(f"待审批的提交最多 {limit} 字节（{limit // (1 << 20)} MB）。")
+
+
+def _decided(sid: int, state: str) -> NotPending:
+    return NotPending(f"提交 #{sid} {STATE_WORDS.get(state, state)}，不能再审批。")
+
+
+def own_submission(sid: int, caller: Caller) -> OwnSubmission:
     """Four eyes: the submitter cannot approve their own submission."""
     detail = (
         f"提交 #{sid} 是“{caller.name}”本人提交的，不能由提交人自己批准：请另一位审查人员批准（四眼原则）。"
     )
     if caller.role == "admin":
         detail += "管理员确需越过此规则时，可加 override=true 再次批准，此举将记入审计日志。"
-    return ProblemException(
-        403,
-        "OWN_SUBMISSION",
+    return OwnSubmission(
         detail,
         errors=[ErrorDetail(message="提交人不能批准本人的提交", kind="submission", key=str(sid))],
     )

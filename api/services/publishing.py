@@ -1,5 +1,5 @@
 """Publishing: a whole catalog file, a region's partial file or sheet as the next version, and
-a region's sheet written out; a refused publish is 422 with the findings, nothing changed."""
+a region's sheet written out; a refused publish is InvalidCatalog with the findings, nothing changed."""
 
 from __future__ import annotations
 
@@ -7,35 +7,25 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import anyio.to_thread
 import msgspec
 
 from catalog.findings import Report
 
 from .. import schemas as s
 from ..schemas import ErrorDetail, finding_out
-from ..view import View, Views
+from ..view import View
 from . import errors
+from .base import StoreService
 from .errors import refused as _refused
 
-if TYPE_CHECKING:
-    from catalog.store import Store
 
-
-class PublishingService:
-    def __init__(self, views: Views, store: Store):
-        self.views = views
-        self.store = store
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(fn, *args)
-
+class PublishingService(StoreService):
     async def publish_file(
         self, path: Path, *, by: str, note: str = "", region: str | None = None, take_bundles: bool = False
     ) -> s.PublishResult:
-        """A whole catalog file, or a region's partial one, as the next version: 422 with the
+        """A whole catalog file, or a region's partial one, as the next version: InvalidCatalog with the
         touched records' error findings (nothing changed) or the new version with its warnings."""
         return await self.published(
             lambda: self.store.publish_file(path, by=by, note=note, region=region, take_bundles=take_bundles)
@@ -44,7 +34,7 @@ class PublishingService:
     async def publish_sheet(
         self, path: Path, fmt: str, *, by: str, note: str = "", region: str | None = None
     ) -> s.PublishResult:
-        """A region's sheet (`catalog.sheet`) as its partial submission: 422 with the findings at
+        """A region's sheet (`catalog.sheet`) as its partial submission: InvalidCatalog with the findings at
         worksheet, row and column (nothing changed), or the new version."""
         def publish() -> Any:
             published, sheet = self.store.publish_sheet(path, fmt, by=by, note=note, region=region)  # type: ignore[arg-type]

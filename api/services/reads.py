@@ -5,18 +5,18 @@ indexed, paged query, run off the event loop."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
-
-import anyio.to_thread
 
 from catalog.findings import Conformity
 from catalog.model import Catalog, Implementation, Region, requirements_of
 from catalog.store.reads import StoredFinding
 
 from .. import schemas as s
+from ..lru import MISSING
 from ..schemas import conformity_out, finding_out
 from ..view import View
+from .base import off_loop
 
 if TYPE_CHECKING:
     from catalog.store import Store
@@ -26,20 +26,15 @@ if TYPE_CHECKING:
 class ReadsService:
     """Indexed reads of the view's version."""
 
-    EFFECTIVE_REGIONS = 64
-    """Regions whose effective items a view keeps (each a few thousand rows at most)."""
-
     def __init__(self, store: Store):
         self.store = store
 
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(fn, *args)
+    _run = staticmethod(off_loop)
 
     async def effective(self, view: View, region: str) -> list[s.EffectiveItem]:
         """Every item an applicant in `region` can apply for, each resolved as §4 step 1 says."""
         cached = view.effective_cache.get(region)
-        if cached is not None:
-            view.effective_cache.move_to_end(region)
+        if cached is not MISSING:
             return cached
         catalog = view.require()
         path = view.path(region)
@@ -47,9 +42,7 @@ class ReadsService:
         # Read and resolved off the event loop: thousands of rows on a county's path, which would
         # hold every other request for as long (issue 18, point 7).
         out = await self._run(lambda: _effective_items(catalog, path, store.placements(version, path)))
-        view.effective_cache[region] = out
-        while len(view.effective_cache) > self.EFFECTIVE_REGIONS:
-            view.effective_cache.popitem(last=False)
+        view.effective_cache.put(region, out)
         return out
 
     async def search(

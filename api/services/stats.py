@@ -7,10 +7,12 @@ last `KEEP` regions asked; a publish or a bundle write moves the key."""
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import anyio
+
+from ..lru import MISSING, BoundedLRU
+from ..view import slice_of
 
 if TYPE_CHECKING:
     from bundler.advisor import Advice
@@ -28,7 +30,7 @@ class StatsService:
         self.store = store
         self.checks = checks
         self._lock = asyncio.Lock()
-        self._kept: OrderedDict[tuple[int, int, str, str], Stats] = OrderedDict()
+        self._kept: BoundedLRU[tuple[int, int, str, str], Stats] = BoundedLRU(self.KEEP)
         self._advice: tuple[tuple[int, int, str], Advice] | None = None
 
     async def report(self, view: View, region: str | None) -> Stats:
@@ -42,10 +44,9 @@ class StatsService:
             raise unknown_region(region)
         key = (view.version, view.bundle_rev, view.tag, region or "")
         async with self._lock:
-            found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-                return found
+            kept = self._kept.get(key)
+            if kept is not MISSING:
+                return kept
             rows = {b: await self.checks.rows(view, b) for b in sorted(catalog.bundles)}
             store = self.store
 
@@ -56,9 +57,7 @@ class StatsService:
                 return stats(catalog, impls, rows, revision=view.version, region=region)
 
             found = await anyio.to_thread.run_sync(compute)
-            self._kept[key] = found
-            while len(self._kept) > self.KEEP:
-                self._kept.popitem(last=False)
+            self._kept.put(key, found)
             return found
 
     async def advice(self, view: View) -> Advice:
@@ -73,7 +72,9 @@ class StatsService:
             store = self.store
 
             def compute() -> Advice:
-                return advise(catalog, lambda items: store.implementations(view.version, items=items))
+                return advise(
+                    catalog, lambda bundle: slice_of(store, catalog, view.version, bundle.items, None)
+                )
 
             found = await anyio.to_thread.run_sync(compute)
             self._advice = (key, found)

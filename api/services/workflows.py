@@ -16,9 +16,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import anyio.to_thread
 import msgspec
 
 from bundler.document import BundleProblem
@@ -27,6 +26,7 @@ from catalog.model import Catalog, record_encoder
 from ..schemas import ErrorDetail
 from ..view import Answers, View, Views
 from ..view import etag_digest as _digest
+from .base import off_loop
 from .errors import Unbundlable, UnknownAnswer, UnknownBundle, unknown_region
 from .errors import unknown_bundle as _unknown_bundle
 
@@ -79,12 +79,11 @@ class WorkflowService:
         """Newest workflow bodies, in front of the shared cache. Keys name their content (version
         tag, bundle version, region), so an entry is never stale: no invalidation needed here."""
 
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(fn, *args)
+    _run = staticmethod(off_loop)
 
     def answers(self, view: View, given: Mapping[str, str], source: str = "query") -> Answers:
         """The applicant's answers, each to a question of the catalog with one of its answers
-        (the bundler's rule), sorted: what cache keys and ETags are made of. 422 UNKNOWN_ANSWER
+        (the bundler's rule), sorted: what cache keys and ETags are made of. UnknownAnswer
         naming the first that is not, in words a clerk reads."""
         from bundler import BundleError, checked_answers
 

@@ -43,6 +43,7 @@ def open_version(args: argparse.Namespace, command: str):
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    from api.view import slice_of
     from bundler.stats import bundle_rows, stats
     from catalog.tree import subtree
 
@@ -59,11 +60,8 @@ def run_stats(args: argparse.Namespace) -> int:
         rows = {}
         with counter("checking bundles", "bundles") as progress:
             for n, bundle_id in enumerate(sorted(catalog.bundles), 1):
-                rows[bundle_id] = bundle_rows(
-                    catalog,
-                    catalog.bundles[bundle_id],
-                    lambda items: store.implementations(version, items=items),
-                )
+                bundle = catalog.bundles[bundle_id]
+                rows[bundle_id] = bundle_rows(slice_of(store, catalog, version, bundle.items, None), bundle)
                 if progress:
                     progress(n, len(catalog.bundles))
         with counter("reading implementations", "implementations") as progress:
@@ -148,6 +146,7 @@ def register_advise(sub: argparse._SubParsersAction) -> None:
 
 
 def run_advise(args: argparse.Namespace) -> int:
+    from api.view import slice_of
     from bundler.advisor import advise
 
     from .progress import counter
@@ -159,7 +158,9 @@ def run_advise(args: argparse.Namespace) -> int:
     try:
         with counter("composing bundles", "bundles") as progress:
             advice = advise(
-                catalog, lambda items: store.implementations(version, items=items), progress=progress
+                catalog,
+                lambda bundle: slice_of(store, catalog, version, bundle.items, None),
+                progress=progress,
             )
     finally:
         store.dispose()
