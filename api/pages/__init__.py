@@ -32,16 +32,20 @@ files under `/pages/static/`.
 from __future__ import annotations
 
 from litestar import Router
+from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
 from .agency import AgencyPagesController, RectificationPagesController
 from .browse import BrowseController
+from .case_figures import CaseFiguresPageController
+from .case_status import CaseStatusPagesController
 from .cases import CasePagesController
 from .checks import ChecksPageController
 from .csrf import form_token_guard
 from .designer import DesignerController
 from .errors import HANDLERS
 from .guide import BundlePagesController
+from .handlers import snapshot
 from .home import favicon, home, login, login_form, logout, pages_index
 from .lifecycle import LifecyclePagesController
 from .places import PlacesPageController
@@ -69,9 +73,12 @@ pages = Router(
         LifecyclePagesController,
         PlacesPageController,
         CasePagesController,
+        CaseStatusPagesController,
+        CaseFiguresPageController,
         AgencyPagesController,
         RectificationPagesController,
     ],
+    dependencies={"snap": Provide(snapshot)},  # the newest version's view, once a request
     exception_handlers=HANDLERS,  # type: ignore[arg-type]
     guards=[form_token_guard],  # every POST form carries its session's token (`csrf`)
     include_in_schema=False,

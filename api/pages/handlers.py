@@ -1,0 +1,79 @@
+"""What every page handler does the same way: the newest version it reads (`snap`, a dependency
+of the pages' router), the signed-in caller as the services want it, the origin check of a
+cookie-authenticated POST, and "do it, or draw the page again with the refusal": a service call
+that either moves on (303 to `target`) or redraws the form with the Chinese words of its domain
+error and that error's status."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from urllib.parse import urlparse
+
+from litestar import Request, Response
+from litestar.di import NamedDependency
+from litestar.response import Redirect
+
+from api.problems import _case_statuses
+from api.services.cases import CaseService
+from api.view import View, Views
+from casework import CaseError
+from catalog.store import Caller
+
+from .data import User
+
+E = TypeVar("E", bound=Exception)
+
+
+async def snapshot(views: NamedDependency[Views]) -> View:
+    """The `snap` every page reads: the newest version's view, taken once per request."""
+    return await views.snapshot()
+
+
+def cases_of(request: Request) -> CaseService:
+    return request.app.state.cases  # type: ignore[no-any-return]
+
+
+def caller_of(user: User | None) -> Caller | None:
+    if user is None:
+        return None
+    return Caller(name=user.name, role=user.role, region=user.region, agency=user.agency)
+
+
+def case_status(exc: CaseError) -> int:
+    """A case refusal's HTTP status, from the one table in `api.problems`."""
+    return next(s for cls, s in _case_statuses().items() if isinstance(exc, cls))
+
+
+def faults_by_place(exc: CaseError | None) -> dict[str, str]:
+    """`q:<question>`, `f:<field>`, `m:<material>` → the reason, for the page to show beside it."""
+    out: dict[str, str] = {}
+    for f in exc.errors if exc is not None else ():
+        for prefix, key in (("q", f.question), ("f", f.field), ("m", f.material)):
+            if key is not None:
+                out.setdefault(f"{prefix}:{key}", f.reason)
+    return out
+
+
+def same_origin(request: Request) -> bool:
+    """A cookie-authenticated POST must come from our own pages (the SameSite=Lax cookie is the first line)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return origin is None
+    parsed = urlparse(origin)
+    return parsed.netloc == request.headers.get("host", "")
+
+
+async def done_or_redrawn(
+    work: Awaitable[object],
+    target: str,
+    redraw: Callable[[E], Awaitable[Response]],
+    refusals: type[E] | tuple[type[E], ...],
+) -> Response:
+    """Await the service call; on one of its `refusals` the page drawn again with it (`redraw`
+    says in what words and with what status), else a 303 to `target`."""
+    try:
+        await work
+    except refusals as exc:
+        return await redraw(exc)
+    return Redirect(target, status_code=303)
