@@ -53,6 +53,7 @@ from .render import STATIC
 from .review import ReviewController
 from .search import SearchController
 from .stats import StatsPageController
+from .submissions import SubmissionPagesController
 
 pages = Router(
     path="/",
@@ -71,6 +72,7 @@ pages = Router(
         SearchController,
         StatsPageController,
         LifecyclePagesController,
+        SubmissionPagesController,
         PlacesPageController,
         CasePagesController,
         CaseStatusPagesController,

@@ -17,7 +17,6 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from api.services.cases import Who
@@ -28,7 +27,7 @@ from casework.rating import RECTIFICATION_MOVES, RECTIFICATION_WORDS, SCORE_WORD
 
 from .cases import MARK_WORDS, STATE_PILLS
 from .data import LoginRequired, User, WrongRole, current_user, here, signed_in
-from .handlers import caller_of, case_status, cases_of, done_or_redrawn, faults_by_place
+from .handlers import Snap, caller_of, case_status, cases_of, done_or_redrawn, faults_by_place
 from .render import html
 
 PAGE_SIZE = 20
@@ -60,7 +59,7 @@ class AgencyPagesController(Controller):
     async def tasks(
         self,
         request: Request,
-        snap: NamedDependency[View],
+        snap: Snap,
         task_state: Annotated[str, QueryParameter(name="state")] = "",
         after: FromQuery[str] = "",
         agency: FromQuery[str] = "",
@@ -69,7 +68,7 @@ class AgencyPagesController(Controller):
         return await self._queue(request, snap, task_state, after, agency, done, None, None, 200)
 
     @post("/tasks/{task_id:str}/events", name="pages:agency-event", status_code=303)
-    async def event(self, request: Request, snap: NamedDependency[View], task_id: FromPath[str]) -> Response:
+    async def event(self, request: Request, snap: Snap, task_id: FromPath[str]) -> Response:
         user = current_user(request)
         data = await request.form()
         values = {k: str(v) for k, v in data.items()}
@@ -179,7 +178,7 @@ class RectificationPagesController(Controller):
     async def listing(
         self,
         request: Request,
-        snap: NamedDependency[View],
+        snap: Snap,
         rect_state: Annotated[str, QueryParameter(name="state")] = "",
         overdue: FromQuery[str] = "",
         done: FromQuery[str] = "",
@@ -187,9 +186,7 @@ class RectificationPagesController(Controller):
         return await self._list(request, snap, rect_state, overdue, done, None, None, 200)
 
     @post("/{rid:int}/{action:str}", name="pages:rectification-move", status_code=303)
-    async def move(
-        self, request: Request, snap: NamedDependency[View], rid: FromPath[int], action: FromPath[str]
-    ) -> Response:
+    async def move(self, request: Request, snap: Snap, rid: FromPath[int], action: FromPath[str]) -> Response:
         user = rectifier(request)
         data = await request.form()
         values = {k: str(v) for k, v in data.items()}

@@ -7,15 +7,12 @@ from datetime import date
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from api.view import View
-
+from .charts import Bar, bar_chart
 from .data import region_options
-from .handlers import cases_of
+from .handlers import Snap, cases_of
 from .render import html
-from .svg import Bar, bar_chart
 
 
 class CaseFiguresPageController(Controller):
@@ -23,11 +20,7 @@ class CaseFiguresPageController(Controller):
 
     @get("/", name="pages:case-figures")
     async def figures(
-        self,
-        request: Request,
-        snap: NamedDependency[View],
-        region: FromQuery[str] = "",
-        bundle: FromQuery[str] = "",
+        self, request: Request, snap: Snap, region: FromQuery[str] = "", bundle: FromQuery[str] = ""
     ) -> Response[str]:
         catalog = snap.require()
         params = request.query_params

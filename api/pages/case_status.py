@@ -11,8 +11,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
-from litestar.di import NamedDependency
+from litestar.datastructures import Cookie, FormMultiDict
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
@@ -23,29 +22,26 @@ from casework.machine import STATE_WORDS
 from casework.rating import SCORE_WORDS
 
 from .cases import CASE_WORDS, STATE_PILLS, stages_of
-from .handlers import case_status, cases_of, done_or_redrawn, faults_by_place
+from .handlers import Snap, case_status, cases_of, done_or_redrawn, faults_by_place
 from .render import html, said
 
 CASE_COOKIE = "onething_case"
 COOKIE_PATH = "/pages/cases"
 COOKIE_AGE = 1800
-ASK_FIRST = "请先输入办件编号和查询码。"
 
 
 class CaseStatusPagesController(Controller):
     path = "/pages/cases/status"
 
     @get("/", name="pages:case-status")
-    async def status(
-        self, request: Request, snap: NamedDependency[View], case: FromQuery[str] = ""
-    ) -> Response[str]:
+    async def status(self, request: Request, snap: Snap, case: FromQuery[str] = "") -> Response[str]:
         held = _held(request)
         if held is not None and (not case or case == held[0]):
             return await self._status(request, snap, held, None, 200)
         return await self._ask(request, snap, case, None, 200)
 
     @post("/", name="pages:case-lookup", status_code=303)
-    async def lookup(self, request: Request, snap: NamedDependency[View]) -> Response:
+    async def lookup(self, request: Request, snap: Snap) -> Response:
         data = await request.form()
         case_id = str(data.get("case", "")).strip()
         access = str(data.get("access", "")).strip()
@@ -76,44 +72,42 @@ class CaseStatusPagesController(Controller):
         return Redirect("/pages/cases/status", status_code=303, cookies=[gone])
 
     @post("/rating", name="pages:case-rate", status_code=303)
-    async def rate(self, request: Request, snap: NamedDependency[View]) -> Response:
-        held = _held(request)
-        if held is None:
-            return await self._ask(request, snap, "", ASK_FIRST, 401)
-        data = await request.form()
-        try:
-            score = int(str(data.get("score", "")))
-        except ValueError:
-            score = 0
-        tasks: dict[str, int] = {}
-        for key, value in data.items():
-            if key.startswith("t.") and str(value).isdigit():
-                tasks[key[2:]] = int(str(value))
-        body = RatingIn(score=score, comment=str(data.get("comment", "")).strip(), tasks=tasks)
-        work = cases_of(request).rate(held[0], body, Who(access=held[1]))
-        return await done_or_redrawn(
-            work, "/pages/cases/status#rating", self._again(request, snap, held), CaseError
-        )
+    async def rate(self, request: Request, snap: Snap) -> Response:
+        def rating(held: tuple[str, str], data: FormMultiDict) -> Awaitable[object]:
+            try:
+                score = int(str(data.get("score", "")))
+            except ValueError:
+                score = 0
+            tasks = {k[2:]: int(str(v)) for k, v in data.items() if k.startswith("t.") and str(v).isdigit()}
+            body = RatingIn(score=score, comment=str(data.get("comment", "")).strip(), tasks=tasks)
+            return cases_of(request).rate(held[0], body, Who(access=held[1]))
+
+        return await self._act(request, snap, rating, "/pages/cases/status#rating")
 
     @post("/resubmit", name="pages:case-resubmit", status_code=303)
-    async def resubmit(self, request: Request, snap: NamedDependency[View]) -> Response:
+    async def resubmit(self, request: Request, snap: Snap) -> Response:
+        def resubmitted(held: tuple[str, str], data: FormMultiDict) -> Awaitable[object]:
+            event = EventIn(event="resubmit", key=str(data.get("key", "")))
+            return cases_of(request).event(str(data.get("task", "")), event, Who(access=held[1]))
+
+        return await self._act(request, snap, resubmitted, "/pages/cases/status")
+
+    async def _act(
+        self,
+        request: Request,
+        snap: View,
+        work: Callable[[tuple[str, str], FormMultiDict], Awaitable[object]],
+        target: str,
+    ) -> Response:
+        """A form of the status page: the held case's, else the lookup form again."""
         held = _held(request)
         if held is None:
-            return await self._ask(request, snap, "", ASK_FIRST, 401)
-        data = await request.form()
-        event = EventIn(event="resubmit", key=str(data.get("key", "")))
-        work = cases_of(request).event(str(data.get("task", "")), event, Who(access=held[1]))
-        return await done_or_redrawn(work, "/pages/cases/status", self._again(request, snap, held), CaseError)
-
-    def _again(
-        self, request: Request, snap: View, held: tuple[str, str]
-    ) -> Callable[[CaseError], Awaitable[Response]]:
-        """The status page again with a refusal of the rating or 补正 form."""
+            return await self._ask(request, snap, "", "请先输入办件编号和查询码。", 401)
 
         async def again(exc: CaseError) -> Response:
             return await self._status(request, snap, held, exc, case_status(exc))
 
-        return again
+        return await done_or_redrawn(work(held, await request.form()), target, again, CaseError)
 
     async def _ask(
         self, request: Request, snap: View, case_id: str, error: str | None, status: int

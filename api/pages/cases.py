@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from markupsafe import Markup
 
@@ -40,7 +39,7 @@ from casework.handin import APPLICANT_FIELDS
 from casework.machine import STATE_WORDS
 
 from .data import LoginRequired, User, WrongRole, current_user, here, region_options
-from .handlers import caller_of, case_status, cases_of, faults_by_place
+from .handlers import Snap, Workflows, caller_of, case_status, cases_of, faults_by_place
 from .qr import qr_svg
 from .render import REASONS, html
 
@@ -51,11 +50,7 @@ cases in."""
 
 STATE_PILLS = {"ready": "blue", "accepted": "blue", "returned": "warn", "done": "ok", "rejected": "bad"}
 CASE_WORDS = {"open": "办理中", "done": "已办结", "closed": "已终结（部分事项未获办理）"}
-MARK_WORDS = {
-    "handed": "已收取",
-    "deferred": "容缺后补",
-    **REASONS,
-}
+MARK_WORDS = {"handed": "已收取", "deferred": "容缺后补", **REASONS}
 CHANNEL_WORDS = {"window": "窗口受理", "assisted": "帮办代办"}
 HANDED: BoundedLRU[str, str] = BoundedLRU(4096, 3600.0)
 """A hand-in form's one-time value → the case it made: sending the same form again (a reload,
@@ -88,8 +83,8 @@ class CasePagesController(Controller):
     async def new(
         self,
         request: Request,
-        snap: NamedDependency[View],
-        workflows: NamedDependency[WorkflowService],
+        snap: Snap,
+        workflows: Workflows,
         bundle: FromQuery[str] = "",
         region: FromQuery[str] = "",
         answer: FromQuery[list[str] | None] = None,
@@ -101,9 +96,7 @@ class CasePagesController(Controller):
         return await self._form(request, snap, workflows, bundle, region, given, {}, None, 200)
 
     @post("/", name="pages:case-hand-in", status_code=200)
-    async def hand_in(
-        self, request: Request, snap: NamedDependency[View], workflows: NamedDependency[WorkflowService]
-    ) -> Response[str]:
+    async def hand_in(self, request: Request, snap: Snap, workflows: Workflows) -> Response[str]:
         user = clerk(request)
         data = await request.form()
         bundle = str(data.get("bundle", ""))

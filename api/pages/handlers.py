@@ -15,14 +15,31 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect
 
 from api.problems import _case_statuses
+from api.services.bundles import BundleService
 from api.services.cases import CaseService
+from api.services.checks import ChecksService
+from api.services.publishing import PublishingService
+from api.services.reads import ReadsService
+from api.services.stats import StatsService
+from api.services.workflows import WorkflowService
 from api.view import View, Views
 from casework import CaseError
-from catalog.store import Caller
+from catalog.store import Caller, Store
 
 from .data import User
 
 E = TypeVar("E", bound=Exception)
+
+# What a page handler is given, by name (the app's services, `create_app`; `snap`, the pages' router):
+Snap = NamedDependency[View]
+ViewsDep = NamedDependency[Views]
+Reads = NamedDependency[ReadsService]
+Checks = NamedDependency[ChecksService]
+Workflows = NamedDependency[WorkflowService]
+Stats = NamedDependency[StatsService]
+Bundles = NamedDependency[BundleService]
+Publishing = NamedDependency[PublishingService]
+StoreDep = NamedDependency[Store]
 
 
 async def snapshot(views: NamedDependency[Views]) -> View:

@@ -9,19 +9,17 @@ from urllib.parse import urlparse
 import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect
 
 from api.auth import ADMITS
-from api.services.checks import ChecksService
 from api.sessions import same_value
-from api.view import Views
 from catalog.search import by_life_event
 from catalog.words import ROLES
 
 from .data import SESSION_COOKIE, current_user, safe_next, session_of
+from .handlers import Checks, Snap
 from .render import html
 from .search import LIFE_EVENTS, chosen_region, guide_href, region_choices
 
@@ -100,14 +98,10 @@ async def pages_index() -> Redirect:
 
 @get("/", name="pages:home", include_in_schema=False)
 async def home(
-    request: Request,
-    views: NamedDependency[Views],
-    checks: NamedDependency[ChecksService],
-    region: FromQuery[str | None] = None,
+    request: Request, snap: Snap, checks: Checks, region: FromQuery[str | None] = None
 ) -> Response[str]:
     """The front door: the applicant's region, asked once, and the one-things offered there by
     life event (个人/企业); for signed-in staff, their pages and the catalog's numbers."""
-    snap = await views.snapshot()
     user = current_user(request)
     published = snap.catalog is not None
     where, groups, regions = None, [], []
@@ -165,10 +159,9 @@ def cross_site(request: Request) -> bool:
 
 
 async def _form_page(
-    request: Request, views: NamedDependency[Views], target: str, status: int, error: str | None, **kw: Any
+    request: Request, snap: Snap, target: str, status: int, error: str | None, **kw: Any
 ) -> Response[str]:
     """The sign-in form, with a fresh double-submit value in the page and in a cookie."""
-    snap = await views.snapshot()
     csrf = secrets.token_urlsafe(24)
     cookie = Cookie(
         key=LOGIN_COOKIE,
@@ -195,10 +188,8 @@ async def _form_page(
 
 
 @get("/pages/login", name="pages:login", include_in_schema=False)
-async def login_form(
-    request: Request, views: NamedDependency[Views], next: FromQuery[str] = "/"
-) -> Response[str]:
-    return await _form_page(request, views, safe_next(next), 200, None)
+async def login_form(request: Request, snap: Snap, next: FromQuery[str] = "/") -> Response[str]:
+    return await _form_page(request, snap, safe_next(next), 200, None)
 
 
 @post(
@@ -210,13 +201,13 @@ async def login_form(
 )
 async def login(
     request: Request,
-    views: NamedDependency[Views],
+    snap: Snap,
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[str]:
     target = safe_next(str(data.get("next", "/")))
     if cross_site(request) or not same_value(request.cookies.get(LOGIN_COOKIE), str(data.get("csrf", ""))):
         return await _form_page(
-            request, views, target, 403, "登录请求不是来自本站的登录页，请在此页重新登录。"
+            request, snap, target, 403, "登录请求不是来自本站的登录页，请在此页重新登录。"
         )
     signins = request.app.state.signins
     client = client_of(request)
@@ -224,7 +215,7 @@ async def login(
     if wait is not None:
         return await _form_page(
             request,
-            views,
+            snap,
             target,
             429,
             f"登录失败次数过多，请 {wait} 秒后再试。",
@@ -235,7 +226,7 @@ async def login(
     role = await anyio.to_thread.run_sync(tokens.role, token) if 0 < len(token) <= 512 else None
     if role is None:
         signins.failed(client)
-        return await _form_page(request, views, target, 401, "令牌无效或已被吊销。")
+        return await _form_page(request, snap, target, 401, "令牌无效或已被吊销。")
     session_id = await anyio.to_thread.run_sync(tokens.sessions.open, token)
     cookies = [
         Cookie(

@@ -27,7 +27,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 
-
 class WaiverReason(NamedTuple):
     label: str
     """The words the guide uses for it (`bundler.render.REASONS`)."""
