@@ -26,7 +26,7 @@ from casework.machine import ALLOWED, STATE_WORDS
 from casework.rating import RECTIFICATION_MOVES, RECTIFICATION_WORDS, SCORE_WORDS
 
 from .cases import MARK_WORDS, STATE_PILLS
-from .data import LoginRequired, User, WrongRole, current_user, here, signed_in
+from .data import User, current_user, require_role, signed_in
 from .handlers import Snap, caller_of, case_status, cases_of, done_or_redrawn, faults_by_place
 from .render import html
 
@@ -163,12 +163,7 @@ def _who(user: User | None) -> Who:
 
 
 def rectifier(request: Request) -> User:
-    user = current_user(request)
-    if user is None:
-        raise LoginRequired(here(request), "agency")
-    if user.role not in RECTIFIERS:
-        raise WrongRole("reviewer", user.role)
-    return user
+    return require_role(request, "reviewer", RECTIFIERS, sign_in_as="agency")
 
 
 class RectificationPagesController(Controller):

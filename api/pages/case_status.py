@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, FormMultiDict
@@ -22,7 +23,7 @@ from casework.machine import STATE_WORDS
 from casework.rating import SCORE_WORDS
 
 from .cases import CASE_WORDS, STATE_PILLS, stages_of
-from .handlers import Snap, case_status, cases_of, done_or_redrawn, faults_by_place
+from .handlers import Snap, case_status, cases_of, done_or_redrawn, faults_by_place, page_cookie
 from .render import html, said
 
 CASE_COOKIE = "onething_case"
@@ -53,14 +54,13 @@ class CaseStatusPagesController(Controller):
             status = case_status(exc)
             why = "办件编号或查询码不正确，请核对受理回执。" if status in (403, 404) else said(exc.message)
             return await self._ask(request, snap, case_id, why, status)
-        cookie = Cookie(
-            key=CASE_COOKIE,
-            value=f"{case_id}.{access}",
-            max_age=COOKIE_AGE,
+        cookie = page_cookie(
+            request,
+            CASE_COOKIE,
+            f"{case_id}.{access}",
             path=COOKIE_PATH,
-            httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            max_age=COOKIE_AGE,
         )
         return Redirect("/pages/cases/status", status_code=303, cookies=[cookie])
 
@@ -112,17 +112,7 @@ class CaseStatusPagesController(Controller):
     async def _ask(
         self, request: Request, snap: View, case_id: str, error: str | None, status: int
     ) -> Response[str]:
-        return html(
-            request,
-            "case_status.html",
-            page="case-status",
-            title="办件查询",
-            snap=snap,
-            case=None,
-            case_id=case_id,
-            error=error,
-            status_code=status,
-        )
+        return _page(request, snap, status, case=None, case_id=case_id, error=error)
 
     async def _status(
         self, request: Request, snap: View, held: tuple[str, str], error: CaseError | None, status: int
@@ -138,12 +128,10 @@ class CaseStatusPagesController(Controller):
             response.cookies.append(gone)
             return response
         catalog = snap.require()
-        return html(
+        return _page(
             request,
-            "case_status.html",
-            page="case-status",
-            title="办件查询",
-            snap=snap,
+            snap,
+            status,
             case=case,
             case_id=case.id,
             bundle_name=catalog.bundles[case.bundle].name if case.bundle in catalog.bundles else "",
@@ -159,8 +147,19 @@ class CaseStatusPagesController(Controller):
             error=error,
             errors=faults_by_place(error),
             new_key=lambda: secrets.token_urlsafe(12),
-            status_code=status,
         )
+
+
+def _page(request: Request, snap: View, status: int, **context: Any) -> Response[str]:
+    return html(
+        request,
+        "case_status.html",
+        page="case-status",
+        title="办件查询",
+        snap=snap,
+        status_code=status,
+        **context,
+    )
 
 
 def _held(request: Request) -> tuple[str, str] | None:

@@ -38,7 +38,7 @@ from casework import Applicant, CaseError, HandIn
 from casework.handin import APPLICANT_FIELDS
 from casework.machine import STATE_WORDS
 
-from .data import LoginRequired, User, WrongRole, current_user, here, region_options
+from .data import User, region_options, require_role
 from .handlers import Snap, Workflows, caller_of, case_status, cases_of, faults_by_place
 from .qr import qr_svg
 from .render import REASONS, html
@@ -58,12 +58,7 @@ a double click) shows that case instead of handing in twice."""
 
 
 def clerk(request: Request) -> User:
-    user = current_user(request)
-    if user is None:
-        raise LoginRequired(here(request), "portal")
-    if user.role not in CLERKS:
-        raise WrongRole("portal", user.role)
-    return user
+    return require_role(request, "portal", CLERKS)
 
 
 def read_aloud(case_id: str, region_name: str) -> str:

@@ -7,10 +7,11 @@ error and that error's status."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from litestar import Request, Response
+from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.response import Redirect
 
@@ -27,8 +28,6 @@ from casework import CaseError
 from catalog.store import Caller, Store
 
 from .data import User
-
-E = TypeVar("E", bound=Exception)
 
 # What a page handler is given, by name (the app's services, `create_app`; `snap`, the pages' router):
 Snap = NamedDependency[View]
@@ -81,11 +80,26 @@ def same_origin(request: Request) -> bool:
     return parsed.netloc == request.headers.get("host", "")
 
 
+def secure(request: Request) -> bool:
+    """Cookies are `Secure` on https — also behind a listed proxy that says so (`api.proxies`)."""
+    return request.url.scheme == "https"
+
+
+def page_cookie(
+    request: Request, key: str, value: str, *, path: str, samesite: Literal["lax", "strict"], max_age: int
+) -> Cookie:
+    """A cookie of the pages': HttpOnly, and Secure on https."""
+    on = secure(request)
+    return Cookie(
+        key=key, value=value, path=path, max_age=max_age, samesite=samesite, httponly=True, secure=on
+    )
+
+
 async def done_or_redrawn(
     work: Awaitable[object],
     target: str,
-    redraw: Callable[[E], Awaitable[Response]],
-    refusals: type[E] | tuple[type[E], ...],
+    redraw: Callable[[Any], Awaitable[Response]],
+    refusals: type[Exception] | tuple[type[Exception], ...],
 ) -> Response:
     """Await the service call; on one of its `refusals` the page drawn again with it (`redraw`
     says in what words and with what status), else a 303 to `target`."""

@@ -19,7 +19,7 @@ from catalog.search import by_life_event
 from catalog.words import ROLES
 
 from .data import SESSION_COOKIE, current_user, safe_next, session_of
-from .handlers import Checks, Snap
+from .handlers import Checks, Snap, page_cookie, secure
 from .render import html
 from .search import LIFE_EVENTS, chosen_region, guide_href, region_choices
 
@@ -136,11 +136,6 @@ async def home(
     )
 
 
-def secure(request: Request) -> bool:
-    """Cookies are `Secure` on https — also behind a listed proxy that says so (`api.proxies`)."""
-    return request.url.scheme == "https"
-
-
 def client_of(request: Request) -> str:
     """Who is signing in, for counting failures: the peer, or what a listed proxy says it is
     (`api.proxies` has set the request's client already)."""
@@ -163,15 +158,7 @@ async def _form_page(
 ) -> Response[str]:
     """The sign-in form, with a fresh double-submit value in the page and in a cookie."""
     csrf = secrets.token_urlsafe(24)
-    cookie = Cookie(
-        key=LOGIN_COOKIE,
-        value=csrf,
-        httponly=True,
-        samesite="strict",
-        path="/pages/login",
-        secure=secure(request),
-        max_age=3600,
-    )
+    cookie = page_cookie(request, LOGIN_COOKIE, csrf, path="/pages/login", samesite="strict", max_age=3600)
     return html(
         request,
         "login.html",
@@ -229,14 +216,8 @@ async def login(
         return await _form_page(request, snap, target, 401, "令牌无效或已被吊销。")
     session_id = await anyio.to_thread.run_sync(tokens.sessions.open, token)
     cookies = [
-        Cookie(
-            key=SESSION_COOKIE,
-            value=session_id,
-            httponly=True,
-            samesite="lax",
-            path="/",
-            secure=secure(request),
-            max_age=tokens.sessions.lifetime,
+        page_cookie(
+            request, SESSION_COOKIE, session_id, path="/", samesite="lax", max_age=tokens.sessions.lifetime
         ),
         Cookie(key=LOGIN_COOKIE, value="", max_age=0, path="/pages/login"),
     ]

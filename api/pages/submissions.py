@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +247,7 @@ class SubmissionPagesController(Controller):
             return await again(NOT_OURS, 403)
         form = await request.form()
         lifecycle = _lifecycle(request)
+        work: Awaitable[object]
         if decision == "approved":
             override = user.role == "admin" and form.get("override") == "1"
             work = lifecycle.approve(_caller(user), sid, override=override)
