@@ -27,7 +27,7 @@ from casework.rating import RECTIFICATION_MOVES, RECTIFICATION_WORDS, SCORE_WORD
 
 from .cases import MARK_WORDS, STATE_PILLS
 from .data import User, current_user, require_role, signed_in
-from .handlers import Snap, caller_of, case_status, cases_of, done_or_redrawn, faults_by_place
+from .handlers import Snap, caller_of, case_status, cases_of, done_or_redrawn, faults_by_place, known
 from .render import html
 
 PAGE_SIZE = 20
@@ -112,7 +112,7 @@ class AgencyPagesController(Controller):
         user = current_user(request)
         assert user is not None
         catalog = snap.require()
-        state = state if state in STATE_WORDS else ""
+        state = known(state, STATE_WORDS)
         uscc = user.agency if user.role == "agency" else agency.strip()
         queue, problem = None, None
         if uscc:
@@ -216,7 +216,7 @@ class RectificationPagesController(Controller):
     ) -> Response[str]:
         user = rectifier(request)
         catalog = snap.require()
-        state = state if state in RECTIFICATION_WORDS else ""
+        state = known(state, RECTIFICATION_WORDS)
         late = {"yes": True, "no": False}.get(overdue)
         service = cases_of(request)
         found, labels, problem = [], {}, None

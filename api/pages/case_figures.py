@@ -11,7 +11,7 @@ from litestar.params import FromQuery
 
 from .charts import Bar, bar_chart
 from .data import region_options
-from .handlers import Snap, cases_of
+from .handlers import Snap, cases_of, known
 from .render import html
 
 
@@ -24,8 +24,7 @@ class CaseFiguresPageController(Controller):
     ) -> Response[str]:
         catalog = snap.require()
         params = request.query_params
-        region = region if region in catalog.regions else ""
-        bundle = bundle if bundle in catalog.bundles else ""
+        region, bundle = known(region, catalog.regions), known(bundle, catalog.bundles)
         notes = []
         dates: dict[str, date | None] = {}
         for name in ("from", "to"):

@@ -17,7 +17,7 @@ from catalog.model import Catalog
 
 from ..services.checks import summarise
 from .data import region_options, signed_in
-from .handlers import Checks, Snap
+from .handlers import Checks, Snap, known
 from .render import CHECK_NAMES, html
 
 PAGE_SIZE = 100
@@ -56,9 +56,8 @@ class ChecksPageController(Controller):
         page: int = Parameter(default=1, ge=1),
     ) -> Response[str]:
         catalog = snap.require()
-        check = check if check in CHECK_NAMES else ""
-        bundle = bundle if bundle in catalog.bundles else ""
-        region = region if region in catalog.regions else ""
+        check, bundle = known(check, CHECK_NAMES), known(bundle, catalog.bundles)
+        region = known(region, catalog.regions)
         ids = [bundle] if bundle else sorted(catalog.bundles, key=lambda b: (catalog.bundles[b].name, b))
         within = snap.subtree(region) if region else None
 

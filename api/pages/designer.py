@@ -35,7 +35,7 @@ from catalog.model import Catalog, requirements_of
 
 from .charts import Pair, before_after_svg
 from .data import User, current_user, here, login_url, region_options, require_role, signed_in
-from .handlers import Bundles, Checks, Reads, Snap, ViewsDep, Workflows, done_or_redrawn, same_origin
+from .handlers import Bundles, Checks, Reads, Snap, ViewsDep, Workflows, done_or_redrawn, known, same_origin
 from .render import html
 from .svg import Edge, Node, graph_svg, graph_svg_tall
 
@@ -139,7 +139,7 @@ async def designer_page(
     catalog = snap.require()
     picked = [c for c in dict.fromkeys(items) if c in catalog.items]
     unknown = [c for c in dict.fromkeys(items) if c not in catalog.items]
-    region = region if region in catalog.regions else ""
+    region = known(region, catalog.regions)
     needle = q.strip()
     results = await reads.search(
         snap,

@@ -6,7 +6,7 @@ error and that error's status."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from typing import Any, Literal
 from urllib.parse import urlparse
 
@@ -44,6 +44,11 @@ StoreDep = NamedDependency[Store]
 async def snapshot(views: NamedDependency[Views]) -> View:
     """The `snap` every page reads: the newest version's view, taken once per request."""
     return await views.snapshot()
+
+
+def known(value: str, among: Container[str]) -> str:
+    """`value` when it is one of `among`, else "": a filter a link names that is not there filters nothing."""
+    return value if value in among else ""
 
 
 def cases_of(request: Request) -> CaseService:

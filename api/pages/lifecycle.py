@@ -27,7 +27,7 @@ from catalog.words import FIELD_LABELS
 
 from .changes import Namer
 from .data import User, region_options, require_role, signed_in
-from .handlers import Snap, StoreDep, ViewsDep
+from .handlers import Snap, StoreDep, ViewsDep, known
 from .render import html
 
 PAGE_SIZE = 100
@@ -118,8 +118,7 @@ class LifecyclePagesController(Controller):
         user = require_role(request, "reviewer")
         catalog = snap.require()
         region = region if region in catalog.regions else (user.region or "")
-        rule = rule if rule in RULES else ""
-        item = item if item in catalog.items else ""
+        rule, item = known(rule, RULES), known(item, catalog.items)
         queue = await _lifecycle(request).review(
             _caller(user),
             region=region or None,

@@ -13,7 +13,7 @@ from catalog.findings import RULES
 
 from .charts import Bar, bar_chart
 from .data import record_href, region_options, signed_in
-from .handlers import Reads, Snap
+from .handlers import Reads, Snap, known
 from .render import html
 
 PAGE_SIZE = 200
@@ -35,9 +35,9 @@ class ReviewController(Controller):
         page: int = Parameter(default=1, ge=1),
     ) -> Response[str]:
         catalog = snap.require()
-        rule = rule if rule in RULES else ""
-        severity = severity if severity in ("error", "warning") else ""
-        region = region if region in catalog.regions else ""
+        rule = known(rule, RULES)
+        severity = known(severity, ("error", "warning"))
+        region = known(region, catalog.regions)
         offset = (page - 1) * PAGE_SIZE
         view = await reads.report(
             snap,

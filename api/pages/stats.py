@@ -15,7 +15,7 @@ from bundler.stats import CHECKS, coverage
 
 from .charts import Bar, bar_chart
 from .data import region_options, signed_in
-from .handlers import Checks, Reads, Snap, Stats
+from .handlers import Checks, Reads, Snap, Stats, known
 from .render import CHECK_NAMES, html
 
 SHARES = {
@@ -42,7 +42,7 @@ class StatsPageController(Controller):
         self, request: Request, snap: Snap, checks: Checks, stats: Stats, region: FromQuery[str] = ""
     ) -> Response[str]:
         catalog = snap.require()
-        region = region if region in catalog.regions else ""
+        region = known(region, catalog.regions)
         root = region or "000000"
         report = await stats.report(snap, root)
         by_code = {r.region: r for r in report.regions}
