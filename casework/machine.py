@@ -43,14 +43,15 @@ EVENT_WORDS = {
     "reject": "不予受理",
 }
 STATE_WORDS = {
-    "waiting": "等待前序事项",
+    "waiting": "待受理（等待前序事项）",
     "ready": "待受理",
-    "accepted": "办理中",
-    "returned": "待补正",
+    "accepted": "已受理",
+    "returned": "补正中",
     "done": "已办结",
     "rejected": "不予受理",
-    "cancelled": "已取消",
+    "cancelled": "已撤销",
 }
+"""A task's state in the words the applicant and agency read (the pages, the refusals' words)."""
 
 
 class Move(Struct, kw_only=True):

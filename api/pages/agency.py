@@ -13,21 +13,21 @@ Every event form carries an idempotency key made when the page is drawn, so a fo
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import Redirect
 
-from api.view import Views
+from api.services.cases import Who
+from api.view import View
 from casework import AnswerIn, CaseError, EventIn
-from casework.machine import ALLOWED
+from casework.machine import ALLOWED, STATE_WORDS
 from casework.rating import RECTIFICATION_MOVES, RECTIFICATION_WORDS, SCORE_WORDS
 
-from .cases import MARK_WORDS, STATE_PILLS, STATE_WORDS, caller_of, cases_of, faults_by_place, status_of
-from .data import LoginRequired, User, WrongRole, current_user, here, signed_in
+from .cases import MARK_WORDS, STATE_PILLS
+from .data import User, current_user, require_role, signed_in
+from .handlers import Snap, caller_of, case_status, cases_of, done_or_redrawn, faults_by_place, known
 from .render import html
 
 PAGE_SIZE = 20
@@ -59,18 +59,16 @@ class AgencyPagesController(Controller):
     async def tasks(
         self,
         request: Request,
-        views: NamedDependency[Views],
+        snap: Snap,
         task_state: Annotated[str, QueryParameter(name="state")] = "",
         after: FromQuery[str] = "",
         agency: FromQuery[str] = "",
         done: FromQuery[str] = "",
     ) -> Response[str]:
-        return await self._queue(request, views, task_state, after, agency, done, None, None, 200)
+        return await self._queue(request, snap, task_state, after, agency, done, None, None, 200)
 
     @post("/tasks/{task_id:str}/events", name="pages:agency-event", status_code=303)
-    async def event(
-        self, request: Request, views: NamedDependency[Views], task_id: FromPath[str]
-    ) -> Response:
+    async def event(self, request: Request, snap: Snap, task_id: FromPath[str]) -> Response:
         user = current_user(request)
         data = await request.form()
         values = {k: str(v) for k, v in data.items()}
@@ -78,10 +76,14 @@ class AgencyPagesController(Controller):
         missing = [str(m) for m in data.getall("missing")] if "missing" in data else []
         event = values.get("event", "")
         state, after, agency = values.get("state", ""), values.get("after", ""), values.get("agency", "")
-        if event not in ALLOWED:
+
+        async def again(exc: CaseError, status: int | None = None) -> Response:
             return await self._queue(
-                request, views, state, after, agency, "", task_id, CaseError("请选择要办理的操作。"), 422
+                request, snap, state, after, agency, "", task_id, exc, status or case_status(exc)
             )
+
+        if event not in ALLOWED:
+            return await again(CaseError("请选择要办理的操作。"), 422)
         body = EventIn(
             event=event,  # type: ignore[arg-type]
             key=values.get("key", ""),
@@ -89,17 +91,16 @@ class AgencyPagesController(Controller):
             outputs=outputs,
             missing=missing,
         )
-        try:
-            await cases_of(request).event(task_id, body, _who(user))
-        except CaseError as exc:
-            return await self._queue(request, views, state, after, agency, "", task_id, exc, status_of(exc))
         query = {k: v for k, v in (("state", state), ("after", after), ("agency", agency)) if v}
-        return Redirect("/pages/agency/tasks?" + urlencode({**query, "done": event}), status_code=303)
+        target = "/pages/agency/tasks?" + urlencode({**query, "done": event})
+        return await done_or_redrawn(
+            cases_of(request).event(task_id, body, _who(user)), target, again, CaseError
+        )
 
     async def _queue(
         self,
         request: Request,
-        views: NamedDependency[Views],
+        snap: View,
         state: str,
         after: str,
         agency: str,
@@ -110,9 +111,8 @@ class AgencyPagesController(Controller):
     ) -> Response[str]:
         user = current_user(request)
         assert user is not None
-        snap = await views.snapshot()
         catalog = snap.require()
-        state = state if state in STATE_WORDS else ""
+        state = known(state, STATE_WORDS)
         uscc = user.agency if user.role == "agency" else agency.strip()
         queue, problem = None, None
         if uscc:
@@ -121,7 +121,7 @@ class AgencyPagesController(Controller):
                     uscc, _who(user), state=state or None, limit=PAGE_SIZE, after=after or None
                 )
             except CaseError as exc:
-                problem, status = exc.message, status_of(exc)
+                problem, status = exc.message, case_status(exc)
         keep = {k: v for k, v in (("state", state), ("agency", agency if user.role != "agency" else "")) if v}
         agency_name = next((t.agency_name for t in queue.tasks), "") if queue else ""
         return html(
@@ -130,7 +130,6 @@ class AgencyPagesController(Controller):
             page="agency-tasks",
             title="部门办件",
             snap=snap,
-            catalog=catalog,
             queue=queue,
             problem=problem,
             state=state,
@@ -141,7 +140,7 @@ class AgencyPagesController(Controller):
             done=DONE_WORDS.get(done, ""),
             failed_task=failed_task,
             error=error,
-            errors=faults_by_place(error) if error is not None else {},
+            errors=faults_by_place(error),
             state_words=STATE_WORDS,
             state_pills=STATE_PILLS,
             mark_words=MARK_WORDS,
@@ -159,19 +158,12 @@ class AgencyPagesController(Controller):
         )
 
 
-def _who(user: User | None) -> Any:
-    from api.services.cases import Who
-
+def _who(user: User | None) -> Who:
     return Who(caller=caller_of(user))
 
 
 def rectifier(request: Request) -> User:
-    user = current_user(request)
-    if user is None:
-        raise LoginRequired(here(request), "agency")
-    if user.role not in RECTIFIERS:
-        raise WrongRole("reviewer", user.role)
-    return user
+    return require_role(request, "reviewer", RECTIFIERS, sign_in_as="agency")
 
 
 class RectificationPagesController(Controller):
@@ -181,39 +173,40 @@ class RectificationPagesController(Controller):
     async def listing(
         self,
         request: Request,
-        views: NamedDependency[Views],
+        snap: Snap,
         rect_state: Annotated[str, QueryParameter(name="state")] = "",
         overdue: FromQuery[str] = "",
         done: FromQuery[str] = "",
     ) -> Response[str]:
-        return await self._list(request, views, rect_state, overdue, done, None, None, 200)
+        return await self._list(request, snap, rect_state, overdue, done, None, None, 200)
 
     @post("/{rid:int}/{action:str}", name="pages:rectification-move", status_code=303)
-    async def move(
-        self, request: Request, views: NamedDependency[Views], rid: FromPath[int], action: FromPath[str]
-    ) -> Response:
+    async def move(self, request: Request, snap: Snap, rid: FromPath[int], action: FromPath[str]) -> Response:
         user = rectifier(request)
         data = await request.form()
         values = {k: str(v) for k, v in data.items()}
         state, overdue = values.get("state", ""), values.get("overdue", "")
+
+        async def again(exc: CaseError, status: int | None = None) -> Response:
+            return await self._list(request, snap, state, overdue, "", rid, exc, status or case_status(exc))
+
         if action not in RECTIFICATION_MOVES:
-            return await self._list(request, views, state, overdue, "", rid, CaseError("没有这个操作。"), 404)
+            return await again(CaseError("没有这个操作。"), 404)
         body = None
         if action == "answer":
             body = AnswerIn(
                 finding=values.get("finding", "").strip(), action=values.get("action", "").strip()
             )
-        try:
-            await cases_of(request).rectify(rid, action, _who(user), body)
-        except CaseError as exc:
-            return await self._list(request, views, state, overdue, "", rid, exc, status_of(exc))
         query = {k: v for k, v in (("state", state), ("overdue", overdue)) if v}
-        return Redirect("/pages/rectifications?" + urlencode({**query, "done": action}), status_code=303)
+        target = "/pages/rectifications?" + urlencode({**query, "done": action})
+        return await done_or_redrawn(
+            cases_of(request).rectify(rid, action, _who(user), body), target, again, CaseError
+        )
 
     async def _list(
         self,
         request: Request,
-        views: NamedDependency[Views],
+        snap: View,
         state: str,
         overdue: str,
         done: str,
@@ -222,9 +215,8 @@ class RectificationPagesController(Controller):
         status: int,
     ) -> Response[str]:
         user = rectifier(request)
-        snap = await views.snapshot()
         catalog = snap.require()
-        state = state if state in RECTIFICATION_WORDS else ""
+        state = known(state, RECTIFICATION_WORDS)
         late = {"yes": True, "no": False}.get(overdue)
         service = cases_of(request)
         found, labels, problem = [], {}, None
@@ -236,14 +228,13 @@ class RectificationPagesController(Controller):
             ).rectifications
             labels = await service.rectification_labels(found)
         except CaseError as exc:
-            problem, status = exc.message, status_of(exc)
+            problem, status = exc.message, case_status(exc)
         return html(
             request,
             "rectifications.html",
             page="rectifications",
             title="整改",
             snap=snap,
-            catalog=catalog,
             found=found,
             labels=labels,
             problem=problem,
@@ -252,7 +243,7 @@ class RectificationPagesController(Controller):
             done=DONE_WORDS.get(done, ""),
             failed=failed,
             error=error,
-            errors=faults_by_place(error) if error is not None else {},
+            errors=faults_by_place(error),
             words=RECTIFICATION_WORDS,
             score_words=SCORE_WORDS,
             can_answer=user.role in ("agency", "admin"),

@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
-from api.services.reads import ReadsService
-from api.view import Views
 from catalog.findings import FOUR_SAME_RULES
 from catalog.model import Item, Requirement, requirements_of
 
 from .data import chain, signed_in
+from .handlers import Reads, Snap
 from .render import html
 from .search import index_of
 
@@ -94,13 +92,8 @@ class BrowseController(Controller):
 
     @get("/regions", name="pages:regions")
     async def regions(
-        self,
-        request: Request,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
-        q: FromQuery[str] = "",
+        self, request: Request, snap: Snap, reads: Reads, q: FromQuery[str] = ""
     ) -> Response[str]:
-        snap = await views.snapshot()
         catalog = snap.require()
         # The tree's search: regions by name, initials (xqq) or pinyin, each with its ancestors.
         found = [chain(catalog, c) for c in (await index_of(snap)).regions(q)] if q.strip() else None
@@ -114,7 +107,6 @@ class BrowseController(Controller):
             page="regions",
             title="事项目录 · 行政区划",
             snap=snap,
-            catalog=catalog,
             roots=roots,
             kids=snap.children,
             counts=counts,
@@ -125,14 +117,8 @@ class BrowseController(Controller):
 
     @get("/regions/{code:str}", name="pages:region")
     async def region(
-        self,
-        request: Request,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
-        code: FromPath[str],
-        q: FromQuery[str] = "",
+        self, request: Request, snap: Snap, reads: Reads, code: FromPath[str], q: FromQuery[str] = ""
     ) -> Response[str]:
-        snap = await views.snapshot()
         catalog = snap.require()
         region = catalog.regions.get(code)
         if region is None:
@@ -151,7 +137,6 @@ class BrowseController(Controller):
             page="region",
             title=region.name,
             snap=snap,
-            catalog=catalog,
             region=region,
             path=chain(catalog, code),
             children=snap.children.get(code, []),
@@ -163,14 +148,7 @@ class BrowseController(Controller):
         )
 
     @get("/items/{code:str}", name="pages:item")
-    async def item(
-        self,
-        request: Request,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
-        code: FromPath[str],
-    ) -> Response[str]:
-        snap = await views.snapshot()
+    async def item(self, request: Request, snap: Snap, reads: Reads, code: FromPath[str]) -> Response[str]:
         catalog = snap.require()
         detail = await reads.item_detail(snap, code, limit=MAX_COLUMNS, flagged_first=True)
         if detail is None:
@@ -203,7 +181,6 @@ class BrowseController(Controller):
             page="item",
             title=item.name,
             snap=snap,
-            catalog=catalog,
             item=item,
             columns=columns[:MAX_COLUMNS],
             all_columns=detail.total,
@@ -217,13 +194,8 @@ class BrowseController(Controller):
 
     @get("/implementations/{code:str}", name="pages:implementation")
     async def implementation(
-        self,
-        request: Request,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
-        code: FromPath[str],
+        self, request: Request, snap: Snap, reads: Reads, code: FromPath[str]
     ) -> Response[str]:
-        snap = await views.snapshot()
         catalog = snap.require()
         found = await reads.implementation(snap, code)
         if found is None:
@@ -236,7 +208,6 @@ class BrowseController(Controller):
             page="implementation",
             title=f"{impl.name} · {impl.agency.name}",
             snap=snap,
-            catalog=catalog,
             impl=impl,
             item=item,
             reqs=requirement_views(item, requirements_of(impl, item)) if item else [],

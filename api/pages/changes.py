@@ -213,33 +213,19 @@ def field_lines(
     out: list[ChangeLine] = []
     for field, (old, new) in fields.items():
         if field == "agency" and isinstance(old, dict) and isinstance(new, dict):
-            for part, label in (("name", field_label("agency")), ("uscc", field_label("uscc"))):
-                if old.get(part) != new.get(part):
-                    out.append(
-                        ChangeLine(
-                            kind,
-                            key,
-                            "changed",
-                            where,
-                            f"agency.{part}",
-                            label,
-                            _cut(str(old.get(part) or "（空）")),
-                            _cut(str(new.get(part) or "（空）")),
-                        )
-                    )
-            continue
-        out.append(
-            ChangeLine(
-                kind,
-                key,
-                "changed",
-                where,
-                field,
-                field_label(field),
-                namer.value(field, old),
-                namer.value(field, new),
-            )
-        )
+            shown = [
+                (
+                    f"agency.{part}",
+                    field_label(word),
+                    _cut(str(old.get(part) or "（空）")),
+                    _cut(str(new.get(part) or "（空）")),
+                )
+                for part, word in (("name", "agency"), ("uscc", "uscc"))
+                if old.get(part) != new.get(part)
+            ]
+        else:
+            shown = [(field, field_label(field), namer.value(field, old), namer.value(field, new))]
+        out.extend(ChangeLine(kind, key, "changed", where, *line) for line in shown)
     return out
 
 

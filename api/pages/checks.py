@@ -10,16 +10,14 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
-from api.services.checks import ChecksService
-from api.view import Views
 from bundler import RegionChecks
 from catalog.model import Catalog
 
 from ..services.checks import summarise
 from .data import region_options, signed_in
+from .handlers import Checks, Snap, known
 from .render import CHECK_NAMES, html
 
 PAGE_SIZE = 100
@@ -50,18 +48,16 @@ class ChecksPageController(Controller):
     async def checks(
         self,
         request: Request,
-        views: NamedDependency[Views],
-        checks: NamedDependency[ChecksService],
+        snap: Snap,
+        checks: Checks,
         check: FromQuery[str] = "",
         bundle: FromQuery[str] = "",
         region: FromQuery[str] = "",
         page: int = Parameter(default=1, ge=1),
     ) -> Response[str]:
-        snap = await views.snapshot()
         catalog = snap.require()
-        check = check if check in CHECK_NAMES else ""
-        bundle = bundle if bundle in catalog.bundles else ""
-        region = region if region in catalog.regions else ""
+        check, bundle = known(check, CHECK_NAMES), known(bundle, catalog.bundles)
+        region = known(region, catalog.regions)
         ids = [bundle] if bundle else sorted(catalog.bundles, key=lambda b: (catalog.bundles[b].name, b))
         within = snap.subtree(region) if region else None
 
@@ -111,7 +107,6 @@ class ChecksPageController(Controller):
             page="checks",
             title="一件事检查",
             snap=snap,
-            catalog=catalog,
             summary=summary,
             bundles=bundles,
             all_bundles=sorted(catalog.bundles.values(), key=lambda b: (b.name, b.id)),

@@ -14,6 +14,7 @@ reviewer, saving a bundle a designer (admin may do all).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -101,12 +102,15 @@ def signed_in(role: str, *, public: bool = False):
     return guard
 
 
-def require_role(request: Request, role: str) -> User:
-    """The same check inside a handler (a form that reads freely but writes with a role)."""
+def require_role(
+    request: Request, role: str, admitted: Collection[str] | None = None, sign_in_as: str | None = None
+) -> User:
+    """The same check inside a handler (a form that reads freely but writes with a role): the
+    roles `role` admits, or those `admitted`; signing in is asked for as `sign_in_as` (or `role`)."""
     user = current_user(request)
     if user is None:
-        raise LoginRequired(here(request), role)
-    if user.role not in ADMITS[role]:
+        raise LoginRequired(here(request), sign_in_as or role)
+    if user.role not in (ADMITS[role] if admitted is None else admitted):
         raise WrongRole(role, user.role)
     return user
 

@@ -12,19 +12,18 @@ can be handled nowhere. Deleting asks for confirmation on a page of its own (`?d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery
-from litestar.response import Redirect
 
 from api.problems import status_of
 from api.schemas import BundleCreate, BundleReplace
 from api.services import errors
-from api.services.bundles import BundleService
 from api.services.checks import ChecksService
 from api.services.errors import ServiceError
 from api.services.reads import ReadsService
@@ -34,9 +33,11 @@ from bundler import Workflow
 from bundler.graph import precedence
 from catalog.model import Catalog, requirements_of
 
+from .charts import Pair, before_after_svg
 from .data import User, current_user, here, login_url, region_options, require_role, signed_in
+from .handlers import Bundles, Checks, Reads, Snap, ViewsDep, Workflows, done_or_redrawn, known, same_origin
 from .render import html
-from .svg import Edge, Node, Pair, before_after_svg, graph_svg, graph_svg_tall
+from .svg import Edge, Node, graph_svg, graph_svg_tall
 
 SEARCH_LIMIT = 40
 
@@ -78,11 +79,7 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
     steps = {s.item: s for s in workflow.steps}
     stages = [
         [
-            Node(
-                code,
-                steps[code].name,
-                f"{steps[code].agency} · {steps[code].promised_days} 天",
-            )
+            Node(code, steps[code].name, f"{steps[code].agency} · {steps[code].promised_days} 天")
             for code in stage
         ]
         for stage in workflow.stages
@@ -108,13 +105,24 @@ def workflow_view(catalog: Catalog, workflow: Workflow) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Desk:
+    """What the designer's page reads: the newest version and the services it asks."""
+
+    snap: View
+    views: Views
+    reads: ReadsService
+    workflows: WorkflowService
+    checks: ChecksService
+
+
+async def desk_of(snap: Snap, views: ViewsDep, reads: Reads, workflows: Workflows, checks: Checks) -> Desk:
+    return Desk(snap, views, reads, workflows, checks)
+
+
 async def designer_page(
     request: Request,
-    views: Views,
-    reads: ReadsService,
-    workflows: WorkflowService,
-    checks: ChecksService,
-    snap: View,
+    desk: Desk,
     *,
     items: list[str],
     region: str,
@@ -127,10 +135,11 @@ async def designer_page(
     error_items: list[str] | None = None,
     status_code: int = 200,
 ) -> Response[str]:
+    snap, reads, workflows, checks = desk.snap, desk.reads, desk.workflows, desk.checks
     catalog = snap.require()
     picked = [c for c in dict.fromkeys(items) if c in catalog.items]
     unknown = [c for c in dict.fromkeys(items) if c not in catalog.items]
-    region = region if region in catalog.regions else ""
+    region = known(region, catalog.regions)
     needle = q.strip()
     results = await reads.search(
         snap,
@@ -154,7 +163,7 @@ async def designer_page(
             problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
         else:
             workflow = msgspec.json.decode(computed.body, type=Workflow)
-            view = workflow_view(await views.slice(snap, picked, snap.path(region)), workflow)
+            view = workflow_view(await desk.views.slice(snap, picked, snap.path(region)), workflow)
     coverage = await _coverage(checks, snap, picked, original) if len(picked) >= 2 else None
     scope = _scope(current_user(request), snap, form)
     stored_version = snap.versions.get(original) if original else None
@@ -168,7 +177,6 @@ async def designer_page(
         page="designer",
         title="一件事设计",
         snap=snap,
-        catalog=catalog,
         picked=picked,
         unknown=unknown,
         region=region,
@@ -250,27 +258,16 @@ def _scope(user: User | None, snap: View, form: dict[str, str]) -> dict[str, Any
     }
 
 
-def _same_origin(request: Request) -> bool:
-    """A cookie-authenticated POST must come from our own pages (the SameSite=Lax cookie is the first line)."""
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if not origin or origin == "null":
-        return origin is None
-    parsed = urlparse(origin)
-    return parsed.netloc == request.headers.get("host", "")
-
-
 class DesignerController(Controller):
     path = "/pages/designer"
     guards = [signed_in("portal")]
+    dependencies = {"desk": Provide(desk_of)}
 
     @get("/", name="pages:designer")
     async def designer(
         self,
         request: Request,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
-        workflows: NamedDependency[WorkflowService],
-        checks: NamedDependency[ChecksService],
+        desk: NamedDependency[Desk],
         items: FromQuery[list[str] | None] = None,
         region: FromQuery[str] = "",
         q: FromQuery[str] = "",
@@ -280,7 +277,7 @@ class DesignerController(Controller):
         delete: FromQuery[str] = "",
         deleted: FromQuery[str] = "",
     ) -> Response[str]:
-        snap = await views.snapshot()
+        snap = desk.snap
         catalog = snap.require()
         form = _form(dict(request.query_params))
         chosen = list(items or [])
@@ -298,11 +295,7 @@ class DesignerController(Controller):
             }
         return await designer_page(
             request,
-            views,
-            reads,
-            workflows,
-            checks,
-            snap,
+            desk,
             items=chosen,
             region=region,
             q=q,
@@ -313,40 +306,18 @@ class DesignerController(Controller):
         )
 
     @post("/save", name="pages:designer-save", status_code=303)
-    async def save(
-        self,
-        request: Request,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
-        workflows: NamedDependency[WorkflowService],
-        bundles: NamedDependency[BundleService],
-        checks: NamedDependency[ChecksService],
-    ) -> Response[str]:
+    async def save(self, request: Request, desk: NamedDependency[Desk], bundles: Bundles) -> Response[str]:
         user = require_role(request, "designer")
-        snap = await views.snapshot()
+        snap, checks = desk.snap, desk.checks
         form = await request.form()
         items = [str(i) for i in form.getall("items")] if "items" in form else []
         region = str(form.get("region", ""))
         fields = _form(dict(form))
 
         async def again(message: str, status: int, bad: list[str] | None = None) -> Response[str]:
-            return await designer_page(
-                request,
-                views,
-                reads,
-                workflows,
-                checks,
-                snap,
-                items=items,
-                region=region,
-                q="",
-                form=fields,
-                error=message,
-                error_items=bad,
-                status_code=status,
-            )
+            return await _refused(request, desk, items, region, fields, message, status, bad)
 
-        if not _same_origin(request):
+        if not same_origin(request):
             return await again("请求来源不是本站页面，未保存。", 403)
         scoped_regions: list[str] | None = None
         if user.region is not None:  # a scoped designer saves bundles offered within its region only
@@ -397,72 +368,78 @@ class DesignerController(Controller):
             written = msgspec.convert(payload, kind)
         except msgspec.ValidationError:
             return await again(f"无法保存：{_field_message(payload, kind)}", 422)
-        try:
-            if isinstance(written, BundleReplace):
-                out = await bundles.replace_bundle(fields["id"], written, int(fields["version"]))
-            else:
-                out = await bundles.create_bundle(written)
-        except ServiceError as exc:
-            return await again(
+        if isinstance(written, BundleReplace):
+            work = bundles.replace_bundle(fields["id"], written, int(fields["version"]))
+        else:
+            work = bundles.create_bundle(written)
+        target = "/pages/designer?" + urlencode({"bundle": fields["id"], "region": region, "saved": "1"})
+        return await done_or_redrawn(  # type: ignore[return-value]
+            work,
+            target,
+            lambda exc: again(
                 _problem_message(exc), status_of(exc) or 500, [e.key for e in exc.errors if e.key]
-            )
-        target = "/pages/designer?" + urlencode({"bundle": out.id, "region": region, "saved": "1"})
-        return Redirect(target, status_code=303)  # type: ignore[return-value]
+            ),
+            ServiceError,
+        )
 
     @post("/delete", name="pages:designer-delete", status_code=303)
-    async def delete(
-        self,
-        request: Request,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
-        workflows: NamedDependency[WorkflowService],
-        bundles: NamedDependency[BundleService],
-        checks: NamedDependency[ChecksService],
-    ) -> Response[str]:
+    async def delete(self, request: Request, desk: NamedDependency[Desk], bundles: Bundles) -> Response[str]:
         user = require_role(request, "designer")
-        snap = await views.snapshot()
+        snap = desk.snap
         form = await request.form()
         bundle_id, version = str(form.get("id", "")), str(form.get("version", ""))
         region = str(form.get("region", ""))
         stored = snap.require().bundles.get(bundle_id)
+        fields = {
+            "id": bundle_id,
+            "name": stored.name if stored else "",
+            "description": "",
+            "version": version,
+            "original": bundle_id,
+            "offered": "",
+        }
 
         async def again(message: str, status: int) -> Response[str]:
             items = list(stored.items) if stored else []
-            fields = {
-                "id": bundle_id,
-                "name": stored.name if stored else "",
-                "description": "",
-                "version": version,
-                "original": bundle_id,
-                "offered": "",
-            }
-            return await designer_page(
-                request,
-                views,
-                reads,
-                workflows,
-                checks,
-                snap,
-                items=items,
-                region=region,
-                q="",
-                form=fields,
-                error=message,
-                status_code=status,
-            )
+            return await _refused(request, desk, items, region, fields, message, status)
 
-        if not _same_origin(request):
+        if not same_origin(request):
             return await again("请求来源不是本站页面，未删除。", 403)
         if stored is None or not version.isdigit():
             return await again("没有这个一件事，可能已被删除。", 404)
         if user.region is not None and not in_scope(snap, user.region, stored.regions):
             return await again(f"「{stored.name}」不只在您的令牌所辖区划内提供，您不能删除它。", 403)
-        try:
-            await bundles.delete_bundle(bundle_id, int(version))
-        except ServiceError as exc:
-            return await again(_problem_message(exc), status_of(exc) or 500)
         target = "/pages/designer?" + urlencode({"deleted": stored.name, "region": region})
-        return Redirect(target, status_code=303)  # type: ignore[return-value]
+        return await done_or_redrawn(  # type: ignore[return-value]
+            bundles.delete_bundle(bundle_id, int(version)),
+            target,
+            lambda exc: again(_problem_message(exc), status_of(exc) or 500),
+            ServiceError,
+        )
+
+
+async def _refused(
+    request: Request,
+    desk: Desk,
+    items: list[str],
+    region: str,
+    fields: dict[str, str],
+    message: str,
+    status: int,
+    bad: list[str] | None = None,
+) -> Response[str]:
+    """The designer again, as the save or delete form left it, with why it was refused."""
+    return await designer_page(
+        request,
+        desk,
+        items=items,
+        region=region,
+        q="",
+        form=fields,
+        error=message,
+        error_items=bad,
+        status_code=status,
+    )
 
 
 FIELD_MESSAGES = {

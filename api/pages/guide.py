@@ -14,22 +14,20 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
 from api.problems import status_of
 from api.routes.workflows import parse_answers
-from api.services.checks import ChecksService
 from api.services.errors import ServiceError
-from api.services.workflows import WorkflowService
-from api.view import Answers, Views
+from api.view import Answers
 from catalog.search import by_life_event
 from catalog.words import beijing_today
 
 from .cases import CLERKS
 from .data import current_user, region_options, signed_in
+from .handlers import Checks, Snap, Workflows
 from .qr import qr_svg
 from .render import env, html
 from .search import LIFE_EVENTS, chosen_region, guide_href, index_of, region_choices
@@ -43,14 +41,13 @@ class BundlePagesController(Controller):
     async def bundles(
         self,
         request: Request,
-        views: NamedDependency[Views],
-        checks: NamedDependency[ChecksService],
+        snap: Snap,
+        checks: Checks,
         region: FromQuery[str | None] = None,
         q: FromQuery[str] = "",
     ) -> Response[str]:
         """The one-things by name and life event: those offered in the applicant's region (asked
         once, remembered), or all of them until a region is chosen; `q` searches them."""
-        snap = await views.snapshot()
         catalog = snap.require()
         where, cookies = chosen_region(request, snap, region)
         if where is not None:
@@ -69,7 +66,6 @@ class BundlePagesController(Controller):
             page="bundles",
             title="一件事与办事指南",
             snap=snap,
-            catalog=catalog,
             groups=by_life_event([catalog.bundles[i] for i in ids], LIFE_EVENTS),
             hits=hits,
             q=q.strip(),
@@ -84,14 +80,13 @@ class BundlePagesController(Controller):
     async def guide(
         self,
         request: Request,
-        views: NamedDependency[Views],
-        workflows: NamedDependency[WorkflowService],
-        checks: NamedDependency[ChecksService],
+        snap: Snap,
+        workflows: Workflows,
+        checks: Checks,
         bundle_id: FromPath[str],
         region: FromQuery[str] = "",
         answer: FromQuery[list[str] | None] = None,
     ) -> Response[str]:
-        snap = await views.snapshot()
         catalog = snap.require()
         bundle = catalog.bundles.get(bundle_id)
         if bundle is None:
@@ -126,7 +121,6 @@ class BundlePagesController(Controller):
                 page="guide",
                 title=bundle.name,
                 snap=snap,
-                catalog=catalog,
                 bundle=bundle,
                 regions=options,
                 region=region,
@@ -143,7 +137,9 @@ class BundlePagesController(Controller):
             if current_user(request)
             else None,
             clerk="/pages/cases/new?"
-            + urlencode([("bundle", bundle_id), ("region", region), *(("answer", f"{q}:{a}") for q, a in answers)])
+            + urlencode(
+                [("bundle", bundle_id), ("region", region), *(("answer", f"{q}:{a}") for q, a in answers)]
+            )
             if (user := current_user(request)) is not None and user.role in CLERKS
             else None,
             action=action,

@@ -9,19 +9,17 @@ from urllib.parse import urlparse
 import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect
 
 from api.auth import ADMITS
-from api.services.checks import ChecksService
 from api.sessions import same_value
-from api.view import Views
 from catalog.search import by_life_event
 from catalog.words import ROLES
 
 from .data import SESSION_COOKIE, current_user, safe_next, session_of
+from .handlers import Checks, Snap, page_cookie, secure
 from .render import html
 from .search import LIFE_EVENTS, chosen_region, guide_href, region_choices
 
@@ -100,14 +98,10 @@ async def pages_index() -> Redirect:
 
 @get("/", name="pages:home", include_in_schema=False)
 async def home(
-    request: Request,
-    views: NamedDependency[Views],
-    checks: NamedDependency[ChecksService],
-    region: FromQuery[str | None] = None,
+    request: Request, snap: Snap, checks: Checks, region: FromQuery[str | None] = None
 ) -> Response[str]:
     """The front door: the applicant's region, asked once, and the one-things offered there by
     life event (个人/企业); for signed-in staff, their pages and the catalog's numbers."""
-    snap = await views.snapshot()
     user = current_user(request)
     published = snap.catalog is not None
     where, groups, regions = None, [], []
@@ -142,11 +136,6 @@ async def home(
     )
 
 
-def secure(request: Request) -> bool:
-    """Cookies are `Secure` on https — also behind a listed proxy that says so (`api.proxies`)."""
-    return request.url.scheme == "https"
-
-
 def client_of(request: Request) -> str:
     """Who is signing in, for counting failures: the peer, or what a listed proxy says it is
     (`api.proxies` has set the request's client already)."""
@@ -165,20 +154,11 @@ def cross_site(request: Request) -> bool:
 
 
 async def _form_page(
-    request: Request, views: NamedDependency[Views], target: str, status: int, error: str | None, **kw: Any
+    request: Request, snap: Snap, target: str, status: int, error: str | None, **kw: Any
 ) -> Response[str]:
     """The sign-in form, with a fresh double-submit value in the page and in a cookie."""
-    snap = await views.snapshot()
     csrf = secrets.token_urlsafe(24)
-    cookie = Cookie(
-        key=LOGIN_COOKIE,
-        value=csrf,
-        httponly=True,
-        samesite="strict",
-        path="/pages/login",
-        secure=secure(request),
-        max_age=3600,
-    )
+    cookie = page_cookie(request, LOGIN_COOKIE, csrf, path="/pages/login", samesite="strict", max_age=3600)
     return html(
         request,
         "login.html",
@@ -195,10 +175,8 @@ async def _form_page(
 
 
 @get("/pages/login", name="pages:login", include_in_schema=False)
-async def login_form(
-    request: Request, views: NamedDependency[Views], next: FromQuery[str] = "/"
-) -> Response[str]:
-    return await _form_page(request, views, safe_next(next), 200, None)
+async def login_form(request: Request, snap: Snap, next: FromQuery[str] = "/") -> Response[str]:
+    return await _form_page(request, snap, safe_next(next), 200, None)
 
 
 @post(
@@ -210,13 +188,13 @@ async def login_form(
 )
 async def login(
     request: Request,
-    views: NamedDependency[Views],
+    snap: Snap,
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[str]:
     target = safe_next(str(data.get("next", "/")))
     if cross_site(request) or not same_value(request.cookies.get(LOGIN_COOKIE), str(data.get("csrf", ""))):
         return await _form_page(
-            request, views, target, 403, "登录请求不是来自本站的登录页，请在此页重新登录。"
+            request, snap, target, 403, "登录请求不是来自本站的登录页，请在此页重新登录。"
         )
     signins = request.app.state.signins
     client = client_of(request)
@@ -224,7 +202,7 @@ async def login(
     if wait is not None:
         return await _form_page(
             request,
-            views,
+            snap,
             target,
             429,
             f"登录失败次数过多，请 {wait} 秒后再试。",
@@ -235,17 +213,11 @@ async def login(
     role = await anyio.to_thread.run_sync(tokens.role, token) if 0 < len(token) <= 512 else None
     if role is None:
         signins.failed(client)
-        return await _form_page(request, views, target, 401, "令牌无效或已被吊销。")
+        return await _form_page(request, snap, target, 401, "令牌无效或已被吊销。")
     session_id = await anyio.to_thread.run_sync(tokens.sessions.open, token)
     cookies = [
-        Cookie(
-            key=SESSION_COOKIE,
-            value=session_id,
-            httponly=True,
-            samesite="lax",
-            path="/",
-            secure=secure(request),
-            max_age=tokens.sessions.lifetime,
+        page_cookie(
+            request, SESSION_COOKIE, session_id, path="/", samesite="lax", max_age=tokens.sessions.lifetime
         ),
         Cookie(key=LOGIN_COOKIE, value="", max_age=0, path="/pages/login"),
     ]

@@ -7,16 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
-from api.view import Views
 from bundler.render import map_link
 from catalog.model import Catalog, ServicePoint
 from catalog.tree import lineage, subtree
 
 from .data import chain, signed_in
+from .handlers import Snap
 from .render import html
 
 
@@ -56,10 +55,7 @@ class PlacesPageController(Controller):
     guards = [signed_in("portal", public=True)]  # where to go: published, as the region pages
 
     @get("/regions/{code:str}/service-points", name="pages:service-points")
-    async def service_points(
-        self, request: Request, views: NamedDependency[Views], code: FromPath[str]
-    ) -> Response[str]:
-        snap = await views.snapshot()
+    async def service_points(self, request: Request, snap: Snap, code: FromPath[str]) -> Response[str]:
         catalog = snap.require()
         region = catalog.regions.get(code)
         if region is None:
@@ -79,7 +75,6 @@ class PlacesPageController(Controller):
             page="region",
             title=f"{region.name} · 办事地点",
             snap=snap,
-            catalog=catalog,
             region=region,
             path=chain(catalog, code),
             reach=reach,

@@ -27,7 +27,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 
-
 class WaiverReason(NamedTuple):
     label: str
     """The words the guide uses for it (`bundler.render.REASONS`)."""
@@ -152,12 +151,13 @@ def html(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Response[str]:
-    """A whole HTML page. `context` needs `page` (the nav entry), `title` and `snap` (or None)."""
+    """A whole HTML page. `context` needs `page` (the nav entry), `title` and `snap` (or None);
+    `catalog` is the snap's unless given."""
     snap = context.get("snap")
+    catalog = snap.catalog if snap is not None else None
     context.setdefault("user", current_user(request))
-    context.setdefault(
-        "header", snap.catalog.header if snap is not None and snap.catalog is not None else None
-    )
+    context.setdefault("catalog", catalog)
+    context.setdefault("header", catalog.header if catalog is not None else None)
     context.setdefault("request_path", here(request))
     context.setdefault("form_token_value", page_token(request))
     body = env.get_template(template).render(**context)

@@ -6,16 +6,15 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
-from api.services.reads import ReadsService, subtree_prefix
-from api.view import Views
+from api.services.reads import subtree_prefix
 from catalog.findings import RULES
 
+from .charts import Bar, bar_chart
 from .data import record_href, region_options, signed_in
+from .handlers import Reads, Snap, known
 from .render import html
-from .svg import Bar, bar_chart
 
 PAGE_SIZE = 200
 
@@ -28,18 +27,17 @@ class ReviewController(Controller):
     async def review(
         self,
         request: Request,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
+        snap: Snap,
+        reads: Reads,
         rule: FromQuery[str] = "",
         severity: FromQuery[str] = "",
         region: FromQuery[str] = "",
         page: int = Parameter(default=1, ge=1),
     ) -> Response[str]:
-        snap = await views.snapshot()
         catalog = snap.require()
-        rule = rule if rule in RULES else ""
-        severity = severity if severity in ("error", "warning") else ""
-        region = region if region in catalog.regions else ""
+        rule = known(rule, RULES)
+        severity = known(severity, ("error", "warning"))
+        region = known(region, catalog.regions)
         offset = (page - 1) * PAGE_SIZE
         view = await reads.report(
             snap,
@@ -81,7 +79,6 @@ class ReviewController(Controller):
             page="review",
             title="目录审查",
             snap=snap,
-            catalog=catalog,
             view=view,
             rows=rows,
             rule=rule,

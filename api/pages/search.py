@@ -16,15 +16,13 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import Cookie
-from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from api.services.checks import ChecksService
-from api.services.reads import ReadsService
-from api.view import View, Views
+from api.view import View
 from catalog.search import SearchIndex, load_life_events
 
 from .data import region_options, signed_in
+from .handlers import Checks, Reads, Snap
 from .render import html
 
 REGION_COOKIE = "onething_region"
@@ -89,13 +87,12 @@ class SearchController(Controller):
     async def search(
         self,
         request: Request,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
-        checks: NamedDependency[ChecksService],
+        snap: Snap,
+        reads: Reads,
+        checks: Checks,
         q: FromQuery[str] = "",
         region: FromQuery[str | None] = None,
     ) -> Response[str]:
-        snap = await views.snapshot()
         catalog = snap.require()
         where, cookies = chosen_region(request, snap, region)
         index = await index_of(snap)
@@ -135,7 +132,6 @@ class SearchController(Controller):
             page="search",
             title=f"搜索：{q.strip()}" if q.strip() else "搜索",
             snap=snap,
-            catalog=catalog,
             q=q.strip(),
             query=query,
             rows=rows,

@@ -9,18 +9,14 @@ from __future__ import annotations
 from typing import Literal
 
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from api.services.checks import ChecksService
-from api.services.reads import ReadsService
-from api.services.stats import StatsService
-from api.view import Views
 from bundler.stats import CHECKS, coverage
 
+from .charts import Bar, bar_chart
 from .data import region_options, signed_in
+from .handlers import Checks, Reads, Snap, Stats, known
 from .render import CHECK_NAMES, html
-from .svg import Bar, bar_chart
 
 SHARES = {
     "fully_online": "全程网办",
@@ -43,16 +39,10 @@ class StatsPageController(Controller):
 
     @get("/", name="pages:stats")
     async def stats(
-        self,
-        request: Request,
-        views: NamedDependency[Views],
-        checks: NamedDependency[ChecksService],
-        stats: NamedDependency[StatsService],
-        region: FromQuery[str] = "",
+        self, request: Request, snap: Snap, checks: Checks, stats: Stats, region: FromQuery[str] = ""
     ) -> Response[str]:
-        snap = await views.snapshot()
         catalog = snap.require()
-        region = region if region in catalog.regions else ""
+        region = known(region, catalog.regions)
         root = region or "000000"
         report = await stats.report(snap, root)
         by_code = {r.region: r for r in report.regions}
@@ -96,7 +86,6 @@ class StatsPageController(Controller):
             page="stats",
             title="统计",
             snap=snap,
-            catalog=catalog,
             report=report,
             top=by_code[root],
             region=region,
@@ -108,11 +97,8 @@ class StatsPageController(Controller):
         )
 
     @get("/advice", name="pages:advice")
-    async def advice(
-        self, request: Request, views: NamedDependency[Views], stats: NamedDependency[StatsService]
-    ) -> Response[str]:
-        snap = await views.snapshot()
-        catalog = snap.require()
+    async def advice(self, request: Request, snap: Snap, stats: Stats) -> Response[str]:
+        snap.require()  # no catalog yet: the page says so
         advice = await stats.advice(snap)
         top = advice.suggestions[:15]
         most = max((s.materials for s in top), default=1) or 1
@@ -121,29 +107,18 @@ class StatsPageController(Controller):
             "数字化建议：少交材料",
         )
         return html(
-            request,
-            "advice.html",
-            page="stats",
-            title="数字化建议",
-            snap=snap,
-            catalog=catalog,
-            advice=advice,
-            chart=chart,
+            request, "advice.html", page="stats", title="数字化建议", snap=snap, advice=advice, chart=chart
         )
 
     @get("/export", name="pages:export")
     async def export(
-        self,
-        views: NamedDependency[Views],
-        reads: NamedDependency[ReadsService],
-        format: FromQuery[Literal["jsonl", "cpsv-ap", "turtle"]] = "jsonl",
+        self, snap: Snap, reads: Reads, format: FromQuery[Literal["jsonl", "cpsv-ap", "turtle"]] = "jsonl"
     ) -> Response:
         """The newest version as a download, for a signed-in page (the API wants a bearer token)."""
         from catalog.cpsv import MEDIA_TYPES, export
 
         from ..routes.catalog import TypedStream
 
-        snap = await views.snapshot()
         lines = reads.export(snap)
         name = f"catalog-{snap.version}.{FORMATS[format][1]}"
         return TypedStream(

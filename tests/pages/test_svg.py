@@ -6,13 +6,10 @@ import re
 import xml.etree.ElementTree as ET
 from itertools import pairwise
 
+from api.pages.charts import Bar, Pair, bar_chart_svg, before_after_svg
 from api.pages.svg import (
-    Bar,
     Edge,
     Node,
-    Pair,
-    bar_chart_svg,
-    before_after_svg,
     fit,
     graph_svg,
     layout_graph,
@@ -150,7 +147,7 @@ def test_the_tall_graph_says_in_words_what_each_step_waits_for() -> None:
 
 
 def test_bars_on_a_phone_are_a_list_of_words() -> None:
-    from api.pages.svg import bar_chart, bar_list_html
+    from api.pages.charts import bar_chart, bar_list_html
 
     bars = [Bar("兴庆区", 0.5, "50.0%（1/2）", href="/pages/stats?region=640104"), Bar("<b>", 1.0, "100%")]
     html = str(bar_list_html(bars, "全程网办"))
