@@ -30,10 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder would shadow the `api` package with this module.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, free_port  # noqa: E402 - after the sys.path fix above
 
 FIXTURE = ROOT / "fixtures" / "ningxia.jsonl"
 PYTHON = sys.executable
@@ -53,12 +54,6 @@ def bare_app():
         return Response(content=body, media_type="application/json", headers={"ETag": '"w"'})
 
     return Litestar(route_handlers=[constant])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(target: str, port: int, env: dict[str, str]) -> subprocess.Popen:

@@ -40,17 +40,12 @@ from catalog.model import (
     Implementation,
     Item,
     Material,
-    Region,
     Requirement,
     requirements_of,
 )
+from fixtures.ningxia import REGIONS as NINGXIA_REGIONS
 
-REGIONS = [
-    Region("000000", "全国", "national", None),
-    Region("640000", "宁夏回族自治区", "province", "000000"),
-    Region("640100", "银川市", "city", "640000"),
-    Region("640104", "兴庆区", "county", "640100"),
-]
+REGIONS = NINGXIA_REGIONS[:4]  # the nation, 宁夏, 银川, 兴庆区
 APPLICANT = "640104"
 E_LICENSE = 0.03
 COMMITMENT = 0.02

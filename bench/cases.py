@@ -30,11 +30,8 @@ import asyncio
 import os
 import platform
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -42,9 +39,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Run as a script, this file's folder would shadow the `api` package with the bench modules.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, scratch_store, start_server, wait_until_ready  # noqa: E402 - after the sys.path fix above
+
 SENTINEL = "ZZZZ"
 BATCH = 5000
 
@@ -485,30 +485,16 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
     token = store.create_token("bench-agency", "agency", agency=agency)
     store.dispose()
 
-    from bench.scale import free_port  # the repository on the path first (above)
-
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ONETHING_TOKEN_TTL": "5"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "onething", "serve", "--db", url, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(url, tmp / "server.log", env)
     out: dict = {"agency": agency, "agency_ready": busiest[1]}
     try:
         client = httpx.Client(base_url=base, timeout=60)
-        while True:
-            try:
-                if client.get("/stats/cases", params={"region": "640000"}).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit((tmp / "server.log").read_text()[-3000:])
-            time.sleep(0.1)
+        wait_until_ready(
+            server,
+            tmp / "server.log",
+            lambda: client.get("/stats/cases", params={"region": "640000"}).status_code == 200,
+        )
         # warm: a few hand-ins (the workflow slices cached as they would be in service)
         for body in bodies[:50]:
             r = client.post("/cases", content=body, headers={"content-type": "application/json"})
@@ -649,22 +635,7 @@ def main() -> int:
     os.environ["ONETHING_CASE_KEY"] = Sealer.new_key()
     os.environ.pop("ONETHING_NATS_URL", None)
     today = china_today()
-    tmp = Path(tempfile.mkdtemp(prefix="onething-cases-"))
-    schema = None
-    if args.db == "sqlite":
-        url = f"sqlite:///{tmp / 'cases.db'}"
-    elif args.db == "postgres":
-        import sqlalchemy as sa
-
-        schema = f"bench_cases_{os.getpid()}"
-        engine = sa.create_engine(PG)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        engine.dispose()
-        url = f"{PG}?options=-csearch_path%3D{schema}"
-    else:
-        url = args.db
-    try:
+    with scratch_store(args.db, "cases") as (url, tmp):
         load = os.getloadavg()
         print(
             f"# onething bench/cases.py — {platform.node()}, {os.cpu_count()} cores, {platform.machine()}, "
@@ -717,15 +688,6 @@ def main() -> int:
         )
         end = os.getloadavg()
         print(f"# load average at end: {end[0]:.2f} {end[1]:.2f} {end[2]:.2f}")
-    finally:
-        if schema is not None:
-            import sqlalchemy as sa
-
-            engine = sa.create_engine(PG)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            engine.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
