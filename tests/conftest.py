@@ -35,6 +35,13 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
+def free_port() -> int:
+    """A port nothing listens on now (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def need(what: str, available: bool) -> None:
     """Skip (fresh machine) or fail (CI) when a real service is missing."""
     if available:
