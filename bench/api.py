@@ -34,14 +34,17 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, free_port  # noqa: E402 - after the sys.path fix above
+from bench.common import ROOT, free_port
 
 FIXTURE = ROOT / "fixtures" / "ningxia.jsonl"
 PYTHON = sys.executable
 
 
 def bare_app():
-    """A Litestar app with one route answering a constant JSON body of BENCH_BODY_SIZE bytes."""
+    """A Litestar app with one route answering a constant JSON body of BENCH_BODY_SIZE bytes.
+
+    The baseline: uvicorn imports this module in its own process, so the module imports nothing
+    of the project at the top (`main` imports what it needs) and this app only Litestar."""
     from litestar import Litestar, Response, get
 
     size = int(os.environ.get("BENCH_BODY_SIZE", "2048"))

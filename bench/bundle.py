@@ -31,6 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import highspy
+
 from bundler import compose, greedy_hitting_set, minimum_hitting_set
 from catalog.codes import implementation_code, uscc_check_char
 from catalog.model import (
@@ -179,7 +181,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=31, help="repetitions per timing (median reported)")
     args = parser.parse_args()
-    import highspy
 
     print(
         f"machine: {platform.machine()}, nproc {os.cpu_count()}, Python {platform.python_version()},"

@@ -43,7 +43,20 @@ from typing import Any, ClassVar
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, scratch_store, start_server, wait_until_ready  # noqa: E402 - after the sys.path fix above
+import httpx
+import msgspec
+import sqlalchemy as sa
+
+from api.cache import MemoryStore
+from api.services.cases import china_today
+from api.view import Views
+from bench.common import ROOT, scratch_store, start_server, wait_until_ready
+from casework import EventIn, HandIn, RatingIn, WorkCalendar, apply, check, open_case
+from casework import rating as rating_rules
+from catalog.store import Store, case_figures
+from catalog.store.cases import Personal, Sealer, access_digest
+from catalog.store.schema import CaseRow, CaseSerialRow, TaskRow
+from fixtures.cases import counties, hand_in_body, offers, working_days
 
 SENTINEL = "ZZZZ"
 BATCH = 5000
@@ -69,12 +82,6 @@ class Template:
 def make_template(
     offer: Any, plan: Any, day: date, fate: str, today: date, calendar: Any, rng: random.Random
 ):
-    import msgspec
-
-    from casework import EventIn, RatingIn, apply, open_case
-    from casework import rating as rating_rules
-    from catalog.store import case_figures
-
     encode = msgspec.json.encode
     case_id = f"{offer.region}-{day:%Y%m%d}-{SENTINEL}"
     case, tasks = open_case(
@@ -302,17 +309,6 @@ def _sqlite(value: Any) -> Any:
 
 def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
     """N cases by the bulk path (see the module's docstring)."""
-    import msgspec
-    import sqlalchemy as sa
-
-    from api.cache import MemoryStore
-    from api.view import Views
-    from casework import HandIn, WorkCalendar, check
-    from catalog.store import Store, case_figures
-    from catalog.store.cases import Personal, access_digest
-    from catalog.store.schema import CaseSerialRow
-    from fixtures.cases import counties, hand_in_body, offers, working_days
-
     start = time.perf_counter()
     store = Store(url)
     sealer = store.cases.sealer
@@ -450,14 +446,6 @@ def vm(pid: int, field: str) -> float:
 
 
 def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict:
-    import httpx
-    import msgspec
-
-    from api.cache import MemoryStore
-    from api.view import Views
-    from catalog.store import Store
-    from fixtures.cases import counties, hand_in_body, offers
-
     store = Store(url)
     service = Views(store, MemoryStore())
     rng = random.Random(seed + 1)
@@ -470,10 +458,6 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
     service.close()
     bodies = [msgspec.json.encode(hand_in_body(rng, rng.choice(every), today)) for _ in range(handins)]
     with store.engine.connect() as conn:
-        import sqlalchemy as sa
-
-        from catalog.store.schema import TaskRow
-
         busiest = conn.execute(
             sa.select(TaskRow.agency, sa.func.count())
             .where(TaskRow.state == "ready")
@@ -580,10 +564,6 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
 def bare_insert(url: str, case_ids: list[str]) -> dict:
     """The rows the hand-ins wrote (the case and its tasks), inserted again one transaction per
     case into tables with no index: the floor of a hand-in's write."""
-    import sqlalchemy as sa
-
-    from catalog.store.schema import CaseRow, TaskRow
-
     engine = sa.create_engine(url)
     case_t, task_t = CaseRow.__table__, TaskRow.__table__
     task_cols = ["id", "case_id", "agency", "state", "due", "due_provisional", "body"]
@@ -627,10 +607,6 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-
-    from api.services.cases import china_today
-    from catalog.store import Store
-    from catalog.store.cases import Sealer
 
     os.environ["ONETHING_CASE_KEY"] = Sealer.new_key()
     os.environ.pop("ONETHING_NATS_URL", None)

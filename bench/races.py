@@ -32,8 +32,11 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, scratch_store, start_server, wait_until_ready  # noqa: E402 - after the sys.path fix above
-from bench.scale import make_files  # noqa: E402
+import httpx
+
+from bench.common import ROOT, scratch_store, start_server, wait_until_ready
+from bench.scale import make_files
+from catalog.store import Store
 
 
 class Readers:
@@ -48,8 +51,6 @@ class Readers:
         self.threads = [threading.Thread(target=self._read, args=(k,), daemon=True) for k in range(n)]
 
     def _read(self, k: int) -> None:
-        import httpx
-
         client = httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token}"}, timeout=120)
         rng = random.Random(k)
         while not self.stop.is_set():
@@ -141,10 +142,6 @@ def main() -> int:
         "collapsed stacks kept next to the log)"
     )
     args = parser.parse_args()
-
-    import httpx
-
-    from catalog.store import Store
 
     with scratch_store(args.db, "races") as (url, tmp):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "ONETHING_TOKEN_TTL": "5", "ONETHING_RATE_LIMIT": "0"}
