@@ -30,17 +30,21 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder would shadow the `api` package with this module.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, free_port
 
 FIXTURE = ROOT / "fixtures" / "ningxia.jsonl"
 PYTHON = sys.executable
 
 
 def bare_app():
-    """A Litestar app with one route answering a constant JSON body of BENCH_BODY_SIZE bytes."""
+    """A Litestar app with one route answering a constant JSON body of BENCH_BODY_SIZE bytes.
+
+    The baseline: uvicorn imports this module in its own process, so the module imports nothing
+    of the project at the top (`main` imports what it needs) and this app only Litestar."""
     from litestar import Litestar, Response, get
 
     size = int(os.environ.get("BENCH_BODY_SIZE", "2048"))
@@ -53,12 +57,6 @@ def bare_app():
         return Response(content=body, media_type="application/json", headers={"ETag": '"w"'})
 
     return Litestar(route_handlers=[constant])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(target: str, port: int, env: dict[str, str]) -> subprocess.Popen:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import highspy
+
 from bundler import compose, greedy_hitting_set, minimum_hitting_set
 from catalog.codes import implementation_code, uscc_check_char
 from catalog.model import (
@@ -40,17 +42,12 @@ from catalog.model import (
     Implementation,
     Item,
     Material,
-    Region,
     Requirement,
     requirements_of,
 )
+from fixtures.ningxia import REGIONS as NINGXIA_REGIONS
 
-REGIONS = [
-    Region("000000", "全国", "national", None),
-    Region("640000", "宁夏回族自治区", "province", "000000"),
-    Region("640100", "银川市", "city", "640000"),
-    Region("640104", "兴庆区", "county", "640100"),
-]
+REGIONS = NINGXIA_REGIONS[:4]  # the nation, 宁夏, 银川, 兴庆区
 APPLICANT = "640104"
 E_LICENSE = 0.03
 COMMITMENT = 0.02
@@ -184,7 +181,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=31, help="repetitions per timing (median reported)")
     args = parser.parse_args()
-    import highspy
 
     print(
         f"machine: {platform.machine()}, nproc {os.cpu_count()}, Python {platform.python_version()},"

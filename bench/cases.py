@@ -30,11 +30,8 @@ import asyncio
 import os
 import platform
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -42,9 +39,25 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Run as a script, this file's folder would shadow the `api` package with the bench modules.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+import msgspec
+import sqlalchemy as sa
+
+from api.cache import MemoryStore
+from api.services.cases import china_today
+from api.view import Views
+from bench.common import ROOT, scratch_store, start_server, wait_until_ready
+from casework import EventIn, HandIn, RatingIn, WorkCalendar, apply, check, open_case
+from casework import rating as rating_rules
+from catalog.store import Store, case_figures
+from catalog.store.cases import Personal, Sealer, access_digest
+from catalog.store.schema import CaseRow, CaseSerialRow, TaskRow
+from fixtures.cases import counties, hand_in_body, offers, working_days
+
 SENTINEL = "ZZZZ"
 BATCH = 5000
 
@@ -69,12 +82,6 @@ class Template:
 def make_template(
     offer: Any, plan: Any, day: date, fate: str, today: date, calendar: Any, rng: random.Random
 ):
-    import msgspec
-
-    from casework import EventIn, RatingIn, apply, open_case
-    from casework import rating as rating_rules
-    from catalog.store import case_figures
-
     encode = msgspec.json.encode
     case_id = f"{offer.region}-{day:%Y%m%d}-{SENTINEL}"
     case, tasks = open_case(
@@ -302,17 +309,6 @@ def _sqlite(value: Any) -> Any:
 
 def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
     """N cases by the bulk path (see the module's docstring)."""
-    import msgspec
-    import sqlalchemy as sa
-
-    from api.cache import MemoryStore
-    from api.view import Views
-    from casework import HandIn, WorkCalendar, check
-    from catalog.store import Store, case_figures
-    from catalog.store.cases import Personal, access_digest
-    from catalog.store.schema import CaseSerialRow
-    from fixtures.cases import counties, hand_in_body, offers, working_days
-
     start = time.perf_counter()
     store = Store(url)
     sealer = store.cases.sealer
@@ -450,14 +446,6 @@ def vm(pid: int, field: str) -> float:
 
 
 def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict:
-    import httpx
-    import msgspec
-
-    from api.cache import MemoryStore
-    from api.view import Views
-    from catalog.store import Store
-    from fixtures.cases import counties, hand_in_body, offers
-
     store = Store(url)
     service = Views(store, MemoryStore())
     rng = random.Random(seed + 1)
@@ -470,10 +458,6 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
     service.close()
     bodies = [msgspec.json.encode(hand_in_body(rng, rng.choice(every), today)) for _ in range(handins)]
     with store.engine.connect() as conn:
-        import sqlalchemy as sa
-
-        from catalog.store.schema import TaskRow
-
         busiest = conn.execute(
             sa.select(TaskRow.agency, sa.func.count())
             .where(TaskRow.state == "ready")
@@ -485,30 +469,16 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
     token = store.create_token("bench-agency", "agency", agency=agency)
     store.dispose()
 
-    from bench.scale import free_port  # the repository on the path first (above)
-
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ONETHING_TOKEN_TTL": "5"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "onething", "serve", "--db", url, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(url, tmp / "server.log", env)
     out: dict = {"agency": agency, "agency_ready": busiest[1]}
     try:
         client = httpx.Client(base_url=base, timeout=60)
-        while True:
-            try:
-                if client.get("/stats/cases", params={"region": "640000"}).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit((tmp / "server.log").read_text()[-3000:])
-            time.sleep(0.1)
+        wait_until_ready(
+            server,
+            tmp / "server.log",
+            lambda: client.get("/stats/cases", params={"region": "640000"}).status_code == 200,
+        )
         # warm: a few hand-ins (the workflow slices cached as they would be in service)
         for body in bodies[:50]:
             r = client.post("/cases", content=body, headers={"content-type": "application/json"})
@@ -594,10 +564,6 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
 def bare_insert(url: str, case_ids: list[str]) -> dict:
     """The rows the hand-ins wrote (the case and its tasks), inserted again one transaction per
     case into tables with no index: the floor of a hand-in's write."""
-    import sqlalchemy as sa
-
-    from catalog.store.schema import CaseRow, TaskRow
-
     engine = sa.create_engine(url)
     case_t, task_t = CaseRow.__table__, TaskRow.__table__
     task_cols = ["id", "case_id", "agency", "state", "due", "due_provisional", "body"]
@@ -642,29 +608,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    from api.services.cases import china_today
-    from catalog.store import Store
-    from catalog.store.cases import Sealer
-
     os.environ["ONETHING_CASE_KEY"] = Sealer.new_key()
     os.environ.pop("ONETHING_NATS_URL", None)
     today = china_today()
-    tmp = Path(tempfile.mkdtemp(prefix="onething-cases-"))
-    schema = None
-    if args.db == "sqlite":
-        url = f"sqlite:///{tmp / 'cases.db'}"
-    elif args.db == "postgres":
-        import sqlalchemy as sa
-
-        schema = f"bench_cases_{os.getpid()}"
-        engine = sa.create_engine(PG)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        engine.dispose()
-        url = f"{PG}?options=-csearch_path%3D{schema}"
-    else:
-        url = args.db
-    try:
+    with scratch_store(args.db, "cases") as (url, tmp):
         load = os.getloadavg()
         print(
             f"# onething bench/cases.py — {platform.node()}, {os.cpu_count()} cores, {platform.machine()}, "
@@ -717,15 +664,6 @@ def main() -> int:
         )
         end = os.getloadavg()
         print(f"# load average at end: {end[0]:.2f} {end[1]:.2f} {end[2]:.2f}")
-    finally:
-        if schema is not None:
-            import sqlalchemy as sa
-
-            engine = sa.create_engine(PG)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            engine.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -28,12 +28,15 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder would shadow the `api` package with the bench modules.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.scale import PG, free_port, make_files  # noqa: E402 - after the sys.path fix above
+import httpx
+
+from bench.common import ROOT, scratch_store, start_server, wait_until_ready
+from bench.scale import make_files
+from catalog.store import Store
 
 
 class Readers:
@@ -48,8 +51,6 @@ class Readers:
         self.threads = [threading.Thread(target=self._read, args=(k,), daemon=True) for k in range(n)]
 
     def _read(self, k: int) -> None:
-        import httpx
-
         client = httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token}"}, timeout=120)
         rng = random.Random(k)
         while not self.stop.is_set():
@@ -142,124 +143,85 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    import httpx
-
-    from catalog.store import Store
-
-    tmp = Path(tempfile.mkdtemp(prefix="onething-races-"))
-    schema = None
-    if args.db == "sqlite":
-        url = f"sqlite:///{tmp / 'races.db'}"
-    elif args.db == "postgres":
-        import sqlalchemy as sa
-
-        schema = f"races_{os.getpid()}"
-        engine = sa.create_engine(PG)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        engine.dispose()
-        url = f"{PG}?options=-csearch_path%3D{schema}"
-    else:
-        url = args.db
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ONETHING_TOKEN_TTL": "5", "ONETHING_RATE_LIMIT": "0"}
-    server = None
-    try:
-        print(f"# onething bench/races.py — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-        print(f"# command: python bench/races.py --rows {args.rows} --db {args.db} --readers {args.readers} --quiet {args.quiet:g}")
-        files = make_files(args.rows, tmp)
-        subprocess.run(
-            [sys.executable, "-m", "onething", "publish", str(files["first"]), "--db", url],
-            cwd=ROOT, env=env, check=True, capture_output=True,
-        )
-        store = Store(url)
-        token = store.create_token("bench", "admin")
-        catalog = store.dictionaries(store.revision())
-        bundles = [b.bundle.id for b in store.bundles()]
-        store.dispose()
-        counties = sorted(c for c, r in catalog.regions.items() if r.level == "county")
-        pairs = [(b, c) for b in bundles for c in counties]
-        print(
-            f"catalog: {args.rows:,} implementation rows ({files['first'].stat().st_size / 2**20:.0f} MiB), "
-            f"{len(counties):,} counties, {len(bundles)} bundles; county {files['county']}: {files['county_rows']:,} rows"
-        )
-        port = free_port()
-        log = tmp / "server.log"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "onething", "serve", "--db", url, "--port", str(port)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),  # noqa: SIM115 - the child holds it for its life
-        )
-        base = f"http://127.0.0.1:{port}"
-        admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=600)
-        while True:
-            try:
-                if admin.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit(log.read_text()[-3000:])
-            time.sleep(0.1)
-        readers = Readers(base, token, pairs, args.readers)
-        readers.start()
-        time.sleep(2)  # warm: the view loaded, connections open
-        readers.measure()
-        cpu, wall = cpu_seconds(server.pid), time.perf_counter()
-        time.sleep(args.quiet)
-        quiet = figures(readers.measure())
-        print(line("no publish", quiet))
-        print(cpu_line(server.pid, cpu, wall))
-        print(readers.by_kind())
-        for name, path, target in (
-            ("during PUT /catalog (whole file)", files["second"], "/catalog"),
-            ("during a county's PUT", files["partial"], f"/regions/{files['county']}/implementations"),
-        ):
+    with scratch_store(args.db, "races") as (url, tmp):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "ONETHING_TOKEN_TTL": "5", "ONETHING_RATE_LIMIT": "0"}
+        server = None
+        try:
+            print(f"# onething bench/races.py — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+            print(f"# command: python bench/races.py --rows {args.rows} --db {args.db} --readers {args.readers} --quiet {args.quiet:g}")
+            files = make_files(args.rows, tmp)
+            subprocess.run(
+                [sys.executable, "-m", "onething", "publish", str(files["first"]), "--db", url],
+                cwd=ROOT, env=env, check=True, capture_output=True,
+            )
+            store = Store(url)
+            token = store.create_token("bench", "admin")
+            catalog = store.dictionaries(store.revision())
+            bundles = [b.bundle.id for b in store.bundles()]
+            store.dispose()
+            counties = sorted(c for c, r in catalog.regions.items() if r.level == "county")
+            pairs = [(b, c) for b in bundles for c in counties]
+            print(
+                f"catalog: {args.rows:,} implementation rows ({files['first'].stat().st_size / 2**20:.0f} MiB), "
+                f"{len(counties):,} counties, {len(bundles)} bundles; county {files['county']}: {files['county_rows']:,} rows"
+            )
+            log = tmp / "server.log"
+            server, base = start_server(url, log, env)
+            admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=600)
+            wait_until_ready(server, log, lambda: admin.get("/health").status_code == 200)
+            readers = Readers(base, token, pairs, args.readers)
+            readers.start()
+            time.sleep(2)  # warm: the view loaded, connections open
             readers.measure()
-            spy = None
-            if args.py_spy:
-                out = Path(tempfile.gettempdir()) / f"races-{os.getpid()}-{target.strip('/').replace('/', '_')}.txt"
-                spy = subprocess.Popen(
-                    [args.py_spy, "record", "--gil", "--threads", "--format", "raw", "--rate", "200",
-                     "-o", str(out), "-p", str(server.pid)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )
+            cpu, wall = cpu_seconds(server.pid), time.perf_counter()
+            time.sleep(args.quiet)
+            quiet = figures(readers.measure())
+            print(line("no publish", quiet))
+            print(cpu_line(server.pid, cpu, wall))
+            print(readers.by_kind())
+            for name, path, target in (
+                ("during PUT /catalog (whole file)", files["second"], "/catalog"),
+                ("during a county's PUT", files["partial"], f"/regions/{files['county']}/implementations"),
+            ):
+                readers.measure()
+                spy = None
+                if args.py_spy:
+                    out = Path(tempfile.gettempdir()) / f"races-{os.getpid()}-{target.strip('/').replace('/', '_')}.txt"
+                    spy = subprocess.Popen(
+                        [args.py_spy, "record", "--gil", "--threads", "--format", "raw", "--rate", "200",
+                         "-o", str(out), "-p", str(server.pid)],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    )
+                    time.sleep(1)
+                    readers.measure()
+                body = path.read_bytes()
+                cpu, wall = cpu_seconds(server.pid), time.perf_counter()
+                t = time.perf_counter()
+                r = admin.put(target, content=body)
+                took = time.perf_counter() - t
+                if spy is not None:
+                    spy.send_signal(2)
+                    spy.wait(30)
+                    print(f"  py-spy (GIL holders): {out}")
+                assert r.status_code == 200, r.text[:500]
+                during = figures(readers.measure())
+                print(line(name, during, quiet, f"   [publish {took:.2f} s, revision {r.json()['revision']}]"))
+                print(readers.by_kind())
+                print(cpu_line(server.pid, cpu, wall))
                 time.sleep(1)
                 readers.measure()
-            body = path.read_bytes()
-            cpu, wall = cpu_seconds(server.pid), time.perf_counter()
-            t = time.perf_counter()
-            r = admin.put(target, content=body)
-            took = time.perf_counter() - t
-            if spy is not None:
-                spy.send_signal(2)
-                spy.wait(30)
-                print(f"  py-spy (GIL holders): {out}")
-            assert r.status_code == 200, r.text[:500]
-            during = figures(readers.measure())
-            print(line(name, during, quiet, f"   [publish {took:.2f} s, revision {r.json()['revision']}]"))
-            print(readers.by_kind())
-            print(cpu_line(server.pid, cpu, wall))
-            time.sleep(1)
-            readers.measure()
-        readers.close()
-        if readers.errors:
-            print(f"{len(readers.errors)} reads failed, first: {readers.errors[0]}")
-        print("target: every read while a publish runs under 250 ms")
-        if args.keep:
-            keep = Path(tempfile.gettempdir()) / f"races-server-{os.getpid()}.log"
-            shutil.copy(log, keep)
-            print(f"server log: {keep}")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
-        if schema is not None:
-            import sqlalchemy as sa
-
-            engine = sa.create_engine(PG)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            engine.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
+            readers.close()
+            if readers.errors:
+                print(f"{len(readers.errors)} reads failed, first: {readers.errors[0]}")
+            print("target: every read while a publish runs under 250 ms")
+            if args.keep:
+                keep = Path(tempfile.gettempdir()) / f"races-server-{os.getpid()}.log"
+                shutil.copy(log, keep)
+                print(f"server log: {keep}")
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(10)
     return 0
 
 

@@ -27,21 +27,23 @@ import os
 import platform
 import random
 import resource
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Run as a script, this file's folder would shadow the `api` package with the bench modules.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import ROOT, scratch_store, start_server, wait_until_ready
 
 # -- phases, each run in a subprocess: `python bench/scale.py --phase NAME ...` ----------------
+# Each phase reports its peak RSS, so each imports only what it uses, inside it: SQLAlchemy and
+# httpx at the top would count in every phase (+21 and +18 MiB over a bare interpreter's 10 MiB,
+# measured with `ru_maxrss`).
 
 
 def phase_decode(path: str) -> dict:
@@ -201,12 +203,6 @@ def record_replace(record, **changes):
 # -- the API on the store -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mib(pid: int) -> float:
     total = 0
     for child in [pid, *children(pid)]:
@@ -238,17 +234,9 @@ def api_figures(url: str, files: dict, tmp: Path) -> dict:
     bundles = [b.bundle for b in store.bundles()]
     store.dispose()
     counties = sorted(c for c, r in catalog.regions.items() if r.level == "county")
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ONETHING_TOKEN_TTL": "5"}
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "onething", "serve", "--db", url, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115 - the child holds it for its life
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(url, tmp / "server.log", env)
     headers = {"Authorization": f"Bearer {token}"}
     client = httpx.Client(base_url=base, headers=headers, timeout=60)
     out: dict = {}
@@ -257,16 +245,13 @@ def api_figures(url: str, files: dict, tmp: Path) -> dict:
         pairs = [(b.id, c) for b in bundles for c in counties]
         rng.shuffle(pairs)
         first = pairs[0]
-        while True:
-            try:
-                r = client.get(f"/bundles/{first[0]}/workflow", params={"region": first[1]})
-                if r.status_code in (200, 422):
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit((tmp / "server.log").read_text()[-3000:])
-            time.sleep(0.05)
+        wait_until_ready(
+            server,
+            tmp / "server.log",
+            lambda: client.get(f"/bundles/{first[0]}/workflow", params={"region": first[1]}).status_code
+            in (200, 422),
+            pause=0.05,
+        )
         out["first_workflow_s"] = time.perf_counter() - started
         times = []
         for bundle, county in pairs[1:301]:
@@ -339,22 +324,7 @@ def main() -> int:
         print(json.dumps(result))
         return 0
 
-    tmp = Path(tempfile.mkdtemp(prefix="onething-scale-"))
-    schema = None
-    if args.db == "sqlite":
-        url = f"sqlite:///{tmp / 'scale.db'}"
-    elif args.db == "postgres":
-        import sqlalchemy as sa
-
-        schema = f"bench_{os.getpid()}"
-        engine = sa.create_engine(PG)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        engine.dispose()
-        url = f"{PG}?options=-csearch_path%3D{schema}"
-    else:
-        url = args.db
-    try:
+    with scratch_store(args.db, "scale") as (url, tmp):
         print(
             f"# onething bench/scale.py — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         )
@@ -406,15 +376,6 @@ def main() -> int:
                 f"slowest read during a county's publish: {figures['slowest_read_during_publish_ms']:.1f} ms"
                 f" (the publish took {figures['partial_during_api_s']:.2f} s)  [target ≤ 250 ms]"
             )
-    finally:
-        if schema is not None:
-            import sqlalchemy as sa
-
-            engine = sa.create_engine(PG)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            engine.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

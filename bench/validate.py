@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def phase(name: str, path: str) -> dict:
-    """Run one phase in this process and return its figures."""
+    """Run one phase in this process and return its figures (its peak RSS among them: the
+    project is imported here, in the phase's own process, not at the top)."""
     sys.path.insert(0, str(ROOT))
     from catalog.load import gc_paused
     from catalog.model import record_decoder

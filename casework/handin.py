@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from msgspec import Struct
 
-from bundler import BundleError, Workflow
+from bundler import BundleError, Workflow, checked_answers
 from catalog.model import Catalog, requirements_of
 
 from . import fields
@@ -60,8 +60,6 @@ def refused_bundling(error: BundleError) -> Refused:
 
 def check_answers(catalog: Catalog, answers: Mapping[str, str]) -> None:
     """UNKNOWN_ANSWER naming each question whose answer (or the question itself) is unknown."""
-    from bundler import checked_answers
-
     faults = []
     for question, answer in answers.items():
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from msgspec import Struct
@@ -50,6 +51,15 @@ class Finding(Struct, frozen=True, gc=False):
 def finding(rule: str, kind: str, key: str | None, line: int | None, message: str) -> Finding:
     """A finding with the severity its rule id fixes."""
     return Finding(rule, RULES[rule], kind, key, line, message)
+
+
+def about(kind: str, key: str | None, line: int | None) -> Callable[[str, str], Finding]:
+    """`finding` for one record: its kind, key and line said once, then `say(rule, message)`."""
+
+    def say(rule: str, message: str) -> Finding:
+        return finding(rule, kind, key, line, message)
+
+    return say
 
 
 class Conformity(Struct, frozen=True, gc=False):

@@ -138,7 +138,7 @@ def _alnum(text: str) -> str:
 
 def _pinyin(text: str) -> tuple[str, str]:
     """(initials, full pinyin) of the text's Chinese characters and Latin letters/digits."""
-    from pypinyin import Style, lazy_pinyin
+    from pypinyin import Style, lazy_pinyin  # not at the top: 1.6 s to import (`-X importtime`)
 
     full = lazy_pinyin(text, errors=_alnum)
     initials = lazy_pinyin(text, style=Style.FIRST_LETTER, errors=_alnum)
@@ -195,7 +195,7 @@ class SearchIndex:
         synonyms: Mapping[str, tuple[str, ...]] | None = None,
         regions: Mapping[str, Region] | None = None,
     ):
-        import rjieba
+        import rjieba  # not at the top: 0.9 s to import (`-X importtime`), only for an index
 
         self.stopwords = load_stopwords()
         self.synonyms: dict[str, set[str]] = {}

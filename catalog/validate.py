@@ -15,7 +15,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from .findings import Conformity, Finding, Report, Summary, finding
+from .findings import Conformity, Finding, Report, Summary, about, finding
 from .load import DECODE_ERRORS, gc_paused, schema_finding, without_bom
 from .model import (
     KIND,
@@ -239,13 +239,11 @@ class Run:
 
     def _header_position(self, number: int) -> bool:
         """True when this header is the one to keep; a repeated or late header is HEADER."""
+        say = about("catalog", None, number)
         if self.header_line is not None:
             self.findings.append(
-                finding(
+                say(
                     "HEADER",
-                    "catalog",
-                    None,
-                    number,
                     f"第 {number} 行重复了文件头（文件头已在第 {self.header_line} 行）。",
                 )
             )
@@ -253,11 +251,8 @@ class Run:
         self.header_line = number
         if number != self.first_line:
             self.findings.append(
-                finding(
+                say(
                     "HEADER",
-                    "catalog",
-                    None,
-                    number,
                     f"文件头在第 {number} 行，应为第一条记录（第 {self.first_line} 行在它之前）。",
                 )
             )

@@ -2,7 +2,11 @@
 
 Each command lives in its own module under `onething.commands` and exposes
 `register(subparsers)`; the module imports its heavy dependencies (SQLAlchemy,
-Litestar) only when it runs, so `onething validate` starts fast.
+Litestar) only when it runs, so `onething validate` starts fast. Measured with
+`python -X importtime` (2 cores, loaded): the CLI with every command's parser, 71 ms; what the
+commands import when they run, on top of that: `catalog.store` 4.4 s, `catalog.validate` 1.3 s,
+`bundler` 1.0 s, `uvicorn` 0.2 s, `api.relay` 0.16 s. Every command module is imported to build
+the parser, so those imports stay inside the functions that run the command.
 
 Every expected failure is one line on stderr (`onething COMMAND: what went wrong`) and one
 of these exit codes; anything else is a bug and keeps its traceback:

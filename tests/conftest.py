@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 NINGXIA = ROOT / "fixtures" / "ningxia.jsonl"
@@ -24,6 +25,13 @@ PG_URL = os.environ.get("ONETHING_PG_URL", "postgresql+psycopg://postgres@127.0.
 REDIS_URL = os.environ.get("ONETHING_REDIS_URL", "redis://127.0.0.1:6379/0")
 NATS_URL = os.environ.get("ONETHING_TEST_NATS_URL", "nats://127.0.0.1:4222")
 REQUIRE = os.environ.get("ONETHING_REQUIRE_SERVICES") == "1"
+
+# A randomised test can be replayed. Hypothesis's tests print, on failure, the falsifying example
+# and a `@reproduce_failure(...)` line that replays it (and `pytest --hypothesis-seed=N` replays a
+# whole run); a test drawing its own random moments prints its seed and reads it back from
+# ONETHING_TEST_SEED (`test_store_crash.py`); every other `random.Random(n)` has a fixed seed.
+hypothesis_settings.register_profile("onething", print_blob=True)
+hypothesis_settings.load_profile("onething")
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -33,6 +41,13 @@ def _reachable(url: str, default_port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def free_port() -> int:
+    """A port nothing listens on now (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def need(what: str, available: bool) -> None:

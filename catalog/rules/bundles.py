@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping
 
-from ..findings import Finding, finding
+from ..findings import Finding, about
 from ..model import Bundle, Catalog
 from ..wording import named
 from .situations import when_ref_findings
@@ -21,35 +21,27 @@ def bundle_rules(
     broken_items = broken.get("item", ())
     out: list[Finding] = []
     key = bundle.id
+    say = about("bundle", key, line)
     if len(bundle.items) < 2:
         out.append(
-            finding(
+            say(
                 "BUNDLE",
-                "bundle",
-                key,
-                line,
                 f"{named('bundle', key, bundle.name)}只列出 {len(bundle.items)} 个事项，一件事至少应包含 2 个事项。",
             )
         )
     twice = sorted(code for code, n in Counter(bundle.items).items() if n > 1)
     if twice:
         out.append(
-            finding(
+            say(
                 "BUNDLE",
-                "bundle",
-                key,
-                line,
                 f"{named('bundle', key, bundle.name)}重复列出事项 {'、'.join(twice)}，每个事项只应列出一次。",
             )
         )
     for code in dict.fromkeys(bundle.items):
         if code not in catalog.items and code not in broken_items:
             out.append(
-                finding(
+                say(
                     "UNKNOWN_REF",
-                    "bundle",
-                    key,
-                    line,
                     f"{named('bundle', key, bundle.name)}：成员事项“{code}”未在目录中定义。",
                 )
             )
@@ -57,11 +49,8 @@ def bundle_rules(
     for region in dict.fromkeys(bundle.regions or ()):
         if region not in catalog.regions and region not in broken_regions:
             out.append(
-                finding(
+                say(
                     "UNKNOWN_REF",
-                    "bundle",
-                    key,
-                    line,
                     f"{named('bundle', key, bundle.name)}：区划“{region}”未在目录中定义。",
                 )
             )
@@ -69,11 +58,8 @@ def bundle_rules(
     for code, when in bundle.when.items():
         if code not in members:
             out.append(
-                finding(
+                say(
                     "BUNDLE",
-                    "bundle",
-                    key,
-                    line,
                     f"{named('bundle', key, bundle.name)}为事项 {code} 设置了适用情形，但该事项不在这件事中。",
                 )
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from ..codes import NATIONAL, province_of, uscc_problem
-from ..findings import Finding, finding
+from ..findings import Finding, about, finding
 from ..model import LEVEL_DIGIT, Implementation, Item, Material, Region, Requirement
 from ..wording import field_name, listed, named
 from ..words import level_name
@@ -122,6 +122,7 @@ class ImplementationRules:
         if self._uscc.get(uscc, _UNSEEN) is not None:
             self._agency(impl, line, out)
         code = impl.code
+        say = about("implementation", code, line)
         if where is not None:
             if code != uscc + where.digit + impl.item:
                 conforms = False
@@ -131,22 +132,16 @@ class ImplementationRules:
             out.append(_impl_code(impl, line, uscc + "?" + impl.item))
         if impl.promised_days > impl.statutory_days:
             out.append(
-                finding(
+                say(
                     "TIME_LIMIT",
-                    "implementation",
-                    code,
-                    line,
                     f"实施清单 {code} 的{field_name('promised_days')}为 {impl.promised_days} 天，"
                     f"超过了{field_name('statutory_days')}{impl.statutory_days} 天。",
                 )
             )
         if impl.online_depth == 4 and impl.visits > 0:
             out.append(
-                finding(
+                say(
                     "ONLINE_VISITS",
-                    "implementation",
-                    code,
-                    line,
                     f"实施清单 {code} 为全程网办（网办深度 4），却要求到现场 {impl.visits} 次。",
                 )
             )
@@ -210,26 +205,21 @@ class ImplementationRules:
     ) -> bool:
         """Name, type and basis as the item has them (True when they are), and its statutory_days."""
         code, item = impl.code, facts.item
+        say = about("implementation", code, line)
         conforms = True
         if impl.name != item.name:
             conforms = False
             out.append(
-                finding(
+                say(
                     "FOUR_SAME_NAME",
-                    "implementation",
-                    code,
-                    line,
                     f"实施清单 {code} 的名称为“{impl.name}”，应与{named('item', item.code, item.name)}同名。",
                 )
             )
         if impl.type != item.type:
             conforms = False
             out.append(
-                finding(
+                say(
                     "FOUR_SAME_TYPE",
-                    "implementation",
-                    code,
-                    line,
                     f"实施清单 {code} 的类型为“{impl.type}”，{named('item', item.code, item.name)}的类型为“{item.type}”。",
                 )
             )
@@ -240,11 +230,8 @@ class ImplementationRules:
                 out.append(_basis(impl, line, item, mine, facts.basis))
         if impl.statutory_days != item.statutory_days:
             out.append(
-                finding(
+                say(
                     "TIME_LIMIT",
-                    "implementation",
-                    code,
-                    line,
                     f"实施清单 {code} 的{field_name('statutory_days')}为 {impl.statutory_days} 天，"
                     f"应与{named('item', item.code, item.name)}相同（{item.statutory_days} 天）。",
                 )
@@ -256,13 +243,11 @@ class ImplementationRules:
     ) -> None:
         """LEVEL and SCOPE: the region's level is one the item allows, inside the owning province."""
         code, item, region = impl.code, facts.item, where.region
+        say = about("implementation", code, line)
         if region.level not in facts.levels:
             out.append(
-                finding(
+                say(
                     "LEVEL",
-                    "implementation",
-                    code,
-                    line,
                     f"实施清单 {code} 位于{level_name(region.level)}{named('region', region.code, region.name)}，"
                     f"但{named('item', item.code, item.name)}只能在"
                     f"{'、'.join(map(level_name, item.levels)) or '（未列出任何层级）'}实施。",
@@ -270,11 +255,8 @@ class ImplementationRules:
             )
         if facts.province is not None and where.province != facts.province:
             out.append(
-                finding(
+                say(
                     "SCOPE",
-                    "implementation",
-                    code,
-                    line,
                     f"实施清单 {code} 位于{named('region', region.code, region.name)}，"
                     f"不在{named('item', item.code, item.name)}所属的省级区划 {facts.province} 之内。",
                 )
@@ -285,6 +267,7 @@ class ImplementationRules:
     ) -> None:
         """只减不增: drop requirements or alternatives, mark optional — never add, never make mandatory."""
         code = impl.code
+        say = about("implementation", code, line)
         item = facts.item
         requirements: list[Requirement] = impl.materials or []
         known = facts.requirements
@@ -294,11 +277,8 @@ class ImplementationRules:
             if base is None:
                 last = len(known)  # out of the item's order: let the shape check look
                 out.append(
-                    finding(
+                    say(
                         "MATERIAL_ADDED",
-                        "implementation",
-                        code,
-                        line,
                         f"实施清单 {code} 增加了材料要求“{r.req}”，{named('item', item.code, item.name)}没有这项要求"
                         f"（事项的材料要求为{listed(known) or '空'}）。",
                     )
@@ -315,11 +295,8 @@ class ImplementationRules:
             if not alternatives.issuperset(r.any_of):
                 added = [m for m in r.any_of if m not in alternatives]
                 out.append(
-                    finding(
+                    say(
                         "MATERIAL_ADDED",
-                        "implementation",
-                        code,
-                        line,
                         f"实施清单 {code} 的材料要求“{r.req}”接受了{listed(added)}，"
                         f"{named('item', item.code, item.name)}并未列出（事项接受{listed(sorted(alternatives))}）。",
                     )
@@ -327,11 +304,8 @@ class ImplementationRules:
                 self.material_refs.extend((line, code, m) for m in added)
             if optional and not r.optional:
                 out.append(
-                    finding(
+                    say(
                         "MATERIAL_ADDED",
-                        "implementation",
-                        code,
-                        line,
                         f"实施清单 {code} 把材料要求“{r.req}”改为必需，{named('item', item.code, item.name)}将其列为非必需。",
                     )
                 )
@@ -451,24 +425,19 @@ def unknown_refs(
     broken_regions: Collection[str] = (),
 ) -> list[Finding]:
     """UNKNOWN_REF for an implementation's item and region (a record that failed to decode is not 'unknown')."""
+    say = about("implementation", impl.code, line)
     out = []
     if item is None and impl.item not in broken_items:
         out.append(
-            finding(
+            say(
                 "UNKNOWN_REF",
-                "implementation",
-                impl.code,
-                line,
                 f"实施清单 {impl.code}：事项“{impl.item}”未在目录中定义。",
             )
         )
     if region is None and impl.region not in broken_regions:
         out.append(
-            finding(
+            say(
                 "UNKNOWN_REF",
-                "implementation",
-                impl.code,
-                line,
                 f"实施清单 {impl.code}：区划“{impl.region}”未在目录中定义。",
             )
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..codes import NATIONAL, item_code_problem, region_level_of_code
-from ..findings import Finding, finding
+from ..findings import Finding, about, finding
 from ..model import Catalog, Item, Requirement
 from ..wording import named
 from .situations import when_ref_findings
@@ -44,6 +44,7 @@ def item_findings(
 ) -> list[Finding]:
     """Everything about one item that needs the rest of the catalog but not its implementations."""
     code = item.code
+    say = about("item", code, line)
     out = requirement_shape("item", code, line, item.materials)
     main = catalog.items.get(item.main) if item.main is not None else None
 
@@ -63,21 +64,15 @@ def item_findings(
     if main is not None:
         if main.main is not None:
             out.append(
-                finding(
+                say(
                     "SUBITEM",
-                    "item",
-                    code,
-                    line,
                     f"{named('item', code, item.name)}以 {main.code} 为主项，但它本身是 {main.main} 的子项。",
                 )
             )
         if main.type != item.type:
             out.append(
-                finding(
+                say(
                     "SUBITEM",
-                    "item",
-                    code,
-                    line,
                     f"{named('item', code, item.name)}的类型为“{item.type}”，其主项 {main.code} 的类型为“{main.type}”；子项应与主项类型相同。",
                 )
             )

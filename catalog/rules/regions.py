@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from ..codes import region_code_problem, region_parent
-from ..findings import Finding, finding
+from ..findings import Finding, about, finding
 from ..model import Catalog, Region
 from ..wording import named
 from ..words import level_name
@@ -22,6 +22,7 @@ def region_findings(
     """
     out: list[Finding] = []
     code = region.code
+    say = about("region", code, line)
     problem = region_code_problem(code, region.level)
     if problem is not None:
         out.append(
@@ -35,21 +36,15 @@ def region_findings(
         else:
             expected = f"{implied}（{level_name(region.level)}区划的编码所示）"
         out.append(
-            finding(
+            say(
                 "REGION_PARENT",
-                "region",
-                code,
-                line,
                 f"{named('region', code, region.name)}的上级区划为{'“' + region.parent + '”' if region.parent is not None else '空'}，应为 {expected}。",
             )
         )
     elif implied is not None and implied not in catalog.regions and implied not in broken:
         out.append(
-            finding(
+            say(
                 "UNKNOWN_REF",
-                "region",
-                code,
-                line,
                 f"{named('region', code, region.name)}：上级区划 {implied} 未在目录中定义。",
             )
         )

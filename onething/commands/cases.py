@@ -19,6 +19,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import os
 import sys
 from datetime import date
@@ -135,9 +137,6 @@ def _calendar_list(args: argparse.Namespace) -> int:
 
 
 def _relay(args: argparse.Namespace) -> int:
-    import asyncio
-    import logging
-
     from api.relay import BrokerDown, Relay, RelayConfig
     from catalog.store.outbox import Outbox
 

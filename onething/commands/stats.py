@@ -12,6 +12,7 @@ import unicodedata
 
 import msgspec
 
+from .progress import counter
 from .store import DEFAULT_DB, _safe
 
 
@@ -46,8 +47,6 @@ def run_stats(args: argparse.Namespace) -> int:
     from api.view import slice_of
     from bundler.stats import bundle_rows, stats
     from catalog.tree import subtree
-
-    from .progress import counter
 
     opened = open_version(args, "stats")
     if opened is None:
@@ -148,8 +147,6 @@ def register_advise(sub: argparse._SubParsersAction) -> None:
 def run_advise(args: argparse.Namespace) -> int:
     from api.view import slice_of
     from bundler.advisor import advise
-
-    from .progress import counter
 
     opened = open_version(args, "advise")
     if opened is None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from catalog.words import ROLES
 from onething.commands.shared import cli_user, db_option
@@ -47,40 +50,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     revoke.set_defaults(run=_revoke)
 
 
-def _store(args: argparse.Namespace):
-    from catalog.store import Store
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[Any]:
+    """The store at --db (or ONETHING_DB), disposed of at the end."""
+    from catalog.store import Store  # not at the top: see onething/cli.py
 
-    return Store(args.db or os.environ.get("ONETHING_DB") or "sqlite:///onething.db")
+    store = Store(args.db or os.environ.get("ONETHING_DB") or "sqlite:///onething.db")
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 def _create(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
-        print(store.create_token(args.name, args.role, region=args.region, agency=args.agency, by=cli_user()))
-    except ValueError as exc:
-        print(f"onething token: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        store.dispose()
+    with _store(args) as store:
+        try:
+            print(store.create_token(args.name, args.role, region=args.region, agency=args.agency, by=cli_user()))
+        except ValueError as exc:
+            print(f"onething token: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         for name, role, region, created in store.tokens():
             print(f"{name}\t{role}\t{region or '-'}\t{created.isoformat()}")
-    finally:
-        store.dispose()
     return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         count = store.revoke_tokens(args.name, by=cli_user())
-    finally:
-        store.dispose()
     if count == 0:
         print(f"onething token: no token named {args.name!r}", file=sys.stderr)
         return 1

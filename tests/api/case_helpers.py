@@ -96,11 +96,15 @@ class CaseApi:
 
 
 @contextmanager
-def case_api(db_url: str, monkeypatch: Any, calendar_dir: str | None = None) -> Iterator[CaseApi]:
+def case_api(
+    db_url: str, monkeypatch: Any, calendar_dir: str | None = None, nats_url: str | None = None
+) -> Iterator[CaseApi]:
+    """The cases API: the Ningxia catalog, one token per agency, a fixed clock; tasks pushed to
+    `nats_url` where one is given."""
     monkeypatch.setenv("ONETHING_CASE_KEY", Sealer.new_key())
     if calendar_dir is not None:
         monkeypatch.setenv("ONETHING_CALENDAR_DIR", calendar_dir)
-    with running(Settings(db_url=db_url, token_ttl=0)) as api:
+    with running(Settings(db_url=db_url, token_ttl=0, nats_url=nats_url)) as api:
         api.store.publish_file(NINGXIA)
         clock = Clock()
         api.client.app.state.cases.clock = clock

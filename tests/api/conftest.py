@@ -4,10 +4,14 @@ Litestar's test client, a small valid catalog published, and one token per role.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 
@@ -15,6 +19,7 @@ from api.app import create_app
 from api.settings import Settings
 from catalog.model import Catalog, record_encoder
 from tests.bundler.build import Builder, req
+from tests.conftest import ROOT, free_port
 
 ROLES = ("portal", "designer", "reviewer", "admin")
 
@@ -108,6 +113,42 @@ def running(
         tokens = {role: store.create_token(f"test-{role}", role) for role in ROLES}
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, tokens)
+
+
+@contextmanager
+def serving(
+    db_url: str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    ready: str = "/health",
+    ok: tuple[int, ...] = (200,),
+    stderr: int | None = None,
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`onething serve` for real (uvicorn in a subprocess, HTTP over a socket) on the store at
+    `db_url`, with `args` added, once `ready` answers with a status in `ok`; yields the process and its base URL,
+    and stops it at the end unless it has ended."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "onething", "serve", "--db", db_url, "--port", str(port), "--log-level", "warning", *args],
+        cwd=ROOT,
+        env=env,
+        stderr=stderr,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}{ready}", timeout=1).status_code in ok:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("onething serve did not come up")
+        yield proc, base
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(20)
 
 
 @pytest.fixture

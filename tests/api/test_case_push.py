@@ -11,9 +11,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -32,8 +29,8 @@ from catalog.store import Store
 from catalog.store.cases import Sealer
 from catalog.store.outbox import Outbox
 from catalog.store.schema import OutboxRow, TaskRow
-from tests.api.case_helpers import AGENCIES, FATHER, MOTHER, CaseApi, Clock, finish, newborn, outputs_of
-from tests.api.conftest import running
+from tests.api.case_helpers import AGENCIES, FATHER, MOTHER, CaseApi, case_api, finish, newborn, outputs_of
+from tests.api.conftest import serving
 from tests.api.netutil import Proxy
 from tests.conftest import NINGXIA, ROOT, onething
 
@@ -110,16 +107,8 @@ def stream(nats_url, monkeypatch) -> Iterator[Stream]:
 @contextmanager
 def pushing(db_url: str, monkeypatch, nats_url: str | None) -> Iterator[CaseApi]:
     """The cases API (Ningxia catalog, agency tokens, a fixed clock) with push to `nats_url`."""
-    monkeypatch.setenv("ONETHING_CASE_KEY", Sealer.new_key())
-    with running(Settings(db_url=db_url, token_ttl=0, nats_url=nats_url)) as api:
-        api.store.publish_file(NINGXIA)
-        clock = Clock()
-        api.client.app.state.cases.clock = clock
-        agency = {
-            name: api.store.create_token(f"agency-{name}", "agency", agency=uscc)
-            for name, uscc in AGENCIES.items()
-        }
-        yield CaseApi(api, clock, agency)
+    with case_api(db_url, monkeypatch, nats_url=nats_url) as c:
+        yield c
 
 
 def outbox_rows(engine: sa.Engine) -> list[tuple[str, int, bool]]:
@@ -229,12 +218,6 @@ def test_jetstream_drops_a_message_sent_twice(db_url, stream, monkeypatch):
 # -- kill -9 between commit and publish -----------------------------------------------------------
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_kill_9_between_commit_and_publish_loses_no_task(db_url, stream, monkeypatch):
     key = Sealer.new_key()
     store = Store(db_url)
@@ -247,44 +230,14 @@ def test_a_kill_9_between_commit_and_publish_loses_no_task(db_url, stream, monke
         "ONETHING_NATS_SUBJECT": stream.subject,
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
-    port = _port()
     # the service commits the hand-in, then its relay dies just before publishing (the test seam)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "onething",
-            "serve",
-            "--db",
-            db_url,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**env, "ONETHING_RELAY_CRASH": "before-publish"},
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("onething serve did not come up")
+    with serving(db_url, env={**env, "ONETHING_RELAY_CRASH": "before-publish"}) as (proc, base):
         try:
             r = httpx.post(f"{base}/cases", json=newborn(), timeout=30)
             assert r.status_code == 201, r.text
         except httpx.TransportError:
             pass  # killed before its answer went out: the commit is what counts
         assert proc.wait(60) == -9
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     rows = outbox_rows(store.engine)
     with store.engine.connect() as conn:
         tasks = {t: json.loads(b)["seq"] for t, b in conn.execute(sa.select(TaskRow.id, TaskRow.body))}

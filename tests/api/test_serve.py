@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
 import httpx
 import pytest
 
-from tests.conftest import ROOT, onething
+from tests.conftest import onething
 
-from .conftest import jsonl, small_catalog
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .conftest import jsonl, serving, small_catalog
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -27,34 +16,7 @@ def test_serve_answers_over_http(sqlite_url, workers):
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
     assert len(token) >= 32
-    port = _port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "onething",
-            "serve",
-            "--db",
-            sqlite_url,
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("onething serve did not come up")
+    with serving(sqlite_url, "--workers", str(workers)) as (_, base):
         auth = {"Authorization": f"Bearer {token}"}
         r = httpx.put(f"{base}/catalog", content=jsonl(small_catalog()), headers=auth, timeout=30)
         assert r.status_code == 200, r.text
@@ -63,9 +25,6 @@ def test_serve_answers_over_http(sqlite_url, workers):
             assert r.status_code == 200 and r.json()["bundle"] == "newborn"
         assert httpx.get(f"{base}/regions").status_code == 200  # a published read
         assert httpx.get(f"{base}/catalog").status_code == 401
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def test_token_cli_list_and_revoke(sqlite_url):
@@ -81,38 +40,10 @@ def test_token_cli_list_and_revoke(sqlite_url):
 
 
 def test_serve_refuses_a_megabyte_of_headers(sqlite_url):
-    port = _port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "onething",
-            "serve",
-            "--db",
-            sqlite_url,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/schema/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("onething serve did not come up")
+    with serving(sqlite_url, ready="/schema/openapi.json") as (_, base):
         try:
             status = httpx.get(f"{base}/health", headers={"X-Big": "x" * (1 << 20)}, timeout=30).status_code
         except httpx.TransportError:
             status = None  # the server hung up on it: refused too
         assert status is None or 400 <= status < 500
         assert httpx.get(f"{base}/schema/openapi.json", timeout=10).status_code == 200  # still serving
-    finally:
-        proc.terminate()
-        proc.wait(20)

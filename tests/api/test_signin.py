@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,9 +18,9 @@ from api.auth import TokenChecker
 from api.settings import Settings
 from catalog.store.schema import PageSessionRow
 from catalog.store.tokens import token_digest
-from tests.conftest import ROOT, onething
+from tests.conftest import onething
 
-from .conftest import Api, running, small_catalog
+from .conftest import Api, running, serving, small_catalog
 
 FORM = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -112,27 +109,13 @@ def test_cross_site_sign_in_sets_no_cookie(sqlite_api):
 def _serving(sqlite_url: str, **env: str) -> Iterator[str]:
     """`onething serve` for real (its peer is 127.0.0.1, which uvicorn's own proxy handling would
     trust), with `env` added; yields the base URL."""
-    port = _port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "onething", "serve", "--db", sqlite_url, "--port", str(port)],
-        cwd=ROOT,
+    with serving(
+        sqlite_url,
         env={**os.environ, "ONETHING_SIGNIN_FAILURES": "2", **env},
+        ok=(200, 503),
         stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("onething serve did not come up")
+    ) as (_, base):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def _attempt(base: str, token: str, **headers: str) -> httpx.Response:
@@ -140,12 +123,6 @@ def _attempt(base: str, token: str, **headers: str) -> httpx.Response:
         form = client.get("/pages/login")
         csrf = FORM.search(form.text).group(1)
         return client.post("/pages/login", data={"token": token, "csrf": csrf, "next": "/"})
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_forged_forwarded_for_from_an_unlisted_peer_does_not_reset_the_lockout(sqlite_url):

@@ -21,30 +21,16 @@ from catalog.model import (
     Item,
     Material,
     Question,
-    Region,
     Requirement,
     record_encoder,
 )
+from fixtures.ningxia import REGIONS as NINGXIA_REGIONS
+from fixtures.ningxia import req
 
-REGIONS = [
-    Region("000000", "全国", "national", None),
-    Region("640000", "宁夏回族自治区", "province", "000000"),
-    Region("640100", "银川市", "city", "640000"),
-    Region("640104", "兴庆区", "county", "640100"),
-    Region("640105", "西夏区", "county", "640100"),
-    Region("640200", "石嘴山市", "city", "640000"),
-    Region("640202", "大武口区", "county", "640200"),
-]
+__all__ = ["REGIONS", "Builder", "req"]  # req: the tests build requirements as the fixture does
 
-
-def req(
-    name: str,
-    *any_of: str,
-    optional: bool = False,
-    deferrable: bool = False,
-    when: dict[str, list[str]] | None = None,
-) -> Requirement:
-    return Requirement(name, list(any_of), optional, deferrable, when or {})
+# The nation, 宁夏, 银川 with 兴庆区 and 西夏区, 石嘴山 with 大武口区: the fixture's rows.
+REGIONS = [r for r in NINGXIA_REGIONS if r.code in {"000000", "640000", "640100", "640104", "640105", "640200", "640202"}]
 
 
 class Builder:

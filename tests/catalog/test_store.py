@@ -47,6 +47,14 @@ def rows(store: Store) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(ImplementationRow)).scalar_one()
 
 
+def unreferenced_item(catalog: Catalog) -> str:
+    """The first item no bundle lists, no item requires and no sub-item names as its main."""
+    referenced = {code for b in catalog.bundles.values() for code in b.items}
+    referenced |= {code for item in catalog.items.values() for code in item.requires}
+    referenced |= {item.main for item in catalog.items.values() if item.main}
+    return next(code for code in sorted(catalog.items) if code not in referenced)
+
+
 def test_publish_then_read_gives_the_same_catalog(db_url, ningxia):
     store = Store(db_url)
     assert store.catalog() is None and store.revision() == 0
@@ -228,10 +236,7 @@ def test_cli_refusal_and_unreadable_file(sqlite_url, tmp_path: Path):
 def test_designer_bundles_survive_a_publish_and_must_still_hold(db_url, tmp_path: Path, ningxia):
     store = Store(db_url)
     store.publish_file(NINGXIA)
-    referenced = {code for b in ningxia.bundles.values() for code in b.items}
-    referenced |= {code for item in ningxia.items.values() for code in item.requires}
-    referenced |= {item.main for item in ningxia.items.values() if item.main}
-    loner = next(code for code in sorted(ningxia.items) if code not in referenced)
+    loner = unreferenced_item(ningxia)
     other = next(code for code in sorted(ningxia.items) if code != loner)
     store.create_bundle(Bundle("designer-made", "设计人员新建的一件事", [loner, other]))
     store.publish_file(NINGXIA)
@@ -444,10 +449,7 @@ def test_a_kept_bundle_must_still_hold(db_url, tmp_path: Path, ningxia):
     an item only the edited bundle names is refused, naming the bundle."""
     store = Store(db_url)
     store.publish_file(NINGXIA)
-    referenced = {code for b in ningxia.bundles.values() for code in b.items}
-    referenced |= {code for item in ningxia.items.values() for code in item.requires}
-    referenced |= {item.main for item in ningxia.items.values() if item.main}
-    loner = next(code for code in sorted(ningxia.items) if code not in referenced)
+    loner = unreferenced_item(ningxia)
     bundle_id = min(ningxia.bundles)
     stored = store.bundle(bundle_id)
     edit = msgspec.structs.replace(stored.bundle, items=[*stored.bundle.items, loner])

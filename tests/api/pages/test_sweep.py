@@ -26,7 +26,7 @@ from api.app import create_app
 from api.pages.csrf import FIELD, token_for
 from api.settings import Settings
 from catalog.model import Catalog, record_encoder
-from tests.pages.conftest import broken, ningxia
+from tests.api.pages.conftest import broken, ningxia
 
 COUNTY, CITY, PROVINCE = "640104", "6401", "64"
 REGION_CODES = {"county": COUNTY, "city": "640100", "province": "640000"}

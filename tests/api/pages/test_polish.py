@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from api.app import create_app
 from api.pages.csrf import FIELD, token_for
 from api.settings import Settings
-from tests.pages.conftest import ningxia
+from tests.api.pages.conftest import ningxia
 
 GUIDE = "/pages/bundles/newborn/guide?region=640104"
 

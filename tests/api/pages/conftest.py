@@ -9,7 +9,6 @@ for the review page to have something to show.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import pytest
 from catalog.model import Catalog, Item
 from catalog.store import Store
 from catalog.validate import load_file
-from tests.conftest import NINGXIA, ROOT
+from tests.conftest import NINGXIA, ROOT, free_port
 
 BROWSER_ARGS = [
     "--no-sandbox",
@@ -59,12 +58,6 @@ class Server:
 
     def store(self) -> Store:
         return Store(self.db_url)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ningxia() -> Catalog:
