@@ -125,15 +125,13 @@ class Store:
             # Writers wait for each other instead of failing; WAL lets readers go on meanwhile.
             # (check_same_thread: a publish hands its connection to a writer thread for a while.)
             kwargs["connect_args"] = {"timeout": lock_timeout, "check_same_thread": False}
-        else:
-            kwargs["pool_pre_ping"] = True
         self.engine = sa.create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             from .guarded import guard
 
-            guard(self.engine, self.limits, gate)
+            guard(self.engine, self.limits, gate)  # pings a connection that sat idle, too
         _check_layout(self.engine)
         Base.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
