@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from catalog.store.outbox import Message, Outbox, OutboxWriter, message_id
 
@@ -115,6 +116,8 @@ class Relay:
         self._since = 0.0
         self._attempts = 0
         self._pruned_at = float("-inf")
+        self.connected = False
+        """The broker is connected and the stream there (what `GET /health` reports)."""
 
     # -- in the app: a thread of its own ------------------------------------------------------
     def start(self) -> None:
@@ -155,6 +158,11 @@ class Relay:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
 
+    @property
+    def broker(self) -> Literal["connected", "down"]:
+        """The broker as this relay last found it (`GET /health`)."""
+        return "connected" if self.connected and self._trouble != "broker" else "down"
+
     # -- the loop --------------------------------------------------------------------------------
     async def run(self, *, once: bool = False) -> Tally:
         """Relay until stopped; `once`: until the outbox has nothing left to send, then return
@@ -186,6 +194,7 @@ class Relay:
                         )
                         js = nc.jetstream(timeout=self.config.timeout)
                         await self._ensure_stream(js)
+                        self.connected = True
                     self._wake.clear()
                     while await self._pump(js):
                         pass
@@ -204,6 +213,7 @@ class Relay:
                         await asyncio.sleep(0.05)
                         continue
                 except (OSError, TimeoutError, nats.errors.Error) as exc:
+                    self.connected = False
                     self._troubled("broker", f"NATS at {self.config.url} unreachable ({_said(exc)})")
                     if nc is not None:
                         await _close(nc)
@@ -222,6 +232,7 @@ class Relay:
                     continue
                 await self._sleep(self.config.poll, wakeable=True)
         finally:
+            self.connected = False
             if nc is not None:
                 await _close(nc)
         return self.tally

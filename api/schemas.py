@@ -56,6 +56,10 @@ class Health(Struct):
     database: Literal["ok", "unavailable"]
     cache: Literal["memory", "redis", "unavailable"]
     catalog: CatalogSummary | None
+    broker: Literal["connected", "not configured", "down"] = "not configured"
+    """NATS (§7.2 push) as this instance's relay finds it; optional, so never a reason for 503
+    (tasks wait in the outbox): "not configured" without ONETHING_NATS_URL, or when this instance
+    runs no relay (ONETHING_NATS_RELAY=0)."""
 
 
 # -- regions ------------------------------------------------------------------------

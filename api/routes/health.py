@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -19,12 +19,17 @@ class HealthController(Resource, path="/health", tag="health"):
     @get(
         summary="Health and catalog summary",
         description="503 (with `Retry-After`) when the database or the cache cannot be reached "
-        "or does not answer within its time limit; `database` and `cache` say which.",
+        "or does not answer within its time limit; `database` and `cache` say which. `broker`: "
+        "NATS for the push of tasks (optional: its absence or outage is reported, not a 503).",
         responses={503: ResponseSpec(data_container=Health, description="degraded")},
     )
     async def health(
-        self, views: NamedDependency[Views], workflows: NamedDependency[WorkflowService]
+        self, request: Request, views: NamedDependency[Views], workflows: NamedDependency[WorkflowService]
     ) -> Response[Health]:
+        relay = request.app.state.get("relay")
+        broker: Literal["connected", "not configured", "down"] = (
+            "not configured" if relay is None else relay.broker
+        )
         cache = workflows.cache_kind
         try:
             await workflows.cache.exists("health")  # bounded, behind the cache's breaker
@@ -40,6 +45,7 @@ class HealthController(Resource, path="/health", tag="health"):
                 database="unavailable",
                 cache=cache,  # type: ignore[arg-type]
                 catalog=None,
+                broker=broker,
             )
             return _degraded(body, DATABASE_RETRY_AFTER)
         status: Literal["ok", "degraded"] = "ok" if cache != "unavailable" else "degraded"
@@ -49,6 +55,7 @@ class HealthController(Resource, path="/health", tag="health"):
             database="ok",
             cache=cache,  # type: ignore[arg-type]
             catalog=snap.summary,
+            broker=broker,
         )
         if status != "ok":
             breaker = getattr(workflows.cache, "breaker", None)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bundler import BundleError, compose
+from bundler import BundleError, Workflow, compose
 from casework import (
     AnswerIn,
     Case,
@@ -55,7 +55,9 @@ from casework.handin import check_answers
 from casework.machine import case_overdue, task_overdue
 from casework.model import Queue, QueuedTask, RatingOut, RectificationList
 from casework.rating import rectification_overdue
+from catalog.model import Catalog
 
+from ..lru import MISSING, BoundedLRU
 from .base import off_loop
 
 if TYPE_CHECKING:
@@ -68,6 +70,8 @@ log = logging.getLogger("onething.api")
 
 CHINA = ZoneInfo("Asia/Shanghai")
 CALENDAR_TTL = 60.0
+WORKFLOWS = 1024
+"""Hand-in workflows kept in this process (a bundle or items × region × answers each)."""
 """Seconds the calendar (package + added years) is kept before the store is asked again."""
 
 
@@ -104,6 +108,8 @@ class CaseService:
         self._calendar: WorkCalendar | None = None
         self._calendar_at = float("-inf")
         self._calendar_years: frozenset[int] = frozenset()
+        self._workflows: BoundedLRU[tuple[Any, ...], tuple[Catalog, Workflow]] = BoundedLRU(WORKFLOWS)
+        """Hand-ins' workflows with the slices they were composed from (`hand_in`)."""
 
     _run = staticmethod(off_loop)
 
@@ -118,7 +124,9 @@ class CaseService:
         schedules = [*directory_schedules(self.calendar_dir), *self.cases.schedules()]
         calendar = WorkCalendar(schedules)
         years = frozenset(s.year for s in schedules)
-        if (self._calendar is not None and years - self._calendar_years) or (self._calendar is None and years):
+        if (self._calendar is not None and years - self._calendar_years) or (
+            self._calendar is None and years
+        ):
             moved = self.cases.recount(calendar)
             if moved:
                 log.info("counted %d provisional due dates again on the calendar of %s", moved, sorted(years))
@@ -143,15 +151,25 @@ class CaseService:
         if body.region not in catalog.regions:
             raise refused_bundling(BundleError("UNKNOWN_REGION", f"目录中没有区划 {body.region}。", []))
         items = catalog.bundles[body.bundle].items if body.bundle is not None else list(body.items or [])
-        part = await self.views.slice(view, items, view.path(body.region))
+        # The workflow and the slice it was composed from, kept per content: the version, the
+        # bundles' revision, the bundle or items, the region and the answers (never stale).
+        answers = tuple(sorted(body.answers.items()))
+        key = (view.version, view.bundle_rev, body.bundle, tuple(items), body.region, answers)
+        held = self._workflows.get(key)
+        if held is MISSING:
+            part = await self.views.slice(view, items, view.path(body.region))
 
         def work() -> Case:
-            check_answers(part, body.answers)
-            try:
-                workflow = compose(part, items, body.region, body.bundle, answers=body.answers)
-            except BundleError as exc:
-                raise refused_bundling(exc) from None
-            plan = check(body, workflow, part)
+            nonlocal held
+            if held is MISSING:
+                check_answers(part, body.answers)
+                try:
+                    workflow = compose(part, items, body.region, body.bundle, answers=body.answers)
+                except BundleError as exc:
+                    raise refused_bundling(exc) from None
+                held = (part, workflow)
+                self._workflows.put(key, held)
+            plan = check(body, held[1], held[0])
             created = self.cases.create(
                 body, plan, revision=view.version, today=self.clock(), calendar=self.calendar(), by=who.name
             )
@@ -237,9 +255,10 @@ class CaseService:
         return await self._run(self._queue, uscc, who, state, limit, cursor)
 
     def _queue(self, uscc: str, who: Who, state: str | None, limit: int, after: int | None) -> Queue:
-        records, nxt = self.cases.queue(uscc, state=state, limit=limit, after=after)
         role = "admin" if who.caller is not None and who.caller.role == "admin" else "agency"
-        personal = self.cases.personal([(r.case, r.fields) for r in records], by=who.name, role=role)
+        records, nxt, personal = self.cases.queue(
+            uscc, state=state, limit=limit, after=after, by=who.name, role=role
+        )
         tasks = []
         for r in records:
             held = personal.get(r.case)

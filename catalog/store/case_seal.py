@@ -66,5 +66,17 @@ def write_key_file(path: str | Path) -> bool:
     return True
 
 
+ACCESS_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+"""The access code's letters: digits and capitals without the look-alikes 0/O, 1/I/L (a code
+is read off a printed receipt and typed in by hand)."""
+ACCESS_LENGTH = 24
+"""24 of 31 letters: 118 bits."""
+
+
+def new_access_code() -> str:
+    """A fresh access code (§7.1: shown once)."""
+    return "".join(secrets.choice(ACCESS_ALPHABET) for _ in range(ACCESS_LENGTH))
+
+
 access_digest = token_digest
 """A case's access code is kept as a token is (`catalog.store.tokens`)."""

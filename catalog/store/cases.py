@@ -18,9 +18,8 @@ transaction has committed (the relay's wake-up, `api.relay`).
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -54,7 +53,7 @@ from casework.model import FormValue
 
 from . import case_figures
 from .audit import audit
-from .case_seal import Sealer, access_digest, write_key_file
+from .case_seal import Sealer, access_digest, new_access_code, write_key_file
 from .schema import (
     AuditRow,
     CalendarRow,
@@ -79,6 +78,7 @@ __all__ = [
 
 Listener = Callable[[Connection, CaseRecord, list[TaskRecord]], None]
 _TOLD = "onething.cases.told"
+_BATCH = "onething.cases.batch"
 
 _case_decoder = msgspec.json.Decoder(CaseRecord)
 _task_decoder = msgspec.json.Decoder(TaskRecord)
@@ -130,10 +130,14 @@ class CaseStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            conn.info.pop(_TOLD, None)
-            yield conn
-            told = conn.info.pop(_TOLD, False)
+        """One transaction (`_batch` sends its last statements and the COMMIT together)."""
+        with self.engine.connect() as conn, ExitStack() as after_commit:
+            with conn.begin():
+                conn.info[_BATCH] = after_commit
+                conn.info.pop(_TOLD, None)
+                yield conn
+                told = conn.info.pop(_TOLD, False)
+            conn.info.pop(_BATCH, None)
         if told:
             for hook in self.committed:
                 hook()
@@ -157,9 +161,10 @@ class CaseStore:
     ) -> Created:
         """A checked hand-in becomes a case with its tasks, in one transaction."""
         sealer = self._sealer()
-        access = secrets.token_urlsafe(18)
+        access = new_access_code()
         with self._write() as conn:
             serial = _next_serial(conn, hand_in.region, today)
+            _batch(conn)  # the rest is writes: sent with the COMMIT
             case_id = f"{hand_in.region}-{today:%Y%m%d}-{serial:04d}"
             case, tasks = open_case(
                 case_id,
@@ -174,7 +179,7 @@ class CaseStore:
             )
             personal = _encoder.encode(Personal(applicant=hand_in.applicant, form=plan.form))
             conn.execute(
-                sa.insert(CaseRow),
+                _INSERT_CASE,
                 {
                     "id": case.id,
                     "region": case.region,
@@ -191,9 +196,12 @@ class CaseStore:
                     "moves": 0,
                 },
             )
-            conn.execute(sa.insert(TaskRow), [_task_values(t) for t in tasks])
+            conn.execute(_INSERT_TASK, [_task_values(t) for t in tasks])
             case_figures.add(conn, case_figures.contributions(case, tasks, None))
-            audit(conn, by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks))
+            line = _audit_line(
+                by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks)
+            )
+            conn.execute(_INSERT_AUDIT, line)
             self._tell(conn, case, tasks)
         return Created(loaded=Loaded(case=case, tasks=tasks, rating=None), access=access)
 
@@ -222,56 +230,52 @@ class CaseStore:
         applicant included); one audit line per case read, in the reading transaction. A purged
         case gives None (and no line: nothing was read)."""
         ids = sorted({case_id for case_id, _ in wanted})
-        out: dict[str, Personal | None] = {}
         if not ids:
-            return out
+            return {}
         sealer = self._sealer()
-        lines: list[dict[str, Any]] = []
         with self._write() as conn:
             sealed = dict(
                 conn.execute(sa.select(CaseRow.id, CaseRow.sealed).where(CaseRow.id.in_(ids))).all()
             )
-            for case_id, fields in wanted:
-                blob = sealed.get(case_id)
-                if blob is None:
-                    out[case_id] = None
-                    continue
-                whole = _personal_decoder.decode(sealer.open(blob, case_id))
-                if fields is None:
-                    out[case_id] = whole
-                    shown: Any = ["applicant", *sorted(whole.form)]
-                else:
-                    form = {k: v for k, v in whole.form.items() if k in fields}
-                    out[case_id] = Personal(applicant=Applicant(name="", id_number=""), form=form)
-                    shown = sorted(form)
-                lines.append(
-                    {
-                        "at": datetime.now(UTC),
-                        "by": by,
-                        "action": "case.personal",
-                        "target": case_id,
-                        "detail": _encoder.encode({"role": role, "fields": shown}).decode(),
-                    }
-                )
-            if lines:  # the lines `audit` writes, sent at once (a queue page reads up to 500 cases)
-                conn.execute(sa.insert(AuditRow), lines)
-        return out
+            return _opened(conn, sealer, sealed, wanted, by=by, role=role)
 
     def queue(
-        self, agency: str, *, state: str | None, limit: int, after: int | None
-    ) -> tuple[list[TaskRecord], int | None]:
+        self,
+        agency: str,
+        *,
+        state: str | None,
+        limit: int,
+        after: int | None,
+        by: str,
+        role: str,
+    ) -> tuple[list[TaskRecord], int | None, dict[str, Personal | None]]:
         """One page of an agency's tasks, oldest first, through (agency, state, pk); the cursor of
-        the next page, or None."""
-        query = sa.select(TaskRow.pk, TaskRow.body).where(TaskRow.agency == agency)
+        the next page, or None; and each task's case's personal data limited to its item's
+        fields (as `personal`, audited: one line per case read). One query, and the audit lines
+        sent with the COMMIT."""
+        query = (
+            sa.select(TaskRow.pk, TaskRow.body, CaseRow.id, CaseRow.sealed)
+            .join(CaseRow, CaseRow.id == TaskRow.case_id)
+            .where(TaskRow.agency == agency)
+        )
         if state is not None:
             query = query.where(TaskRow.state == state)
         if after is not None:
             query = query.where(TaskRow.pk > after)
-        with self.engine.connect() as conn:
+        with self._write() as conn:
             rows = conn.execute(query.order_by(TaskRow.pk).limit(limit + 1)).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return [_task_decoder.decode(body) for _, body in rows], rows[-1][0] if more else None
+            more = len(rows) > limit
+            rows = rows[:limit]
+            records = [_task_decoder.decode(body) for _, body, _, _ in rows]
+            if records:
+                sealer = self._sealer()
+                sealed = {case_id: blob for _, _, case_id, blob in rows}
+                personal = _opened(
+                    conn, sealer, sealed, [(r.case, r.fields) for r in records], by=by, role=role
+                )
+            else:
+                personal = {}
+        return records, rows[-1][0] if more else None, personal
 
     # -- events -----------------------------------------------------------------------------------
     def event(
@@ -539,13 +543,83 @@ class CaseStore:
 # -- rows ------------------------------------------------------------------------------------------
 
 
-def _next_serial(conn: Connection, region: str, day: date) -> int:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(CaseSerialRow).values(region=region, day=day, counter=1)
-    stmt = stmt.on_conflict_do_update(
+_INSERT_CASE = sa.insert(CaseRow).inline()
+_INSERT_TASK = sa.insert(TaskRow).inline()
+_INSERT_AUDIT = sa.insert(AuditRow).inline()
+"""Built once (compiled once per engine, SQLAlchemy's cache); `inline`: no RETURNING of the new
+key, which no caller reads (and a statement sent by `_batch` could not)."""
+
+
+def _serial_upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(CaseSerialRow).values(
+        region=sa.bindparam("region"), day=sa.bindparam("day"), counter=1
+    )
+    return stmt.on_conflict_do_update(
         index_elements=["region", "day"], set_={"counter": CaseSerialRow.counter + 1}
     ).returning(CaseSerialRow.counter)
-    return int(conn.execute(stmt).scalar_one())
+
+
+_NEXT_SERIAL = {"postgresql": _serial_upsert(postgresql), "sqlite": _serial_upsert(sqlite)}
+
+
+def _next_serial(conn: Connection, region: str, day: date) -> int:
+    stmt = _NEXT_SERIAL[conn.dialect.name]
+    return int(conn.execute(stmt, {"region": region, "day": day}).scalar_one())
+
+
+def _batch(conn: Connection) -> None:
+    """From here to the COMMIT of `CaseStore._write`'s transaction, on PostgreSQL, statements go
+    out without waiting for their answers (psycopg's pipeline mode): one round trip for them all
+    and the COMMIT. Only for statements whose result is not read (no SELECT, no RETURNING)."""
+    if conn.dialect.name == "postgresql":
+        conn.info[_BATCH].enter_context(conn.connection.driver_connection.pipeline())  # type: ignore[union-attr]
+
+
+def _audit_line(by: str, action: str, target: str, **detail: Any) -> dict[str, Any]:
+    """An audit row's values, as `lifecycle.audit` writes them (for `_INSERT_AUDIT`)."""
+    return {
+        "at": datetime.now(UTC),
+        "by": by,
+        "action": action,
+        "target": target,
+        "detail": _encoder.encode(detail).decode(),
+    }
+
+
+def _opened(
+    conn: Connection,
+    sealer: Sealer,
+    sealed: dict[str, bytes | None],
+    wanted: Sequence[tuple[str, Sequence[str] | None]],
+    *,
+    by: str,
+    role: str,
+) -> dict[str, Personal | None]:
+    """The sealed personal data opened, each case's limited to the fields wanted (None: all of
+    it), and one audit line per case read written (`personal`)."""
+    out: dict[str, Personal | None] = {}
+    lines: list[dict[str, Any]] = []
+    opened: dict[str, Personal] = {}
+    for case_id, fields in wanted:
+        blob = sealed.get(case_id)
+        if blob is None:
+            out[case_id] = None
+            continue
+        whole = opened.get(case_id)
+        if whole is None:
+            whole = opened[case_id] = _personal_decoder.decode(sealer.open(blob, case_id))
+        if fields is None:
+            out[case_id] = whole
+            shown: Any = ["applicant", *sorted(whole.form)]
+        else:
+            form = {k: v for k, v in whole.form.items() if k in fields}
+            out[case_id] = Personal(applicant=Applicant(name="", id_number=""), form=form)
+            shown = sorted(form)
+        lines.append(_audit_line(by, "case.personal", case_id, role=role, fields=shown))
+    if lines:  # sent at once (a queue page reads up to 500 cases), with the COMMIT
+        _batch(conn)
+        conn.execute(_INSERT_AUDIT, lines)
+    return out
 
 
 def _lock(conn: Connection, case_id: str) -> None:

@@ -19,15 +19,13 @@ def connect(url: str, *, echo: bool, lock_timeout: float, limits: Limits, gate: 
     if url.startswith("sqlite"):
         # (check_same_thread: a publish hands its connection to a writer thread for a while.)
         kwargs["connect_args"] = {"timeout": lock_timeout, "check_same_thread": False}
-    else:
-        kwargs["pool_pre_ping"] = True
     engine = sa.create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
         from .guarded import guard
 
-        guard(engine, limits, gate)
+        guard(engine, limits, gate)  # pings a connection that sat idle, too
     return engine
 
 

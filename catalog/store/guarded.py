@@ -4,6 +4,7 @@ importing psycopg costs a SQLite user's command start.)"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +13,12 @@ import psycopg
 from psycopg import errors
 
 from .limits import Gate, Limits, thread_limit
+
+IDLE_PING = 2.0
+"""Seconds a pooled connection may sit idle and still be handed out without a ping first (a
+connection busy serving requests is not pinged on every checkout: that would cost each request
+a round trip; one left idle may have been dropped by a restarted server)."""
+_IDLE_SINCE = "onething.idle_since"
 
 
 class Unanswered(psycopg.OperationalError):
@@ -96,6 +103,24 @@ def guard(engine: Any, limits: Limits, gate: Gate | None) -> None:
         if gate is not None:
             gate.success()
         return conn
+
+    @sa.event.listens_for(engine, "checkin")
+    def checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        """The pool's pre-ping, for a connection that sat idle past IDLE_PING: a dead one is
+        replaced (`DisconnectionError`: the pool opens another) instead of failing a request."""
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < IDLE_PING:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise sa.exc.DisconnectionError("the pooled connection did not answer a ping")
 
 
 @contextmanager

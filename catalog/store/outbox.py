@@ -53,6 +53,8 @@ class PushedTask(QueuedTask, kw_only=True, omit_defaults=True):
 
 
 _encoder = msgspec.json.Encoder()
+_INSERT = sa.insert(OutboxRow).inline()
+"""No RETURNING of the new key: the hand-in sends these rows with its COMMIT (psycopg pipeline)."""
 
 
 def message_id(task_id: str, seq: int) -> str:
@@ -77,7 +79,7 @@ class OutboxWriter:
         today = self.clock()
         now = datetime.now(UTC)
         conn.execute(
-            sa.insert(OutboxRow),
+            _INSERT,
             [
                 {
                     "task_id": t.task.id,

@@ -274,6 +274,8 @@ def test_without_a_broker_nothing_is_written_and_the_pull_api_works(sqlite_url, 
         queue = c.api.client.get(f"/agencies/{agency}/tasks", headers=c.as_agency(name))
         assert queue.status_code == 200 and queue.json()["tasks"]
         assert outbox_rows(c.api.store.engine) == []
+        health = c.api.client.get("/health")
+        assert health.status_code == 200 and health.json()["broker"] == "not configured"
 
 
 def test_a_broker_down_slows_no_request_and_is_one_line_until_it_is_back(
@@ -298,6 +300,8 @@ def test_a_broker_down_slows_no_request_and_is_one_line_until_it_is_back(
                 time.sleep(0.1)
             assert relay.tally.failures >= 3
             assert len(outbox_rows(c.api.store.engine)) == n
+            health = c.api.client.get("/health")  # the broker is optional: reported, not a 503
+            assert health.status_code == 200 and health.json()["broker"] == "down", health.text
             down = [r for r in captured.records if "unreachable" in r.getMessage()]
             assert len(down) == 1 and down[0].levelname == "WARNING", captured.text
             proxy.resume()
@@ -305,6 +309,7 @@ def test_a_broker_down_slows_no_request_and_is_one_line_until_it_is_back(
             assert len(got) == n
             wait_until_sent(c.api.store.engine)
             assert all(sent for _, _, sent in outbox_rows(c.api.store.engine))
+            assert c.api.client.get("/health").json()["broker"] == "connected"
             back = [r for r in captured.records if "sending again" in r.getMessage()]
             assert (
                 len(back) == 1 and len([r for r in captured.records if "unreachable" in r.getMessage()]) == 1

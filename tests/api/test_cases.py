@@ -47,6 +47,7 @@ def test_a_hand_in_creates_the_case_its_tasks_and_a_readable_id(c):
     assert case["state"] == "open" and case["revision"] == 1
     assert case["due"] == "2026-12-11"  # Fri 4 Dec + 5 working days
     assert len(case["access"]) >= 20
+    assert not set(case["access"]) & set("0O1IlL"), case["access"]  # no look-alikes on the receipt
     states = [(t["stage"], t["state"]) for t in case["tasks"]]
     assert states[:2] == [(0, "ready"), (0, "ready")]
     assert all(s == "waiting" for stage, s in states if stage > 0)
