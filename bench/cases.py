@@ -10,7 +10,9 @@
    `open_case`, `apply` for each event, `rate`), then copied under each case's own id and written
    in batches (PostgreSQL: COPY; SQLite: executemany), the personal data sealed per case (AES-GCM,
    the case id as associated data); the figures' counter rows are the templates' contributions
-   times their counts, written once — what the store would hold had each case gone through it.
+   times their counts, rolled up as the store keeps them (`case_figures.Rows`: per region scope
+   at each level, per day and month) and written once by the same batches — what the store
+   would hold had each case gone through it.
 2. The API (`onething serve`: the real Litestar app under uvicorn, one worker, in a subprocess):
    - hand-in (`POST /cases`) of `--handins` generated bodies from 4 client threads: throughput,
      p50/p95 — and the floor: the same rows (case and tasks, as the store wrote them) inserted
@@ -263,10 +265,11 @@ class Writer:
         ),
     }
 
-    def __init__(self, engine: Any):
+    def __init__(self, engine: Any, columns: dict[str, tuple[str, ...]] | None = None):
         self.engine = engine
         self.pg = engine.dialect.name == "postgresql"
-        self.buffers: dict[str, list[tuple]] = {name: [] for name in self.COLUMNS}
+        self.columns = columns or self.COLUMNS
+        self.buffers: dict[str, list[tuple]] = {name: [] for name in self.columns}
         self.rows = Counter()
 
     def add(self, table: str, row: tuple) -> None:
@@ -280,7 +283,7 @@ class Writer:
             rows = self.buffers[name]
             if not rows:
                 continue
-            columns = self.COLUMNS[name]
+            columns = self.columns[name]
             with self.engine.begin() as conn:
                 raw = conn.connection.driver_connection
                 if self.pg:
@@ -409,8 +412,12 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
         for counter, into in ((c.tally, total.tally), (c.due, total.due), (c.days, total.days)):
             for k, v in counter.items():
                 into[k] += v * times
+    counters = Writer(store.engine, {t.name: (*keys, *c) for t, keys, c in case_figures.TABLES})
+    for (table, _, _), rolled in zip(case_figures.TABLES, case_figures.Rows(total).each(), strict=True):
+        for row in rolled:
+            counters.add(table.name, row)
+    counters.flush()
     with store.engine.begin() as conn:
-        case_figures.add(conn, total)
         rows = [{"region": r, "day": d, "counter": n} for (r, d), n in serials.items()]
         for i in range(0, len(rows), BATCH):
             conn.execute(sa.insert(CaseSerialRow), rows[i : i + BATCH])
@@ -423,7 +430,7 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
     store.dispose()
     return {
         "seconds": time.perf_counter() - start,
-        "rows": dict(writer.rows),
+        "rows": dict(writer.rows + counters.rows),
         "templates": len(templates),
         "offers": len(every),
         "bundles": len({o.bundle for o in every}),

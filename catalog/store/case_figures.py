@@ -1,15 +1,22 @@
-"""The figures of §7.4, kept as cases move: what a case contributes to the counter rows
-(`case_tally`, `case_due_tally`, `case_days_tally`) is a function of the case as it stands, and
-each write to a case adds (after − before) in its own transaction — so the counters always
-equal a recount (`contributions` summed over every case), and a figure is a sum over counter
-rows of a region's subtree (by its code's prefix), never a scan of the cases.
+"""The figures of §7.4, kept as cases move: what a case contributes to the counters is a function
+of the case as it stands (`contributions`, keyed by hand-in day, region, bundle, item, agency),
+and each write to a case adds (after − before) in its own transaction — so the counters always
+equal a recount (`contributions` summed over every case).
+
+The counters are stored rolled up (`FigureRow`, `FigureDueRow`, `FigureDaysRow`): each key is
+written once per `scope` — the prefix of the case's region at each level ('' the nation, PP,
+PPCC, the county's 6 digits, the township's 9, the village's 12) — and once per span, the day
+('d') and its month ('m'). A region's figures over a date range are then an indexed equality
+on its scope: whole months from the month rows, the edge days of partial months from the day
+rows — never a scan of the cases, nor of the regions under it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,17 +25,24 @@ from sqlalchemy.engine import Connection
 
 from casework import FINAL, CaseRecord, Figures, Rating, RectificationFigures, TaskRecord
 
-from .schema import DaysTallyRow, DueTallyRow, RectificationRow, TallyRow
+from .schema import FigureDaysRow, FigureDueRow, FigureRow, RectificationRow
 
 Key = tuple[date, str, str, str, str]
 """(hand-in day, region, bundle or '', item or '', agency or '')."""
+Rolled = tuple[str, str, str, str, date, str]
+"""(scope, item, agency, span 'd' or 'm', the day or the month's first day, bundle): a stored row."""
 
 COUNTERS = ("cases", "open", "done", "closed", "tasks", "ratings", "score_sum", "good", "bad")
-KEY_COLUMNS = ("day", "region", "bundle", "item", "agency")
+ROLLED_COLUMNS = ("scope", "item", "agency", "span", "start", "bundle")
+ALL_TASKS = "*"
+"""The item of the due rows that count every running task of a case (the tasks' overdue figure
+without an item or agency asked)."""
+LEVEL_LENGTHS = (0, 2, 4, 6, 9, 12)
+"""The lengths of a scope: the prefixes `region_prefix` gives for the codes of each level."""
 
 
 class Contribution:
-    """What some cases add to the three counter tables."""
+    """What some cases add to the three kinds of counters."""
 
     def __init__(self) -> None:
         self.tally: Counter[tuple[Key, str]] = Counter()
@@ -63,6 +77,7 @@ def contributions(case: CaseRecord, tasks: Iterable[TaskRecord], rating: Rating 
     out = Contribution()
     base = (case.handed_on, case.region, case.bundle or "")
     whole: Key = (*base, "", "")
+    every_task: Key = (*base, ALL_TASKS, "")
     tasks = list(tasks)
     out.tally[whole, "cases"] += 1
     out.tally[whole, case.state] += 1
@@ -81,6 +96,7 @@ def contributions(case: CaseRecord, tasks: Iterable[TaskRecord], rating: Rating 
         out.tally[key, _state_column(t.state)] += 1
         if t.state not in FINAL and t.due is not None:
             out.due[key, t.due] += 1
+            out.due[every_task, t.due] += 1
         if t.state in FINAL and record.took is not None:
             out.days[key, record.took] += 1
         if rating is not None and t.id in rating.tasks:
@@ -93,6 +109,52 @@ def _score(out: Contribution, key: Key, score: int) -> None:
     out.tally[key, "score_sum"] += score
     out.tally[key, "good"] += score >= 4
     out.tally[key, "bad"] += score <= 2
+
+
+@functools.lru_cache(maxsize=4096)
+def scopes(region: str) -> tuple[str, ...]:
+    """The scopes a case of `region` is counted under: its code's prefix at every level length
+    (a province's case also under PP00 and PP0000, rows no query asks for: harmless)."""
+    return tuple(region[:n] for n in LEVEL_LENGTHS if n <= len(region))
+
+
+def _roll(key: Key) -> list[Rolled]:
+    day, region, bundle, item, agency = key
+    month = day.replace(day=1)
+    return [
+        (scope, item, agency, span, start, bundle)
+        for scope in scopes(region)
+        for span, start in (("d", day), ("m", month))
+    ]
+
+
+class Rows:
+    """A contribution as the stored rows it adds to: rolled keys → counts (zeros left out)."""
+
+    def __init__(self, delta: Contribution) -> None:
+        self.tally: dict[Rolled, Counter[str]] = {}
+        self.due: Counter[tuple[Rolled, date]] = Counter()
+        self.days: Counter[tuple[Rolled, int]] = Counter()
+        for (key, column), n in delta.tally.items():
+            for rolled in _roll(key):
+                self.tally.setdefault(rolled, Counter())[column] += n
+        for (key, due), n in delta.due.items():
+            for rolled in _roll(key):
+                self.due[rolled, due] += n
+        for (key, days), n in delta.days.items():
+            for rolled in _roll(key):
+                self.days[rolled, days] += n
+
+    def each(self) -> tuple[list[tuple[Any, ...]], ...]:
+        """The rows of each of `TABLES` (keys, then counters), in key order, zeros left out."""
+        tally = [
+            (*rolled, *(self.tally[rolled][c] for c in COUNTERS))
+            for rolled in sorted(self.tally)
+            if any(self.tally[rolled].values())
+        ]
+        due = [(*rolled, day, n) for (rolled, day), n in sorted(self.due.items()) if n]
+        days = [(*rolled, took, n) for (rolled, took), n in sorted(self.days.items()) if n]
+        return tally, due, days
 
 
 _UPSERTS: dict[tuple[str, str], Any] = {}
@@ -113,36 +175,24 @@ def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], counters: list[
     return held
 
 
+TABLES: tuple[tuple[Any, tuple[str, ...], tuple[str, ...]], ...] = (
+    (FigureRow.__table__, ROLLED_COLUMNS, COUNTERS),
+    (FigureDueRow.__table__, (*ROLLED_COLUMNS, "due"), ("count",)),
+    (FigureDaysRow.__table__, (*ROLLED_COLUMNS, "days"), ("count",)),
+)
+"""The three counter tables: their keys and counters, the columns of `Rows.each()`' rows."""
+
+
 def add(conn: Connection, delta: Contribution) -> None:
     """Add a contribution's counts to the counter rows (upserts, in the caller's transaction),
-    in a fixed order so that two writers never deadlock on them."""
-    rows: dict[Key, dict[str, int]] = {}
-    for (key, column), n in delta.tally.items():
-        rows.setdefault(key, {})[column] = n
-    if rows:
-        conn.execute(
-            _upsert(conn, TallyRow.__table__, KEY_COLUMNS, list(COUNTERS)),
-            [
-                dict(zip(KEY_COLUMNS, key, strict=True)) | {c: rows[key].get(c, 0) for c in COUNTERS}
-                for key in sorted(rows)
-            ],
-        )
-    if delta.due:
-        conn.execute(
-            _upsert(conn, DueTallyRow.__table__, (*KEY_COLUMNS, "due"), ["count"]),
-            [
-                dict(zip(KEY_COLUMNS, key, strict=True)) | {"due": due, "count": n}
-                for (key, due), n in sorted(delta.due.items())
-            ],
-        )
-    if delta.days:
-        conn.execute(
-            _upsert(conn, DaysTallyRow.__table__, (*KEY_COLUMNS, "days"), ["count"]),
-            [
-                dict(zip(KEY_COLUMNS, key, strict=True)) | {"days": days, "count": n}
-                for (key, days), n in sorted(delta.days.items())
-            ],
-        )
+    in key order so that two writers never deadlock on them."""
+    for (table, keys, counters), rows in zip(TABLES, Rows(delta).each(), strict=True):
+        if rows:
+            columns = (*keys, *counters)
+            conn.execute(
+                _upsert(conn, table, keys, list(counters)),
+                [dict(zip(columns, row, strict=True)) for row in rows],
+            )
 
 
 def region_prefix(code: str) -> str:
@@ -160,37 +210,95 @@ def region_prefix(code: str) -> str:
     return code
 
 
+def _after(prefix: str) -> str:
+    """The least string above every string starting with `prefix` (which is not empty)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def within(column: Any, region: str | None) -> list[Any]:
+    """A region code column inside `region`'s subtree, as an indexable range (not LIKE)."""
+    prefix = region_prefix(region) if region is not None else ""
+    if not prefix:
+        return []
+    return [column >= prefix, column < _after(prefix)]
+
+
+def _scope(table: Any, region: str | None) -> list[Any]:
+    """The rows of `region`'s scope: an equality when its prefix has a level's length (always,
+    for well-formed codes); else the scopes of the next longer level inside the prefix's range —
+    each case has exactly one of those, and lies under the prefix exactly when it does."""
+    prefix = region_prefix(region) if region is not None else ""
+    if len(prefix) in LEVEL_LENGTHS:
+        return [table.c.scope == prefix]
+    longer = [n for n in LEVEL_LENGTHS if n > len(prefix)]
+    if not longer:
+        return [sa.false()]
+    return [*within(table.c.scope, region), sa.func.length(table.c.scope) == longer[0]]
+
+
+def _month_after(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+Period = tuple[str, date | None, date | None]
+"""(span, first start, start to stop before): the rows of one span over a half-open range."""
+
+
+def periods(start: date | None, end: date | None) -> list[Period]:
+    """The hand-in days `start`..`end` (inclusive, None unbounded) as month rows for the whole
+    months inside and day rows for the days of the partial months at either edge."""
+    if start is not None and end is not None and start > end:
+        return []
+    first = start if start is None or start.day == 1 else _month_after(start)
+    stop = None if end is None else end + timedelta(days=1)
+    last = stop if stop is None or stop.day == 1 else stop.replace(day=1)
+    if first is not None and last is not None and first >= last:
+        return [("d", start, stop)]
+    out: list[Period] = [("m", first, last)]
+    if start is not None and first is not None and start < first:
+        out.append(("d", start, first))
+    if stop is not None and last is not None and last < stop:
+        out.append(("d", last, stop))
+    return out
+
+
 def _where(
     table: Any,
     region: str | None,
     bundle: str | None,
     item: str | None,
     agency: str | None,
-    start: date | None,
-    end: date | None,
     *,
     tasks: bool = False,
 ) -> list[Any]:
-    """The counter rows of the filters: the case rows (item ''), or with `item` or `agency` (or
-    `tasks`) the task rows."""
-    where: list[Any] = []
-    if region is not None and region_prefix(region):
-        where.append(table.c.region.startswith(region_prefix(region), autoescape=True))
+    """The rows of the filters but the dates: the case rows (item ''), with `item` or `agency`
+    that item's or agency's task rows, or with `tasks` alone the rows of every running task."""
+    where = _scope(table, region)
     if bundle is not None:
         where.append(table.c.bundle == bundle)
-    if item is None and agency is None and not tasks:
-        where.append(table.c.item == "")
+    if item is None and agency is None:
+        where += [table.c.item == (ALL_TASKS if tasks else ""), table.c.agency == ""]
     else:
-        where.append(table.c.item != "")
         if item is not None:
             where.append(table.c.item == item)
         if agency is not None:
             where.append(table.c.agency == agency)
-    if start is not None:
-        where.append(table.c.day >= start)
-    if end is not None:
-        where.append(table.c.day <= end)
     return where
+
+
+def _over(table: Any, columns: list[Any], where: list[Any], spans: list[Period]) -> Any:
+    """The rows of `where` over the periods (one indexed range each), as one subquery."""
+    parts = []
+    for span, lo, hi in spans:
+        bounds = [table.c.span == span]
+        if lo is not None:
+            bounds.append(table.c.start >= lo)
+        if hi is not None:
+            bounds.append(table.c.start < hi)
+        parts.append(sa.select(*columns).where(*where, *bounds))
+    if not parts:
+        return sa.select(*columns).where(sa.false()).subquery()
+    return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
 
 
 def figures(
@@ -206,22 +314,21 @@ def figures(
 ) -> Figures:
     """§7.4 from the counter rows. With `item` or `agency`, the cases counted are that item's or
     agency's tasks (a case with two tasks of one agency counts twice for it)."""
-    filters = (region, bundle, item, agency, start, end)
-    t = TallyRow.__table__
-    sums = conn.execute(
-        sa.select(*[sa.func.coalesce(sa.func.sum(t.c[c]), 0) for c in COUNTERS]).where(*_where(t, *filters))
-    ).one()
+    filters = (region, bundle, item, agency)
+    spans = periods(start, end)
+    t = FigureRow.__table__
+    rows = _over(t, [t.c[c] for c in COUNTERS], _where(t, *filters), spans)
+    sums = conn.execute(sa.select(*[sa.func.coalesce(sa.func.sum(rows.c[c]), 0) for c in COUNTERS])).one()
     got = dict(zip(COUNTERS, (int(v) for v in sums), strict=True))
-    d = DueTallyRow.__table__
+    d = FigureDueRow.__table__
 
     def late(where: list[Any]) -> int:
-        query = sa.select(sa.func.coalesce(sa.func.sum(d.c.count), 0)).where(*where, d.c.due < today)
-        return int(conn.execute(query).scalar_one())
+        due = _over(d, [d.c.count], [*where, d.c.due < today], spans)
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(due.c.count), 0))).scalar_one())
 
-    h = DaysTallyRow.__table__
-    histogram = conn.execute(
-        sa.select(h.c.days, sa.func.sum(h.c.count)).where(*_where(h, *filters)).group_by(h.c.days)
-    ).all()
+    h = FigureDaysRow.__table__
+    took = _over(h, [h.c.days, h.c.count], _where(h, *filters), spans)
+    histogram = conn.execute(sa.select(took.c.days, sa.func.sum(took.c.count)).group_by(took.c.days)).all()
     ratings = got["ratings"]
     return Figures(
         cases=got["cases"],
@@ -236,7 +343,7 @@ def figures(
         score_mean=round(got["score_sum"] / ratings, 3) if ratings else None,
         good_rate=round(got["good"] / ratings, 4) if ratings else None,
         bad=got["bad"],
-        rectifications=rectification_figures(conn, today=today, filters=filters),
+        rectifications=rectification_figures(conn, today=today, filters=(*filters, start, end)),
     )
 
 
@@ -264,9 +371,7 @@ def rectification_figures(conn: Connection, *, today: date, filters: tuple[Any, 
     """Rectifications are few (one per 差评): counted from their own table through its indexes."""
     region, bundle, item, agency, start, end = filters
     r = RectificationRow.__table__
-    where: list[Any] = []
-    if region is not None and region_prefix(region):
-        where.append(r.c.region.startswith(region_prefix(region), autoescape=True))
+    where: list[Any] = within(r.c.region, region)
     if bundle is not None:
         where.append(r.c.bundle == bundle)
     if item is not None:

@@ -460,6 +460,60 @@ class DaysTallyRow(Base):
     __table_args__ = (sa.Index("ix_days_tally_region", "region", "item", "day"),)
 
 
+class _FigureKey:
+    """The key of the rolled counter rows (§7.4, `catalog/store/case_figures.py`): `scope` the code
+    prefix of the case's region at each level ('' the nation, PP, PPCC, the county's 6 digits,
+    the township's 9, the village's 12), item and agency ('' and '': the case itself; else one
+    task), `span` 'm' (the month starting on `start`) or 'd' (the day `start`), and bundle ('' ad
+    hoc). A region's figures over a date range are an equality on its scope, whole months from
+    month rows and the edge days from day rows. (First in the primary key: sort_order.)"""
+
+    scope: Mapped[str] = mapped_column(sa.String(16), primary_key=True, sort_order=-6)
+    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True, sort_order=-5)
+    agency: Mapped[str] = mapped_column(sa.String(18), primary_key=True, sort_order=-4)
+    span: Mapped[str] = mapped_column(sa.String(1), primary_key=True, sort_order=-3)
+    start: Mapped[date] = mapped_column(primary_key=True, sort_order=-2)
+    bundle: Mapped[str] = mapped_column(sa.String(200), primary_key=True, sort_order=-1)
+
+
+class FigureRow(_FigureKey, Base):
+    """The figures' counters (cases, their states, tasks, ratings) per rolled key."""
+
+    __tablename__ = "case_figure"
+    cases: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    open: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    done: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    closed: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    tasks: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    ratings: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    score_sum: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    good: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    bad: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    __table_args__ = (sa.Index("ix_figure_agency", "scope", "agency", "span", "start"),)
+
+
+class FigureDueRow(_FigureKey, Base):
+    """Open cases (item '') and running tasks (item '*': all of them) by their due day: the
+    overdue count is those due before today."""
+
+    __tablename__ = "case_figure_due"
+    due: Mapped[date] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    __table_args__ = (sa.Index("ix_figure_due_agency", "scope", "agency", "span", "start"),)
+
+
+class FigureDaysRow(_FigureKey, Base):
+    """Ended cases (item '') and tasks by the working days they took: the median's histogram."""
+
+    __tablename__ = "case_figure_days"
+    days: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    __table_args__ = (sa.Index("ix_figure_days_agency", "scope", "agency", "span", "start"),)
+
+
 class OutboxRow(Base):
     """A task's message waiting for the broker (the transactional outbox of §7.2's push): written in
     the transaction that changes the task, sent by `api.relay`, marked `sent_at` once JetStream

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from casework import EventIn, HandIn, Transition, check
-from catalog.store.case_figures import COUNTERS
+from catalog.store.case_figures import TABLES, Rows
 from catalog.store.cases import recount_figures
 from tests.api.case_helpers import case_api, newborn, task_of
 
@@ -77,29 +77,29 @@ def test_the_same_key_at_once_applies_once_and_the_counters_equal_a_recount(c):
     assert by_health["cases"] == 4 and by_health["open"] == 4
 
 
+def _entries(table_rows, keys, counters):
+    """Rows of a counter table as {(key, counter): n}, zeros left out."""
+    out = {}
+    for row in table_rows:
+        for i, column in enumerate(counters):
+            if row[len(keys) + i]:
+                out[tuple(row[: len(keys)]), column] = row[len(keys) + i]
+    return out
+
+
 def stored_counters(c):
     """The three counter tables as they are, non-zero entries only."""
     import sqlalchemy as sa
 
-    from catalog.store.schema import DaysTallyRow, DueTallyRow, TallyRow
-
-    tally, due, days = {}, {}, {}
     with c.api.store.engine.connect() as conn:
-        for row in conn.execute(sa.select(TallyRow.__table__)):
-            key = (row.day, row.region, row.bundle, row.item, row.agency)
-            for column in COUNTERS:
-                if getattr(row, column):
-                    tally[key, column] = getattr(row, column)
-        for row in conn.execute(sa.select(DueTallyRow.__table__)):
-            if row.count:
-                due[(row.day, row.region, row.bundle, row.item, row.agency), row.due] = row.count
-        for row in conn.execute(sa.select(DaysTallyRow.__table__)):
-            if row.count:
-                days[(row.day, row.region, row.bundle, row.item, row.agency), row.days] = row.count
-    return tally, due, days
+        return tuple(
+            _entries(conn.execute(sa.select(*[table.c[k] for k in (*keys, *counters)])).all(), keys, counters)
+            for table, keys, counters in TABLES
+        )
 
 
 def recounted(c):
+    """What the counter tables would hold, rolled up, had they been counted from the cases."""
     import sqlalchemy as sa
 
     from catalog.store.schema import CaseRow
@@ -107,7 +107,10 @@ def recounted(c):
     with c.api.store.engine.connect() as conn:
         ids = list(conn.execute(sa.select(CaseRow.id)).scalars())
     total = recount_figures(c.api.store.cases.load(i) for i in ids)
-    return tuple({k: v for k, v in counter.items() if v} for counter in (total.tally, total.due, total.days))
+    return tuple(
+        _entries(rows, keys, counters)
+        for rows, (_, keys, counters) in zip(Rows(total).each(), TABLES, strict=True)
+    )
 
 
 def test_counters_equal_a_recount_after_every_kind_of_move(c):

@@ -470,6 +470,71 @@ def test_figures_are_counters_that_equal_a_recount(c):
     assert "applicant" not in str(whole) and "张三" not in str(whole)
 
 
+def test_figures_over_months_and_levels_equal_a_recount(c):
+    """The counters are rolled up to months and to the region at each level: a range of whole
+    months, partial edge months, one partial month, open ends and every level (and prefixes of
+    no level) give what a case-by-case recount gives."""
+    days = [date(2026, 9, 30), date(2026, 10, 1), date(2026, 10, 15), date(2026, 10, 31)]
+    days += [date(2026, 11, 1), date(2026, 11, 16), date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 4)]
+    made = []
+    for day in days:
+        c.clock.today = day
+        made.append(c.hand_in().json())
+    c.clock.today = date(2026, 12, 7)
+    for n in (0, 2, 5):
+        finish(c, made[n]["id"], made[n]["access"])
+    c.event(task_of(made[1], 1)["id"], "reject", "health", note="不予受理")
+    c.event(task_of(made[4], 1)["id"], "accept", "health")
+    c.event(task_of(made[6], 2)["id"], "accept", "health")
+    for n, score in ((0, 2), (2, 5), (5, 4)):
+        r = c.api.client.post(
+            f"/cases/{made[n]['id']}/rating",
+            json={"score": score, "tasks": {task_of(made[n], 1)["id"]: 6 - score}},
+            headers={"X-Case-Access": made[n]["access"]},
+        )
+        assert r.status_code in (200, 201), r.text
+    c.clock.today = date(2026, 12, 20)
+    spans = [
+        (None, None),
+        ("2026-10-01", "2026-11-30"),  # whole months
+        ("2026-09-30", "2026-12-01"),  # a day at each edge
+        ("2026-10-02", "2026-10-31"),  # one partial month
+        ("2026-10-15", "2026-10-15"),
+        ("2026-10-16", "2026-11-15"),  # two partial months, no whole one
+        ("2026-10-31", "2026-11-01"),
+        ("2026-10-01", None),
+        (None, "2026-10-31"),
+        ("2026-10-02", None),
+        (None, "2026-11-29"),
+        ("2026-11-30", "2026-10-01"),  # backwards: nothing
+    ]
+    regions = [(None, ""), ("640000", "64"), ("640100", "6401"), ("640104", "640104"), ("640105", "640105")]
+    regions += [("000000", ""), ("64", "64"), ("640", "640"), ("6401041", "6401041"), ("650000", "65")]
+    others = [
+        ({}, {}),
+        ({"agency": HEALTH}, {"agency": HEALTH}),
+        ({"item": "000500108000"}, {"item": "000500108000"}),
+    ]
+    others.append(({"bundle": "newborn"}, {"bundle": "newborn"}))
+    queries = [(s, r, o) for s in spans for r in regions[:5] for o in others[:2]]
+    queries += [(s, r, ({}, {})) for s in spans[:3] for r in regions[5:]]
+    queries += [(s, ("640100", "6401"), o) for s in spans[:4] for o in others[2:]]
+    for (start, end), (region, prefix), (extra, scan_extra) in queries:
+        params = {"from": start, "to": end, "region": region, **extra}
+        got = c.api.client.get("/stats/cases", params={k: v for k, v in params.items() if v}).json()
+        want = _scan(
+            c,
+            c.clock.today,
+            region_prefix=prefix,
+            start=start and date.fromisoformat(start),
+            end=end and date.fromisoformat(end),
+            **scan_extra,
+        )
+        for key, value in want.items():
+            assert got[key] == value, (params, key, got[key], value)
+    assert c.api.client.get("/stats/cases", params={"region": "640000"}).json()["cases"] == len(days)
+
+
 def test_figures_are_public_and_validate_their_filters(c):
     assert c.api.client.get("/stats/cases?region=640104").status_code == 200
     assert c.api.client.get("/stats/cases?from=yesterday").status_code == 400
