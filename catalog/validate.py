@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from pathlib import Path
+from typing import Any, Union
+
+import msgspec
 
 from .findings import Conformity, Finding, Report, Summary, about, finding
-from .load import DECODE_ERRORS, gc_paused, schema_finding, without_bom
+from .load import BOM, DECODE_ERRORS, gc_paused, schema_finding
 from .model import (
     KIND,
     Bundle,
@@ -37,7 +41,14 @@ from .rules.bundles import bundle_rules
 from .rules.fields import field_findings
 from .rules.graph import cycle_findings, orphan_findings
 from .rules.header import header_findings
-from .rules.implementations import ImplementationRules, ItemFacts, RegionFacts, proof_findings, unknown_refs
+from .rules.implementations import (
+    MAX_SPELLINGS,
+    ImplementationRules,
+    ItemFacts,
+    RegionFacts,
+    proof_findings,
+    unknown_refs,
+)
 from .rules.items import item_findings
 from .rules.regions import region_findings
 from .rules.service_points import service_point_findings
@@ -46,6 +57,8 @@ from .rules.strings import control_finding
 from .wording import duplicate_message
 
 Progress = Callable[[int], None]
+BACKSLASH = 0x5C
+"""The byte `\\`: `BACKSLASH in line` searches for one byte, 7x quicker than for a bytes object."""
 PROGRESS_EVERY = 1 << 17
 """Lines between two progress calls."""
 
@@ -129,10 +142,41 @@ def decode_line(number: int, raw: bytes) -> object | None:
         if not raw.strip():
             return None
         return schema_finding(number, raw, exc)
-    if b"\\" in raw:  # a control character can only come in escaped
+    if BACKSLASH in raw:  # a control character can only come in escaped
         obj = control_finding(obj, number) or obj  # type: ignore[arg-type]
     return obj
 
+
+def _row_type() -> Any:
+    """`Implementation` with its materials and basis left as the JSON they are (every other field
+    decoded and constrained alike, from the same definitions): a stream that keeps no
+    implementation compares those bytes with spellings already found good instead of building
+    the lists (a spelling never seen is decoded whole)."""
+    fields: list[Any] = []
+    for f in msgspec.structs.fields(Implementation):
+        kind = msgspec.Raw if f.name in ("materials", "basis") else f.type
+        if f.default is not msgspec.NODEFAULT:
+            fields.append((f.name, kind, msgspec.Raw() if kind is msgspec.Raw else f.default))
+        elif f.default_factory is not msgspec.NODEFAULT:
+            fields.append((f.name, f.type, msgspec.field(default_factory=f.default_factory)))
+        else:
+            fields.append((f.name, kind))
+    return msgspec.defstruct(
+        "ImplementationRow",
+        fields,
+        tag="implementation",
+        tag_field="kind",
+        forbid_unknown_fields=True,
+        frozen=True,
+        gc=False,
+    )
+
+
+ImplementationRow = _row_type()
+row_decoder = msgspec.json.Decoder(
+    Union[tuple(ImplementationRow if t is Implementation else t for t in KIND)]  # noqa: UP007
+)
+"""`record_decoder` with implementations as `ImplementationRow`."""
 
 PLACEHOLDER = Header(format="", version="")
 """The header of a catalog whose file has none (reported as HEADER)."""
@@ -190,9 +234,7 @@ class Run:
         """Decode and check line by line. The loop is the hot path of a national catalog,
         so it decodes inline rather than through `catalog.load.read_lines` (same results)."""
         decode = record_decoder.decode
-        numbered: Iterator[tuple[int, bytes]] = enumerate(
-            without_bom(lines if progress is None else _reporting(lines, progress)), 1
-        )
+        numbered = _numbered(lines if progress is None else _reporting(lines, progress))
         implementation = self.implementation
         other = self.line
         with gc_paused():
@@ -204,11 +246,14 @@ class Run:
                         continue
                     obj = schema_finding(number, raw, exc)
                 else:
-                    if b"\\" in raw:
+                    if BACKSLASH in raw:
                         obj = control_finding(obj, number) or obj  # type: ignore[arg-type]
                 self.first_line = number
                 other(number, obj)
                 break
+            if not self.keep:
+                self._rows(numbered)
+                return
             for number, raw in numbered:
                 try:
                     obj = decode(raw)
@@ -217,12 +262,82 @@ class Run:
                         continue
                     obj = schema_finding(number, raw, exc)
                 else:
-                    if b"\\" in raw:  # a control character can only come in escaped
+                    if BACKSLASH in raw:  # a control character can only come in escaped
                         obj = control_finding(obj, number) or obj  # type: ignore[arg-type]
                 if type(obj) is Implementation:
                     implementation(number, obj)
                 else:
                     other(number, obj)
+
+    def _rows(self, numbered: Iterator[tuple[int, bytes]]) -> None:
+        """The loop of `stream` for a run that keeps no implementation: a row that holds
+        everything by what is settled already (`ImplementationRules.holds`, its materials by
+        their bytes) is counted without more; any other line is decoded whole and checked as
+        `stream` does (a failed row decode too, so that SCHEMA says what the whole decode says)."""
+        lean = row_decoder.decode
+        implementation = self.implementation
+        other = self.line
+        row_type = ImplementationRow
+        holds = self.rules.holds
+        item_facts = self.item_facts.get
+        region_facts = self.region_facts.get
+        codes = self.impl_codes
+        add_code = codes.add
+        dedupe = self.dedupe
+        for number, raw in numbered:
+            try:
+                row: Any = lean(raw)
+            except DECODE_ERRORS:
+                if not raw.strip():
+                    continue
+                row = None
+            if type(row) is row_type and BACKSLASH not in raw:
+                facts = item_facts(row.item)
+                where = region_facts(row.region)
+                if (
+                    facts is not None
+                    and where is not None
+                    and not (dedupe and row.code in codes)
+                    and (row.name, row.type, row.statutory_days) == facts.same_scalars
+                    and row.basis in facts.basis_raw
+                    and (row.materials in facts.quiet_raw if row.materials else facts.quiet_own)
+                    and holds(row, facts, where)
+                ):
+                    if dedupe:
+                        add_code(row.code)
+                    facts.implemented = True
+                    where.implementations += 1
+                    where.conforming += 1
+                    continue
+            elif row is not None and type(row) is not row_type:
+                obj: object = row
+                if BACKSLASH in raw:
+                    obj = control_finding(row, number) or obj
+                other(number, obj)
+                continue
+            obj = decode_line(number, raw)
+            if obj is None:
+                continue
+            if type(obj) is Implementation:
+                implementation(number, obj)
+                facts = item_facts(obj.item)
+                if type(row) is row_type and facts is not None:  # learn the spellings found good
+                    if (
+                        len(facts.basis_raw) < MAX_SPELLINGS
+                        and row.basis not in facts.basis_raw
+                        and obj.basis == facts.item.basis
+                    ):
+                        facts.basis_raw.append(row.basis.copy())  # a copy lets the line go
+                    m = row.materials
+                    if (
+                        m
+                        and len(facts.quiet_raw) < MAX_SPELLINGS
+                        and m not in facts.quiet_raw
+                        and (facts.quiet_own if obj.materials is None else obj.materials in facts.quiet)
+                    ):
+                        facts.quiet_raw.append(m.copy())
+            else:
+                other(number, obj)
 
     def line(self, number: int, obj: object) -> None:
         if isinstance(obj, Finding):
@@ -303,6 +418,7 @@ class Run:
         item_facts = self.item_facts.get
         region_facts = self.region_facts.get
         check = self.rules.check
+        holds = self.rules.holds
         findings = self.findings
         pending = self.pending.append
         keep = self.keep
@@ -329,7 +445,12 @@ class Run:
                 return
             facts.implemented = True
             where.implementations += 1
-            if check(impl, line, facts, where, findings):
+            materials = impl.materials
+            if (
+                (impl.name, impl.type, impl.basis, impl.statutory_days) == facts.same
+                and (facts.quiet_own if materials is None else materials in facts.quiet)
+                and holds(impl, facts, where)
+            ) or check(impl, line, facts, where, findings):
                 where.conforming += 1
 
         return implementation
@@ -422,6 +543,15 @@ class Run:
         return Report(
             findings=out, conformity=conformity, summary=Summary(errors=errors, warnings=len(out) - errors)
         )
+
+
+def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """The lines numbered from 1, the first without a byte order mark (as `without_bom`, with
+    no generator step per line)."""
+    it = iter(lines)
+    for first in it:
+        return enumerate(chain((first.removeprefix(BOM),), it), 1)
+    return enumerate((), 1)
 
 
 def _reporting(lines: Iterable[bytes], progress: Progress) -> Iterator[bytes]:

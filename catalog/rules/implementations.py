@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
+from msgspec import Raw
+
 from ..codes import NATIONAL, province_of, uscc_problem
 from ..findings import Finding, about, finding
 from ..model import LEVEL_DIGIT, Implementation, Item, Material, Region, Requirement
@@ -30,15 +32,20 @@ class ItemFacts:
 
     __slots__ = (
         "basis",
+        "basis_raw",
         "implemented",
         "item",
         "levels",
         "materials",
         "proofs",
         "province",
+        "quiet",
+        "quiet_own",
+        "quiet_raw",
         "reductions",
         "requirements",
         "same",
+        "same_scalars",
     )
 
     def __init__(self, item: Item) -> None:
@@ -49,6 +56,10 @@ class ItemFacts:
         tend to share one localisation, and comparing with a known-good list is cheaper than checking."""
         self.same = (item.name, item.type, item.basis, item.statutory_days)
         """What an implementation repeats verbatim in the common case: one tuple comparison."""
+        self.same_scalars = (item.name, item.type, item.statutory_days)
+        self.basis_raw: list[Raw] = []
+        """Spellings (JSON) of the item's basis as implementations gave it, for a stream that
+        compares bytes instead of decoding them; at most MAX_SPELLINGS."""
         self.materials = item.materials
         self.basis = basis_set(item.basis)
         self.requirements: dict[str, tuple[int, frozenset[str], bool, dict[str, list[str]]]] = {}
@@ -60,6 +71,14 @@ class ItemFacts:
         self.province = None if item.owner == NATIONAL else province_of(item.owner)
         self.proofs: list[str] | None = None
         """The item's own requirements that demand a proof (PROOF_DEMANDED), once its materials are known."""
+        self.quiet_own = False
+        """An implementation that omits its materials raises no material finding (PROOF_DEMANDED included)."""
+        self.quiet: list[list[Requirement]] = []
+        """Explicit material lists known to raise no material finding here (the item's own, or a
+        reduction, whose proofs are settled and none demanded): `ImplementationRules.holds` looks here."""
+        self.quiet_raw: list[Raw] = []
+        """The same lists as a file spells them (the JSON of `materials`), for a stream that
+        compares bytes instead of decoding them; at most MAX_SPELLINGS."""
 
 
 class RegionFacts:
@@ -79,6 +98,8 @@ class RegionFacts:
 _UNSEEN = object()
 MAX_REDUCTIONS = 8
 """Known-good material lists remembered per item."""
+MAX_SPELLINGS = 16
+"""Spellings of quiet material lists remembered per item."""
 
 
 class ImplementationRules:
@@ -96,11 +117,31 @@ class ImplementationRules:
         """(line, implementation code, requirements) whose materials were not all known yet:
         `proof_findings` settles them at the end."""
         self._uscc: dict[str, str | None] = {}
+        self.clean_usccs: set[str] = set()
+        """Agency codes found without a problem (USCC), for `holds`."""
         self.material_refs: list[tuple[int | None, str, str]] = []
         """(line, implementation code, material id) for alternatives the item does not list."""
         self.when_refs: list[tuple[int | None, str, dict[str, list[str]]]] = []
         """(line, implementation code, conditions) for `when` conditions the item does not have:
         the questions they name may come later in the file."""
+
+    def holds(self, impl: Implementation, facts: ItemFacts, where: RegionFacts) -> bool:
+        """True when `check` would find nothing and count the implementation conforming, judged
+        from what earlier implementations settled (a clean agency code), provided its name, type,
+        basis and statutory_days are the item's (`facts.same`) and its material list is known
+        quiet (`facts.quiet_own`, `facts.quiet`, `facts.quiet_raw`): the caller looks at those,
+        as it holds them (decoded, or as bytes). The common case of a national catalog, in one
+        expression; False says only "ask `check`". `impl` may be any record with an
+        implementation's fields."""
+        uscc = impl.agency.uscc
+        return (
+            uscc in self.clean_usccs
+            and impl.code == uscc + where.digit + impl.item
+            and impl.promised_days <= impl.statutory_days
+            and (impl.online_depth != 4 or impl.visits <= 0)
+            and where.level in facts.levels
+            and (facts.province is None or where.province == facts.province)
+        )
 
     def check(
         self,
@@ -147,19 +188,26 @@ class ImplementationRules:
             )
         if facts is None:
             return conforms
-        self._proofs(impl, line, facts, out)
+        demanded = self._proofs(impl, line, facts, out)
 
         if (impl.name, impl.type, impl.basis, impl.statutory_days) != facts.same and not self._four_same(
             impl, line, facts, out
         ):
             conforms = False
         materials = impl.materials
+        good = True
         if materials is not None and materials != facts.materials and materials not in facts.reductions:
             before, refs = len(out), len(self.when_refs)
             self._materials(impl, line, facts, out)
             # a list with conditions of its own is not known good until its questions are settled
-            if len(out) == before and len(self.when_refs) == refs and len(facts.reductions) < MAX_REDUCTIONS:
+            good = len(out) == before and len(self.when_refs) == refs
+            if good and len(facts.reductions) < MAX_REDUCTIONS:
                 facts.reductions.append(materials)
+        if good and demanded == []:  # nothing to say about this list, ever: let `holds` pass it
+            if materials is None:
+                facts.quiet_own = True
+            elif len(facts.quiet) <= MAX_REDUCTIONS and materials not in facts.quiet:
+                facts.quiet.append(materials)
         if where is not None and (
             where.level not in facts.levels
             or (facts.province is not None and where.province != facts.province)
@@ -167,8 +215,11 @@ class ImplementationRules:
             self._place(impl, line, facts, where, out)
         return conforms
 
-    def _proofs(self, impl: Implementation, line: int | None, facts: ItemFacts, out: list[Finding]) -> None:
-        """PROOF_DEMANDED, with the verdict on the item's own requirements cached per item."""
+    def _proofs(
+        self, impl: Implementation, line: int | None, facts: ItemFacts, out: list[Finding]
+    ) -> list[str] | None:
+        """PROOF_DEMANDED, with the verdict on the item's own requirements cached per item; the
+        requirements demanding a proof, None while that cannot be said yet."""
         own = impl.materials is None or impl.materials == facts.materials
         if own and facts.proofs is not None:
             demanded: list[str] | None = facts.proofs
@@ -177,11 +228,12 @@ class ImplementationRules:
             demanded = demanded_proofs(requirements, self.materials)
             if demanded is None:
                 self.proof_refs.append((line, impl.code, requirements))
-                return
+                return None
             if own:
                 facts.proofs = demanded
         if demanded:
             out.append(proof_finding(impl.code, line, demanded))
+        return demanded
 
     def _agency(self, impl: Implementation, line: int | None, out: list[Finding]) -> None:
         """USCC, with the verdict cached per agency code (an agency implements many items)."""
@@ -189,6 +241,8 @@ class ImplementationRules:
         problem = self._uscc.get(uscc, _UNSEEN)
         if problem is _UNSEEN:
             problem = self._uscc[uscc] = uscc_problem(uscc)
+            if problem is None:
+                self.clean_usccs.add(uscc)
         if problem is not None:
             out.append(
                 finding(
