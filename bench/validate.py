@@ -124,9 +124,12 @@ def main() -> None:
             )
             label = ""
         v, d = fastest[path, "validate"], fastest[path, "decode"]
+        ratio = v["cpu"] / d["cpu"]
+        memory = v["maxrss_kib"] / 1024
+        met = "met" if ratio <= 1.5 and memory <= 256 else "NOT met"
         print(
-            f"{'':<28} validate / decode floor: {v['seconds'] / d['seconds']:.2f}x wall, {v['cpu'] / d['cpu']:.2f}x cpu"
-            f" (target <= 3x); {v['errors']} errors, {v['findings']} findings"
+            f"{'':<28} validate / decode floor: {v['seconds'] / d['seconds']:.2f}x wall, {ratio:.2f}x cpu"
+            f" (target <= 1.5x cpu, <= 256 MiB: {met}); {v['errors']} errors, {v['findings']} findings"
         )
     base = paths[0]
     for path in paths[1:]:

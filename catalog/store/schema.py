@@ -406,60 +406,6 @@ class CalendarRow(Base):
     by: Mapped[str] = mapped_column(sa.String(200))
 
 
-class TallyRow(Base):
-    """The figures (§7.4) kept as cases move, per hand-in day, region, bundle ('' ad hoc), and
-    item and agency ('' and '': the case itself; else one task)."""
-
-    __tablename__ = "case_tally"
-    day: Mapped[date] = mapped_column(primary_key=True)
-    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
-    bundle: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    agency: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
-    cases: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    open: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    done: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    closed: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    tasks: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    ratings: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    score_sum: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    good: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    bad: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-
-    __table_args__ = (sa.Index("ix_tally_region", "region", "item", "day"),)
-
-
-class DueTallyRow(Base):
-    """Open cases (item '') and running tasks by their due day: the overdue count is those due
-    before today."""
-
-    __tablename__ = "case_due_tally"
-    day: Mapped[date] = mapped_column(primary_key=True)
-    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
-    bundle: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    agency: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
-    due: Mapped[date] = mapped_column(primary_key=True)
-    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-
-    __table_args__ = (sa.Index("ix_due_tally_region", "region", "item", "due"),)
-
-
-class DaysTallyRow(Base):
-    """Ended cases (item '') and tasks by the working days they took: the median's histogram."""
-
-    __tablename__ = "case_days_tally"
-    day: Mapped[date] = mapped_column(primary_key=True)
-    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
-    bundle: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    agency: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
-    days: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-
-    __table_args__ = (sa.Index("ix_days_tally_region", "region", "item", "day"),)
-
-
 class _FigureKey:
     """The key of the rolled counter rows (§7.4, `catalog/store/case_figures.py`): `scope` the code
     prefix of the case's region at each level ('' the nation, PP, PPCC, the county's 6 digits,
