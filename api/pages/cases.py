@@ -30,6 +30,7 @@ from markupsafe import Markup
 from api.problems import ProblemException
 from api.routes.workflows import parse_answers
 from api.services.cases import Who
+from api.services.errors import ServiceError
 from api.services.workflows import WorkflowService
 from api.sessions import BoundedLRU
 from api.view import View
@@ -186,12 +187,12 @@ class CasePagesController(Controller):
         if bundle in catalog.bundles and region in catalog.regions:
             try:
                 answers = workflows.answers(snap, given) if given else ()
-            except ProblemException as exc:
+            except ServiceError as exc:  # an answer the catalog does not know: ask again
                 problem = exc.detail
             try:
                 computed = await workflows.workflow(bundle, region, snap, answers)
                 workflow = msgspec.json.decode(computed.body, type=Workflow)
-            except ProblemException as exc:
+            except (ProblemException, ServiceError) as exc:
                 problem = exc.detail
         elif bundle or region:
             problem = "请选择目录中的一件事和办理地区。"

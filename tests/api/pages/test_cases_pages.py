@@ -114,6 +114,18 @@ def test_the_clerk_form_is_the_guides_merged_form(site: Site) -> None:
     assert site.get("/pages/cases/new").status_code in (302, 303, 401)
 
 
+def test_an_answer_the_catalog_does_not_know_asks_again_in_chinese(site: Site) -> None:
+    """A link (or a stale bookmark) with an unknown question or choice redraws the form with
+    the reason, not a server error."""
+    for answer, said in (("wants-social-card:perhaps", "没有答案"), ("no-such-question:yes", "没有情形问题")):
+        r = site.get(f"/pages/cases/new?bundle=newborn&region={COUNTY}&answer={answer}", "portal")
+        assert r.status_code == 200, (answer, r.text[:500])
+        assert "开始受理" in r.text and 'role="alert"' in r.text and said in r.text
+    # a malformed answer in the link is dropped: the form asks the questions again
+    r = site.get(f"/pages/cases/new?bundle=newborn&region={COUNTY}&answer=malformed", "portal")
+    assert r.status_code == 200 and "开始受理" in r.text
+
+
 def test_a_hand_in_prints_the_receipt_once(site: Site) -> None:
     form = hand_in_form()
     once = ("once", "form-1")
