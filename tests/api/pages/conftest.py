@@ -184,13 +184,23 @@ def browser(chromium: str):
         instance.close()
 
 
-def signed_in(browser, server: Server, role: str | None, *, javascript: bool = True):
-    """A fresh browser context (own cookies), signed in through the login form when `role` is given."""
+def signed_in(
+    browser,
+    server: Server,
+    role: str | None,
+    *,
+    javascript: bool = True,
+    width: int = 1360,
+    axe: bool = False,
+):
+    """A fresh browser context (own cookies), `width` px wide, signed in through the login form when
+    `role` is given. With `axe`, the pages' CSP is lifted: axe-core is injected as a script."""
     context = browser.new_context(
-        viewport={"width": 1360, "height": 900},
+        viewport={"width": width, "height": 900},
         locale="zh-CN",
         java_script_enabled=javascript,
         base_url=server.url,
+        bypass_csp=axe,
     )
     context.set_default_timeout(20_000)
     page = context.new_page()
@@ -200,6 +210,20 @@ def signed_in(browser, server: Server, role: str | None, *, javascript: bool = T
         page.click("#login-form button[type=submit]")
         page.wait_for_url(server.url + "/")
     return context, page
+
+
+def fit_and_axe(page, label: str, width: int, axe=None) -> list[str]:
+    """What is wrong with the page as shown: wider than the screen, or a serious or critical axe finding."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    problems = []
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    if scroll > width:
+        problems.append(f"{label}: {scroll} px wide")
+    for v in (axe or Axe()).run(page).response["violations"]:
+        if v["impact"] in ("serious", "critical"):
+            problems.append(f"{label}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes'][:3]]}")
+    return problems
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from .conftest import Server, broken, ningxia, serve
+from .conftest import Server, broken, ningxia, serve, signed_in
 from .test_sweep import NDJSON, page_routes, partial
 
 pytestmark = pytest.mark.browser
@@ -159,18 +159,8 @@ def test_every_page_passes_axe_and_fits(axe_site, browser, artifacts: Path, widt
     problems: list[str] = []
     visited = 0
     for role, pages in by_role.items():
-        # axe-core is injected as a script, which the pages' CSP would refuse: the test lifts it.
-        ctx = browser.new_context(
-            viewport={"width": width, "height": 900}, locale="zh-CN", base_url=server.url, bypass_csp=True
-        )
-        ctx.set_default_timeout(20_000)
+        ctx, page = signed_in(browser, server, role, width=width, axe=True)
         try:
-            page = ctx.new_page()
-            if role is not None:
-                page.goto("/pages/login?next=/")
-                page.fill("input[name=token]", server.tokens[role])
-                page.click("#login-form button[type=submit]")
-                page.wait_for_url(server.url + "/")
             for name, url in pages:
                 response = page.goto(url)
                 status = response.status if response is not None else 0

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from catalog.store.cases import Sealer
 from tests.api.case_helpers import AGENCIES, NEWBORN
 
-from .conftest import Server, ningxia, serve
+from .conftest import Server, fit_and_axe, ningxia, serve
 from .test_phone_and_a11y import context
 
 pytestmark = pytest.mark.browser
@@ -60,15 +60,6 @@ def fill_hand_in(page) -> None:
     page.check("#consent")
 
 
-def check(page, url: str, width: int, problems: list[str], axe: Axe) -> None:
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    if scroll > width:
-        problems.append(f"{url}: {scroll} px wide")
-    for v in axe.run(page).response["violations"]:
-        if v["impact"] in ("serious", "critical"):
-            problems.append(f"{url}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes'][:3]]}")
-
-
 @pytest.mark.parametrize("width", (1366, 390))
 def test_the_case_pages_fit_pass_axe_and_are_shot(
     case_site: Server, browser, artifacts: Path, width: int
@@ -83,19 +74,19 @@ def test_the_case_pages_fit_pass_axe_and_are_shot(
     ctx, page = context(browser, case_site, width, role="portal")
     try:
         page.goto(NEW)
-        check(page, "clerk", width, problems, axe)
+        problems += fit_and_axe(page, "clerk", width, axe)
         shot(page, "clerk")
         # a refusal first: everything but the consent to fetch e-licenses
         fill_hand_in(page)
         page.uncheck("#consent")
         page.click("#submit-case")
         assert page.locator("#refusal[data-code=CONSENT]").count() == 1
-        check(page, "refusal", width, problems, axe)
+        problems += fit_and_axe(page, "refusal", width, axe)
         shot(page, "refusal")
         page.check("#consent")
         page.click("#submit-case")
         page.locator("#receipt").wait_for()
-        check(page, "receipt", width, problems, axe)
+        problems += fit_and_axe(page, "receipt", width, axe)
         shot(page, "receipt")
         case_id = page.locator("#case-number").inner_text()
         access = page.locator("#access-code").inner_text()
@@ -110,15 +101,15 @@ def test_the_case_pages_fit_pass_axe_and_are_shot(
     ctx, page = context(browser, case_site, width, role=None)
     try:
         page.goto("/pages/cases/status?case=" + case_id)
-        check(page, "status form", width, problems, axe)
+        problems += fit_and_axe(page, "status form", width, axe)
         page.fill("#access", access)
         page.click("#lookup button[type=submit]")
         page.locator("#progress").wait_for()
         assert access not in page.url
-        check(page, "status", width, problems, axe)
+        problems += fit_and_axe(page, "status", width, axe)
         shot(page, "status")
         page.goto("/pages/cases/figures?region=640000")
-        check(page, "figures", width, problems, axe)
+        problems += fit_and_axe(page, "figures", width, axe)
         shot(page, "figures")
     finally:
         ctx.close()
@@ -127,10 +118,10 @@ def test_the_case_pages_fit_pass_axe_and_are_shot(
     try:
         page.goto("/pages/agency/tasks")
         assert page.locator(".task-card").count() >= 1
-        check(page, "agency", width, problems, axe)
+        problems += fit_and_axe(page, "agency", width, axe)
         shot(page, "agency")
         page.goto("/pages/rectifications")
-        check(page, "rectifications", width, problems, axe)
+        problems += fit_and_axe(page, "rectifications", width, axe)
     finally:
         ctx.close()
     assert problems == [], "\n".join(problems)

@@ -11,7 +11,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from .conftest import Server
+from .conftest import Server, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -20,15 +20,7 @@ PREVIEW = re.compile(r"/pages/designer\?")
 
 
 def designer(browser, site: Server, width: int):
-    ctx = browser.new_context(
-        viewport={"width": width, "height": 900}, locale="zh-CN", base_url=site.url, bypass_csp=True
-    )
-    ctx.set_default_timeout(20_000)
-    page = ctx.new_page()
-    page.goto("/pages/login?next=/")
-    page.fill("input[name=token]", site.tokens["designer"])
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(site.url + "/")
+    ctx, page = signed_in(browser, site, "designer", width=width, axe=True)
     page.goto(DESIGNER)
     return ctx, page
 

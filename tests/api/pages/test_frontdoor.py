@@ -8,9 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
-from .conftest import Server
+from .conftest import Server, fit_and_axe, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,24 +18,7 @@ REGION = "640104"  # 兴庆区
 
 
 def anonymous(browser, site: Server, width: int, *, javascript: bool = True):
-    ctx = browser.new_context(
-        viewport={"width": width, "height": 900},
-        locale="zh-CN",
-        base_url=site.url,
-        bypass_csp=True,  # axe-core is injected as a script
-        java_script_enabled=javascript,
-    )
-    ctx.set_default_timeout(20_000)
-    return ctx, ctx.new_page()
-
-
-def check(page, url: str, width: int, problems: list[str]) -> None:
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    if scroll > width:
-        problems.append(f"{url}: {scroll} px wide")
-    for v in Axe().run(page).response["violations"]:
-        if v["impact"] in ("serious", "critical"):
-            problems.append(f"{url}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes'][:3]]}")
+    return signed_in(browser, site, None, width=width, axe=True, javascript=javascript)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -46,7 +28,7 @@ def test_front_door_and_search_for_a_citizen(site: Server, browser, width: int, 
     try:
         page.goto("/")
         assert page.locator("#one-things").count() == 0
-        check(page, "/ (no region)", width, problems)
+        problems += fit_and_axe(page, "/ (no region)", width)
         page.select_option("#region-picker select[name=region]", REGION)
         with page.expect_navigation():
             page.click("#region-picker button[type=submit]")
@@ -57,7 +39,7 @@ def test_front_door_and_search_for_a_citizen(site: Server, browser, width: int, 
         assert newborn.inner_text() == site.catalog.bundles["newborn"].name
         # 中宁县's goji bundle is not offered in 兴庆区.
         assert page.locator("#one-things li[data-bundle='goji-geo-mark']").count() == 0
-        check(page, "/?region", width, problems)
+        problems += fit_and_axe(page, "/?region", width)
         page.screenshot(path=str(artifacts / f"frontdoor-{width}.png"), full_page=True)
 
         page.goto("/")  # remembered
@@ -72,7 +54,7 @@ def test_front_door_and_search_for_a_citizen(site: Server, browser, width: int, 
         assert "newborn" in found and "002002102000" in found  # 出生医学证明签发
         text = page.locator("main").inner_text()
         assert "兴庆区" in text and "002002102000" not in text and "newborn" not in text
-        check(page, "/pages/search?q=出生证", width, problems)
+        problems += fit_and_axe(page, "/pages/search?q=出生证", width)
         page.screenshot(path=str(artifacts / f"frontdoor-search-{width}.png"), full_page=True)
 
         page.locator("#search-results li[data-key='newborn'] a").click()
@@ -86,7 +68,7 @@ def test_front_door_and_search_for_a_citizen(site: Server, browser, width: int, 
         ):
             response = page.goto(url)
             assert response is not None and response.status == 200, url
-            check(page, url, width, problems)
+            problems += fit_and_axe(page, url, width)
         page.goto("/pages/bundles")
         assert page.locator("main select").count() == 1
         page.screenshot(path=str(artifacts / f"frontdoor-bundles-{width}.png"), full_page=True)

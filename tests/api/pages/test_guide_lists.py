@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from bundler import compose_bundle
 from bundler.bring import sort_materials
 
-from .conftest import Server
+from .conftest import Server, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -38,11 +38,7 @@ def url(bundle: str, region: str, answers) -> str:
 def test_the_guide_says_each_material_once_and_passes_axe(
     site: Server, browser, artifacts: Path, width: int
 ) -> None:
-    ctx = browser.new_context(
-        viewport={"width": width, "height": 900}, locale="zh-CN", base_url=site.url, bypass_csp=True
-    )
-    ctx.set_default_timeout(20_000)
-    page = ctx.new_page()  # a citizen: nobody signed in
+    ctx, page = signed_in(browser, site, None, width=width, axe=True)  # a citizen: nobody signed in
     axe = Axe()
     problems = []
     try:
@@ -84,8 +80,7 @@ def test_the_guide_says_each_material_once_and_passes_axe(
 
 
 def test_the_printed_guide_leads_with_what_to_bring(site: Server, browser, artifacts: Path) -> None:
-    ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN", base_url=site.url)
-    page = ctx.new_page()
+    ctx, page = signed_in(browser, site, None, width=1366)
     try:
         page.goto(url("newborn", "640104", ()))
         assert page.locator("#visits").inner_text() == "最多跑一次"

@@ -12,7 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from pypdf import PdfReader
 
-from .conftest import BROWSER_ARGS, Server  # noqa: F401 - BROWSER_ARGS documents the launch
+from .conftest import BROWSER_ARGS, Server, signed_in  # noqa: F401 - BROWSER_ARGS documents the launch
 
 pytestmark = pytest.mark.browser
 
@@ -36,18 +36,7 @@ WIDTHS = (1366, 390)
 
 
 def context(browser, site: Server, width: int, role: str | None = "admin"):
-    # axe-core is injected as a script, which the pages' CSP would refuse: the test lifts it.
-    ctx = browser.new_context(
-        viewport={"width": width, "height": 900}, locale="zh-CN", base_url=site.url, bypass_csp=True
-    )
-    ctx.set_default_timeout(20_000)
-    page = ctx.new_page()
-    if role:
-        page.goto("/pages/login?next=/")
-        page.fill("input[name=token]", site.tokens[role])
-        page.click("#login-form button[type=submit]")
-        page.wait_for_url(site.url + "/")
-    return ctx, page
+    return signed_in(browser, site, role, width=width, axe=True)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

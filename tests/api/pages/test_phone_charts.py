@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
-from .conftest import Server
+from .conftest import Server, fit_and_axe
+from .test_phone_and_a11y import context
 
 pytestmark = pytest.mark.browser
 
@@ -32,19 +32,6 @@ PAGES = {
 }
 
 
-def context(browser, server: Server, width: int):
-    ctx = browser.new_context(
-        viewport={"width": width, "height": 900}, locale="zh-CN", base_url=server.url, bypass_csp=True
-    )
-    ctx.set_default_timeout(20_000)
-    page = ctx.new_page()
-    page.goto("/pages/login?next=/")
-    page.fill("input[name=token]", server.tokens["admin"])
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(server.url + "/")
-    return ctx, page
-
-
 @pytest.mark.parametrize("width", [1366, 390])
 def test_changed_pages_pass_axe_and_fit(defective_site: Server, browser, artifacts: Path, width: int) -> None:
     ctx, page = context(browser, defective_site, width)
@@ -53,14 +40,7 @@ def test_changed_pages_pass_axe_and_fit(defective_site: Server, browser, artifac
     try:
         for shot, url in PAGES.items():
             page.goto(url)
-            scroll = page.evaluate("document.documentElement.scrollWidth")
-            if scroll > width:
-                problems.append(f"{url}: {scroll} px wide")
-            for v in Axe().run(page).response["violations"]:
-                if v["impact"] in ("serious", "critical"):
-                    problems.append(
-                        f"{url}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes'][:3]]}"
-                    )
+            problems += fit_and_axe(page, url, width)
             page.screenshot(path=str(artifacts / f"sweep-{shot}-{name}.png"), full_page=True)
     finally:
         ctx.close()
