@@ -12,13 +12,16 @@ import os
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
+from pypdf import PdfReader
 
 from catalog.model import Catalog, Item
 from catalog.store import Store
@@ -239,6 +242,16 @@ def open_page(browser):
     yield make
     for context in contexts:
         context.close()
+
+
+def printed(page, artifacts: Path, name: str) -> list[str]:
+    """The page as printed: a screenshot in print media and an A4 PDF in artifacts/ (`name`-print.png,
+    `name`.pdf), and the PDF's pages as text (NFKC, as a reader copies it)."""
+    page.emulate_media(media="print")
+    page.screenshot(path=str(artifacts / f"{name}-print.png"), full_page=True)
+    pdf = page.pdf(format="A4", print_background=True)
+    (artifacts / f"{name}.pdf").write_bytes(pdf)
+    return [unicodedata.normalize("NFKC", p.extract_text()) for p in PdfReader(BytesIO(pdf)).pages]
 
 
 def without_toolbar(page_html: str) -> str:

@@ -4,18 +4,15 @@ overflow and no serious or critical axe-core violation. Screenshots go to artifa
 
 from __future__ import annotations
 
-import unicodedata
-from io import BytesIO
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from pypdf import PdfReader
 
 from bundler import compose_bundle
 from bundler.bring import sort_materials
 
-from .conftest import Server, signed_in
+from .conftest import Server, printed, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -85,14 +82,10 @@ def test_the_printed_guide_leads_with_what_to_bring(site: Server, browser, artif
         page.goto(url("newborn", "640104", ()))
         assert page.locator("#visits").inner_text() == "最多跑一次"
         assert page.locator("main#guide").inner_text().count("居民身份证") == 1  # once, 不用带的
-        page.emulate_media(media="print")
+        pages = printed(page, artifacts, "guide-newborn-640104")
         assert not page.locator("#guide-toolbar").is_visible()
-        page.screenshot(path=str(artifacts / "guide-newborn-640104-print.png"), full_page=True)
-        pdf = page.pdf(format="A4", print_background=True)
     finally:
         ctx.close()
-    (artifacts / "guide-newborn-640104.pdf").write_bytes(pdf)
-    pages = [unicodedata.normalize("NFKC", p.extract_text()) for p in PdfReader(BytesIO(pdf)).pages]
     first, text = pages[0], "".join(pages)
     assert "最多跑一次" in first and "需要带的材料" in first and "住院分娩记录" in first
     assert "办结后您将取得" in text and "出生医学证明" in text

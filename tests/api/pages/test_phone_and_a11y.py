@@ -4,15 +4,12 @@ checklist on page 1. Screenshots of the guide, designer and review pages go to a
 
 from __future__ import annotations
 
-import unicodedata
-from io import BytesIO
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from pypdf import PdfReader
 
-from .conftest import BROWSER_ARGS, Server, signed_in  # noqa: F401 - BROWSER_ARGS documents the launch
+from .conftest import BROWSER_ARGS, Server, printed, signed_in  # noqa: F401 - BROWSER_ARGS documents the launch
 
 pytestmark = pytest.mark.browser
 
@@ -123,13 +120,9 @@ def test_the_guide_prints_with_the_checklist_on_page_one(site: Server, browser, 
     try:
         page.goto(GUIDE)
         page.screenshot(path=str(artifacts / "guide-desktop.png"), full_page=True)
-        page.emulate_media(media="print")
-        page.screenshot(path=str(artifacts / "guide-print.png"), full_page=True)
-        pdf = page.pdf(format="A4", print_background=True)
+        pages = printed(page, artifacts, "guide")
     finally:
         ctx.close()
-    (artifacts / "guide.pdf").write_bytes(pdf)
-    pages = [unicodedata.normalize("NFKC", p.extract_text()) for p in PdfReader(BytesIO(pdf)).pages]
     first = pages[0]
     assert "需要带的材料" in first and "住院分娩记录" in first
     assert "第 1 " in first and "共 " in first and "打印日期" in first  # the page margin boxes
