@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bundler import Metrics
 from catalog.codes import implementation_code, uscc_check_char
 from catalog.model import (
     Agency,
@@ -27,10 +28,39 @@ from catalog.model import (
 from fixtures.ningxia import REGIONS as NINGXIA_REGIONS
 from fixtures.ningxia import req
 
-__all__ = ["REGIONS", "Builder", "req"]  # req: the tests build requirements as the fixture does
+__all__ = ["REGIONS", "Builder", "metrics", "req"]  # req: the tests build requirements as the fixture does
 
 # The nation, 宁夏, 银川 with 兴庆区 and 西夏区, 石嘴山 with 大武口区: the fixture's rows.
-REGIONS = [r for r in NINGXIA_REGIONS if r.code in {"000000", "640000", "640100", "640104", "640105", "640200", "640202"}]
+REGIONS = [
+    r
+    for r in NINGXIA_REGIONS
+    if r.code in {"000000", "640000", "640100", "640104", "640105", "640200", "640202"}
+]
+
+
+def metrics(
+    *,
+    materials: tuple[int, int],
+    visits: tuple[int, int],
+    days: tuple[int, int],
+    forms: tuple[int, int],
+    fields: tuple[int, int],
+    fees: float = 0.0,
+) -> Metrics:
+    """The Metrics a test expects, each figure as (before, after)."""
+    return Metrics(
+        materials_before=materials[0],
+        materials_after=materials[1],
+        visits_before=visits[0],
+        visits_after=visits[1],
+        days_before=days[0],
+        days_after=days[1],
+        forms_before=forms[0],
+        forms_after=forms[1],
+        fields_before=fields[0],
+        fields_after=fields[1],
+        fees=fees,
+    )
 
 
 class Builder:
@@ -44,6 +74,15 @@ class Builder:
         self.catalog.bundles = {}
         self.catalog.questions = {}
         self._agencies = 0
+
+    def split_into_items(self, requirements: list[Requirement], cuts: list[int]) -> list[str]:
+        """Up to three items, the requirements cut at the two `cuts` (an empty part makes no item),
+        each implemented in 兴庆区."""
+        parts = [requirements[: cuts[0]], requirements[cuts[0] : cuts[1]], requirements[cuts[1] :]]
+        items = [self.item(n + 1, *part) for n, part in enumerate(parts) if part]
+        for item in items:
+            self.implement(item)
+        return items
 
     def material(
         self,

@@ -186,10 +186,7 @@ def situated_bundles(draw: st.DrawFn) -> tuple[Builder, list[str], dict[str, str
         for j in range(count)
     ]
     cuts = sorted(draw(st.lists(st.integers(0, count), min_size=2, max_size=2)))
-    groups = [requirements[: cuts[0]], requirements[cuts[0] : cuts[1]], requirements[cuts[1] :]]
-    items = [b.item(n + 1, *group) for n, group in enumerate(groups) if group]
-    for item in items:
-        b.implement(item)
+    items = b.split_into_items(requirements, cuts)
     answers = draw(st.dictionaries(st.sampled_from(["q1", "q2"]), st.sampled_from(["a", "b", "c"])))
     answers = {q: a for q, a in answers.items() if a in b.catalog.questions[q].answers}
     return b, items, answers

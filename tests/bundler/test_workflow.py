@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundler import BundleError, Metrics, Workflow, compose, compose_bundle, render_guide, summary_text
+from bundler import BundleError, Workflow, compose, compose_bundle, render_guide, summary_text
 
-from .build import Builder, req
+from .build import Builder, metrics, req
 from .test_optimize import brute_force_minimum, greedy_trap, steiner_triple_system, textbook_greedy
 
 
@@ -75,18 +75,8 @@ def test_metrics_of_a_hand_built_bundle() -> None:
     # D#premises {lease, fire-plan}: lease + sign-design = 2.
     # Visits 1+2+1+1 = 5, max 2. Days 3+5+2+7 = 17; critical path A→B→D = 3+5+7 = 15.
     # Fields 3+3+2+2 = 10; distinct: name, id_number, address, category, size, phone = 6.
-    assert workflow.metrics == Metrics(
-        materials_before=10,
-        materials_after=2,
-        visits_before=5,
-        visits_after=2,
-        days_before=17,
-        days_after=15,
-        forms_before=4,
-        forms_after=1,
-        fields_before=10,
-        fields_after=6,
-        fees=0.0,
+    assert workflow.metrics == metrics(
+        materials=(10, 2), visits=(5, 2), days=(17, 15), forms=(4, 1), fields=(10, 6)
     )
     assert workflow.stages == [[a], [f, c], [d]]
     assert [(s.item, s.stage, s.finish_day, s.after) for s in workflow.steps] == [
@@ -318,13 +308,19 @@ def test_the_implementation_s_reduced_requirements_are_the_ones_that_count() -> 
     assert [m.id for m in workflow.materials] == ["id-card", "property-cert"]
 
 
-def test_compose_finds_the_optimum_where_greedy_does_not() -> None:
-    """The greedy trap of test_optimize spread over seven items: row-a and row-b, not wide/mid/narrow."""
+def greedy_trap_items() -> tuple[Builder, list[str], list]:
+    """The greedy trap of test_optimize spread over seven implemented items (requirements a and b)."""
     b = Builder()
     pairs = greedy_trap()
     items = [b.item(c + 1, req("a", *pairs[c]), req("b", *pairs[7 + c])) for c in range(7)]
     for item in items:
         b.implement(item)
+    return b, items, pairs
+
+
+def test_compose_finds_the_optimum_where_greedy_does_not() -> None:
+    """The greedy trap of test_optimize spread over seven items: row-a and row-b, not wide/mid/narrow."""
+    b, items, pairs = greedy_trap_items()
     workflow = compose(b.catalog, items, "640104")
     assert len(textbook_greedy(pairs)) == 3
     assert workflow.metrics.materials_after == 2
@@ -365,10 +361,7 @@ def small_bundles(draw: st.DrawFn) -> tuple[Builder, list[str]]:
         for j in range(count)
     ]
     cuts = sorted(draw(st.lists(st.integers(0, count), min_size=2, max_size=2)))
-    groups = [requirements[: cuts[0]], requirements[cuts[0] : cuts[1]], requirements[cuts[1] :]]
-    items = [b.item(n + 1, *group) for n, group in enumerate(groups) if group]
-    for item in items:
-        b.implement(item)
+    items = b.split_into_items(requirements, cuts)
     return b, items
 
 
@@ -427,11 +420,7 @@ def test_an_implementation_added_later_is_found() -> None:
 
 def test_composing_from_many_threads_gives_the_same_workflow() -> None:
     """The API composes from a thread pool: HiGHS instances and the index cache must not interfere."""
-    b = Builder()
-    pairs = greedy_trap()
-    items = [b.item(c + 1, req("a", *pairs[c]), req("b", *pairs[7 + c])) for c in range(7)]
-    for item in items:
-        b.implement(item)
+    b, items, _ = greedy_trap_items()
     expected = compose(b.catalog, items, "640104")
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: compose(b.catalog, items, "640104"), range(32)))
