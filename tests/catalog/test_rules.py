@@ -90,6 +90,10 @@ def _impl(item: dict, region: str, agency: str, **extra):
 IDENTITY = {"req": "identity", "any_of": ["id-card", "passport"]}
 
 
+def _rec(kind: str, **fields) -> dict:
+    return {"kind": kind, **fields}
+
+
 def clean_records() -> list[dict]:
     """A small catalog that breaks no rule, with every near miss of a rule built in."""
     a = _item(
@@ -126,52 +130,28 @@ def clean_records() -> list[dict]:
     return [
         {"kind": "catalog", "format": "onething-catalog/1", "version": "2026.11", "title": "测试目录"},
         {"kind": "region", "code": "000000", "name": "全国", "level": "national", "parent": None},
-        {
-            "kind": "region",
-            "code": "640000",
-            "name": "宁夏回族自治区",
-            "level": "province",
-            "parent": "000000",
-        },
+        _rec("region", code="640000", name="宁夏回族自治区", level="province", parent="000000"),
         {"kind": "region", "code": "640100", "name": "银川市", "level": "city", "parent": "640000"},
         {"kind": "region", "code": "640104", "name": "兴庆区", "level": "county", "parent": "640100"},
-        {
-            "kind": "region",
-            "code": "649000",
-            "name": "自治区直辖县级行政区划",
-            "level": "city",
-            "parent": "640000",
-        },
+        _rec("region", code="649000", name="自治区直辖县级行政区划", level="city", parent="640000"),
         {"kind": "region", "code": "649001", "name": "某县", "level": "county", "parent": "649000"},
-        {
-            "kind": "material",
-            "id": "id-card",
-            "name": "居民身份证",
-            "category": "identity",
-            "aliases": ["身份证"],
-            "e_license": True,
-        },
+        _rec(
+            "material",
+            id="id-card",
+            name="居民身份证",
+            category="identity",
+            aliases=["身份证"],
+            e_license=True,
+        ),
         {"kind": "material", "id": "passport", "name": "护照", "category": "identity"},
         {"kind": "material", "id": "property-cert", "name": "不动产权证书", "category": "license"},
         {"kind": "material", "id": "lease-contract", "name": "租赁合同", "category": "contract"},
         {"kind": "material", "id": "premises-layout", "name": "经营场所平面图", "category": "other"},
-        {
-            "kind": "material",
-            "id": "business-license",
-            "name": "营业执照",
-            "category": "license",
-            "e_license": True,
-        },
+        _rec("material", id="business-license", name="营业执照", category="license", e_license=True),
         {"kind": "material", "id": "food-business-license", "name": "食品经营许可证", "category": "license"},
         {"kind": "field", "id": "applicant.name", "label": "申请人姓名", "type": "text"},
         {"kind": "field", "id": "applicant.id_number", "label": "身份证号码", "type": "id_number"},
-        {
-            "kind": "field",
-            "id": "business.kind",
-            "label": "经营类别",
-            "type": "choice",
-            "choices": ["餐饮", "零售"],
-        },
+        _rec("field", id="business.kind", label="经营类别", type="choice", choices=["餐饮", "零售"]),
         a,
         b,
         c,
@@ -680,13 +660,23 @@ def test_scope(tmp_path):
 # -- MATERIAL_ADDED --------------------------------------------------------------------------
 
 
-def test_material_added_requirement(tmp_path):
+@pytest.mark.parametrize(
+    ("item", "materials", "message"),
+    [
+        # a requirement the item does not have
+        (A, lambda own: [IDENTITY, {"req": "photo", "any_of": ["passport"]}], "增加了材料要求“photo”"),
+        # the item's optional layout, made mandatory
+        (B, lambda own: [*own, {"req": "layout", "any_of": ["premises-layout"]}], "改为必需"),
+    ],
+    ids=["requirement", "made-mandatory"],
+)
+def test_material_added(tmp_path, item, materials, message):
     records = clean_records()
-    impl = impl_of(records, A)
-    impl["materials"] = [IDENTITY, {"req": "photo", "any_of": ["passport"]}]
+    impl = impl_of(records, item)
+    impl["materials"] = materials(impl.get("materials"))
     report = check(tmp_path, records)
     assert seen(report) == [expect(records, "MATERIAL_ADDED", "implementation", impl["code"])]
-    assert "增加了材料要求“photo”" in report.findings[0].message
+    assert message in report.findings[0].message
 
 
 def test_material_added_alternative(tmp_path):
@@ -696,15 +686,6 @@ def test_material_added_alternative(tmp_path):
     assert seen(check(tmp_path, records)) == [
         expect(records, "MATERIAL_ADDED", "implementation", impl["code"])
     ]
-
-
-def test_material_made_mandatory(tmp_path):
-    records = clean_records()
-    impl = impl_of(records, B)
-    impl["materials"].append({"req": "layout", "any_of": ["premises-layout"]})
-    report = check(tmp_path, records)
-    assert seen(report) == [expect(records, "MATERIAL_ADDED", "implementation", impl["code"])]
-    assert "改为必需" in report.findings[0].message
 
 
 def test_material_reordered_alternatives_is_fine(tmp_path):
