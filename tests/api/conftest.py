@@ -4,6 +4,7 @@ Litestar's test client, a small valid catalog published, and one token per role.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 import time
@@ -99,6 +100,17 @@ class Api:
     @property
     def store(self):
         return self.client.app.state.store
+
+    def sign_in(self, role: str, next: str = "/") -> None:
+        """Sign the client in through the login form (its CSRF token, then the token of `role`)."""
+        form = self.client.get(f"/pages/login?next={next}")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+        r = self.client.post(
+            "/pages/login",
+            data={"token": self.tokens[role], "next": next, "csrf": csrf},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
 
 
 @contextmanager

@@ -76,13 +76,7 @@ def test_advice_on_the_api_the_command_line_and_the_page(sqlite_url):
         r = api.get("/advice")
         assert r.status_code == 200, r.text
         assert figures(r.json()["suggestions"]) == EXPECTED
-        form = api.client.get("/pages/login?next=/pages/stats/advice")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-        api.client.post(
-            "/pages/login",
-            data={"token": api.tokens["portal"], "next": "/pages/stats/advice", "csrf": csrf},
-            follow_redirects=False,
-        )
+        api.sign_in("portal", "/pages/stats/advice")
         page = api.client.get("/pages/stats/advice")
         assert page.status_code == 200
         rows = re.findall(r'<tr data-material="([^"]+)">', page.text)

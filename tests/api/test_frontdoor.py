@@ -46,15 +46,6 @@ def nav(html: str) -> set[str]:
     return links(html[html.index("<nav") : html.index("</nav>")])
 
 
-def sign_in(api: Api, role: str) -> None:
-    form = api.client.get("/pages/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    r = api.client.post(
-        "/pages/login", data={"token": api.tokens[role], "next": "/", "csrf": csrf}, follow_redirects=False
-    )
-    assert r.status_code == 303
-
-
 def test_published_pages_read_without_a_token_and_staff_pages_ask_to_sign_in(sqlite_api: Api) -> None:
     for url in PUBLIC:
         r = sqlite_api.get(url, role=None, follow_redirects=False)
@@ -67,10 +58,10 @@ def test_published_pages_read_without_a_token_and_staff_pages_ask_to_sign_in(sql
 
 
 def test_the_nav_shows_staff_pages_to_the_roles_that_can_use_them(sqlite_api: Api) -> None:
-    sign_in(sqlite_api, "portal")
+    sqlite_api.sign_in("portal")
     shown = nav(sqlite_api.client.get("/").text)
     assert {"/pages/designer", "/pages/stats"} <= shown and "/pages/review" not in shown
-    sign_in(sqlite_api, "admin")
+    sqlite_api.sign_in("admin")
     page = sqlite_api.client.get("/")
     assert set(STAFF_LINKS) <= nav(page.text)
     assert 'id="job-review"' in page.text

@@ -18,7 +18,6 @@ windows and 2 visits. Bundle `local` (石嘴山 640200 and below): composes only
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 
@@ -131,13 +130,7 @@ def test_stats_match_the_hand_counts(db_url, tmp_path):
 
 def test_the_stats_page_draws_the_shares(sqlite_url):
     with running(Settings(db_url=sqlite_url, token_ttl=0), hand_catalog()) as api:
-        r = api.client.get("/pages/login?next=/pages/stats")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
-        api.client.post(
-            "/pages/login",
-            data={"token": api.tokens["portal"], "next": "/pages/stats", "csrf": csrf},
-            follow_redirects=False,
-        )
+        api.sign_in("portal", "/pages/stats")
         page = api.client.get("/pages/stats?region=640100")
         assert page.status_code == 200, page.text
         html = page.text
