@@ -235,12 +235,8 @@ def slice_of(catalog: Catalog, bundle: str, region: str) -> Catalog:
     while catalog.regions[chain[-1]].parent is not None:
         chain.append(catalog.regions[chain[-1]].parent)  # type: ignore[arg-type]
     items = catalog.bundles[bundle].items
-    return Catalog(
-        header=catalog.header,
-        regions=catalog.regions,
-        materials=catalog.materials,
-        fields=catalog.fields,
-        questions=catalog.questions,
+    return msgspec.structs.replace(
+        catalog,
         items={code: catalog.items[code] for code in items},
         implementations={
             code: impl
@@ -248,7 +244,7 @@ def slice_of(catalog: Catalog, bundle: str, region: str) -> Catalog:
             if impl.item in items and impl.region in chain
         },
         bundles={bundle: catalog.bundles[bundle]},
-        service_points=catalog.service_points,
+        lines={},
     )
 
 

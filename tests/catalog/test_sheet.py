@@ -88,6 +88,13 @@ def implementations(path: Path) -> dict[str, Implementation]:
 # -- the round trip ------------------------------------------------------------------------------
 
 
+def at(f) -> tuple:
+    """Where a finding on the data sheet points: its rule, the sheet's row, the column's header (and
+    that the column letter is the header's)."""
+    assert (f.sheet, f.column) == (DATA_SHEET, column(f.label))
+    return (f.rule, f.row, f.label)
+
+
 def test_the_round_trip_is_exact_on_the_fixture(db_url, tmp_path, ningxia, small) -> None:
     store = Store(db_url)
     try:
@@ -314,13 +321,7 @@ def test_a_merged_cell_is_refused_where_it_is(store, tmp_path) -> None:
     first = index("受理窗口")
     path = workbook(tmp_path / "merged.xlsx", book, merged=((3, first, 4, first),))
     (f,) = refused(store, path)
-    assert (f.rule, f.sheet, f.row, f.column, f.label) == (
-        "SHEET",
-        DATA_SHEET,
-        4,
-        column("受理窗口"),
-        "受理窗口",
-    )
+    assert at(f) == ("SHEET", 4, "受理窗口")
     assert f"{column('受理窗口')}4:{column('受理窗口')}5" in f.message and "合并" in f.message
 
 
@@ -332,13 +333,7 @@ def test_a_number_in_a_text_column_is_a_wrong_type_at_its_cell(store, tmp_path) 
         row[index("事项编码")]
     )  # what Excel makes of 000100035000 in a General cell
     (f,) = refused(store, workbook(tmp_path / "number.xlsx", book))
-    assert (f.rule, f.sheet, f.row, f.column, f.label) == (
-        "SCHEMA",
-        DATA_SHEET,
-        n + 1,
-        column("事项编码"),
-        "事项编码",
-    )
+    assert at(f) == ("SCHEMA", n + 1, "事项编码")
     assert "应为文本" in f.message and f.key == row[index("实施编码")]
 
 
@@ -454,13 +449,7 @@ def test_a_row_outside_the_regions_subtree_is_a_scope_finding_at_its_region(stor
     n = filled(book[DATA_SHEET])[2]
     book[DATA_SHEET][n][index("区划代码")] = OTHER_COUNTY
     (f,) = refused(store, workbook(tmp_path / "scope.xlsx", book))
-    assert (f.rule, f.sheet, f.row, f.column, f.label) == (
-        "SCOPE",
-        DATA_SHEET,
-        n + 1,
-        column("区划代码"),
-        "区划代码",
-    )
+    assert at(f) == ("SCOPE", n + 1, "区划代码")
     assert f.key == book[DATA_SHEET][n][index("实施编码")]
 
 
