@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, free_port
+from bench.common import ROOT, free_port, stop
 
 FIXTURE = ROOT / "fixtures" / "ningxia.jsonl"
 PYTHON = sys.executable
@@ -88,15 +88,6 @@ def serve(target: str, port: int, env: dict[str, str]) -> subprocess.Popen:
             time.sleep(0.1)
     proc.terminate()
     raise SystemExit(f"server {target} did not start")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def wrk(url: str, headers: dict[str, str], duration: int, connections: int) -> dict[str, float]:

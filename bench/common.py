@@ -54,6 +54,16 @@ def _on_server(statement: str) -> None:
     engine.dispose()
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server started for a run: terminate, then kill if it has not ended within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

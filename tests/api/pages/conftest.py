@@ -23,6 +23,7 @@ import msgspec
 import pytest
 from pypdf import PdfReader
 
+from bench.common import stop
 from catalog.model import Catalog, Item
 from catalog.store import Store
 from catalog.validate import load_file
@@ -156,11 +157,7 @@ def serve(tmp: Path, *versions: Catalog) -> Iterator[Server]:
             raise RuntimeError("uvicorn did not answer /health")
         yield Server(url, db_url, tokens, versions[-1], process)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()
 
 
