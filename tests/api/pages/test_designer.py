@@ -167,24 +167,26 @@ def test_saving_needs_a_designer(site: Server, open_page) -> None:
         store.dispose()
 
 
+def save(page, items, bundle: str, name: str) -> tuple[int, str]:
+    """Pick `items` in the designer, save them as `bundle` named `name`: the status the save
+    answered and what #save-error says."""
+    picks = "".join(f"items={code}&" for code in items)
+    page.goto(f"/pages/designer?{picks}region={REGION}&edited=1")
+    page.fill("#bundle-id", bundle)
+    page.fill("#bundle-name", name)
+    with page.expect_navigation() as navigation:
+        page.click("#save")
+    return navigation.value.status, page.locator("#save-error").inner_text()
+
+
 def test_a_save_the_store_or_the_validator_refuses_says_why(site: Server, open_page) -> None:
     page = open_page(site, "designer")
     # One item is not a bundle (BUNDLE: fewer than 2 items).
-    page.goto(f"/pages/designer?items={PICKS[0]}&region={REGION}&edited=1")
-    page.fill("#bundle-id", "pages-single")
-    page.fill("#bundle-name", "只有一个事项")
-    with page.expect_navigation() as navigation:
-        page.click("#save")
-    assert navigation.value.status == 422
-    assert "至少勾选两个事项" in page.locator("#save-error").inner_text()
+    status, error = save(page, PICKS[:1], "pages-single", "只有一个事项")
+    assert status == 422 and "至少勾选两个事项" in error
     # An id another bundle has: created elsewhere, not overwritten here.
-    page.goto(f"/pages/designer?items={PICKS[0]}&items={PICKS[1]}&region={REGION}&edited=1")
-    page.fill("#bundle-id", "newborn")
-    page.fill("#bundle-name", "抢占编号")
-    with page.expect_navigation() as navigation:
-        page.click("#save")
-    assert navigation.value.status == 409
-    assert "编号已被" in page.locator("#save-error").inner_text()
+    status, error = save(page, PICKS[:2], "newborn", "抢占编号")
+    assert status == 409 and "编号已被" in error
     # The page keeps what the designer typed and picked.
     assert page.locator("#bundle-name").input_value() == "抢占编号"
     assert page.locator("#picked input:checked").count() == 2
