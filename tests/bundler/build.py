@@ -11,20 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from bundler import Metrics
+from catalog import model
 from catalog.codes import implementation_code, uscc_check_char
-from catalog.model import (
-    Agency,
-    Bundle,
-    Catalog,
-    Field,
-    Header,
-    Implementation,
-    Item,
-    Material,
-    Question,
-    Requirement,
-    record_encoder,
-)
+from catalog.model import Agency, Catalog, Implementation, Requirement, record_encoder
 from fixtures.ningxia import REGIONS as NINGXIA_REGIONS
 from fixtures.ningxia import req
 
@@ -65,7 +54,7 @@ def metrics(
 
 class Builder:
     def __init__(self) -> None:
-        self.catalog = Catalog(header=Header("onething-catalog/1", "test.1", "测试目录"))
+        self.catalog = Catalog(header=model.Header("onething-catalog/1", "test.1", "测试目录"))
         self.catalog.regions = {r.code: r for r in REGIONS}
         self.catalog.materials = {}
         self.catalog.fields = {}
@@ -94,7 +83,7 @@ class Builder:
         category: str = "other",
         retained: bool = False,
     ) -> str:
-        self.catalog.materials[id] = Material(
+        self.catalog.materials[id] = model.Material(
             id,
             name or f"材料{id}",
             category,  # type: ignore[arg-type]
@@ -105,13 +94,13 @@ class Builder:
         return id
 
     def question(self, id: str, *answers: str) -> str:
-        self.catalog.questions[id] = Question(id, f"问题{id}？", {a: f"答{a}" for a in answers})
+        self.catalog.questions[id] = model.Question(id, f"问题{id}？", {a: f"答{a}" for a in answers})
         return id
 
     def field(
         self, id: str, label: str | None = None, type: str = "text", choices: list[str] | None = None
     ) -> str:
-        self.catalog.fields[id] = Field(id, label or f"字段{id}", type, choices)  # type: ignore[arg-type]
+        self.catalog.fields[id] = model.Field(id, label or f"字段{id}", type, choices)  # type: ignore[arg-type]
         return id
 
     def item(
@@ -136,7 +125,7 @@ class Builder:
         for f in fields:
             if f not in self.catalog.fields:
                 self.field(f)
-        self.catalog.items[code] = Item(
+        self.catalog.items[code] = model.Item(
             code=code,
             name=name or f"事项{serial}",
             type="01",
@@ -190,7 +179,7 @@ class Builder:
 
     def bundle(self, id: str, *items: str, name: str | None = None, **terms: Any) -> str:
         """`terms`: the bundle's revision-2 fields (regions, window, target_days, when)."""
-        self.catalog.bundles[id] = Bundle(id, name or f"{id}一件事", list(items), **terms)
+        self.catalog.bundles[id] = model.Bundle(id, name or f"{id}一件事", list(items), **terms)
         return id
 
     def write(self, path: Path) -> Path:

@@ -246,6 +246,27 @@ def test_a_sheet_downloads_and_comes_back_through_the_submissions_page(
 FOOD = "食品经营许可"
 
 
+def food_impl(catalog: Catalog):
+    """RENAMED_REGION's 食品经营许可 implementation."""
+    return next(
+        i
+        for _, i in sorted(catalog.implementations.items())
+        if i.region == RENAMED_REGION and catalog.items[i.item].name == FOOD
+    )
+
+
+def submit(site: Server, role: str, path: Path, query: str = "") -> str:
+    """Submit the list at `path` for RENAMED_REGION as `role`: the submission's id."""
+    with site.api(role) as api:
+        r = api.post(
+            f"/submissions?region={RENAMED_REGION}{query}",
+            content=path.read_bytes(),
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
 def food_file(path: Path, catalog: Catalog, region: str, days: int, phone: str) -> tuple[Path, int]:
     """`region`'s list (as the store has it now) with its 食品经营许可 promising `days` days and
     answering at `phone`; and the days it promised before."""
@@ -282,21 +303,10 @@ def test_the_approval_page_leads_with_the_changes_by_name_and_four_eyes(
     contexts = []
     try:
         current = store.catalog()
-        impl = next(
-            i
-            for _, i in sorted(current.implementations.items())
-            if i.region == RENAMED_REGION and current.items[i.item].name == FOOD
-        )
+        impl = food_impl(current)
         days = impl.promised_days - 2 if impl.promised_days >= 2 else impl.promised_days + 2
         path, before = food_file(tmp_path / "food.jsonl", current, RENAMED_REGION, days, f"0951-{width}")
-        with lifecycle_site.api("reviewer") as api:
-            r = api.post(
-                f"/submissions?region={RENAMED_REGION}&note=压缩办结时限",
-                content=path.read_bytes(),
-                headers={"Content-Type": "application/x-ndjson"},
-            )
-        assert r.status_code == 201, r.text
-        sid = r.json()["id"]
+        sid = submit(lifecycle_site, "reviewer", path, "&note=压缩办结时限")
         held = store.submission(sid)
         assert held is not None
 
@@ -370,20 +380,9 @@ def test_an_admin_may_override_four_eyes_on_the_page_and_it_is_audited(
     store = lifecycle_site.store()
     try:
         current = store.catalog()
-        impl = next(
-            i
-            for _, i in sorted(current.implementations.items())
-            if i.region == RENAMED_REGION and current.items[i.item].name == FOOD
-        )
+        impl = food_impl(current)
         path, _ = food_file(tmp_path / "own.jsonl", current, RENAMED_REGION, impl.promised_days, "0951-1")
-        with lifecycle_site.api("admin") as api:
-            r = api.post(
-                f"/submissions?region={RENAMED_REGION}",
-                content=path.read_bytes(),
-                headers={"Content-Type": "application/x-ndjson"},
-            )
-        assert r.status_code == 201, r.text
-        sid = r.json()["id"]
+        sid = submit(lifecycle_site, "admin", path)
         before = store.revision()
         page = open_page(lifecycle_site, "admin", javascript=False)
         page.goto(f"/pages/submissions/{sid}")
