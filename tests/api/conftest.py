@@ -113,6 +113,29 @@ class Api:
         assert r.status_code == 303, r.text
 
 
+def append_to_newborn(api: Api, mark: str, statuses: list[int] | None = None) -> int:
+    """Append `mark` to the newborn bundle's description: read, then PUT If-Match its ETag, again
+    while the PUT is refused with 412. How many times it was refused; every status answered goes
+    into `statuses`."""
+    seen = [] if statuses is None else statuses
+    conflicts = 0
+    while True:
+        r = api.get("/bundles/newborn")
+        seen.append(r.status_code)
+        current = r.json()
+        body = {
+            "name": current["name"],
+            "items": current["items"],
+            "description": current["description"] + mark,
+        }
+        w = api.put("/bundles/newborn", json=body, headers={"If-Match": r.headers["etag"]})
+        seen.append(w.status_code)
+        if w.status_code == 200:
+            return conflicts
+        assert w.status_code == 412, w.text
+        conflicts += 1
+
+
 @contextmanager
 def running(
     settings: Settings, catalog: Catalog | None = None, tokens: dict[str, str] | None = None

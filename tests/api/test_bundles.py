@@ -7,7 +7,7 @@ import threading
 
 from api.settings import Settings
 
-from .conftest import running, small_catalog
+from .conftest import append_to_newborn, running, small_catalog
 
 NEWBORN = ["000100001000", "000100002000", "000100003000"]
 
@@ -102,19 +102,7 @@ def test_concurrent_writers_lose_no_update(db_url):
             try:
                 barrier.wait()
                 for k in range(rounds):
-                    while True:
-                        r = api.get("/bundles/newborn")
-                        etag, current = r.headers["etag"], r.json()
-                        body = {
-                            "name": current["name"],
-                            "items": current["items"],
-                            "description": current["description"] + f"[{n}.{k}]",
-                        }
-                        w = api.put("/bundles/newborn", json=body, headers={"If-Match": etag})
-                        if w.status_code == 200:
-                            break
-                        assert w.status_code == 412, w.text
-                        conflicts[n] += 1
+                    conflicts[n] += append_to_newborn(api, f"[{n}.{k}]")
             except BaseException as exc:  # noqa: BLE001 - reported in the main thread
                 errors.append(repr(exc))
 

@@ -20,7 +20,7 @@ from api.settings import Settings
 from catalog.load import dump_lines
 from tests.conftest import ROOT
 
-from .conftest import running, small_catalog
+from .conftest import append_to_newborn, running, small_catalog
 
 
 @pytest.fixture
@@ -59,19 +59,7 @@ def test_six_designers_and_repeated_publishes_through_api_and_cli(pg_url, publis
             try:
                 barrier.wait()
                 for k in range(rounds):
-                    while True:
-                        r = api.get("/bundles/newborn")
-                        statuses.append(r.status_code)
-                        body = {
-                            "name": r.json()["name"],
-                            "items": r.json()["items"],
-                            "description": r.json()["description"] + f"[{n}.{k}]",
-                        }
-                        w = api.put("/bundles/newborn", json=body, headers={"If-Match": r.headers["etag"]})
-                        statuses.append(w.status_code)
-                        if w.status_code == 200:
-                            break
-                        assert w.status_code == 412, w.text
+                    append_to_newborn(api, f"[{n}.{k}]", statuses)
             except BaseException as exc:  # noqa: BLE001 - collected; the test asserts there is none - reported in the main thread
                 errors.append(repr(exc))
 
