@@ -5,6 +5,7 @@ graph without crossing arrows). Screenshots at both widths go to artifacts/."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -37,13 +38,11 @@ def test_changed_pages_pass_axe_and_fit(defective_site: Server, browser, artifac
     ctx, page = context(browser, defective_site, width)
     name = "desktop" if width > 700 else "phone"
     problems = []
-    try:
+    with closing(ctx):
         for shot, url in PAGES.items():
             page.goto(url)
             problems += fit_and_axe(page, url, width)
             page.screenshot(path=str(artifacts / f"sweep-{shot}-{name}.png"), full_page=True)
-    finally:
-        ctx.close()
     assert problems == [], "\n".join(problems)
 
 
