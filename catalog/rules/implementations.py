@@ -261,22 +261,13 @@ class ImplementationRules:
         code, item = impl.code, facts.item
         say = about("implementation", code, line)
         conforms = True
-        if impl.name != item.name:
+        if impl.name != item.name or impl.type != item.type:
             conforms = False
-            out.append(
-                say(
-                    "FOUR_SAME_NAME",
-                    f"实施清单 {code} 的名称为“{impl.name}”，应与{named('item', item.code, item.name)}同名。",
-                )
-            )
-        if impl.type != item.type:
-            conforms = False
-            out.append(
-                say(
-                    "FOUR_SAME_TYPE",
-                    f"实施清单 {code} 的类型为“{impl.type}”，{named('item', item.code, item.name)}的类型为“{item.type}”。",
-                )
-            )
+            the_item = named("item", item.code, item.name)
+            if impl.name != item.name:
+                out.append(say("FOUR_SAME_NAME", f"实施清单 {code} 的名称为“{impl.name}”，应与{the_item}同名。"))
+            if impl.type != item.type:
+                out.append(say("FOUR_SAME_TYPE", f"实施清单 {code} 的类型为“{impl.type}”，{the_item}的类型为“{item.type}”。"))
         if impl.basis != item.basis:
             mine = basis_set(impl.basis)
             if mine != facts.basis:

@@ -306,28 +306,27 @@ def _header(
     return columns, sorted(materials)
 
 
+def _notes_finding(message: str, cell: str) -> SheetFinding:
+    """A SHEET finding about a value in column B of the notes sheet, at `cell` ("B3")."""
+    return sheet_finding("SHEET", message, sheet=NOTES_SHEET, row=int(cell[1:]), column="B")
+
+
 def _region(table: _Table, given: str | None, catalog: Catalog, findings: list[SheetFinding]) -> str | None:
     marked_format = table.marker.get("格式")
     if marked_format is not None and marked_format[0] != FORMAT_NAME:
         findings.append(
-            sheet_finding(
-                "SHEET",
+            _notes_finding(
                 f"“{NOTES_SHEET}”工作表记录的格式是“{marked_format[0]}”，不是本系统的实施清单（{FORMAT_NAME}）",
-                sheet=NOTES_SHEET,
-                row=int(marked_format[1][1:]),
-                column="B",
+                marked_format[1],
             )
         )
         return given
     marked = table.marker.get("区划")
     if marked is not None and given is not None and marked[0] != given:
         findings.append(
-            sheet_finding(
-                "SHEET",
+            _notes_finding(
                 f"本表是区划 {marked[0]} 的实施清单，不能作为区划 {given} 的提交（会替换 {given} 的全部实施清单）",
-                sheet=NOTES_SHEET,
-                row=int(marked[1][1:]),
-                column="B",
+                marked[1],
             )
         )
         return given
