@@ -25,7 +25,7 @@ import os
 import sys
 from datetime import date
 
-from onething.commands.shared import cli_user, db_option
+from onething.commands.shared import cli_user, db_action
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,30 +36,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
 
-    purge = sub.add_parser("purge", help="erase personal data of cases ended before a date")
-    db_option(purge)
+    purge = db_action(sub, "purge", "erase personal data of cases ended before a date", _purge)
     purge.add_argument("--before", required=True, type=_day, metavar="YYYY-MM-DD")
-    purge.set_defaults(run=_purge)
 
     calendar = sub.add_parser("calendar", help="the official calendar's years added as data")
     cal = calendar.add_subparsers(dest="calendar_command", required=True, metavar="ACTION")
-    add = cal.add_parser("add", help="add (or replace) a year's schedule from a JSON file")
-    db_option(add)
+    add = db_action(cal, "add", "add (or replace) a year's schedule from a JSON file", _calendar_add)
     add.add_argument("file", metavar="FILE")
-    add.set_defaults(run=_calendar_add)
-    listing = cal.add_parser("list", help="the years added")
-    db_option(listing)
-    listing.set_defaults(run=_calendar_list)
+    db_action(cal, "list", "the years added", _calendar_list)
 
-    relay = sub.add_parser("relay", help="send the tasks waiting in the outbox to NATS JetStream")
-    db_option(relay)
+    relay = db_action(sub, "relay", "send the tasks waiting in the outbox to NATS JetStream", _relay)
     relay.add_argument(
         "--nats", metavar="URL", default=None, help="the broker; env ONETHING_NATS_URL (required)"
     )
     relay.add_argument("--once", action="store_true", help="stop once the outbox is empty")
-    relay.set_defaults(run=_relay)
-    seeder = sub.add_parser("seed", help="hand in generated cases (the demo fixture) into an empty store")
-    db_option(seeder)
+    seeder = db_action(sub, "seed", "hand in generated cases (the demo fixture) into an empty store", _seed)
     seeder.add_argument("--cases", type=int, default=300, metavar="N", help="how many (default 300)")
     seeder.add_argument("--seed", type=int, default=20, metavar="S", help="random seed (default 20)")
     seeder.add_argument(
@@ -69,7 +60,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="YYYY-MM-DD",
         help="the last day (default: today in Beijing)",
     )
-    seeder.set_defaults(run=_seed)
 
     keygen = sub.add_parser("keygen", help="write a new key file for personal data (mode 0600)")
     keygen.add_argument("file", metavar="FILE")

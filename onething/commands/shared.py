@@ -1,10 +1,11 @@
-"""What several commands share: the `--db` option that falls back to `ONETHING_DB`, and who
+"""What several commands share: the `--db` option (and an action that has it) that falls back to `ONETHING_DB`, and who
 the command-line user is (the audit's `by`)."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+from collections.abc import Callable
 
 
 def db_option(parser: argparse.ArgumentParser) -> None:
@@ -12,6 +13,16 @@ def db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", metavar="URL", default=None, help="store URL; env ONETHING_DB; default sqlite:///onething.db"
     )
+
+
+def db_action(
+    actions: argparse._SubParsersAction, name: str, help: str, run: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """An action of a command that works on the store: its parser, with `--db`, set to `run`."""
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help)
+    db_option(parser)
+    parser.set_defaults(run=run)
+    return parser
 
 
 def cli_user() -> str:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from catalog.words import ROLES
-from onething.commands.shared import cli_user, db_option
+from onething.commands.shared import cli_user, db_action
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,8 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(dest="token_command", required=True, metavar="ACTION")
 
-    create = sub.add_parser("create", help="create a token and print it (once)")
-    db_option(create)
+    create = db_action(sub, "create", "create a token and print it (once)", _create)
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--name", required=True, help="who or what holds it (revoke by this name)")
     create.add_argument(
@@ -38,16 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="USCC",
         help="role agency: the unified social credit code of the one agency whose tasks it reads and acts on",
     )
-    create.set_defaults(run=_create)
 
-    listing = sub.add_parser("list", help="list token names and roles")
-    db_option(listing)
-    listing.set_defaults(run=_list)
+    db_action(sub, "list", "list token names and roles", _list)
 
-    revoke = sub.add_parser("revoke", help="revoke every token of a name")
-    db_option(revoke)
+    revoke = db_action(sub, "revoke", "revoke every token of a name", _revoke)
     revoke.add_argument("--name", required=True)
-    revoke.set_defaults(run=_revoke)
 
 
 @contextmanager
