@@ -127,8 +127,6 @@ class AgencyPagesController(Controller):
         return html(
             request,
             "agency_tasks.html",
-            page="agency-tasks",
-            title="部门办件",
             snap=snap,
             queue=queue,
             problem=problem,
@@ -232,8 +230,6 @@ class RectificationPagesController(Controller):
         return html(
             request,
             "rectifications.html",
-            page="rectifications",
-            title="整改",
             snap=snap,
             found=found,
             labels=labels,

@@ -108,8 +108,6 @@ class CasePagesController(Controller):
             return html(
                 request,
                 "case_receipt.html",
-                page="case-new",
-                title="受理回执",
                 snap=None,
                 again=made,
                 case=None,
@@ -153,8 +151,6 @@ class CasePagesController(Controller):
         return html(
             request,
             "case_receipt.html",
-            page="case-new",
-            title="受理回执",
             snap=snap,
             again=None,
             case=case,
@@ -215,8 +211,6 @@ class CasePagesController(Controller):
         return html(
             request,
             "case_new.html",
-            page="case-new",
-            title="一窗受理",
             snap=snap,
             bundles=sorted(catalog.bundles.values(), key=lambda b: b.name),
             regions=region_options(catalog, snap.children),

@@ -104,8 +104,6 @@ class ChecksPageController(Controller):
         return html(
             request,
             "checks.html",
-            page="checks",
-            title="一件事检查",
             snap=snap,
             summary=summary,
             bundles=bundles,

@@ -64,9 +64,7 @@ class LifecyclePagesController(Controller):
         return html(
             request,
             "versions.html",
-            **_globals(
-                page="versions", title="版本历史", snap=snap, versions=list(reversed(listed.versions))
-            ),
+            **_globals(snap=snap, versions=list(reversed(listed.versions))),
         )
 
     @get("/versions/{a:int}/diff/{b:int}", name="pages:diff")
@@ -90,7 +88,6 @@ class LifecyclePagesController(Controller):
             request,
             "diff.html",
             **_globals(
-                page="versions",
                 title=f"版本 {a} → {b} 的变化",
                 snap=snap,
                 diff=shown,
@@ -138,8 +135,6 @@ class LifecyclePagesController(Controller):
             request,
             "review_queue.html",
             **_globals(
-                page="versions",
-                title="待复核清单",
                 snap=snap,
                 queue=queue,
                 impls=impls,

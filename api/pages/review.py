@@ -76,8 +76,6 @@ class ReviewController(Controller):
         return html(
             request,
             "review.html",
-            page="review",
-            title="目录审查",
             snap=snap,
             view=view,
             rows=rows,
