@@ -16,7 +16,7 @@ from catalog.model import Catalog
 
 from ..services.checks import summarise
 from .data import region_options, signed_in
-from .handlers import Checks, Filters, PageNo, Snap, known
+from .handlers import Checks, Filters, PageNo, Snap, known, named
 from .render import CHECK_NAMES, html
 
 PAGE_SIZE = 100
@@ -92,7 +92,7 @@ class ChecksPageController(Controller):
             bad = [(code, cells[j].row) for code, cells in rows if cells[j].bad and shown(cells[j])]
             if bad:
                 failing.append((bundle_id, bad))
-        kept = {k: v for k, v in (("check", check), ("bundle", bundle), ("region", region)) if v}
+        kept = named(check=check, bundle=bundle, region=region)
         return html(
             request,
             "checks.html",

@@ -71,6 +71,11 @@ async def snapshot(views: NamedDependency[Views]) -> View:
     return await views.snapshot()
 
 
+def named(**filters: str) -> dict[str, str]:
+    """The filters a link keeps (those not ""), in the order given: its query."""
+    return {k: v for k, v in filters.items() if v}
+
+
 def known(value: str, among: Container[str]) -> str:
     """`value` when it is one of `among`, else "": a filter a link names that is not there filters nothing."""
     return value if value in among else ""

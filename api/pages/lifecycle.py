@@ -27,7 +27,7 @@ from catalog.words import FIELD_LABELS
 
 from .changes import Namer
 from .data import User, region_options, require_role, signed_in
-from .handlers import Filters, Snap, StoreDep, ViewsDep, known
+from .handlers import Filters, Snap, StoreDep, ViewsDep, known, named
 from .render import html
 
 PAGE_SIZE = 100
@@ -128,7 +128,7 @@ class LifecyclePagesController(Controller):
             if codes
             else {}
         )
-        kept = {k: v for k, v in (("region", region), ("rule", rule), ("item", item)) if v}
+        kept = named(region=region, rule=rule, item=item)
         return html(
             request,
             "review_queue.html",

@@ -12,7 +12,7 @@ from catalog.findings import RULES
 
 from .charts import Bar, bar_chart
 from .data import record_href, region_options, signed_in
-from .handlers import Filters, PageNo, Reads, Snap, known
+from .handlers import Filters, PageNo, Reads, Snap, known, named
 from .render import html
 
 PAGE_SIZE = 200
@@ -63,7 +63,7 @@ class ReviewController(Controller):
         ]
         total_impls = sum(c.implementations for c in view.conformity)
         total_ok = sum(c.conforming for c in view.conformity)
-        kept = {k: v for k, v in (("rule", rule), ("severity", severity), ("region", region)) if v}
+        kept = named(rule=rule, severity=severity, region=region)
         pages = max(1, -(-view.total // PAGE_SIZE))
         return html(
             request,
