@@ -143,33 +143,40 @@ env.filters["said"] = said
 
 
 PAGES: dict[str, tuple[str, str | None]] = {
-    "agency_tasks.html": ("agency-tasks", "部门办件"),
-    "rectifications.html": ("rectifications", "整改"),
+    # the catalog
     "regions.html": ("regions", "事项目录 · 行政区划"),
     "region.html": ("region", None),
+    "places.html": ("region", None),
     "item.html": ("item", None),
     "implementation.html": ("implementation", None),
-    "places.html": ("region", None),
-    "case_figures.html": ("case-figures", "好差评"),
-    "case_status.html": ("case-status", "办件查询"),
-    "case_receipt.html": ("case-new", "受理回执"),
-    "case_new.html": ("case-new", "一窗受理"),
-    "checks.html": ("checks", "一件事检查"),
-    "designer.html": ("designer", "一件事设计"),
-    "error.html": ("error", None),
+    # guides, bundles and their checks
     "bundles.html": ("bundles", "一件事与办事指南"),
     "guide_region.html": ("guide", None),
-    "home.html": ("home", "首页"),
-    "login.html": ("login", "登录"),
+    "search.html": ("search", None),
+    "designer.html": ("designer", "一件事设计"),
+    "checks.html": ("checks", "一件事检查"),
+    # cases
+    "case_new.html": ("case-new", "一窗受理"),
+    "case_receipt.html": ("case-new", "受理回执"),
+    "case_status.html": ("case-status", "办件查询"),
+    "case_figures.html": ("case-figures", "好差评"),
+    # agencies
+    "agency_tasks.html": ("agency-tasks", "部门办件"),
+    "rectifications.html": ("rectifications", "整改"),
+    # review, versions and submissions
+    "review.html": ("review", "目录审查"),
     "versions.html": ("versions", "版本历史"),
     "diff.html": ("versions", None),
     "review_queue.html": ("versions", "待复核清单"),
-    "review.html": ("review", "目录审查"),
-    "search.html": ("search", None),
-    "stats.html": ("stats", "统计"),
-    "advice.html": ("stats", "数字化建议"),
     "submissions.html": ("submissions", "提交与审批"),
     "submission.html": ("submissions", None),
+    # figures
+    "stats.html": ("stats", "统计"),
+    "advice.html": ("stats", "数字化建议"),
+    # the rest
+    "home.html": ("home", "首页"),
+    "login.html": ("login", "登录"),
+    "error.html": ("error", None),
 }
 """Each page template's nav entry and, where it never changes, its title (`html` fills them in;
 a page whose title depends on what it shows passes `title`)."""
