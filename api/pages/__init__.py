@@ -47,7 +47,7 @@ from .csrf import form_token_guard
 from .designer import DesignerController
 from .errors import HANDLERS
 from .guide import BundlePagesController
-from .handlers import snapshot
+from .handlers import QueryFilters, snapshot
 from .home import favicon, home, login, login_form, logout, pages_index
 from .lifecycle import LifecyclePagesController
 from .places import PlacesPageController
@@ -82,7 +82,8 @@ pages = Router(
         AgencyPagesController,
         RectificationPagesController,
     ],
-    dependencies={"snap": Provide(snapshot)},  # the newest version's view, once a request
+    # the newest version's view, once a request; a listing page's filters from its query
+    dependencies={"snap": Provide(snapshot), "filters": Provide(QueryFilters, sync_to_thread=False)},
     exception_handlers=HANDLERS,  # type: ignore[arg-type]
     guards=[form_token_guard],  # every POST form carries its session's token (`csrf`)
     include_in_schema=False,

@@ -27,7 +27,7 @@ from casework.rating import RECTIFICATION_MOVES, RECTIFICATION_WORDS, SCORE_WORD
 
 from .cases import MARK_WORDS, STATE_PILLS
 from .data import User, current_user, require_role, signed_in
-from .handlers import Snap, caller_of, case_status, cases_of, done_or_redrawn, faults_by_place, known
+from .handlers import Snap, caller_of, case_status, cases_of, done_or_redrawn, faults_by_place, known, named
 from .render import html
 
 PAGE_SIZE = 20
@@ -91,7 +91,7 @@ class AgencyPagesController(Controller):
             outputs=outputs,
             missing=missing,
         )
-        query = {k: v for k, v in (("state", state), ("after", after), ("agency", agency)) if v}
+        query = named(state=state, after=after, agency=agency)
         target = "/pages/agency/tasks?" + urlencode({**query, "done": event})
         return await done_or_redrawn(
             cases_of(request).event(task_id, body, _who(user)), target, again, CaseError
@@ -122,13 +122,11 @@ class AgencyPagesController(Controller):
                 )
             except CaseError as exc:
                 problem, status = exc.message, case_status(exc)
-        keep = {k: v for k, v in (("state", state), ("agency", agency if user.role != "agency" else "")) if v}
+        keep = named(state=state, agency=agency if user.role != "agency" else "")
         agency_name = next((t.agency_name for t in queue.tasks), "") if queue else ""
         return html(
             request,
             "agency_tasks.html",
-            page="agency-tasks",
-            title="部门办件",
             snap=snap,
             queue=queue,
             problem=problem,
@@ -197,7 +195,7 @@ class RectificationPagesController(Controller):
             body = AnswerIn(
                 finding=values.get("finding", "").strip(), action=values.get("action", "").strip()
             )
-        query = {k: v for k, v in (("state", state), ("overdue", overdue)) if v}
+        query = named(state=state, overdue=overdue)
         target = "/pages/rectifications?" + urlencode({**query, "done": action})
         return await done_or_redrawn(
             cases_of(request).rectify(rid, action, _who(user), body), target, again, CaseError
@@ -232,8 +230,6 @@ class RectificationPagesController(Controller):
         return html(
             request,
             "rectifications.html",
-            page="rectifications",
-            title="整改",
             snap=snap,
             found=found,
             labels=labels,

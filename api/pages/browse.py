@@ -104,8 +104,6 @@ class BrowseController(Controller):
         return html(
             request,
             "regions.html",
-            page="regions",
-            title="事项目录 · 行政区划",
             snap=snap,
             roots=roots,
             kids=snap.children,
@@ -134,7 +132,6 @@ class BrowseController(Controller):
         return html(
             request,
             "region.html",
-            page="region",
             title=region.name,
             snap=snap,
             region=region,
@@ -178,7 +175,6 @@ class BrowseController(Controller):
         return html(
             request,
             "item.html",
-            page="item",
             title=item.name,
             snap=snap,
             item=item,
@@ -205,7 +201,6 @@ class BrowseController(Controller):
         return html(
             request,
             "implementation.html",
-            page="implementation",
             title=f"{impl.name} · {impl.agency.name}",
             snap=snap,
             impl=impl,

@@ -79,8 +79,6 @@ class CaseFiguresPageController(Controller):
         return html(
             request,
             "case_figures.html",
-            page="case-figures",
-            title="好差评",
             snap=snap,
             top=top,
             region=region,

@@ -154,8 +154,6 @@ def _page(request: Request, snap: View, status: int, **context: Any) -> Response
     return html(
         request,
         "case_status.html",
-        page="case-status",
-        title="办件查询",
         snap=snap,
         status_code=status,
         **context,

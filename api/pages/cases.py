@@ -40,7 +40,7 @@ from casework.handin import APPLICANT_FIELDS
 from casework.machine import STATE_WORDS
 
 from .data import User, region_options, require_role
-from .handlers import Snap, Workflows, caller_of, case_status, cases_of, faults_by_place
+from .handlers import Filters, Snap, Workflows, caller_of, case_status, cases_of, faults_by_place
 from .qr import qr_svg
 from .render import REASONS, html
 
@@ -81,15 +81,16 @@ class CasePagesController(Controller):
         request: Request,
         snap: Snap,
         workflows: Workflows,
-        bundle: FromQuery[str] = "",
-        region: FromQuery[str] = "",
+        filters: Filters,
         answer: FromQuery[list[str] | None] = None,
     ) -> Response[str]:
         clerk(request)
         given = {}
         with contextlib.suppress(ProblemException):  # a malformed answer in the link: ask again
             given = parse_answers([a for a in answer or () if a.strip()])
-        return await self._form(request, snap, workflows, bundle, region, given, {}, None, 200)
+        return await self._form(
+            request, snap, workflows, filters.bundle, filters.region, given, {}, None, 200
+        )
 
     @post("/", name="pages:case-hand-in", status_code=200)
     async def hand_in(self, request: Request, snap: Snap, workflows: Workflows) -> Response[str]:
@@ -108,8 +109,6 @@ class CasePagesController(Controller):
             return html(
                 request,
                 "case_receipt.html",
-                page="case-new",
-                title="受理回执",
                 snap=None,
                 again=made,
                 case=None,
@@ -153,8 +152,6 @@ class CasePagesController(Controller):
         return html(
             request,
             "case_receipt.html",
-            page="case-new",
-            title="受理回执",
             snap=snap,
             again=None,
             case=case,
@@ -215,8 +212,6 @@ class CasePagesController(Controller):
         return html(
             request,
             "case_new.html",
-            page="case-new",
-            title="一窗受理",
             snap=snap,
             bundles=sorted(catalog.bundles.values(), key=lambda b: b.name),
             regions=region_options(catalog, snap.children),

@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
-from litestar.params import FromQuery, Parameter
 
 from bundler import RegionChecks
 from catalog.model import Catalog
 
 from ..services.checks import summarise
 from .data import region_options, signed_in
-from .handlers import Checks, Snap, known
+from .handlers import Checks, Filters, PageNo, Snap, known, named
 from .render import CHECK_NAMES, html
 
 PAGE_SIZE = 100
@@ -46,18 +45,11 @@ class ChecksPageController(Controller):
 
     @get("/", name="pages:checks")
     async def checks(
-        self,
-        request: Request,
-        snap: Snap,
-        checks: Checks,
-        check: FromQuery[str] = "",
-        bundle: FromQuery[str] = "",
-        region: FromQuery[str] = "",
-        page: int = Parameter(default=1, ge=1),
+        self, request: Request, snap: Snap, checks: Checks, filters: Filters, page: PageNo = 1
     ) -> Response[str]:
         catalog = snap.require()
-        check, bundle = known(check, CHECK_NAMES), known(bundle, catalog.bundles)
-        region = known(region, catalog.regions)
+        check, bundle = known(filters.check, CHECK_NAMES), known(filters.bundle, catalog.bundles)
+        region = known(filters.region, catalog.regions)
         ids = [bundle] if bundle else sorted(catalog.bundles, key=lambda b: (catalog.bundles[b].name, b))
         within = snap.subtree(region) if region else None
 
@@ -100,12 +92,10 @@ class ChecksPageController(Controller):
             bad = [(code, cells[j].row) for code, cells in rows if cells[j].bad and shown(cells[j])]
             if bad:
                 failing.append((bundle_id, bad))
-        filters = {k: v for k, v in (("check", check), ("bundle", bundle), ("region", region)) if v}
+        kept = named(check=check, bundle=bundle, region=region)
         return html(
             request,
             "checks.html",
-            page="checks",
-            title="一件事检查",
             snap=snap,
             summary=summary,
             bundles=bundles,
@@ -119,8 +109,8 @@ class ChecksPageController(Controller):
             page_number=page,
             pages=pages,
             region_count=len(matrix),
-            query=lambda **kw: urlencode({**filters, **kw}),
+            query=lambda **kw: urlencode({**kept, **kw}),
             guide=lambda b, r: f"/pages/bundles/{b}/guide?" + urlencode({"region": r}),
             designer=lambda b, r: "/pages/designer?" + urlencode({"bundle": b, "region": r}),
-            filtered=bool(filters),
+            filtered=bool(kept),
         )

@@ -174,8 +174,6 @@ async def designer_page(
         request,
         "designer.html",
         status_code=status_code,
-        page="designer",
-        title="一件事设计",
         snap=snap,
         picked=picked,
         unknown=unknown,

@@ -35,7 +35,6 @@ def login_redirect(request: Request, exc: LoginRequired) -> Response:
     return html(
         request,
         "error.html",
-        page="error",
         title="请先登录",
         snap=None,
         status_code=401,
@@ -50,7 +49,6 @@ def wrong_role(request: Request, exc: WrongRole) -> Response:
     return html(
         request,
         "error.html",
-        page="error",
         title="没有权限",
         snap=None,
         status_code=403,
@@ -133,7 +131,6 @@ def http_error(request: Request, exc: HTTPException | ServiceError) -> Response:
     return html(
         request,
         "error.html",
-        page="error",
         title=heading,
         snap=None,
         status_code=status,
@@ -167,7 +164,6 @@ def app_errors(request: Request, exc: Exception) -> Response:
         return html(
             request,
             "error.html",
-            page="error",
             title=HEADINGS.get(status, "服务器错误"),
             snap=None,
             user=None,

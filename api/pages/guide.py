@@ -63,8 +63,6 @@ class BundlePagesController(Controller):
         return html(
             request,
             "bundles.html",
-            page="bundles",
-            title="一件事与办事指南",
             snap=snap,
             groups=by_life_event([catalog.bundles[i] for i in ids], LIFE_EVENTS),
             hits=hits,
@@ -118,7 +116,6 @@ class BundlePagesController(Controller):
             return html(
                 request,
                 "guide_region.html",
-                page="guide",
                 title=bundle.name,
                 snap=snap,
                 bundle=bundle,

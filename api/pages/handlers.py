@@ -7,12 +7,14 @@ error and that error's status."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Container
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
 from api.problems import status_of
@@ -41,9 +43,37 @@ Publishing = NamedDependency[PublishingService]
 StoreDep = NamedDependency[Store]
 
 
+@dataclass(frozen=True)
+class QueryFilters:
+    """The filters a listing page's link names, from its query (a dependency of the pages' router):
+    each "" when the link leaves it out, and a page keeps only those it knows (`known`)."""
+
+    bundle: FromQuery[str] = ""
+    region: FromQuery[str] = ""
+    """A region code: that region and those under it."""
+    check: FromQuery[str] = ""
+    """A §4.1 check's name (checks page)."""
+    rule: FromQuery[str] = ""
+    severity: FromQuery[str] = ""
+    """"error" or "warning" (review page)."""
+    item: FromQuery[str] = ""
+
+
+Filters = NamedDependency[QueryFilters]
+
+
+PageNo = Annotated[int, QueryParameter(ge=1)]
+"""`page`: a listing page's page number, from 1."""
+
+
 async def snapshot(views: NamedDependency[Views]) -> View:
     """The `snap` every page reads: the newest version's view, taken once per request."""
     return await views.snapshot()
+
+
+def named(**filters: str) -> dict[str, str]:
+    """The filters a link keeps (those not ""), in the order given: its query."""
+    return {k: v for k, v in filters.items() if v}
 
 
 def known(value: str, among: Container[str]) -> str:

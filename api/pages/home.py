@@ -119,8 +119,6 @@ async def home(
     return html(
         request,
         "home.html",
-        page="home",
-        title="首页",
         snap=snap,
         user=user,
         catalog=snap.catalog if show else None,
@@ -162,8 +160,6 @@ async def _form_page(
     return html(
         request,
         "login.html",
-        page="login",
-        title="登录",
         snap=snap,
         next=target,
         csrf=csrf,

@@ -27,7 +27,7 @@ from catalog.words import FIELD_LABELS
 
 from .changes import Namer
 from .data import User, region_options, require_role, signed_in
-from .handlers import Snap, StoreDep, ViewsDep, known
+from .handlers import Filters, Snap, StoreDep, ViewsDep, known, named
 from .render import html
 
 PAGE_SIZE = 100
@@ -64,9 +64,7 @@ class LifecyclePagesController(Controller):
         return html(
             request,
             "versions.html",
-            **_globals(
-                page="versions", title="版本历史", snap=snap, versions=list(reversed(listed.versions))
-            ),
+            **_globals(snap=snap, versions=list(reversed(listed.versions))),
         )
 
     @get("/versions/{a:int}/diff/{b:int}", name="pages:diff")
@@ -90,7 +88,6 @@ class LifecyclePagesController(Controller):
             request,
             "diff.html",
             **_globals(
-                page="versions",
                 title=f"版本 {a} → {b} 的变化",
                 snap=snap,
                 diff=shown,
@@ -110,15 +107,13 @@ class LifecyclePagesController(Controller):
         snap: Snap,
         views: ViewsDep,
         store: StoreDep,
-        region: FromQuery[str] = "",
-        rule: FromQuery[str] = "",
-        item: FromQuery[str] = "",
+        filters: Filters,
         page: int = Parameter(default=1, ge=1, le=1_000_000),
     ) -> Response[str]:
         user = require_role(request, "reviewer")
         catalog = snap.require()
-        region = region if region in catalog.regions else (user.region or "")
-        rule, item = known(rule, RULES), known(item, catalog.items)
+        region = filters.region if filters.region in catalog.regions else (user.region or "")
+        rule, item = known(filters.rule, RULES), known(filters.item, catalog.items)
         queue = await _lifecycle(request).review(
             _caller(user),
             region=region or None,
@@ -133,13 +128,11 @@ class LifecyclePagesController(Controller):
             if codes
             else {}
         )
-        filters = {k: v for k, v in (("region", region), ("rule", rule), ("item", item)) if v}
+        kept = named(region=region, rule=rule, item=item)
         return html(
             request,
             "review_queue.html",
             **_globals(
-                page="versions",
-                title="待复核清单",
                 snap=snap,
                 queue=queue,
                 impls=impls,
@@ -150,7 +143,7 @@ class LifecyclePagesController(Controller):
                 rules=sorted(RULES),
                 page_number=page,
                 pages=max(1, -(-queue.total // PAGE_SIZE)),
-                query=lambda **kw: urlencode({**filters, **kw}),
+                query=lambda **kw: urlencode({**kept, **kw}),
             ),
         )
 

@@ -72,7 +72,6 @@ class PlacesPageController(Controller):
         return html(
             request,
             "places.html",
-            page="region",
             title=f"{region.name} · 办事地点",
             snap=snap,
             region=region,

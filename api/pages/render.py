@@ -142,6 +142,46 @@ def said(message: str) -> str:
 env.filters["said"] = said
 
 
+PAGES: dict[str, tuple[str, str | None]] = {
+    # the catalog
+    "regions.html": ("regions", "事项目录 · 行政区划"),
+    "region.html": ("region", None),
+    "places.html": ("region", None),
+    "item.html": ("item", None),
+    "implementation.html": ("implementation", None),
+    # guides, bundles and their checks
+    "bundles.html": ("bundles", "一件事与办事指南"),
+    "guide_region.html": ("guide", None),
+    "search.html": ("search", None),
+    "designer.html": ("designer", "一件事设计"),
+    "checks.html": ("checks", "一件事检查"),
+    # cases
+    "case_new.html": ("case-new", "一窗受理"),
+    "case_receipt.html": ("case-new", "受理回执"),
+    "case_status.html": ("case-status", "办件查询"),
+    "case_figures.html": ("case-figures", "好差评"),
+    # agencies
+    "agency_tasks.html": ("agency-tasks", "部门办件"),
+    "rectifications.html": ("rectifications", "整改"),
+    # review, versions and submissions
+    "review.html": ("review", "目录审查"),
+    "versions.html": ("versions", "版本历史"),
+    "diff.html": ("versions", None),
+    "review_queue.html": ("versions", "待复核清单"),
+    "submissions.html": ("submissions", "提交与审批"),
+    "submission.html": ("submissions", None),
+    # figures
+    "stats.html": ("stats", "统计"),
+    "advice.html": ("stats", "数字化建议"),
+    # the rest
+    "home.html": ("home", "首页"),
+    "login.html": ("login", "登录"),
+    "error.html": ("error", None),
+}
+"""Each page template's nav entry and, where it never changes, its title (`html` fills them in;
+a page whose title depends on what it shows passes `title`)."""
+
+
 def html(
     request: Request,
     template: str,
@@ -151,8 +191,14 @@ def html(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Response[str]:
-    """A whole HTML page. `context` needs `page` (the nav entry), `title` and `snap` (or None);
+    """A whole HTML page. `context` needs `page` (the nav entry, else `PAGES`'), `title` (else
+    `PAGES`') and `snap` (or None);
     `catalog` is the snap's unless given."""
+    page, title = PAGES.get(template, (None, None))
+    if page is not None:
+        context.setdefault("page", page)
+    if title is not None:
+        context.setdefault("title", title)
     snap = context.get("snap")
     catalog = snap.catalog if snap is not None else None
     context.setdefault("user", current_user(request))

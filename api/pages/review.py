@@ -6,14 +6,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
-from litestar.params import FromQuery, Parameter
 
 from api.services.reads import subtree_prefix
 from catalog.findings import RULES
 
 from .charts import Bar, bar_chart
 from .data import record_href, region_options, signed_in
-from .handlers import Reads, Snap, known
+from .handlers import Filters, PageNo, Reads, Snap, known, named
 from .render import html
 
 PAGE_SIZE = 200
@@ -25,19 +24,12 @@ class ReviewController(Controller):
 
     @get("/", name="pages:review")
     async def review(
-        self,
-        request: Request,
-        snap: Snap,
-        reads: Reads,
-        rule: FromQuery[str] = "",
-        severity: FromQuery[str] = "",
-        region: FromQuery[str] = "",
-        page: int = Parameter(default=1, ge=1),
+        self, request: Request, snap: Snap, reads: Reads, filters: Filters, page: PageNo = 1
     ) -> Response[str]:
         catalog = snap.require()
-        rule = known(rule, RULES)
-        severity = known(severity, ("error", "warning"))
-        region = known(region, catalog.regions)
+        rule = known(filters.rule, RULES)
+        severity = known(filters.severity, ("error", "warning"))
+        region = known(filters.region, catalog.regions)
         offset = (page - 1) * PAGE_SIZE
         view = await reads.report(
             snap,
@@ -71,13 +63,11 @@ class ReviewController(Controller):
         ]
         total_impls = sum(c.implementations for c in view.conformity)
         total_ok = sum(c.conforming for c in view.conformity)
-        filters = {k: v for k, v in (("rule", rule), ("severity", severity), ("region", region)) if v}
+        kept = named(rule=rule, severity=severity, region=region)
         pages = max(1, -(-view.total // PAGE_SIZE))
         return html(
             request,
             "review.html",
-            page="review",
-            title="目录审查",
             snap=snap,
             view=view,
             rows=rows,
@@ -92,6 +82,6 @@ class ReviewController(Controller):
             overall=(total_ok, total_impls),
             page_number=page,
             pages=pages,
-            query=lambda **kw: urlencode({**filters, **kw}),
-            filtered=bool(filters),
+            query=lambda **kw: urlencode({**kept, **kw}),
+            filtered=bool(kept),
         )

@@ -129,7 +129,6 @@ class SearchController(Controller):
         return html(
             request,
             "search.html",
-            page="search",
             title=f"搜索：{q.strip()}" if q.strip() else "搜索",
             snap=snap,
             q=q.strip(),

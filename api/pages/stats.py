@@ -83,8 +83,6 @@ class StatsPageController(Controller):
             request,
             "stats.html",
             formats=FORMATS,
-            page="stats",
-            title="统计",
             snap=snap,
             report=report,
             top=by_code[root],
@@ -106,9 +104,7 @@ class StatsPageController(Controller):
             [Bar(s.name, s.materials / most, f"少交 {s.materials} 份 · 免跑 {s.visits} 次") for s in top],
             "数字化建议：少交材料",
         )
-        return html(
-            request, "advice.html", page="stats", title="数字化建议", snap=snap, advice=advice, chart=chart
-        )
+        return html(request, "advice.html", snap=snap, advice=advice, chart=chart)
 
     @get("/export", name="pages:export")
     async def export(

@@ -100,8 +100,6 @@ class SubmissionPagesController(Controller):
             "submissions.html",
             status_code=status_code,
             **_globals(
-                page="submissions",
-                title="提交与审批",
                 snap=snap,
                 listed=listed,
                 regions=options,
@@ -207,7 +205,6 @@ class SubmissionPagesController(Controller):
             "submission.html",
             status_code=status_code,
             **_globals(
-                page="submissions",
                 title=f"提交 #{sid}",
                 snap=snap,
                 sub=submission_out(held, check),

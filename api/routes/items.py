@@ -14,6 +14,7 @@ from ..schemas import ItemDetail, ItemPage
 from ..services.errors import not_found
 from ..services.reads import ReadsService
 from ..view import Views
+from .regions import snapshot_within
 from .resource import Resource
 
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
@@ -36,11 +37,7 @@ class ItemController(Resource, path="/items", tag="items", role="portal", public
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> ItemPage:
-        view = await views.snapshot()
-        if region is not None:
-            from .regions import _region
-
-            _region(view, region)
+        view = await snapshot_within(views, region)
         found = await reads.search(view, q=q, code=code, type_=type, region=region, owner=owner)
         return ItemPage(total=len(found), limit=limit, offset=offset, items=found[offset : offset + limit])
 

@@ -31,6 +31,15 @@ def _region(view: View, code: FromPath[str]):
     return region
 
 
+async def snapshot_within(views: Views, region: str | None) -> View:
+    """The newest version's view, once `region` (when named) is known to be one of its regions
+    (404 `UNKNOWN_REGION` when not)."""
+    view = await views.snapshot()
+    if region is not None:
+        _region(view, region)
+    return view
+
+
 class RegionController(Resource, path="/regions", tag="regions", role="portal", public=True):
     @get(summary="The region tree (000000 at the root)")
     async def tree(self, views: NamedDependency[Views]) -> RegionTree:
@@ -78,8 +87,7 @@ class RegionController(Resource, path="/regions", tag="regions", role="portal", 
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> EffectiveItemPage:
-        view = await views.snapshot()
-        _region(view, code)
+        view = await snapshot_within(views, code)
         found = await reads.effective(view, code)
         return EffectiveItemPage(
             region=code, total=len(found), limit=limit, offset=offset, items=found[offset : offset + limit]

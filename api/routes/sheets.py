@@ -24,7 +24,7 @@ from ..cache import not_modified
 from ..services.publishing import PublishingService
 from ..view import Views, etag_digest
 from .catalog import TypedStream
-from .regions import _region
+from .regions import snapshot_within
 from .resource import Resource
 
 CHUNK = 1 << 16
@@ -68,8 +68,7 @@ class RegionSheetController(
         code: FromPath[str],
         format: FromQuery[Literal["xlsx", "csv"]] = "xlsx",
     ) -> Response:
-        view = await views.snapshot()
-        _region(view, code)
+        view = await snapshot_within(views, code)
         etag = f'"s{format[0]}{etag_digest(view.tag, code)}"'
         if hit := not_modified(request, etag):
             return hit

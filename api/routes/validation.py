@@ -14,6 +14,7 @@ from ..services.publishing import PublishingService
 from ..services.reads import ReadsService
 from ..view import Views
 from .catalog import receive_file
+from .regions import snapshot_within
 from .resource import Resource
 
 Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
@@ -36,11 +37,7 @@ class ValidationController(Resource, path="/validation", tag="validation", role=
         limit: Limit = 1000,
         offset: Offset = 0,
     ) -> ValidationReport:
-        view = await views.snapshot()
-        if region is not None:
-            from .regions import _region
-
-            _region(view, region)
+        view = await snapshot_within(views, region)
         return await reads.report(
             view, rule=rule, severity=severity, region=region, limit=limit, offset=offset
         )

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from .. import schemas_lifecycle as sl
 from ..lru import MISSING, BoundedLRU
 from ..schemas import ErrorDetail, PublishResult, finding_out
@@ -90,21 +92,7 @@ class LifecycleService(StoreService):
     # -- versions and diffs -------------------------------------------------------------------
     async def versions(self) -> sl.VersionList:
         rows = await self._run(self.store.versions)
-        return sl.VersionList(
-            versions=[
-                sl.VersionOut(
-                    version=v.version,
-                    published_at=v.published_at,
-                    by=v.by,
-                    note=v.note,
-                    region=v.region,
-                    added=v.added,
-                    changed=v.changed,
-                    removed=v.removed,
-                )
-                for v in rows
-            ]
-        )
+        return sl.VersionList(versions=msgspec.convert(rows, list[sl.VersionOut], from_attributes=True))
 
     async def diff(self, a: int, b: int, *, kind: str | None, limit: int, offset: int) -> sl.DiffPage:
         """One page of what changed from version a to b: the counts (kept for the last
