@@ -174,8 +174,10 @@ def defective_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     yield from serve(tmp_path_factory.mktemp("pages-broken"), clean, broken(clean))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: str):
+    """One Chromium for the page tests. Package-scoped: while Playwright's sync API lives it holds
+    an event loop on the main thread, and the tests after this package call `asyncio.run`."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
