@@ -20,7 +20,7 @@ from collections import deque
 
 from .lru import MISSING, BoundedLRU
 
-__all__ = ["BoundedLRU", "SignInLimiter", "same_value"]
+__all__ = ["SignInLimiter", "same_value"]
 
 log = logging.getLogger("onething.api")
 

@@ -27,12 +27,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery
 from markupsafe import Markup
 
+from api.lru import BoundedLRU
 from api.problems import ProblemException
 from api.routes.workflows import parse_answers
 from api.services.cases import Who
 from api.services.errors import ServiceError
 from api.services.workflows import WorkflowService
-from api.sessions import BoundedLRU
 from api.view import View
 from bundler.document import Workflow
 from casework import Applicant, CaseError, HandIn

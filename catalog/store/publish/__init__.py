@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -62,44 +63,22 @@ def publish_file(
     Refused (nothing written), StoreBusy (another publish held the catalog past `lock_timeout`),
     OSError (the file cannot be read)."""
     open(path, "rb").close()  # unreadable: say so before any work
+    common: dict[str, Any] = {
+        "by": by,
+        "note": note,
+        "progress": progress,
+        "lock_timeout": lock_timeout,
+        "take_bundles": take_bundles,
+        "finish": finish,
+    }
     if empty(engine):
         if region is not None:
-            raise Refused(
-                [
-                    finding(
-                        "SCOPE",
-                        "catalog",
-                        None,
-                        None,
-                        "目录尚未发布，区划的实施清单无从提交。",
-                    )
-                ]
-            )
+            raise Refused([finding("SCOPE", "catalog", None, None, "目录尚未发布，区划的实施清单无从提交。")])
         try:
-            return publish_first(
-                engine,
-                path,
-                by=by,
-                note=note,
-                progress=progress,
-                lock_timeout=lock_timeout,
-                take_bundles=take_bundles,
-                finish=finish,
-            )
+            return publish_first(engine, path, **common)
         except NotFirst:
             pass
-    return publish_changes(
-        engine,
-        path,
-        by=by,
-        note=note,
-        progress=progress,
-        lock_timeout=lock_timeout,
-        region=region,
-        source=source,
-        take_bundles=take_bundles,
-        finish=finish,
-    )
+    return publish_changes(engine, path, region=region, source=source, **common)
 
 
 @contextmanager
