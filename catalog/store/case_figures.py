@@ -397,9 +397,8 @@ def rectified(row: Mapping[str, Any]) -> Contribution:
     return out
 
 
-def add_rectifications(conn: Connection, delta: Contribution) -> None:
-    """Add what `rectified` gave (or a difference of two) to the rectification counter rows, in
-    key order, in the caller's transaction."""
+def rectification_rows(delta: Contribution) -> tuple[list[tuple[Any, ...]], ...]:
+    """The rows of each of `RECTIFICATION_TABLES` a contribution adds to, as `Rows.each`."""
     rolled = Rows(delta)
     states = [
         (*key, *(counts[s] for s in RECTIFICATION_STATES))
@@ -407,7 +406,13 @@ def add_rectifications(conn: Connection, delta: Contribution) -> None:
         if any(counts.values())
     ]
     due = [(*key, day, n) for (key, day), n in sorted(rolled.due.items()) if n]
-    for (table, keys, counters), rows in zip(RECTIFICATION_TABLES, (states, due), strict=True):
+    return states, due
+
+
+def add_rectifications(conn: Connection, delta: Contribution) -> None:
+    """Add what `rectified` gave (or a difference of two) to the rectification counter rows, in
+    key order, in the caller's transaction."""
+    for (table, keys, counters), rows in zip(RECTIFICATION_TABLES, rectification_rows(delta), strict=True):
         if rows:
             columns = (*keys, *counters)
             conn.execute(
