@@ -384,7 +384,7 @@ RECTIFICATION_TABLES: tuple[tuple[Any, tuple[str, ...], tuple[str, ...]], ...] =
 """The rectifications' counter tables, as `TABLES`."""
 
 
-def rectified(row: Mapping[str, Any]) -> Contribution:
+def rectified(row: Mapping[Any, Any]) -> Contribution:
     """What one rectification (the columns of its row) adds to the rectification counters: its
     state, and its due day while not closed, under its case's key (item and agency '') and under
     its own item and agency."""
