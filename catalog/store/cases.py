@@ -547,8 +547,8 @@ def rectification_query(
     limit: int,
 ) -> sa.Select[Any]:
     """The rectifications of the lists (§7.3), oldest first: a region's subtree as a range of
-    codes, which `ix_rect_region` answers (not LIKE, which PostgreSQL answers by reading every
-    row unless the collation is C)."""
+    codes, which `ix_rect_region` answers (for LIKE PostgreSQL reads the whole table: a b-tree
+    serves it only under the C collation or with pattern operators)."""
     r = RectificationRow
     query = sa.select(r.__table__).where(*case_figures.within(r.region, region))
     if state is not None:
