@@ -409,16 +409,31 @@ def rectification_rows(delta: Contribution) -> tuple[list[tuple[Any, ...]], ...]
     return states, due
 
 
+def _adding(dialect: Any, table: Any, keys: tuple[str, ...], counters: tuple[str, ...]) -> Any:
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in counters}
+    )
+
+
+_ADD_RECTIFICATIONS = {
+    name: tuple(_adding(dialect, *t) for t in RECTIFICATION_TABLES)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+"""Upserts adding to the rectification counters, per dialect (a rating's few rows: plain
+executemany is enough)."""
+
+
 def add_rectifications(conn: Connection, delta: Contribution) -> None:
     """Add what `rectified` gave (or a difference of two) to the rectification counter rows, in
     key order, in the caller's transaction."""
-    for (table, keys, counters), rows in zip(RECTIFICATION_TABLES, rectification_rows(delta), strict=True):
+    upserts = _ADD_RECTIFICATIONS[conn.dialect.name]
+    for (_, keys, counters), upsert, rows in zip(
+        RECTIFICATION_TABLES, upserts, rectification_rows(delta), strict=True
+    ):
         if rows:
             columns = (*keys, *counters)
-            conn.execute(
-                _upsert(conn, table, keys, list(counters)),
-                [dict(zip(columns, row, strict=True)) for row in rows],
-            )
+            conn.execute(upsert, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def rectification_figures(

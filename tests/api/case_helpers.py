@@ -153,12 +153,13 @@ def _entries(table_rows: Any, keys: tuple[str, ...], counters: tuple[str, ...]) 
     return out
 
 
-def stored_counters(store: Store) -> tuple[dict[Any, int], ...]:
+def stored_counters(c: CaseApi | Store) -> tuple[dict[Any, int], ...]:
     """The counter tables (cases' and rectifications') as they are, non-zero entries only."""
     import sqlalchemy as sa
 
     from catalog.store.case_figures import RECTIFICATION_TABLES, TABLES
 
+    store = c.api.store if isinstance(c, CaseApi) else c
     with store.engine.connect() as conn:
         return tuple(
             _entries(conn.execute(sa.select(*[table.c[k] for k in (*keys, *counters)])).all(), keys, counters)
@@ -166,7 +167,7 @@ def stored_counters(store: Store) -> tuple[dict[Any, int], ...]:
         )
 
 
-def recounted(store: Store) -> tuple[dict[Any, int], ...]:
+def recounted(c: CaseApi | Store) -> tuple[dict[Any, int], ...]:
     """What the counter tables would hold, rolled up, had they been counted from the cases and
     the rectifications, one by one."""
     import sqlalchemy as sa
@@ -182,6 +183,7 @@ def recounted(store: Store) -> tuple[dict[Any, int], ...]:
     from catalog.store.cases import recount_figures
     from catalog.store.schema import CaseRow, RectificationRow
 
+    store = c.api.store if isinstance(c, CaseApi) else c
     with store.engine.connect() as conn:
         ids = list(conn.execute(sa.select(CaseRow.id)).scalars())
         rectifications = [row._mapping for row in conn.execute(sa.select(RectificationRow.__table__))]

@@ -68,7 +68,7 @@ def test_the_same_key_at_once_applies_once_and_the_counters_equal_a_recount(c):
     assert got[:6] == ["accepted"] * 6  # one applied, five answered the first answer
     assert sorted(got[6:]) == ["409"] * 5 + ["accepted"]
     assert len(store.events(first)) == 1 and len(store.events(second)) == 1
-    assert stored_counters(c.api.store) == recounted(c.api.store)
+    assert stored_counters(c) == recounted(c)
     figures = c.api.client.get("/stats/cases").json()
     assert figures["cases"] == 1 and figures["open"] == 1 and figures["tasks"] == 9
     by_health = c.api.client.get("/stats/cases?agency=11640104036401041P").json()
@@ -93,7 +93,7 @@ def test_counters_equal_a_recount_after_every_kind_of_move(c):
         )
         rectifications += [x["id"] for x in r.json()["rectifications"]]
     assert len(rectifications) == 3
-    assert stored_counters(c.api.store) == recounted(c.api.store)
+    assert stored_counters(c) == recounted(c)
     answer = {"finding": "窗口指引不清", "action_text": "增设导办员"}
     store = c.api.store.cases
     for rid, moves in zip(
@@ -101,6 +101,6 @@ def test_counters_equal_a_recount_after_every_kind_of_move(c):
     ):
         for move in moves:
             store.move_rectification(rid, move, by="t", **(answer if move == "answer" else {}))
-        assert stored_counters(c.api.store) == recounted(c.api.store)
+        assert stored_counters(c) == recounted(c)
     states = c.api.client.get("/stats/cases").json()["rectifications"]
     assert states == {"open": 1, "answered": 1, "closed": 1, "overdue": 0}
