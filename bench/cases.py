@@ -70,7 +70,7 @@ BATCH = 5000
 class Template:
     """One case made by the rules, its id ending in SENTINEL: the rows to copy per case."""
 
-    __slots__ = ("case", "contribution", "day", "events", "rating", "rects", "region", "tasks")
+    __slots__ = ("case", "contribution", "day", "events", "rating", "rectified", "rects", "region", "tasks")
 
     def __init__(self) -> None:
         self.case: tuple = ()
@@ -79,6 +79,7 @@ class Template:
         self.rating: tuple | None = None
         self.rects: list[tuple] = []
         self.contribution: Any = None
+        self.rectified: Any = None
 
 
 def make_template(
@@ -210,6 +211,21 @@ def make_template(
         t.rating = (case_id, rating.score, rating.comment, encode(rating.tasks).decode(), rating.rated_on)
     t.rects = rects
     t.contribution = case_figures.contributions(case, tasks, rating)
+    t.rectified = case_figures.Contribution()
+    for r in rects:
+        one = case_figures.rectified(
+            {
+                "day": r[6],
+                "region": r[3],
+                "bundle": r[4],
+                "item": r[5],
+                "agency": r[2],
+                "state": r[9],
+                "due": r[11],
+            }
+        )
+        t.rectified.tally.update(one.tally)
+        t.rectified.due.update(one.due)
     return t
 
 
@@ -323,7 +339,9 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
         every = await offers(service, view, counties(view.require()), rng)
         plans = {}
         for offer in every:
-            part = await service.slice(view, view.require().bundles[offer.bundle].items, view.path(offer.region))
+            part = await service.slice(
+                view, view.require().bundles[offer.bundle].items, view.path(offer.region)
+            )
             body = msgspec.convert(hand_in_body(rng, offer, today), HandIn)
             plans[offer.bundle, offer.region] = (check(body, offer.workflow, part), body)
         return every, plans
@@ -412,8 +430,16 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
         for counter, into in ((c.tally, total.tally), (c.due, total.due), (c.days, total.days)):
             for k, v in counter.items():
                 into[k] += v * times
-    counters = Writer(store.engine, {t.name: (*keys, *c) for t, keys, c in case_figures.TABLES})
-    for (table, _, _), rolled in zip(case_figures.TABLES, case_figures.Rows(total).each(), strict=True):
+    bad = case_figures.Contribution()
+    for key, times in per_template.items():
+        r = templates[key].rectified
+        for counter, into in ((r.tally, bad.tally), (r.due, bad.due)):
+            for k, v in counter.items():
+                into[k] += v * times
+    tables = (*case_figures.TABLES, *case_figures.RECTIFICATION_TABLES)
+    counters = Writer(store.engine, {t.name: (*keys, *c) for t, keys, c in tables})
+    rows = (*case_figures.Rows(total).each(), *case_figures.rectification_rows(bad))
+    for (table, _, _), rolled in zip(tables, rows, strict=True):
         for row in rolled:
             counters.add(table.name, row)
     counters.flush()

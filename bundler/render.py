@@ -102,6 +102,13 @@ class Where(NamedTuple):
     """Revision 3: sentences on nearer service points that take in some items for the applicant."""
 
 
+def one_case(workflow: Workflow) -> bool:
+    """Whether the applicant hands the whole bundle in once, as one case (§7.1: 一窗受理 or
+    online, the system splitting it for the agencies): always, but where the bundle is not offered
+    in the region — the one refusal of a hand-in that no answer or material can lift."""
+    return all(check.passed for check in workflow.checks if check.check == "OFFERED")
+
+
 def where_to_go(workflow: Workflow, catalog: Catalog) -> Where:
     bundle = catalog.bundles.get(workflow.bundle) if workflow.bundle else None
     steps = workflow.steps
@@ -159,12 +166,15 @@ def render_guide(workflow: Workflow, catalog: Catalog) -> str:
     """The citizen's printable page, in the order a citizen needs it: the visits, time, fees and
     who may apply at a glance; where to go; what to bring (each material once, in the list
     `bring.sort_materials` puts it in); the steps, how long and what they cost; what the
-    applicant receives (`notice`); then the one merged form (一表申请). `catalog` is the slice
+    applicant receives (`notice`); then the one merged form (一表申请). Where the bundle can be
+    handed in as one case (`one_case`), the guide sends the applicant to that one hand-in and
+    tells how to follow it; elsewhere to each agency's window. `catalog` is the slice
     the workflow was composed from (its implementations tell whether every step is fully
     online). No internal id (codes, requirement names) reaches the page."""
     names = _names(workflow, catalog)
     lists = sort_materials(workflow, catalog)
     where = where_to_go(workflow, catalog)
+    whole = one_case(workflow)
     return (
         _environment()
         .get_template("guide.html")
@@ -173,7 +183,8 @@ def render_guide(workflow: Workflow, catalog: Catalog) -> str:
             names=names,
             where=where,
             lists=lists,
-            visits=visits_text(workflow, where.online or bool(where.window)),
+            one_case=whole,
+            visits=visits_text(workflow, where.online or bool(where.window) or whole),
             outcomes=outcomes(workflow, catalog),
             handover=HANDOVER_UNKNOWN,
             applicants=applicants(workflow, catalog),

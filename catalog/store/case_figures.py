@@ -9,13 +9,16 @@ PPCC, the county's 6 digits, the township's 9, the village's 12) — and once pe
 ('d') and its month ('m'). A region's figures over a date range are then an indexed equality
 on its scope: whole months from the month rows, the edge days of partial months from the day
 rows — never a scan of the cases, nor of the regions under it.
+
+Rectifications are counted the same way (`rectified`, `add_rectifications`): by state, and those
+not closed by due day, under their case's key — every write to one adds (after − before).
 """
 
 from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,7 +28,13 @@ from sqlalchemy.engine import Connection
 
 from casework import FINAL, CaseRecord, Figures, Rating, RectificationFigures, TaskRecord
 
-from .schema import FigureDaysRow, FigureDueRow, FigureRow, RectificationRow
+from .schema import (
+    FigureDaysRow,
+    FigureDueRow,
+    FigureRectificationDueRow,
+    FigureRectificationRow,
+    FigureRow,
+)
 
 Key = tuple[date, str, str, str, str]
 """(hand-in day, region, bundle or '', item or '', agency or '')."""
@@ -343,7 +352,7 @@ def figures(
         score_mean=round(got["score_sum"] / ratings, 3) if ratings else None,
         good_rate=round(got["good"] / ratings, 4) if ratings else None,
         bad=got["bad"],
-        rectifications=rectification_figures(conn, today=today, filters=(*filters, start, end)),
+        rectifications=rectification_figures(conn, today=today, filters=filters, spans=spans),
     )
 
 
@@ -367,35 +376,79 @@ def median(histogram: dict[int, int]) -> float | None:
     return (lower + upper) / 2
 
 
-def rectification_figures(conn: Connection, *, today: date, filters: tuple[Any, ...]) -> RectificationFigures:
-    """Rectifications are few (one per 差评): counted from their own table through its indexes."""
-    region, bundle, item, agency, start, end = filters
-    r = RectificationRow.__table__
-    where: list[Any] = within(r.c.region, region)
-    if bundle is not None:
-        where.append(r.c.bundle == bundle)
-    if item is not None:
-        where.append(r.c.item == item)
-    if agency is not None:
-        where.append(r.c.agency == agency)
-    if start is not None:
-        where.append(r.c.day >= start)
-    if end is not None:
-        where.append(r.c.day <= end)
-    rows = conn.execute(
-        sa.select(
-            r.c.state,
-            sa.func.count(),
-            sa.func.sum(sa.case((sa.and_(r.c.state != "closed", r.c.due < today), 1), else_=0)),
-        )
-        .where(*where)
-        .group_by(r.c.state)
-    ).all()
-    counts = {state: int(n) for state, n, _ in rows}
-    overdue = sum(int(late or 0) for _, _, late in rows)
+RECTIFICATION_STATES = ("open", "answered", "closed")
+RECTIFICATION_TABLES: tuple[tuple[Any, tuple[str, ...], tuple[str, ...]], ...] = (
+    (FigureRectificationRow.__table__, ROLLED_COLUMNS, RECTIFICATION_STATES),
+    (FigureRectificationDueRow.__table__, (*ROLLED_COLUMNS, "due"), ("count",)),
+)
+"""The rectifications' counter tables, as `TABLES`."""
+
+
+def rectified(row: Mapping[Any, Any]) -> Contribution:
+    """What one rectification (the columns of its row) adds to the rectification counters: its
+    state, and its due day while not closed, under its case's key (item and agency '') and under
+    its own item and agency."""
+    out = Contribution()
+    base = (row["day"], row["region"], row["bundle"])
+    for key in ((*base, "", ""), (*base, row["item"], row["agency"])):
+        out.tally[key, row["state"]] += 1
+        if row["state"] != "closed":
+            out.due[key, row["due"]] += 1
+    return out
+
+
+def rectification_rows(delta: Contribution) -> tuple[list[tuple[Any, ...]], ...]:
+    """The rows of each of `RECTIFICATION_TABLES` a contribution adds to, as `Rows.each`."""
+    rolled = Rows(delta)
+    states = [
+        (*key, *(counts[s] for s in RECTIFICATION_STATES))
+        for key, counts in sorted(rolled.tally.items())
+        if any(counts.values())
+    ]
+    due = [(*key, day, n) for (key, day), n in sorted(rolled.due.items()) if n]
+    return states, due
+
+
+def _adding(dialect: Any, table: Any, keys: tuple[str, ...], counters: tuple[str, ...]) -> Any:
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in counters}
+    )
+
+
+_ADD_RECTIFICATIONS = {
+    name: tuple(_adding(dialect, *t) for t in RECTIFICATION_TABLES)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+"""Upserts adding to the rectification counters, per dialect (a rating's few rows: plain
+executemany is enough)."""
+
+
+def add_rectifications(conn: Connection, delta: Contribution) -> None:
+    """Add what `rectified` gave (or a difference of two) to the rectification counter rows, in
+    key order, in the caller's transaction."""
+    upserts = _ADD_RECTIFICATIONS[conn.dialect.name]
+    for (_, keys, counters), upsert, rows in zip(
+        RECTIFICATION_TABLES, upserts, rectification_rows(delta), strict=True
+    ):
+        if rows:
+            columns = (*keys, *counters)
+            conn.execute(upsert, [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def rectification_figures(
+    conn: Connection, *, today: date, filters: tuple[str | None, ...], spans: list[Period]
+) -> RectificationFigures:
+    """§7.4's rectifications from their counter rows, as `figures` reads the cases'."""
+    t = FigureRectificationRow.__table__
+    rows = _over(t, [t.c[s] for s in RECTIFICATION_STATES], _where(t, *filters), spans)
+    sums = conn.execute(
+        sa.select(*[sa.func.coalesce(sa.func.sum(rows.c[s]), 0) for s in RECTIFICATION_STATES])
+    ).one()
+    got = dict(zip(RECTIFICATION_STATES, (int(v) for v in sums), strict=True))
+    d = FigureRectificationDueRow.__table__
+    due = _over(d, [d.c.count], [*_where(d, *filters), d.c.due < today], spans)
+    overdue = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(due.c.count), 0))).scalar_one()
     return RectificationFigures(
-        open=counts.get("open", 0),
-        answered=counts.get("answered", 0),
-        closed=counts.get("closed", 0),
-        overdue=overdue,
+        open=got["open"], answered=got["answered"], closed=got["closed"], overdue=int(overdue)
     )

@@ -72,6 +72,7 @@ __all__ = [
     "Personal",
     "Sealer",
     "access_digest",
+    "rebuild_figures",
     "recount_figures",
     "write_key_file",
 ]
@@ -390,6 +391,7 @@ class CaseStore:
                     sa.insert(RectificationRow).values(**values).returning(RectificationRow.id)
                 )
                 made.append(_rectification({**values, "id": rid.scalar_one()}))
+                case_figures.add_rectifications(conn, case_figures.rectified(values))
             return rating, made
 
     def rectification(self, rid: int) -> Rectification | None:
@@ -410,6 +412,9 @@ class CaseStore:
                 raise CaseNotFound("没有这条整改。")
             found = _rectification(row._mapping)
             _rating.move(found, action, finding=finding, action_text=action_text)
+            before = case_figures.rectified(row._mapping)
+            after = case_figures.rectified({**row._mapping, "state": found.state})
+            case_figures.add_rectifications(conn, after.minus(before))
             conn.execute(
                 sa.update(RectificationRow)
                 .where(RectificationRow.id == rid)
@@ -428,22 +433,11 @@ class CaseStore:
         today: date,
         limit: int = 500,
     ) -> list[Rectification]:
-        r = RectificationRow
-        query = sa.select(r.__table__)
-        if state is not None:
-            query = query.where(r.state == state)
-        if region is not None and case_figures.region_prefix(region):
-            query = query.where(r.region.startswith(case_figures.region_prefix(region), autoescape=True))
-        if agency is not None:
-            query = query.where(r.agency == agency)
-        late = sa.and_(r.state != "closed", r.due < today)
-        if overdue is True:
-            query = query.where(late)
-        elif overdue is False:
-            query = query.where(sa.not_(late))
+        query = rectification_query(
+            state=state, region=region, agency=agency, overdue=overdue, today=today, limit=limit
+        )
         with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(r.id).limit(limit))
-            return [_rectification(row._mapping) for row in rows]
+            return [_rectification(row._mapping) for row in conn.execute(query)]
 
     # -- figures, purge -----------------------------------------------------------------------------
     def figures(self, *, today: date, **filters: Any) -> Any:
@@ -525,22 +519,48 @@ class CaseStore:
                 case_figures.add(conn, after.minus(before))
         with self._write() as conn:
             rows = conn.execute(
-                sa.select(RectificationRow.id, RectificationRow.opened_on, RectificationRow.due).where(
-                    RectificationRow.due_provisional
-                )
+                sa.select(RectificationRow.__table__).where(RectificationRow.due_provisional)
             ).all()
-            for rid, opened_on, old in rows:
-                due, provisional = calendar.add_days(opened_on, _rating.RECTIFY_DAYS)
-                moved += due != old
+            for row in rows:
+                due, provisional = calendar.add_days(row.opened_on, _rating.RECTIFY_DAYS)
+                moved += due != row.due
                 conn.execute(
                     sa.update(RectificationRow)
-                    .where(RectificationRow.id == rid)
+                    .where(RectificationRow.id == row.id)
                     .values(due=due, due_provisional=provisional)
                 )
+                after = case_figures.rectified({**row._mapping, "due": due})
+                case_figures.add_rectifications(conn, after.minus(case_figures.rectified(row._mapping)))
         return moved
 
 
 # -- rows ------------------------------------------------------------------------------------------
+
+
+def rectification_query(
+    *,
+    state: str | None,
+    region: str | None,
+    agency: str | None,
+    overdue: bool | None,
+    today: date,
+    limit: int,
+) -> sa.Select[Any]:
+    """The rectifications of the lists (§7.3), oldest first: a region's subtree as a range of
+    codes, which `ix_rect_region` answers (for LIKE PostgreSQL reads the whole table: a b-tree
+    serves it only under the C collation or with pattern operators)."""
+    r = RectificationRow
+    query = sa.select(r.__table__).where(*case_figures.within(r.region, region))
+    if state is not None:
+        query = query.where(r.state == state)
+    if agency is not None:
+        query = query.where(r.agency == agency)
+    late = sa.and_(r.state != "closed", r.due < today)
+    if overdue is True:
+        query = query.where(late)
+    elif overdue is False:
+        query = query.where(sa.not_(late))
+    return query.order_by(r.id).limit(limit)
 
 
 _INSERT_CASE = sa.insert(CaseRow).inline()
@@ -641,16 +661,19 @@ def _load(conn: Connection, case_id: str) -> Loaded | None:
         )
     ]
     rated = conn.execute(sa.select(RatingRow.__table__).where(RatingRow.case_id == case_id)).first()
-    rating = None
-    if rated is not None:
-        rating = Rating(
-            case=case_id,
-            score=rated.score,
-            comment=rated.comment,
-            tasks=msgspec.json.decode(rated.tasks),
-            rated_on=rated.rated_on,
-        )
+    rating = None if rated is None else _rating_of(rated)
     return Loaded(case=_case_decoder.decode(row[0]), tasks=tasks, rating=rating, purged=row[1] is None)
+
+
+def _rating_of(row: Any) -> Rating:
+    """A rating row as the Struct."""
+    return Rating(
+        case=row.case_id,
+        score=row.score,
+        comment=row.comment,
+        tasks=msgspec.json.decode(row.tasks),
+        rated_on=row.rated_on,
+    )
 
 
 def _task_columns(t: TaskRecord, body: bytes) -> dict[str, Any]:
@@ -712,3 +735,44 @@ def recount_figures(loaded: Iterable[Loaded]) -> case_figures.Contribution:
         total.due.update(c.due)
         total.days.update(c.days)
     return total
+
+
+def rebuild_figures(conn: Connection, batch: int = 1000) -> None:
+    """Empty the counter rows (`case_figure*`) and count them again from every case and
+    rectification, a batch of cases at a time (a migration's repair: memory stays bounded)."""
+    for table, _, _ in (*case_figures.TABLES, *case_figures.RECTIFICATION_TABLES):
+        conn.execute(sa.delete(table))
+    after = ""
+    while rows := conn.execute(
+        sa.select(CaseRow.id, CaseRow.body).where(CaseRow.id > after).order_by(CaseRow.id).limit(batch)
+    ).all():
+        ids = [case_id for case_id, _ in rows]
+        tasks: dict[str, list[TaskRecord]] = {case_id: [] for case_id in ids}
+        for case_id, body in conn.execute(
+            sa.select(TaskRow.case_id, TaskRow.body).where(TaskRow.case_id.in_(ids)).order_by(TaskRow.pk)
+        ):
+            tasks[case_id].append(_task_decoder.decode(body))
+        ratings = {
+            row.case_id: _rating_of(row)
+            for row in conn.execute(sa.select(RatingRow.__table__).where(RatingRow.case_id.in_(ids)))
+        }
+        loaded = [
+            Loaded(case=_case_decoder.decode(body), tasks=tasks[case_id], rating=ratings.get(case_id))
+            for case_id, body in rows
+        ]
+        case_figures.add(conn, recount_figures(loaded))
+        after = ids[-1]
+    last = 0
+    while rows := conn.execute(
+        sa.select(RectificationRow.__table__)
+        .where(RectificationRow.id > last)
+        .order_by(RectificationRow.id)
+        .limit(batch)
+    ).all():
+        total = case_figures.Contribution()
+        for row in rows:
+            one = case_figures.rectified(row._mapping)
+            total.tally.update(one.tally)
+            total.due.update(one.due)
+        case_figures.add_rectifications(conn, total)
+        last = rows[-1].id

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import CURRENT, SchemaMigrationRow
+from .cases import rebuild_figures
+from .schema import CURRENT, Base, SchemaMigrationRow
 
 
 class StoreOutdated(Exception):
@@ -63,11 +64,33 @@ def _4_sqlite_current_index(conn: Connection) -> None:
         CURRENT.create(conn, checkfirst=True)
 
 
+OLD_TALLIES = ("case_tally", "case_due_tally", "case_days_tally")
+"""The first store of cases kept its figures per region code, unrolled, in these."""
+
+
+def _5_rolled_figures(conn: Connection) -> None:
+    """The rolled figure rows (`case_figure*`) counted from the cases and rectifications, for a
+    store of cases made before them (it kept `OLD_TALLIES`, which go, or no rectification
+    counters); a store that has them all is left as it is."""
+    tables = set(sa.inspect(conn).get_table_names())
+    if "case_file" not in tables:
+        return
+    figures = [t for t in Base.metadata.sorted_tables if t.name.startswith("case_figure")]
+    if set(OLD_TALLIES) & tables or any(t.name not in tables for t in figures):
+        for table in figures:
+            table.create(conn, checkfirst=True)
+        for name in OLD_TALLIES:
+            if name in tables:
+                conn.exec_driver_sql(f"DROP TABLE {name}")
+        rebuild_figures(conn)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _1_refuse_the_first_store,
     _2_token_region,
     _3_token_agency,
     _4_sqlite_current_index,
+    _5_rolled_figures,
 )
 """Migration n is `MIGRATIONS[n - 1]`."""
 

@@ -460,6 +460,28 @@ class FigureDaysRow(_FigureKey, Base):
     __table_args__ = (sa.Index("ix_figure_days_agency", "scope", "agency", "span", "start"),)
 
 
+class FigureRectificationRow(_FigureKey, Base):
+    """Rectifications (§7.3) by state per rolled key of their case (its hand-in day, region and
+    bundle): item and agency '' and '' every rectification, else those of one item and agency."""
+
+    __tablename__ = "case_figure_rect"
+    open: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    answered: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    closed: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    __table_args__ = (sa.Index("ix_figure_rect_agency", "scope", "agency", "span", "start"),)
+
+
+class FigureRectificationDueRow(_FigureKey, Base):
+    """Rectifications not closed by their due day: the overdue count is those due before today."""
+
+    __tablename__ = "case_figure_rect_due"
+    due: Mapped[date] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    __table_args__ = (sa.Index("ix_figure_rect_due_agency", "scope", "agency", "span", "start"),)
+
+
 class OutboxRow(Base):
     """A task's message waiting for the broker (the transactional outbox of §7.2's push): written in
     the transaction that changes the task, sent by `api.relay`, marked `sent_at` once JetStream

@@ -11,6 +11,7 @@ from typing import Any
 
 from api.settings import Settings
 from casework.fields import id_check_character
+from catalog.store import Store
 from catalog.store.cases import Sealer
 from tests.api.conftest import Api, running
 from tests.conftest import NINGXIA
@@ -140,3 +141,60 @@ def finish(c: CaseApi, case_id: str, access: str, *, skip: set[str] = frozenset(
                 assert c.event(t["id"], "accept", who).status_code == 200
             r = c.event(t["id"], "approve", who, outputs=outputs_of(c, t["item"]))
             assert r.status_code == 200, r.text
+
+
+def _entries(table_rows: Any, keys: tuple[str, ...], counters: tuple[str, ...]) -> dict[Any, int]:
+    """Rows of a counter table as {(key, counter): n}, zeros left out."""
+    out = {}
+    for row in table_rows:
+        for i, column in enumerate(counters):
+            if row[len(keys) + i]:
+                out[tuple(row[: len(keys)]), column] = row[len(keys) + i]
+    return out
+
+
+def stored_counters(c: CaseApi | Store) -> tuple[dict[Any, int], ...]:
+    """The counter tables (cases' and rectifications') as they are, non-zero entries only."""
+    import sqlalchemy as sa
+
+    from catalog.store.case_figures import RECTIFICATION_TABLES, TABLES
+
+    store = c.api.store if isinstance(c, CaseApi) else c
+    with store.engine.connect() as conn:
+        return tuple(
+            _entries(conn.execute(sa.select(*[table.c[k] for k in (*keys, *counters)])).all(), keys, counters)
+            for table, keys, counters in (*TABLES, *RECTIFICATION_TABLES)
+        )
+
+
+def recounted(c: CaseApi | Store) -> tuple[dict[Any, int], ...]:
+    """What the counter tables would hold, rolled up, had they been counted from the cases and
+    the rectifications, one by one."""
+    import sqlalchemy as sa
+
+    from catalog.store.case_figures import (
+        RECTIFICATION_TABLES,
+        TABLES,
+        Contribution,
+        Rows,
+        rectification_rows,
+        rectified,
+    )
+    from catalog.store.cases import recount_figures
+    from catalog.store.schema import CaseRow, RectificationRow
+
+    store = c.api.store if isinstance(c, CaseApi) else c
+    with store.engine.connect() as conn:
+        ids = list(conn.execute(sa.select(CaseRow.id)).scalars())
+        rectifications = [row._mapping for row in conn.execute(sa.select(RectificationRow.__table__))]
+    total = recount_figures(store.cases.load(i) for i in ids)
+    bad = Contribution()
+    for row in rectifications:
+        one = rectified(row)
+        bad.tally.update(one.tally)
+        bad.due.update(one.due)
+    tables = (*TABLES, *RECTIFICATION_TABLES)
+    rows = (*Rows(total).each(), *rectification_rows(bad))
+    return tuple(
+        _entries(each, keys, counters) for each, (_, keys, counters) in zip(rows, tables, strict=True)
+    )

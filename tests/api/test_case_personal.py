@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from catalog.codes import uscc_check_char
-from tests.api.case_helpers import POLICE, case_api, finish, task_of
+from tests.api.case_helpers import POLICE, case_api, finish, recounted, stored_counters, task_of
 from tests.conftest import onething
 
 OUTSIDER = "91640104MA0000001" + uscc_check_char("91640104MA0000001")
@@ -139,6 +139,7 @@ def test_provisional_dues_in_2027_and_the_recount_when_its_schedule_is_added(c, 
     assert task_of(again, 1)["due"] == "2027-01-04" and "due_provisional" not in task_of(again, 1)
     rect = c.api.get("/rectifications", role="admin").json()["rectifications"][0]
     assert rect["due"] == "2027-01-22" and "due_provisional" not in rect
+    assert stored_counters(c) == recounted(c)  # the overdue rows moved with it
     assert onething("cases", "calendar", "list", "--db", db_url).stdout.startswith("2027\t3 holidays")
     # a hand-in now counts on the added year at once
     c.clock.today = date(2026, 12, 28)

@@ -11,9 +11,7 @@ import msgspec
 import pytest
 
 from casework import EventIn, HandIn, Transition, check
-from catalog.store.case_figures import TABLES, Rows
-from catalog.store.cases import recount_figures
-from tests.api.case_helpers import case_api, newborn, task_of
+from tests.api.case_helpers import case_api, newborn, recounted, stored_counters, task_of
 
 
 @pytest.fixture
@@ -77,42 +75,6 @@ def test_the_same_key_at_once_applies_once_and_the_counters_equal_a_recount(c):
     assert by_health["cases"] == 4 and by_health["open"] == 4
 
 
-def _entries(table_rows, keys, counters):
-    """Rows of a counter table as {(key, counter): n}, zeros left out."""
-    out = {}
-    for row in table_rows:
-        for i, column in enumerate(counters):
-            if row[len(keys) + i]:
-                out[tuple(row[: len(keys)]), column] = row[len(keys) + i]
-    return out
-
-
-def stored_counters(c):
-    """The three counter tables as they are, non-zero entries only."""
-    import sqlalchemy as sa
-
-    with c.api.store.engine.connect() as conn:
-        return tuple(
-            _entries(conn.execute(sa.select(*[table.c[k] for k in (*keys, *counters)])).all(), keys, counters)
-            for table, keys, counters in TABLES
-        )
-
-
-def recounted(c):
-    """What the counter tables would hold, rolled up, had they been counted from the cases."""
-    import sqlalchemy as sa
-
-    from catalog.store.schema import CaseRow
-
-    with c.api.store.engine.connect() as conn:
-        ids = list(conn.execute(sa.select(CaseRow.id)).scalars())
-    total = recount_figures(c.api.store.cases.load(i) for i in ids)
-    return tuple(
-        _entries(rows, keys, counters)
-        for rows, (_, keys, counters) in zip(Rows(total).each(), TABLES, strict=True)
-    )
-
-
 def test_counters_equal_a_recount_after_every_kind_of_move(c):
     from tests.api.case_helpers import finish
 
@@ -121,9 +83,24 @@ def test_counters_equal_a_recount_after_every_kind_of_move(c):
     c.event(task_of(made[1], 2)["id"], "reject", "health", note="不予受理")
     c.event(task_of(made[2], 1)["id"], "accept", "health")
     c.event(task_of(made[2], 1)["id"], "return", "health", missing=["delivery-record"])
-    c.api.client.post(
-        f"/cases/{made[0]['id']}/rating",
-        json={"score": 2, "tasks": {task_of(made[0], 4)["id"]: 5}},
-        headers={"X-Case-Access": made[0]["access"]},
-    )
+    finish(c, made[1]["id"], made[1]["access"])
+    rectifications = []
+    for case, tasks in ((made[0], {task_of(made[0], 4)["id"]: 5}), (made[1], {task_of(made[1], 1)["id"]: 1})):
+        r = c.api.client.post(
+            f"/cases/{case['id']}/rating",
+            json={"score": 2, "tasks": tasks},
+            headers={"X-Case-Access": case["access"]},
+        )
+        rectifications += [x["id"] for x in r.json()["rectifications"]]
+    assert len(rectifications) == 3
     assert stored_counters(c) == recounted(c)
+    answer = {"finding": "窗口指引不清", "action_text": "增设导办员"}
+    store = c.api.store.cases
+    for rid, moves in zip(
+        rectifications, (["answer"], ["answer", "close"], ["answer", "reopen"]), strict=True
+    ):
+        for move in moves:
+            store.move_rectification(rid, move, by="t", **(answer if move == "answer" else {}))
+        assert stored_counters(c) == recounted(c)
+    states = c.api.client.get("/stats/cases").json()["rectifications"]
+    assert states == {"open": 1, "answered": 1, "closed": 1, "overdue": 0}

@@ -376,7 +376,7 @@ def _scan(
 
     import sqlalchemy as sa
 
-    from catalog.store.schema import CaseRow
+    from catalog.store.schema import CaseRow, RectificationRow
 
     with c.api.store.engine.connect() as conn:
         ids = [i for (i,) in conn.execute(sa.select(CaseRow.id).order_by(CaseRow.id))]
@@ -423,6 +423,18 @@ def _scan(
     out["ratings"] = len(scores)
     out["bad"] = sum(s <= 2 for s in scores)
     out["days_median"] = statistics.median(days) if days else None
+    rectified = dict.fromkeys(("open", "answered", "closed", "overdue"), 0)
+    with c.api.store.engine.connect() as conn:
+        for r in conn.execute(sa.select(RectificationRow.__table__)):
+            if not r.region.startswith(region_prefix) or (bundle and r.bundle != bundle):
+                continue
+            if (item and r.item != item) or (agency and r.agency != agency):
+                continue
+            if (start and r.day < start) or (end and r.day > end):
+                continue
+            rectified[r.state] += 1
+            rectified["overdue"] += r.state != "closed" and r.due < today
+    out["rectifications"] = rectified
     return out
 
 
@@ -486,6 +498,7 @@ def test_figures_over_months_and_levels_equal_a_recount(c):
     c.event(task_of(made[1], 1)["id"], "reject", "health", note="不予受理")
     c.event(task_of(made[4], 1)["id"], "accept", "health")
     c.event(task_of(made[6], 2)["id"], "accept", "health")
+    rectifications = []
     for n, score in ((0, 2), (2, 5), (5, 4)):
         r = c.api.client.post(
             f"/cases/{made[n]['id']}/rating",
@@ -493,7 +506,12 @@ def test_figures_over_months_and_levels_equal_a_recount(c):
             headers={"X-Case-Access": made[n]["access"]},
         )
         assert r.status_code in (200, 201), r.text
-    c.clock.today = date(2026, 12, 20)
+        rectifications += [x["id"] for x in r.json()["rectifications"]]
+    answer = {"finding": "窗口指引不清", "action_text": "增设导办员"}
+    c.api.store.cases.move_rectification(rectifications[0], "answer", by="t", **answer)
+    c.api.store.cases.move_rectification(rectifications[1], "answer", by="t", **answer)
+    c.api.store.cases.move_rectification(rectifications[1], "close", by="t")
+    c.clock.today = date(2026, 12, 31)  # the open ones (due 25 Dec) overdue
     spans = [
         (None, None),
         ("2026-10-01", "2026-11-30"),  # whole months
@@ -532,7 +550,9 @@ def test_figures_over_months_and_levels_equal_a_recount(c):
         )
         for key, value in want.items():
             assert got[key] == value, (params, key, got[key], value)
-    assert c.api.client.get("/stats/cases", params={"region": "640000"}).json()["cases"] == len(days)
+    whole = c.api.client.get("/stats/cases", params={"region": "640000"}).json()
+    assert whole["cases"] == len(days)
+    assert whole["rectifications"] == {"open": 1, "answered": 1, "closed": 1, "overdue": 2}
 
 
 def test_figures_are_public_and_validate_their_filters(c):

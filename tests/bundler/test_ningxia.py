@@ -143,6 +143,26 @@ def test_local_one_things_are_offered_only_at_home(ningxia: Catalog) -> None:
     assert next(c for c in goji.checks if c.check == "OFFERED").passed
 
 
+def test_the_newborn_guide_sends_the_applicant_to_one_hand_in(ningxia: Catalog) -> None:
+    """Issue 20's example: 新生儿出生一件事 in 兴庆区 is handed in once (一窗受理) as one case and
+    followed with the receipt's case number and access code — not item by item at each agency."""
+    import re
+
+    from bundler import render_guide
+
+    page = render_guide(compose_bundle(ningxia, "newborn", XINGQING), ningxia)
+    where = re.sub(r"<[^>]+>", "", page[page.index('id="h-where"') : page.index('id="h-bring"')])
+    assert "各事项分别在其办理部门的窗口受理" not in where
+    assert "一次提交全部 8 个事项：到政务服务中心综合受理窗口（一窗受理）或在政务服务网提交" in where
+    assert "办件编号和查询码" in where and "“办件查询”页面" in where and "统一出件" in where
+    assert re.search(r"\b(newborn|640104|000\d{9})\b", where) is None  # no internal id
+    summary = page[page.index('id="summary"') : page.index("</dl>")]
+    assert "最多跑一次" in summary and "各部门分别受理" not in summary
+    # freight transport is 海原县's alone: in 兴庆区 no case can be handed in (NOT_OFFERED)
+    freight = render_guide(compose_bundle(ningxia, "freight-transport", XINGQING), ningxia)
+    assert "查询码" not in freight and "一次提交全部" not in freight
+
+
 def test_every_bundle_composes_for_every_county(ningxia: Catalog) -> None:
     """Only the 中宁枸杞 brand item (642000002000) is local: that one thing is 中宁县's alone."""
     counties = sorted(code for code, r in ningxia.regions.items() if r.level == "county")
