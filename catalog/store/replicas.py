@@ -122,17 +122,22 @@ class Replicas:
     def connect(self, version: int) -> Iterator[Connection]:
         """A connection to a database that has `version`."""
         replica = self.choose(version)
-        if replica is None:
-            with self.primary.connect() as conn:
+        opened = None
+        if replica is not None:
+            try:
+                opened = replica.engine.connect()
+            except sa.exc.DBAPIError as exc:  # nothing read yet: the primary takes the read
+                replica.failure(exc)
+                replica = None
+        with opened or self.primary.connect() as conn:
+            try:
                 yield conn
-            return
-        try:
-            with replica.engine.connect() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            replica.failure(exc)
-            raise
-        replica.reads += 1
+            except sa.exc.OperationalError as exc:
+                if replica is not None:
+                    replica.failure(exc)
+                raise
+        if replica is not None:
+            replica.reads += 1
 
     def dispose(self) -> None:
         for replica in self.replicas:
