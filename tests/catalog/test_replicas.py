@@ -6,6 +6,7 @@ pg_basebackup, streaming replication); its replay is paused with `pg_wal_replay_
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -112,6 +113,25 @@ def test_a_replica_behind_the_fence_never_answers_an_older_version(pair, urls, v
         wait_replayed(pair)
         assert store.implementation(2, code)[0].promised_days == days + 1  # type: ignore[index]
         assert replica.reads == answered + 2  # caught up: the standby answers version 2 again
+    finally:
+        store.dispose()
+
+
+def test_a_read_waits_for_a_replica_that_catches_up_within_the_wait(pair, urls, versions):
+    primary, standby = urls
+    first, second, code = versions
+    store = Store(primary, replicas=[standby], replica_wait=60)  # a wait no resume takes
+    assert store.replicas is not None
+    replica = store.replicas.replicas[0]
+    try:
+        store.publish(first)
+        replay(pair.standby, paused=True)
+        store.publish(second)
+        resume = threading.Timer(0.2, replay, args=(pair.standby,), kwargs={"paused": False})
+        resume.start()
+        assert store.implementation(2, code)[0].promised_days == second.implementations[code].promised_days  # type: ignore[index]
+        resume.join()
+        assert replica.reads == 1 and replica.replayed >= 2  # the standby answered, once it had version 2
     finally:
         store.dispose()
 
