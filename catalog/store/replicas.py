@@ -18,6 +18,10 @@ tokens, page sessions, submissions, cases, the audit — changes in place and st
 A replica that fails (cannot be reached, does not answer within the store's limits, cancels a
 read) answers nothing for `retry` seconds: the primary does meanwhile. The read that met the
 failure fails with it (a stream cannot be taken up again elsewhere).
+
+A standby for this is an ordinary streaming one (`pg_basebackup -R`, `hot_standby = on`); with
+`hot_standby_feedback = on` the primary's vacuum never removes rows a standby's read still needs,
+so replay does not cancel reads (`bench/standby.py` makes one so).
 """
 
 from __future__ import annotations

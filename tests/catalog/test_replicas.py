@@ -10,18 +10,18 @@ import threading
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import msgspec
 import pytest
 import sqlalchemy as sa
-from litestar.testing import TestClient
 
-from api.app import create_app
 from api.settings import Settings, SettingsError
 from bench.common import free_port
 from bench.standby import Pair, Unavailable, replay, replication_pair, wait_replayed
 from catalog.model import Catalog
 from catalog.store import Store, reads
 from catalog.validate import load_file
+from tests.api.conftest import serving
 from tests.conftest import NINGXIA, need
 
 pytestmark = pytest.mark.postgres
@@ -143,7 +143,18 @@ def promised(detail: dict) -> dict[str, int]:
     }
 
 
-def test_the_api_reads_the_version_it_shows_even_while_the_standby_lags(pair, urls, versions):
+def clients(url: str) -> int:
+    """Connections of others to the server at `url`."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            return conn.exec_driver_sql(query + " AND pid <> pg_backend_pid()").scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_onething_serve_reads_the_version_it_shows_even_while_the_standby_lags(pair, urls, versions):
     primary, standby = urls
     first, second, code = versions
     writer = Store(primary)
@@ -151,17 +162,15 @@ def test_the_api_reads_the_version_it_shows_even_while_the_standby_lags(pair, ur
     wait_replayed(pair)
     item = first.implementations[code].item
     days = first.implementations[code].promised_days
-    settings = Settings(db_url=primary, replicas=(standby,), rate_limit=0)
     try:
-        with TestClient(app=create_app(settings)) as client:
-            before = client.get(f"/items/{item}").json()
-            assert promised(before)[code] == days
+        with serving(primary, "--replica", standby) as (_, base):
+            assert promised(httpx.get(f"{base}/items/{item}").json())[code] == days
+            assert clients(pair.standby) > 0  # the server's reads of version 1 went to the standby
             replay(pair.standby, paused=True)
             writer.publish(second)
-            health = client.get("/health").json()
+            health = httpx.get(f"{base}/health").json()
             assert (health["revision"], health["catalog"]["version"]) == (2, "2026.12")
-            after = client.get(f"/items/{item}").json()
-            assert promised(after)[code] == days + 1
+            assert promised(httpx.get(f"{base}/items/{item}").json())[code] == days + 1
     finally:
         writer.dispose()
 
