@@ -7,13 +7,18 @@ does, and one that has not would answer with an older version. The version is th
 of v goes to a replica whose state row (`onething_state`, the newest catalog version, read on the
 replica itself) is at least v. A replica's replayed version is remembered and asked again only
 when a read wants a newer one; while none has v the replicas are asked every `POLL` seconds for
-up to `wait` (200 ms by default), then the primary answers. Reads rotate over the replicas that
-have the version; list the primary's own URL among them for it to take its share.
+up to `wait` (200 ms by default), then the primary answers — and answers the later reads of v
+at once while no replica has it (each still asks, at most once per `POLL`). Reads rotate over
+the replicas that have the version; list the primary's own URL among them for it to take its
+share.
 
 Who asks which version: the API reads the version its view holds, and the view comes from the
-primary's heads and never steps back (`api.view`), so a request never sees a version older than
-one an earlier request was shown. Everything that is not a version's read — the heads, bundles,
-tokens, page sessions, submissions, cases, the audit — changes in place and stays on the primary.
+primary's heads — asked on every request (`api.view.HeadsProbe`) — and never steps back, so a
+request, on any instance, reads a version at least as new as any shown before it began. Should
+the heads ever come from elsewhere (a notification that may arrive late), the request must bring
+its floor: the newest version its client was shown, which the view then waits for from the
+primary. Everything that is not a version's read — the heads, bundles, tokens, page sessions,
+submissions, cases, the audit — changes in place and stays on the primary.
 
 A replica that fails (cannot be reached, does not answer within the store's limits, cancels a
 read) answers nothing for `retry` seconds: the primary does meanwhile. The read that met the
@@ -103,12 +108,16 @@ class Replicas:
         self.wait = wait
         self.replicas = [Replica(url, limits, retry) for url in urls]
         self._turn = itertools.count()
+        self._waited_out = 0
+        """The newest version a read waited `wait` for in vain: reads of it (or an older one)
+        still ask the replicas, but no longer wait — a replica far behind costs each read one
+        question, not `wait` seconds."""
 
     def choose(self, version: int) -> Replica | None:
         """A replica that has replayed `version`, waiting up to `wait` for one; None: the primary."""
         up = [r for r in self.replicas if r.allow()]
         ready = [r for r in up if r.replayed >= version]
-        deadline = time.monotonic() + self.wait
+        deadline = time.monotonic() + (0 if version <= self._waited_out else self.wait)
         while not ready and up:
             for replica in up:
                 try:
@@ -120,7 +129,10 @@ class Replicas:
             if ready or time.monotonic() >= deadline:
                 break
             time.sleep(POLL)
-        return ready[next(self._turn) % len(ready)] if ready else None
+        if not ready:
+            self._waited_out = max(self._waited_out, version)
+            return None
+        return ready[next(self._turn) % len(ready)]
 
     @contextmanager
     def connect(self, version: int) -> Iterator[Connection]:
