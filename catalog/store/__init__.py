@@ -8,6 +8,7 @@
   every kind of publish goes through (`publish_file`, `publish`, `publish_sheet`, `republish`,
   `approve`, the dry run `check_file`), each passing what happens at its end (`finish`);
 - `reads` — indexed reads of one version: the slice one question needs;
+- `replicas` — those reads on PostgreSQL hot standbys that have replayed the version;
 - `review_queue` — a version's needs-review flags; `bundles` — the designers' bundles;
 - `tokens` — API tokens; `sessions` — page sessions; `submissions` — files held for
   approval; `audit` — who did what; `sheets` — a region's sheet in and out;

@@ -145,7 +145,7 @@ class Replicas:
             except sa.exc.DBAPIError as exc:  # nothing read yet: the primary takes the read
                 replica.failure(exc)
                 replica = None
-        with opened or self.primary.connect() as conn:
+        with opened if opened is not None else self.primary.connect() as conn:
             try:
                 yield conn
             except sa.exc.OperationalError as exc:
