@@ -62,6 +62,7 @@ class Replica:
         self.replayed = 0
         self.reads = 0
         """Reads it answered: how a benchmark or a test sees where reads went."""
+        self._counting = threading.Lock()
         self._resting_until = 0.0
         self._asked_at = 0.0
         self._asking = threading.Lock()
@@ -80,6 +81,10 @@ class Replica:
         if self.allow():
             log.warning("replica %s failed (%s); the primary reads for %g s", self.name, exc, self.retry)
         self._resting_until = time.monotonic() + self.retry
+
+    def answered(self) -> None:
+        with self._counting:
+            self.reads += 1
 
     # -- the fence -----------------------------------------------------------------------------
     def ask(self) -> int:
@@ -153,7 +158,7 @@ class Replicas:
                     replica.failure(exc)
                 raise
         if replica is not None:
-            replica.reads += 1
+            replica.answered()
 
     def dispose(self) -> None:
         for replica in self.replicas:
