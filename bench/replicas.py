@@ -311,6 +311,10 @@ def main() -> int:
             paths = [lineage(regions, c) for c in random.Random(2).sample(counties, min(50, len(counties)))]
             setups = {"1 database (primary)": [], "the standby": [pair.standby]}
             setups["2 databases (both)"] = [pair.standby, pair.primary]
+            for warm in ([], [pair.standby]):  # both servers' caches warmed alike first
+                throughput(
+                    pair.primary, warm, version, paths, argparse.Namespace(readers=1, seconds=args.seconds)
+                )
             rounds: dict[str, list[float]] = {name: [] for name in setups}
             for _ in range(2):  # interleaved rounds: the machine is shared
                 for name, replicas in setups.items():
