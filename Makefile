@@ -32,6 +32,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bundle.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/scale.py --rows 1000000 --db sqlite
+	$(BIN)/python bench/replicas.py --rows 1000000
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

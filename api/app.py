@@ -125,6 +125,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         settings.db_url,
         limits=settings.db_limits(),
         gate=CircuitBreaker("database", failures=1, reset_after=settings.db_retry, quiet=True),
+        replicas=settings.replicas,
+        replica_wait=settings.replica_wait,
     )
     cache, cache_kind = cache_store(
         settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry

@@ -8,6 +8,8 @@
 | `ONETHING_DB_QUICK_TIMEOUT` | `2` | seconds the small reads on every request's path (the catalog heads, a bearer token) may take before the database counts as hung |
 | `ONETHING_DB_PUBLISH_TIMEOUT` | `900` | `statement_timeout` of a publish's statements (a national catalog's take minutes) |
 | `ONETHING_DB_POOL_TIMEOUT` | `5` | seconds a request waits for a pooled database connection |
+| `ONETHING_REPLICAS` | unset | PostgreSQL hot standbys of `ONETHING_DB` (URLs separated by spaces) that answer the reads of a version they have replayed; writes, and what changes in place, go to `ONETHING_DB` (`catalog.store.replicas`) |
+| `ONETHING_REPLICA_WAIT` | `0.2` | seconds a read waits for a replica to replay the version it asks for before the primary answers it |
 | `ONETHING_DB_RETRY` | `5` | seconds no request calls a database that did not answer (or could not be reached), answering 503 at once; then one tries it again |
 | `REDIS_URL` | unset | shared workflow cache; unset → an in-process `MemoryStore` |
 | `ONETHING_REDIS_TIMEOUT` | `0.3` | seconds a Redis connect or reply may take before it counts as a failure |
@@ -49,6 +51,8 @@ class Settings:
     db_publish_timeout: float = 900.0
     db_pool_timeout: float = 5.0
     db_retry: float = 5.0
+    replicas: tuple[str, ...] = ()
+    replica_wait: float = 0.2
     redis_url: str | None = None
     redis_timeout: float = 0.3
     redis_retry: float = 10.0
@@ -80,8 +84,15 @@ class Settings:
             for f in fields(cls)
             if type(f.default) in (int, float) and (variable := f"ONETHING_{f.name.upper()}") in env
         }
+        db_url = env.get("ONETHING_DB") or DEFAULT_DB
+        replicas = tuple(env.get("ONETHING_REPLICAS", "").split())
+        if replicas and not db_url.startswith("postgresql"):
+            raise SettingsError(
+                "ONETHING_REPLICAS are hot standbys of a PostgreSQL ONETHING_DB, not of " + db_url
+            )
         return cls(
-            db_url=env.get("ONETHING_DB") or DEFAULT_DB,
+            db_url=db_url,
+            replicas=replicas,
             redis_url=env.get("REDIS_URL") or None,
             nats_url=env.get("ONETHING_NATS_URL") or None,
             trusted_proxies=_proxies(env),

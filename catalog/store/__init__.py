@@ -8,6 +8,7 @@
   every kind of publish goes through (`publish_file`, `publish`, `publish_sheet`, `republish`,
   `approve`, the dry run `check_file`), each passing what happens at its end (`finish`);
 - `reads` — indexed reads of one version: the slice one question needs;
+- `replicas` — those reads on PostgreSQL hot standbys that have replayed the version;
 - `review_queue` — a version's needs-review flags; `bundles` — the designers' bundles;
 - `tokens` — API tokens; `sessions` — page sessions; `submissions` — files held for
   approval; `audit` — who did what; `sheets` — a region's sheet in and out;
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -44,6 +45,7 @@ from .limits import BATCH_LIMITS, Gate, Limits
 from .migrations import StoreOutdated, migrate
 from .publish import Finish, KeptBundle, Published, Refused, SheetRefused, StoreBusy, publish_file, spooled
 from .reads import VersionInfo
+from .replicas import Replicas
 from .schema import BUNDLES_ROW, CATALOG_ROW, Base, StateRow
 from .sessions import LIFETIME, PageSessions
 from .submissions import Check, NotPending, OwnSubmission, Submission, SubmissionTooLarge
@@ -89,16 +91,26 @@ class Store:
         lock_timeout: float = 60,
         limits: Limits | None = None,
         gate: Gate | None = None,
+        replicas: Sequence[str] = (),
+        replica_wait: float = 0.2,
     ):
         """`lock_timeout`: seconds a publish waits for another writer before StoreBusy.
         `limits`: time limits on PostgreSQL calls (`catalog.store.limits`; by default those of
         a batch command: ordinary statements as long as a publish's); `gate`: a circuit breaker
-        every PostgreSQL call asks first. StoreOutdated: a database this onething cannot read."""
+        every PostgreSQL call asks first. `replicas`: hot standbys of a PostgreSQL `url` that
+        answer the reads of a version they have replayed, waited for up to `replica_wait`
+        seconds (`catalog.store.replicas`).
+        StoreOutdated: a database this onething cannot read."""
         self.url = url
         self.lock_timeout = lock_timeout
         self.limits = limits or BATCH_LIMITS
         self.engine = connect(url, echo=echo, lock_timeout=lock_timeout, limits=self.limits, gate=gate)
         migrate(self.engine, Base.metadata.create_all)
+        self.replicas: Replicas | None = None
+        if replicas:
+            if not all(u.startswith("postgresql") for u in (url, *replicas)):
+                raise ValueError("read replicas are PostgreSQL hot standbys of a PostgreSQL store")
+            self.replicas = Replicas(self.engine, replicas, limits=self.limits, wait=replica_wait)
         with self.engine.begin() as conn:
             present = {row for (row,) in conn.execute(sa.select(StateRow.id))}
             for row in (CATALOG_ROW, BUNDLES_ROW):
@@ -107,6 +119,8 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replicas is not None:
+            self.replicas.dispose()
 
     @functools.cached_property
     def cases(self) -> CaseStore:
@@ -115,10 +129,12 @@ class Store:
 
         return CaseStore(self.engine, Sealer.from_env())
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+    def _read(self, version: int | None = None) -> AbstractContextManager[Connection]:
+        """A connection for a read: of `version` — on a replica that has it, when there are
+        replicas — or (None) of what changes in place, on the primary."""
+        if version is None or self.replicas is None:
+            return self.engine.connect()
+        return self.replicas.connect(version)
 
     def quick(self) -> AbstractContextManager[None]:
         """This thread's PostgreSQL answers within `limits.quick` (a small read on every request's
@@ -205,19 +221,19 @@ class Store:
     def diff(self, a: int, b: int) -> reads.Diff:
         """The whole diff in memory — for a small one; `diff_counts` and `diff_segment` page a
         national one."""
-        with self._read() as conn:
+        with self._read(max(a, b)) as conn:
             return reads.diff(conn, a, b)
 
     def diff_counts(self, a: int, b: int) -> dict[str, dict[str, int]]:
         """kind → {added, removed, changed} from version a to b (§6's diff, counted)."""
-        with self._read() as conn:
+        with self._read(max(a, b)) as conn:
             return reads.diff_counts(conn, a, b)
 
     def diff_segment(
         self, a: int, b: int, kind: str, change: str, offset: int, limit: int
     ) -> list[tuple[str, Any]]:
         """One page of a kind's added, removed or changed records: (key, changed fields or None)."""
-        with self._read() as conn:
+        with self._read(max(a, b)) as conn:
             return reads.diff_segment(conn, a, b, kind, change, offset, limit)
 
     def versions(self) -> list[VersionInfo]:
@@ -225,13 +241,13 @@ class Store:
             return reads.versions(conn)
 
     def tag(self, version: int) -> str | None:
-        with self._read() as conn:
+        with self._read(version) as conn:
             row = reads.version_row(conn, version)
             return None if row is None else row.tag
 
     def dictionaries(self, version: int) -> Catalog:
         """The small records of a version: everything but implementations and bundles."""
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.dictionaries(conn, version)
 
     def implementations(
@@ -242,13 +258,13 @@ class Store:
         items: Sequence[str] | None = None,
         codes: Sequence[str] | None = None,
     ) -> list[Implementation]:
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.implementations(conn, version, regions=regions, items=items, codes=codes)
 
     def placements(self, version: int, path: Sequence[str]) -> list[reads.Placement]:
         """Each item's implementation nearest the first region of `path` (`reads.placements`),
         with what a list of a region's items shows."""
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.placements(conn, version, path)
 
     def implementations_within(
@@ -259,50 +275,53 @@ class Store:
         if regions is not None:
             yield from self.region_implementations(version, regions)
             return
-        with self._read() as conn:
+        with self._read(version) as conn:
             yield from reads.every_implementation(conn, version)
 
     def region_implementations(self, version: int, regions: Collection[str]) -> Iterator[Implementation]:
         """The implementations of `regions` (a subtree), streamed region by region, each by item
         and code: what a region's sheet lists."""
-        with self._read() as conn:
+        with self._read(version) as conn:
             yield from reads.region_implementations(conn, version, regions)
 
     def item_implementations(
         self, version: int, item: str, *, limit: int, offset: int = 0
     ) -> tuple[int, list[tuple[Implementation, int | None]]]:
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.item_implementations(conn, version, item, limit, offset)
 
     def implementation(self, version: int, code: str) -> tuple[Implementation, int | None] | None:
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.implementation(conn, version, code)
 
     def findings(self, version: int, **filters: Any) -> tuple[int, list[reads.StoredFinding]]:
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.findings(conn, version, **filters)
 
     def rule_counts(self, version: int) -> dict[str, int]:
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.rule_counts(conn, version)
 
     def finding_totals(self, version: int) -> tuple[int, int]:
         """(errors, warnings) of a version's report."""
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.finding_totals(conn, version)
 
     def conformity(self, version: int) -> list[Conformity]:
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.conformity(conn, version)
 
     def item_counts(self, version: int) -> dict[str, int]:
-        with self._read() as conn:
+        with self._read(version) as conn:
             return reads.item_counts(conn, version)
 
     def export(self, version: int | None = None) -> Iterator[bytes]:
         """A version as JSONL lines (the newest by default), streamed."""
-        with self._read() as conn:
-            yield from reads.export(conn, reads.heads(conn)[0] if version is None else version)
+        if version is None:
+            with self._read() as conn:
+                version = reads.heads(conn)[0]
+        with self._read(version) as conn:
+            yield from reads.export(conn, version)
 
     def catalog(self, version: int | None = None) -> Catalog | None:
         """A whole version in memory with the stored bundles — for tests and small tools only;
@@ -316,7 +335,7 @@ class Store:
         self, version: int | None = None, *, region: str | None = None
     ) -> tuple[int, list[reads.Flag]]:
         """(version, its needs-review queue), the newest by default; `region` keeps its subtree."""
-        with self._read() as conn:
+        with self._read(version) as conn:
             return review_queue.queue(conn, version, region)
 
     def review_page(
@@ -330,7 +349,7 @@ class Store:
         offset: int = 0,
     ) -> tuple[int, list[reads.Flag]]:
         """One page of a version's needs-review queue, filtered by regions, rule and item."""
-        with self._read() as conn:
+        with self._read(version) as conn:
             return review_queue.review_page(
                 conn, version, regions=regions, rule=rule, item=item, limit=limit, offset=offset
             )

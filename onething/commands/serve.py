@@ -4,7 +4,8 @@ Settings come from the environment (`api.settings`); the flags set ONETHING_DB a
 REDIS_URL for this process and, with `--workers N`, for every worker, which imports
 `api.app:create_app` as a factory. Several instances (on several machines) may share
 one PostgreSQL database and one Redis behind a load balancer: they hold no state of
-their own that another could miss.
+their own that another could miss. `--replica URL` (repeatable, ONETHING_REPLICAS) sends the
+reads of a version to PostgreSQL hot standbys that have replayed it (`catalog.store.replicas`).
 
 Request heads (the request line and headers) are bounded at `api.bodies.MAX_HEADER_BYTES`
 (32 KiB): a larger one is refused by the server before it reaches the app.
@@ -30,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "default sqlite:///onething.db",
     )
     parser.add_argument(
+        "--replica",
+        metavar="URL",
+        action="append",
+        default=[],
+        help="a PostgreSQL hot standby of --db that answers reads (repeatable); env ONETHING_REPLICAS",
+    )
+    parser.add_argument(
         "--redis",
         metavar="URL",
         default=None,
@@ -49,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.db:
         os.environ["ONETHING_DB"] = args.db
+    if args.replica:
+        os.environ["ONETHING_REPLICAS"] = " ".join(args.replica)
     if args.redis:
         os.environ["REDIS_URL"] = args.redis
     # Create the tables once, before the workers race to.
