@@ -45,6 +45,7 @@ from .rules.header import header_findings
 from .rules.implementations import (
     MAX_SPELLINGS,
     MAX_WINDOWS,
+    AgencyFacts,
     ImplementationRules,
     ItemFacts,
     RegionFacts,
@@ -98,10 +99,13 @@ def validate_file(path: str | Path, progress: Progress | None = None) -> Report:
     Raises OSError when the file cannot be opened. `progress`, if given, is
     called with the line number reached every PROGRESS_EVERY lines.
     """
-    run = Run(keep=False)
-    with open(path, "rb") as fh:
-        run.stream(fh, progress)
-    return run.finish()
+    with gc_paused():  # the run's containers go by reference counting before the collector sees them
+        run = Run(keep=False)
+        with open(path, "rb") as fh:
+            run.stream(fh, progress)
+        report = run.finish()
+        del run
+    return report
 
 
 def load_file(path: str | Path, progress: Progress | None = None) -> tuple[Catalog, Report]:
@@ -226,8 +230,13 @@ class Run:
         self.findings: list[Finding] = []
         self.broken: dict[str, set[str]] = {}
         """kind -> keys of records that failed to decode: referring to them is not UNKNOWN_REF."""
-        self.impl_codes: set[str] = set()
-        """Every implementation code seen, for DUPLICATE (a set: a dict of lines costs 3x as much at scale)."""
+        self.impl_codes: dict[str, set[str]] = {}
+        """Every implementation code seen, for DUPLICATE: its first 18 characters (the agency's
+        code) -> the rest (level digit and item code), each end one string shared by every
+        agency (`ItemFacts.at`) where a stream can, so that a code costs a set entry, not a string.
+        (A dict of lines costs 3x as much at scale.)"""
+        self.agencies: dict[str, AgencyFacts] = {}
+        """Clean agency codes as a stream sees them."""
         self.item_facts: dict[str, ItemFacts] = {}
         self.region_facts: dict[str, RegionFacts] = {}
         """Per region: its level digit and its conformity counters."""
@@ -304,11 +313,8 @@ class Run:
         row_type = ImplementationRow
         items = self.item_facts
         regions = self.region_facts
-        agencies = self.rules.agencies.get
-        codes = self.impl_codes
-        add_code = codes.add
+        agencies = self.agencies.get
         dedupe = self.dedupe
-        unknown: tuple[Any, ...] = ()
         for number, raw in numbered:
             try:
                 row: Any = lean(raw)
@@ -324,22 +330,26 @@ class Run:
                 except KeyError:
                     pass  # a forward reference: the whole check
                 else:
+                    agency = agencies(code[:18])
+                    if agency is None or row.agency not in agency.spellings:
+                        agency = new_agency(row.agency, code[:18])
+                    end = facts.at.get(where.places[facts.scope]) or facts.code_end(where)
                     if (
-                        code not in codes  # empty without dedupe
-                        and row.statutory_days == facts.days
-                        and row.promised_days <= facts.days
+                        agency is not None
+                        and end is not None
+                        and code[18:] == end
+                        and end not in agency.ends  # empty without dedupe
+                        and row.promised_days <= row.statutory_days == facts.days
                         and (row.online_depth != 4 or not row.visits)
                         and row.type == facts.type
                         and row.name in facts.name_raw
                         and row.basis in facts.basis_raw
                         and (row.materials in facts.quiet_raw if row.materials else facts.quiet_own)
-                        and code[18:] == (facts.at.get(where.places[facts.scope]) or facts.code_end(where))
-                        and (row.agency in agencies(code[:18], unknown) or new_agency(row.agency, code[:18]))
                         and (row.window in where.windows or new_window(row.window, where))
                     ):
                         # the item is implemented already: spellings are learnt from its implementations
                         if dedupe:
-                            add_code(code)
+                            agency.ends.add(end)
                         where.passed += 1
                         continue
             elif row is not None and type(row) is not row_type:
@@ -358,18 +368,25 @@ class Run:
             else:
                 other(number, obj)
 
-    def _agency(self, spelling: msgspec.Raw, uscc: str) -> bool:
-        """True when an agency spelt anew is a clean one with this code (learnt), for `_rows`."""
+    def _agency(self, spelling: msgspec.Raw, uscc: str) -> AgencyFacts | None:
+        """The facts of a clean agency code when an agency spelt anew has it (the spelling
+        learnt), else None; for `_rows`."""
         try:
             agency = agency_decoder.decode(spelling)
         except DECODE_ERRORS:
-            return False
+            return None
         if agency.uscc != uscc or self.rules.agency_problem(uscc) is not None:
-            return False
-        spellings = self.rules.agencies.setdefault(uscc, [])
-        if len(spellings) < MAX_SPELLINGS:
-            spellings.append(spelling.copy())
-        return True
+            return None
+        facts = self._agency_facts(uscc)
+        if len(facts.spellings) < MAX_SPELLINGS:
+            facts.spellings.append(spelling.copy())
+        return facts
+
+    def _agency_facts(self, uscc: str) -> AgencyFacts:
+        facts = self.agencies.get(uscc)
+        if facts is None:
+            facts = self.agencies[uscc] = AgencyFacts(self.impl_codes.setdefault(uscc, set()))
+        return facts
 
     @staticmethod
     def _window(spelling: msgspec.Raw, where: RegionFacts) -> bool:
@@ -402,7 +419,7 @@ class Run:
             facts.quiet_raw.append(m.copy())
         uscc = impl.agency.uscc
         if uscc in self.rules.clean_usccs:
-            spellings = self.rules.agencies.setdefault(uscc, [])
+            spellings = self._agency_facts(uscc).spellings
             if len(spellings) < MAX_SPELLINGS and row.agency not in spellings:
                 spellings.append(row.agency.copy())
         where = self.region_facts.get(impl.region)
@@ -486,7 +503,6 @@ class Run:
         """The per-implementation step, a closure over its tables: this runs a million times
         for a national catalog, and locals are cheaper than attribute look-ups."""
         codes = self.impl_codes
-        add_code = codes.add
         item_facts = self.item_facts.get
         region_facts = self.region_facts.get
         check = self.rules.check
@@ -501,11 +517,14 @@ class Run:
         def implementation(line: int | None, impl: Implementation) -> None:
             code = impl.code
             if dedupe:
-                if code in codes:
+                ends = codes.get(code[:18])
+                if ends is None:
+                    ends = codes[code[:18]] = set()
+                elif code[18:] in ends:
                     # Streaming keeps no line per implementation (a million of them): no "first on line N".
                     findings.append(_duplicate("implementation", code, line, None))
                     return
-                add_code(code)
+                ends.add(code[18:])
             if keep:
                 kept[code] = impl
                 if line is not None:

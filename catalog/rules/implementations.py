@@ -141,6 +141,20 @@ class RegionFacts:
         self.passed = 0
 
 
+class AgencyFacts:
+    """A clean agency code as a stream sees it: how its agency is spelt, and the codes it
+    implements (for DUPLICATE)."""
+
+    __slots__ = ("ends", "spellings")
+
+    def __init__(self, ends: set[str]) -> None:
+        self.spellings: list[Raw] = []
+        """Spellings (JSON) of agencies with this code, for a stream that compares bytes instead
+        of decoding them; at most MAX_SPELLINGS."""
+        self.ends = ends
+        """The ends of the implementation codes seen that begin with this code (`Seen`)."""
+
+
 _UNSEEN = object()
 MAX_REDUCTIONS = 8
 """Known-good material lists remembered per item."""
@@ -167,9 +181,6 @@ class ImplementationRules:
         self._uscc: dict[str, str | None] = {}
         self.clean_usccs: set[str] = set()
         """Agency codes found without a problem (USCC), for `holds`."""
-        self.agencies: dict[str, list[Raw]] = {}
-        """A clean agency code -> spellings (JSON) of agencies with it, for a stream that compares
-        bytes instead of decoding them; at most MAX_SPELLINGS each."""
         self.material_refs: list[tuple[int | None, str, str]] = []
         """(line, implementation code, material id) for alternatives the item does not list."""
         self.when_refs: list[tuple[int | None, str, dict[str, list[str]]]] = []
