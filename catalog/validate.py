@@ -231,10 +231,10 @@ class Run:
         self.broken: dict[str, set[str]] = {}
         """kind -> keys of records that failed to decode: referring to them is not UNKNOWN_REF."""
         self.impl_codes: dict[str, set[str]] = {}
-        """Every implementation code seen, for DUPLICATE: its first 18 characters (the agency's
-        code) -> the rest (level digit and item code), each end one string shared by every
-        agency (`ItemFacts.at`) where a stream can, so that a code costs a set entry, not a string.
-        (A dict of lines costs 3x as much at scale.)"""
+        """Every implementation code seen, for DUPLICATE, split after its 18th character: the
+        agency's code -> the ends (level digit and item code). A stream adds the end string
+        `ItemFacts.at` holds, one per item and level, so that a code costs a set entry rather
+        than a string of its own (a dict of lines would cost 3x as much again)."""
         self.agencies: dict[str, AgencyFacts] = {}
         """Clean agency codes as a stream sees them."""
         self.item_facts: dict[str, ItemFacts] = {}
@@ -347,7 +347,8 @@ class Run:
                         and (row.materials in facts.quiet_raw if row.materials else facts.quiet_own)
                         and (row.window in where.windows or new_window(row.window, where))
                     ):
-                        # the item is implemented already: spellings are learnt from its implementations
+                        # the item counts as implemented already: the spellings compared were
+                        # learnt from one of its implementations
                         if dedupe:
                             agency.ends.add(end)
                         where.passed += 1

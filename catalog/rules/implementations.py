@@ -98,7 +98,8 @@ class ItemFacts:
         region may implement the item (LEVEL and SCOPE hold), else None; learnt in `at`."""
         if where.level not in self.levels or (self.province is not None and where.province != self.province):
             return None
-        end = self.at[where.places[self.scope]] = where.digit + self.item.code
+        end: str = where.digit + self.item.code
+        self.at[where.places[self.scope]] = end
         return end
 
 
@@ -152,14 +153,15 @@ class AgencyFacts:
         """Spellings (JSON) of agencies with this code, for a stream that compares bytes instead
         of decoding them; at most MAX_SPELLINGS."""
         self.ends = ends
-        """The ends of the implementation codes seen that begin with this code (`Seen`)."""
+        """The ends of the implementation codes seen that begin with this code: its entry of
+        `catalog.validate.Run.impl_codes`."""
 
 
 _UNSEEN = object()
 MAX_REDUCTIONS = 8
 """Known-good material lists remembered per item."""
 MAX_SPELLINGS = 16
-"""Spellings of quiet material lists remembered per item."""
+"""Spellings of one thing remembered (an item's name, basis, quiet material lists; an agency)."""
 MAX_WINDOWS = 64
 """Spellings of windows remembered per region (a service hall has a few dozen)."""
 
@@ -191,10 +193,9 @@ class ImplementationRules:
         """True when `check` would find nothing and count the implementation conforming, judged
         from what earlier implementations settled (a clean agency code), provided its name, type,
         basis and statutory_days are the item's (`facts.same`) and its material list is known
-        quiet (`facts.quiet_own`, `facts.quiet`, `facts.quiet_raw`): the caller looks at those,
-        as it holds them (decoded, or as bytes). The common case of a national catalog, in one
-        expression; False says only "ask `check`". `impl` may be any record with an
-        implementation's fields."""
+        quiet (`facts.quiet_own`, `facts.quiet`): the caller looks at those. The common case of
+        a national catalog, in one expression; False says only "ask `check`". (A stream that
+        keeps no implementation asks the same of a row's bytes: `catalog.validate.Run._rows`.)"""
         uscc = impl.agency.uscc
         return (
             uscc in self.clean_usccs
