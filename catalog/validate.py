@@ -23,6 +23,7 @@ from .findings import Conformity, Finding, Report, Summary, about, finding
 from .load import BOM, DECODE_ERRORS, gc_paused, schema_finding
 from .model import (
     KIND,
+    Agency,
     Bundle,
     Catalog,
     Field,
@@ -43,6 +44,8 @@ from .rules.graph import cycle_findings, orphan_findings
 from .rules.header import header_findings
 from .rules.implementations import (
     MAX_SPELLINGS,
+    MAX_WINDOWS,
+    AgencyFacts,
     ImplementationRules,
     ItemFacts,
     RegionFacts,
@@ -96,10 +99,13 @@ def validate_file(path: str | Path, progress: Progress | None = None) -> Report:
     Raises OSError when the file cannot be opened. `progress`, if given, is
     called with the line number reached every PROGRESS_EVERY lines.
     """
-    run = Run(keep=False)
-    with open(path, "rb") as fh:
-        run.stream(fh, progress)
-    return run.finish()
+    with gc_paused():  # the run's containers go by reference counting before the collector sees them
+        run = Run(keep=False)
+        with open(path, "rb") as fh:
+            run.stream(fh, progress)
+        report = run.finish()
+        del run
+    return report
 
 
 def load_file(path: str | Path, progress: Progress | None = None) -> tuple[Catalog, Report]:
@@ -147,14 +153,23 @@ def decode_line(number: int, raw: bytes) -> object | None:
     return obj
 
 
+RAW_FIELDS = ("agency", "basis", "materials", "name", "window")
+"""The fields of an implementation row kept as the JSON they are (`_row_type`)."""
+agency_decoder = msgspec.json.Decoder(Agency)
+window_decoder = msgspec.json.Decoder(
+    next(f.type for f in msgspec.structs.fields(Implementation) if f.name == "window")
+)
+
+
 def _row_type() -> Any:
-    """`Implementation` with its materials and basis left as the JSON they are (every other field
-    decoded and constrained alike, from the same definitions): a stream that keeps no
-    implementation compares those bytes with spellings already found good instead of building
-    the lists (a spelling never seen is decoded whole)."""
+    """`Implementation` with its agency, basis, materials, name and window left as the JSON
+    they are (every other field decoded and constrained alike, from the same definitions): a
+    stream that keeps no implementation compares those bytes with spellings already found good
+    instead of building them (a spelling never seen is decoded). Non-ASCII text is what a
+    decode pays most for, and these fields hold most of it."""
     fields: list[Any] = []
     for f in msgspec.structs.fields(Implementation):
-        kind = msgspec.Raw if f.name in ("materials", "basis") else f.type
+        kind = msgspec.Raw if f.name in RAW_FIELDS else f.type
         if f.default is not msgspec.NODEFAULT:
             fields.append((f.name, kind, msgspec.Raw() if kind is msgspec.Raw else f.default))
         elif f.default_factory is not msgspec.NODEFAULT:
@@ -215,8 +230,13 @@ class Run:
         self.findings: list[Finding] = []
         self.broken: dict[str, set[str]] = {}
         """kind -> keys of records that failed to decode: referring to them is not UNKNOWN_REF."""
-        self.impl_codes: set[str] = set()
-        """Every implementation code seen, for DUPLICATE (a set: a dict of lines costs 3x as much at scale)."""
+        self.impl_codes: dict[str, set[str]] = {}
+        """Every implementation code seen, for DUPLICATE, split after its 18th character: the
+        agency's code -> the ends (level digit and item code). A stream adds the end string
+        `ItemFacts.at` holds, one per item and level, so that a code costs a set entry rather
+        than a string of its own (a dict of lines would cost 3x as much again)."""
+        self.agencies: dict[str, AgencyFacts] = {}
+        """Clean agency codes as a stream sees them."""
         self.item_facts: dict[str, ItemFacts] = {}
         self.region_facts: dict[str, RegionFacts] = {}
         """Per region: its level digit and its conformity counters."""
@@ -271,18 +291,29 @@ class Run:
 
     def _rows(self, numbered: Iterator[tuple[int, bytes]]) -> None:
         """The loop of `stream` for a run that keeps no implementation: a row that holds
-        everything by what is settled already (`ImplementationRules.holds`, its materials by
-        their bytes) is counted without more; any other line is decoded whole and checked as
-        `stream` does (a failed row decode too, so that SCHEMA says what the whole decode says)."""
+        everything by what is settled already is counted without more; any other line is
+        decoded whole and checked as `stream` does (a failed row decode too, so that SCHEMA
+        says what the whole decode says), and what it settles is learnt (`_learn`).
+
+        Settled means: a clean agency spelt as one seen (USCC; its code is the implementation
+        code's first 18 characters), the item's name, basis and a quiet material list spelt as
+        seen (FOUR_SAME_*, MATERIAL_ADDED, PROOF_DEMANDED), a place that allows the item and the
+        code's end it fixes (LEVEL, SCOPE, IMPL_CODE: `ItemFacts.at`), the item's type and
+        statutory days, no longer promise (TIME_LIMIT), no visit when wholly online
+        (ONLINE_VISITS), a window spelt as one seen here, a new code (DUPLICATE) and no
+        backslash (SCHEMA, control characters). That is `ImplementationRules.holds` and the
+        comparisons before it, inline: this runs a million times. A new place, agency or window
+        is settled on the spot (`ItemFacts.code_end`, `_agency`, `_window`)."""
         lean = row_decoder.decode
         implementation = self.implementation
         other = self.line
+        learn = self._learn
+        new_agency = self._agency
+        new_window = self._window
         row_type = ImplementationRow
-        holds = self.rules.holds
-        item_facts = self.item_facts.get
-        region_facts = self.region_facts.get
-        codes = self.impl_codes
-        add_code = codes.add
+        items = self.item_facts
+        regions = self.region_facts
+        agencies = self.agencies.get
         dedupe = self.dedupe
         for number, raw in numbered:
             try:
@@ -292,23 +323,36 @@ class Run:
                     continue
                 row = None
             if type(row) is row_type and BACKSLASH not in raw:
-                facts = item_facts(row.item)
-                where = region_facts(row.region)
-                if (
-                    facts is not None
-                    and where is not None
-                    and not (dedupe and row.code in codes)
-                    and (row.name, row.type, row.statutory_days) == facts.same_scalars
-                    and row.basis in facts.basis_raw
-                    and (row.materials in facts.quiet_raw if row.materials else facts.quiet_own)
-                    and holds(row, facts, where)
-                ):
-                    if dedupe:
-                        add_code(row.code)
-                    facts.implemented = True
-                    where.implementations += 1
-                    where.conforming += 1
-                    continue
+                code = row.code
+                try:
+                    facts = items[row.item]
+                    where = regions[row.region]
+                except KeyError:
+                    pass  # a forward reference: the whole check
+                else:
+                    agency = agencies(code[:18])
+                    if agency is None or row.agency not in agency.spellings:
+                        agency = new_agency(row.agency, code[:18])
+                    end = facts.at.get(where.places[facts.scope]) or facts.code_end(where)
+                    if (
+                        agency is not None
+                        and end is not None
+                        and code[18:] == end
+                        and end not in agency.ends  # empty without dedupe
+                        and row.promised_days <= row.statutory_days == facts.days
+                        and (row.online_depth != 4 or not row.visits)
+                        and row.type == facts.type
+                        and row.name in facts.name_raw
+                        and row.basis in facts.basis_raw
+                        and (row.materials in facts.quiet_raw if row.materials else facts.quiet_own)
+                        and (row.window in where.windows or new_window(row.window, where))
+                    ):
+                        # the item counts as implemented already: the spellings compared were
+                        # learnt from one of its implementations
+                        if dedupe:
+                            agency.ends.add(end)
+                        where.passed += 1
+                        continue
             elif row is not None and type(row) is not row_type:
                 obj: object = row
                 if BACKSLASH in raw:
@@ -320,24 +364,70 @@ class Run:
                 continue
             if type(obj) is Implementation:
                 implementation(number, obj)
-                facts = item_facts(obj.item)
-                if type(row) is row_type and facts is not None:  # learn the spellings found good
-                    if (
-                        len(facts.basis_raw) < MAX_SPELLINGS
-                        and row.basis not in facts.basis_raw
-                        and obj.basis == facts.item.basis
-                    ):
-                        facts.basis_raw.append(row.basis.copy())  # a copy lets the line go
-                    m = row.materials
-                    if (
-                        m
-                        and len(facts.quiet_raw) < MAX_SPELLINGS
-                        and m not in facts.quiet_raw
-                        and (facts.quiet_own if obj.materials is None else obj.materials in facts.quiet)
-                    ):
-                        facts.quiet_raw.append(m.copy())
+                if type(row) is row_type:
+                    learn(row, obj)
             else:
                 other(number, obj)
+
+    def _agency(self, spelling: msgspec.Raw, uscc: str) -> AgencyFacts | None:
+        """The facts of a clean agency code when an agency spelt anew has it (the spelling
+        learnt), else None; for `_rows`."""
+        try:
+            agency = agency_decoder.decode(spelling)
+        except DECODE_ERRORS:
+            return None
+        if agency.uscc != uscc or self.rules.agency_problem(uscc) is not None:
+            return None
+        facts = self._agency_facts(uscc)
+        if len(facts.spellings) < MAX_SPELLINGS:
+            facts.spellings.append(spelling.copy())
+        return facts
+
+    def _agency_facts(self, uscc: str) -> AgencyFacts:
+        facts = self.agencies.get(uscc)
+        if facts is None:
+            facts = self.agencies[uscc] = AgencyFacts(self.impl_codes.setdefault(uscc, set()))
+        return facts
+
+    @staticmethod
+    def _window(spelling: msgspec.Raw, where: RegionFacts) -> bool:
+        """True when a window spelt anew decodes (learnt), for `_rows`."""
+        try:
+            window_decoder.decode(spelling)
+        except DECODE_ERRORS:
+            return False
+        if len(where.windows) < MAX_WINDOWS:
+            where.windows.append(spelling.copy())
+        return True
+
+    def _learn(self, row: Any, impl: Implementation) -> None:
+        """Remember the spellings of `row` (an `ImplementationRow`) that its decoded and checked
+        `impl` showed good, and the place it showed to allow its item, for `_rows`."""
+        facts = self.item_facts.get(impl.item)
+        if facts is None:
+            return
+        if len(facts.basis_raw) < MAX_SPELLINGS and row.basis not in facts.basis_raw and impl.basis == facts.item.basis:
+            facts.basis_raw.append(row.basis.copy())  # a copy lets the line go
+        if len(facts.name_raw) < MAX_SPELLINGS and row.name not in facts.name_raw and impl.name == facts.item.name:
+            facts.name_raw.append(row.name.copy())
+        m = row.materials
+        if (
+            m
+            and len(facts.quiet_raw) < MAX_SPELLINGS
+            and m not in facts.quiet_raw
+            and (facts.quiet_own if impl.materials is None else impl.materials in facts.quiet)
+        ):
+            facts.quiet_raw.append(m.copy())
+        uscc = impl.agency.uscc
+        if uscc in self.rules.clean_usccs:
+            spellings = self._agency_facts(uscc).spellings
+            if len(spellings) < MAX_SPELLINGS and row.agency not in spellings:
+                spellings.append(row.agency.copy())
+        where = self.region_facts.get(impl.region)
+        if where is not None:
+            facts.code_end(where)
+            if len(where.windows) < MAX_WINDOWS and row.window not in where.windows:
+                where.windows.append(row.window.copy())
 
     def line(self, number: int, obj: object) -> None:
         if isinstance(obj, Finding):
@@ -414,7 +504,6 @@ class Run:
         """The per-implementation step, a closure over its tables: this runs a million times
         for a national catalog, and locals are cheaper than attribute look-ups."""
         codes = self.impl_codes
-        add_code = codes.add
         item_facts = self.item_facts.get
         region_facts = self.region_facts.get
         check = self.rules.check
@@ -429,11 +518,14 @@ class Run:
         def implementation(line: int | None, impl: Implementation) -> None:
             code = impl.code
             if dedupe:
-                if code in codes:
+                ends = codes.get(code[:18])
+                if ends is None:
+                    ends = codes[code[:18]] = set()
+                elif code[18:] in ends:
                     # Streaming keeps no line per implementation (a million of them): no "first on line N".
                     findings.append(_duplicate("implementation", code, line, None))
                     return
-                add_code(code)
+                ends.add(code[18:])
             if keep:
                 kept[code] = impl
                 if line is not None:
@@ -532,6 +624,8 @@ class Run:
             out.extend(service_point_findings(point, lines.get("service_point", {}).get(key), c, broken))
 
         out.sort(key=lambda f: (f.line or 0, f.rule, f.kind, f.key or "", f.message))
+        for w in self.region_facts.values():
+            w.settle()
         errors = sum(1 for f in out if f.severity == "error")
         totals = {
             code: (w.implementations, w.conforming)

@@ -31,12 +31,15 @@ class ItemFacts:
     """What every implementation of one item is compared with, computed once per item."""
 
     __slots__ = (
+        "at",
         "basis",
         "basis_raw",
+        "days",
         "implemented",
         "item",
         "levels",
         "materials",
+        "name_raw",
         "proofs",
         "province",
         "quiet",
@@ -45,7 +48,8 @@ class ItemFacts:
         "reductions",
         "requirements",
         "same",
-        "same_scalars",
+        "scope",
+        "type",
     )
 
     def __init__(self, item: Item) -> None:
@@ -56,10 +60,19 @@ class ItemFacts:
         tend to share one localisation, and comparing with a known-good list is cheaper than checking."""
         self.same = (item.name, item.type, item.basis, item.statutory_days)
         """What an implementation repeats verbatim in the common case: one tuple comparison."""
-        self.same_scalars = (item.name, item.type, item.statutory_days)
+        self.type = item.type
+        self.days = item.statutory_days
         self.basis_raw: list[Raw] = []
         """Spellings (JSON) of the item's basis as implementations gave it, for a stream that
         compares bytes instead of decoding them; at most MAX_SPELLINGS."""
+        self.name_raw: list[Raw] = []
+        """The same for the item's name."""
+        self.at: dict[str, str] = {}
+        """A place (`RegionFacts.places[facts.scope]`) -> the end of an implementation code there
+        (level digit + item code), for the places found to allow the item (LEVEL and SCOPE
+        hold): a stream checks IMPL_CODE, LEVEL and SCOPE with one look-up and one comparison."""
+        self.scope = 0 if item.owner == NATIONAL else 1
+        """A national item's places are levels; a local one's are levels in a province."""
         self.materials = item.materials
         self.basis = basis_set(item.basis)
         self.requirements: dict[str, tuple[int, frozenset[str], bool, dict[str, list[str]]]] = {}
@@ -80,26 +93,77 @@ class ItemFacts:
         """The same lists as a file spells them (the JSON of `materials`), for a stream that
         compares bytes instead of decoding them; at most MAX_SPELLINGS."""
 
+    def code_end(self, where: RegionFacts) -> str | None:
+        """The end of an implementation code in the region (level digit + item code) when the
+        region may implement the item (LEVEL and SCOPE hold), else None; learnt in `at`."""
+        if where.level not in self.levels or (self.province is not None and where.province != self.province):
+            return None
+        end: str = where.digit + self.item.code
+        self.at[where.places[self.scope]] = end
+        return end
+
 
 class RegionFacts:
     """A region as implementations see it — its level digit — and its conformity counters."""
 
-    __slots__ = ("conforming", "digit", "implementations", "level", "province", "region")
+    __slots__ = (
+        "conforming",
+        "digit",
+        "implementations",
+        "level",
+        "passed",
+        "places",
+        "province",
+        "region",
+        "windows",
+    )
 
     def __init__(self, region: Region) -> None:
         self.region = region
         self.level = region.level
         self.province = province_of(region.code)
         self.digit = LEVEL_DIGIT[region.level]
+        self.places = (self.digit, self.digit + self.province)
+        """What LEVEL and SCOPE look at, for a national item (the level) and a local one (level
+        and province), as keys of `ItemFacts.at`."""
         self.implementations = 0
         self.conforming = 0
+        self.passed = 0
+        """Implementations a stream counted conforming in one step, in neither counter until
+        `settle`: one addition per row instead of two."""
+        self.windows: list[Raw] = [Raw()]
+        """Spellings (JSON) of windows here known good (none given, to begin with), for a
+        stream that compares bytes instead of decoding them; at most MAX_WINDOWS."""
+
+    def settle(self) -> None:
+        """Fold `passed` into the counters."""
+        self.implementations += self.passed
+        self.conforming += self.passed
+        self.passed = 0
+
+
+class AgencyFacts:
+    """A clean agency code as a stream sees it: how its agency is spelt, and the codes it
+    implements (for DUPLICATE)."""
+
+    __slots__ = ("ends", "spellings")
+
+    def __init__(self, ends: set[str]) -> None:
+        self.spellings: list[Raw] = []
+        """Spellings (JSON) of agencies with this code, for a stream that compares bytes instead
+        of decoding them; at most MAX_SPELLINGS."""
+        self.ends = ends
+        """The ends of the implementation codes seen that begin with this code: its entry of
+        `catalog.validate.Run.impl_codes`."""
 
 
 _UNSEEN = object()
 MAX_REDUCTIONS = 8
 """Known-good material lists remembered per item."""
 MAX_SPELLINGS = 16
-"""Spellings of quiet material lists remembered per item."""
+"""Spellings of one thing remembered (an item's name, basis, quiet material lists; an agency)."""
+MAX_WINDOWS = 64
+"""Spellings of windows remembered per region (a service hall has a few dozen)."""
 
 
 class ImplementationRules:
@@ -129,10 +193,9 @@ class ImplementationRules:
         """True when `check` would find nothing and count the implementation conforming, judged
         from what earlier implementations settled (a clean agency code), provided its name, type,
         basis and statutory_days are the item's (`facts.same`) and its material list is known
-        quiet (`facts.quiet_own`, `facts.quiet`, `facts.quiet_raw`): the caller looks at those,
-        as it holds them (decoded, or as bytes). The common case of a national catalog, in one
-        expression; False says only "ask `check`". `impl` may be any record with an
-        implementation's fields."""
+        quiet (`facts.quiet_own`, `facts.quiet`): the caller looks at those. The common case of
+        a national catalog, in one expression; False says only "ask `check`". (A stream that
+        keeps no implementation asks the same of a row's bytes: `catalog.validate.Run._rows`.)"""
         uscc = impl.agency.uscc
         return (
             uscc in self.clean_usccs
@@ -235,14 +298,19 @@ class ImplementationRules:
             out.append(proof_finding(impl.code, line, demanded))
         return demanded
 
-    def _agency(self, impl: Implementation, line: int | None, out: list[Finding]) -> None:
-        """USCC, with the verdict cached per agency code (an agency implements many items)."""
-        uscc = impl.agency.uscc
+    def agency_problem(self, uscc: str) -> str | None:
+        """What is wrong with an agency code (None: nothing), cached per code."""
         problem = self._uscc.get(uscc, _UNSEEN)
         if problem is _UNSEEN:
             problem = self._uscc[uscc] = uscc_problem(uscc)
             if problem is None:
                 self.clean_usccs.add(uscc)
+        return problem  # type: ignore[return-value]
+
+    def _agency(self, impl: Implementation, line: int | None, out: list[Finding]) -> None:
+        """USCC, with the verdict cached per agency code (an agency implements many items)."""
+        uscc = impl.agency.uscc
+        problem = self.agency_problem(uscc)
         if problem is not None:
             out.append(
                 finding(
