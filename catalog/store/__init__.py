@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from ..findings import Conformity
 from ..load import dump_lines
-from ..model import Bundle, Catalog, Implementation
+from ..model import Bundle, Catalog, Implementation, Region, ServicePoint
 from ..words import ROLES
 from . import audit as audits
 from . import bundles as bundle_writes
@@ -229,10 +229,26 @@ class Store:
             row = reads.version_row(conn, version)
             return None if row is None else row.tag
 
-    def dictionaries(self, version: int) -> Catalog:
-        """The small records of a version: everything but implementations and bundles."""
+    def dictionaries(self, version: int, *, local: bool = True) -> Catalog:
+        """The small records of a version: everything but implementations and bundles (without
+        `local`, also without townships, villages and service points: `reads.dictionaries`)."""
         with self._read() as conn:
-            return reads.dictionaries(conn, version)
+            return reads.dictionaries(conn, version, local=local)
+
+    def local_count(self, version: int) -> tuple[int, int]:
+        """(townships and villages, service points) of the version."""
+        with self._read() as conn:
+            return reads.local_count(conn, version)
+
+    def region_chain(self, version: int, code: str, known: Collection[str] = ()) -> list[Region]:
+        """`code` and its ancestors up to the first in `known`, nearest first (`reads.region_chain`)."""
+        with self._read() as conn:
+            return reads.region_chain(conn, version, code, known)
+
+    def service_points_in(self, version: int, regions: Collection[str]) -> dict[str, ServicePoint]:
+        """The service points standing in `regions`, by id."""
+        with self._read() as conn:
+            return reads.service_points_in(conn, version, regions)
 
     def implementations(
         self,

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import CURRENT, SchemaMigrationRow
+from ..model import record_decoder
+from .schema import CURRENT, RECORD_REGION, RecordRow, SchemaMigrationRow, standing
 
 
 class StoreOutdated(Exception):
@@ -63,11 +64,44 @@ def _4_sqlite_current_index(conn: Connection) -> None:
         CURRENT.create(conn, checkfirst=True)
 
 
+def _5_record_region(conn: Connection) -> None:
+    """Where a small record stands (a service point's region, a region's parent), indexed: the
+    five-level catalog's regions and points are read by it instead of held."""
+    columns = _columns(conn, "catalog_record")
+    if columns is None:
+        return
+    if "region" not in columns:
+        conn.exec_driver_sql("ALTER TABLE catalog_record ADD COLUMN region VARCHAR(16)")
+    RECORD_REGION.create(conn, checkfirst=True)
+    rows = conn.execute(
+        sa.select(RecordRow.kind, RecordRow.key, RecordRow.valid_from, RecordRow.body).where(
+            RecordRow.kind.in_(("region", "service_point")), RecordRow.region.is_(None)
+        )
+    ).all()
+    placed = [
+        {"k": kind, "y": key, "f": valid_from, "r": standing(record_decoder.decode(body))}
+        for kind, key, valid_from, body in rows
+    ]
+    placed = [p for p in placed if p["r"] is not None]
+    if placed:
+        conn.execute(
+            sa.update(RecordRow)
+            .where(
+                RecordRow.kind == sa.bindparam("k"),
+                RecordRow.key == sa.bindparam("y"),
+                RecordRow.valid_from == sa.bindparam("f"),
+            )
+            .values(region=sa.bindparam("r")),
+            placed,
+        )
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _1_refuse_the_first_store,
     _2_token_region,
     _3_token_agency,
     _4_sqlite_current_index,
+    _5_record_region,
 )
 """Migration n is `MIGRATIONS[n - 1]`."""
 

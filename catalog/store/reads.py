@@ -15,7 +15,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..findings import Conformity, Finding
-from ..model import KIND, Agency, Bundle, Catalog, Header, Implementation, record_decoder
+from ..model import (
+    KIND,
+    Agency,
+    Bundle,
+    Catalog,
+    Header,
+    Implementation,
+    Region,
+    ServicePoint,
+    record_decoder,
+)
 from .schema import (
     BUNDLES_ROW,
     CATALOG_ROW,
@@ -30,6 +40,8 @@ from .schema import (
 )
 
 implementation_decoder = msgspec.json.Decoder(Implementation)
+region_decoder = msgspec.json.Decoder(Region)
+point_decoder = msgspec.json.Decoder(ServicePoint)
 bundle_decoder = msgspec.json.Decoder(Bundle)
 MAX_PAGE = 1000
 
@@ -88,17 +100,23 @@ def versions(conn: Connection) -> list[VersionInfo]:
     ]
 
 
-def dictionaries(conn: Connection, version: int) -> Catalog:
-    """The small records of a version (header, regions, materials, fields, items, questions) with
-    their lines; no implementations, no bundles."""
+def dictionaries(conn: Connection, version: int, *, local: bool = True) -> Catalog:
+    """The small records of a version (header, regions, materials, fields, items, questions,
+    service points) with their lines; no implementations, no bundles. Without `local`, no
+    township or village and no service point: what a worker holds of a five-level catalog
+    (`region_chain` and `service_points_in` read those where they are needed)."""
     tables: dict[str, dict[str, Any]] = {kind: {} for kind in _TABLE}
     header = Header(format="", version="")
     decode = record_decoder.decode
-    rows = conn.execute(
-        sa.select(RecordRow.kind, RecordRow.key, RecordRow.line, RecordRow.body)
-        .where(_in(RecordRow, version))
-        .order_by(RecordRow.kind, RecordRow.key)
+    query = sa.select(RecordRow.kind, RecordRow.key, RecordRow.line, RecordRow.body).where(
+        _in(RecordRow, version)
     )
+    if not local:
+        query = query.where(
+            RecordRow.kind != "service_point",
+            sa.or_(RecordRow.kind != "region", sa.func.length(RecordRow.key) <= COUNTY_CODE),
+        )
+    rows = conn.execute(query.order_by(RecordRow.kind, RecordRow.key))
     lines: dict[str, dict[str, int]] = {}
     for kind, key, line, body in rows:
         record = decode(body)
@@ -111,6 +129,67 @@ def dictionaries(conn: Connection, version: int) -> Catalog:
         if line is not None:
             lines.setdefault(kind, {})[key] = line
     return Catalog(header=header, lines=lines, **{_TABLE[kind]: table for kind, table in tables.items()})
+
+
+COUNTY_CODE = 6
+"""Region codes up to the county are GB/T 2260's 6 digits; townships and villages are longer."""
+
+
+def local_count(conn: Connection, version: int) -> tuple[int, int]:
+    """(townships and villages, service points) of a version: what `local` adds."""
+    query = (
+        sa.select(RecordRow.kind, sa.func.count())
+        .where(
+            _in(RecordRow, version),
+            sa.or_(
+                RecordRow.kind == "service_point",
+                sa.and_(RecordRow.kind == "region", sa.func.length(RecordRow.key) > COUNTY_CODE),
+            ),
+        )
+        .group_by(RecordRow.kind)
+    )
+    counts = {kind: int(n) for kind, n in conn.execute(query)}
+    return counts.get("region", 0), counts.get("service_point", 0)
+
+
+def region_chain(conn: Connection, version: int, code: str, known: Collection[str] = ()) -> list[Region]:
+    """The region `code` and its ancestors, nearest first, up to (not including) the first one in
+    `known` — a village's township and county in one or two key lookups; empty for a region the
+    version does not have."""
+    out: list[Region] = []
+    decode = region_decoder.decode
+    wanted: str | None = code
+    while wanted is not None and wanted not in known and len(out) < MAX_DEPTH:
+        body = conn.execute(
+            sa.select(RecordRow.body).where(
+                RecordRow.kind == "region", RecordRow.key == wanted, _in(RecordRow, version)
+            )
+        ).scalar()
+        if body is None:
+            return []
+        region = decode(body)
+        out.append(region)
+        wanted = region.parent
+    return out
+
+
+MAX_DEPTH = 6
+"""The levels a chain can have: a longer one loops."""
+
+
+def service_points_in(conn: Connection, version: int, regions: Collection[str]) -> dict[str, ServicePoint]:
+    """The service points standing in `regions`, by id: the points along an applicant's chain,
+    through the index on where a record stands."""
+    decode = point_decoder.decode
+    query = (
+        sa.select(RecordRow.body)
+        .where(
+            RecordRow.kind == "service_point", RecordRow.region.in_(list(regions)), _in(RecordRow, version)
+        )
+        .order_by(RecordRow.key)
+    )
+    points = (decode(body) for (body,) in conn.execute(query))
+    return {p.id: p for p in points}
 
 
 _TABLE = {kind: kind + "s" for kind in KIND.values() if kind not in ("catalog", "implementation", "bundle")}

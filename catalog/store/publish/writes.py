@@ -32,6 +32,7 @@ from ..schema import (
     RecordRow,
     StateRow,
     VersionRow,
+    standing,
 )
 from .bulk import postgres
 from .rule import Touched
@@ -215,15 +216,16 @@ def empty(engine: Engine) -> bool:
 # -- the small records and the bundles --------------------------------------------------------
 
 
-def small_records(catalog: Catalog) -> Iterator[tuple[str, str, bytes, int | None]]:
-    """(kind, key, body, line) of every small record, the header as kind `catalog` with key ''."""
+def small_records(catalog: Catalog) -> Iterator[tuple[str, str, bytes, int | None, str | None]]:
+    """(kind, key, body, line, where it stands) of every small record, the header as kind
+    `catalog` with key ''."""
     encode = record_encoder.encode
     for record in catalog.records():
         kind = KIND[type(record)]
         if kind not in SMALL_KINDS:
             continue
         key = key_of(record) or ""
-        yield kind, key, encode(record), catalog.line_of(kind, key or None)
+        yield kind, key, encode(record), catalog.line_of(kind, key or None), standing(record)
 
 
 def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touched) -> tuple[int, int, int]:
@@ -241,7 +243,7 @@ def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touch
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     added = changed = 0
-    for kind, key, body, line in small_records(catalog):
+    for kind, key, body, line, region in small_records(catalog):
         hashed = digest(body)
         seen.add((kind, key))
         old = current.get((kind, key))
@@ -262,6 +264,7 @@ def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touch
                 "hash": hashed,
                 "line": line,
                 "body": body.decode(),
+                "region": region,
             }
         )
     removed = [(kind, key) for (kind, key) in current if (kind, key) not in seen]

@@ -1,0 +1,65 @@
+"""Townships, villages and service points read where they are needed, not held: a region's
+chain by key, the points along it by where they stand (the index on `catalog_record.region`),
+and the dictionaries a worker holds of a five-level catalog."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from catalog.store import Store
+from catalog.store.migrations import _5_record_region
+from catalog.store.schema import RecordRow
+
+from .test_levels import TOWN, VILLAGE, five_level_records
+from .test_rules import write
+
+
+def _published(db_url: str, tmp_path) -> Store:
+    store = Store(db_url)
+    store.publish_file(write(tmp_path / "v1.jsonl", five_level_records()))
+    return store
+
+
+def test_a_village_chain_is_read_up_to_the_regions_held(db_url, tmp_path):
+    store = _published(db_url, tmp_path)
+    held = store.dictionaries(1, local=False).regions
+    assert [r.code for r in store.region_chain(1, VILLAGE, held)] == [VILLAGE, TOWN]
+    assert [r.code for r in store.region_chain(1, TOWN, held)] == [TOWN]
+    assert [r.code for r in store.region_chain(1, VILLAGE)][-1] == "000000"
+    assert store.region_chain(1, "640104001999", held) == []
+    store.dispose()
+
+
+def test_service_points_are_found_by_where_they_stand(db_url, tmp_path):
+    store = _published(db_url, tmp_path)
+    everything = store.dictionaries(1)
+    chain = [VILLAGE, TOWN, "640104", "640100", "640000", "000000"]
+    found = store.service_points_in(1, chain)
+    assert found == everything.service_points  # all three stand on this chain
+    assert list(store.service_points_in(1, [TOWN])) == ["640104001-center"]
+    assert store.service_points_in(1, ["640105"]) == {}
+    store.dispose()
+
+
+def test_a_worker_holds_regions_down_to_the_county(db_url, tmp_path):
+    store = _published(db_url, tmp_path)
+    everything, held = store.dictionaries(1), store.dictionaries(1, local=False)
+    assert store.local_count(1) == (2, 3)
+    assert set(everything.regions) - set(held.regions) == {TOWN, VILLAGE}
+    assert held.service_points == {} and held.items == everything.items
+    store.dispose()
+
+
+def test_the_migration_places_records_published_before_it(db_url, tmp_path):
+    store = _published(db_url, tmp_path)
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(RecordRow).values(region=None))
+        _5_record_region(conn)
+        placed = dict(
+            conn.execute(
+                sa.select(RecordRow.key, RecordRow.region).where(RecordRow.kind.in_(("region", "service_point")))
+            ).all()
+        )
+    assert placed[VILLAGE] == TOWN and placed["640104001-center"] == TOWN and placed["000000"] is None
+    assert store.service_points_in(1, [VILLAGE]).keys() == {"640104001002-station"}
+    store.dispose()
