@@ -50,7 +50,8 @@ EFFECTIVE_REGIONS = 64
 """Regions whose effective items a view keeps (each a few thousand rows at most)."""
 
 LOCAL_IN_VIEW = 50_000
-"""Townships, villages and service points a view holds; past this it reads them where needed."""
+"""Townships, villages and service points a view holds; past this it reads them where needed
+(`Settings.local_in_view`)."""
 CHAINS = 4096
 """Chains below the county a view keeps (a township's or village's records, two or three each)."""
 
@@ -159,14 +160,13 @@ def load_version(store: Store, version: int, bundle_rev: int, local_in_view: int
     stored = store.bundles()
     if version == 0:
         return View.empty(bundle_rev)
-    below, points = store.local_count(version)
-    whole = below + points <= local_in_view
+    whole = not store.local_exceeds(version, local_in_view)
     catalog = store.dictionaries(version, local=whole)
     counts = store.item_counts(version)
     summary = s.CatalogSummary(
         version=catalog.header.version,
         title=catalog.header.title,
-        regions=len(catalog.regions) + (0 if whole else below),
+        regions=len(catalog.regions) + (0 if whole else store.local_count(version)[0]),
         materials=len(catalog.materials),
         fields=len(catalog.fields),
         items=len(catalog.items),

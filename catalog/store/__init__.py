@@ -235,6 +235,11 @@ class Store:
         with self._read() as conn:
             return reads.dictionaries(conn, version, local=local)
 
+    def local_exceeds(self, version: int, limit: int) -> bool:
+        """Whether the version has more than `limit` townships, villages and service points."""
+        with self._read() as conn:
+            return reads.local_exceeds(conn, version, limit)
+
     def local_count(self, version: int) -> tuple[int, int]:
         """(townships and villages, service points) of the version."""
         with self._read() as conn:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..model import record_decoder
-from .schema import CURRENT, RECORD_REGION, RecordRow, SchemaMigrationRow, standing
+from .schema import CODE_LENGTH, CURRENT, RECORD_REGION, RecordRow, SchemaMigrationRow, standing
 
 
 class StoreOutdated(Exception):
@@ -72,7 +72,9 @@ def _5_record_region(conn: Connection) -> None:
         return
     if "region" not in columns:
         conn.exec_driver_sql("ALTER TABLE catalog_record ADD COLUMN region VARCHAR(16)")
-    RECORD_REGION.create(conn, checkfirst=True)
+    # as `schema` declares them; IF NOT EXISTS, since SQLite does not reflect an expression index
+    for name, indexed in ((RECORD_REGION.name, "kind, region"), (CODE_LENGTH.name, "kind, length(key)")):
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON catalog_record ({indexed})")
     rows = conn.execute(
         sa.select(RecordRow.kind, RecordRow.key, RecordRow.valid_from, RecordRow.body).where(
             RecordRow.kind.in_(("region", "service_point")), RecordRow.region.is_(None)

@@ -108,15 +108,19 @@ def dictionaries(conn: Connection, version: int, *, local: bool = True) -> Catal
     tables: dict[str, dict[str, Any]] = {kind: {} for kind in _TABLE}
     header = Header(format="", version="")
     decode = record_decoder.decode
-    query = sa.select(RecordRow.kind, RecordRow.key, RecordRow.line, RecordRow.body).where(
-        _in(RecordRow, version)
-    )
-    if not local:
-        query = query.where(
-            RecordRow.kind != "service_point",
-            sa.or_(RecordRow.kind != "region", sa.func.length(RecordRow.key) <= COUNTY_CODE),
+    columns = (RecordRow.kind, RecordRow.key, RecordRow.line, RecordRow.body)
+    query: Any
+    if local:
+        query = sa.select(*columns).where(_in(RecordRow, version)).order_by(RecordRow.kind, RecordRow.key)
+    else:  # two index ranges (by kind; regions by the length of their code), not a scan of a million
+        held = [kind for kind in (*_TABLE, "catalog") if kind not in ("region", "service_point")]
+        query = sa.union_all(
+            sa.select(*columns).where(RecordRow.kind.in_(held), _in(RecordRow, version)),
+            sa.select(*columns).where(
+                RecordRow.kind == "region", SHORT_CODE <= COUNTY_CODE, _in(RecordRow, version)
+            ),
         )
-    rows = conn.execute(query.order_by(RecordRow.kind, RecordRow.key))
+    rows = conn.execute(query)
     lines: dict[str, dict[str, int]] = {}
     for kind, key, line, body in rows:
         record = decode(body)
@@ -133,6 +137,18 @@ def dictionaries(conn: Connection, version: int, *, local: bool = True) -> Catal
 
 COUNTY_CODE = 6
 """Region codes up to the county are GB/T 2260's 6 digits; townships and villages are longer."""
+SHORT_CODE = sa.func.length(RecordRow.key)
+"""The expression `schema.CODE_LENGTH` indexes."""
+
+
+def local_exceeds(conn: Connection, version: int, limit: int) -> bool:
+    """Whether a version has more than `limit` townships, villages and service points: counted
+    no further than `limit` + 1 (a national catalog has over a million)."""
+    local = sa.or_(
+        RecordRow.kind == "service_point", sa.and_(RecordRow.kind == "region", SHORT_CODE > COUNTY_CODE)
+    )
+    probe = sa.select(RecordRow.key).where(local, _in(RecordRow, version)).limit(limit + 1).subquery()
+    return int(conn.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one()) > limit
 
 
 def local_count(conn: Connection, version: int) -> tuple[int, int]:
@@ -143,7 +159,7 @@ def local_count(conn: Connection, version: int) -> tuple[int, int]:
             _in(RecordRow, version),
             sa.or_(
                 RecordRow.kind == "service_point",
-                sa.and_(RecordRow.kind == "region", sa.func.length(RecordRow.key) > COUNTY_CODE),
+                sa.and_(RecordRow.kind == "region", SHORT_CODE > COUNTY_CODE),
             ),
         )
         .group_by(RecordRow.kind)

@@ -80,6 +80,9 @@ class RecordRow(Base):
 
 
 RECORD_REGION = sa.Index("ix_record_kind_region", RecordRow.kind, RecordRow.region)
+CODE_LENGTH = sa.Index("ix_record_kind_length", RecordRow.kind, sa.func.length(RecordRow.key))
+"""Regions by the length of their code: a worker reads those down to the county (6 digits)
+without the half million below."""
 
 
 def standing(record: object) -> str | None:
