@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from catalog.store import Store
 from catalog.store.migrations import _5_record_region
+from catalog.store.publish import writes
 from catalog.store.schema import RecordRow
 
 from .test_levels import TOWN, VILLAGE, five_level_records
@@ -62,4 +63,27 @@ def test_the_migration_places_records_published_before_it(db_url, tmp_path):
         )
     assert placed[VILLAGE] == TOWN and placed["640104001-center"] == TOWN and placed["000000"] is None
     assert store.service_points_in(1, [VILLAGE]).keys() == {"640104001002-station"}
+    store.dispose()
+
+
+def test_small_records_written_in_batches_compare_by_hash(db_url, tmp_path, monkeypatch):
+    """Batches of two: the records a version writes stay open while it closes the ones they
+    replace, and a changed record's old body is read for the review of what it touched."""
+    monkeypatch.setattr(writes, "SMALL_BATCH", 2)
+    records = five_level_records()
+    store = _published(db_url, tmp_path)
+    point = next(r for r in records if r.get("kind") == "service_point" and r["region"] == TOWN)
+    point["hours"] = "周一至周六 9:00-17:00"
+    records.remove(next(r for r in records if r.get("kind") == "service_point" and r["region"] == VILLAGE))
+    again = store.publish_file(write(tmp_path / "v2.jsonl", records))
+    assert (again.version, again.changed, again.removed) == (2, 1, 1)
+    assert store.service_points_in(2, [TOWN])["640104001-center"].hours == "周一至周六 9:00-17:00"
+    assert store.service_points_in(2, [VILLAGE]) == {}
+    assert store.service_points_in(1, [VILLAGE]).keys() == {"640104001002-station"}
+    assert store.dictionaries(2).regions == store.dictionaries(1).regions
+    with store.engine.connect() as conn:
+        open_rows = conn.execute(
+            sa.select(sa.func.count()).select_from(RecordRow).where(RecordRow.valid_to.is_(None))
+        ).scalar_one()
+    assert open_rows == len(store.dictionaries(2).records())  # one open row each, the header too
     store.dispose()
