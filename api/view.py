@@ -86,6 +86,11 @@ class View:
     """When the catalog leaves out the townships, villages and service points: how to read a
     region's chain up to the first region held (`Store.region_chain` of this version)."""
     chains: BoundedLRU[str, tuple[Region, ...]] = field(default_factory=lambda: BoundedLRU(CHAINS))
+    regions_below: Callable[[], int] | None = None
+    """A lean view's count of the regions it leaves out (a scan of half a million index
+    entries): asked when a summary is first shown (`Views.summary`), not on every reload."""
+    counted: list[int] = field(default_factory=list)
+    """That count, once asked (shared with the same version's later views)."""
 
     @property
     def revision(self) -> int:
@@ -151,6 +156,8 @@ class View:
             item_counts=self.item_counts,
             below=self.below,
             chains=self.chains,
+            regions_below=self.regions_below,
+            counted=self.counted,
         )
 
 
@@ -166,7 +173,7 @@ def load_version(store: Store, version: int, bundle_rev: int, local_in_view: int
     summary = s.CatalogSummary(
         version=catalog.header.version,
         title=catalog.header.title,
-        regions=len(catalog.regions) + (0 if whole else store.local_count(version)[0]),
+        regions=len(catalog.regions),
         materials=len(catalog.materials),
         fields=len(catalog.fields),
         items=len(catalog.items),
@@ -184,6 +191,7 @@ def load_version(store: Store, version: int, bundle_rev: int, local_in_view: int
         children=children(catalog.regions),
         item_counts=counts,
         below=None if whole else functools.partial(store.region_chain, version),
+        regions_below=None if whole else lambda: store.local_count(version)[0],
     )
     return view.with_bundles(stored, bundle_rev)
 
@@ -294,6 +302,14 @@ class Views:
                 await delete_expired()
             except Exception:
                 log.debug("tidying the workflow cache failed", exc_info=True)
+
+    async def summary(self, view: View) -> s.CatalogSummary | None:
+        """The view's catalog summary, a lean view's regions counted (off the event loop, once)."""
+        if view.summary is None or view.regions_below is None:
+            return view.summary
+        if not view.counted:
+            view.counted.append(await self._run(view.regions_below))
+        return msgspec.structs.replace(view.summary, regions=view.summary.regions + view.counted[0])
 
     async def locate(self, view: View, region: str) -> None:
         """Read, off the event loop, the chain of a region the view does not hold (so that
