@@ -170,23 +170,85 @@ def local_count(conn: Connection, version: int) -> tuple[int, int]:
 
 def region_chain(conn: Connection, version: int, code: str, known: Collection[str] = ()) -> list[Region]:
     """The region `code` and its ancestors, nearest first, up to (not including) the first one in
-    `known` — a village's township and county in one or two key lookups; empty for a region the
-    version does not have."""
+    `known`; empty for a region the version does not have. The ancestors a code's shape implies
+    (a village's township, 9 digits; their county, 6) come in one query; a parent elsewhere is
+    read by key."""
     out: list[Region] = []
     decode = region_decoder.decode
+    implied = {code[:n] for n in (6, 9, 12) if n <= len(code)} | {code}
+    fetched: dict[str, Region] = {}
     wanted: str | None = code
     while wanted is not None and wanted not in known and len(out) < MAX_DEPTH:
-        body = conn.execute(
-            sa.select(RecordRow.body).where(
-                RecordRow.kind == "region", RecordRow.key == wanted, _in(RecordRow, version)
+        if wanted not in fetched:
+            keys = (
+                [k for k in sorted(implied) if k not in fetched and k not in known]
+                if wanted in implied
+                else [wanted]
             )
-        ).scalar()
-        if body is None:
-            return []
-        region = decode(body)
+            rows = conn.execute(
+                sa.select(RecordRow.body).where(
+                    RecordRow.kind == "region", RecordRow.key.in_(keys), _in(RecordRow, version)
+                )
+            )
+            fetched.update((r.code, r) for r in (decode(body) for (body,) in rows))
+            if wanted not in fetched:
+                return []
+        region = fetched[wanted]
         out.append(region)
         wanted = region.parent
     return out
+
+
+def region_subtree(conn: Connection, version: int, code: str) -> frozenset[str]:
+    """The region and every region under it (empty when the version has no such region): level
+    by level through the index on a region's parent, never the whole tree."""
+    exists = conn.execute(
+        sa.select(RecordRow.key).where(
+            RecordRow.kind == "region", RecordRow.key == code, _in(RecordRow, version)
+        )
+    ).first()
+    if exists is None:
+        return frozenset()
+    out, level = {code}, [code]
+    while level:
+        children: list[str] = []
+        for start in range(0, len(level), 500):
+            children += conn.execute(
+                sa.select(RecordRow.key).where(
+                    RecordRow.kind == "region",
+                    RecordRow.region.in_(level[start : start + 500]),
+                    _in(RecordRow, version),
+                )
+            ).scalars()
+        level = [c for c in children if c not in out]
+        out.update(level)
+    return frozenset(out)
+
+
+def dictionaries_around(conn: Connection, version: int, region: str, within: Collection[str]) -> Catalog:
+    """What a region's partial submission is checked against: the small records but the
+    townships, villages and service points, plus the region's chain and the regions `within`
+    its subtree."""
+    catalog = dictionaries(conn, version, local=False)
+    lines = catalog.lines.setdefault("region", {})
+    extra = region_chain(conn, version, region, catalog.regions)
+    wanted = sorted(c for c in within if c not in catalog.regions)
+    decode = region_decoder.decode
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            sa.select(RecordRow.line, RecordRow.body).where(
+                RecordRow.kind == "region",
+                RecordRow.key.in_(wanted[start : start + 500]),
+                _in(RecordRow, version),
+            )
+        )
+        for line, body in rows:
+            found = decode(body)
+            extra.append(found)
+            if line is not None:
+                lines[found.code] = line
+    catalog.regions.update((r.code, r) for r in extra)
+    return catalog
 
 
 MAX_DEPTH = 6

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from catalog.store import Store
+from catalog.store import Store, reads
 from catalog.store.migrations import _5_record_region
 from catalog.store.publish import writes
 from catalog.store.schema import RecordRow
@@ -86,4 +86,19 @@ def test_small_records_written_in_batches_compare_by_hash(db_url, tmp_path, monk
             sa.select(sa.func.count()).select_from(RecordRow).where(RecordRow.valid_to.is_(None))
         ).scalar_one()
     assert open_rows == len(store.dictionaries(2).records())  # one open row each, the header too
+    store.dispose()
+
+
+def test_a_subtree_and_what_its_submission_is_checked_against(db_url, tmp_path):
+    store = _published(db_url, tmp_path)
+    with store.engine.connect() as conn:
+        assert reads.region_subtree(conn, 1, TOWN) == {TOWN, VILLAGE}
+        assert {"640104", TOWN, VILLAGE} <= reads.region_subtree(conn, 1, "640104")
+        assert reads.region_subtree(conn, 1, "640000") >= reads.region_subtree(conn, 1, "640104")
+        assert reads.region_subtree(conn, 1, "640104001999") == frozenset()
+        around = reads.dictionaries_around(conn, 1, TOWN, reads.region_subtree(conn, 1, TOWN))
+    everything = store.dictionaries(1)
+    assert around.regions == everything.regions  # the fixture's only township and village
+    assert around.items == everything.items and around.service_points == {}
+    assert around.lines["region"][VILLAGE] == everything.lines["region"][VILLAGE]
     store.dispose()
