@@ -161,14 +161,33 @@ class View:
         )
 
 
-def load_version(store: Store, version: int, bundle_rev: int, local_in_view: int = LOCAL_IN_VIEW) -> View:
+def load_version(
+    store: Store,
+    version: int,
+    bundle_rev: int,
+    local_in_view: int = LOCAL_IN_VIEW,
+    previous: View | None = None,
+) -> View:
     """A version's small records, read once per version (a few thousand rows at national scale;
-    the townships, villages and service points too while they are at most `local_in_view`)."""
+    the townships, villages and service points too while they are at most `local_in_view`) —
+    or, when a region's partial submission made it right after the `previous` view's, that
+    view's, which the submission could not change."""
     stored = store.bundles()
     if version == 0:
         return View.empty(bundle_rev)
-    whole = not store.local_exceeds(version, local_in_view)
-    catalog = store.dictionaries(version, local=whole)
+    kept = (
+        previous is not None
+        and previous.catalog is not None
+        and previous.version == version - 1
+        and store.submitted_region(version) is not None
+    )
+    if kept:
+        assert previous is not None and previous.catalog is not None
+        catalog, whole, kids = previous.catalog, previous.whole, previous.children
+    else:
+        whole = not store.local_exceeds(version, local_in_view)
+        catalog = store.dictionaries(version, local=whole)
+        kids = children(catalog.regions)
     counts = store.item_counts(version)
     summary = s.CatalogSummary(
         version=catalog.header.version,
@@ -188,10 +207,11 @@ def load_version(store: Store, version: int, bundle_rev: int, local_in_view: int
         tag=store.tag(version) or str(version),
         summary=summary,
         totals=store.finding_totals(version),
-        children=children(catalog.regions),
+        children=kids,
         item_counts=counts,
         below=None if whole else functools.partial(store.region_chain, version),
         regions_below=None if whole else lambda: store.local_count(version)[0],
+        counted=previous.counted if kept and previous is not None else [],
     )
     return view.with_bundles(stored, bundle_rev)
 
@@ -285,7 +305,9 @@ class Views:
         async with self._lock:
             view = self._view
             if view.version != version:
-                view = await self._run(load_version, self.store, version, bundle_rev, self.local_in_view)
+                view = await self._run(
+                    load_version, self.store, version, bundle_rev, self.local_in_view, self._view
+                )
                 log.info("catalog version %s loaded", version)
             elif view.bundle_rev != bundle_rev:
                 view = view.with_bundles(await self._run(self.store.bundles), bundle_rev)

@@ -229,6 +229,13 @@ class Store:
             row = reads.version_row(conn, version)
             return None if row is None else row.tag
 
+    def submitted_region(self, version: int) -> str | None:
+        """The region whose partial submission made the version (its small records are the
+        previous version's: a partial writes implementations only); None for a whole catalog."""
+        with self._read() as conn:
+            row = reads.version_row(conn, version)
+            return None if row is None else row.region
+
     def dictionaries(self, version: int, *, local: bool = True) -> Catalog:
         """The small records of a version: everything but implementations and bundles (without
         `local`, also without townships, villages and service points: `reads.dictionaries`)."""

@@ -51,3 +51,27 @@ def test_a_village_workflow_without_holding_villages_or_points(db_url, tmp_path)
     assert held == asyncio.run(whole.summary(whole._view))  # counts the regions it does not hold
     assert held is not None and held.regions == len(catalog.regions) + 2
     store.dispose()
+
+
+def test_a_partial_submission_keeps_the_small_records_a_view_read(db_url, tmp_path):
+    """A township's submission writes implementations only: the next view takes the small
+    records of the one before instead of reading them again, and serves the new rows."""
+    records = five_level_records()
+    store = Store(db_url)
+    store.publish_file(write(tmp_path / "v1.jsonl", records))
+    views = Views(store, local_in_view=0)
+    service = WorkflowService(views, MemoryStore())
+    first = asyncio.run(views.snapshot())
+    village = next(r for r in records if r.get("kind") == "implementation" and r["region"] == VILLAGE)
+    village["window"] = "社区便民服务站全科窗口"
+    own = [r for r in records if r.get("kind") == "implementation" and r["region"].startswith(TOWN)]
+    store.publish_file(write(tmp_path / "town.jsonl", [records[0], *own]), region=TOWN)
+    second = asyncio.run(views.snapshot())
+    assert second.version == 2 and second.require().regions is first.require().regions
+    body = asyncio.run(service.adhoc_workflow([E1], VILLAGE)).body
+    assert "社区便民服务站全科窗口".encode() in body
+    store.publish_file(write(tmp_path / "v3.jsonl", records))  # a whole catalog: read again
+    third = asyncio.run(views.snapshot())
+    assert third.version == 3 and third.require().regions is not first.require().regions
+    assert third.require().regions == first.require().regions
+    store.dispose()
