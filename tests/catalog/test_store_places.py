@@ -58,7 +58,9 @@ def test_the_migration_places_records_published_before_it(db_url, tmp_path):
         _5_record_region(conn)
         placed = dict(
             conn.execute(
-                sa.select(RecordRow.key, RecordRow.region).where(RecordRow.kind.in_(("region", "service_point")))
+                sa.select(RecordRow.key, RecordRow.region).where(
+                    RecordRow.kind.in_(("region", "service_point"))
+                )
             ).all()
         )
     assert placed[VILLAGE] == TOWN and placed["640104001-center"] == TOWN and placed["000000"] is None
