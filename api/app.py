@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     cache, cache_kind = cache_store(
         settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry
     )
-    views = Views(store, cache)
+    views = Views(store, cache, settings.local_in_view)
     services = {
         "views": views,
         "reads": ReadsService(store),

@@ -16,6 +16,7 @@
 | `ONETHING_REDIS_RETRY` | `10` | seconds the cache circuit stays open (Redis not called) after 3 failures in a row |
 | `ONETHING_NATS_URL` | unset | NATS JetStream for pushing tasks to agencies' systems (§7.2; `api.relay`, which lists its other variables); unset → the pull API only |
 | `ONETHING_CACHE_TTL` | `86400` | seconds a computed workflow stays in the cache |
+| `ONETHING_LOCAL_IN_VIEW` | `50000` | townships, villages and service points a worker holds in memory; past this (a national five-level catalog has over a million) it holds the regions down to the county and reads the rest per request (`api.view`) |
 | `ONETHING_TOKEN_TTL` | `5` | seconds a checked bearer token is remembered in-process (0: ask the DB each request) |
 | `ONETHING_MAX_BODY` | `1048576` | request-body limit in bytes for ordinary requests |
 | `ONETHING_MAX_CATALOG_BODY` | `2147483648` | request-body limit for `PUT /catalog` and `POST /validation` (2 GiB, streamed to a temporary file) |
@@ -58,6 +59,7 @@ class Settings:
     redis_retry: float = 10.0
     nats_url: str | None = None
     cache_ttl: int = 86_400
+    local_in_view: int = 50_000
     token_ttl: float = 5.0
     max_body: int = 1 << 20
     max_catalog_body: int = 2 << 30

@@ -3,7 +3,11 @@
 `await views.snapshot()` returns the current `View`: the newest version's small records (regions,
 materials, fields, items, questions) and the bundles, loaded once per version (a few thousand
 rows, never the implementations). Everything that grows with the catalog is an indexed, paged
-query of a service (`api.services.reads`, `.workflows`, `.checks`).
+query of a service (`api.services.reads`, `.workflows`, `.checks`). So are, past
+`LOCAL_IN_VIEW`, the townships, villages and service points (a national five-level catalog has
+over a million): the view then holds the regions down to the county, reads an applicant's
+chain below it by key (kept for the last `CHAINS` asked) and the chain's service points by
+where they stand.
 
 Every instance sharing a database sees every write on its next request: each request reads
 the two state counters (newest catalog version, bundles revision; one held DBAPI connection,
@@ -16,17 +20,18 @@ implementations along some regions — a few rows, read through an index.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import msgspec
 
-from catalog.model import Catalog, Implementation
+from catalog.model import Catalog, Implementation, Region
 from catalog.tree import children, lineage, subtree
 
 from . import schemas as s
@@ -43,6 +48,12 @@ log = logging.getLogger("onething.api")
 
 EFFECTIVE_REGIONS = 64
 """Regions whose effective items a view keeps (each a few thousand rows at most)."""
+
+LOCAL_IN_VIEW = 50_000
+"""Townships, villages and service points a view holds; past this it reads them where needed
+(`Settings.local_in_view`)."""
+CHAINS = 4096
+"""Chains below the county a view keeps (a township's or village's records, two or three each)."""
 
 Answers = tuple[tuple[str, str], ...]
 """An applicant's answers, normalised: (question, answer) pairs sorted by question."""
@@ -71,6 +82,15 @@ class View:
     """Regions' effective items (`ReadsService.effective`), for the last EFFECTIVE_REGIONS asked."""
     search_index: Any = None
     """The pages' `catalog.search.SearchIndex` of this version and bundles revision, built on first use."""
+    below: Callable[[str, Collection[str]], list[Region]] | None = None
+    """When the catalog leaves out the townships, villages and service points: how to read a
+    region's chain up to the first region held (`Store.region_chain` of this version)."""
+    chains: BoundedLRU[str, tuple[Region, ...]] = field(default_factory=lambda: BoundedLRU(CHAINS))
+    regions_below: Callable[[], int] | None = None
+    """A lean view's count of the regions it leaves out (a scan of half a million index
+    entries): asked when a summary is first shown (`Views.summary`), not on every reload."""
+    counted: list[int] = field(default_factory=list)
+    """That count, once asked (shared with the same version's later views)."""
 
     @property
     def revision(self) -> int:
@@ -86,9 +106,32 @@ class View:
             raise no_catalog()
         return self.catalog
 
+    @property
+    def whole(self) -> bool:
+        """Whether the catalog holds every region and service point (else: `below`)."""
+        return self.below is None
+
+    def chain_below(self, region: str) -> tuple[Region, ...]:
+        """A region the catalog does not hold and its ancestors down from the first one it holds,
+        nearest first (empty when the version has no such region): read once, then kept."""
+        if self.below is None or region in self.require().regions:
+            return ()
+        kept = self.chains.get(region)
+        if kept is BoundedLRU.MISSING:
+            kept = tuple(self.below(region, self.require().regions))
+            self.chains.put(region, kept)
+        return kept
+
+    def knows(self, region: str) -> bool:
+        return region in self.require().regions or bool(self.chain_below(region))
+
     def path(self, region: str) -> list[str]:
         """The region and its ancestors up to 000000: where an applicant's items are looked for."""
-        return lineage(self.require().regions, region)
+        regions = self.require().regions
+        below = self.chain_below(region)
+        if not below:
+            return lineage(regions, region)
+        return [r.code for r in below] + lineage(regions, below[-1].parent or "")
 
     def subtree(self, region: str) -> frozenset[str]:
         return subtree(self.require().regions, region, self.children)
@@ -111,15 +154,40 @@ class View:
             totals=self.totals,
             children=self.children,
             item_counts=self.item_counts,
+            below=self.below,
+            chains=self.chains,
+            regions_below=self.regions_below,
+            counted=self.counted,
         )
 
 
-def load_version(store: Store, version: int, bundle_rev: int) -> View:
-    """A version's small records, read once per version (a few thousand rows at national scale)."""
+def load_version(
+    store: Store,
+    version: int,
+    bundle_rev: int,
+    local_in_view: int = LOCAL_IN_VIEW,
+    previous: View | None = None,
+) -> View:
+    """A version's small records, read once per version (a few thousand rows at national scale;
+    the townships, villages and service points too while they are at most `local_in_view`) —
+    or, when a region's partial submission made it right after the `previous` view's, that
+    view's, which the submission could not change."""
     stored = store.bundles()
     if version == 0:
         return View.empty(bundle_rev)
-    catalog = store.dictionaries(version)
+    kept = (
+        previous is not None
+        and previous.catalog is not None
+        and previous.version == version - 1
+        and store.submitted_region(version) is not None
+    )
+    if kept:
+        assert previous is not None and previous.catalog is not None
+        catalog, whole, kids = previous.catalog, previous.whole, previous.children
+    else:
+        whole = not store.local_exceeds(version, local_in_view)
+        catalog = store.dictionaries(version, local=whole)
+        kids = children(catalog.regions)
     counts = store.item_counts(version)
     summary = s.CatalogSummary(
         version=catalog.header.version,
@@ -139,8 +207,11 @@ def load_version(store: Store, version: int, bundle_rev: int) -> View:
         tag=store.tag(version) or str(version),
         summary=summary,
         totals=store.finding_totals(version),
-        children=children(catalog.regions),
+        children=kids,
         item_counts=counts,
+        below=None if whole else functools.partial(store.region_chain, version),
+        regions_below=None if whole else lambda: store.local_count(version)[0],
+        counted=previous.counted if kept and previous is not None else [],
     )
     return view.with_bundles(stored, bundle_rev)
 
@@ -207,8 +278,9 @@ class HeadsProbe:
 class Views:
     """The view of the newest version, reloaded when the heads move (see the module's text)."""
 
-    def __init__(self, store: Store, cache: CacheStore | None = None):
+    def __init__(self, store: Store, cache: CacheStore | None = None, local_in_view: int = LOCAL_IN_VIEW):
         self.store = store
+        self.local_in_view = local_in_view
         self.cache = cache
         """The workflow cache, whose expired entries are tidied when the view moves."""
         self._view = View.empty()
@@ -233,7 +305,9 @@ class Views:
         async with self._lock:
             view = self._view
             if view.version != version:
-                view = await self._run(load_version, self.store, version, bundle_rev)
+                view = await self._run(
+                    load_version, self.store, version, bundle_rev, self.local_in_view, self._view
+                )
                 log.info("catalog version %s loaded", version)
             elif view.bundle_rev != bundle_rev:
                 view = view.with_bundles(await self._run(self.store.bundles), bundle_rev)
@@ -251,23 +325,57 @@ class Views:
             except Exception:
                 log.debug("tidying the workflow cache failed", exc_info=True)
 
+    async def summary(self, view: View) -> s.CatalogSummary | None:
+        """The view's catalog summary, a lean view's regions counted (off the event loop, once)."""
+        if view.summary is None or view.regions_below is None:
+            return view.summary
+        if not view.counted:
+            view.counted.append(await self._run(view.regions_below))
+        return msgspec.structs.replace(view.summary, regions=view.summary.regions + view.counted[0])
+
+    async def locate(self, view: View, region: str) -> None:
+        """Read, off the event loop, the chain of a region the view does not hold (so that
+        `view.knows` and `view.path` answer from memory)."""
+        if not view.whole and view.catalog is not None and region not in view.catalog.regions:
+            await self._run(view.chain_below, region)
+
     async def slice(self, view: View, items: Sequence[str], regions: Iterable[str] | None) -> Catalog:
         """What bundling `items` needs: the small records, and the items' implementations in
-        `regions` (an applicant's region chain; None: every region) — read through an index."""
-        return await self._run(slice_of, self.store, view.require(), view.version, items, regions)
+        `regions` (an applicant's region chain; None: every region) — read through an index;
+        for a view that leaves them out, also the chain's own regions and service points."""
+        chain = None if regions is None else list(regions)
+        below = view.chain_below(chain[0]) if chain else ()
+        return await self._run(
+            slice_of, self.store, view.require(), view.version, items, chain, view.whole, below
+        )
 
 
 def slice_of(
-    store: Store, catalog: Catalog, version: int, items: Sequence[str], regions: Iterable[str] | None
+    store: Store,
+    catalog: Catalog,
+    version: int,
+    items: Sequence[str],
+    regions: Iterable[str] | None,
+    whole: bool = True,
+    below: Sequence[Region] = (),
 ) -> Catalog:
     """`Views.slice` on this thread (for work already off the event loop, and the command line):
-    `catalog`, version `version`'s small records, with `items`' implementations in `regions`."""
+    `catalog`, version `version`'s small records, with `items`' implementations in `regions`;
+    unless the catalog is `whole`, with the regions `below` it (the chain's) and the service
+    points standing in `regions`."""
     wanted = [code for code in dict.fromkeys(items) if code in catalog.items]
     impls: list[Implementation] = []
     where = None if regions is None else list(regions)
     if wanted and where != []:
         impls = store.implementations(version, regions=where, items=wanted)
-    return msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
+    if whole or where is None:
+        return msgspec.structs.replace(catalog, implementations={i.code: i for i in impls})
+    return msgspec.structs.replace(
+        catalog,
+        implementations={i.code: i for i in impls},
+        regions={**catalog.regions, **{r.code: r for r in below}},
+        service_points=store.service_points_in(version, where),
+    )
 
 
 def etag_digest(*parts: object) -> str:

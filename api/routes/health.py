@@ -54,7 +54,7 @@ class HealthController(Resource, path="/health", tag="health"):
             revision=snap.revision,
             database="ok",
             cache=cache,  # type: ignore[arg-type]
-            catalog=snap.summary,
+            catalog=await views.summary(snap),
             broker=broker,
         )
         if status != "ok":

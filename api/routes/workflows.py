@@ -104,6 +104,7 @@ def _document(what: str, **route: Any) -> HTTPRouteHandler:
         answer: AnswerParams = None,
     ) -> ASGIResponse:
         snap = await views.snapshot()
+        await views.locate(snap, region)
         answers: Answers = workflows.answers(snap, parse_answers(answer)) if answer else ()
         etag = workflows.workflow_etag(snap, bundle_id, region, what, answers)
         if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):

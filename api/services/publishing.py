@@ -87,8 +87,7 @@ class PublishingService(StoreService):
             ) from None
         except Refused as exc:
             raise _refused(exc.findings, "{n} error finding(s); nothing was published") from None
-        view = await self.views.snapshot()
-        summary = view.summary
+        summary = await self.views.summary(await self.views.snapshot())
         assert summary is not None
         report = published.report
         return s.PublishResult(

@@ -103,7 +103,7 @@ class WorkflowService:
         if known is not None:
             return known
         version = view.versions.get(bundle_id)
-        if version is None or view.catalog is None or region not in view.catalog.regions:
+        if version is None or view.catalog is None or not view.knows(region):
             return None
         # Content-addressed: the version's tag, the bundle record itself and the situation.
         bundle = record_encoder.encode(view.catalog.bundles[bundle_id])
@@ -149,6 +149,7 @@ class WorkflowService:
         from bundler import compose
 
         view = await self.views.snapshot()
+        await self.views.locate(view, region)
         normalised = self.answers(view, answers or {}, "body")
         given = dict(normalised)
         etag = f'"a{_digest(CODE_TAG, view.tag, region, *items, "answers", *_flat(normalised))}"'
@@ -235,10 +236,10 @@ class WorkflowService:
 
     @staticmethod
     def _bundle_region_problem(view: View, bundle_id: str, region: str) -> None:
-        catalog = view.require()
+        view.require()  # no catalog: its own problem first
         if bundle_id not in view.versions:
             raise _unknown_bundle(bundle_id)
-        if region not in catalog.regions:
+        if not view.knows(region):
             raise unknown_region(region)
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 
 from ..findings import Conformity
 from ..load import dump_lines
-from ..model import Bundle, Catalog, Implementation
+from ..model import Bundle, Catalog, Implementation, Region, ServicePoint
 from ..words import ROLES
 from . import audit as audits
 from . import bundles as bundle_writes
@@ -245,10 +245,38 @@ class Store:
             row = reads.version_row(conn, version)
             return None if row is None else row.tag
 
-    def dictionaries(self, version: int) -> Catalog:
-        """The small records of a version: everything but implementations and bundles."""
+    def submitted_region(self, version: int) -> str | None:
+        """The region whose partial submission made the version (its small records are the
+        previous version's: a partial writes implementations only); None for a whole catalog."""
+        with self._read() as conn:
+            row = reads.version_row(conn, version)
+            return None if row is None else row.region
+
+    def dictionaries(self, version: int, *, local: bool = True) -> Catalog:
+        """The small records of a version: everything but implementations and bundles (without
+        `local`, also without townships, villages and service points: `reads.dictionaries`)."""
         with self._read(version) as conn:
-            return reads.dictionaries(conn, version)
+            return reads.dictionaries(conn, version, local=local)
+
+    def local_exceeds(self, version: int, limit: int) -> bool:
+        """Whether the version has more than `limit` townships, villages and service points."""
+        with self._read(version) as conn:
+            return reads.local_exceeds(conn, version, limit)
+
+    def local_count(self, version: int) -> tuple[int, int]:
+        """(townships and villages, service points) of the version."""
+        with self._read(version) as conn:
+            return reads.local_count(conn, version)
+
+    def region_chain(self, version: int, code: str, known: Collection[str] = ()) -> list[Region]:
+        """`code` and its ancestors up to the first in `known`, nearest first (`reads.region_chain`)."""
+        with self._read(version) as conn:
+            return reads.region_chain(conn, version, code, known)
+
+    def service_points_in(self, version: int, regions: Collection[str]) -> dict[str, ServicePoint]:
+        """The service points standing in `regions`, by id."""
+        with self._read(version) as conn:
+            return reads.service_points_in(conn, version, regions)
 
     def implementations(
         self,

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..model import record_decoder
 from .cases import rebuild_figures
-from .schema import CURRENT, Base, SchemaMigrationRow
+from .schema import CODE_LENGTH, CURRENT, RECORD_REGION, Base, RecordRow, SchemaMigrationRow, standing
 
 
 class StoreOutdated(Exception):
@@ -85,12 +86,47 @@ def _5_rolled_figures(conn: Connection) -> None:
         rebuild_figures(conn)
 
 
+def _6_record_region(conn: Connection) -> None:
+    """Where a small record stands (a service point's region, a region's parent), indexed: the
+    five-level catalog's regions and points are read by it instead of held."""
+    columns = _columns(conn, "catalog_record")
+    if columns is None:
+        return
+    if "region" not in columns:
+        conn.exec_driver_sql("ALTER TABLE catalog_record ADD COLUMN region VARCHAR(16)")
+    # as `schema` declares them; IF NOT EXISTS, since SQLite does not reflect an expression index
+    for name, indexed in ((RECORD_REGION.name, "kind, region"), (CODE_LENGTH.name, "kind, length(key)")):
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON catalog_record ({indexed})")
+    rows = conn.execute(
+        sa.select(RecordRow.kind, RecordRow.key, RecordRow.valid_from, RecordRow.body).where(
+            RecordRow.kind.in_(("region", "service_point")), RecordRow.region.is_(None)
+        )
+    ).all()
+    placed = [
+        {"k": kind, "y": key, "f": valid_from, "r": standing(record_decoder.decode(body))}
+        for kind, key, valid_from, body in rows
+    ]
+    placed = [p for p in placed if p["r"] is not None]
+    if placed:
+        conn.execute(
+            sa.update(RecordRow)
+            .where(
+                RecordRow.kind == sa.bindparam("k"),
+                RecordRow.key == sa.bindparam("y"),
+                RecordRow.valid_from == sa.bindparam("f"),
+            )
+            .values(region=sa.bindparam("r")),
+            placed,
+        )
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _1_refuse_the_first_store,
     _2_token_region,
     _3_token_agency,
     _4_sqlite_current_index,
     _5_rolled_figures,
+    _6_record_region,
 )
 """Migration n is `MIGRATIONS[n - 1]`."""
 

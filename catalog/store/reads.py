@@ -15,7 +15,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..findings import Conformity, Finding
-from ..model import KIND, Agency, Bundle, Catalog, Header, Implementation, record_decoder
+from ..model import (
+    KIND,
+    Agency,
+    Bundle,
+    Catalog,
+    Header,
+    Implementation,
+    Region,
+    ServicePoint,
+    record_decoder,
+)
 from .schema import (
     BUNDLES_ROW,
     CATALOG_ROW,
@@ -30,6 +40,8 @@ from .schema import (
 )
 
 implementation_decoder = msgspec.json.Decoder(Implementation)
+region_decoder = msgspec.json.Decoder(Region)
+point_decoder = msgspec.json.Decoder(ServicePoint)
 bundle_decoder = msgspec.json.Decoder(Bundle)
 MAX_PAGE = 1000
 
@@ -88,17 +100,27 @@ def versions(conn: Connection) -> list[VersionInfo]:
     ]
 
 
-def dictionaries(conn: Connection, version: int) -> Catalog:
-    """The small records of a version (header, regions, materials, fields, items, questions) with
-    their lines; no implementations, no bundles."""
+def dictionaries(conn: Connection, version: int, *, local: bool = True) -> Catalog:
+    """The small records of a version (header, regions, materials, fields, items, questions,
+    service points) with their lines; no implementations, no bundles. Without `local`, no
+    township or village and no service point: what a worker holds of a five-level catalog
+    (`region_chain` and `service_points_in` read those where they are needed)."""
     tables: dict[str, dict[str, Any]] = {kind: {} for kind in _TABLE}
     header = Header(format="", version="")
     decode = record_decoder.decode
-    rows = conn.execute(
-        sa.select(RecordRow.kind, RecordRow.key, RecordRow.line, RecordRow.body)
-        .where(_in(RecordRow, version))
-        .order_by(RecordRow.kind, RecordRow.key)
-    )
+    columns = (RecordRow.kind, RecordRow.key, RecordRow.line, RecordRow.body)
+    query: Any
+    if local:
+        query = sa.select(*columns).where(_in(RecordRow, version)).order_by(RecordRow.kind, RecordRow.key)
+    else:  # two index ranges (by kind; regions by the length of their code), not a scan of a million
+        held = [kind for kind in (*_TABLE, "catalog") if kind not in ("region", "service_point")]
+        query = sa.union_all(
+            sa.select(*columns).where(RecordRow.kind.in_(held), _in(RecordRow, version)),
+            sa.select(*columns).where(
+                RecordRow.kind == "region", SHORT_CODE <= COUNTY_CODE, _in(RecordRow, version)
+            ),
+        )
+    rows = conn.execute(query)
     lines: dict[str, dict[str, int]] = {}
     for kind, key, line, body in rows:
         record = decode(body)
@@ -111,6 +133,141 @@ def dictionaries(conn: Connection, version: int) -> Catalog:
         if line is not None:
             lines.setdefault(kind, {})[key] = line
     return Catalog(header=header, lines=lines, **{_TABLE[kind]: table for kind, table in tables.items()})
+
+
+COUNTY_CODE = 6
+"""Region codes up to the county are GB/T 2260's 6 digits; townships and villages are longer."""
+SHORT_CODE = sa.func.length(RecordRow.key)
+"""The expression `schema.CODE_LENGTH` indexes."""
+
+
+def local_exceeds(conn: Connection, version: int, limit: int) -> bool:
+    """Whether a version has more than `limit` townships, villages and service points: counted
+    no further than `limit` + 1 (a national catalog has over a million)."""
+    local = sa.or_(
+        RecordRow.kind == "service_point", sa.and_(RecordRow.kind == "region", SHORT_CODE > COUNTY_CODE)
+    )
+    probe = sa.select(RecordRow.key).where(local, _in(RecordRow, version)).limit(limit + 1).subquery()
+    return int(conn.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one()) > limit
+
+
+def local_count(conn: Connection, version: int) -> tuple[int, int]:
+    """(townships and villages, service points) of a version: what `local` adds."""
+    query = (
+        sa.select(RecordRow.kind, sa.func.count())
+        .where(
+            _in(RecordRow, version),
+            sa.or_(
+                RecordRow.kind == "service_point",
+                sa.and_(RecordRow.kind == "region", SHORT_CODE > COUNTY_CODE),
+            ),
+        )
+        .group_by(RecordRow.kind)
+    )
+    counts = {kind: int(n) for kind, n in conn.execute(query)}
+    return counts.get("region", 0), counts.get("service_point", 0)
+
+
+def region_chain(conn: Connection, version: int, code: str, known: Collection[str] = ()) -> list[Region]:
+    """The region `code` and its ancestors, nearest first, up to (not including) the first one in
+    `known`; empty for a region the version does not have. The ancestors a code's shape implies
+    (a village's township, 9 digits; their county, 6) come in one query; a parent elsewhere is
+    read by key."""
+    out: list[Region] = []
+    decode = region_decoder.decode
+    implied = {code[:n] for n in (6, 9, 12) if n <= len(code)} | {code}
+    fetched: dict[str, Region] = {}
+    wanted: str | None = code
+    while wanted is not None and wanted not in known and len(out) < MAX_DEPTH:
+        if wanted not in fetched:
+            keys = (
+                [k for k in sorted(implied) if k not in fetched and k not in known]
+                if wanted in implied
+                else [wanted]
+            )
+            rows = conn.execute(
+                sa.select(RecordRow.body).where(
+                    RecordRow.kind == "region", RecordRow.key.in_(keys), _in(RecordRow, version)
+                )
+            )
+            fetched.update((r.code, r) for r in (decode(body) for (body,) in rows))
+            if wanted not in fetched:
+                return []
+        region = fetched[wanted]
+        out.append(region)
+        wanted = region.parent
+    return out
+
+
+def region_subtree(conn: Connection, version: int, code: str) -> frozenset[str]:
+    """The region and every region under it (empty when the version has no such region): level
+    by level through the index on a region's parent, never the whole tree."""
+    exists = conn.execute(
+        sa.select(RecordRow.key).where(
+            RecordRow.kind == "region", RecordRow.key == code, _in(RecordRow, version)
+        )
+    ).first()
+    if exists is None:
+        return frozenset()
+    out, level = {code}, [code]
+    while level:
+        children: list[str] = []
+        for start in range(0, len(level), 500):
+            children += conn.execute(
+                sa.select(RecordRow.key).where(
+                    RecordRow.kind == "region",
+                    RecordRow.region.in_(level[start : start + 500]),
+                    _in(RecordRow, version),
+                )
+            ).scalars()
+        level = [c for c in children if c not in out]
+        out.update(level)
+    return frozenset(out)
+
+
+def dictionaries_around(conn: Connection, version: int, region: str, within: Collection[str]) -> Catalog:
+    """What a region's partial submission is checked against: the small records but the
+    townships, villages and service points, plus the region's chain and the regions `within`
+    its subtree."""
+    catalog = dictionaries(conn, version, local=False)
+    lines = catalog.lines.setdefault("region", {})
+    extra = region_chain(conn, version, region, catalog.regions)
+    wanted = sorted(c for c in within if c not in catalog.regions)
+    decode = region_decoder.decode
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            sa.select(RecordRow.line, RecordRow.body).where(
+                RecordRow.kind == "region",
+                RecordRow.key.in_(wanted[start : start + 500]),
+                _in(RecordRow, version),
+            )
+        )
+        for line, body in rows:
+            found = decode(body)
+            extra.append(found)
+            if line is not None:
+                lines[found.code] = line
+    catalog.regions.update((r.code, r) for r in extra)
+    return catalog
+
+
+MAX_DEPTH = 6
+"""The levels a chain can have: a longer one loops."""
+
+
+def service_points_in(conn: Connection, version: int, regions: Collection[str]) -> dict[str, ServicePoint]:
+    """The service points standing in `regions`, by id: the points along an applicant's chain,
+    through the index on where a record stands."""
+    decode = point_decoder.decode
+    query = (
+        sa.select(RecordRow.body)
+        .where(
+            RecordRow.kind == "service_point", RecordRow.region.in_(list(regions)), _in(RecordRow, version)
+        )
+        .order_by(RecordRow.key)
+    )
+    points = (decode(body) for (body,) in conn.execute(query))
+    return {p.id: p for p in points}
 
 
 _TABLE = {kind: kind + "s" for kind in KIND.values() if kind not in ("catalog", "implementation", "bundle")}

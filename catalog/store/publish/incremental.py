@@ -35,7 +35,6 @@ from ...findings import FOUR_SAME_RULES, Conformity, Finding, finding
 from ...load import BOM, gc_paused
 from ...model import KIND, Catalog, Header, Implementation, key_of
 from ...rules.graph import orphan_findings
-from ...tree import subtree
 from ...validate import PROGRESS_EVERY, Run, decode_line
 from ...wording import named, spaced
 from .. import reads
@@ -216,7 +215,7 @@ def publish_changes(
                     small = write_small(conn, run.catalog, version, touched)
                 else:  # the rest of the catalog is the newest version's
                     small = (0, 0, 0)
-                    _known(run, reads.dictionaries(conn, version - 1), reads.bundles(conn))
+                    _known(run, reads.dictionaries_around(conn, version - 1, *scope), reads.bundles(conn))
                 structural = any(kind in STRUCTURAL for kind, _ in touched.small | touched.removed)
                 _candidates(conn, stage, candidates_path, loader.count)
             changes = _Changes()
@@ -454,10 +453,10 @@ def _carried(conn: Connection, stage: str, version: int, processed: set[str]) ->
 def _subtree(engine: Engine, region: str) -> frozenset[str]:
     """The region and every region under it, in the newest version."""
     with engine.connect() as conn:
-        regions = reads.dictionaries(conn, reads.heads(conn)[0]).regions
-    if region not in regions:
+        within = reads.region_subtree(conn, reads.heads(conn)[0], region)
+    if not within:
         raise Refused([finding("SCOPE", "region", region, None, f"目录中没有区划 {region}。")])
-    return subtree(regions, region)
+    return within
 
 
 def _taken_elsewhere(conn: Connection, stage: str, within: frozenset[str]) -> list[Finding]:

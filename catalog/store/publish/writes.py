@@ -32,6 +32,7 @@ from ..schema import (
     RecordRow,
     StateRow,
     VersionRow,
+    standing,
 )
 from .bulk import postgres
 from .rule import Touched
@@ -215,44 +216,51 @@ def empty(engine: Engine) -> bool:
 # -- the small records and the bundles --------------------------------------------------------
 
 
-def small_records(catalog: Catalog) -> Iterator[tuple[str, str, bytes, int | None]]:
-    """(kind, key, body, line) of every small record, the header as kind `catalog` with key ''."""
+def small_records(catalog: Catalog) -> Iterator[tuple[str, str, bytes, int | None, str | None]]:
+    """(kind, key, body, line, where it stands) of every small record, the header as kind
+    `catalog` with key ''."""
     encode = record_encoder.encode
     for record in catalog.records():
         kind = KIND[type(record)]
         if kind not in SMALL_KINDS:
             continue
         key = key_of(record) or ""
-        yield kind, key, encode(record), catalog.line_of(kind, key or None)
+        yield kind, key, encode(record), catalog.line_of(kind, key or None), standing(record)
+
+
+SMALL_BATCH = 10_000
+"""Small records written per INSERT: a five-level catalog has a million of them, never all
+built as rows at once."""
 
 
 def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touched) -> tuple[int, int, int]:
-    """Compare the small records with the newest version's (in memory: they are few); close
-    the changed and removed ones, write the changed and new ones. Returns (added, changed,
-    removed) and fills `touched`."""
+    """Compare the small records with the newest version's by hash (the bodies read only of
+    those that changed); close the changed and removed ones, write the changed and new ones, in
+    batches. Returns (added, changed, removed) and fills `touched`."""
     current = {
-        (kind, key): (hashed, body)
-        for kind, key, hashed, body in conn.execute(
-            sa.select(RecordRow.kind, RecordRow.key, RecordRow.hash, RecordRow.body).where(
-                RecordRow.valid_to.is_(None)
-            )
+        (kind, key): hashed
+        for kind, key, hashed in conn.execute(
+            sa.select(RecordRow.kind, RecordRow.key, RecordRow.hash).where(RecordRow.valid_to.is_(None))
         )
     }
     rows: list[dict[str, Any]] = []
+    closing: list[dict[str, str]] = []
+    changed_bodies: dict[tuple[str, str], str] = {}
     seen: set[tuple[str, str]] = set()
     added = changed = 0
-    for kind, key, body, line in small_records(catalog):
+    for kind, key, body, line, region in small_records(catalog):
         hashed = digest(body)
         seen.add((kind, key))
         old = current.get((kind, key))
-        if old is not None and old[0] == hashed:
+        if old == hashed:
             continue
         touched.small.add((kind, key))
         if old is None:
             added += 1
         else:
             changed += 1
-            touched.changed[(kind, key)] = (old[1], body.decode())
+            changed_bodies[(kind, key)] = body.decode()
+            closing.append({"k": kind, "y": key})
         rows.append(
             {
                 "kind": kind,
@@ -262,19 +270,33 @@ def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touch
                 "hash": hashed,
                 "line": line,
                 "body": body.decode(),
+                "region": region,
             }
         )
+        if len(rows) >= SMALL_BATCH:
+            conn.execute(sa.insert(RecordRow), rows)
+            rows.clear()
+    keys = list(changed_bodies)
+    for start in range(0, len(keys), 500):  # the old bodies, read in pieces a database takes
+        for kind, key, old_body in conn.execute(
+            sa.select(RecordRow.kind, RecordRow.key, RecordRow.body).where(
+                RecordRow.valid_to.is_(None),
+                RecordRow.valid_from < version,
+                sa.tuple_(RecordRow.kind, RecordRow.key).in_(keys[start : start + 500]),
+            )
+        ):
+            touched.changed[(kind, key)] = (old_body, changed_bodies[(kind, key)])
     removed = [(kind, key) for (kind, key) in current if (kind, key) not in seen]
     touched.removed.update(removed)
-    closing = [{"k": r["kind"], "y": r["key"]} for r in rows if (r["kind"], r["key"]) in current]
     closing.extend({"k": kind, "y": key} for kind, key in removed)
-    if closing:
+    if closing:  # the rows this version wrote stay open
         conn.execute(
             sa.update(RecordRow)
             .where(
                 RecordRow.kind == sa.bindparam("k"),
                 RecordRow.key == sa.bindparam("y"),
                 RecordRow.valid_to.is_(None),
+                RecordRow.valid_from < version,
             )
             .values(valid_to=version),
             closing,
