@@ -36,7 +36,7 @@ from ..model import Bundle, Catalog, Implementation
 from ..words import ROLES
 from . import audit as audits
 from . import bundles as bundle_writes
-from . import reads, review_queue, sheets, submissions, tokens
+from . import figures, reads, review_queue, sheets, submissions, tokens
 from .audit import AuditEvent
 from .bundles import BundleExists, BundleNotFound, StoredBundle, VersionConflict
 from .engine import connect
@@ -51,6 +51,7 @@ from .tokens import Caller
 
 if TYPE_CHECKING:
     from ..sheet import Format, Sheet
+    from ..stats import ImplementationStats
     from .cases import CaseStore
 
 __all__ = [
@@ -294,6 +295,21 @@ class Store:
     def conformity(self, version: int) -> list[Conformity]:
         with self._read() as conn:
             return reads.conformity(conn, version)
+
+    def figures(self, version: int, catalog: Catalog, region: str | None) -> ImplementationStats | None:
+        """The implementations' statistics of `version` (`catalog`: its small records) for
+        `region` and those under it (None: all), read from the figures written at publish; None
+        for a version published before figures were kept (count its implementations instead)."""
+        from ..stats import region_stats
+        from ..tree import subtree
+
+        with self._read() as conn:
+            if not figures.kept(conn, version):
+                return None
+            within = None if region is None else subtree(catalog.regions, region)
+            own = figures.region_figures(conn, version, within)
+            divergence = figures.item_figures(conn, version, catalog, region)
+        return region_stats(catalog.regions, catalog.items, own, divergence, region, catalog.service_points)
 
     def item_counts(self, version: int) -> dict[str, int]:
         with self._read() as conn:

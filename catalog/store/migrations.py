@@ -63,11 +63,27 @@ def _4_sqlite_current_index(conn: Connection) -> None:
         CURRENT.create(conn, checkfirst=True)
 
 
+def _5_figures(conn: Connection) -> None:
+    """Statistics' figures (`figures`), counted for the newest version of a store that has one
+    (older versions' statistics are counted from their implementations, as before)."""
+    from . import figures, reads
+    from .schema import ItemFiguresRow, RegionFiguresRow
+
+    for row in (RegionFiguresRow, ItemFiguresRow):
+        row.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    if _columns(conn, "onething_state") is None:
+        return
+    newest = reads.heads(conn)[0]
+    if newest and conn.execute(sa.select(RegionFiguresRow.region).limit(1)).first() is None:
+        figures.count_all(conn, newest, reads.dictionaries(conn, newest))
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _1_refuse_the_first_store,
     _2_token_region,
     _3_token_agency,
     _4_sqlite_current_index,
+    _5_figures,
 )
 """Migration n is `MIGRATIONS[n - 1]`."""
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from ...apart import Apart
 from ...load import BOM, gc_paused
 from ...validate import PROGRESS_EVERY
+from ..figures import count_all
 from ..schema import IMPLEMENTATION_COLUMNS, ImplementationRow, implementation_indexes
 from .bulk import BulkLoader, duplicates, postgres, unique
 from .rule import Touched
@@ -143,6 +144,8 @@ def publish_first(
             added = write_small(conn, catalog, version, touched)[0]
             bundles, _, kept = write_bundles(conn, catalog, touched, take=take_bundles)
             write_findings(conn, catalog, report.findings, version)
+        with phase("counting the figures"):
+            count_all(conn, version, catalog)
         return write_version(
             conn,
             version,

@@ -39,6 +39,7 @@ from ...tree import subtree
 from ...validate import PROGRESS_EVERY, Run, decode_line
 from ...wording import named, spaced
 from .. import reads
+from ..figures import RegionDeltas, figures_of, recount_items
 from ..reads import implementation_decoder
 from ..schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
 from .bulk import BulkLoader, duplicates, index_stage, postgres, temp_table
@@ -169,6 +170,8 @@ class _Changes:
         self.replaced = 0
         self.new = 0
         """Lines whose code no held implementation has."""
+        self.figures = RegionDeltas()
+        """What the rows written and closed add to and take from their regions' counts."""
 
 
 def publish_changes(
@@ -255,6 +258,8 @@ def publish_changes(
                         raise Refused(refused)
                     needs_review = flag(conn, version, touched)
                 conformity = _conformity(conn, version, changes, structural)
+            with phase("figures"):
+                _figures(conn, version, catalog, touched, changes)
             added = small[0] + bundles[0] + changes.inserted - changes.replaced
             changed = small[1] + bundles[1] + changes.replaced
             return write_version(
@@ -333,15 +338,18 @@ def _write_candidates(
             if old is None:
                 changes.new += 1
             else:
-                if implementation_decoder.decode(old[0]) == obj:
+                before = implementation_decoder.decode(old[0])
+                if before == obj:
                     continue  # the same record, written differently
                 closing.append(code)
+                changes.figures.add(before, before.region, -1)
                 changes.items[old[1]] = changes.items.get(old[1], 0) - 1
                 changes.regions.add(old[2])
             validate(line, obj)
             changes.processed.add(code)
             changes.items[obj.item] = changes.items.get(obj.item, 0) + 1
             changes.regions.add(obj.region)
+            changes.figures.add(obj, obj.region)
             new.append((code, digest(raw), obj, line, raw))
         if closing:
             conn.execute(
@@ -377,14 +385,15 @@ def _remove(
         sa.update(t)
         .where(t.c.valid_to.is_(None), ~sa.exists().where(s.c.code == t.c.code))
         .values(valid_to=version)
-        .returning(t.c.item, t.c.region)
+        .returning(t.c.item, t.c.region, t.c.body)
     )
     if within is not None:
         query = query.where(t.c.region.in_(sorted(within)))
     gone = conn.execute(query).all()
-    for item, region in gone:
+    for item, region, body in gone:
         changes.items[item] = changes.items.get(item, 0) - 1
         changes.regions.add(region)
+        changes.figures.add(figures_of(body), region, -1)
     return len(gone)
 
 
@@ -489,6 +498,20 @@ def _known(run: Run, catalog: Catalog, bundles: list[tuple[str, str, int, int | 
             run.record(catalog.line_of(KIND[type(record)], key), record)
     for _, body, _, line in bundles:
         run.record(line, bundle_decoder.decode(body))
+
+
+def _figures(conn: Connection, version: int, catalog: Catalog, touched: Touched, changes: _Changes) -> None:
+    """The regions' counts moved by what was written and closed; the material lists of the items
+    whose implementations (or own list) changed counted again — of every item, when the region
+    tree changed."""
+    changes.figures.write(conn, version)
+    small = touched.small | touched.removed
+    if any(kind == "region" for kind, _ in small):
+        recount_items(conn, version, catalog, None)
+        return
+    items = set(changes.items) | {key for kind, key in small if kind == "item"}
+    if items:
+        recount_items(conn, version, catalog, items)
 
 
 def _conformity(conn: Connection, version: int, changes: _Changes, everywhere: bool) -> list[Conformity]:
