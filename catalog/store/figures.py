@@ -77,7 +77,9 @@ class MaterialLists:
 
 def rolled_at(regions: Mapping[str, Region]) -> frozenset[str]:
     """Where item figures are kept: every region with regions under it, and `''` (all)."""
-    return frozenset({r.parent for r in regions.values() if r.parent is not None and r.parent in regions} | {""})
+    return frozenset(
+        {r.parent for r in regions.values() if r.parent is not None and r.parent in regions} | {""}
+    )
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -125,7 +127,9 @@ class RegionDeltas:
 
     def write(self, conn: Connection, version: int) -> None:
         """Close the counts of the regions where something moved; write their new counts."""
-        moved = {r: d for r, d in self.by_region.items() if any(getattr(d, f) for f in Counts.__struct_fields__)}
+        moved = {
+            r: d for r, d in self.by_region.items() if any(getattr(d, f) for f in Counts.__struct_fields__)
+        }
         if not moved:
             return
         t = RegionFiguresRow
@@ -175,7 +179,9 @@ def recount_items(conn: Connection, version: int, catalog: Catalog, items: Colle
 
     def pairs() -> Iterator[tuple[str, str, tuple]]:
         for query in queries:
-            for (body,) in conn.execute(query, execution_options={"stream_results": True, "yield_per": 20_000}):
+            for (body,) in conn.execute(
+                query, execution_options={"stream_results": True, "yield_per": 20_000}
+            ):
                 row = figures_of(body)
                 key = lists.of(row)
                 if key is not None:
@@ -190,7 +196,8 @@ def recount_items(conn: Connection, version: int, catalog: Catalog, items: Colle
         codes = sorted(items)
         for i in range(0, len(codes), BATCH):
             current.update(
-                ((r, it), (n, m)) for r, it, n, m in conn.execute(held.where(f.item.in_(codes[i : i + BATCH])))
+                ((r, it), (n, m))
+                for r, it, n, m in conn.execute(held.where(f.item.in_(codes[i : i + BATCH])))
             )
     closing = [{"r": r, "i": i} for (r, i), v in current.items() if counted.get((r, i)) != v]
     if closing:
