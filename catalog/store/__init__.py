@@ -215,11 +215,12 @@ class Store:
             return reads.diff_counts(conn, a, b)
 
     def diff_segment(
-        self, a: int, b: int, kind: str, change: str, offset: int, limit: int
+        self, a: int, b: int, kind: str, change: str, offset: int, limit: int, after: str | None = None
     ) -> list[tuple[str, Any]]:
-        """One page of a kind's added, removed or changed records: (key, changed fields or None)."""
+        """One page of a kind's added, removed or changed records, keys past `after`: (key,
+        changed fields or None)."""
         with self._read() as conn:
-            return reads.diff_segment(conn, a, b, kind, change, offset, limit)
+            return reads.diff_segment(conn, a, b, kind, change, offset, limit, after)
 
     def versions(self) -> list[VersionInfo]:
         with self._read() as conn:
