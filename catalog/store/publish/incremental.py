@@ -172,6 +172,9 @@ class _Changes:
         """Lines whose code no held implementation has."""
         self.figures = RegionDeltas()
         """What the rows written and closed add to and take from their regions' counts."""
+        self.listed: set[str] = set()
+        """Items an implementation was added to, removed from or moved within (another region or
+        material list): their material lists are counted again."""
 
 
 def publish_changes(
@@ -337,12 +340,15 @@ def _write_candidates(
             old = current.get(code)
             if old is None:
                 changes.new += 1
+                changes.listed.add(obj.item)
             else:
                 before = implementation_decoder.decode(old[0])
                 if before == obj:
                     continue  # the same record, written differently
                 closing.append(code)
                 changes.figures.add(before, before.region, -1)
+                if (before.item, before.region, before.materials) != (obj.item, obj.region, obj.materials):
+                    changes.listed.update((before.item, obj.item))
                 changes.items[old[1]] = changes.items.get(old[1], 0) - 1
                 changes.regions.add(old[2])
             validate(line, obj)
@@ -394,6 +400,7 @@ def _remove(
         changes.items[item] = changes.items.get(item, 0) - 1
         changes.regions.add(region)
         changes.figures.add(figures_of(body), region, -1)
+        changes.listed.add(item)
     return len(gone)
 
 
@@ -501,15 +508,15 @@ def _known(run: Run, catalog: Catalog, bundles: list[tuple[str, str, int, int | 
 
 
 def _figures(conn: Connection, version: int, catalog: Catalog, touched: Touched, changes: _Changes) -> None:
-    """The regions' counts moved by what was written and closed; the material lists of the items
-    whose implementations (or own list) changed counted again — of every item, when the region
-    tree changed."""
+    """The regions' counts moved by what was written and closed; the material lists counted again
+    of the items whose implementations came, went or moved to another region or list, or whose
+    own list changed — of every item, when the region tree changed."""
     changes.figures.write(conn, version)
     small = touched.small | touched.removed
     if any(kind == "region" for kind, _ in small):
         recount_items(conn, version, catalog, None)
         return
-    items = set(changes.items) | {key for kind, key in small if kind == "item"}
+    items = changes.listed | {key for kind, key in small if kind == "item"}
     if items:
         recount_items(conn, version, catalog, items)
 
