@@ -85,6 +85,58 @@ def rolled_at(regions: Mapping[str, Region]) -> frozenset[str]:
 # -- writing -----------------------------------------------------------------------------------
 
 
+class Tally:
+    """The figures of lines as a first publish loads them, before the region tree and the items
+    are known (they may come after the implementations): each region's own counts, and per
+    item which material list text each region's implementations keep — a small int per
+    (item, region), the texts held once each."""
+
+    def __init__(self) -> None:
+        self.own: dict[str, Counts] = {}
+        self._texts: dict[bytes, int] = {}
+        self._lists: dict[str, dict[str, int | list[int]]] = {}
+
+    def add(self, row: Figures) -> None:
+        counts = self.own.get(row.region)
+        if counts is None:
+            counts = self.own[row.region] = Counts()
+        counts.add(row)
+        raw = bytes(row.materials)
+        text = self._texts.get(raw)
+        if text is None:
+            text = self._texts[raw] = len(self._texts)
+        regions = self._lists.get(row.item)
+        if regions is None:
+            regions = self._lists[row.item] = {}
+        held = regions.get(row.region)
+        if held is None:
+            regions[row.region] = text
+        elif isinstance(held, list):
+            held.append(text)
+        else:
+            regions[row.region] = [held, text]
+
+    def write(self, conn: Connection, version: int, catalog: Catalog) -> None:
+        """The figures, now that the catalog is known."""
+        lists = MaterialLists(catalog.items)
+        texts = list(self._texts)
+
+        def triples() -> Iterator[tuple[str, str, tuple]]:
+            for item, regions in self._lists.items():
+                keys: dict[int, tuple | None] = {}
+                for region, held in regions.items():
+                    for text in held if isinstance(held, list) else (held,):
+                        if text not in keys:
+                            keys[text] = lists.of(Figures(item=item, materials=msgspec.Raw(texts[text])))
+                        key = keys[text]
+                        if key is not None:
+                            yield item, region, key
+
+        rolled = rolled_divergence(catalog.regions, rolled_at(catalog.regions), triples())
+        _insert_regions(conn, version, self.own)
+        _insert_items(conn, version, rolled)
+
+
 def count_all(conn: Connection, version: int, catalog: Catalog) -> None:
     """Every figure of `version`, counted from its implementations in one streamed pass: the
     first publish, and a store made before figures were kept. Writes no row that exists."""
