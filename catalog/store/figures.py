@@ -6,10 +6,12 @@ read of counts instead of a pass over its implementations.
   item, the implementations in the region's subtree and their distinct material lists.
 
 Both keep rows over versions as implementations do (`valid_from`, `valid_to`): a publish closes
-the rows that changed and writes their new values. The first publish counts every
-implementation once (`count_all`); a later one adds and takes away the counts of the rows it
-closed and wrote (`RegionDeltas`) and counts again the material lists of the items it moved
-(`recount_items`): only those items' rows are read, never the whole version. A region with none
+the rows that changed and writes their new values. The first publish counts the lines as it
+loads them (`Tally`), a store made before figures were kept its newest version (`count_all`);
+a later publish adds and takes away the counts of the rows it closed and wrote
+(`RegionDeltas`) and counts again the material lists of the items an implementation came to,
+left or moved within (`recount_items`): only those items' rows are read, never the whole
+version. A region with none
 under it keeps no item rows: its own implementations are read (`item_figures`), a county's
 hundreds. A change to the region tree counts every item again (rare: the tree is the state's).
 """
