@@ -213,8 +213,7 @@ def rolled_divergence(
     implementations' (item, region, material list): (region, item) -> (implementations,
     distinct material lists) over the region and every region under it. An implementation of
     an unknown region counts nowhere, as in the recount."""
-    counted: dict[tuple[str, str], int] = {}
-    lists: dict[tuple[str, str], set[Hashable]] = {}
+    by_item: dict[str, tuple[dict[str, int], dict[str, set[Hashable]]]] = {}
     chains: dict[str, list[str]] = {}
     whole = "" in at
     for item, region, key in rows:
@@ -223,11 +222,20 @@ def rolled_divergence(
             chain = chains[region] = [c for c in lineage(regions, region) if c in at]
             if whole and region in regions:
                 chain.append("")
+        held = by_item.get(item)
+        if held is None:
+            held = by_item[item] = ({}, {})
+        counted, lists = held
         for code in chain:
-            pair = (code, item)
-            counted[pair] = counted.get(pair, 0) + 1
-            found = lists.get(pair)
+            found = lists.get(code)
             if found is None:
-                found = lists[pair] = set()
-            found.add(key)
-    return {pair: (n, len(lists[pair])) for pair, n in counted.items()}
+                lists[code] = {key}
+                counted[code] = 1
+            else:
+                found.add(key)
+                counted[code] += 1
+    return {
+        (code, item): (n, len(lists[code]))
+        for item, (counted, lists) in by_item.items()
+        for code, n in counted.items()
+    }

@@ -53,14 +53,19 @@ _requirements = msgspec.json.Decoder(list[Requirement]).decode
 
 class MaterialLists:
     """Implementations' material lists as the recount compares them (`catalog.stats.material_list`,
-    the item's own when an implementation has none), each distinct text decoded once."""
+    the item's own when an implementation has none), each distinct text decoded once; a list is
+    named by a small int (two lists that ask the same have the same), cheap to hash."""
 
     def __init__(self, items: Mapping[str, Item]):
         self.items = items
-        self._texts: dict[bytes, tuple] = {}
-        self._inherited: dict[str, tuple] = {}
+        self._ids: dict[tuple, int] = {}
+        self._texts: dict[bytes, int] = {}
+        self._inherited: dict[str, int] = {}
 
-    def of(self, row: Figures) -> tuple | None:
+    def _id(self, requirements: list[Requirement]) -> int:
+        return self._ids.setdefault(material_list(requirements), len(self._ids))
+
+    def of(self, row: Figures) -> int | None:
         """The row's list; None when its item is not in the catalog (it counts nowhere)."""
         item = self.items.get(row.item)
         if item is None:
@@ -69,11 +74,11 @@ class MaterialLists:
         if not raw or raw == b"null":
             found = self._inherited.get(row.item)
             if found is None:
-                found = self._inherited[row.item] = material_list(item.materials)
+                found = self._inherited[row.item] = self._id(item.materials)
             return found
         found = self._texts.get(raw)
         if found is None:
-            found = self._texts[raw] = material_list(_requirements(raw))
+            found = self._texts[raw] = self._id(_requirements(raw))
         return found
 
 
@@ -123,9 +128,9 @@ class Tally:
         lists = MaterialLists(catalog.items)
         texts = list(self._texts)
 
-        def triples() -> Iterator[tuple[str, str, tuple]]:
+        def triples() -> Iterator[tuple[str, str, int]]:
             for item, regions in self._lists.items():
-                keys: dict[int, tuple | None] = {}
+                keys: dict[int, int | None] = {}
                 for region, held in regions.items():
                     for text in held if isinstance(held, list) else (held,):
                         if text not in keys:
@@ -150,7 +155,7 @@ def count_all(conn: Connection, version: int, catalog: Catalog) -> None:
     own: dict[str, Counts] = {}
     lists = MaterialLists(catalog.items)
 
-    def pairs() -> Iterator[tuple[str, str, tuple]]:
+    def pairs() -> Iterator[tuple[str, str, int]]:
         for (body,) in rows:
             row = figures_of(body)
             counts = own.get(row.region)
@@ -231,7 +236,7 @@ def recount_items(conn: Connection, version: int, catalog: Catalog, items: Colle
             for i in range(0, len(codes), BATCH)
         ]
 
-    def pairs() -> Iterator[tuple[str, str, tuple]]:
+    def pairs() -> Iterator[tuple[str, str, int]]:
         for query in queries:
             for (body,) in conn.execute(
                 query, execution_options={"stream_results": True, "yield_per": 20_000}
@@ -265,29 +270,38 @@ def recount_items(conn: Connection, version: int, catalog: Catalog, items: Colle
 
 
 def _insert_regions(conn: Connection, version: int, counts: Mapping[str, Counts]) -> None:
-    rows = [
-        {"region": region, "valid_from": version, "valid_to": None, **msgspec.structs.asdict(c)}
-        for region, c in counts.items()
-        if c.implementations
-    ]
-    if rows:
-        conn.execute(sa.insert(RegionFiguresRow), rows)
+    fields = Counts.__struct_fields__
+    _load(
+        conn,
+        RegionFiguresRow.__tablename__,
+        ("region", "valid_from", *fields),
+        [
+            (region, version, *(getattr(c, f) for f in fields))
+            for region, c in counts.items()
+            if c.implementations
+        ],
+    )
 
 
 def _insert_items(conn: Connection, version: int, rolled: Mapping[tuple[str, str], tuple[int, int]]) -> None:
-    rows = [
-        {
-            "region": region,
-            "item": item,
-            "valid_from": version,
-            "valid_to": None,
-            "implementations": n,
-            "material_lists": m,
-        }
-        for (region, item), (n, m) in rolled.items()
-    ]
-    for start in range(0, len(rows), 20_000):
-        conn.execute(sa.insert(ItemFiguresRow), rows[start : start + 20_000])
+    _load(
+        conn,
+        ItemFiguresRow.__tablename__,
+        ("region", "item", "valid_from", "implementations", "material_lists"),
+        [(region, item, version, n, m) for (region, item), (n, m) in rolled.items()],
+    )
+
+
+def _load(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Rows in bulk (COPY on PostgreSQL): a first publish writes a hundred thousand."""
+    from .publish.bulk import BulkLoader  # the publish package imports this module
+
+    if not rows:
+        return
+    loader = BulkLoader(conn, table, columns)
+    for row in rows:
+        loader.add(*row)
+    loader.close()
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -332,7 +346,7 @@ def item_figures(
         return {item: (n, m) for item, n, m in rows}
     t = ImplementationRow
     lists = MaterialLists(catalog.items)
-    found: dict[str, tuple[int, set[tuple]]] = {}
+    found: dict[str, tuple[int, set[int]]] = {}
     for (body,) in conn.execute(sa.select(t.body).where(t.region == key, _in(t, version))):
         row = figures_of(body)
         listed = lists.of(row)
