@@ -11,9 +11,9 @@ loads them (`Tally`), a store made before figures were kept its newest version (
 a later publish adds and takes away the counts of the rows it closed and wrote
 (`RegionDeltas`) and counts again the material lists of the items an implementation came to,
 left or moved within (`recount_items`): only those items' rows are read, never the whole
-version. A region with none
-under it keeps no item rows: its own implementations are read (`item_figures`), a county's
-hundreds. A change to the region tree counts every item again (rare: the tree is the state's).
+version. A region with none under it keeps no item rows: its own implementations are read
+(`item_figures`), a county's hundreds. A change to the region tree counts every item again
+(rare: the tree is the state's).
 """
 
 from __future__ import annotations
