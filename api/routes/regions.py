@@ -11,6 +11,7 @@ from litestar.params import FromPath, Parameter
 
 from catalog.model import Level
 
+from ..lru import MISSING, BoundedLRU
 from ..problems import ErrorDetail, ProblemException
 from ..schemas import EffectiveItemPage, RegionEntry, RegionNode, RegionOut, RegionPage, RegionTree
 from ..services.reads import ReadsService
@@ -43,6 +44,20 @@ async def snapshot_within(views: Views, region: str | None) -> View:
     return view
 
 
+_LEVELS: BoundedLRU[tuple[int, str, str | None], list[str]] = BoundedLRU(8)
+"""A version's regions of a level (None: all) in code order, sorted once, not per page."""
+
+
+def _of_level(snap: View, level: str | None) -> list[str]:
+    key = (snap.version, snap.tag, level)
+    found = _LEVELS.get(key)
+    if found is MISSING:
+        regions = snap.require().regions
+        found = sorted(c for c, r in regions.items() if level is None or r.level == level)
+        _LEVELS.put(key, found)
+    return found
+
+
 class RegionController(Resource, path="/regions", tag="regions", role="portal", public=True):
     @get(
         summary="The region tree (000000 at the root), or one page of a level's or a parent's regions",
@@ -66,9 +81,12 @@ class RegionController(Resource, path="/regions", tag="regions", role="portal", 
             return await self._whole(views)
         snap = await snapshot_within(views, parent)
         catalog = snap.require()
-        codes = snap.children.get(parent, []) if parent is not None else sorted(catalog.regions)
-        if level is not None:
-            codes = [c for c in codes if catalog.regions[c].level == level]
+        if parent is not None:
+            codes = snap.children.get(parent, [])
+            if level is not None:
+                codes = [c for c in codes if catalog.regions[c].level == level]
+        else:
+            codes = _of_level(snap, level)
         total = len(codes)
         if after is not None:
             codes = codes[bisect.bisect_right(codes, after) :]
