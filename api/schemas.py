@@ -75,6 +75,26 @@ class RegionTree(Struct):
     count: int
 
 
+class RegionEntry(Struct):
+    """A region in a page of regions: its children counted, not listed."""
+
+    code: str
+    name: str
+    level: Level
+    parent: str | None
+    children: int
+
+
+class RegionPage(Struct):
+    """One page of the regions of a level or under a parent, by code."""
+
+    total: int
+    limit: int
+    regions: list[RegionEntry]
+    next: str | None = None
+    """The next page's `after` (None: this page is the last)."""
+
+
 class RegionOut(Struct):
     code: str
     name: str

@@ -59,6 +59,9 @@ class DiffPage(Struct, rename={"old": "from", "new": "to"}):
     counts: dict[str, DiffCounts]
     """Per kind."""
     entries: list[DiffEntry]
+    next: str | None = None
+    """The next page's `after` (a full page's last record; None after a shorter one): what the
+    database finds by key, where `offset` counts every record before it again."""
 
 
 class FlagOut(Struct):

@@ -15,7 +15,13 @@ import msgspec
 from msgspec import Struct
 
 from catalog.model import Bundle, Catalog, Implementation
-from catalog.stats import ItemDivergence, LevelStats, RegionStats, implementation_stats
+from catalog.stats import (
+    ImplementationStats,
+    ItemDivergence,
+    LevelStats,
+    RegionStats,
+    implementation_stats,
+)
 from catalog.tree import subtree
 
 from .document import CheckName
@@ -101,6 +107,19 @@ def stats(
     figures = implementation_stats(
         catalog.regions, catalog.items, implementations, region, catalog.service_points
     )
+    return with_bundles(catalog, figures, rows, revision=revision, region=region)
+
+
+def with_bundles(
+    catalog: Catalog,
+    figures: ImplementationStats,
+    rows: Mapping[str, Sequence[RegionChecks]],
+    *,
+    revision: int,
+    region: str | None = None,
+) -> Stats:
+    """The report from the implementations' `figures` (counted, or as the store keeps them) and
+    each bundle's checks report `rows`."""
     within = None if region is None else subtree(catalog.regions, region)
     bundles = [coverage(catalog.bundles[b], rows.get(b, ()), within) for b in sorted(catalog.bundles)]
     checks = [

@@ -2,19 +2,36 @@
 rolled up the tree, per level (五级), with the service points each region has, and how far
 regions' handling of one item diverges (无差别受理).
 
-One streamed pass over the implementations: each adds to its own region's counts and to every
-ancestor's rolled-up counts (at most four), so memory grows with the regions and the distinct
-material lists, never with the implementations.
+One streamed pass over the implementations counts each region's own (`implementation_stats`),
+so memory grows with the regions and the distinct material lists, never with the
+implementations; the store keeps the same figures written at publish (`catalog.store.figures`)
+and `region_stats` assembles a report from them, rolled up the tree the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from typing import Protocol
 
 from msgspec import Struct
 
 from .model import LEVELS, Implementation, Item, Region, Requirement, ServicePoint, requirements_of
 from .tree import lineage, subtree
+
+
+class Counted(Protocol):
+    """What the counts read of an implementation (the store counts lighter decodes of it)."""
+
+    @property
+    def online_depth(self) -> int: ...
+    @property
+    def visits(self) -> int: ...
+    @property
+    def promised_days(self) -> int: ...
+    @property
+    def statutory_days(self) -> int: ...
+    @property
+    def channels(self) -> Sequence[str] | None: ...
 
 
 class Counts(Struct, kw_only=True):
@@ -32,15 +49,16 @@ class Counts(Struct, kw_only=True):
     mobile: int = 0
     """掌上可办: the mobile app among its channels (revision 3)."""
 
-    def add(self, impl: Implementation) -> None:
-        self.implementations += 1
-        self.fully_online += impl.online_depth == 4
-        self.at_most_one_visit += impl.visits <= 1
-        self.no_visit += impl.visits == 0
-        self.at_once += impl.promised_days == 0
-        self.promised_days += impl.promised_days
-        self.statutory_days += impl.statutory_days
-        self.mobile += impl.channels is not None and "app" in impl.channels
+    def add(self, impl: Counted, by: int = 1) -> None:
+        """Count `impl` in (`by` -1: out, as a publish closes it)."""
+        self.implementations += by
+        self.fully_online += by * (impl.online_depth == 4)
+        self.at_most_one_visit += by * (impl.visits <= 1)
+        self.no_visit += by * (impl.visits == 0)
+        self.at_once += by * (impl.promised_days == 0)
+        self.promised_days += by * impl.promised_days
+        self.statutory_days += by * impl.statutory_days
+        self.mobile += by * (impl.channels is not None and "app" in impl.channels)
 
     def merge(self, other: Counts) -> None:
         for field in self.__struct_fields__:
@@ -112,26 +130,43 @@ def implementation_stats(
     """The counts of every region under `within` (all when None; the region itself included),
     in code order, with the `service_points` standing in each; the same per level (the levels
     present, national first); and each item's divergence over those regions' implementations
-    (most divergent first)."""
+    (most divergent first). The full recount, from every implementation."""
     kept = set(regions) if within is None else set(subtree(regions, within))
     own = {code: Counts() for code in kept}
-    total = {code: Counts() for code in kept}
-    chains: dict[str, list[str]] = {}
     lists: dict[str, set[tuple]] = {}
     counted: dict[str, int] = {}
     for impl in implementations:
         if impl.region not in kept:
             continue
         own[impl.region].add(impl)
-        chain = chains.get(impl.region)
-        if chain is None:
-            chain = chains[impl.region] = [c for c in lineage(regions, impl.region) if c in kept]
-        for code in chain:
-            total[code].add(impl)
         item = items.get(impl.item)
         if item is not None:
             lists.setdefault(impl.item, set()).add(material_list(requirements_of(impl, item)))
             counted[impl.item] = counted.get(impl.item, 0) + 1
+    divergence = {code: (counted[code], len(found)) for code, found in lists.items()}
+    return region_stats(regions, items, own, divergence, within, service_points)
+
+
+def region_stats(
+    regions: Mapping[str, Region],
+    items: Mapping[str, Item],
+    own: Mapping[str, Counts],
+    divergence: Mapping[str, tuple[int, int]],
+    within: str | None = None,
+    service_points: Mapping[str, ServicePoint] | None = None,
+) -> ImplementationStats:
+    """The report from each region's `own` counts (a region missing has none) and, per item,
+    (implementations, distinct material lists) over the regions under `within` (all when None):
+    totals rolled up the tree, levels, service points, items most divergent first."""
+    kept = set(regions) if within is None else set(subtree(regions, within))
+    total = {code: Counts() for code in kept}
+    for code in kept:
+        counts = own.get(code)
+        if counts is None or not counts.implementations:
+            continue
+        for up in lineage(regions, code):
+            if up in kept:
+                total[up].merge(counts)
     points = {code: 0 for code in kept}
     points_total = {code: 0 for code in kept}
     for point in (service_points or {}).values():
@@ -146,7 +181,7 @@ def implementation_stats(
             name=regions[code].name,
             level=regions[code].level,
             parent=regions[code].parent,
-            own=own[code],
+            own=own.get(code) or Counts(),
             total=total[code],
             service_points=points[code],
             service_points_total=points_total[code],
@@ -162,11 +197,45 @@ def implementation_stats(
         level.own.merge(row.own)
         level.service_points += row.service_points
     levels = [by_level[lv] for lv in LEVELS if lv in by_level]
-    divergence = [
-        ItemDivergence(
-            item=code, name=items[code].name, implementations=counted[code], material_lists=len(found)
-        )
-        for code, found in lists.items()
+    found = [
+        ItemDivergence(item=code, name=items[code].name, implementations=n, material_lists=m)
+        for code, (n, m) in divergence.items()
+        if code in items and n
     ]
-    divergence.sort(key=lambda d: (-d.material_lists, -d.implementations, d.item))
-    return ImplementationStats(regions=out, items=divergence, levels=levels)
+    found.sort(key=lambda d: (-d.material_lists, -d.implementations, d.item))
+    return ImplementationStats(regions=out, items=found, levels=levels)
+
+
+def rolled_divergence(
+    regions: Mapping[str, Region], at: Collection[str], rows: Iterable[tuple[str, str, Hashable]]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """Items' divergence at each region of `at` (`''`: the whole catalog) from their
+    implementations' (item, region, material list): (region, item) -> (implementations,
+    distinct material lists) over the region and every region under it. An implementation of
+    an unknown region counts nowhere, as in the recount."""
+    by_item: dict[str, tuple[dict[str, int], dict[str, set[Hashable]]]] = {}
+    chains: dict[str, list[str]] = {}
+    whole = "" in at
+    for item, region, key in rows:
+        chain = chains.get(region)
+        if chain is None:
+            chain = chains[region] = [c for c in lineage(regions, region) if c in at]
+            if whole and region in regions:
+                chain.append("")
+        held = by_item.get(item)
+        if held is None:
+            held = by_item[item] = ({}, {})
+        counted, lists = held
+        for code in chain:
+            found = lists.get(code)
+            if found is None:
+                lists[code] = {key}
+                counted[code] = 1
+            else:
+                found.add(key)
+                counted[code] += 1
+    return {
+        (code, item): (n, len(lists[code]))
+        for item, (counted, lists) in by_item.items()
+        for code, n in counted.items()
+    }

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import bisect
 from typing import Annotated
 
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
+from catalog.model import Level
+
+from ..lru import MISSING, BoundedLRU
 from ..problems import ErrorDetail, ProblemException
-from ..schemas import EffectiveItemPage, RegionNode, RegionOut, RegionTree
+from ..schemas import EffectiveItemPage, RegionEntry, RegionNode, RegionOut, RegionPage, RegionTree
 from ..services.reads import ReadsService
 from ..view import View, Views
 from .resource import Resource
@@ -40,9 +44,69 @@ async def snapshot_within(views: Views, region: str | None) -> View:
     return view
 
 
+_LEVELS: BoundedLRU[tuple[int, str, str | None], list[str]] = BoundedLRU(8)
+"""A version's regions of a level (None: all) in code order, sorted once, not per page."""
+
+
+def _of_level(snap: View, level: str | None) -> list[str]:
+    key = (snap.version, snap.tag, level)
+    found = _LEVELS.get(key)
+    if found is MISSING:
+        regions = snap.require().regions
+        found = sorted(c for c, r in regions.items() if level is None or r.level == level)
+        _LEVELS.put(key, found)
+    return found
+
+
 class RegionController(Resource, path="/regions", tag="regions", role="portal", public=True):
-    @get(summary="The region tree (000000 at the root)")
-    async def tree(self, views: NamedDependency[Views]) -> RegionTree:
+    @get(
+        summary="The region tree (000000 at the root), or one page of a level's or a parent's regions",
+        description="Without `level`, `parent`, `limit` or `after`: the whole tree, as before. With any "
+        "of them: a page of the regions of that level and/or directly under that parent, by code, each "
+        "with how many children it has; `next` is the following page's `after`.",
+    )
+    async def tree(
+        self,
+        views: NamedDependency[Views],
+        level: Annotated[Level | None, Parameter(description="only regions of this level")] = None,
+        parent: Annotated[
+            str | None, Parameter(min_length=1, max_length=16, description="only regions directly under it")
+        ] = None,
+        limit: Annotated[int | None, Parameter(ge=1, le=1000, description="page size (default 100)")] = None,
+        after: Annotated[
+            str | None, Parameter(min_length=1, max_length=16, description="a page's `next`")
+        ] = None,
+    ) -> RegionTree | RegionPage:
+        if level is None and parent is None and limit is None and after is None:
+            return await self._whole(views)
+        snap = await snapshot_within(views, parent)
+        catalog = snap.require()
+        if parent is not None:
+            codes = snap.children.get(parent, [])
+            if level is not None:
+                codes = [c for c in codes if catalog.regions[c].level == level]
+        else:
+            codes = _of_level(snap, level)
+        total = len(codes)
+        if after is not None:
+            codes = codes[bisect.bisect_right(codes, after) :]
+        size = 100 if limit is None else limit
+        page = codes[:size]
+        entries = [
+            RegionEntry(
+                code=c,
+                name=catalog.regions[c].name,
+                level=catalog.regions[c].level,
+                parent=catalog.regions[c].parent,
+                children=len(snap.children.get(c, ())),
+            )
+            for c in page
+        ]
+        return RegionPage(
+            total=total, limit=size, regions=entries, next=page[-1] if len(codes) > size else None
+        )
+
+    async def _whole(self, views: Views) -> RegionTree:
         snap = await views.snapshot()
         catalog = snap.require()
 

@@ -22,7 +22,8 @@ class VersionController(Resource, path="/versions", tag="versions", role="review
         "/{a:int}/diff/{b:int}",
         summary="What changed from version A to version B, paged",
         description="Per kind the keys added and removed and, for each changed record, the fields that "
-        "differ (old, new); `counts` has the totals per kind, `entries` one page (`kind` keeps one kind).",
+        "differ (old, new); `counts` has the totals per kind, `entries` one page (`kind` keeps one kind); "
+        "`next` is the following page's `after`, which reads it by key instead of counting `offset` records again.",
     )
     async def diff(
         self,
@@ -32,8 +33,13 @@ class VersionController(Resource, path="/versions", tag="versions", role="review
         kind: str | None = Parameter(default=None, max_length=16, description="only records of this kind"),
         limit: int = Parameter(default=100, ge=1, le=1000),
         offset: int = Parameter(default=0, ge=0, le=2_147_483_647),
+        after: str | None = Parameter(
+            default=None,
+            max_length=240,
+            description="a page's `next`: the page after it, found by key (`offset` is then ignored)",
+        ),
     ) -> DiffPage:
-        return await lifecycle.diff(a, b, kind=kind, limit=limit, offset=offset)
+        return await lifecycle.diff(a, b, kind=kind, limit=limit, offset=offset, after=after)
 
     @post(
         "/{version:int}/republish",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from litestar.exceptions import ValidationException
 
 from .. import schemas_lifecycle as sl
 from ..lru import MISSING, BoundedLRU
@@ -94,9 +95,13 @@ class LifecycleService(StoreService):
         rows = await self._run(self.store.versions)
         return sl.VersionList(versions=msgspec.convert(rows, list[sl.VersionOut], from_attributes=True))
 
-    async def diff(self, a: int, b: int, *, kind: str | None, limit: int, offset: int) -> sl.DiffPage:
+    async def diff(
+        self, a: int, b: int, *, kind: str | None, limit: int, offset: int, after: str | None = None
+    ) -> sl.DiffPage:
         """One page of what changed from version a to b: the counts (kept for the last
-        DIFF_CACHE pairs asked), then only the page's records read from the store."""
+        DIFF_CACHE pairs asked), then only the page's records read from the store — from
+        `offset`, or (`after`, a page's `next`) from the record past the one a page ended on,
+        which the database finds by its key however deep the page is."""
         from catalog.store.reads import CHANGES
 
         newest = await self._run(self.store.revision)
@@ -108,21 +113,28 @@ class LifecycleService(StoreService):
             counts = await self._run(self.store.diff_counts, a, b)
             self._diffs.put((a, b), counts)
         kinds = [k for k in counts if kind is None or k == kind]
+        segments = [(k, change) for k in kinds for change in CHANGES if counts[k][change]]
+        past: str | None = None
+        if after is not None:
+            at, _, past = after.partition(":")[2].partition(":")
+            cursor = (after.partition(":")[0], at)
+            if cursor not in segments:
+                raise ValidationException("翻页位置（after）无效，请从第一页重新开始。")
+            segments = segments[segments.index(cursor) :]
         entries: list[sl.DiffEntry] = []
-        skip, want = offset, limit
-        for k in kinds:
-            for change in CHANGES:
-                n = counts[k][change]
-                if skip >= n:
-                    skip -= n
-                    continue
-                if want == 0:
-                    break
-                take = min(n - skip, want)
-                found = await self._run(self.store.diff_segment, a, b, k, change, skip, take)
-                entries.extend(sl.DiffEntry(kind=k, key=key, change=change, fields=f) for key, f in found)
-                want -= take
-                skip = 0
+        skip, want = (offset, limit) if past is None else (0, limit)
+        for k, change in segments:
+            if want == 0:
+                break
+            n = counts[k][change]
+            if past is None and skip >= n:
+                skip -= n
+                continue
+            found = await self._run(self.store.diff_segment, a, b, k, change, skip, want, past)
+            skip, past = 0, None
+            entries.extend(sl.DiffEntry(kind=k, key=key, change=change, fields=f) for key, f in found)
+            want -= len(found)
+        last = entries[-1] if entries and want == 0 else None
         return sl.DiffPage(
             old=a,
             new=b,
@@ -131,6 +143,7 @@ class LifecycleService(StoreService):
             offset=offset,
             counts={k: sl.DiffCounts(**c) for k, c in counts.items()},
             entries=entries,
+            next=None if last is None else f"{last.kind}:{last.change}:{last.key}",
         )
 
     async def republish(self, version: int, *, by: str, note: str) -> PublishResult:

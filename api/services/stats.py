@@ -1,8 +1,9 @@
-"""The statistics report over HTTP: one streamed pass over the newest version's implementations
-— a region's subtree only, through the region index, when a region is asked (never the whole
-catalog in memory) and the bundle checks report's rows (each distinct case
-composed once, shared with `GET /checks`); and the digitisation advisor (`GET /advice`). Kept per (version, bundles revision, region) for the
-last `KEEP` regions asked; a publish or a bundle write moves the key."""
+"""The statistics report over HTTP: the figures the publish wrote with the version (a region's
+counts and its items' material lists: an indexed read, `Store.figures`) — or, for a version
+published before figures were kept, one streamed pass over its implementations in the region's
+subtree — with the bundle checks report's rows (each distinct case composed once, shared with
+`GET /checks`); and the digitisation advisor (`GET /advice`). Kept per (version, bundles
+revision, region) for the last `KEEP` regions asked; a publish or a bundle write moves the key."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class StatsService:
         self._advice: tuple[tuple[int, int, str], Advice] | None = None
 
     async def report(self, view: View, region: str | None) -> Stats:
-        from bundler.stats import stats
+        from bundler.stats import stats, with_bundles
         from catalog.tree import subtree
 
         from .errors import unknown_region
@@ -53,6 +54,9 @@ class StatsService:
             within = None if region is None else subtree(catalog.regions, region)
 
             def compute() -> Stats:
+                figures = store.figures(view.version, catalog, region)
+                if figures is not None:
+                    return with_bundles(catalog, figures, rows, revision=view.version, region=region)
                 impls = store.implementations_within(view.version, within)
                 return stats(catalog, impls, rows, revision=view.version, region=region)
 

@@ -37,7 +37,7 @@ from ..model import Bundle, Catalog, Implementation, Region, ServicePoint
 from ..words import ROLES
 from . import audit as audits
 from . import bundles as bundle_writes
-from . import reads, review_queue, sheets, submissions, tokens
+from . import figures, reads, review_queue, sheets, submissions, tokens
 from .audit import AuditEvent
 from .bundles import BundleExists, BundleNotFound, StoredBundle, VersionConflict
 from .engine import connect
@@ -53,6 +53,7 @@ from .tokens import Caller
 
 if TYPE_CHECKING:
     from ..sheet import Format, Sheet
+    from ..stats import ImplementationStats
     from .cases import CaseStore
 
 __all__ = [
@@ -230,11 +231,12 @@ class Store:
             return reads.diff_counts(conn, a, b)
 
     def diff_segment(
-        self, a: int, b: int, kind: str, change: str, offset: int, limit: int
+        self, a: int, b: int, kind: str, change: str, offset: int, limit: int, after: str | None = None
     ) -> list[tuple[str, Any]]:
-        """One page of a kind's added, removed or changed records: (key, changed fields or None)."""
+        """One page of a kind's added, removed or changed records, keys past `after`: (key,
+        changed fields or None)."""
         with self._read(max(a, b)) as conn:
-            return reads.diff_segment(conn, a, b, kind, change, offset, limit)
+            return reads.diff_segment(conn, a, b, kind, change, offset, limit, after)
 
     def versions(self) -> list[VersionInfo]:
         with self._read() as conn:
@@ -338,6 +340,21 @@ class Store:
     def conformity(self, version: int) -> list[Conformity]:
         with self._read(version) as conn:
             return reads.conformity(conn, version)
+
+    def figures(self, version: int, catalog: Catalog, region: str | None) -> ImplementationStats | None:
+        """The implementations' statistics of `version` (`catalog`: its small records) for
+        `region` and those under it (None: all), read from the figures written at publish; None
+        for a version published before figures were kept (count its implementations instead)."""
+        from ..stats import region_stats
+        from ..tree import subtree
+
+        with self._read(version) as conn:
+            if not figures.kept(conn, version):
+                return None
+            within = None if region is None else subtree(catalog.regions, region)
+            own = figures.region_figures(conn, version, within)
+            divergence = figures.item_figures(conn, version, catalog, region)
+        return region_stats(catalog.regions, catalog.items, own, divergence, region, catalog.service_points)
 
     def item_counts(self, version: int) -> dict[str, int]:
         with self._read(version) as conn:

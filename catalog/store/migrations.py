@@ -120,6 +120,21 @@ def _6_record_region(conn: Connection) -> None:
         )
 
 
+def _7_figures(conn: Connection) -> None:
+    """Statistics' figures (`figures`), counted for the newest version of a store that has one
+    (older versions' statistics are counted from their implementations, as before)."""
+    from . import figures, reads
+    from .schema import ItemFiguresRow, RegionFiguresRow
+
+    for row in (RegionFiguresRow, ItemFiguresRow):
+        row.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    if _columns(conn, "onething_state") is None:
+        return
+    newest = reads.heads(conn)[0]
+    if newest and conn.execute(sa.select(RegionFiguresRow.region).limit(1)).first() is None:
+        figures.count_all(conn, newest, reads.dictionaries(conn, newest))
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _1_refuse_the_first_store,
     _2_token_region,
@@ -127,6 +142,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _4_sqlite_current_index,
     _5_rolled_figures,
     _6_record_region,
+    _7_figures,
 )
 """Migration n is `MIGRATIONS[n - 1]`."""
 

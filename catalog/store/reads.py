@@ -585,17 +585,31 @@ def diff_counts(conn: Connection, a: int, b: int) -> dict[str, dict[str, int]]:
 
 
 def diff_segment(
-    conn: Connection, a: int, b: int, kind: str, change: str, offset: int, limit: int
+    conn: Connection,
+    a: int,
+    b: int,
+    kind: str,
+    change: str,
+    offset: int,
+    limit: int,
+    after: str | None = None,
 ) -> list[tuple[str, Any]]:
     """One page of a kind's added, removed or changed records, by key: (key, the fields that
-    differ — {field: [old, new]} — for a changed one, else None). Implementations are read a
+    differ — {field: [old, new]} — for a changed one, else None), from the key past `after`
+    (keyset: the database goes straight to it) and `offset` more. Implementations are read a
     page at a time: a diff of a million changes is never in memory at once."""
     from .publish.rule import field_changes
 
     if kind != "implementation":
-        return _small_diff(conn, a, b).get((kind, change), [])[offset : offset + limit]
+        found = _small_diff(conn, a, b).get((kind, change), [])
+        if after is not None:
+            found = [entry for entry in found if entry[0] > after]
+        return found[offset : offset + limit]
     query = _implementation_diff(a, b, change)
-    rows = conn.execute(query.order_by(query.selected_columns[0]).limit(limit).offset(offset))
+    key = query.selected_columns[0]
+    if after is not None:
+        query = query.where(key > after)
+    rows = conn.execute(query.order_by(key).limit(limit).offset(offset))
     # A line only written differently is not a change: the store keeps the old row then (and
     # an old version published again brings its rows' bytes back), so other bytes differ in
     # some field.

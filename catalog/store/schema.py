@@ -185,6 +185,41 @@ class ItemCountRow(Base):
     implementations: Mapped[int]
 
 
+class RegionFiguresRow(Base):
+    """A region's own implementations counted as leaders' figures are (`catalog.stats.Counts`),
+    over the versions the counts held: a publish closes the rows of the regions where something
+    moved and writes their new counts, so statistics read counts, not implementations."""
+
+    __tablename__ = "catalog_region_figures"
+    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    valid_from: Mapped[int] = mapped_column(primary_key=True)
+    valid_to: Mapped[int | None] = mapped_column(index=True)
+    implementations: Mapped[int]
+    fully_online: Mapped[int]
+    at_most_one_visit: Mapped[int]
+    no_visit: Mapped[int]
+    at_once: Mapped[int]
+    promised_days: Mapped[int] = mapped_column(sa.BigInteger)
+    statutory_days: Mapped[int] = mapped_column(sa.BigInteger)
+    mobile: Mapped[int]
+
+
+class ItemFiguresRow(Base):
+    """Per region with regions under it (`''`: the whole catalog) and item, over the versions it
+    held: the implementations of the item in the region's subtree and how many distinct material
+    lists they keep (无差别受理). A region with none under it is read from its implementations."""
+
+    __tablename__ = "catalog_item_figures"
+    region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    valid_from: Mapped[int] = mapped_column(primary_key=True)
+    valid_to: Mapped[int | None]
+    implementations: Mapped[int]
+    material_lists: Mapped[int]
+
+    __table_args__ = (sa.Index("ix_item_figures_item", "item", "valid_to"),)
+
+
 class BundleRow(Base):
     """A bundle as designers keep it: the record and its edit counter."""
 

@@ -45,7 +45,7 @@ def open_version(args: argparse.Namespace, command: str):
 
 def run_stats(args: argparse.Namespace) -> int:
     from api.view import slice_of
-    from bundler.stats import bundle_rows, stats
+    from bundler.stats import bundle_rows, stats, with_bundles
     from catalog.tree import subtree
 
     opened = open_version(args, "stats")
@@ -63,10 +63,14 @@ def run_stats(args: argparse.Namespace) -> int:
                 rows[bundle_id] = bundle_rows(slice_of(store, catalog, version, bundle.items, None), bundle)
                 if progress:
                     progress(n, len(catalog.bundles))
-        with counter("reading implementations", "implementations") as progress:
-            within = None if args.region is None else subtree(catalog.regions, args.region)
-            impls = store.implementations_within(version, within)
-            report = stats(catalog, _told(impls, progress), rows, revision=version, region=args.region)
+        figures = store.figures(version, catalog, args.region)  # written at publish
+        if figures is not None:
+            report = with_bundles(catalog, figures, rows, revision=version, region=args.region)
+        else:  # a version published before figures were kept
+            with counter("reading implementations", "implementations") as progress:
+                within = None if args.region is None else subtree(catalog.regions, args.region)
+                impls = store.implementations_within(version, within)
+                report = stats(catalog, _told(impls, progress), rows, revision=version, region=args.region)
     finally:
         store.dispose()
     if args.json:

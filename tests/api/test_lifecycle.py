@@ -341,6 +341,18 @@ def test_a_diff_is_read_a_page_at_a_time_and_pages_add_up_to_the_whole(db_url, t
                 if offset >= page["total"]:
                     break
             assert got == expected
+            got, after = [], None  # the same by key: each page's `next` to the page after it
+            while True:
+                query = f"limit={limit}" + ("" if after is None else f"&after={after}")
+                page = api.get(f"/versions/1/diff/2?{query}", role="reviewer").json()
+                got.extend(page["entries"])
+                after = page["next"]
+                if after is None:
+                    break
+                assert len(page["entries"]) == limit
+            assert got == expected
+        bad = api.get("/versions/1/diff/2?after=item:moved:x", role="reviewer")
+        assert bad.status_code == 400 and "after" in bad.text
         region_only = api.get("/versions/1/diff/2?kind=region&limit=1000", role="reviewer").json()
         assert region_only["entries"] == [e for e in expected if e["kind"] == "region"]
     streamed = onething("diff", "1", "2", "--db", db_url, "--json")

@@ -45,6 +45,27 @@ def test_region_tree(api):
     assert [c["code"] for c in nx["children"][0]["children"]] == ["640104", "640105"]
 
 
+def test_regions_by_level_or_parent_come_a_page_at_a_time(api):
+    """`level` and `parent` page the regions by code (`next` to the page after); the tree
+    without them is as before."""
+    counties = api.get("/regions?level=county&limit=1").json()
+    assert counties["total"] == 3 and counties["limit"] == 1
+    got = [r["code"] for r in counties["regions"]]
+    while counties["next"] is not None:
+        counties = api.get(f"/regions?level=county&limit=1&after={counties['next']}").json()
+        got.extend(r["code"] for r in counties["regions"])
+    assert got == ["640104", "640105", "640202"]
+    under = api.get("/regions?parent=640000").json()
+    assert under["regions"] == [
+        {"code": "640100", "name": under["regions"][0]["name"], "level": "city", "parent": "640000", "children": 2},
+        {"code": "640200", "name": under["regions"][1]["name"], "level": "city", "parent": "640000", "children": 1},
+    ]
+    assert under["next"] is None and under["total"] == 2
+    assert api.get("/regions?parent=640100&level=city").json()["regions"] == []
+    assert api.get("/regions?parent=999999").status_code == 404
+    assert api.get("/regions?level=planet").status_code == 400
+
+
 def test_one_region_has_its_path(api):
     r = api.get("/regions/640104")
     assert r.json()["path"] == ["640104", "640100", "640000", "000000"]

@@ -96,6 +96,8 @@ def test_kill_minus_9_leaves_the_old_or_the_new_version(db_url, versions):
             "catalog_finding",
             "catalog_conformity",
             "catalog_item_count",
+            "catalog_region_figures",
+            "catalog_item_figures",
             "catalog_review",
             "bundle",
         ):

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from ...apart import Apart
 from ...load import BOM, gc_paused
 from ...validate import PROGRESS_EVERY
+from ..figures import Figures, Tally
 from ..schema import IMPLEMENTATION_COLUMNS, ImplementationRow, implementation_indexes
 from .bulk import BulkLoader, duplicates, postgres, unique
 from .rule import Touched
@@ -48,24 +49,23 @@ class NotFirst(Exception):
     """The store was not empty after all (a publish committed meanwhile)."""
 
 
-class _Line(msgspec.Struct):
-    """What loading needs of a line; whether the line is right is the validation's to say."""
+class _Line(Figures):
+    """What loading needs of a line, its figures too; whether the line is right is the
+    validation's to say."""
 
     kind: str = ""
     code: str = ""
-    item: str = ""
-    region: str = ""
 
 
 _line = msgspec.json.Decoder(_Line).decode
 
 
 def _load(
-    conn: Connection, path: str | Path, version: int, progress: Callable[[int], None] | None
+    conn: Connection, path: str | Path, version: int, progress: Callable[[int], None] | None, tally: Tally
 ) -> dict[str, int]:
     """Every implementation line into the table as it was submitted (it decodes to the same
-    record; export gives it back); returns how many each item has. A line that does not
-    decode is left to the validation, whose finding refuses the publish."""
+    record; export gives it back), counted in `tally`; returns how many each item has. A line
+    that does not decode is left to the validation, whose finding refuses the publish."""
     per_item: dict[str, int] = {}
     rows = BulkLoader(conn, TABLE.name, IMPLEMENTATION_COLUMNS, frozen=True)
     add, text = rows.add, rows.text
@@ -85,6 +85,7 @@ def _load(
                 code = line.code
                 level = code[18:19]
                 per_item[line.item] = per_item.get(line.item, 0) + 1
+                tally.add(line)
                 add(
                     version,
                     code,
@@ -123,8 +124,9 @@ def publish_first(
         if postgres(conn):  # emptied in this transaction, so the rows can be written frozen
             conn.exec_driver_sql(f"TRUNCATE {TABLE.name}")
         with Apart(path, "validate") as validation:
+            tally = Tally()
             with phase("loading"):
-                per_item = _load(conn, path, version, progress)
+                per_item = _load(conn, path, version, progress, tally)
             with phase("waiting for the validation"):
                 catalog, report = validation.one()
         errors = [f for f in report.findings if f.severity == "error"]
@@ -143,6 +145,8 @@ def publish_first(
             added = write_small(conn, catalog, version, touched)[0]
             bundles, _, kept = write_bundles(conn, catalog, touched, take=take_bundles)
             write_findings(conn, catalog, report.findings, version)
+        with phase("writing the figures"):
+            tally.write(conn, version, catalog)
         return write_version(
             conn,
             version,

@@ -38,6 +38,7 @@ from ...rules.graph import orphan_findings
 from ...validate import PROGRESS_EVERY, Run, decode_line
 from ...wording import named, spaced
 from .. import reads
+from ..figures import RegionDeltas, figures_of, recount_items
 from ..reads import implementation_decoder
 from ..schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
 from .bulk import BulkLoader, duplicates, index_stage, postgres, temp_table
@@ -168,6 +169,11 @@ class _Changes:
         self.replaced = 0
         self.new = 0
         """Lines whose code no held implementation has."""
+        self.figures = RegionDeltas()
+        """What the rows written and closed add to and take from their regions' counts."""
+        self.listed: set[str] = set()
+        """Items an implementation was added to, removed from or moved within (another region or
+        material list): their material lists are counted again."""
 
 
 def publish_changes(
@@ -254,6 +260,8 @@ def publish_changes(
                         raise Refused(refused)
                     needs_review = flag(conn, version, touched)
                 conformity = _conformity(conn, version, changes, structural)
+            with phase("figures"):
+                _figures(conn, version, catalog, touched, changes)
             added = small[0] + bundles[0] + changes.inserted - changes.replaced
             changed = small[1] + bundles[1] + changes.replaced
             return write_version(
@@ -331,16 +339,22 @@ def _write_candidates(
             old = current.get(code)
             if old is None:
                 changes.new += 1
+                changes.listed.add(obj.item)
             else:
-                if implementation_decoder.decode(old[0]) == obj:
+                before = implementation_decoder.decode(old[0])
+                if before == obj:
                     continue  # the same record, written differently
                 closing.append(code)
+                changes.figures.add(before, before.region, -1)
+                if (before.item, before.region, before.materials) != (obj.item, obj.region, obj.materials):
+                    changes.listed.update((before.item, obj.item))
                 changes.items[old[1]] = changes.items.get(old[1], 0) - 1
                 changes.regions.add(old[2])
             validate(line, obj)
             changes.processed.add(code)
             changes.items[obj.item] = changes.items.get(obj.item, 0) + 1
             changes.regions.add(obj.region)
+            changes.figures.add(obj, obj.region)
             new.append((code, digest(raw), obj, line, raw))
         if closing:
             conn.execute(
@@ -376,14 +390,16 @@ def _remove(
         sa.update(t)
         .where(t.c.valid_to.is_(None), ~sa.exists().where(s.c.code == t.c.code))
         .values(valid_to=version)
-        .returning(t.c.item, t.c.region)
+        .returning(t.c.item, t.c.region, t.c.body)
     )
     if within is not None:
         query = query.where(t.c.region.in_(sorted(within)))
     gone = conn.execute(query).all()
-    for item, region in gone:
+    for item, region, body in gone:
         changes.items[item] = changes.items.get(item, 0) - 1
         changes.regions.add(region)
+        changes.figures.add(figures_of(body), region, -1)
+        changes.listed.add(item)
     return len(gone)
 
 
@@ -488,6 +504,20 @@ def _known(run: Run, catalog: Catalog, bundles: list[tuple[str, str, int, int | 
             run.record(catalog.line_of(KIND[type(record)], key), record)
     for _, body, _, line in bundles:
         run.record(line, bundle_decoder.decode(body))
+
+
+def _figures(conn: Connection, version: int, catalog: Catalog, touched: Touched, changes: _Changes) -> None:
+    """The regions' counts moved by what was written and closed; the material lists counted again
+    of the items whose implementations came, went or moved to another region or list, or whose
+    own list changed — of every item, when the region tree changed."""
+    changes.figures.write(conn, version)
+    small = touched.small | touched.removed
+    if any(kind == "region" for kind, _ in small):
+        recount_items(conn, version, catalog, None)
+        return
+    items = changes.listed | {key for kind, key in small if kind == "item"}
+    if items:
+        recount_items(conn, version, catalog, items)
 
 
 def _conformity(conn: Connection, version: int, changes: _Changes, everywhere: bool) -> list[Conformity]:
