@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from casework import FINAL, CaseRecord, Figures, Rating, RectificationFigures, TaskRecord
@@ -128,26 +128,42 @@ def scopes(region: str) -> tuple[str, ...]:
     return tuple(region[:n] for n in LEVEL_LENGTHS if n <= len(region))
 
 
-def _roll(key: Key) -> list[Rolled]:
+@functools.lru_cache(maxsize=4096)
+def _roll(key: Key) -> tuple[Rolled, ...]:
+    """The stored rows one key is counted in (kept: a day's hand-ins repeat their keys)."""
     day, region, bundle, item, agency = key
     month = day.replace(day=1)
-    return [
+    return tuple(
         (scope, item, agency, span, start, bundle)
         for scope in scopes(region)
         for span, start in (("d", day), ("m", month))
-    ]
+    )
+
+
+_COLUMN = {c: i for i, c in enumerate(COUNTERS)}
 
 
 class Rows:
     """A contribution as the stored rows it adds to: rolled keys → counts (zeros left out)."""
 
     def __init__(self, delta: Contribution) -> None:
-        self.tally: dict[Rolled, Counter[str]] = {}
+        by_key: dict[Key, list[int]] = {}
+        for (key, column), n in delta.tally.items():
+            counts = by_key.get(key)
+            if counts is None:
+                counts = by_key[key] = [0] * len(COUNTERS)
+            counts[_COLUMN[column]] += n
+        self.tally: dict[Rolled, list[int]] = {}
+        for key, counts in by_key.items():
+            for rolled in _roll(key):
+                held = self.tally.get(rolled)
+                if held is None:
+                    self.tally[rolled] = counts.copy()
+                else:
+                    for i, n in enumerate(counts):
+                        held[i] += n
         self.due: Counter[tuple[Rolled, date]] = Counter()
         self.days: Counter[tuple[Rolled, int]] = Counter()
-        for (key, column), n in delta.tally.items():
-            for rolled in _roll(key):
-                self.tally.setdefault(rolled, Counter())[column] += n
         for (key, due), n in delta.due.items():
             for rolled in _roll(key):
                 self.due[rolled, due] += n
@@ -157,11 +173,7 @@ class Rows:
 
     def each(self) -> tuple[list[tuple[Any, ...]], ...]:
         """The rows of each of `TABLES` (keys, then counters), in key order, zeros left out."""
-        tally = [
-            (*rolled, *(self.tally[rolled][c] for c in COUNTERS))
-            for rolled in sorted(self.tally)
-            if any(self.tally[rolled].values())
-        ]
+        tally = [(*rolled, *counts) for rolled, counts in sorted(self.tally.items()) if any(counts)]
         due = [(*rolled, day, n) for (rolled, day), n in sorted(self.due.items()) if n]
         days = [(*rolled, took, n) for (rolled, took), n in sorted(self.days.items()) if n]
         return tally, due, days
@@ -213,9 +225,7 @@ def add(conn: Connection, delta: Contribution) -> None:
     """Add a contribution's counts to the counter rows (one upsert per table, in the caller's
     transaction), in key order so that two writers never deadlock on them."""
     pg = conn.dialect.name == "postgresql"
-    for rows, pg_upsert, sqlite_upsert in zip(
-        Rows(delta).each(), _PG_UPSERTS, _SQLITE_UPSERTS, strict=True
-    ):
+    for rows, pg_upsert, sqlite_upsert in zip(Rows(delta).each(), _PG_UPSERTS, _SQLITE_UPSERTS, strict=True):
         if not rows:
             continue
         if pg:

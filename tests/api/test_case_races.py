@@ -47,7 +47,6 @@ def test_hand_ins_at_once_get_distinct_serials(c):
     assert c.api.client.get("/stats/cases").json()["cases"] == 12
 
 
-
 def test_two_instances_number_cases_apart_and_a_quiet_day_stays_dense(c):
     """Two stores on one database (two processes, two instances) hand out serials from blocks
     each reserves: never the same id, and one instance alone numbers a day from 0001 without
@@ -65,9 +64,11 @@ def test_two_instances_number_cases_apart_and_a_quiet_day_stays_dense(c):
         ]
         with ThreadPoolExecutor(6) as pool:
             ids += pool.map(
-                lambda n: stores[n % 2]
-                .create(hand_in, plan, revision=1, today=day, calendar=calendar)
-                .loaded.case.id,
+                lambda n: (
+                    stores[n % 2]
+                    .create(hand_in, plan, revision=1, today=day, calendar=calendar)
+                    .loaded.case.id
+                ),
                 range(40),
             )
         assert len(set(ids)) == 80 and all(i.startswith("640104-20261204-") for i in ids)
