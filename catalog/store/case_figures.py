@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from casework import FINAL, CaseRecord, Figures, Rating, RectificationFigures, TaskRecord
@@ -140,19 +140,18 @@ def _roll(key: Key) -> tuple[Rolled, ...]:
     )
 
 
-_COLUMN = {c: i for i, c in enumerate(COUNTERS)}
-
-
 class Rows:
-    """A contribution as the stored rows it adds to: rolled keys → counts (zeros left out)."""
+    """A contribution as the stored rows it adds to: rolled keys → counts (zeros left out), the
+    tally's in the order of `counters` (the cases' or the rectifications' columns)."""
 
-    def __init__(self, delta: Contribution) -> None:
+    def __init__(self, delta: Contribution, counters: tuple[str, ...] = COUNTERS) -> None:
+        column = {c: i for i, c in enumerate(counters)}
         by_key: dict[Key, list[int]] = {}
-        for (key, column), n in delta.tally.items():
+        for (key, name), n in delta.tally.items():
             counts = by_key.get(key)
             if counts is None:
-                counts = by_key[key] = [0] * len(COUNTERS)
-            counts[_COLUMN[column]] += n
+                counts = by_key[key] = [0] * len(counters)
+            counts[column[name]] += n
         self.tally: dict[Rolled, list[int]] = {}
         for key, counts in by_key.items():
             for rolled in _roll(key):
@@ -434,13 +433,7 @@ def rectified(row: Mapping[Any, Any]) -> Contribution:
 
 def rectification_rows(delta: Contribution) -> tuple[list[tuple[Any, ...]], ...]:
     """The rows of each of `RECTIFICATION_TABLES` a contribution adds to, as `Rows.each`."""
-    rolled = Rows(delta)
-    states = [
-        (*key, *(counts[s] for s in RECTIFICATION_STATES))
-        for key, counts in sorted(rolled.tally.items())
-        if any(counts.values())
-    ]
-    due = [(*key, day, n) for (key, day), n in sorted(rolled.due.items()) if n]
+    states, due, _ = Rows(delta, RECTIFICATION_STATES).each()
     return states, due
 
 
