@@ -9,6 +9,10 @@ associated data) and every read of it writes an audit line (`audit_event`, actio
 Events on one case are ordered by a row lock on the case (`moves`), taken before anything is
 read; an event's `key` is unique per task, and the same key again returns the first answer.
 
+A hand-in's writes are one round trip on PostgreSQL (pipelined with the COMMIT): its case's
+serial comes from a block this process reserved before (`Serials`), and the figures' counters
+are one statement per table (`case_figures.add`).
+
 `CaseStore.listeners`: functions called inside each writing transaction with the tasks whose
 state changed (created ones included), each with its `seq` — where a transactional outbox
 (NATS, §7.2 push) writes its rows; `CaseStore.committed`: functions called once such a
