@@ -9,6 +9,10 @@ associated data) and every read of it writes an audit line (`audit_event`, actio
 Events on one case are ordered by a row lock on the case (`moves`), taken before anything is
 read; an event's `key` is unique per task, and the same key again returns the first answer.
 
+A hand-in's writes are one round trip on PostgreSQL (pipelined with the COMMIT): its case's
+serial comes from a block this process reserved before (`Serials`), and the figures' counters
+are one statement per table (`case_figures.add`).
+
 `CaseStore.listeners`: functions called inside each writing transaction with the tasks whose
 state changed (created ones included), each with its `seq` — where a transactional outbox
 (NATS, §7.2 push) writes its rows; `CaseStore.committed`: functions called once such a
@@ -18,6 +22,7 @@ transaction has committed (the relay's wake-up, `api.relay`).
 from __future__ import annotations
 
 import hmac
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
@@ -118,6 +123,7 @@ class CaseStore:
     def __init__(self, engine: sa.Engine, sealer: Sealer | None = None):
         self.engine = engine
         self.sealer = sealer
+        self.serials = Serials(engine)
         self.listeners: list[Listener] = []
         self.committed: list[Callable[[], None]] = []
         """Called after a transaction that told the listeners has committed (a relay's wake-up)."""
@@ -163,9 +169,9 @@ class CaseStore:
         """A checked hand-in becomes a case with its tasks, in one transaction."""
         sealer = self._sealer()
         access = new_access_code()
+        serial = self.serials.next(hand_in.region, today)  # before the transaction: see `Serials`
         with self._write() as conn:
-            serial = _next_serial(conn, hand_in.region, today)
-            _batch(conn)  # the rest is writes: sent with the COMMIT
+            _batch(conn)  # all of it is writes: sent with the COMMIT
             case_id = f"{hand_in.region}-{today:%Y%m%d}-{serial:04d}"
             case, tasks = open_case(
                 case_id,
@@ -572,19 +578,49 @@ key, which no caller reads (and a statement sent by `_batch` could not)."""
 
 def _serial_upsert(dialect: Any) -> Any:
     stmt = dialect.insert(CaseSerialRow).values(
-        region=sa.bindparam("region"), day=sa.bindparam("day"), counter=1
+        region=sa.bindparam("region"), day=sa.bindparam("day"), counter=sa.bindparam("size")
     )
     return stmt.on_conflict_do_update(
-        index_elements=["region", "day"], set_={"counter": CaseSerialRow.counter + 1}
+        index_elements=["region", "day"], set_={"counter": CaseSerialRow.counter + stmt.excluded.counter}
     ).returning(CaseSerialRow.counter)
 
 
-_NEXT_SERIAL = {"postgresql": _serial_upsert(postgresql), "sqlite": _serial_upsert(sqlite)}
+_RESERVE = {"postgresql": _serial_upsert(postgresql), "sqlite": _serial_upsert(sqlite)}
 
 
-def _next_serial(conn: Connection, region: str, day: date) -> int:
-    stmt = _NEXT_SERIAL[conn.dialect.name]
-    return int(conn.execute(stmt, {"region": region, "day": day}).scalar_one())
+class Serials:
+    """A case's serial within its region and hand-in day, handed out from blocks this process
+    reserves in the store (`case_serial`), so that a hand-in does not wait for a round trip of
+    its own to number its case. A block is reserved in a transaction of its own and committed
+    at once: serials are unique across processes and instances (blocks never overlap) whatever
+    becomes of the hand-ins. The blocks double from 1 up to MOST for a region and day, so a
+    quiet county's ids stay dense (0001, 0002, …) and a busy one reserves once per MOST cases;
+    a serial is lost when its hand-in fails or the process ends (gaps, never repeats).
+
+    `next` is called outside any transaction: on SQLite the reservation's write waits for the
+    database's lock, which a transaction waiting on this object's lock would hold."""
+
+    MOST = 64
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, date], tuple[int, int, int]] = {}
+        """(region, day) -> (next serial, last serial of the block, the block's size)."""
+
+    def next(self, region: str, day: date) -> int:
+        with self._lock:
+            serial, last, size = self._held.get((region, day), (1, 0, 0))
+            if serial > last:
+                size = min(2 * size or 1, self.MOST)
+                with self.engine.begin() as conn:
+                    stmt = _RESERVE[conn.dialect.name]
+                    last = int(conn.execute(stmt, {"region": region, "day": day, "size": size}).scalar_one())
+                serial = last - size + 1
+                if any(held_day != day for _, held_day in self._held):  # a new day: the rest is past
+                    self._held = {k: v for k, v in self._held.items() if k[1] == day}
+            self._held[region, day] = (serial + 1, last, size)
+            return serial
 
 
 def _batch(conn: Connection) -> None:

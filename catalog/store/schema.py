@@ -365,7 +365,8 @@ class CaseRow(Base):
 
 
 class CaseSerialRow(Base):
-    """The last serial of a region's cases of a day (the readable id's last part)."""
+    """The last serial reserved for a region's cases of a day (the readable id's last part; handed
+    out by each process from the blocks it reserves, `catalog.store.cases.Serials`)."""
 
     __tablename__ = "case_serial"
     region: Mapped[str] = mapped_column(sa.String(16), primary_key=True)

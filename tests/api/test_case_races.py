@@ -47,6 +47,42 @@ def test_hand_ins_at_once_get_distinct_serials(c):
     assert c.api.client.get("/stats/cases").json()["cases"] == 12
 
 
+def test_two_instances_number_cases_apart_and_a_quiet_day_stays_dense(c):
+    """Two stores on one database (two processes, two instances) hand out serials from blocks
+    each reserves: never the same id, and one instance alone numbers a day from 0001 without
+    gaps."""
+    from catalog.store import Store
+
+    hand_in, plan, calendar = _plan(c, newborn())
+    other = Store(c.api.store.url).cases
+    stores = [c.api.store.cases, other]
+    try:
+        day = date(2026, 12, 4)
+        ids = [
+            stores[n % 2].create(hand_in, plan, revision=1, today=day, calendar=calendar).loaded.case.id
+            for n in range(40)
+        ]
+        with ThreadPoolExecutor(6) as pool:
+            ids += pool.map(
+                lambda n: (
+                    stores[n % 2]
+                    .create(hand_in, plan, revision=1, today=day, calendar=calendar)
+                    .loaded.case.id
+                ),
+                range(40),
+            )
+        assert len(set(ids)) == 80 and all(i.startswith("640104-20261204-") for i in ids)
+        alone = [
+            other.create(hand_in, plan, revision=1, today=date(2026, 12, 7), calendar=calendar).loaded.case.id
+            for _ in range(5)
+        ]
+        assert alone == [f"640104-20261207-{n:04d}" for n in range(1, 6)]
+        assert c.api.client.get("/stats/cases").json()["cases"] == 85
+        assert stored_counters(c) == recounted(c)
+    finally:
+        other.engine.dispose()
+
+
 def test_the_same_key_at_once_applies_once_and_the_counters_equal_a_recount(c):
     case = c.hand_in().json()
     store = c.api.store.cases
