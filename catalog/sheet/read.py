@@ -77,9 +77,9 @@ class Sheet:
     implementations: int = 0
     findings: list[SheetFinding] = field(default_factory=list)
     origin: Origin = field(default_factory=lambda: Origin(None))
-    service_points: list[ServicePoint] | None = None
-    """The 服务场所 worksheet's points, in row order; None: the sheet has no such worksheet (a
-    CSV, or a workbook written before it existed)."""
+    service_points: dict[int, ServicePoint] | None = None
+    """The 服务场所 worksheet's points by row number, in row order; None: the sheet has no such
+    worksheet (a CSV, or a workbook written before it existed)."""
 
     @property
     def ok(self) -> bool:
@@ -701,14 +701,14 @@ class _Points:
             )
         )
 
-    def read(self) -> list[ServicePoint]:
+    def read(self) -> dict[int, ServicePoint]:
         rows = self.book.rows(POINTS_SHEET)
         first = next(rows, None)
         header = first[1] if first is not None and first[0] == 1 else []
         if first is not None and first[0] != 1:
             rows = itertools.chain([first], rows)
         placed = self.header(header)
-        points: list[ServicePoint] = []
+        points: dict[int, ServicePoint] = {}
         if placed is None:
             for _ in rows:
                 pass
@@ -731,7 +731,7 @@ class _Points:
                 )
                 continue
             seen[point.id] = number
-            points.append(point)
+            points[number] = point
         for _ in rows:  # the merged ranges come after the rows
             pass
         for (r0, c0), (r1, c1) in self.book.merged:
