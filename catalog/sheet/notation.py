@@ -1,4 +1,5 @@
-"""How one requirement is written in one 材料n cell, and read back exactly.
+"""How one requirement is written in one 材料n cell (and a window in a 窗口n cell), and read back
+exactly.
 
     名称A／名称B【非必需】【容缺】【情形：经营场所=租赁、自有；持卡=是】
     req：名称A／名称B【情形：premises=lease】   (the ids: written when the names are not enough,
@@ -13,8 +14,12 @@
   situations it applies in: question = answers (、 between answers, ； between questions),
   by the question's and answers' own words (written so when they read back) or by id.
 
-Order is kept everywhere (requirements, alternatives, questions, answers), so a sheet read
-back gives the very records it was written from.
+A service point's window (窗口n) is written the same way:
+
+    一件事综合窗口【一件事：newborn、retire】【事项：000100035000】
+
+Order is kept everywhere (requirements, alternatives, questions, answers, a window's bundles and
+items), so a sheet read back gives the very records it was written from.
 """
 
 from __future__ import annotations

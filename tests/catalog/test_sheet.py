@@ -235,6 +235,9 @@ def generated(draw, ningxia: Catalog) -> Implementation:
         address=draw(FREE),
         hours=draw(FREE),
         phone=draw(NAME),
+        channels=draw(
+            st.none() | st.lists(st.sampled_from(["window", "online", "app", "kiosk", "post"]), max_size=5)
+        ),
     )
 
 
@@ -439,7 +442,9 @@ def test_the_stores_findings_point_to_row_and_column(store, tmp_path, ningxia) -
     assert where[("IMPL_CODE", c + 1)] == (DATA_SHEET, column("实施编码"), "实施编码")
     assert where[("USCC", d + 1)] == (DATA_SHEET, column("统一社会信用代码"), "统一社会信用代码")
     material = [f for f in found if f.row == number + 1]
-    assert material and all((f.column, f.label) == (letter(index("材料按事项") + 1), "材料1") for f in material)
+    assert material and all(
+        (f.column, f.label) == (letter(index("材料按事项") + 1), "材料1") for f in material
+    )
     assert {f.rule for f in material} <= {"MATERIAL_ADDED", "UNKNOWN_REF"}
     assert all(f.line == f.row for f in found)
 

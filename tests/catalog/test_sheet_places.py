@@ -4,8 +4,13 @@ cell refused where it is with the store unmoved."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from catalog.model import Catalog, Implementation, Location, ServicePoint, Window
 from catalog.sheet import DATA_SHEET, read, write
@@ -213,3 +218,44 @@ def test_a_merged_cell_in_the_points_sheet_is_refused(store, tmp_path) -> None:
     ordered = {POINTS_SHEET: book.pop(POINTS_SHEET), **book}  # `workbook` merges in its first sheet
     found = refused(store, workbook(tmp_path / "merged.xlsx", ordered, merged=((1, 3, 2, 3),)))
     assert [(f.sheet, f.row, f.column) for f in found] == [(POINTS_SHEET, 2, "D")]
+
+
+TEXT = st.text(st.sampled_from(list("兴庆区便民服务站 12号\t\n：，,\"=／'+-@【】")), max_size=30)
+WINDOW_NAME = st.text(st.sampled_from(list("综合窗口一件事 =+-@'：，")), min_size=1, max_size=12).filter(
+    lambda n: n == n.strip() and bool(n)
+)
+CODES = st.lists(st.text(st.sampled_from(list("0123456789abc-")), min_size=1, max_size=12), max_size=4)
+
+
+@st.composite
+def generated_points(draw, regions: list[str]) -> ServicePoint:
+    located = draw(st.booleans())
+    return ServicePoint(
+        id=draw(st.text(st.sampled_from(list("0123456789abc-")), min_size=1, max_size=20)),
+        name=draw(TEXT.filter(lambda n: bool(n.strip()))),
+        region=draw(st.sampled_from(regions)),
+        address=draw(TEXT),
+        hours=draw(TEXT),
+        phone=draw(TEXT),
+        location=Location(lon=draw(st.floats(-180, 180)), lat=draw(st.floats(-90, 90))) if located else None,
+        windows=draw(
+            st.lists(st.builds(Window, name=WINDOW_NAME, bundles=CODES, items=st.just([])), max_size=3)
+        ),
+    )
+
+
+def test_any_service_point_reads_back_as_it_was_written(ningxia, small) -> None:
+    regions = sorted(subtree(ningxia.regions, COUNTY))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(generated_points(regions), max_size=5, unique_by=lambda p: p.id))
+    def check(points: list[ServicePoint]) -> None:
+        catalog = msgspec.structs.replace(small, service_points={p.id: p for p in points})
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "s.xlsx"
+            write(path, "xlsx", COUNTY, catalog, [])
+            sheet = read(path, "xlsx", catalog, region=COUNTY, out=Path(tmp) / "p.jsonl")
+            assert sheet.ok, sheet.findings[:3]
+            assert list((sheet.service_points or {}).values()) == points_in(catalog, COUNTY)
+
+    check()
