@@ -108,6 +108,13 @@ def test_the_round_trip_is_exact_on_the_fixture(db_url, tmp_path, ningxia, small
                 sheet = read(path, fmt, small, region=region, out=tmp_path / "p.jsonl")  # type: ignore[arg-type]
                 assert sheet.ok, sheet.findings[:3]
                 assert implementations(tmp_path / "p.jsonl") == mine
+                # and, in a workbook, the subtree's service points (issue 21)
+                points = sorted(
+                    (p for p in ningxia.service_points.values() if p.region in within),
+                    key=lambda p: (p.region, p.id),
+                )
+                given = None if sheet.service_points is None else list(sheet.service_points.values())
+                assert given == (None if fmt == "csv" else points)
                 # published as the region's submission: nothing changes
                 published, _ = publish_sheet(store, path, fmt, region=None if fmt == "xlsx" else region)  # type: ignore[arg-type]
                 assert (published.added, published.changed, published.removed) == (0, 0, 0)
