@@ -11,7 +11,7 @@ The bounds, and why:
   province: 1,218; the largest Chinese provinces, ~130 counties × a few hundred items, stay
   under 60,000). `MAX_ROWS` = 100,000 data rows leaves room for that; a bigger list goes in by
   its cities.
-- columns: 18 fixed ones and a 材料n column per requirement, of which an implementation has at
+- columns: 19 fixed ones and a 材料n column per requirement, of which an implementation has at
   most 200 (the model's bound): `MAX_COLUMNS` = 256.
 - cells: a filled row has about 20 cells (the fixed ones and a few requirements), so 100,000
   rows are about 2 million; `MAX_CELLS` = 5,000,000 counts every cell element the worksheet
@@ -23,6 +23,10 @@ The bounds, and why:
   inline text) = 128 MiB, any other member 16 MiB, 512 MiB in all; a CSV line 1 MiB.
 - compression: that worksheet compresses 10 to 1; a member of more than 1 MiB compressed more
   than 100 to 1 (`MAX_RATIO`) is not a list of implementations.
+
+The 服务场所 worksheet (a row per service point of the subtree: a county has one per township
+and village, hundreds; a province tens of thousands) is read within the same bounds; its points
+are the one thing reading keeps (`Sheet.service_points`), at most `MAX_ROWS` of them.
 
 Shared strings are the one table kept whole (a cell names its string by number): they are kept
 as UTF-8 in one buffer with an offset per string, bounded by `MAX_STRINGS_XML`.

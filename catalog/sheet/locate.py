@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..findings import Finding, Severity
-from .columns import BY_FIELD, NOTES_SHEET
+from .columns import BY_FIELD, NOTES_SHEET, POINTS_SHEET
 
 RULE_FIELD = {
     "FOUR_SAME_NAME": "name",
@@ -34,7 +34,7 @@ _QUOTED = re.compile(r"“([^”]*)”")
 class SheetFinding(Finding, frozen=True, gc=False):
     """A finding with its place in the sheet: `sheet` (the worksheet; None for CSV), `row` (1 is
     the header), `column` (its letter) and `label` (its header). `line` is the row as well — the
-    line of the partial submission the sheet became — except on the 说明 worksheet."""
+    line of the partial submission the sheet became — except on the 说明 and 服务场所 worksheets."""
 
     sheet: str | None = None
     row: int | None = None
@@ -59,7 +59,7 @@ def sheet_finding(
         severity=severity,
         kind=kind,
         key=key,
-        line=None if sheet == NOTES_SHEET else row,
+        line=None if sheet in (NOTES_SHEET, POINTS_SHEET) else row,
         message=message,
         sheet=sheet,
         row=row,

@@ -1,4 +1,5 @@
-"""How one requirement is written in one 材料n cell, and read back exactly.
+"""How one requirement is written in one 材料n cell (and a window in a 窗口n cell), and read back
+exactly.
 
     名称A／名称B【非必需】【容缺】【情形：经营场所=租赁、自有；持卡=是】
     req：名称A／名称B【情形：premises=lease】   (the ids: written when the names are not enough,
@@ -13,8 +14,12 @@
   situations it applies in: question = answers (、 between answers, ； between questions),
   by the question's and answers' own words (written so when they read back) or by id.
 
-Order is kept everywhere (requirements, alternatives, questions, answers), so a sheet read
-back gives the very records it was written from.
+A service point's window (窗口n) is written the same way:
+
+    一件事综合窗口【一件事：newborn、retire】【事项：000100035000】
+
+Order is kept everywhere (requirements, alternatives, questions, answers, a window's bundles and
+items), so a sheet read back gives the very records it was written from.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ..model import Item, Material, Question, Requirement
+from ..model import Item, Material, Question, Requirement, Window
 
 REQ, ALT, OPEN, CLOSE = "：", "／", "【", "】"
 OPTIONAL, DEFERRABLE, WHEN = "非必需", "容缺", "情形："
@@ -233,3 +238,47 @@ def _infer(alternatives: list[str], item: Item | None, taken: set[str]) -> str:
         why = "基本目录中没有列出这些材料的要求" if not fits else f"可能是 {'、'.join(fits)} 中的任一个"
         raise NotationError(f"看不出这是哪一条材料要求（{why}）；请写作“编号：材料名称”")
     return fits[0]
+
+
+# -- a service point's window (窗口n) and lists of codes ------------------------------------------
+
+BUNDLES, ITEMS = "一件事：", "事项："
+_CODE_BREAKS = re.compile(r"[、,，;；\s]+")
+
+
+def codes(text: str) -> list[str]:
+    """The codes of a cell that lists several: separated by 、 (as written), or by commas,
+    semicolons or line breaks as a clerk may type them; order kept."""
+    return [c for c in _CODE_BREAKS.split(text) if c]
+
+
+def write_window(window: Window) -> str:
+    """`名称【一件事：a、b】【事项：c、d】`, a mark left out when it lists nothing."""
+    text = window.name
+    if window.bundles:
+        text += OPEN + BUNDLES + ANSWERS.join(window.bundles) + CLOSE
+    if window.items:
+        text += OPEN + ITEMS + ANSWERS.join(window.items) + CLOSE
+    return text
+
+
+def read_window(cell: str) -> Window:
+    """A window from its cell; NotationError says what is wrong."""
+    at = cell.find(OPEN)
+    name, tail = (cell, "") if at < 0 else (cell[:at], cell[at:])
+    name = name.strip()
+    if not name:
+        raise NotationError("缺少窗口名称；写作 窗口名称【一件事：编号、…】【事项：编码、…】")
+    rest = _FLAG.sub("", tail).strip()
+    if rest:
+        raise NotationError(f"“{rest}”不在【】内；收件范围写作【一件事：编号、…】【事项：编码、…】")
+    found: dict[str, list[str]] = {}
+    for flag in _FLAG.findall(tail):
+        flag = flag.strip()
+        mark = next((m for m in (BUNDLES, ITEMS) if flag.startswith((m, m[:-1] + ":"))), None)
+        if mark is None:
+            raise NotationError(f"不认识的标注【{flag}】；可用【一件事：编号、…】【事项：编码、…】")
+        if mark in found:
+            raise NotationError(f"【{mark[:-1]}】写了两次")
+        found[mark] = codes(flag[len(mark) :])
+    return Window(name=name, bundles=found.get(BUNDLES, []), items=found.get(ITEMS, []))

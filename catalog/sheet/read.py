@@ -24,21 +24,38 @@ from typing import Any, Literal
 
 import msgspec
 
-from ..model import ITEM_TYPES, LEVEL_DIGIT, Catalog, Header, Implementation, Requirement, record_encoder
+from ..model import (
+    ITEM_TYPES,
+    LEVEL_DIGIT,
+    Catalog,
+    Header,
+    Implementation,
+    Requirement,
+    ServicePoint,
+    record_encoder,
+)
+from ..tree import subtree
 from . import bounds, notation
 from .columns import (
     BY_FIELD,
     BY_LABEL,
+    CHANNEL_WORDS,
     COLUMNS,
     DATA_SHEET,
     FORMAT_NAME,
     NO,
+    NO_CHANNEL,
     NOTES_SHEET,
+    POINT_BY_LABEL,
+    POINT_COLUMNS,
+    POINTS_SHEET,
     YES,
     Column,
     letter,
     material_label,
     material_number,
+    window_label,
+    window_number,
 )
 from .formula import plain
 from .locate import Origin, RowOrigin, SheetFinding, sheet_finding
@@ -60,6 +77,9 @@ class Sheet:
     implementations: int = 0
     findings: list[SheetFinding] = field(default_factory=list)
     origin: Origin = field(default_factory=lambda: Origin(None))
+    service_points: dict[int, ServicePoint] | None = None
+    """The 服务场所 worksheet's points by row number, in row order; None: the sheet has no such
+    worksheet (a CSV, or a workbook written before it existed)."""
 
     @property
     def ok(self) -> bool:
@@ -158,8 +178,11 @@ def _read(
     if merged:  # merged cells stop the reading: what the rows said does not count
         findings[:] = merged
         result.implementations = 0
+    elif table.book is not None and POINTS_SHEET in table.book.sheet_names:
+        result.service_points = _Points(table.book, catalog, result).read()
     if findings:
         Path(out).unlink()
+        result.service_points = None
 
 
 def _merged(table: _Table, header: list[Cell], sheet_name: str | None) -> list[SheetFinding]:
@@ -286,7 +309,7 @@ def _header(
             materials.append((number, index))
         else:
             unknown.append(f"{letter(index)} 列“{label}”")
-    missing = [c.label for c in COLUMNS if c not in columns]
+    missing = [c.label for c in COLUMNS if c not in columns and not c.optional]
     if missing or unknown:
         parts = []
         if missing:
@@ -435,6 +458,26 @@ def _basis(value: Cell, column: Column) -> list[str]:
     return text.split("\n") if text else []
 
 
+CHANNEL_IDS = {word: channel for channel, word in CHANNEL_WORDS.items()}
+
+
+def _channels(value: Cell, column: Column) -> list[str] | None:
+    """Channels by their words (线下窗口) or ids (window), 、-separated; empty: the default
+    channels (None), 无: none."""
+    text = _text(value, column).strip()
+    if not text:
+        return None
+    if text == NO_CHANNEL:
+        return []
+    out = []
+    for word in notation.codes(text):
+        channel = CHANNEL_IDS.get(word, word if word in CHANNEL_WORDS else None)
+        if channel is None:
+            raise _Wrong(f"“{word}”不是办理渠道；可填：{'、'.join(CHANNEL_WORDS.values())}，或“{NO_CHANNEL}”")
+        out.append(channel)
+    return out
+
+
 def _as_item(value: Cell) -> bool | None:
     if _blank(value):
         return None
@@ -455,6 +498,7 @@ _PARSE = {
     "type": lambda value, column: _type(value),
     "basis": _basis,
     "as_item": lambda value, column: _as_item(value),
+    "channels": _channels,
 }
 
 
@@ -627,6 +671,204 @@ class _Rows:
             origin.requirements.append((requirement.req, frozenset(named), letter(index), label))
             out.append(requirement)
         return out
+
+
+# -- the service points (服务场所) ------------------------------------------------------------------
+
+
+class _Points:
+    """Reads the 服务场所 worksheet: a service point per row of the region's subtree, findings at
+    their cells as it goes."""
+
+    def __init__(self, book: bounds.Workbook, catalog: Catalog, result: Sheet) -> None:
+        self.book = book
+        self.catalog = catalog
+        self.result = result
+        assert result.region is not None
+        self.within = subtree(catalog.regions, result.region)
+
+    def wrong(self, row: int, index: int, label: str | None, message: str, key: str | None = None) -> None:
+        self.result.findings.append(
+            sheet_finding(
+                "SCHEMA" if row > 1 else "SHEET",
+                message if label is None else f"{label}：{message}",
+                sheet=POINTS_SHEET,
+                row=row,
+                column=letter(index),
+                label=label,
+                kind="service_point",
+                key=key,
+            )
+        )
+
+    def read(self) -> dict[int, ServicePoint]:
+        rows = self.book.rows(POINTS_SHEET)
+        first = next(rows, None)
+        header = first[1] if first is not None and first[0] == 1 else []
+        if first is not None and first[0] != 1:
+            rows = itertools.chain([first], rows)
+        placed = self.header(header)
+        points: dict[int, ServicePoint] = {}
+        if placed is None:
+            for _ in rows:
+                pass
+            return points
+        columns, windows = placed
+        seen: dict[str, int] = {}
+        for number, cells in rows:
+            if len(self.result.findings) >= MAX_FINDINGS:
+                break
+            point = self.row(number, cells, columns, windows)
+            if point is None:
+                continue
+            if point.id in seen:
+                self.wrong(
+                    number,
+                    columns[POINT_BY_LABEL["场所编号"]],
+                    "场所编号",
+                    f"“{point.id}”与第 {seen[point.id]} 行重复",
+                    point.id,
+                )
+                continue
+            seen[point.id] = number
+            points[number] = point
+        for _ in rows:  # the merged ranges come after the rows
+            pass
+        for (r0, c0), (r1, c1) in self.book.merged:
+            self.wrong(
+                r0 + 1,
+                c0,
+                _label_at(header, c0),
+                f"合并单元格 {letter(c0)}{r0 + 1}:{letter(c1)}{r1 + 1}：请取消合并，每个单元格只填一个值",
+            )
+        return points
+
+    def header(self, header: list[Cell]) -> tuple[dict[Column, int], list[tuple[int, int]]] | None:
+        """Column -> index and (n, index) of the 窗口n columns; None (with a finding) when the
+        header is not the points sheet's."""
+        columns: dict[Column, int] = {}
+        windows: dict[int, int] = {}
+        problems: list[str] = []
+        for index, raw in enumerate(header):
+            label = raw.strip() if isinstance(raw, str) else "" if raw is None else str(raw)
+            if not label:
+                continue
+            column, number = POINT_BY_LABEL.get(label), window_number(label)
+            if column in columns or number in windows:
+                problems.append(f"列名“{label}”出现了两次")
+            elif column is not None:
+                columns[column] = index
+            elif number is not None:
+                windows[number] = index
+            else:
+                problems.append(f"不认识的列：{letter(index)} 列“{label}”")
+        missing = [c.label for c in POINT_COLUMNS if c not in columns]
+        if missing:
+            problems.insert(0, "缺少列：" + "、".join(missing))
+        if problems:
+            self.wrong(
+                1,
+                0,
+                None,
+                "第一行不是服务场所表的列名（"
+                + "；".join(problems)
+                + "）。请用导出的模板填写，不要改动第一行",
+            )
+            return None
+        return columns, sorted(windows.items())
+
+    def row(
+        self, number: int, cells: list[Cell], columns: dict[Column, int], windows: list[tuple[int, int]]
+    ) -> ServicePoint | None:
+        def cell(i: int) -> Cell:
+            value = cells[i] if i < len(cells) else None
+            return None if value == "" else plain(value) if isinstance(value, str) else value
+
+        known = set(columns.values()) | {i for _, i in windows}
+        for i in range(len(cells)):
+            if i not in known and not _blank(cells[i]):
+                self.wrong(
+                    number,
+                    i,
+                    None,
+                    f"{letter(i)} 列第一行没有列名，其中的内容不会导入；若是又一个窗口，请把列名写作"
+                    f"“{window_label(len(windows) + 1)}”",
+                )
+                return None
+        values = {column: cell(i) for column, i in columns.items()}
+        window_cells = [(n, i, cell(i)) for n, i in windows]
+        if all(_blank(v) for v in values.values()) and all(_blank(v) for _, _, v in window_cells):
+            return None
+        before = len(self.result.findings)
+        key_cell = values[POINT_BY_LABEL["场所编号"]]
+        key = key_cell.strip() if isinstance(key_cell, str) and key_cell.strip() else None
+        parsed: dict[str, Any] = {}
+        for column, value in values.items():
+            index = columns[column]
+            try:
+                parsed[column.field] = self.value(column, value)
+            except _Wrong as exc:
+                self.wrong(number, index, column.label, str(exc), key)
+        found = []
+        for n, index, value in window_cells:
+            if _blank(value):
+                continue
+            label = window_label(n)
+            if not isinstance(value, str):
+                self.wrong(number, index, label, f"应为窗口的文字，却是{_kind_of(value)}", key)
+                continue
+            try:
+                window = notation.read_window(value)
+            except notation.NotationError as exc:
+                self.wrong(number, index, label, str(exc), key)
+                continue
+            self.unknown_items(number, index, label, window.items, key)
+            found.append(window)
+        if "assists" in parsed:
+            self.unknown_items(
+                number, columns[POINT_BY_LABEL["代办事项"]], "代办事项", parsed["assists"], key
+            )
+        if len(self.result.findings) > before:
+            return None
+        lon, lat = parsed.pop("location.lon"), parsed.pop("location.lat")
+        if (lon is None) != (lat is None):
+            blank = "经度" if lon is None else "纬度"
+            self.wrong(number, columns[POINT_BY_LABEL[blank]], blank, "经度和纬度应同时填写或同时留空", key)
+            return None
+        try:
+            return msgspec.convert(
+                {
+                    **parsed,
+                    "location": None if lon is None else {"lon": lon, "lat": lat},
+                    "windows": [msgspec.to_builtins(w) for w in found],
+                },
+                ServicePoint,
+            )
+        except msgspec.ValidationError as exc:
+            self.wrong(number, 0, None, f"超出允许的范围（{exc}）", key)
+            return None
+
+    def value(self, column: Column, value: Cell) -> Any:
+        if column.kind == "degrees":
+            if _blank(value):
+                return None
+            number = _number(value)
+            if not column.lowest <= number <= column.highest:
+                raise _Wrong(f"应在 {column.lowest} 到 {column.highest} 之间，却是 {number:g}")
+            return number
+        text = _text(value, column)
+        if column.kind == "codes":
+            return notation.codes(text)
+        if column.field in ("id", "name", "region") and not text.strip():
+            raise _Wrong("必须填写")
+        if column.field == "region" and text not in self.within:
+            raise _Wrong(f"“{text}”不是本区划（{self.result.region}）或其下级区划的代码")
+        return text
+
+    def unknown_items(self, number: int, index: int, label: str, codes: list[str], key: str | None) -> None:
+        unknown = [c for c in codes if c not in self.catalog.items]
+        if unknown:
+            self.wrong(number, index, label, f"目录中没有事项 {'、'.join(unknown)}", key)
 
 
 def _derived_code(parsed: dict[str, Any], catalog: Catalog) -> str:

@@ -14,26 +14,34 @@ import csv
 import heapq
 import io
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import msgspec
 
-from ..model import ITEM_TYPES, Catalog, Implementation, Item
+from ..model import ITEM_TYPES, Catalog, Implementation, Item, ServicePoint
 from ..tree import lineage, subtree
 from ..words import level_name
 from . import notation
 from .columns import (
+    CHANNEL_WORDS,
     COLUMNS,
     DATA_SHEET,
     FORMAT_NAME,
+    LIST_SEPARATOR,
     MATERIAL_NOTE,
     MATERIAL_WIDTH,
     NO,
+    NO_CHANNEL,
     NOTES_SHEET,
+    POINT_COLUMNS,
+    POINTS_SHEET,
+    WINDOW_NOTE,
+    WINDOW_WIDTH,
     YES,
     material_label,
+    window_label,
 )
 from .formula import neutral
 
@@ -83,11 +91,41 @@ def implementation_row(impl: Implementation, words: notation.Words, item: Item |
             values.append(ITEM_TYPES[impl.type])
         elif field == "basis":
             values.append("\n".join(impl.basis) or None)
+        elif field == "channels":
+            values.append(channels_text(impl.channels))
         else:
             value = getattr(impl, field)
             values.append(None if value == "" else value)
     taken: set[str] = set()
     return values, [notation.write(r, words, item, taken) for r in impl.materials or ()]
+
+
+def channels_text(channels: Sequence[str] | None) -> str | None:
+    """The 办理渠道 cell: None (empty) for the default channels, 无 for none at all."""
+    if channels is None:
+        return None
+    return LIST_SEPARATOR.join(CHANNEL_WORDS[c] for c in channels) or NO_CHANNEL
+
+
+def points_of(catalog: Catalog, region: str) -> list[ServicePoint]:
+    """The service points standing in `region`'s subtree, in (region, id) order."""
+    within = subtree(catalog.regions, region)
+    return sorted(
+        (p for p in catalog.service_points.values() if p.region in within), key=lambda p: (p.region, p.id)
+    )
+
+
+def point_row(point: ServicePoint) -> tuple[list[Value], list[str]]:
+    """A service point's cells: the fixed columns (None: empty) and its windows."""
+    values: list[Value] = []
+    for column in POINT_COLUMNS:
+        if column.field == "assists":
+            values.append(LIST_SEPARATOR.join(point.assists) or None)
+        elif column.field.startswith("location."):
+            values.append(None if point.location is None else getattr(point.location, column.field[9:]))
+        else:
+            values.append(getattr(point, column.field) or None)
+    return values, [notation.write_window(w) for w in point.windows]
 
 
 def template_row(region: str, item: Item) -> Row:
@@ -141,6 +179,7 @@ def write(
             _csv(out, width, (row for _, row in rows))
         else:
             _xlsx(out, width, (row for _, row in rows), catalog, region, sorted(items), version)
+            # (a CSV is one table: the service points travel in the workbook only)
     return count + len(template)
 
 
@@ -286,10 +325,59 @@ def _xlsx(
                     "show_error": False,  # a drop-down to help: any requirement in the notation goes
                 },
             )
+        _points_sheet(book, points_of(catalog, region), header, text, number, wrapped)
         _notes(book, catalog, region, items, version)
         _choices_sheet(book, choices)
     finally:
         book.close()
+
+
+def _points_sheet(
+    book: Any, points: list[ServicePoint], header: Any, text: Any, number: Any, wrapped: Any
+) -> None:
+    """The 服务场所 worksheet: a row per service point of the subtree, its windows in 窗口1…
+    (always written, with at least one 窗口 column, so a clerk can add a point)."""
+    sheet = book.add_worksheet(POINTS_SHEET)
+    width = max([len(p.windows) for p in points] + [1])
+    names = [c.label for c in POINT_COLUMNS] + [window_label(n) for n in range(1, width + 1)]
+    for index, column in enumerate(POINT_COLUMNS):
+        style = number if column.kind == "degrees" else wrapped if column.kind == "codes" else text
+        sheet.set_column(index, index, column.width, style)
+    sheet.set_column(len(POINT_COLUMNS), len(names) - 1, WINDOW_WIDTH, wrapped)
+    for index, name in enumerate(names):
+        sheet.write_string(0, index, name, header)
+        note = POINT_COLUMNS[index].note if index < len(POINT_COLUMNS) else WINDOW_NOTE
+        if note:
+            sheet.write_comment(0, index, note, {"x_scale": 2, "y_scale": 1.2})
+    sheet.set_row(0, 30)
+    sheet.freeze_panes(1, 2)
+    for index, column in enumerate(POINT_COLUMNS):
+        if column.kind == "degrees":
+            sheet.data_validation(
+                1,
+                index,
+                MAX_ROW,
+                index,
+                {
+                    "validate": "decimal",
+                    "criteria": "between",
+                    "minimum": column.lowest,
+                    "maximum": column.highest,
+                    "error_title": column.label,
+                    "error_message": f"{column.label}应为 {column.lowest} 到 {column.highest} 之间的度数",
+                },
+            )
+    for row, point in enumerate(points, 1):
+        values, windows = point_row(point)
+        for index, value in enumerate(values):
+            if isinstance(value, str):
+                sheet.write_string(row, index, neutral(value))
+            elif isinstance(value, float) and float(f"{value:.16G}") != value:
+                sheet.write_string(row, index, repr(value))  # Excel would round it
+            elif value is not None:
+                sheet.write_number(row, index, value)
+        for offset, cell in enumerate(windows):
+            sheet.write_string(row, len(POINT_COLUMNS) + offset, neutral(cell))
 
 
 def _validations(sheet: Any) -> None:
@@ -355,12 +443,15 @@ def _choices_sheet(book: Any, choices: list[str]) -> None:
 INSTRUCTIONS = (
     "“实施清单”工作表就是本区划（含下级区划）的全部实施清单。上传后整体替换该区划的实施清单：删除一行即删除该条实施清单，增加一行即新增一条。",
     "只预填了区划、事项编码、名称、类型、依据、法定时限的行，是本区划尚未实施、可以实施的事项（模板行）；不填写就不会导入。要实施该事项，请填写实施主体、统一社会信用代码、承诺办结时限、到现场次数、网办深度等。",
-    "实施编码可以留空：系统按 统一社会信用代码 + 区划层级码（1 国家、2 省、3 市、4 县）+ 事项编码 生成。",
+    "实施编码可以留空：系统按 统一社会信用代码 + 区划层级码（1 国家、2 省、3 市、4 县、5 乡镇街道、6 村社区）+ 事项编码 生成。",
     "请勿合并单元格，勿修改第一行的列名和工作表名称。编码、电话等列是文本格式，请勿改为数字（会丢失开头的 0）。",
     "设定依据：每条依据占一行（在单元格内按 Alt+Enter 换行）。",
     "材料按事项：填“是”表示申请材料与基本目录相同，材料列留空；填“否”表示按材料列填写，只能减少、不能增加（只减不增）。",
     "材料列每格一条材料要求，写作 材料名称／另一可选材料（任交其一），可加标注：【非必需】（如有则提交）、【容缺】（可先受理、后补交）、【情形：问题=答案】（仅在该情形下需要；问题和答案照下方“情形问题”表的文字填写，多个答案用“、”，多个问题用“；”分隔）。",
     "例：居民身份证／护照　　不动产权证书／房屋租赁合同【容缺】　　出租方产权证明【情形：经营场所(住所)是自有房产还是租赁？=租赁】。材料列的单元格有下拉列表，列出本表事项的材料要求和全部材料名称，可直接选用。",
+    "办理渠道：填线下窗口、网上办理、掌上办理、自助终端、邮寄办理中的一个或几个，用“、”分隔；留空即线下窗口（网办深度 3 以上另加网上办理）；都不提供填“无”。",
+    "“服务场所”工作表列出本区划（含下级区划）的政务服务中心、便民服务中心和便民服务站，一行一个场所；经度、纬度同填或同空；代办事项填事项编码，用“、”分隔。",
+    "窗口1、窗口2……每格一个窗口，写作 窗口名称【一件事：一件事编号、…】【事项：事项编码、…】，例：一件事综合窗口【一件事：newborn】；不动产登记窗口【事项：000100035000】。",
     "材料名称可用材料目录中的名称或别名；基本目录中有两条要求列出同样的材料时，在前面写上要求编号加“：”区分（如“identity：居民身份证”，编号见下方“事项的材料要求”表）。",
 )
 
@@ -398,6 +489,9 @@ def _notes(book: Any, catalog: Catalog, region: str, items: list[str], version: 
     for column in COLUMNS:
         line(column.label, column.note or "—")
     line("材料1、材料2……", MATERIAL_NOTE)
+    for column in POINT_COLUMNS:
+        line(f"{POINTS_SHEET}：{column.label}", column.note or "—")
+    line(f"{POINTS_SHEET}：窗口1、窗口2……", WINDOW_NOTE)
     row += 1
     line("事项的材料要求", "要求编号", "可选材料（任交其一）", "标注", style=bold)
     words = notation.Words(catalog.materials, catalog.questions)

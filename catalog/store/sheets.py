@@ -16,6 +16,7 @@ import msgspec
 from .. import scratch
 from ..model import Catalog
 from ..sheet import Format, Sheet, read, write
+from ..sheet.columns import POINTS_SHEET
 from ..sheet.locate import sheet_finding
 from ..tree import subtree
 from .publish import Published, Refused, SheetRefused
@@ -61,10 +62,43 @@ def sheet_submission(
         sheet = read(path, fmt, catalog, region=region, out=out)
         if not sheet.ok:
             raise SheetRefused(list(sheet.findings))
+        _points_unchanged(sheet, catalog)
         try:
             yield out, sheet
         except Refused as exc:
             raise Refused(list(sheet.origin.locate_all(exc.findings))) from None
+
+
+def _points_unchanged(sheet: Sheet, catalog: Catalog) -> None:
+    """A partial submission carries implementations only (spec §6), so the 服务场所 worksheet
+    cannot change the version's service points: a sheet whose points differ is refused (at the
+    first row that differs) rather than published without them."""
+    if sheet.service_points is None or sheet.region is None:
+        return
+    within = subtree(catalog.regions, sheet.region)
+    held = {p.id: p for p in catalog.service_points.values() if p.region in within}
+    given = {p.id for p in sheet.service_points.values()}
+    changed = [(row, p.name) for row, p in sheet.service_points.items() if held.get(p.id) != p]
+    removed = [p.name for key, p in sorted(held.items()) if key not in given]
+    if not changed and not removed:
+        return
+    what = "、".join(
+        [
+            *(f"“{name}”（第 {row} 行）" for row, name in changed[:5]),
+            *(f"“{n}”（已删除）" for n in removed[:5]),
+        ]
+    )
+    raise SheetRefused(
+        [
+            sheet_finding(
+                "SCOPE",
+                f"“{POINTS_SHEET}”工作表与目录不一致：{what}。上传实施清单只更新实施清单，服务场所的增删改"
+                "请随目录整体发布；请恢复该工作表（或重新导出）后再上传",
+                sheet=POINTS_SHEET,
+                row=changed[0][0] if changed else None,
+            )
+        ]
+    )
 
 
 def publish_sheet(

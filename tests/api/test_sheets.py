@@ -6,9 +6,11 @@ is refused or out of the token's region."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from catalog.sheet import DATA_SHEET, MEDIA_TYPES, NOTES_SHEET
+from catalog.sheet.columns import POINT_COLUMNS, POINTS_SHEET
 from tests.catalog.sheets import cells, column, csv_rows, index, workbook, write_csv
 
 from .conftest import Api
@@ -207,3 +209,40 @@ def test_a_sheet_bomb_from_a_county_reviewer_is_422_invalid_sheet_and_changes_no
     assert r.status_code == 422 and r.json()["code"] == "INVALID_SHEET"
     assert "100,000 行" in r.json()["errors"][0]["message"]
     assert api.store.revision() == 1 and api.store.submissions()[0] == 0
+
+
+def test_channels_and_service_points_travel_in_the_regions_workbook(api: Api, tmp_path: Path) -> None:
+    book = cells(download(api, tmp_path))
+    points = book[POINTS_SHEET]
+    labels = [c.label for c in POINT_COLUMNS]
+    assert points[0][: len(labels)] == labels and len(points) == 1  # the small catalog has no point
+    n = implementation_row(book[DATA_SHEET])
+    book[DATA_SHEET][n][index("办理渠道")] = "线下窗口、掌上办理"
+
+    def put(name: str) -> Any:
+        body = workbook(tmp_path / name, book).read_bytes()
+        return api.put(f"/regions/{COUNTY}/implementations", content=body, headers=XLSX, role="reviewer")
+
+    point = ["", "", ""] + [""] * (len(points[0]) - 3)
+    point[:3] = ["640104-hall", "兴庆区政务服务中心", OTHER]
+    points.append(point)
+    r = put("elsewhere.xlsx")  # a point in another county: refused at its cell
+    assert r.status_code == 422, r.text
+    (wrong,) = r.json()["errors"]
+    assert (wrong["sheet"], wrong["row"], wrong["column"], wrong["field"]) == (
+        POINTS_SHEET,
+        2,
+        "C",
+        "所在区划",
+    )
+    point[2] = COUNTY
+    r = put("new-point.xlsx")  # a new point: a partial carries implementations only, so refused
+    assert r.status_code == 422, r.text
+    (wrong,) = r.json()["errors"]
+    assert (wrong["sheet"], wrong["row"]) == (POINTS_SHEET, 2) and "兴庆区政务服务中心" in wrong["message"]
+    assert api.store.revision() == 1
+    points.pop()
+    r = put("channels.xlsx")
+    assert r.status_code == 200 and (r.json()["changed"], r.json()["revision"]) == (1, 2), r.text
+    code = book[DATA_SHEET][n][index("实施编码")]
+    assert api.store.implementation(2, code)[0].channels == ["window", "app"]

@@ -108,6 +108,13 @@ def test_the_round_trip_is_exact_on_the_fixture(db_url, tmp_path, ningxia, small
                 sheet = read(path, fmt, small, region=region, out=tmp_path / "p.jsonl")  # type: ignore[arg-type]
                 assert sheet.ok, sheet.findings[:3]
                 assert implementations(tmp_path / "p.jsonl") == mine
+                # and, in a workbook, the subtree's service points (issue 21)
+                points = sorted(
+                    (p for p in ningxia.service_points.values() if p.region in within),
+                    key=lambda p: (p.region, p.id),
+                )
+                given = None if sheet.service_points is None else list(sheet.service_points.values())
+                assert given == (None if fmt == "csv" else points)
                 # published as the region's submission: nothing changes
                 published, _ = publish_sheet(store, path, fmt, region=None if fmt == "xlsx" else region)  # type: ignore[arg-type]
                 assert (published.added, published.changed, published.removed) == (0, 0, 0)
@@ -235,6 +242,9 @@ def generated(draw, ningxia: Catalog) -> Implementation:
         address=draw(FREE),
         hours=draw(FREE),
         phone=draw(NAME),
+        channels=draw(
+            st.none() | st.lists(st.sampled_from(["window", "online", "app", "kiosk", "post"]), max_size=5)
+        ),
     )
 
 
@@ -439,7 +449,9 @@ def test_the_stores_findings_point_to_row_and_column(store, tmp_path, ningxia) -
     assert where[("IMPL_CODE", c + 1)] == (DATA_SHEET, column("实施编码"), "实施编码")
     assert where[("USCC", d + 1)] == (DATA_SHEET, column("统一社会信用代码"), "统一社会信用代码")
     material = [f for f in found if f.row == number + 1]
-    assert material and all((f.column, f.label) == ("S", "材料1") for f in material)
+    assert material and all(
+        (f.column, f.label) == (letter(index("材料按事项") + 1), "材料1") for f in material
+    )
     assert {f.rule for f in material} <= {"MATERIAL_ADDED", "UNKNOWN_REF"}
     assert all(f.line == f.row for f in found)
 
