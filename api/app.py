@@ -132,7 +132,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     cache, cache_kind = cache_store(
         settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry
     )
-    views = Views(store, cache, Heads(store, poll=settings.heads_poll, listen=settings.notify))
+    heads = Heads(store, poll=settings.heads_poll, listen=settings.notify)
+    views = Views(store, cache, heads)
     services = {
         "views": views,
         "reads": ReadsService(store),
@@ -190,7 +191,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[ResponseHeaders(settings.public_read, settings.public_max_age)],
         exception_handlers={Exception: app_errors},  # problem_handler, but pages under /pages/
         request_max_body_size=settings.max_body,
-        on_startup=[relay.start] if relay is not None else [],
+        on_startup=[heads.start, *([relay.start] if relay is not None else [])],
         on_shutdown=[shutdown],
         openapi_config=OpenAPIConfig(
             title="onething",
@@ -228,7 +229,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.front = CachedAnswers(
         lambda scope, receive, send: Litestar.__call__(app, scope, receive, send),
         routes=CACHED_ROUTES,
-        heads=views.heads.known,  # type: ignore[union-attr]
+        heads=heads.known,
         public_read=settings.public_read,
         tokens=tokens,
         buckets=buckets,

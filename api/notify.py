@@ -103,15 +103,13 @@ class Heads:
     def _watch(self) -> None:
         failing = False
         while not self._stop.is_set():
-            raw = None
+            raw: Any = None
             try:
-                raw = self.store.engine.raw_connection()
-                conn = raw.driver_connection
-                if self.postgres:
-                    conn.autocommit = True  # no transaction held open between reads
+                raw = self._connect()
+                conn = raw if self.postgres else raw.driver_connection
                 listening = self.listen and self._listen(conn)
                 if failing:
-                    log.info("the heads watcher is reading the database again")
+                    log.info("the heads watcher reads the database again")
                     failing = False
                 while not self._stop.is_set():
                     self._read(conn)
@@ -120,17 +118,39 @@ class Heads:
                             self.notified += 1
                     else:
                         self._stop.wait(self.poll)
-            except Exception:  # noqa: BLE001 - the watcher outlives an outage: it tries again
-                if not failing:
-                    log.warning("the heads watcher cannot read the database; trying again", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - the watcher outlives an outage: it tries again
+                if not failing:  # info: the requests that need the database log the outage
+                    log.info("the heads watcher cannot read the database (%s); serving version %s "
+                             "until it can", exc, (self._heads or (0, 0))[0])
                     failing = True
                 self._stop.wait(self.poll)
             finally:
                 if raw is not None:
                     try:
-                        raw.invalidate()  # never back to the pool: it may still be LISTENing
+                        raw.close() if self.postgres else raw.invalidate()
                     except Exception:  # noqa: BLE001
                         log.debug("closing the heads watcher's connection failed", exc_info=True)
+
+    def _connect(self) -> Any:
+        """PostgreSQL: a plain psycopg connection of its own, not the store's guarded ones — a
+        LISTEN waits for as long as nothing happens, which the store's connections would count
+        as a hung server. Its waits are bounded by TCP keepalives and `tcp_user_timeout`.
+        SQLite: a connection of the store's pool, held."""
+        if not self.postgres:
+            return self.store.engine.raw_connection()
+        import psycopg
+
+        url = self.store.engine.url.set(drivername="postgresql")
+        return psycopg.connect(
+            url.render_as_string(hide_password=False),
+            autocommit=True,
+            connect_timeout=max(2, round(self.store.limits.connect)),
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=2,
+            keepalives_count=3,
+            tcp_user_timeout=int((self.store.limits.statement + 2) * 1000),
+        )
 
     def _read(self, conn: Any) -> None:
         tick = self._written

@@ -215,6 +215,8 @@ class Views:
         self.store = store
         self.heads = heads
         """The watched heads; None: read them on every request (commands and benchmarks)."""
+        self.probes = 0
+        """How many times a request read the heads itself."""
         self.cache = cache
         """The workflow cache, whose expired entries are tidied when the view moves."""
         self._view = View.empty()
@@ -228,11 +230,13 @@ class Views:
             self.heads.stop()
         self.probe.close()
 
-    async def current(self) -> tuple[int, int]:
-        """The heads: as watched, or read when they must be (at start, after this process wrote)."""
-        known = None if self.heads is None else self.heads.known()
+    async def current(self, fresh: bool = False) -> tuple[int, int]:
+        """The heads: as watched, or read when they must be (at start, after this process wrote,
+        and when `fresh` is asked for)."""
+        known = None if self.heads is None or fresh else self.heads.known()
         if known is not None:
             return known
+        self.probes += 1
         if self.heads is None:
             return await self.probe.heads()
         tick = self.heads.tick()
@@ -241,8 +245,9 @@ class Views:
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await anyio.to_thread.run_sync(fn, *args)
 
-    async def snapshot(self) -> View:
-        version, bundle_rev = await self.current()
+    async def snapshot(self, fresh: bool = False) -> View:
+        """`fresh`: read the heads from the database now (what `GET /health` checks)."""
+        version, bundle_rev = await self.current(fresh)
         if self.outage.since is not None:
             self.outage.recovered()
         view = self._view
