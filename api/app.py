@@ -30,6 +30,11 @@ For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
   Every exception becomes an RFC 9457 problem (application/problem+json). Page handlers that
   want HTML errors can register their own `exception_handlers` on their router/controller.
 
+- in front of Litestar (`App.front`, `api.cache.CachedAnswers`): a cached workflow or guide GET
+  answered from memory with the bytes Litestar sent for it; the heads (newest version, bundles
+  revision) watched by `api.notify.Heads` (no database read per request); the per-client rate
+  limit counted in-process (`api.ratelimit`, after `api.proxies.ProxyHeaders`).
+
 Run it with `onething serve` (uvicorn; `--workers N` imports `api.app:create_app` as a factory,
 each worker reading its settings from the environment).
 """
@@ -56,9 +61,9 @@ from .bodies import BodyGuard
 from .breaker import CircuitBreaker
 from .cache import CachedAnswers, cache_store
 from .headers import ResponseHeaders
+from .notify import Heads
 from .openapi import docs_assets, docs_ui, query_names
 from .openapi import refine as refine_openapi
-from .notify import Heads
 from .problems import document_problems
 from .proxies import ProxyHeaders, TrustedProxies
 from .ratelimit import RateLimit, TokenBuckets
@@ -181,7 +186,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             DefineMiddleware(ProxyHeaders, trusted=trusted),
             *(
-                [DefineMiddleware(RateLimit, buckets=buckets, tokens=tokens, count_tokens=settings.rate_limit_tokens)]
+                [
+                    DefineMiddleware(
+                        RateLimit, buckets=buckets, tokens=tokens, count_tokens=settings.rate_limit_tokens
+                    )
+                ]
                 if buckets is not None
                 else []
             ),

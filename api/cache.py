@@ -301,7 +301,9 @@ class CachedAnswers:
             return self.trusted.client(host, b",".join(forwarded).decode("latin-1")) or host
         return host
 
-    async def _capture(self, key: tuple[str, bytes], heads: Heads, scope: Any, receive: Any, send: Any) -> None:
+    async def _capture(
+        self, key: tuple[str, bytes], heads: Heads, scope: Any, receive: Any, send: Any
+    ) -> None:
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -317,7 +319,7 @@ class CachedAnswers:
         headers: list[tuple[bytes, bytes]] = list(start.get("headers", ()))
         if status not in (200, 304) or self.heads() != heads:
             return
-        found = dict((k.lower(), v) for k, v in headers)
+        found = {k.lower(): v for k, v in headers}
         etag = found.get(b"etag")
         if etag is None or (status == 200 and found.get(b"x-cache") != b"hit"):
             return

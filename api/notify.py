@@ -120,15 +120,18 @@ class Heads:
                         self._stop.wait(self.poll)
             except Exception as exc:  # noqa: BLE001 - the watcher outlives an outage: it tries again
                 if not failing:  # info: the requests that need the database log the outage
-                    log.info("the heads watcher cannot read the database (%s); serving version %s "
-                             "until it can", exc, (self._heads or (0, 0))[0])
+                    log.info(
+                        "the heads watcher cannot read the database (%s); serving version %s until it can",
+                        exc,
+                        (self._heads or (0, 0))[0],
+                    )
                     failing = True
                 self._stop.wait(self.poll)
             finally:
                 if raw is not None:
                     try:
                         raw.close() if self.postgres else raw.invalidate()
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         log.debug("closing the heads watcher's connection failed", exc_info=True)
 
     def _connect(self) -> Any:
@@ -184,9 +187,12 @@ class Heads:
                             f"CREATE TRIGGER {TRIGGER} AFTER UPDATE ON {self.table} "
                             f"FOR EACH ROW EXECUTE FUNCTION {TRIGGER}()"
                         )
-        except Exception:  # noqa: BLE001
-            log.warning("no notification trigger on the state table: reading the heads every %s s", self.poll,
-                        exc_info=True)
+        except Exception:
+            log.warning(
+                "no notification trigger on the state table: reading the heads every %s s",
+                self.poll,
+                exc_info=True,
+            )
             return False
         conn.execute(f"LISTEN {CHANNEL}")
         return True

@@ -120,7 +120,10 @@ def test_an_answer_from_memory_is_litestars_to_the_byte(sqlite_url: str, path: s
                 api.get(path, role=role, params=REGION, headers=conditional),
             ]
         replayed = app.front.replayed
-        fast = [api.get(path, role=role, params=REGION), api.get(path, role=role, params=REGION, headers=conditional)]
+        fast = [
+            api.get(path, role=role, params=REGION),
+            api.get(path, role=role, params=REGION, headers=conditional),
+        ]
         assert app.front.replayed == replayed + 2
         kept, app.front = app.front, None  # Litestar alone, for comparison
         try:
@@ -137,7 +140,9 @@ def test_an_answer_from_memory_is_litestars_to_the_byte(sqlite_url: str, path: s
         assert headers["cache-control"].startswith("public, max-age=")
         assert headers["x-frame-options"] == "DENY" and "default-src" in headers["content-security-policy"]
         # A stale If-None-Match gets the body; other answers and requests go to Litestar.
-        assert _raw(api.get(path, role=role, params=REGION, headers={"If-None-Match": '"old"'})) == _raw(fast[0])
+        assert _raw(api.get(path, role=role, params=REGION, headers={"If-None-Match": '"old"'})) == _raw(
+            fast[0]
+        )
         replayed = app.front.replayed
         other_region = api.get(path, role=role, params={"region": "640105"})
         assert other_region.status_code == 200 and other_region.headers["etag"] != etag
