@@ -224,7 +224,7 @@ class CachedAnswers:
     a token to look up, a client past its limit — goes to Litestar, whose answer is captured
     when it is a cache hit (200 with `X-Cache: hit`) or a 304 and the heads did not move meanwhile."""
 
-    SIZE = 4096
+    SIZE = 512
 
     def __init__(
         self,
