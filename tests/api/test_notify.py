@@ -56,8 +56,10 @@ def see_a_publish_of_another(a: Api, b: Api) -> None:
     probes, replayed = views(b).probes, front(b).replayed
     for _ in range(20):
         assert b.get(WORKFLOW, role=None, params=REGION).json()["revision"] == 1
+        assert b.get("/bundles/newborn", role=None).status_code == 200  # through Litestar
     assert views(b).probes == probes  # no request read the heads
     assert front(b).replayed == replayed + 20
+    assert views(b).heads.reads >= 1  # the watcher did
 
     republished(a)
     assert wait_until(lambda: b.get(WORKFLOW, role=None, params=REGION).json()["revision"] == 2)
