@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
@@ -114,8 +115,7 @@ class Heads:
                 while not self._stop.is_set():
                     self._read(conn)
                     if listening:
-                        for _ in conn.notifies(timeout=self.poll, stop_after=1):
-                            self.notified += 1
+                        self._await_notification(conn)
                     else:
                         self._stop.wait(self.poll)
             except Exception as exc:  # noqa: BLE001 - the watcher outlives an outage: it tries again
@@ -154,6 +154,14 @@ class Heads:
             keepalives_count=3,
             tcp_user_timeout=int((self.store.limits.statement + 2) * 1000),
         )
+
+    def _await_notification(self, conn: Any) -> None:
+        """Until a notification, `poll` seconds, or `stop()` (looked at every second)."""
+        deadline = time.monotonic() + self.poll
+        while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            for _ in conn.notifies(timeout=min(left, 1.0), stop_after=1):
+                self.notified += 1
+                return
 
     def _read(self, conn: Any) -> None:
         tick = self._written
