@@ -55,6 +55,7 @@ class Heads:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
+        self._merging = threading.Lock()
         self.reads = 0
         """How many times the watcher read the counters (for tests: a request reads none)."""
         self.notified = 0
@@ -81,8 +82,10 @@ class Heads:
         return self._heads or heads
 
     def _merge(self, heads: tuple[int, int]) -> None:
-        known = self._heads
-        self._heads = heads if known is None else (max(known[0], heads[0]), max(known[1], heads[1]))
+        """Never step back: a read that started before another may end after it."""
+        with self._merging:
+            known = self._heads
+            self._heads = heads if known is None else (max(known[0], heads[0]), max(known[1], heads[1]))
 
     def _checked_in(self, *_: Any) -> None:
         self._written = next(self._ticks)
