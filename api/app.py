@@ -30,6 +30,11 @@ For the pages (`api.pages.ROUTES`), and any route handler, the app provides:
   Every exception becomes an RFC 9457 problem (application/problem+json). Page handlers that
   want HTML errors can register their own `exception_handlers` on their router/controller.
 
+- in front of Litestar (`App.front`, `api.cache.CachedAnswers`): a cached workflow or guide GET
+  answered from memory with the bytes Litestar sent for it; the heads (newest version, bundles
+  revision) watched by `api.notify.Heads` (no database read per request); the per-client rate
+  limit counted in-process (`api.ratelimit`, after `api.proxies.ProxyHeaders`).
+
 Run it with `onething serve` (uvicorn; `--workers N` imports `api.app:create_app` as a factory,
 each worker reading its settings from the environment).
 """
@@ -37,13 +42,14 @@ each worker reading its settings from the environment).
 from __future__ import annotations
 
 import os
+import re
+from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.stores.registry import StoreRegistry
@@ -53,12 +59,14 @@ from catalog import scratch
 from .auth import RoleMiddleware, TokenChecker
 from .bodies import BodyGuard
 from .breaker import CircuitBreaker
-from .cache import cache_store
+from .cache import CachedAnswers, cache_store
 from .headers import ResponseHeaders
+from .notify import Heads
 from .openapi import docs_assets, docs_ui, query_names
 from .openapi import refine as refine_openapi
 from .problems import document_problems
 from .proxies import ProxyHeaders, TrustedProxies
+from .ratelimit import RateLimit, TokenBuckets
 from .relay import attach as attach_relay
 from .services.bundles import BundleService
 from .services.cases import CaseService
@@ -131,7 +139,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     cache, cache_kind = cache_store(
         settings.redis_url, timeout=settings.redis_timeout, reset_after=settings.redis_retry
     )
-    views = Views(store, cache, settings.local_in_view)
+    heads = Heads(store, poll=settings.heads_poll, listen=settings.notify)
+    views = Views(store, cache, heads, settings.local_in_view)
     services = {
         "views": views,
         "reads": ReadsService(store),
@@ -146,6 +155,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     relay = attach_relay(store, settings.nats_url, clock=lambda: cases.clock())  # §7.2 push, optional
     tokens = TokenChecker(store, settings.token_ttl, sessions=store.page_sessions())
     signins = SignInLimiter(settings.signin_failures, settings.signin_window)
+    buckets = TokenBuckets(settings.rate_limit) if settings.rate_limit > 0 else None
+    trusted = TrustedProxies(settings.trusted_proxies)
     declared_queries: dict[tuple[str, str], frozenset[str]] = {}  # filled once the schema is built
 
     async def shutdown() -> None:
@@ -156,7 +167,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         views.close()
         store.dispose()
 
-    app = Litestar(
+    app = App(
         route_handlers=[*api_controllers, *PAGE_ROUTES, docs_assets()],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
@@ -173,17 +184,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "relay": relay,
             }
         ),
-        stores=StoreRegistry({"workflows": cache, "rate_limit": cache}),
+        stores=StoreRegistry({"workflows": cache}),
         middleware=[
-            DefineMiddleware(ProxyHeaders, trusted=TrustedProxies(settings.trusted_proxies)),
-            *rate_limit(settings.rate_limit),
+            DefineMiddleware(ProxyHeaders, trusted=trusted),
+            *(
+                [
+                    DefineMiddleware(
+                        RateLimit, buckets=buckets, tokens=tokens, count_tokens=settings.rate_limit_tokens
+                    )
+                ]
+                if buckets is not None
+                else []
+            ),
             DefineMiddleware(RoleMiddleware, checker=tokens, public_read=settings.public_read),
             DefineMiddleware(BodyGuard, max_body=settings.max_body, query_names=declared_queries),
         ],
         before_send=[ResponseHeaders(settings.public_read, settings.public_max_age)],
         exception_handlers={Exception: app_errors},  # problem_handler, but pages under /pages/
         request_max_body_size=settings.max_body,
-        on_startup=[relay.start] if relay is not None else [],
+        on_startup=[heads.start, *([relay.start] if relay is not None else [])],
         on_shutdown=[shutdown],
         openapi_config=OpenAPIConfig(
             title="onething",
@@ -218,17 +237,34 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.debug,
     )
     declared_queries.update(query_names(refine_openapi(app, settings.public_read)))
+    app.front = CachedAnswers(
+        lambda scope, receive, send: Litestar.__call__(app, scope, receive, send),
+        routes=CACHED_ROUTES,
+        heads=heads.known,
+        public_read=settings.public_read,
+        tokens=tokens,
+        buckets=buckets,
+        count_tokens=settings.rate_limit_tokens,
+        trusted=trusted,
+    )
     return app
+
+
+CACHED_ROUTES = re.compile(r"/bundles/[^/]+/(?:workflow|guide)\Z")
+"""GETs whose cached answers `CachedAnswers` replays in front of Litestar."""
+
+
+class App(Litestar):
+    """Litestar, with `front` (`api.cache.CachedAnswers`) answering HTTP requests first."""
+
+    front: CachedAnswers | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.front is not None:
+            await self.front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def _provide(service: object) -> Provide:
     return Provide(lambda: service, sync_to_thread=False, use_cache=True)
-
-
-def rate_limit(per_minute: int) -> list[DefineMiddleware]:
-    """One client's requests per minute, counted in the shared store (Redis when configured, so
-    every worker counts together); 429 with `Retry-After` past it (`api.headers`)."""
-    if per_minute <= 0:
-        return []
-    config = RateLimitConfig(rate_limit=("minute", per_minute), exclude=["/health"])
-    return [config.middleware]

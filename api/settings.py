@@ -25,7 +25,10 @@
 | `ONETHING_SIGNIN_WINDOW` | `300` | that window, in seconds |
 | `ONETHING_PUBLIC_READ` | `1` | published regions, items, bundles, workflows and guides answer without a token (and their pages) |
 | `ONETHING_PUBLIC_MAX_AGE` | `300` | `Cache-Control: public, max-age=` of those public reads, in seconds |
-| `ONETHING_RATE_LIMIT` | `6000` | requests per minute one client (its address) may make, counted in the shared store (0: no limit) |
+| `ONETHING_RATE_LIMIT` | `6000` | requests one client (its address, or behind a listed proxy the address it forwards) may make in a burst, and per minute after it; counted in each worker process (`api.ratelimit`; 0: no limit) |
+| `ONETHING_RATE_LIMIT_TOKENS` | `0` | 1: requests with a valid bearer token (a portal's backend) are counted too; by default they are not |
+| `ONETHING_NOTIFY` | `1` | PostgreSQL: instances learn of a publish or a bundle save by LISTEN/NOTIFY (`api.notify`); 0: by the poll alone |
+| `ONETHING_HEADS_POLL` | `0.5` | seconds between reads of the newest version and bundles revision (the fallback of notifications; SQLite's only way) |
 | `ONETHING_TMPDIR` | `$TMPDIR/onething-<uid>` | where every temporary file goes, one folder per process; folders of stopped processes are removed at start (`catalog.scratch`) |
 | `ONETHING_DEBUG` | `0` | Litestar debug mode (tracebacks in 500s — never in production) |
 """
@@ -74,6 +77,9 @@ class Settings:
     public_read: bool = True
     public_max_age: int = 300
     rate_limit: int = 6000
+    rate_limit_tokens: bool = False
+    notify: bool = True
+    heads_poll: float = 0.5
     debug: bool = False
 
     @classmethod
@@ -99,6 +105,8 @@ class Settings:
             nats_url=env.get("ONETHING_NATS_URL") or None,
             trusted_proxies=_proxies(env),
             public_read=_flag(env.get("ONETHING_PUBLIC_READ", "1")),
+            rate_limit_tokens=_flag(env.get("ONETHING_RATE_LIMIT_TOKENS")),
+            notify=_flag(env.get("ONETHING_NOTIFY", "1")),
             debug=_flag(env.get("ONETHING_DEBUG")),
             **numbers,
         )

@@ -9,9 +9,11 @@ over a million): the view then holds the regions down to the county, reads an ap
 chain below it by key (kept for the last `CHAINS` asked) and the chain's service points by
 where they stand.
 
-Every instance sharing a database sees every write on its next request: each request reads
-the two state counters (newest catalog version, bundles revision; one held DBAPI connection,
-microseconds — `HeadsProbe`), and a moved counter reloads only what it counts. A publish writes
+Every instance sharing a database sees every write within a poll (half a second), on PostgreSQL
+as soon as it commits: `api.notify.Heads` keeps the two state counters (newest catalog version,
+bundles revision) current without a read per request, and a moved counter reloads only what it
+counts. After a write of this process the next request reads the counters itself (`HeadsProbe`:
+one held DBAPI connection), so a client reads what it wrote. A publish writes
 a new version in one transaction; until it commits the previous version serves, and no read
 waits for it. `slice` is what bundling needs of a version: the small records and some items'
 implementations along some regions — a few rows, read through an index.
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from litestar.stores.base import Store as CacheStore
 
     from catalog.store import Store
+
+    from .notify import Heads
 
 log = logging.getLogger("onething.api")
 
@@ -278,8 +282,18 @@ class HeadsProbe:
 class Views:
     """The view of the newest version, reloaded when the heads move (see the module's text)."""
 
-    def __init__(self, store: Store, cache: CacheStore | None = None, local_in_view: int = LOCAL_IN_VIEW):
+    def __init__(
+        self,
+        store: Store,
+        cache: CacheStore | None = None,
+        heads: Heads | None = None,
+        local_in_view: int = LOCAL_IN_VIEW,
+    ):
         self.store = store
+        self.heads = heads
+        """The watched heads; None: read them on every request (commands and benchmarks)."""
+        self.probes = 0
+        """How many times a request read the heads itself."""
         self.local_in_view = local_in_view
         self.cache = cache
         """The workflow cache, whose expired entries are tidied when the view moves."""
@@ -290,13 +304,28 @@ class Views:
         """The database's outages, logged once each (`api.problems`)."""
 
     def close(self) -> None:
+        if self.heads is not None:
+            self.heads.stop()
         self.probe.close()
+
+    async def current(self, fresh: bool = False) -> tuple[int, int]:
+        """The heads: as watched, or read when they must be (at start, after this process wrote,
+        and when `fresh` is asked for)."""
+        known = None if self.heads is None or fresh else self.heads.known()
+        if known is not None:
+            return known
+        self.probes += 1
+        if self.heads is None:
+            return await self.probe.heads()
+        tick = self.heads.tick()
+        return self.heads.saw(await self.probe.heads(), tick)
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await anyio.to_thread.run_sync(fn, *args)
 
-    async def snapshot(self) -> View:
-        version, bundle_rev = await self.probe.heads()
+    async def snapshot(self, fresh: bool = False) -> View:
+        """`fresh`: read the heads from the database now (what `GET /health` checks)."""
+        version, bundle_rev = await self.current(fresh)
         if self.outage.since is not None:
             self.outage.recovered()
         view = self._view

@@ -3,7 +3,9 @@
     .venv/bin/python bench/api.py [--duration 10] [--connections 32]
 
 1. A SQLite database is loaded with fixtures/ningxia.jsonl; `onething`'s app is served by
-   uvicorn (one worker, no access log) exactly as `onething serve` does.
+   uvicorn (one worker, no access log) exactly as `onething serve` does, in the default
+   configuration (the rate limit on; the client a portal's backend with its bearer token,
+   which the limit does not count).
 2. A bare Litestar app answering a constant JSON body of the same size as the workflow
    document is served with the same uvicorn settings, and the same request headers.
 3. `wrk -t1 -cC -dDs --latency` drives each on 127.0.0.1, one after the other (same machine:
@@ -12,7 +14,8 @@
    server, so each is a cache miss (X-Cache: miss): compose + encode + HTTP; its p50 is printed,
    beside the in-process compose+encode p50 without HTTP.
 
-Targets (issue "The API"): cached fetch ≥ 60% of the bare app's requests/s; uncached p50 ≤ 20 ms.
+Targets: cached fetch ≥ 80% of the bare app's requests/s (issue 22), none of its answers other
+than 2xx/3xx; uncached p50 ≤ 20 ms (issue "The API"). Each is printed "met" or "NOT met".
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from bench.common import ROOT, free_port, stop
 
 FIXTURE = ROOT / "fixtures" / "ningxia.jsonl"
 PYTHON = sys.executable
+RATIO = 0.8
+"""The cached fetch's target: this share of the bare app's requests/s."""
 
 
 def bare_app():
@@ -222,8 +227,12 @@ def main() -> int:
         f"{ours['non2xx']:>8.0f}"
     )
     print(
-        f"  ratio: {ratio:.0%} of the bare app's throughput (target ≥ 60%)"
-        f" — {'met' if ratio >= 0.6 else 'NOT met'}"
+        f"  ratio: {ratio:.0%} of the bare app's throughput (target ≥ 80%)"
+        f" — {'met' if ratio >= RATIO else 'NOT met'}"
+    )
+    print(
+        f"  cached fetch answers other than 2xx/3xx: {ours['non2xx']:.0f} (target 0)"
+        f" — {'met' if ours['non2xx'] == 0 else 'NOT met'}"
     )
     print(
         f"  uncached workflow over HTTP: p50 {uncached:.2f} ms, p99 "
@@ -236,7 +245,7 @@ def main() -> int:
     print(
         f"  reproduce: .venv/bin/python bench/api.py --duration {args.duration} --connections {args.connections}"
     )
-    return 0 if ratio >= 0.6 and uncached <= 20 and ours["non2xx"] == 0 else 1
+    return 0 if ratio >= RATIO and uncached <= 20 and ours["non2xx"] == 0 else 1
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ class HealthController(Resource, path="/health", tag="health"):
         except Exception:  # noqa: BLE001 - the cache is down: say so
             cache = "unavailable"
         try:
-            snap = await views.snapshot()  # bounded: the store's quick limit and gate
+            snap = await views.snapshot(fresh=True)  # bounded: the store's quick limit and gate
         except Exception as exc:  # noqa: BLE001 - the database is down: say so, do not 500
             views.outage.failed(_reason(exc))
             body = Health(

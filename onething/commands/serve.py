@@ -1,4 +1,4 @@
-"""`onething serve [--db URL] [--redis URL] [--host H] [--port P] [--workers N]` — the API on uvicorn.
+"""`onething serve [--db URL] [--redis URL] [--host H] [--port P] [--workers N] [--trusted-proxy CIDR]…` — the API on uvicorn.
 
 Settings come from the environment (`api.settings`); the flags set ONETHING_DB and
 REDIS_URL for this process and, with `--workers N`, for every worker, which imports
@@ -47,6 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument(
+        "--trusted-proxy",
+        metavar="CIDR",
+        action="append",
+        default=[],
+        help="a proxy in front whose X-Forwarded-For names the client (rate limit, sign-in lockout); "
+        "repeatable; added to env ONETHING_TRUSTED_PROXIES",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     parser.set_defaults(run=run)
@@ -61,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
         os.environ["ONETHING_REPLICAS"] = " ".join(args.replica)
     if args.redis:
         os.environ["REDIS_URL"] = args.redis
+    if args.trusted_proxy:
+        listed = [os.environ.get("ONETHING_TRUSTED_PROXIES", ""), *args.trusted_proxy]
+        os.environ["ONETHING_TRUSTED_PROXIES"] = ",".join(p for p in listed if p)
     # Create the tables once, before the workers race to.
     from api.bodies import MAX_HEADER_BYTES
     from api.settings import Settings

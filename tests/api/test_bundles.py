@@ -8,6 +8,7 @@ import threading
 from api.settings import Settings
 
 from .conftest import append_to_newborn, running, small_catalog
+from .test_notify import wait_until
 
 NEWBORN = ["000100001000", "000100002000", "000100003000"]
 
@@ -112,6 +113,8 @@ def test_concurrent_writers_lose_no_update(db_url):
         for t in threads:
             t.join()
         assert errors == []
+        # `first` wrote nothing: it learns of the others' saves within a second (`api.notify`).
+        assert wait_until(lambda: first.get("/bundles/newborn").json()["version"] == 1 + writers * rounds)
         final = first.get("/bundles/newborn").json()
         marks = [f"[{n}.{k}]" for n in range(writers) for k in range(rounds)]
         assert sorted(m for m in marks if m in final["description"]) == sorted(marks)

@@ -21,6 +21,7 @@ from catalog.load import dump_lines
 from tests.conftest import ROOT
 
 from .conftest import append_to_newborn, running, small_catalog
+from .test_notify import wait_until
 
 
 @pytest.fixture
@@ -107,6 +108,9 @@ def test_six_designers_and_repeated_publishes_through_api_and_cli(pg_url, publis
             t.join()
         assert errors == []
         assert not [s for s in statuses if s >= 500]
+        # `first` wrote nothing: it learns of the others' writes within a second (`api.notify`).
+        assert wait_until(lambda: first.get("/health").json()["revision"] == 1 + 2 * publishes)
+        assert wait_until(lambda: first.get("/bundles/newborn").json()["version"] == 1 + designers * rounds)
         final = first.get("/bundles/newborn").json()
         marks = [f"[{n}.{k}]" for n in range(designers) for k in range(rounds)]
         assert all(mark in final["description"] for mark in marks)  # no lost update

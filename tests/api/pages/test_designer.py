@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from bundler import compose
 from bundler.graph import precedence, resolve
 
+from ..test_notify import wait_until
 from .conftest import Server
 
 pytestmark = pytest.mark.browser
@@ -122,6 +123,7 @@ def test_a_stale_save_is_refused(site: Server, open_page) -> None:
         store.create_bundle(Bundle(id="pages-stale", name="并发修改测试", items=PICKS[:2]))
     finally:
         store.dispose()
+    served(site, "pages-stale")
     first = open_page(site, "designer")
     second = first.context.new_page()
     for page in (first, second):
@@ -260,6 +262,7 @@ def test_a_save_keeps_what_the_form_does_not_edit(site: Server, open_page) -> No
         )
     finally:
         store.dispose()
+    served(site, "pages-keep")
     page = open_page(site, "designer")
     page.goto(f"/pages/designer?bundle=pages-keep&region={REGION}")
     page.fill("#bundle-name", "保留字段测试（改名）")
@@ -282,6 +285,13 @@ def test_a_save_keeps_what_the_form_does_not_edit(site: Server, open_page) -> No
     fewer = held_bundle(site, "pages-keep")
     assert fewer.items == PICKS[:2] and fewer.when == {}  # its item left: its situation too
     assert (fewer.regions, fewer.window, fewer.target_days) == (["640100"], "综合受理窗口", 5)
+
+
+def served(site: Server, bundle_id: str) -> None:
+    """Wait until the server serves a bundle written through another connection (it learns of
+    it within a poll: `api.notify`)."""
+    with site.api("portal") as api:
+        assert wait_until(lambda: api.get(f"/bundles/{bundle_id}").status_code == 200, within=5)
 
 
 def held_bundle(site: Server, bundle_id: str):
