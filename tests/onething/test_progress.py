@@ -54,7 +54,7 @@ def db(tmp_path_factory) -> str:
         (("publish", str(NINGXIA), "--note", "again"), b"reading and validating: "),
         (("export", "--out", "{tmp}/c.jsonl"), b"exporting: "),
         (("export", "--format", "turtle", "--out", "{tmp}/c.ttl"), b"exporting: "),
-        (("stats",), b"reading implementations: "),
+        (("stats",), b"checking bundles: "),  # the figures themselves are read as stored at publish
         (("advise",), b"composing bundles: "),
     ],
 )
