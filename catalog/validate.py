@@ -126,10 +126,21 @@ def load_bytes(data: bytes) -> tuple[Catalog, Report]:
 def validate_for_publish(lines: Iterable[bytes]) -> tuple[Catalog, Report]:
     """Validate a stream for a publish, which loads the implementations itself: they are not
     kept, and DUPLICATE among them is left to the publish, which sees every key at once in the
-    database (a set of millions of codes would not fit the publish's memory)."""
+    database (a set of millions of codes would not fit the publish's memory).
+
+    The catalog comes back without its regions and service points, which the publish writes
+    from the file as it reads it: at five levels there are half a million of each, and sending
+    them to the publishing process would hold them twice. (Every finding about a region or a
+    service point is an error, which refuses a first publish: nothing written needs them.)"""
     run = Run(keep=False, dedupe=False)
     run.stream(lines, None)
-    return run.catalog, run.finish()
+    report = run.finish()
+    catalog = run.catalog
+    catalog.regions = {}
+    catalog.service_points = {}
+    catalog.lines.pop("region", None)
+    catalog.lines.pop("service_point", None)
+    return catalog, report
 
 
 def bundle_findings(bundle: Bundle, catalog: Catalog) -> list[Finding]:
