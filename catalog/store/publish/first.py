@@ -167,30 +167,30 @@ def publish_first(
             index.drop(conn)
         if postgres(conn):  # emptied in this transaction, so the rows can be written frozen
             conn.exec_driver_sql(f"TRUNCATE {TABLE.name}")
-        places = tempfile.TemporaryFile(dir=scratch.folder())  # noqa: SIM115 - closed below
-        with places, Apart(path, "validate") as validation:
-            with phase("loading"):
-                per_item = _load(conn, path, version, progress, places)
-            with phase("waiting for the validation"):
-                catalog, report = validation.one()
+        with tempfile.TemporaryFile(dir=scratch.folder()) as places:
+            with Apart(path, "validate") as validation:
+                with phase("loading"):
+                    per_item = _load(conn, path, version, progress, places)
+                with phase("waiting for the validation"):
+                    catalog, report = validation.one()
             errors = [f for f in report.findings if f.severity == "error"]
             if errors:  # every record is new, so touched: any error refuses
                 raise Refused(errors)
-            with phase("writing the regions and service points"):
-                added = _write_places(conn, places, version)
-        with phase("indexing"):
-            key, *others = indexes
-            if not unique(conn, lambda: key.create(conn)):
-                raise Refused(duplicates(conn, TABLE.name))
-            for index in others:
-                index.create(conn)
-            if postgres(conn):  # the planner must know the table is no longer empty
-                conn.exec_driver_sql(f"ANALYZE {TABLE.name}")
-        touched = Touched()
-        with phase("writing the rest"):
-            added += write_small(conn, catalog, version, touched)[0]
-            bundles, _, kept = write_bundles(conn, catalog, touched, take=take_bundles)
-            write_findings(conn, catalog, report.findings, version)
+            with phase("indexing"):
+                key, *others = indexes
+                if not unique(conn, lambda: key.create(conn)):
+                    raise Refused(duplicates(conn, TABLE.name))
+                for index in others:
+                    index.create(conn)
+                if postgres(conn):  # the planner must know the table is no longer empty
+                    conn.exec_driver_sql(f"ANALYZE {TABLE.name}")
+            touched = Touched()
+            with phase("writing the rest"):
+                # the other small records first: they are compared with what is stored (nothing)
+                added = write_small(conn, catalog, version, touched)[0]
+                added += _write_places(conn, places, version)
+                bundles, _, kept = write_bundles(conn, catalog, touched, take=take_bundles)
+                write_findings(conn, catalog, report.findings, version)
         return write_version(
             conn,
             version,
