@@ -204,6 +204,10 @@ row_decoder = msgspec.json.Decoder(
 )
 """`record_decoder` with implementations as `ImplementationRow`."""
 
+NO_ENDS: set[str] = set()
+"""The codes an agency implements, for a run that leaves DUPLICATE to the publish: none, shared
+by the hundred thousand agencies of a five-level catalog (nothing is ever added)."""
+
 PLACEHOLDER = Header(format="", version="")
 """The header of a catalog whose file has none (reported as HEADER)."""
 
@@ -251,6 +255,8 @@ class Run:
         self.item_facts: dict[str, ItemFacts] = {}
         self.region_facts: dict[str, RegionFacts] = {}
         """Per region: its level digit and its conformity counters."""
+        self.window_spellings: dict[bytes, msgspec.Raw] = {}
+        """Windows spelt as good, each spelling once (half a million villages spell a few)."""
         self.pending: list[tuple[int | None, Implementation]] = []
         self.rules = ImplementationRules(c.materials)
         self.header_line: int | None = None
@@ -397,19 +403,27 @@ class Run:
     def _agency_facts(self, uscc: str) -> AgencyFacts:
         facts = self.agencies.get(uscc)
         if facts is None:
-            facts = self.agencies[uscc] = AgencyFacts(self.impl_codes.setdefault(uscc, set()))
+            ends = self.impl_codes.setdefault(uscc, set()) if self.dedupe else NO_ENDS
+            facts = self.agencies[uscc] = AgencyFacts(ends)
         return facts
 
-    @staticmethod
-    def _window(spelling: msgspec.Raw, where: RegionFacts) -> bool:
+    def _window(self, spelling: msgspec.Raw, where: RegionFacts) -> bool:
         """True when a window spelt anew decodes (learnt), for `_rows`."""
         try:
             window_decoder.decode(spelling)
         except DECODE_ERRORS:
             return False
         if len(where.windows) < MAX_WINDOWS:
-            where.windows.append(spelling.copy())
+            where.windows.append(self._spelt(spelling))
         return True
+
+    def _spelt(self, window: msgspec.Raw) -> msgspec.Raw:
+        """The one copy of a window's spelling that every region spelling it so holds."""
+        key = bytes(window)
+        shared = self.window_spellings.get(key)
+        if shared is None:
+            shared = self.window_spellings[key] = msgspec.Raw(key)
+        return shared
 
     def _learn(self, row: Any, impl: Implementation) -> None:
         """Remember the spellings of `row` (an `ImplementationRow`) that its decoded and checked
@@ -438,7 +452,7 @@ class Run:
         if where is not None:
             facts.code_end(where)
             if len(where.windows) < MAX_WINDOWS and row.window not in where.windows:
-                where.windows.append(row.window.copy())
+                where.windows.append(self._spelt(row.window))
 
     def line(self, number: int, obj: object) -> None:
         if isinstance(obj, Finding):
