@@ -100,7 +100,7 @@ def validate_file(path: str | Path, progress: Progress | None = None) -> Report:
     called with the line number reached every PROGRESS_EVERY lines.
     """
     with gc_paused():  # the run's containers go by reference counting before the collector sees them
-        run = Run(keep=False)
+        run = Run(keep=False, points=False)
         with open(path, "rb") as fh:
             run.stream(fh, progress)
         report = run.finish()
@@ -132,7 +132,7 @@ def validate_for_publish(lines: Iterable[bytes]) -> tuple[Catalog, Report]:
     from the file as it reads it: at five levels there are half a million of each, and sending
     them to the publishing process would hold them twice. (Every finding about a region or a
     service point is an error, which refuses a first publish: nothing written needs them.)"""
-    run = Run(keep=False, dedupe=False)
+    run = Run(keep=False, dedupe=False, points=False)
     run.stream(lines, None)
     report = run.finish()
     catalog = run.catalog
@@ -224,9 +224,13 @@ class Run:
         keep: bool,
         *,
         dedupe: bool = True,
+        points: bool = True,
     ) -> None:
+        """`points`: False when the caller wants the report only, not the service points (a run
+        then holds a point whose references it knows already as a stub: `_stub`)."""
         self.keep = keep
         self.dedupe = dedupe
+        self.points = points
         # a kind's lines appear when a record of it does (a catalog without revision-3 records has
         # the lines a revision-2 one had)
         self.catalog = Catalog(
@@ -515,7 +519,7 @@ class Run:
                 _duplicate(kind, key, line, lines.get(key), getattr(table[key], "name", None))
             )
             return
-        if type(record) is ServicePoint and not self.keep and self._settled(record):
+        if type(record) is ServicePoint and not self.points and self._settled(record):
             record = _stub(record)
         table[key] = record
         if line is not None:
@@ -678,7 +682,7 @@ class Run:
 
 def _stub(point: ServicePoint) -> ServicePoint:
     """What the end still asks of a settled service point (its region, and its name for a
-    DUPLICATE), for a run that keeps nothing: at five levels there are half a million, each
+    DUPLICATE), for a run that returns no points: at five levels there are half a million, each
     holding a dozen item codes of its own."""
     return ServicePoint(point.id, point.name, point.region, "", "", "")
 
