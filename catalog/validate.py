@@ -259,8 +259,6 @@ class Run:
         self.item_facts: dict[str, ItemFacts] = {}
         self.region_facts: dict[str, RegionFacts] = {}
         """Per region: its level digit and its conformity counters."""
-        self.window_spellings: dict[bytes, msgspec.Raw] = {}
-        """Windows spelt as good, each spelling once (half a million villages spell a few)."""
         self.pending: list[tuple[int | None, Implementation]] = []
         self.rules = ImplementationRules(c.materials)
         self.header_line: int | None = None
@@ -411,23 +409,16 @@ class Run:
             facts = self.agencies[uscc] = AgencyFacts(ends)
         return facts
 
-    def _window(self, spelling: msgspec.Raw, where: RegionFacts) -> bool:
+    @staticmethod
+    def _window(spelling: msgspec.Raw, where: RegionFacts) -> bool:
         """True when a window spelt anew decodes (learnt), for `_rows`."""
         try:
             window_decoder.decode(spelling)
         except DECODE_ERRORS:
             return False
         if len(where.windows) < MAX_WINDOWS:
-            where.windows.append(self._spelt(spelling))
+            where.windows.append(spelling.copy())
         return True
-
-    def _spelt(self, window: msgspec.Raw) -> msgspec.Raw:
-        """The one copy of a window's spelling that every region spelling it so holds."""
-        key = bytes(window)
-        shared = self.window_spellings.get(key)
-        if shared is None:
-            shared = self.window_spellings[key] = msgspec.Raw(key)
-        return shared
 
     def _learn(self, row: Any, impl: Implementation) -> None:
         """Remember the spellings of `row` (an `ImplementationRow`) that its decoded and checked
@@ -456,7 +447,7 @@ class Run:
         if where is not None:
             facts.code_end(where)
             if len(where.windows) < MAX_WINDOWS and row.window not in where.windows:
-                where.windows.append(self._spelt(row.window))
+                where.windows.append(row.window.copy())
 
     def line(self, number: int, obj: object) -> None:
         if isinstance(obj, Finding):
