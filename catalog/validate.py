@@ -100,7 +100,7 @@ def validate_file(path: str | Path, progress: Progress | None = None) -> Report:
     called with the line number reached every PROGRESS_EVERY lines.
     """
     with gc_paused():  # the run's containers go by reference counting before the collector sees them
-        run = Run(keep=False)
+        run = Run(keep=False, points=False)
         with open(path, "rb") as fh:
             run.stream(fh, progress)
         report = run.finish()
@@ -126,10 +126,21 @@ def load_bytes(data: bytes) -> tuple[Catalog, Report]:
 def validate_for_publish(lines: Iterable[bytes]) -> tuple[Catalog, Report]:
     """Validate a stream for a publish, which loads the implementations itself: they are not
     kept, and DUPLICATE among them is left to the publish, which sees every key at once in the
-    database (a set of millions of codes would not fit the publish's memory)."""
-    run = Run(keep=False, dedupe=False)
+    database (a set of millions of codes would not fit the publish's memory).
+
+    The catalog comes back without its regions and service points, which the publish writes
+    from the file as it reads it: at five levels there are half a million of each, and sending
+    them to the publishing process would hold them twice. (Every finding about a region or a
+    service point is an error, which refuses a first publish: nothing written needs them.)"""
+    run = Run(keep=False, dedupe=False, points=False)
     run.stream(lines, None)
-    return run.catalog, run.finish()
+    report = run.finish()
+    catalog = run.catalog
+    catalog.regions = {}
+    catalog.service_points = {}
+    catalog.lines.pop("region", None)
+    catalog.lines.pop("service_point", None)
+    return catalog, report
 
 
 def bundle_findings(bundle: Bundle, catalog: Catalog) -> list[Finding]:
@@ -193,6 +204,10 @@ row_decoder = msgspec.json.Decoder(
 )
 """`record_decoder` with implementations as `ImplementationRow`."""
 
+NO_ENDS: set[str] = set()
+"""The codes an agency implements, for a run that leaves DUPLICATE to the publish: none, shared
+by the hundred thousand agencies of a five-level catalog (nothing is ever added)."""
+
 PLACEHOLDER = Header(format="", version="")
 """The header of a catalog whose file has none (reported as HEADER)."""
 
@@ -209,9 +224,13 @@ class Run:
         keep: bool,
         *,
         dedupe: bool = True,
+        points: bool = True,
     ) -> None:
+        """`points`: False when the caller wants the report only, not the service points (a run
+        then holds a point whose references it knows already as a stub: `_stub`)."""
         self.keep = keep
         self.dedupe = dedupe
+        self.points = points
         # a kind's lines appear when a record of it does (a catalog without revision-3 records has
         # the lines a revision-2 one had)
         self.catalog = Catalog(
@@ -386,7 +405,8 @@ class Run:
     def _agency_facts(self, uscc: str) -> AgencyFacts:
         facts = self.agencies.get(uscc)
         if facts is None:
-            facts = self.agencies[uscc] = AgencyFacts(self.impl_codes.setdefault(uscc, set()))
+            ends = self.impl_codes.setdefault(uscc, set()) if self.dedupe else NO_ENDS
+            facts = self.agencies[uscc] = AgencyFacts(ends)
         return facts
 
     @staticmethod
@@ -490,6 +510,8 @@ class Run:
                 _duplicate(kind, key, line, lines.get(key), getattr(table[key], "name", None))
             )
             return
+        if type(record) is ServicePoint and not self.points and self._settled(record):
+            record = _stub(record)
         table[key] = record
         if line is not None:
             lines[key] = line
@@ -499,6 +521,16 @@ class Run:
             self.region_facts[key] = RegionFacts(record)
         elif type(record) is Field:
             self.findings.extend(field_findings(record, line))
+
+    def _settled(self, point: ServicePoint) -> bool:
+        """True when every bundle and item the point refers to is defined already: no finding
+        at the end can be about them (the catalog only grows)."""
+        c = self.catalog
+        return (
+            all(i in c.items for i in point.assists)
+            and all(b in c.bundles for w in point.windows for b in w.bundles)
+            and all(i in c.items for w in point.windows for i in w.items)
+        )
 
     def _implementation_path(self) -> Callable[[int | None, Implementation], None]:
         """The per-implementation step, a closure over its tables: this runs a million times
@@ -637,6 +669,13 @@ class Run:
         return Report(
             findings=out, conformity=conformity, summary=Summary(errors=errors, warnings=len(out) - errors)
         )
+
+
+def _stub(point: ServicePoint) -> ServicePoint:
+    """What the end still asks of a settled service point (its region, and its name for a
+    DUPLICATE), for a run that returns no points: at five levels there are half a million, each
+    holding a dozen item codes of its own."""
+    return ServicePoint(point.id, point.name, point.region, "", "", "")
 
 
 def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:

@@ -10,6 +10,7 @@ common case — an implementation that repeats its item — costs a few comparis
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from sys import intern
 
 from msgspec import Raw
 
@@ -121,9 +122,10 @@ class RegionFacts:
     def __init__(self, region: Region) -> None:
         self.region = region
         self.level = region.level
-        self.province = province_of(region.code)
+        # interned: half a million regions at five levels spell three dozen provinces
+        self.province = intern(province_of(region.code))
         self.digit = LEVEL_DIGIT[region.level]
-        self.places = (self.digit, self.digit + self.province)
+        self.places = (self.digit, intern(self.digit + self.province))
         """What LEVEL and SCOPE look at, for a national item (the level) and a local one (level
         and province), as keys of `ItemFacts.at`."""
         self.implementations = 0

@@ -12,7 +12,20 @@ import pytest
 from catalog.codes import region_code_problem, region_parent
 from catalog.model import Implementation, channels_of, record_decoder, record_encoder
 
-from .test_rules import COUNTY_AGENCY, E1, A, B, _impl, check, clean_records, expect, find, impl_of, seen
+from .test_rules import (
+    COUNTY_AGENCY,
+    E1,
+    A,
+    B,
+    _impl,
+    check,
+    clean_records,
+    expect,
+    find,
+    impl_of,
+    line_of,
+    seen,
+)
 
 TOWN = "640104001"
 VILLAGE = "640104001002"
@@ -169,6 +182,33 @@ def test_service_point_duplicate_and_schema(tmp_path):
         ("SCHEMA", "service_point", "x"),
     ]
 
+
+
+def test_service_point_before_what_it_refers_to(tmp_path):
+    """A point read before its bundle and items is checked at the end like one read after them
+    (a run that keeps nothing holds only a stub of a point whose references it knows)."""
+    records = five_level_records()
+    points = [r for r in records if r["kind"] == "service_point"]
+    rest = [r for r in records if r["kind"] != "service_point"]
+    header, regions = rest[:1], [r for r in rest if r["kind"] == "region"]
+    others = [r for r in rest[1:] if r["kind"] != "region"]
+    assert seen(check(tmp_path, header + regions + points + others)) == []
+    points[1]["windows"] = [{"name": "综合窗口", "bundles": [], "items": ["000100099000"]}]
+    reordered = header + regions + points + others
+    assert seen(check(tmp_path, reordered)) == [
+        expect(reordered, "UNKNOWN_REF", "service_point", "640104001-center")
+    ]
+
+
+def test_duplicate_of_a_settled_service_point_names_the_first(tmp_path):
+    records = five_level_records()
+    first = find(records, "service_point", "640104001-center")
+    records.append(dict(first, name="又一个"))
+    report = check(tmp_path, records)
+    [duplicate] = report.findings
+    assert duplicate.rule == "DUPLICATE" and duplicate.line == len(records)
+    assert first["name"] in duplicate.message
+    assert f"第 {line_of(records, 'service_point', first['id'])} 行" in duplicate.message
 
 # -- the warnings -------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ The catalog row is locked first (a second first publish waits, then reads what c
 the table's indexes are dropped (the table is empty and nobody reads it yet), and while a
 process of its own validates a large file (`apart`), this one reads it too and sends each
 implementation line to the table (COPY on PostgreSQL, which takes it in on a core of its
-own; batched INSERTs on SQLite). At the end the indexes are built once (the unique one finds
+own; batched INSERTs on SQLite). The regions and service points — half a million of each at
+five levels — are not sent back by the validation: their lines wait in a scratch file and go
+to `catalog_record` in bulk too. At the end the indexes are built once (the unique one finds
 duplicate codes) and the rest is written. Any error refuses, and the transaction rolls it all
 back.
 """
@@ -13,19 +15,22 @@ back.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ... import scratch
 from ...apart import Apart
 from ...load import BOM, gc_paused
+from ...model import Region, record_decoder, record_encoder
 from ...validate import PROGRESS_EVERY
 from ..figures import Figures, Tally
-from ..schema import IMPLEMENTATION_COLUMNS, ImplementationRow, implementation_indexes
+from ..schema import IMPLEMENTATION_COLUMNS, ImplementationRow, RecordRow, implementation_indexes, standing
 from .bulk import BulkLoader, duplicates, postgres, unique
 from .rule import Touched
 from .writes import (
@@ -43,6 +48,9 @@ from .writes import (
 
 _blake2b = hashlib.blake2b
 TABLE: Any = ImplementationRow.__table__
+PLACES = ("region", "service_point")
+"""The kinds `validate_for_publish` leaves out of its catalog: written here from their lines."""
+RECORD_COLUMNS = ("kind", "key", "valid_from", "hash", "line", "body", "region")
 
 
 class NotFirst(Exception):
@@ -61,11 +69,17 @@ _line = msgspec.json.Decoder(_Line).decode
 
 
 def _load(
-    conn: Connection, path: str | Path, version: int, progress: Callable[[int], None] | None, tally: Tally
+    conn: Connection,
+    path: str | Path,
+    version: int,
+    progress: Callable[[int], None] | None,
+    places: IO[bytes],
+    tally: Tally,
 ) -> dict[str, int]:
     """Every implementation line into the table as it was submitted (it decodes to the same
-    record; export gives it back), counted in `tally`; returns how many each item has. A line
-    that does not decode is left to the validation, whose finding refuses the publish."""
+    record; export gives it back), counted in `tally`; returns how many each item has. The lines of regions and
+    service points go to `places`, each after its number and a tab. A line that does not
+    decode is left to the validation, whose finding refuses the publish."""
     per_item: dict[str, int] = {}
     rows = BulkLoader(conn, TABLE.name, IMPLEMENTATION_COLUMNS, frozen=True)
     add, text = rows.add, rows.text
@@ -80,6 +94,8 @@ def _load(
                 except msgspec.DecodeError:
                     continue
                 if line.kind != "implementation":
+                    if line.kind in PLACES:
+                        places.write(b"%d\t%s\n" % (number, raw.rstrip(b"\r\n")))
                     continue
                 body = raw.rstrip(b"\r\n")
                 code = line.code
@@ -103,6 +119,39 @@ def _load(
     return per_item
 
 
+def _write_places(conn: Connection, places: IO[bytes], version: int, regions: dict[str, Region]) -> int:
+    """The regions and service points `_load` set aside into `catalog_record`, as
+    `writes.write_small` writes a new record (the validation found no error, so each decodes,
+    once), the regions also into `regions` (the figures roll up their tree); returns how many."""
+    encode = record_encoder.encode
+    rows = BulkLoader(conn, RecordRow.__tablename__, RECORD_COLUMNS)
+    add, text = rows.add, rows.text
+    places.seek(0)
+    try:
+        with gc_paused():
+            for spooled in places:
+                number, raw = spooled.split(b"\t", 1)
+                record = record_decoder.decode(raw)
+                body = encode(record)
+                if type(record) is Region:
+                    kind, key = "region", record.code
+                    regions[key] = record
+                else:
+                    kind, key = "service_point", record.id  # type: ignore[union-attr]
+                add(
+                    kind,
+                    key,
+                    version,
+                    _blake2b(body, digest_size=16).hexdigest(),
+                    int(number),
+                    text(body),
+                    standing(record),
+                )
+    finally:
+        count = rows.close()
+    return count
+
+
 def publish_first(
     engine: Engine,
     path: str | Path,
@@ -123,30 +172,34 @@ def publish_first(
             index.drop(conn)
         if postgres(conn):  # emptied in this transaction, so the rows can be written frozen
             conn.exec_driver_sql(f"TRUNCATE {TABLE.name}")
-        with Apart(path, "validate") as validation:
-            tally = Tally()
-            with phase("loading"):
-                per_item = _load(conn, path, version, progress, tally)
-            with phase("waiting for the validation"):
-                catalog, report = validation.one()
-        errors = [f for f in report.findings if f.severity == "error"]
-        if errors:  # every record is new, so touched: any error refuses
-            raise Refused(errors)
-        with phase("indexing"):
-            key, *others = indexes
-            if not unique(conn, lambda: key.create(conn)):
-                raise Refused(duplicates(conn, TABLE.name))
-            for index in others:
-                index.create(conn)
-            if postgres(conn):  # the planner must know the table is no longer empty
-                conn.exec_driver_sql(f"ANALYZE {TABLE.name}")
-        touched = Touched()
-        with phase("writing the rest"):
-            added = write_small(conn, catalog, version, touched)[0]
-            bundles, _, kept = write_bundles(conn, catalog, touched, take=take_bundles)
-            write_findings(conn, catalog, report.findings, version)
-        with phase("writing the figures"):
-            tally.write(conn, version, catalog)
+        with tempfile.TemporaryFile(dir=scratch.folder()) as places:
+            with Apart(path, "validate") as validation:
+                tally = Tally()
+                with phase("loading"):
+                    per_item = _load(conn, path, version, progress, places, tally)
+                with phase("waiting for the validation"):
+                    catalog, report = validation.one()
+            errors = [f for f in report.findings if f.severity == "error"]
+            if errors:  # every record is new, so touched: any error refuses
+                raise Refused(errors)
+            with phase("indexing"):
+                key, *others = indexes
+                if not unique(conn, lambda: key.create(conn)):
+                    raise Refused(duplicates(conn, TABLE.name))
+                for index in others:
+                    index.create(conn)
+                if postgres(conn):  # the planner must know the table is no longer empty
+                    conn.exec_driver_sql(f"ANALYZE {TABLE.name}")
+            touched = Touched()
+            with phase("writing the rest"):
+                # the other small records first: they are compared with what is stored (nothing)
+                added = write_small(conn, catalog, version, touched)[0]
+                # the validation's catalog comes without them (held once, here, not twice)
+                added += _write_places(conn, places, version, catalog.regions)
+                bundles, _, kept = write_bundles(conn, catalog, touched, take=take_bundles)
+                write_findings(conn, catalog, report.findings, version)
+            with phase("writing the figures"):
+                tally.write(conn, version, catalog)
         return write_version(
             conn,
             version,

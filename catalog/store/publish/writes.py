@@ -438,7 +438,7 @@ def write_version(
     kept: list[KeptBundle] | None = None,
 ) -> Published:
     """The version's conformity, per-item counts and row; what the publish answers."""
-    if conformity:
+    for start in range(0, len(conformity), SMALL_BATCH):  # a row per region: half a million at five levels
         conn.execute(
             sa.insert(ConformityRow),
             [
@@ -448,7 +448,7 @@ def write_version(
                     "implementations": c.implementations,
                     "conforming": c.conforming,
                 }
-                for c in conformity
+                for c in conformity[start : start + SMALL_BATCH]
             ],
         )
     rows = [{"version": version, "item": k, "implementations": n} for k, n in per_item.items() if n]
