@@ -73,7 +73,7 @@ def main() -> int:
         for name, path, region in (
             ("first publish", files["first"], None),
             ("republish (1,000 changed)", files["second"], None),
-            (f"county submission ({files['county']})", files["partial"], files["county"]),
+            (f"county submission ({files['part']})", files["partial"], files["part"]),
         ):
             t = time.perf_counter()
             published = store.publish_file(path, by="bench", region=region)
