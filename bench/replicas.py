@@ -155,9 +155,9 @@ class Lag:
         self._thread = threading.Thread(target=sample, daemon=True)
         self._thread.start()
 
-    def shows(self, version: int) -> tuple[int, float]:
-        """Right after `version` committed: (WAL bytes behind then, seconds until the standby
-        shows it)."""
+    def shows(self, version: int) -> str:
+        """Right after `version` committed: the line saying the WAL bytes behind then and the
+        seconds until the standby shows it."""
         start = time.perf_counter()
         bytes_behind = self.behind()
         self._stop.set()
@@ -169,7 +169,11 @@ class Lag:
                 conn.exec_driver_sql("SELECT counter FROM onething_state WHERE id = 1").scalar() or 0
             ) < version:
                 time.sleep(0.002)
-        return bytes_behind, time.perf_counter() - start
+        caught = time.perf_counter() - start
+        return (
+            f"lag at commit:   {bytes_behind / 2**20:.1f} MiB of WAL not replayed; the standby showed the version "
+            f"{caught:.2f} s later (most behind during the publish: {self.most / 2**20:.1f} MiB)"
+        )
 
 
 # -- throughput ------------------------------------------------------------------------------------
@@ -299,12 +303,9 @@ def main() -> int:
             start = time.perf_counter()
             version = writer.publish_file(files.first, by="bench").version
             seconds = time.perf_counter() - start
-            behind, caught = lag.shows(version)
+            shown = lag.shows(version)
             print(f"first publish:   {seconds:.1f} s (version {version})")
-            print(
-                f"lag at commit:   {behind / 2**20:.1f} MiB of WAL not replayed; the standby showed the version "
-                f"{caught:.2f} s later (most behind during the publish: {lag.most / 2**20:.1f} MiB)"
-            )
+            print(shown)
 
             regions = writer.dictionaries(version).regions
             counties = sorted(code for code, r in regions.items() if r.level == "county")
@@ -335,12 +336,9 @@ def main() -> int:
                 start = time.perf_counter()
                 version = writer.publish_file(files.second, by="bench").version
                 seconds = time.perf_counter() - start
-                behind, caught = lag.shows(version)
+                shown = lag.shows(version)
                 print(f"republish:       {seconds:.1f} s (version {version}, 1,000 implementations changed)")
-                print(
-                    f"lag at commit:   {behind / 2**20:.1f} MiB of WAL not replayed; the standby showed the version "
-                    f"{caught:.2f} s later (most behind during the publish: {lag.most / 2**20:.1f} MiB)"
-                )
+                print(shown)
                 for n in range(args.counties):
                     paused = n == args.counties - 1
                     if paused:
