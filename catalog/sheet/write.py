@@ -286,13 +286,7 @@ def _xlsx(
             style = number if numeric else wrapped if column.kind == "basis" else text
             sheet.set_column(index, index, column.width, style)
         sheet.set_column(len(COLUMNS), len(names) - 1, MATERIAL_WIDTH, wrapped)
-        for index, name in enumerate(names):
-            sheet.write_string(0, index, name, header)
-            column_note = COLUMNS[index].note if index < len(COLUMNS) else MATERIAL_NOTE
-            if column_note:
-                sheet.write_comment(0, index, column_note, {"x_scale": 2, "y_scale": 1.2})
-        sheet.set_row(0, 30)
-        sheet.freeze_panes(1, 3)
+        _header_row(sheet, names, [c.note for c in COLUMNS], MATERIAL_NOTE, header, frozen=3)
         _validations(sheet)
         last = 0
         written: dict[str, None] = {}
@@ -332,6 +326,20 @@ def _xlsx(
         book.close()
 
 
+def _header_row(
+    sheet: Any, names: list[str], notes: list[str], rest: str, header: Any, *, frozen: int
+) -> None:
+    """Row 1 of a worksheet: the labels in `header` format, each column's note (`rest` for the
+    repeated columns past `notes`) as a comment, the row and the first `frozen` columns frozen."""
+    for index, name in enumerate(names):
+        sheet.write_string(0, index, name, header)
+        note = notes[index] if index < len(notes) else rest
+        if note:
+            sheet.write_comment(0, index, note, {"x_scale": 2, "y_scale": 1.2})
+    sheet.set_row(0, 30)
+    sheet.freeze_panes(1, frozen)
+
+
 def _points_sheet(
     book: Any, points: list[ServicePoint], header: Any, text: Any, number: Any, wrapped: Any
 ) -> None:
@@ -344,13 +352,7 @@ def _points_sheet(
         style = number if column.kind == "degrees" else wrapped if column.kind == "codes" else text
         sheet.set_column(index, index, column.width, style)
     sheet.set_column(len(POINT_COLUMNS), len(names) - 1, WINDOW_WIDTH, wrapped)
-    for index, name in enumerate(names):
-        sheet.write_string(0, index, name, header)
-        note = POINT_COLUMNS[index].note if index < len(POINT_COLUMNS) else WINDOW_NOTE
-        if note:
-            sheet.write_comment(0, index, note, {"x_scale": 2, "y_scale": 1.2})
-    sheet.set_row(0, 30)
-    sheet.freeze_panes(1, 2)
+    _header_row(sheet, names, [c.note for c in POINT_COLUMNS], WINDOW_NOTE, header, frozen=2)
     for index, column in enumerate(POINT_COLUMNS):
         if column.kind == "degrees":
             sheet.data_validation(
