@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from typing import Protocol
 
+import msgspec
 from msgspec import Struct
 
+from .codes import NATIONAL
 from .model import LEVELS, Implementation, Item, Region, Requirement, ServicePoint, requirements_of
 from .tree import lineage, subtree
 
@@ -239,3 +241,178 @@ def rolled_divergence(
         for item, (counted, lists) in by_item.items()
         for code, n in counted.items()
     }
+
+
+ROLLED_LEVELS = frozenset({"national", "province", "city"})
+"""The levels whose regions keep item figures (with `''`, the whole catalog): a county's subtree,
+even at five levels, is read from its own implementations (a few thousand), while 3,000
+counties' rows per item would be millions."""
+
+
+def rolled_at(regions: Mapping[str, Region]) -> frozenset[str]:
+    """Where item figures are kept: every region of `ROLLED_LEVELS` with regions under it, and `''`."""
+    return frozenset(
+        {
+            r.parent
+            for r in regions.values()
+            if r.parent is not None and r.parent in regions and regions[r.parent].level in ROLLED_LEVELS
+        }
+        | {""}
+    )
+
+
+class Figured(Struct, array_like=True):
+    """What a `Tally` counted: each region's own counts, and (region, item) -> (implementations,
+    distinct material lists) at every region of `rolled_at`."""
+
+    own: dict[str, Counts]
+    rolled: dict[tuple[str, str], tuple[int, int]]
+
+
+class Row(Protocol):
+    """What a tally reads of an implementation line (a lean decode: materials as their JSON)."""
+
+    @property
+    def item(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def materials(self) -> msgspec.Raw: ...
+    @property
+    def online_depth(self) -> int: ...
+    @property
+    def visits(self) -> int: ...
+    @property
+    def promised_days(self) -> int: ...
+    @property
+    def statutory_days(self) -> int: ...
+    @property
+    def channels(self) -> Sequence[str] | None: ...
+
+
+_requirements = msgspec.json.Decoder(list[Requirement]).decode
+_INHERITED = (b"", b"null")
+"""The materials' JSON of an implementation that keeps its item's list."""
+
+
+def _place(code: str) -> str:
+    """The nearest region above the county a valid region code lies in (GB/T 2260: the code
+    says it; a catalog where it does not has a REGION_PARENT error)."""
+    county = code[:6]
+    if county == NATIONAL or county.endswith("0000"):
+        return county
+    return county[:4] + "00"
+
+
+class Tally:
+    """The statistics' figures of a first publish, counted as its validation streams the lines
+    (the lines are decoded there anyway; the publishing process only loads them). Per line:
+    its region's own counts, and the line's material list text under its item at the nearest
+    region above the county (`_place`); `figured` rolls those up the tree at the end. Memory
+    grows with the regions and the items, never with the lines."""
+
+    def __init__(self) -> None:
+        self._own: dict[str, tuple[list[int], dict[str, list]]] = {}
+        self._places: dict[str, dict[str, list]] = {}
+        self._texts: dict[bytes, int] = {}
+
+    def add(self, row: Row) -> None:
+        slot = self._own.get(row.region)
+        if slot is None:
+            place = _place(row.region)
+            items = self._places.get(place)
+            if items is None:
+                items = self._places[place] = {}
+            slot = self._own[row.region] = ([0] * 8, items)
+        c, items = slot
+        visits, promised = row.visits, row.promised_days
+        c[0] += 1
+        if row.online_depth == 4:
+            c[1] += 1
+        if visits <= 1:
+            c[2] += 1
+            if not visits:
+                c[3] += 1
+        if not promised:
+            c[4] += 1
+        c[5] += promised
+        c[6] += row.statutory_days
+        channels = row.channels
+        if channels is not None and "app" in channels:
+            c[7] += 1
+        raw = bytes(row.materials)
+        text = self._texts.get(raw)
+        if text is None:
+            text = self._texts[raw] = len(self._texts)
+        entry = items.get(row.item)
+        if entry is None:
+            items[row.item] = [1, text]
+        else:
+            entry[0] += 1
+            held = entry[1]
+            if type(held) is int:
+                if held != text:
+                    entry[1] = {held, text}
+            else:
+                held.add(text)
+
+    def figured(self, regions: Mapping[str, Region], items: Mapping[str, Item]) -> Figured:
+        """The figures, once the tree and the items are known. An implementation of a region
+        or an item the catalog lacks counts nowhere, as in the recount."""
+        fields = Counts.__struct_fields__
+        own = {
+            region: Counts(**dict(zip(fields, c, strict=True)))
+            for region, (c, _) in self._own.items()
+            if region in regions
+        }
+        texts = list(self._texts)
+        lists: dict[tuple, int] = {}
+        by_text: dict[int, int] = {}
+        inherited: dict[str, int] = {}
+
+        def list_of(item: str, text: int) -> int:
+            raw = texts[text]
+            if raw in _INHERITED:
+                found = inherited.get(item)
+                if found is None:
+                    found = inherited[item] = lists.setdefault(
+                        material_list(items[item].materials), len(lists)
+                    )
+                return found
+            found = by_text.get(text)
+            if found is None:
+                found = by_text[text] = lists.setdefault(material_list(_requirements(raw)), len(lists))
+            return found
+
+        # each place's items with their lists, then rolled up: children before their parents
+        acc: dict[str, dict[str, tuple[int, set[int]]]] = {}
+        for place, entries in self._places.items():
+            if place not in regions:
+                continue
+            acc[place] = {
+                item: (n, {list_of(item, t) for t in (held if type(held) is set else (held,))})
+                for item, (n, held) in entries.items()
+                if item in items
+            }
+        at = rolled_at(regions)
+        depth = {code: len(lineage(regions, code)) for code in acc}
+        rolled: dict[tuple[str, str], tuple[int, int]] = {}
+        whole: dict[str, tuple[int, set[int]]] = {}
+        pending = sorted(acc, key=lambda code: -depth[code])
+        while pending:
+            code = pending.pop(0)
+            merged = acc.pop(code)
+            if code in at:
+                rolled.update(((code, item), (n, len(found))) for item, (n, found) in merged.items())
+            parent = regions[code].parent
+            into = whole if parent is None or parent not in regions else acc.get(parent)
+            if into is None:
+                into = acc[parent] = {}  # type: ignore[index]
+                depth[parent] = depth[code] - 1  # type: ignore[index]
+                pending.append(parent)  # type: ignore[arg-type]
+                pending.sort(key=lambda c: -depth[c])
+            for item, (n, found) in merged.items():
+                held = into.get(item)
+                into[item] = (n, set(found)) if held is None else (held[0] + n, held[1] | found)
+        rolled.update((("", item), (n, len(found))) for item, (n, found) in whole.items())
+        return Figured(own=own, rolled=rolled)

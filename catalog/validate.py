@@ -57,6 +57,7 @@ from .rules.regions import region_findings
 from .rules.service_points import service_point_findings
 from .rules.situations import when_ref_findings
 from .rules.strings import control_finding
+from .stats import Figured, Tally
 from .wording import duplicate_message
 
 Progress = Callable[[int], None]
@@ -123,24 +124,28 @@ def load_bytes(data: bytes) -> tuple[Catalog, Report]:
     return run.catalog, run.finish()
 
 
-def validate_for_publish(lines: Iterable[bytes]) -> tuple[Catalog, Report]:
+def validate_for_publish(lines: Iterable[bytes]) -> tuple[Catalog, Report, Figured | None]:
     """Validate a stream for a publish, which loads the implementations itself: they are not
     kept, and DUPLICATE among them is left to the publish, which sees every key at once in the
-    database (a set of millions of codes would not fit the publish's memory).
+    database (a set of millions of codes would not fit the publish's memory). The statistics'
+    figures are counted on the way (`stats.Tally`: the lines are decoded here anyway), None
+    when an error refuses the publish.
 
     The catalog comes back without its regions and service points, which the publish writes
     from the file as it reads it: at five levels there are half a million of each, and sending
     them to the publishing process would hold them twice. (Every finding about a region or a
     service point is an error, which refuses a first publish: nothing written needs them.)"""
-    run = Run(keep=False, dedupe=False, points=False)
+    run = Run(keep=False, dedupe=False, points=False, tally=Tally())
     run.stream(lines, None)
     report = run.finish()
     catalog = run.catalog
+    assert run.tally is not None
+    figured = run.tally.figured(catalog.regions, catalog.items) if not report.summary.errors else None
     catalog.regions = {}
     catalog.service_points = {}
     catalog.lines.pop("region", None)
     catalog.lines.pop("service_point", None)
-    return catalog, report
+    return catalog, report, figured
 
 
 def bundle_findings(bundle: Bundle, catalog: Catalog) -> list[Finding]:
@@ -225,12 +230,15 @@ class Run:
         *,
         dedupe: bool = True,
         points: bool = True,
+        tally: Tally | None = None,
     ) -> None:
         """`points`: False when the caller wants the report only, not the service points (a run
-        then holds a point whose references it knows already as a stub: `_stub`)."""
+        then holds a point whose references it knows already as a stub: `_stub`). `tally`:
+        counts every implementation row of a stream that keeps none."""
         self.keep = keep
         self.dedupe = dedupe
         self.points = points
+        self.tally = tally
         # a kind's lines appear when a record of it does (a catalog without revision-3 records has
         # the lines a revision-2 one had)
         self.catalog = Catalog(
@@ -334,6 +342,7 @@ class Run:
         regions = self.region_facts
         agencies = self.agencies.get
         dedupe = self.dedupe
+        tally = None if self.tally is None else self.tally.add
         for number, raw in numbered:
             try:
                 row: Any = lean(raw)
@@ -341,6 +350,8 @@ class Run:
                 if not raw.strip():
                     continue
                 row = None
+            if tally is not None and type(row) is row_type:
+                tally(row)
             if type(row) is row_type and BACKSLASH not in raw:
                 code = row.code
                 try:
@@ -426,9 +437,17 @@ class Run:
         facts = self.item_facts.get(impl.item)
         if facts is None:
             return
-        if len(facts.basis_raw) < MAX_SPELLINGS and row.basis not in facts.basis_raw and impl.basis == facts.item.basis:
+        if (
+            len(facts.basis_raw) < MAX_SPELLINGS
+            and row.basis not in facts.basis_raw
+            and impl.basis == facts.item.basis
+        ):
             facts.basis_raw.append(row.basis.copy())  # a copy lets the line go
-        if len(facts.name_raw) < MAX_SPELLINGS and row.name not in facts.name_raw and impl.name == facts.item.name:
+        if (
+            len(facts.name_raw) < MAX_SPELLINGS
+            and row.name not in facts.name_raw
+            and impl.name == facts.item.name
+        ):
             facts.name_raw.append(row.name.copy())
         m = row.materials
         if (

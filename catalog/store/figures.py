@@ -2,18 +2,19 @@
 read of counts instead of a pass over its implementations.
 
 - `catalog_region_figures`: each region's own counts (`catalog.stats.Counts`);
-- `catalog_item_figures`: per region with regions under it (and `''`, the whole catalog) and
-  item, the implementations in the region's subtree and their distinct material lists.
+- `catalog_item_figures`: per region above the county with regions under it (and `''`, the
+  whole catalog) and item, the implementations in the region's subtree and their distinct
+  material lists.
 
 Both keep rows over versions as implementations do (`valid_from`, `valid_to`): a publish closes
-the rows that changed and writes their new values. The first publish counts the lines as it
-loads them (`Tally`), a store made before figures were kept its newest version (`count_all`);
-a later publish adds and takes away the counts of the rows it closed and wrote
-(`RegionDeltas`) and counts again the material lists of the items an implementation came to,
-left or moved within (`recount_items`): only those items' rows are read, never the whole
-version. A region with none under it keeps no item rows: its own implementations are read
-(`item_figures`), a county's hundreds. A change to the region tree counts every item again
-(rare: the tree is the state's).
+the rows that changed and writes their new values. The first publish's validation counts the
+lines as it checks them (`catalog.stats.Tally`), a store made before figures were kept its
+newest version (`count_all`); a later publish adds and takes away the counts of the rows it
+closed and wrote (`RegionDeltas`) and counts again the material lists of the items an
+implementation came to, left or moved within (`recount_items`): only those items' rows are
+read, never the whole version. A county keeps no item rows, even with townships and villages
+under it: the implementations of its subtree are read (`item_figures`), a few thousand. A
+change to the region tree counts every item again (rare: the tree is the state's).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..model import Catalog, Item, Region, Requirement
-from ..stats import Counted, Counts, material_list, rolled_divergence
+from ..model import Catalog, Item, Requirement
+from ..stats import Counted, Counts, Figured, material_list, rolled_at, rolled_divergence
 from .reads import _in
 from .schema import ImplementationRow, ItemFiguresRow, RegionFiguresRow
 
@@ -82,66 +83,13 @@ class MaterialLists:
         return found
 
 
-def rolled_at(regions: Mapping[str, Region]) -> frozenset[str]:
-    """Where item figures are kept: every region with regions under it, and `''` (all)."""
-    return frozenset(
-        {r.parent for r in regions.values() if r.parent is not None and r.parent in regions} | {""}
-    )
-
-
 # -- writing -----------------------------------------------------------------------------------
 
 
-class Tally:
-    """The figures of lines as a first publish loads them, before the region tree and the items
-    are known (they may come after the implementations): each region's own counts, and per
-    item which material list text each region's implementations keep — a small int per
-    (item, region), the texts held once each."""
-
-    def __init__(self) -> None:
-        self.own: dict[str, Counts] = {}
-        self._texts: dict[bytes, int] = {}
-        self._lists: dict[str, dict[str, int | list[int]]] = {}
-
-    def add(self, row: Figures) -> None:
-        counts = self.own.get(row.region)
-        if counts is None:
-            counts = self.own[row.region] = Counts()
-        counts.add(row)
-        raw = bytes(row.materials)
-        text = self._texts.get(raw)
-        if text is None:
-            text = self._texts[raw] = len(self._texts)
-        regions = self._lists.get(row.item)
-        if regions is None:
-            regions = self._lists[row.item] = {}
-        held = regions.get(row.region)
-        if held is None:
-            regions[row.region] = text
-        elif isinstance(held, list):
-            held.append(text)
-        else:
-            regions[row.region] = [held, text]
-
-    def write(self, conn: Connection, version: int, catalog: Catalog) -> None:
-        """The figures, now that the catalog is known."""
-        lists = MaterialLists(catalog.items)
-        texts = list(self._texts)
-
-        def triples() -> Iterator[tuple[str, str, int]]:
-            for item, regions in self._lists.items():
-                keys: dict[int, int | None] = {}
-                for region, held in regions.items():
-                    for text in held if isinstance(held, list) else (held,):
-                        if text not in keys:
-                            keys[text] = lists.of(Figures(item=item, materials=msgspec.Raw(texts[text])))
-                        key = keys[text]
-                        if key is not None:
-                            yield item, region, key
-
-        rolled = rolled_divergence(catalog.regions, rolled_at(catalog.regions), triples())
-        _insert_regions(conn, version, self.own)
-        _insert_items(conn, version, rolled)
+def write(conn: Connection, version: int, figured: Figured) -> None:
+    """The figures a first publish's validation counted (`catalog.stats.Tally`)."""
+    _insert_regions(conn, version, figured.own)
+    _insert_items(conn, version, figured.rolled)
 
 
 def count_all(conn: Connection, version: int, catalog: Catalog) -> None:
@@ -335,8 +283,8 @@ def item_figures(
     conn: Connection, version: int, catalog: Catalog, region: str | None
 ) -> dict[str, tuple[int, int]]:
     """Per item, (implementations, distinct material lists) under `region` (None: the whole
-    catalog) in `version`: the kept rows, or a region's own implementations when it has no
-    region under it."""
+    catalog) in `version`: the kept rows, or the implementations of the region's subtree where
+    none are kept (a county or below: `rolled_at`)."""
     key = "" if region is None else region
     if key in rolled_at(catalog.regions):
         f = ItemFiguresRow
@@ -347,7 +295,10 @@ def item_figures(
     t = ImplementationRow
     lists = MaterialLists(catalog.items)
     found: dict[str, tuple[int, set[int]]] = {}
-    for (body,) in conn.execute(sa.select(t.body).where(t.region == key, _in(t, version))):
+    # a county's subtree (townships, villages) is every code that begins with the county's
+    after = key[:-1] + chr(ord(key[-1]) + 1)
+    subtree = sa.and_(t.region >= key, t.region < after)
+    for (body,) in conn.execute(sa.select(t.body).where(subtree, _in(t, version))):
         row = figures_of(body)
         listed = lists.of(row)
         if listed is None:

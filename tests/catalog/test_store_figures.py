@@ -28,17 +28,27 @@ def write(path: Path, catalog: Catalog) -> Path:
 
 
 def asked(catalog: Catalog) -> list[str | None]:
-    """The whole catalog and one region of each level (a county has no region under it)."""
+    """The whole catalog and two regions of each level, the ones with most under them first
+    (a county, at five levels, keeps no item rows: its subtree is read)."""
     regions = catalog.regions
+    under = {code: 0 for code in regions}
+    for impl in catalog.implementations.values():
+        code: str | None = impl.region
+        while code is not None and code in regions:
+            under[code] += 1
+            code = regions[code].parent
     out: list[str | None] = [None]
-    for level in ("national", "province", "city", "county"):
-        out.extend(sorted(code for code, r in regions.items() if r.level == level)[:2])
+    for level in ("national", "province", "city", "county", "township", "village"):
+        at = sorted((code for code, r in regions.items() if r.level == level), key=lambda c: (-under[c], c))
+        out.extend(at[:2])
     return out
 
 
 def assert_recount(store: Store, version: int) -> None:
     catalog = store.dictionaries(version)
-    for region in asked(catalog):
+    held = store.catalog(version)
+    assert held is not None
+    for region in asked(held):
         within = None if region is None else subtree(catalog.regions, region)
         expected = implementation_stats(
             catalog.regions,
@@ -119,6 +129,32 @@ def test_figures_equal_a_recount_after_each_publish(db_url: str, tmp_path: Path)
     versions.append(store.revision())
     for version in versions:
         assert_recount(store, version)
+    store.dispose()
+
+
+def test_five_levels_figures_equal_a_recount(db_url: str, tmp_path: Path) -> None:
+    """Townships and villages under the counties: the first publish's tally (its validation in
+    a process of its own: the file is past `APART_FROM`), then a village's implementations
+    changed — the county above it, which keeps no item rows, reads its whole subtree."""
+    from catalog.apart import APART_FROM
+
+    generated = tmp_path / "five.jsonl"
+    with open(generated, "wb") as out:
+        generate(out, 20_000, seed=5, levels=5)
+    assert generated.stat().st_size >= APART_FROM
+    catalog, _ = load_file(generated)
+    store = Store(db_url)
+    store.publish_file(generated, by="test")
+    assert_recount(store, 1)
+    village = next(i.region for i in catalog.implementations.values() if len(i.region) == 12)
+    impls = dict(catalog.implementations)
+    for code, impl in impls.items():
+        if impl.region == village:
+            item = catalog.items[impl.item]
+            impls[code] = replace(impl, promised_days=0, channels=["app"], materials=item.materials[:1])
+    store.publish_file(write(tmp_path / "v2.jsonl", replace(catalog, implementations=impls)), by="test")
+    assert_recount(store, 1)
+    assert_recount(store, 2)
     store.dispose()
 
 

@@ -29,7 +29,7 @@ from ...apart import Apart
 from ...load import BOM, gc_paused
 from ...model import Region, record_decoder, record_encoder
 from ...validate import PROGRESS_EVERY
-from ..figures import Figures, Tally
+from .. import figures
 from ..schema import IMPLEMENTATION_COLUMNS, ImplementationRow, RecordRow, implementation_indexes, standing
 from .bulk import BulkLoader, duplicates, postgres, unique
 from .rule import Touched
@@ -57,12 +57,14 @@ class NotFirst(Exception):
     """The store was not empty after all (a publish committed meanwhile)."""
 
 
-class _Line(Figures):
-    """What loading needs of a line, its figures too; whether the line is right is the
-    validation's to say."""
+class _Line(msgspec.Struct):
+    """What loading needs of a line; whether the line is right is the validation's to say
+    (which counts the statistics' figures too: it decodes every line whole anyway)."""
 
     kind: str = ""
     code: str = ""
+    item: str = ""
+    region: str = ""
 
 
 _line = msgspec.json.Decoder(_Line).decode
@@ -74,10 +76,9 @@ def _load(
     version: int,
     progress: Callable[[int], None] | None,
     places: IO[bytes],
-    tally: Tally,
 ) -> dict[str, int]:
     """Every implementation line into the table as it was submitted (it decodes to the same
-    record; export gives it back), counted in `tally`; returns how many each item has. The lines of regions and
+    record; export gives it back); returns how many each item has. The lines of regions and
     service points go to `places`, each after its number and a tab. A line that does not
     decode is left to the validation, whose finding refuses the publish."""
     per_item: dict[str, int] = {}
@@ -101,7 +102,6 @@ def _load(
                 code = line.code
                 level = code[18:19]
                 per_item[line.item] = per_item.get(line.item, 0) + 1
-                tally.add(line)
                 add(
                     version,
                     code,
@@ -119,10 +119,10 @@ def _load(
     return per_item
 
 
-def _write_places(conn: Connection, places: IO[bytes], version: int, regions: dict[str, Region]) -> int:
+def _write_places(conn: Connection, places: IO[bytes], version: int) -> int:
     """The regions and service points `_load` set aside into `catalog_record`, as
     `writes.write_small` writes a new record (the validation found no error, so each decodes,
-    once), the regions also into `regions` (the figures roll up their tree); returns how many."""
+    once); returns how many."""
     encode = record_encoder.encode
     rows = BulkLoader(conn, RecordRow.__tablename__, RECORD_COLUMNS)
     add, text = rows.add, rows.text
@@ -135,7 +135,6 @@ def _write_places(conn: Connection, places: IO[bytes], version: int, regions: di
                 body = encode(record)
                 if type(record) is Region:
                     kind, key = "region", record.code
-                    regions[key] = record
                 else:
                     kind, key = "service_point", record.id  # type: ignore[union-attr]
                 add(
@@ -174,11 +173,10 @@ def publish_first(
             conn.exec_driver_sql(f"TRUNCATE {TABLE.name}")
         with tempfile.TemporaryFile(dir=scratch.folder()) as places:
             with Apart(path, "validate") as validation:
-                tally = Tally()
                 with phase("loading"):
-                    per_item = _load(conn, path, version, progress, places, tally)
+                    per_item = _load(conn, path, version, progress, places)
                 with phase("waiting for the validation"):
-                    catalog, report = validation.one()
+                    catalog, report, figured = validation.one()
             errors = [f for f in report.findings if f.severity == "error"]
             if errors:  # every record is new, so touched: any error refuses
                 raise Refused(errors)
@@ -195,11 +193,11 @@ def publish_first(
                 # the other small records first: they are compared with what is stored (nothing)
                 added = write_small(conn, catalog, version, touched)[0]
                 # the validation's catalog comes without them (held once, here, not twice)
-                added += _write_places(conn, places, version, catalog.regions)
+                added += _write_places(conn, places, version)
                 bundles, _, kept = write_bundles(conn, catalog, touched, take=take_bundles)
                 write_findings(conn, catalog, report.findings, version)
             with phase("writing the figures"):
-                tally.write(conn, version, catalog)
+                figures.write(conn, version, figured)
         return write_version(
             conn,
             version,
