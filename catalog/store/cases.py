@@ -581,7 +581,7 @@ def _pg_hand_in() -> str:
         f"(r.v->>{i})::{task_t.c[c].type.compile(dialect=dialect)}" for i, c in enumerate(_TASK_COLUMNS)
     )
     return (
-        f"WITH t AS (INSERT INTO {task_t.name} ({_names(_TASK_COLUMNS)}) SELECT {fields} "
+        f"WITH t AS (INSERT INTO {TaskRow.__tablename__} ({_names(_TASK_COLUMNS)}) SELECT {fields} "
         "FROM json_array_elements(%(tasks)s::json) WITH ORDINALITY AS r(v, n) ORDER BY r.n), "
         f"a AS (INSERT INTO {AuditRow.__tablename__} ({_names(_AUDIT_COLUMNS)}) "
         f"VALUES ({', '.join(f'%({c})s' for c in _AUDIT_COLUMNS)})) "
@@ -598,7 +598,7 @@ _PG_HAND_IN = _pg_hand_in()
 _SQLITE_CASE = _sqlite_insert(CaseRow.__tablename__, _CASE_COLUMNS)
 _SQLITE_TASK = _sqlite_insert(TaskRow.__tablename__, _TASK_COLUMNS)
 _SQLITE_AUDIT = _sqlite_insert(AuditRow.__tablename__, _AUDIT_COLUMNS)
-_sqlite_at = sqlite.DATETIME().bind_processor(sqlite.dialect())
+_sqlite_at: Any = sqlite.DATETIME().bind_processor(sqlite.dialect())
 """SQLAlchemy's text of a datetime on SQLite (what the audit's other writers store)."""
 
 
@@ -630,7 +630,15 @@ def _insert_hand_in(
         0,
     )
     task_rows = [
-        (t.task.id, t.case, t.task.agency, t.task.state, t.task.due, t.task.due_provisional, _encoder.encode(t).decode())
+        (
+            t.task.id,
+            t.case,
+            t.task.agency,
+            t.task.state,
+            t.task.due,
+            t.task.due_provisional,
+            _encoder.encode(t).decode(),
+        )
         for t in tasks
     ]
     raw: Any = conn.connection.driver_connection
