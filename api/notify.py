@@ -12,7 +12,8 @@ seconds (0.5 by default):
 
 This process's own writes are seen at once: every pooled connection this process returns
 (`checkin`, after its transaction has ended) marks the heads unknown, and the next request
-reads them (one probe) — a client reads what it has just written through this instance.
+reads them (one probe) — a client reads what it has just written through this instance. A
+connection marked `HEADS_KEPT` (the cases' writes, which never move the heads) does not.
 A request otherwise reads `Heads.known()`: an attribute, no I/O.
 """
 
@@ -25,6 +26,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
+
+from catalog.store.engine import HEADS_KEPT
 
 if TYPE_CHECKING:
     from catalog.store import Store
@@ -87,8 +90,9 @@ class Heads:
             known = self._heads
             self._heads = heads if known is None else (max(known[0], heads[0]), max(known[1], heads[1]))
 
-    def _checked_in(self, *_: Any) -> None:
-        self._written = next(self._ticks)
+    def _checked_in(self, _dbapi_conn: Any, record: Any) -> None:
+        if not record.info.pop(HEADS_KEPT, False):
+            self._written = next(self._ticks)
 
     # -- the watcher -----------------------------------------------------------------------------
     def start(self) -> None:

@@ -216,26 +216,41 @@ TABLES: tuple[tuple[Any, tuple[str, ...], tuple[str, ...]], ...] = (
 
 
 _json = msgspec.json.Encoder()
-_PG_UPSERTS = tuple(_pg_upsert(*t) for t in TABLES)
+_PG_UPSERTS = tuple(str(_pg_upsert(*t).compile(dialect=postgresql.psycopg.dialect())) for t in TABLES)
+"""As the driver's text (`add` sends them through its cursor: no per-statement SQLAlchemy work on
+the hand-in's path; psycopg prepares each once it has run a few times)."""
 _SQLITE_UPSERTS = tuple(_sqlite_upsert(*t) for t in TABLES)
+_DATES = tuple(
+    tuple(i for i, c in enumerate((*keys, *counters)) if isinstance(table.c[c].type, sa.Date))
+    for table, keys, counters in TABLES
+)
+"""Where each table's rows hold dates (SQLite stores them as ISO text, as SQLAlchemy does)."""
 
 
 def add(conn: Connection, delta: Contribution) -> None:
     """Add a contribution's counts to the counter rows (one upsert per table, in the caller's
     transaction), in key order so that two writers never deadlock on them."""
     pg = conn.dialect.name == "postgresql"
-    for rows, pg_upsert, sqlite_upsert in zip(Rows(delta).each(), _PG_UPSERTS, _SQLITE_UPSERTS, strict=True):
-        if not rows:
-            continue
-        if pg:
-            conn.execute(pg_upsert, {"rows": _json.encode(rows).decode()})
-        else:
-            conn.exec_driver_sql(sqlite_upsert, [tuple(map(_sqlite_value, row)) for row in rows])
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for rows, pg_upsert, sqlite_upsert, dates in zip(
+            Rows(delta).each(), _PG_UPSERTS, _SQLITE_UPSERTS, _DATES, strict=True
+        ):
+            if not rows:
+                continue
+            if pg:
+                cursor.execute(pg_upsert, {"rows": _json.encode(rows).decode()})
+            else:
+                cursor.executemany(sqlite_upsert, [_iso_dates(row, dates) for row in rows])
+    finally:
+        cursor.close()
 
 
-def _sqlite_value(value: Any) -> Any:
-    """A value as SQLAlchemy stores it on SQLite (dates as ISO text)."""
-    return value.isoformat() if isinstance(value, date) else value
+def _iso_dates(row: tuple[Any, ...], dates: tuple[int, ...]) -> list[Any]:
+    out = list(row)
+    for i in dates:
+        out[i] = out[i].isoformat()
+    return out
 
 
 def region_prefix(code: str) -> str:

@@ -59,6 +59,7 @@ from casework.model import FormValue
 from . import case_figures
 from .audit import audit
 from .case_seal import Sealer, access_digest, new_access_code, write_key_file
+from .engine import HEADS_KEPT
 from .schema import (
     AuditRow,
     CalendarRow,
@@ -139,6 +140,7 @@ class CaseStore:
     def _write(self) -> Iterator[Connection]:
         """One transaction (`_batch` sends its last statements and the COMMIT together)."""
         with self.engine.connect() as conn, ExitStack() as after_commit:
+            conn.info[HEADS_KEPT] = True  # a case's writes leave the catalog's heads where they are
             with conn.begin():
                 conn.info[_BATCH] = after_commit
                 conn.info.pop(_TOLD, None)
@@ -185,30 +187,17 @@ class CaseStore:
                 calendar=calendar,
             )
             personal = _encoder.encode(Personal(applicant=hand_in.applicant, form=plan.form))
-            conn.execute(
-                _INSERT_CASE,
-                {
-                    "id": case.id,
-                    "region": case.region,
-                    "bundle": case.bundle,
-                    "state": case.state,
-                    "handed_on": case.handed_on,
-                    "due": case.due,
-                    "due_provisional": case.due_provisional,
-                    "ended_on": None,
-                    "access": access_digest(access),
-                    "body": _encoder.encode(case).decode(),
-                    "sealed": sealer.seal(personal, case.id),
-                    "purged_on": None,
-                    "moves": 0,
-                },
+            _insert_hand_in(
+                conn,
+                case,
+                tasks,
+                access=access_digest(access),
+                sealed=sealer.seal(personal, case.id),
+                line=_audit_line(
+                    by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks)
+                ),
             )
-            conn.execute(_INSERT_TASK, [_task_values(t) for t in tasks])
             case_figures.add(conn, case_figures.contributions(case, tasks, None))
-            line = _audit_line(
-                by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks)
-            )
-            conn.execute(_INSERT_AUDIT, line)
             self._tell(conn, case, tasks)
         return Created(loaded=Loaded(case=case, tasks=tasks, rating=None), access=access)
 
@@ -569,11 +558,108 @@ def rectification_query(
     return query.order_by(r.id).limit(limit)
 
 
-_INSERT_CASE = sa.insert(CaseRow).inline()
-_INSERT_TASK = sa.insert(TaskRow).inline()
 _INSERT_AUDIT = sa.insert(AuditRow).inline()
 """Built once (compiled once per engine, SQLAlchemy's cache); `inline`: no RETURNING of the new
 key, which no caller reads (and a statement sent by `_batch` could not)."""
+
+_CASE_COLUMNS = tuple(c.name for c in CaseRow.__table__.columns)
+_TASK_COLUMNS = ("id", "case_id", "agency", "state", "due", "due_provisional", "body")
+_AUDIT_COLUMNS = ("at", "by", "action", "target", "detail")
+
+
+def _names(columns: Iterable[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _pg_hand_in() -> str:
+    """A hand-in's case, tasks and audit line as one statement: the tasks one JSON array (one
+    parameter, encoded by msgspec; inserted in its order, which their keys keep), the audit line
+    and the tasks as data-modifying CTEs of the case's INSERT."""
+    dialect = postgresql.dialect()
+    task_t = TaskRow.__table__
+    fields = ", ".join(
+        f"(r.v->>{i})::{task_t.c[c].type.compile(dialect=dialect)}" for i, c in enumerate(_TASK_COLUMNS)
+    )
+    return (
+        f"WITH t AS (INSERT INTO {TaskRow.__tablename__} ({_names(_TASK_COLUMNS)}) SELECT {fields} "
+        "FROM json_array_elements(%(tasks)s::json) WITH ORDINALITY AS r(v, n) ORDER BY r.n), "
+        f"a AS (INSERT INTO {AuditRow.__tablename__} ({_names(_AUDIT_COLUMNS)}) "
+        f"VALUES ({', '.join(f'%({c})s' for c in _AUDIT_COLUMNS)})) "
+        f"INSERT INTO {CaseRow.__tablename__} ({_names(_CASE_COLUMNS)}) "
+        f"VALUES ({', '.join(f'%(case_{c})s' for c in _CASE_COLUMNS)})"
+    )
+
+
+def _sqlite_insert(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({_names(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_PG_HAND_IN = _pg_hand_in()
+_SQLITE_CASE = _sqlite_insert(CaseRow.__tablename__, _CASE_COLUMNS)
+_SQLITE_TASK = _sqlite_insert(TaskRow.__tablename__, _TASK_COLUMNS)
+_SQLITE_AUDIT = _sqlite_insert(AuditRow.__tablename__, _AUDIT_COLUMNS)
+_sqlite_at: Any = sqlite.DATETIME().bind_processor(sqlite.dialect())
+"""SQLAlchemy's text of a datetime on SQLite (what the audit's other writers store)."""
+
+
+def _insert_hand_in(
+    conn: Connection,
+    case: CaseRecord,
+    tasks: list[TaskRecord],
+    *,
+    access: str,
+    sealed: bytes,
+    line: dict[str, Any],
+) -> None:
+    """A new case's row, its tasks' and its audit line, through the driver's cursor (a hand-in
+    is the API's hottest write: SQLAlchemy's per-statement work was most of its cost) — on
+    PostgreSQL one statement (`_PG_HAND_IN`, prepared once by psycopg), on SQLite three."""
+    case_row = (
+        case.id,
+        case.region,
+        case.bundle,
+        case.state,
+        case.handed_on,
+        case.due,
+        case.due_provisional,
+        None,
+        access,
+        _encoder.encode(case).decode(),
+        sealed,
+        None,
+        0,
+    )
+    task_rows = [
+        (
+            t.task.id,
+            t.case,
+            t.task.agency,
+            t.task.state,
+            t.task.due,
+            t.task.due_provisional,
+            _encoder.encode(t).decode(),
+        )
+        for t in tasks
+    ]
+    raw: Any = conn.connection.driver_connection
+    cursor = raw.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            params = {f"case_{c}": v for c, v in zip(_CASE_COLUMNS, case_row, strict=True)}
+            params["tasks"] = _encoder.encode(task_rows).decode()
+            params.update(line)
+            cursor.execute(_PG_HAND_IN, params)
+        else:
+            cursor.execute(_SQLITE_CASE, _sqlite_row(case_row))
+            cursor.executemany(_SQLITE_TASK, [_sqlite_row(r) for r in task_rows])
+            cursor.execute(_SQLITE_AUDIT, (_sqlite_at(line["at"]), *(line[c] for c in _AUDIT_COLUMNS[1:])))
+    finally:
+        cursor.close()
+
+
+def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Dates as SQLAlchemy stores them on SQLite (ISO text)."""
+    return tuple(v.isoformat() if isinstance(v, date) else v for v in row)
 
 
 def _serial_upsert(dialect: Any) -> Any:
@@ -614,6 +700,7 @@ class Serials:
             if serial > last:
                 size = min(2 * size or 1, self.MOST)
                 with self.engine.begin() as conn:
+                    conn.info[HEADS_KEPT] = True
                     stmt = _RESERVE[conn.dialect.name]
                     last = int(conn.execute(stmt, {"region": region, "day": day, "size": size}).scalar_one())
                 serial = last - size + 1

@@ -11,6 +11,11 @@ import sqlalchemy as sa
 
 from .limits import Gate, Limits
 
+HEADS_KEPT = "onething.heads_kept"
+"""Set in a connection's `info` by a writer whose transactions never move the heads (the catalog
+version, the bundles revision) — the cases: its return to the pool then does not make
+`api.notify.Heads` read the heads again before the next request."""
+
 
 def connect(url: str, *, echo: bool, lock_timeout: float, limits: Limits, gate: Gate | None) -> sa.Engine:
     """The engine for `url`: on SQLite, writers wait `lock_timeout` for each other and WAL lets
