@@ -8,8 +8,9 @@
    last year's working days, with their tasks, events, ratings and rectifications, loaded by a
    **bulk path**: per (offer, day, fate) one template case is made by the pure rules (`casework`:
    `open_case`, `apply` for each event, `rate`), then copied under each case's own id and written
-   in batches (PostgreSQL: COPY; SQLite: executemany), the personal data sealed per case (AES-GCM,
-   the case id as associated data); the figures' counter rows are the templates' contributions
+   in batches (PostgreSQL: one streaming COPY per table; SQLite: executemany, no journal), the
+   tables' indexes built after the load, the personal data sealed per case (AES-GCM, the case id
+   as associated data); the figures' counter rows are the templates' contributions
    times their counts, rolled up as the store keeps them (`case_figures.Rows`: per region scope
    at each level, per day and month) and written once by the same batches — what the store
    would hold had each case gone through it.
@@ -375,7 +376,7 @@ class CopyLoad:
             self.rebuild = _pg_drop_indexes(conn, list(CASE_TABLES))
         self.copies: dict[str, Any] = {}
         for name, columns in CASE_TABLES.items():
-            raw = self.stack.enter_context(closing(self.engine.raw_connection())).driver_connection
+            raw: Any = self.stack.enter_context(closing(self.engine.raw_connection())).driver_connection
             self.stack.callback(raw.commit)  # once its COPY has ended (an exit stack ends last first)
             cur = self.stack.enter_context(raw.cursor())
             names = ", ".join(f'"{c}"' for c in columns)
@@ -458,7 +459,7 @@ class SqliteLoad:
     each table's definition, stay)."""
 
     def __init__(self, url: str):
-        self.conn = sqlite3.connect(sa.make_url(url).database, isolation_level=None)
+        self.conn = sqlite3.connect(str(sa.make_url(url).database), isolation_level=None)
         self.rows: Counter[str] = Counter()
         run = self.conn.execute
         run("PRAGMA journal_mode=OFF")
