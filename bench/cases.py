@@ -8,8 +8,9 @@
    last year's working days, with their tasks, events, ratings and rectifications, loaded by a
    **bulk path**: per (offer, day, fate) one template case is made by the pure rules (`casework`:
    `open_case`, `apply` for each event, `rate`), then copied under each case's own id and written
-   in batches (PostgreSQL: COPY; SQLite: executemany), the personal data sealed per case (AES-GCM,
-   the case id as associated data); the figures' counter rows are the templates' contributions
+   in batches (PostgreSQL: one streaming COPY per table; SQLite: executemany, no journal), the
+   tables' indexes built after the load, the personal data sealed per case (AES-GCM, the case id
+   as associated data); the figures' counter rows are the templates' contributions
    times their counts, rolled up as the store keeps them (`case_figures.Rows`: per region scope
    at each level, per day and month) and written once by the same batches — what the store
    would hold had each case gone through it.
@@ -33,14 +34,16 @@ import asyncio
 import os
 import platform
 import random
+import sqlite3
 import statistics
 import sys
 import threading
 import time
 from collections import Counter
+from contextlib import ExitStack, closing
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 # Run as a script, this file's folder would shadow the `api` package with the bench modules.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -71,7 +74,18 @@ BATCH = 5000
 class Template:
     """One case made by the rules, its id ending in SENTINEL: the rows to copy per case."""
 
-    __slots__ = ("case", "contribution", "day", "events", "rating", "rectified", "rects", "region", "tasks")
+    __slots__ = (
+        "case",
+        "contribution",
+        "day",
+        "events",
+        "form",
+        "rating",
+        "rectified",
+        "rects",
+        "region",
+        "tasks",
+    )
 
     def __init__(self) -> None:
         self.case: tuple = ()
@@ -81,6 +95,8 @@ class Template:
         self.rects: list[tuple] = []
         self.contribution: Any = None
         self.rectified: Any = None
+        self.form: Any = None
+        """The rows as the load writes them (`CopyLoad.prepare`, `SqliteLoad.prepare`)."""
 
 
 def make_template(
@@ -244,48 +260,10 @@ def fate_of(rng: random.Random, age: int) -> str:
 class Writer:
     """Batched writes of plain rows: COPY on PostgreSQL, executemany on SQLite."""
 
-    COLUMNS: ClassVar[dict[str, tuple[str, ...]]] = {
-        "case_file": (
-            "id",
-            "region",
-            "bundle",
-            "state",
-            "handed_on",
-            "due",
-            "due_provisional",
-            "ended_on",
-            "body",
-            "access",
-            "sealed",
-            "purged_on",
-            "moves",
-        ),
-        "case_task": ("id", "case_id", "agency", "state", "due", "due_provisional", "body"),
-        "case_event": ("task_id", "key", "event", "at", "by", "note", "answer"),
-        "case_rating": ("case_id", "score", "comment", "tasks", "rated_on"),
-        "case_rectification": (
-            "case_id",
-            "task_id",
-            "agency",
-            "region",
-            "bundle",
-            "item",
-            "day",
-            "score",
-            "comment",
-            "state",
-            "opened_on",
-            "due",
-            "due_provisional",
-            "finding",
-            "action",
-        ),
-    }
-
-    def __init__(self, engine: Any, columns: dict[str, tuple[str, ...]] | None = None):
+    def __init__(self, engine: Any, columns: dict[str, tuple[str, ...]]):
         self.engine = engine
         self.pg = engine.dialect.name == "postgresql"
-        self.columns = columns or self.COLUMNS
+        self.columns = columns
         self.buffers: dict[str, list[tuple]] = {name: [] for name in self.columns}
         self.rows = Counter()
 
@@ -327,11 +305,237 @@ def _sqlite(value: Any) -> Any:
     return value
 
 
+CASE_TABLES: dict[str, tuple[str, ...]] = {
+    "case_file": (
+        "id",
+        "region",
+        "bundle",
+        "state",
+        "handed_on",
+        "due",
+        "due_provisional",
+        "ended_on",
+        "body",
+        "access",
+        "sealed",
+        "purged_on",
+        "moves",
+    ),
+    "case_task": ("id", "case_id", "agency", "state", "due", "due_provisional", "body"),
+    "case_event": ("task_id", "key", "event", "at", "by", "note", "answer"),
+    "case_rating": ("case_id", "score", "comment", "tasks", "rated_on"),
+    "case_rectification": (
+        "case_id",
+        "task_id",
+        "agency",
+        "region",
+        "bundle",
+        "item",
+        "day",
+        "score",
+        "comment",
+        "state",
+        "opened_on",
+        "due",
+        "due_provisional",
+        "finding",
+        "action",
+    ),
+}
+"""The tables a case's rows go to, and the columns written (a template's rows in this order)."""
+
+
+def _copy_text(value: Any) -> str:
+    """A value as COPY's text format writes it."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+
+
+class CopyLoad:
+    """PostgreSQL: one COPY per table, each on its own connection and open for the whole load, fed
+    a template's rows as COPY text with the case's serial put in (one `str.replace` per table and
+    case, no row built in Python): the server parses and stores while this process makes the
+    next cases, on the other core. The tables' indexes and keys are dropped for the load and built
+    again after it, by sorting, rather than kept up row by row in random order."""
+
+    def __init__(self, url: str):
+        # no statement limit: each COPY lasts the whole load
+        self.engine = sa.create_engine(url)
+        self.stack = ExitStack()
+        self.rows: Counter[str] = Counter()
+        with self.engine.begin() as conn:
+            self.rebuild = _pg_drop_indexes(conn, list(CASE_TABLES))
+        self.copies: dict[str, Any] = {}
+        for name, columns in CASE_TABLES.items():
+            raw: Any = self.stack.enter_context(closing(self.engine.raw_connection())).driver_connection
+            self.stack.callback(raw.commit)  # once its COPY has ended (an exit stack ends last first)
+            cur = self.stack.enter_context(raw.cursor())
+            names = ", ".join(f'"{c}"' for c in columns)
+            self.copies[name] = self.stack.enter_context(cur.copy(f"COPY {name} ({names}) FROM STDIN"))
+
+    def prepare(self, t: Template) -> None:
+        """The template's rows as COPY text (its tuples let go: a million cases have many)."""
+        t.form = (
+            "\t".join(map(_copy_text, t.case)),
+            [
+                (name, "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows), len(rows))
+                for name, rows in (
+                    ("case_task", t.tasks),
+                    ("case_event", t.events),
+                    ("case_rating", [t.rating] if t.rating else []),
+                    ("case_rectification", t.rects),
+                )
+                if rows
+            ],
+        )
+        t.tasks = t.events = t.rects = []
+        t.rating = None
+
+    def add(self, t: Template, serial: str, access: str, sealed: bytes) -> None:
+        head, blocks = t.form
+        copies = self.copies
+        copies["case_file"].write(
+            f"{head.replace(SENTINEL, serial)}\t{access}\t\\\\x{sealed.hex()}\t\\N\t0\n"
+        )
+        self.rows["case_file"] += 1
+        for name, block, n in blocks:
+            copies[name].write(block.replace(SENTINEL, serial))
+            self.rows[name] += n
+
+    def close(self) -> None:
+        self.stack.close()
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("SET maintenance_work_mem = '256MB'")
+            for statement in self.rebuild:
+                conn.exec_driver_sql(statement)
+        self.engine.dispose()
+
+
+def _pg_drop_indexes(conn: Any, tables: list[str]) -> list[str]:
+    """Drop the tables' indexes, keys and unique constraints: the statements that make them again."""
+    schema_tables = "relnamespace = current_schema()::regnamespace AND relname = ANY(%(t)s)"
+    constraints = conn.exec_driver_sql(
+        "SELECT conname, conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
+        f" WHERE contype IN ('p', 'u') AND conrelid IN (SELECT oid FROM pg_class WHERE {schema_tables})"
+        " ORDER BY 2, 1",
+        {"t": tables},
+    ).all()
+    owned = {name for name, _, _ in constraints}
+    indexes = [
+        (name, definition)
+        for name, definition in conn.exec_driver_sql(
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE schemaname = current_schema() AND tablename = ANY(%(t)s) ORDER BY 1",
+            {"t": tables},
+        )
+        if name not in owned
+    ]
+    for name, _ in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    for name, table, _ in constraints:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return [
+        *(
+            f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+            for name, table, definition in constraints
+        ),
+        *(definition for _, definition in indexes),
+    ]
+
+
+class SqliteLoad:
+    """SQLite: executemany in big transactions on a connection of its own, no journal and no
+    sync (a scratch store: a crash loses the run anyway), a large page cache; the tables' named
+    indexes dropped for the load and made again after it (the keys and UNIQUE columns, part of
+    each table's definition, stay)."""
+
+    def __init__(self, url: str):
+        self.conn = sqlite3.connect(str(sa.make_url(url).database), isolation_level=None)
+        self.rows: Counter[str] = Counter()
+        run = self.conn.execute
+        run("PRAGMA journal_mode=OFF")
+        run("PRAGMA synchronous=OFF")
+        run("PRAGMA cache_size=-262144")  # 256 MiB
+        marks = ", ".join("?" * len(CASE_TABLES))
+        indexes = run(
+            "SELECT name, sql FROM sqlite_master"
+            f" WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks}) ORDER BY name",
+            list(CASE_TABLES),
+        ).fetchall()
+        for name, _ in indexes:
+            run(f'DROP INDEX "{name}"')
+        self.rebuild = [sql for _, sql in indexes]
+        self.statements = {
+            name: f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            for name, columns in CASE_TABLES.items()
+        }
+        self.buffers: dict[str, list[tuple]] = {name: [] for name in CASE_TABLES}
+        self.cases = 0
+
+    def prepare(self, t: Template) -> None:
+        """The template's values as the store's SQLite columns hold them."""
+
+        def lite(rows: list[tuple]) -> list[tuple]:
+            return [tuple(map(_sqlite, row)) for row in rows]
+
+        t.form = (
+            lite([t.case])[0],
+            lite(t.tasks),
+            lite(t.events),
+            lite([t.rating] if t.rating else []),
+            lite(t.rects),
+        )
+        t.tasks = t.events = t.rects = []
+        t.rating = None
+
+    def add(self, t: Template, serial: str, access: str, sealed: bytes) -> None:
+        c, tasks, events, ratings, rects = t.form
+        case_id = c[0].replace(SENTINEL, serial)
+        b = self.buffers
+        b["case_file"].append((case_id, *c[1:8], c[8].replace(SENTINEL, serial), access, sealed, None, 0))
+        b["case_task"] += [
+            (r[0].replace(SENTINEL, serial), case_id, *r[2:6], r[6].replace(SENTINEL, serial)) for r in tasks
+        ]
+        b["case_event"] += [
+            (e[0].replace(SENTINEL, serial), *e[1:6], e[6].replace(SENTINEL, serial)) for e in events
+        ]
+        b["case_rating"] += [(case_id, *r[1:3], r[3].replace(SENTINEL, serial), r[4]) for r in ratings]
+        b["case_rectification"] += [
+            (case_id, r[1].replace(SENTINEL, serial) if r[1] else None, *r[2:]) for r in rects
+        ]
+        self.cases += 1
+        if self.cases % BATCH == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        self.conn.execute("BEGIN")
+        for name, rows in self.buffers.items():
+            self.conn.executemany(self.statements[name], rows)
+            self.rows[name] += len(rows)
+            rows.clear()
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.flush()
+        for statement in self.rebuild:
+            self.conn.execute(statement)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.close()
+
+
 def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
     """N cases by the bulk path (see the module's docstring)."""
     start = time.perf_counter()
     store = Store(url)
-    sealer = store.cases.sealer
     rng = random.Random(seed)
     service = Views(store, MemoryStore())
 
@@ -364,7 +568,9 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
     serials: Counter[tuple[str, date]] = Counter()
     total = case_figures.Contribution()
     per_template: Counter[tuple] = Counter()
-    writer = Writer(store.engine)
+    sealer = store.cases.sealer
+    store.engine.dispose()  # (SQLite: the load's connection turns the journal off)
+    load = CopyLoad(url) if store.engine.dialect.name == "postgresql" else SqliteLoad(url)
     encode = msgspec.json.encode
     personal_of = {
         key: encode(Personal(applicant=body.applicant, form=plan.form)) for key, (plan, body) in plans.items()
@@ -378,54 +584,18 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
         if template is None:
             plan = plans[offer.bundle, offer.region][0]
             template = templates[key] = make_template(offer, plan, day, fate, today, calendar, rng)
+            load.prepare(template)
         per_template[key] += 1
         serials[offer.region, day] += 1
         serial = f"{serials[offer.region, day]:04d}"
         case_id = template.case[0].replace(SENTINEL, serial)
-        c = template.case
-        writer.add(
-            "case_file",
-            (
-                case_id,
-                c[1],
-                c[2],
-                c[3],
-                c[4],
-                c[5],
-                c[6],
-                c[7],
-                c[8].replace(SENTINEL, serial),
-                access_digest(f"bench-{case_id}"),
-                sealer.seal(personal_of[offer.bundle, offer.region], case_id),
-                None,
-                0,
-            ),
+        load.add(
+            template,
+            serial,
+            access_digest(f"bench-{case_id}"),
+            sealer.seal(personal_of[offer.bundle, offer.region], case_id),
         )
-        for t in template.tasks:
-            writer.add(
-                "case_task",
-                (
-                    t[0].replace(SENTINEL, serial),
-                    case_id,
-                    t[2],
-                    t[3],
-                    t[4],
-                    t[5],
-                    t[6].replace(SENTINEL, serial),
-                ),
-            )
-        for e in template.events:
-            writer.add(
-                "case_event", (e[0].replace(SENTINEL, serial), *e[1:6], e[6].replace(SENTINEL, serial))
-            )
-        if template.rating is not None:
-            r = template.rating
-            writer.add("case_rating", (case_id, r[1], r[2], r[3].replace(SENTINEL, serial), r[4]))
-        for r in template.rects:
-            writer.add(
-                "case_rectification", (case_id, r[1].replace(SENTINEL, serial) if r[1] else None, *r[2:])
-            )
-    writer.flush()
+    load.close()
     for key, times in per_template.items():
         c = templates[key].contribution
         for counter, into in ((c.tally, total.tally), (c.due, total.due), (c.days, total.days)):
@@ -449,15 +619,19 @@ def bulk_load(url: str, count: int, today: date, seed: int) -> dict:
         for i in range(0, len(rows), BATCH):
             conn.execute(sa.insert(CaseSerialRow), rows[i : i + BATCH])
     if store.engine.dialect.name == "postgresql":
+        # this store's tables, not the whole database's (other schemas, other runs)
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE")
+            names = conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            ).scalars()
+            conn.exec_driver_sql(f"ANALYZE {', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}")
     else:
         with store.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
     store.dispose()
     return {
         "seconds": time.perf_counter() - start,
-        "rows": dict(writer.rows + counters.rows),
+        "rows": dict(load.rows + counters.rows),
         "templates": len(templates),
         "offers": len(every),
         "bundles": len({o.bundle for o in every}),
