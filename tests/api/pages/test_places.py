@@ -20,20 +20,20 @@ def test_a_regions_service_points(site: Server, open_page) -> None:
     hall = page.locator("#reach tbody tr").first.inner_text()
     assert "兴庆区政务服务大厅" in hall and "数字经济产业园" in hall and "综合受理窗口" in hall
     under = page.locator("#under tbody tr").evaluate_all("rows => rows.map(r => r.dataset.point)")
-    # 15 township centres and the one community's station (fixtures/SOURCES.md)
-    assert len(under) == 16 and under[0] == "640104001-center" and "640104100001-station" in under
-    # a township's applicant reaches its own centre first, then the county hall; its community's
-    # station is under it
+    # 16 township centres and six villages' stations (fixtures/SOURCES.md)
+    assert len(under) == 22 and under[0] == "640104001-center" and "640104012002-station" in under
+    # a township's applicant reaches its own centre first, then the county hall; its villages'
+    # stations are under it
     page.goto("/pages/regions/640104100/service-points")
     reach = page.locator("#reach tbody tr").evaluate_all("rows => rows.map(r => r.dataset.point)")
     assert reach == ["640104100-center", "640104-hall"]
     under = page.locator("#under tbody tr").evaluate_all("rows => rows.map(r => r.dataset.point)")
-    assert under == ["640104100001-station"]
-    # the community's applicant: station, centre, hall; nothing under a village
-    page.goto("/pages/regions/640104100001/service-points")
+    assert under == ["640104100200-station", "640104100201-station", "640104100203-station"]
+    # the village's applicant: station, centre, hall; nothing under a village
+    page.goto("/pages/regions/640104100200/service-points")
     reach = page.locator("#reach tbody tr").evaluate_all("rows => rows.map(r => r.dataset.point)")
-    assert reach == ["640104100001-station", "640104100-center", "640104-hall"]
-    assert "横城花园社区代办点" in page.locator("#reach tbody tr").first.inner_text()
+    assert reach == ["640104100200-station", "640104100-center", "640104-hall"]
+    assert "掌政村代办点" in page.locator("#reach tbody tr").first.inner_text()
     assert page.locator("#under-none").count() == 1
 
 
