@@ -1,6 +1,7 @@
 """The OpenAPI document, made to say what the server does where Litestar's generator falls short.
 
-`refine(app)` runs once in `create_app`, on the schema Litestar generated (and then serves):
+`refine(app)` runs in `create_app`, on the schema Litestar generated (and then serves; a process's
+later apps are given the first one's, refined once):
 
 - request bodies: each input Struct's schema is msgspec's own, which keeps the constraints
   of list items (item code length and pattern) and says `additionalProperties: false`
@@ -145,10 +146,19 @@ def _input_structs() -> dict[str, type[msgspec.Struct]]:
     }
 
 
+_REFINED: dict[bool, dict[str, Any]] = {}
+"""The refined document by `public_read`. Every app `create_app` makes has the same routes, so a
+process builds the document once (most of what making an app costs) and its later apps serve it."""
+
+
 def refine(app: Litestar, public_read: bool = False) -> dict[str, Any]:
     """Refine the app's OpenAPI document in place (the dict Litestar serves) and return it.
     `public_read`: the published reads take a token but need none (`security: [{}, bearer]`)."""
-    document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    plugin = app.plugins.get(OpenAPIPlugin)
+    if (known := _REFINED.get(public_read)) is not None:
+        plugin._openapi_schema = known  # what `provide_openapi_schema` serves from now on
+        return known
+    document = _REFINED[public_read] = plugin.provide_openapi_schema()
     components = document.setdefault("components", {}).setdefault("schemas", {})
     for name, struct in _input_structs().items():
         if name in components:
