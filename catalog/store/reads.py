@@ -287,6 +287,7 @@ def within(
     points = (point_decoder.decode(body) for (body,) in conn.execute(query.order_by(RecordRow.key)))
     return regions, {p.id: p for p in points if p.region in regions}
 
+
 MAX_DEPTH = 6
 """The levels a chain can have: a longer one loops."""
 

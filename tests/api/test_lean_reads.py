@@ -49,9 +49,7 @@ def both(db_url: str, tmp_path: Path) -> Iterator[Both]:
     whole = asyncio.run(Views(store, local_in_view=10**6).snapshot())
     assert not lean.whole and whole.whole
     regions = whole.require().regions
-    township = next(
-        c for c in sorted(regions) if regions[c].level == "township" and c + "001" in regions
-    )
+    township = next(c for c in sorted(regions) if regions[c].level == "township" and c + "001" in regions)
     county = township[:6]
     yield Both(store, lean, whole, township, county, county[:2] + "0000")
     store.dispose()
@@ -141,7 +139,9 @@ def test_pages_of_a_lean_view_show_townships_villages_and_their_points(apps: tup
     catalog = whole.store.catalog()
     assert catalog is not None
     township = next(
-        c for c in sorted(catalog.regions) if catalog.regions[c].level == "township" and c + "001" in catalog.regions
+        c
+        for c in sorted(catalog.regions)
+        if catalog.regions[c].level == "township" and c + "001" in catalog.regions
     )
     for code in (township[:6], township, township + "001"):
         url = f"/pages/regions/{code}/service-points"
