@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 import msgspec
 
-from catalog.model import Catalog, Implementation, Region
+from catalog.model import Catalog, Implementation, Region, ServicePoint
+from catalog.store import Store  # at run time: a View's annotations are read by the pages' DI
 from catalog.tree import children, lineage, subtree
 
 from . import schemas as s
@@ -43,8 +44,6 @@ from .services.errors import no_catalog
 
 if TYPE_CHECKING:
     from litestar.stores.base import Store as CacheStore
-
-    from catalog.store import Store
 
     from .notify import Heads
 
@@ -95,6 +94,8 @@ class View:
     entries): asked when a summary is first shown (`Views.summary`), not on every reload."""
     counted: list[int] = field(default_factory=list)
     """That count, once asked (shared with the same version's later views)."""
+    lean: Store | None = None
+    """A lean view's store, where `within` and `points_at` read what the catalog leaves out."""
 
     @property
     def revision(self) -> int:
@@ -138,7 +139,29 @@ class View:
         return [r.code for r in below] + lineage(regions, below[-1].parent or "")
 
     def subtree(self, region: str) -> frozenset[str]:
+        """The region and those under it that the catalog holds (a lean view's: down to the
+        county; `within` has the townships and villages too)."""
         return subtree(self.require().regions, region, self.children)
+
+    def within(self, root: str | None) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
+        """The regions of `root`'s subtree (None: every region) and the service points standing
+        in them (empty for a region the version lacks); a lean view reads the townships,
+        villages and points by code range (`Store.within`: call it off the event loop)."""
+        catalog = self.require()
+        if self.lean is not None:
+            return self.lean.within(self.version, catalog.regions, root)
+        if root is not None and root not in catalog.regions:
+            return {}, {}
+        codes = catalog.regions.keys() if root is None else self.subtree(root)
+        regions = {c: catalog.regions[c] for c in codes}
+        return regions, {i: p for i, p in catalog.service_points.items() if p.region in regions}
+
+    def points_at(self, regions: Collection[str]) -> dict[str, ServicePoint]:
+        """The service points standing in `regions`, by id (a lean view reads them by key)."""
+        if self.lean is not None:
+            return self.lean.service_points_in(self.version, regions)
+        wanted = set(regions)
+        return {i: p for i, p in self.require().service_points.items() if p.region in wanted}
 
     def with_bundles(self, stored: list[Any], bundle_rev: int) -> View:
         """The same version with the bundles of a newer bundles revision."""
@@ -162,6 +185,7 @@ class View:
             chains=self.chains,
             regions_below=self.regions_below,
             counted=self.counted,
+            lean=self.lean,
         )
 
 
@@ -216,6 +240,7 @@ def load_version(
         below=None if whole else functools.partial(store.region_chain, version),
         regions_below=None if whole else lambda: store.local_count(version)[0],
         counted=previous.counted if kept and previous is not None else [],
+        lean=None if whole else store,
     )
     return view.with_bundles(stored, bundle_rev)
 

@@ -119,8 +119,9 @@ def with_bundles(
     region: str | None = None,
 ) -> Stats:
     """The report from the implementations' `figures` (counted, or as the store keeps them) and
-    each bundle's checks report `rows`."""
-    within = None if region is None else subtree(catalog.regions, region)
+    each bundle's checks report `rows` (those of the regions the figures count: `region`'s
+    subtree, whether or not `catalog` holds its townships and villages)."""
+    within = None if region is None else {r.region for r in figures.regions}
     bundles = [coverage(catalog.bundles[b], rows.get(b, ()), within) for b in sorted(catalog.bundles)]
     checks = [
         CheckRate(check=c, passed=sum(b.passed[c] for b in bundles), of=sum(b.composed for b in bundles))

@@ -22,12 +22,13 @@ from api.problems import status_of
 from api.routes.workflows import parse_answers
 from api.services.errors import ServiceError
 from api.view import Answers
+from catalog.model import Bundle
 from catalog.search import by_life_event
 from catalog.words import beijing_today
 
 from .cases import CLERKS
 from .data import current_user, region_options, signed_in
-from .handlers import Checks, Snap, Workflows
+from .handlers import Checks, Snap, ViewsDep, Workflows
 from .qr import qr_svg
 from .render import env, html
 from .search import LIFE_EVENTS, chosen_region, guide_href, index_of, region_choices
@@ -81,6 +82,7 @@ class BundlePagesController(Controller):
         snap: Snap,
         workflows: Workflows,
         checks: Checks,
+        views: ViewsDep,
         bundle_id: FromPath[str],
         region: FromQuery[str] = "",
         answer: FromQuery[list[str] | None] = None,
@@ -91,27 +93,35 @@ class BundlePagesController(Controller):
             raise NotFoundException(f"没有编号为 {bundle_id} 的一件事")
         rows = await checks.rows(snap, bundle_id)
         buildable = {row.region for row in rows if row.error is None}
-        # Only the regions where the bundle is offered and can be composed are offered here.
+        # Only the regions where the bundle is offered and can be composed are offered here
+        # (of a lean view's townships and villages, the one asked for).
         options = [(c, n) for c, n in region_options(catalog, snap.children) if c in buildable]
+        if region:
+            await views.locate(snap, region)
+        here = bool(region) and snap.knows(region)
+        below = snap.chain_below(region) if here else ()
+        if below and region in buildable:
+            options.append((region, "\u3000" * (len(snap.path(region)) - 1) + below[0].name))
         problem, status = None, 200
         answers: Answers = ()
         given = [a for a in answer or () if a.strip()]  # a question left at 请选择… sends nothing
         try:
             answers = workflows.answers(snap, parse_answers(given)) if given else ()
-            if region in catalog.regions and region not in buildable:
+            if here and region not in buildable:
+                name = below[0].name if below else catalog.regions[region].name
                 problem = {
                     "code": "NOT_AVAILABLE",
-                    "message": _not_here(catalog, bundle, region, options),
+                    "message": _not_here(bundle, name, options),
                     "items": [],
                 }
                 status = 422
-            elif region in catalog.regions:
+            elif here:
                 computed = await workflows.guide(bundle_id, region, snap, answers)
                 workflow = await workflows.workflow(bundle_id, region, snap, answers)
         except ServiceError as exc:
             problem = {"code": exc.code, "message": exc.detail, "items": exc.items or []}
             status = status_of(exc) or 500
-        if region not in catalog.regions or problem is not None:
+        if not here or problem is not None:
             # No guide to show: the page asks for a region, with the problem if there was one.
             return html(
                 request,
@@ -155,10 +165,10 @@ class BundlePagesController(Controller):
         return Response(page, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
 
 
-def _not_here(catalog, bundle, region: str, options: list[tuple[str, str]]) -> str:
+def _not_here(bundle: Bundle, name: str, options: list[tuple[str, str]]) -> str:
     """Where the bundle can be handled, for an applicant of a region where it cannot."""
     where = "、".join(name.strip("\u3000") for _, name in options[:12])
     more = f"等 {len(options)} 个地区" if len(options) > 12 else ""
     if not options:
         return f"「{bundle.name}」目前在任何地区都无法办理，请联系当地政务服务中心。"
-    return f"「{bundle.name}」在{catalog.regions[region].name}无法办理。可办理地区：{where}{more}。"
+    return f"「{bundle.name}」在{name}无法办理。可办理地区：{where}{more}。"

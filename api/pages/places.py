@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import anyio.to_thread
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from bundler.render import map_link
 from catalog.model import Catalog, ServicePoint
-from catalog.tree import lineage, subtree
 
 from .data import chain, signed_in
-from .handlers import Snap
+from .handlers import Snap, ViewsDep
 from .render import html
 
 
@@ -55,15 +56,24 @@ class PlacesPageController(Controller):
     guards = [signed_in("portal", public=True)]  # where to go: published, as the region pages
 
     @get("/regions/{code:str}/service-points", name="pages:service-points")
-    async def service_points(self, request: Request, snap: Snap, code: FromPath[str]) -> Response[str]:
-        catalog = snap.require()
-        region = catalog.regions.get(code)
-        if region is None:
+    async def service_points(
+        self, request: Request, snap: Snap, views: ViewsDep, code: FromPath[str]
+    ) -> Response[str]:
+        await views.locate(snap, code)
+        if not snap.knows(code):
             raise NotFoundException(f"区划 {code} 不在目录中")
-        up = lineage(catalog.regions, code)
-        below = subtree(catalog.regions, code, snap.children) - {code}
+        up = snap.path(code)
+        # The subtree's regions and points (a lean view reads its townships and villages).
+        within, points = await anyio.to_thread.run_sync(snap.within, code)
+        points.update(await anyio.to_thread.run_sync(snap.points_at, up))
+        catalog = snap.require()
+        catalog = msgspec.structs.replace(
+            catalog, regions={**catalog.regions, **{r.code: r for r in snap.chain_below(code)}, **within}
+        )
+        region = catalog.regions[code]
+        below = within.keys() - {code}
         by_region: dict[str, list[ServicePoint]] = {}
-        for point in catalog.service_points.values():
+        for point in points.values():
             by_region.setdefault(point.region, []).append(point)
         reach = [_row(catalog, p) for r in up for p in sorted(by_region.get(r, ()), key=lambda p: p.id)]
         under = [

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from catalog.model import Bundle
+from catalog.model import Bundle, Catalog, Region, ServicePoint
 
 from .. import schemas as s
 from ..lru import MISSING, BoundedLRU
@@ -44,16 +44,19 @@ def offered_at(bundle: Bundle, chain: Iterable[str]) -> bool:
     return bundle.regions is None or not set(bundle.regions).isdisjoint(chain)
 
 
-def offered_regions(view: View, bundle: Bundle) -> list[str]:
-    """Every region where the bundle is offered, in code order (GB/T 2260: the tree's order)."""
-    catalog = view.require()
+def offered_within(view: View, bundle: Bundle) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
+    """Every region where the bundle is offered and the service points standing in them (a lean
+    view's townships and villages too: `View.within`, off the event loop)."""
     if bundle.regions is None:
-        return sorted(catalog.regions)
-    out: set[str] = set()
+        return view.within(None)
+    regions: dict[str, Region] = {}
+    points: dict[str, ServicePoint] = {}
     for root in bundle.regions:
-        if root in catalog.regions:
-            out |= view.subtree(root)
-    return sorted(out)
+        if root not in regions:
+            more, at = view.within(root)
+            regions.update(more)
+            points.update(at)
+    return regions, points
 
 
 class ChecksService:
@@ -98,8 +101,7 @@ class ChecksService:
 
     # -- one region ---------------------------------------------------------------------
     async def here(self, view: View, region: str) -> s.BundlesHere:
-        catalog = view.require()
-        if region not in catalog.regions:
+        if not await self._run(view.knows, region):
             raise unknown_region(region)
         return await self._kept(view, self._here, region, self._compute_here)
 
@@ -109,9 +111,9 @@ class ChecksService:
         catalog = view.require()
         chain = view.path(region)
         ids = [b for b in sorted(catalog.bundles) if offered_at(catalog.bundles[b], chain)]
-        part = slice_of(
-            self.store, catalog, view.version, [c for b in ids for c in catalog.bundles[b].items], chain
-        )
+        items = [c for b in ids for c in catalog.bundles[b].items]
+        below = view.chain_below(region)
+        part = slice_of(self.store, catalog, view.version, items, chain, view.whole, below)
         bundles: list[s.BundleHere] = []
         unavailable: list[s.BundleUnavailable] = []
         for bundle_id in ids:
@@ -148,17 +150,29 @@ class ChecksService:
     def _compute_rows(self, view: View, bundle_id: str) -> list[RegionChecks]:
         from bundler import bundle_checks
 
+        return bundle_checks(*self._offered(view, view.require().bundles[bundle_id]))
+
+    def _offered(self, view: View, bundle: Bundle) -> tuple[Catalog, str, list[str]]:
+        """What `bundle_checks` needs of a bundle in every region where it is offered: the
+        slice (the bundle's items' implementations along the regions' chains, and a lean
+        view's townships, villages and service points there), the bundle and the regions."""
         catalog = view.require()
-        bundle = catalog.bundles[bundle_id]
-        regions = offered_regions(view, bundle)
-        if bundle.regions is None:
-            chains = None  # offered everywhere: every region's implementations may count
-        else:
-            chains = set(regions)
-            for root in bundle.regions:
-                chains.update(view.path(root))
-        part = slice_of(self.store, catalog, view.version, bundle.items, chains)
-        return bundle_checks(part, bundle_id, regions)
+        offered, points = offered_within(view, bundle)
+        paths = [code for root in bundle.regions or () for code in view.path(root)]
+        if view.whole:
+            # offered everywhere (None): every region's implementations may count
+            chains = None if bundle.regions is None else {*offered, *paths}
+            part = slice_of(self.store, catalog, view.version, bundle.items, chains)
+        else:  # the townships and villages: too many to name, the items' implementations fewer
+            part = slice_of(self.store, catalog, view.version, bundle.items, None)
+            above = [r for code in paths for r in view.chain_below(code)]
+            part = msgspec.structs.replace(
+                part,
+                regions={**catalog.regions, **{r.code: r for r in above}, **offered},
+                service_points={**view.points_at(paths), **points},
+            )
+        part = msgspec.structs.replace(part, bundles={**part.bundles, bundle.id: bundle})  # a draft's
+        return part, bundle.id, sorted(offered)
 
     async def coverage(self, view: View, items: Sequence[str]) -> list[RegionChecks]:
         """A draft (a list of items not yet saved as a bundle) in every region: where the
@@ -170,10 +184,7 @@ class ChecksService:
     def _compute_coverage(self, view: View, items: list[str]) -> list[RegionChecks]:
         from bundler import bundle_checks
 
-        draft = Bundle(id=self.DRAFT, name="草稿", items=items)
-        part = slice_of(self.store, view.require(), view.version, items, None)
-        part = msgspec.structs.replace(part, bundles={**part.bundles, self.DRAFT: draft})
-        return bundle_checks(part, self.DRAFT, sorted(part.regions))
+        return bundle_checks(*self._offered(view, Bundle(id=self.DRAFT, name="草稿", items=items)))
 
     # -- the report -----------------------------------------------------------------------
     async def report(
@@ -189,9 +200,9 @@ class ChecksService:
         """Every bundle (or `bundle`) × every region where it is offered (within `region` and
         everything under it), the rows failing `check` when given; one page of them."""
         catalog = view.require()
-        if region is not None and region not in catalog.regions:
+        if region is not None and not await self._run(view.knows, region):
             raise unknown_region(region)
-        within = view.subtree(region) if region is not None else None
+        within = None if region is None else (await self._run(view.within, region))[0].keys()
         ids = [bundle] if bundle is not None else sorted(catalog.bundles)
         summary: list[s.BundleChecksSummary] = []
         kept: list[tuple[str, RegionChecks]] = []

@@ -11,6 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import anyio
+import msgspec
 
 from ..lru import MISSING, BoundedLRU
 from ..view import slice_of
@@ -36,12 +37,11 @@ class StatsService:
 
     async def report(self, view: View, region: str | None) -> Stats:
         from bundler.stats import stats, with_bundles
-        from catalog.tree import subtree
 
         from .errors import unknown_region
 
         catalog = view.require()
-        if region is not None and region not in catalog.regions:
+        if region is not None and not await anyio.to_thread.run_sync(view.knows, region):
             raise unknown_region(region)
         key = (view.version, view.bundle_rev, view.tag, region or "")
         async with self._lock:
@@ -51,14 +51,14 @@ class StatsService:
             rows = {b: await self.checks.rows(view, b) for b in sorted(catalog.bundles)}
             store = self.store
 
-            within = None if region is None else subtree(catalog.regions, region)
-
             def compute() -> Stats:
-                figures = store.figures(view.version, catalog, region)
+                figures = store.figures(view.version, catalog, region, whole=view.whole)
                 if figures is not None:
                     return with_bundles(catalog, figures, rows, revision=view.version, region=region)
-                impls = store.implementations_within(view.version, within)
-                return stats(catalog, impls, rows, revision=view.version, region=region)
+                regions, points = view.within(region)
+                impls = store.implementations_within(view.version, None if region is None else regions)
+                whole = msgspec.structs.replace(catalog, regions=regions, service_points=points)
+                return stats(whole, impls, rows, revision=view.version, region=region)
 
             found = await anyio.to_thread.run_sync(compute)
             self._kept.put(key, found)

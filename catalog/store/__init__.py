@@ -22,12 +22,13 @@ bundle rows), so none deadlocks another and none starves. Readers never wait for
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -280,6 +281,14 @@ class Store:
         with self._read(version) as conn:
             return reads.service_points_in(conn, version, regions)
 
+    def within(
+        self, version: int, held: Mapping[str, Region], root: str | None
+    ) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
+        """`root`'s subtree and the service points in it, `held` and the rest read by code
+        range (`reads.within`)."""
+        with self._read(version) as conn:
+            return reads.within(conn, version, held, root)
+
     def implementations(
         self,
         version: int,
@@ -341,16 +350,23 @@ class Store:
         with self._read(version) as conn:
             return reads.conformity(conn, version)
 
-    def figures(self, version: int, catalog: Catalog, region: str | None) -> ImplementationStats | None:
+    def figures(
+        self, version: int, catalog: Catalog, region: str | None, *, whole: bool = True
+    ) -> ImplementationStats | None:
         """The implementations' statistics of `version` (`catalog`: its small records) for
         `region` and those under it (None: all), read from the figures written at publish; None
-        for a version published before figures were kept (count its implementations instead)."""
+        for a version published before figures were kept (count its implementations instead).
+        Unless `whole`, `catalog` is a lean view's, without townships, villages and service
+        points: those of `region`'s subtree are read by code range (`reads.within`)."""
         from ..stats import region_stats
         from ..tree import subtree
 
         with self._read(version) as conn:
             if not figures.kept(conn, version):
                 return None
+            if not whole:
+                regions, points = reads.within(conn, version, catalog.regions, region)
+                catalog = msgspec.structs.replace(catalog, regions=regions, service_points=points)
             within = None if region is None else subtree(catalog.regions, region)
             own = figures.region_figures(conn, version, within)
             divergence = figures.item_figures(conn, version, catalog, region)

@@ -7,7 +7,7 @@ never mixes two versions, whatever publishes meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -26,6 +26,8 @@ from ..model import (
     ServicePoint,
     record_decoder,
 )
+from ..tree import subtree
+from .case_figures import within as code_range
 from .schema import (
     BUNDLES_ROW,
     CATALOG_ROW,
@@ -249,6 +251,41 @@ def dictionaries_around(conn: Connection, version: int, region: str, within: Col
                 lines[found.code] = line
     catalog.regions.update((r.code, r) for r in extra)
     return catalog
+
+
+def within(
+    conn: Connection, version: int, held: Mapping[str, Region], root: str | None
+) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
+    """The regions of `root`'s subtree (None: every region) and the service points standing in
+    them, where `held` is the version's regions down to the county (a worker's lean view): the
+    townships, villages and points `held` leaves out are read as one range of codes each
+    (`case_figures.within`: a region's subtree is a range, GB/T 2260 and §1 — a township is its
+    county's 6 digits + TTT, a village its township's 9 + VVV), not region by region. Empty for
+    a region the version does not have."""
+    if root is None or root in held:
+        regions = dict(held) if root is None else {c: held[c] for c in subtree(held, root)}
+        counties: Collection[str] = regions.keys()
+    else:  # a township or village: everything in its range is under it
+        regions, counties = {}, {root[:COUNTY_CODE]}
+    rows = conn.execute(
+        sa.select(RecordRow.body).where(
+            RecordRow.kind == "region",
+            SHORT_CODE > COUNTY_CODE,
+            *code_range(RecordRow.key, root),
+            _in(RecordRow, version),
+        )
+    )
+    for (body,) in rows:
+        region = region_decoder.decode(body)
+        if region.code[:COUNTY_CODE] in counties:
+            regions[region.code] = region
+    if root is not None and root not in regions:
+        return {}, {}
+    query = sa.select(RecordRow.body).where(
+        RecordRow.kind == "service_point", *code_range(RecordRow.region, root), _in(RecordRow, version)
+    )
+    points = (point_decoder.decode(body) for (body,) in conn.execute(query.order_by(RecordRow.key)))
+    return regions, {p.id: p for p in points if p.region in regions}
 
 
 MAX_DEPTH = 6
