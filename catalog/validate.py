@@ -208,6 +208,10 @@ NO_ENDS: set[str] = set()
 """The codes an agency implements, for a run that leaves DUPLICATE to the publish: none, shared
 by the hundred thousand agencies of a five-level catalog (nothing is ever added)."""
 
+SEEN_ONCE = AgencyFacts(NO_ENDS)
+"""What `_agency` says of a clean agency seen for the first time by a run without dedupe: good,
+its spelling not learnt (it stays empty)."""
+
 PLACEHOLDER = Header(format="", version="")
 """The header of a catalog whose file has none (reported as HEADER)."""
 
@@ -256,6 +260,8 @@ class Run:
         than a string of its own (a dict of lines would cost 3x as much again)."""
         self.agencies: dict[str, AgencyFacts] = {}
         """Clean agency codes as a stream sees them."""
+        self.seen_once: set[str] = set()
+        """Clean agency codes seen once, not yet in `agencies` (a run without dedupe)."""
         self.item_facts: dict[str, ItemFacts] = {}
         self.region_facts: dict[str, RegionFacts] = {}
         """Per region: its level digit and its conformity counters."""
@@ -398,13 +404,21 @@ class Run:
         if agency.uscc != uscc or self.rules.agency_problem(uscc) is not None:
             return None
         facts = self._agency_facts(uscc)
+        if facts is None:
+            return SEEN_ONCE
         if len(facts.spellings) < MAX_SPELLINGS:
             facts.spellings.append(spelling.copy())
         return facts
 
-    def _agency_facts(self, uscc: str) -> AgencyFacts:
+    def _agency_facts(self, uscc: str) -> AgencyFacts | None:
+        """The agency's facts; None the first time a run that leaves DUPLICATE to the publish
+        sees the code (made the second time): at five levels most of the hundreds of thousands
+        of agencies, a village's, implement one item, and would hold a spelling for nothing."""
         facts = self.agencies.get(uscc)
         if facts is None:
+            if not self.dedupe and uscc not in self.seen_once:
+                self.seen_once.add(uscc)
+                return None
             ends = self.impl_codes.setdefault(uscc, set()) if self.dedupe else NO_ENDS
             facts = self.agencies[uscc] = AgencyFacts(ends)
         return facts
@@ -416,8 +430,7 @@ class Run:
             window_decoder.decode(spelling)
         except DECODE_ERRORS:
             return False
-        if len(where.windows) < MAX_WINDOWS:
-            where.windows.append(spelling.copy())
+        where.learn_window(spelling.copy())
         return True
 
     def _learn(self, row: Any, impl: Implementation) -> None:
@@ -426,9 +439,17 @@ class Run:
         facts = self.item_facts.get(impl.item)
         if facts is None:
             return
-        if len(facts.basis_raw) < MAX_SPELLINGS and row.basis not in facts.basis_raw and impl.basis == facts.item.basis:
+        if (
+            len(facts.basis_raw) < MAX_SPELLINGS
+            and row.basis not in facts.basis_raw
+            and impl.basis == facts.item.basis
+        ):
             facts.basis_raw.append(row.basis.copy())  # a copy lets the line go
-        if len(facts.name_raw) < MAX_SPELLINGS and row.name not in facts.name_raw and impl.name == facts.item.name:
+        if (
+            len(facts.name_raw) < MAX_SPELLINGS
+            and row.name not in facts.name_raw
+            and impl.name == facts.item.name
+        ):
             facts.name_raw.append(row.name.copy())
         m = row.materials
         if (
@@ -439,15 +460,18 @@ class Run:
         ):
             facts.quiet_raw.append(m.copy())
         uscc = impl.agency.uscc
-        if uscc in self.rules.clean_usccs:
-            spellings = self._agency_facts(uscc).spellings
-            if len(spellings) < MAX_SPELLINGS and row.agency not in spellings:
-                spellings.append(row.agency.copy())
+        agency = self._agency_facts(uscc) if uscc in self.rules.clean_usccs else None
+        if (
+            agency is not None
+            and len(agency.spellings) < MAX_SPELLINGS
+            and row.agency not in agency.spellings
+        ):
+            agency.spellings.append(row.agency.copy())
         where = self.region_facts.get(impl.region)
         if where is not None:
             facts.code_end(where)
             if len(where.windows) < MAX_WINDOWS and row.window not in where.windows:
-                where.windows.append(row.window.copy())
+                where.learn_window(row.window.copy())
 
     def line(self, number: int, obj: object) -> None:
         if isinstance(obj, Finding):
@@ -671,11 +695,15 @@ class Run:
         )
 
 
+NOTHING: list = []
+"""The windows and assists of every stub (`_stub`): never changed, the record being frozen."""
+
+
 def _stub(point: ServicePoint) -> ServicePoint:
     """What the end still asks of a settled service point (its region, and its name for a
     DUPLICATE), for a run that returns no points: at five levels there are half a million, each
-    holding a dozen item codes of its own."""
-    return ServicePoint(point.id, point.name, point.region, "", "", "")
+    holding a dozen item codes of its own (a stub's empty lists are one, shared)."""
+    return ServicePoint(point.id, point.name, point.region, "", "", "", None, NOTHING, NOTHING)
 
 
 def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:

@@ -125,17 +125,25 @@ class RegionFacts:
         # interned: half a million regions at five levels spell three dozen provinces
         self.province = intern(province_of(region.code))
         self.digit = LEVEL_DIGIT[region.level]
-        self.places = (self.digit, intern(self.digit + self.province))
+        places = self.digit + self.province
+        self.places = _PLACES.get(places) or _PLACES.setdefault(places, (self.digit, intern(places)))
         """What LEVEL and SCOPE look at, for a national item (the level) and a local one (level
-        and province), as keys of `ItemFacts.at`."""
+        and province), as keys of `ItemFacts.at`: one tuple per level and province, shared."""
         self.implementations = 0
         self.conforming = 0
         self.passed = 0
         """Implementations a stream counted conforming in one step, in neither counter until
         `settle`: one addition per row instead of two."""
-        self.windows: list[Raw] = [Raw()]
+        self.windows: tuple[Raw, ...] = NO_WINDOW
         """Spellings (JSON) of windows here known good (none given, to begin with), for a
-        stream that compares bytes instead of decoding them; at most MAX_WINDOWS."""
+        stream that compares bytes instead of decoding them; at most MAX_WINDOWS. A tuple, and
+        the same one for every region until it learns one (`learn_window`): at five levels half
+        a million regions have one implementation or none."""
+
+    def learn_window(self, spelling: Raw) -> None:
+        """Remember a window spelling known good here (a copy, so the line can go)."""
+        if len(self.windows) < MAX_WINDOWS and spelling not in self.windows:
+            self.windows = (*self.windows, spelling)
 
     def settle(self) -> None:
         """Fold `passed` into the counters."""
@@ -160,6 +168,10 @@ class AgencyFacts:
 
 
 _UNSEEN = object()
+NO_WINDOW: tuple[Raw, ...] = (Raw(),)
+"""The windows a region knows before any: none given."""
+_PLACES: dict[str, tuple[str, str]] = {}
+"""Level digit + province -> `RegionFacts.places` (a few hundred at most)."""
 MAX_REDUCTIONS = 8
 """Known-good material lists remembered per item."""
 MAX_SPELLINGS = 16
@@ -335,9 +347,16 @@ class ImplementationRules:
             conforms = False
             the_item = named("item", item.code, item.name)
             if impl.name != item.name:
-                out.append(say("FOUR_SAME_NAME", f"实施清单 {code} 的名称为“{impl.name}”，应与{the_item}同名。"))
+                out.append(
+                    say("FOUR_SAME_NAME", f"实施清单 {code} 的名称为“{impl.name}”，应与{the_item}同名。")
+                )
             if impl.type != item.type:
-                out.append(say("FOUR_SAME_TYPE", f"实施清单 {code} 的类型为“{impl.type}”，{the_item}的类型为“{item.type}”。"))
+                out.append(
+                    say(
+                        "FOUR_SAME_TYPE",
+                        f"实施清单 {code} 的类型为“{impl.type}”，{the_item}的类型为“{item.type}”。",
+                    )
+                )
         if impl.basis != item.basis:
             mine = basis_set(impl.basis)
             if mine != facts.basis:
