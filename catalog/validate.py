@@ -534,8 +534,11 @@ class Run:
                 _duplicate(kind, key, line, lines.get(key), getattr(table[key], "name", None))
             )
             return
-        if type(record) is ServicePoint and not self.points and self._settled(record):
-            record = _stub(record)
+        if type(record) is Region and record.parent in self.region_facts:
+            # the parent's code as the parent holds it: one string for a township's villages
+            record = msgspec.structs.replace(record, parent=self.region_facts[record.parent].region.code)
+        elif type(record) is ServicePoint and not self.points and self._settled(record):
+            record = _stub(record, self.region_facts.get(record.region))
         table[key] = record
         if line is not None:
             lines[key] = line
@@ -683,13 +686,15 @@ class Run:
         for w in self.region_facts.values():
             w.settle()
         errors = sum(1 for f in out if f.severity == "error")
-        totals = {
-            code: (w.implementations, w.conforming)
-            for code, w in self.region_facts.items()
-            if w.implementations
-        }
-        totals.update((code, (n, ok)) for code, (n, ok) in unplaced.items())
-        conformity = [Conformity(code, n, ok) for code, (n, ok) in sorted(totals.items())]
+        counted = self.region_facts  # half a million at five levels: no pair or tuple made per region
+        conformity = [
+            Conformity(code, w.implementations, w.conforming)
+            for code in sorted(counted)
+            if (w := counted[code]).implementations
+        ]
+        if unplaced:
+            conformity.extend(Conformity(code, n, ok) for code, (n, ok) in unplaced.items())
+            conformity.sort(key=lambda c: c.region)
         return Report(
             findings=out, conformity=conformity, summary=Summary(errors=errors, warnings=len(out) - errors)
         )
@@ -699,11 +704,13 @@ NOTHING: list = []
 """The windows and assists of every stub (`_stub`): never changed, the record being frozen."""
 
 
-def _stub(point: ServicePoint) -> ServicePoint:
+def _stub(point: ServicePoint, where: RegionFacts | None) -> ServicePoint:
     """What the end still asks of a settled service point (its region, and its name for a
     DUPLICATE), for a run that returns no points: at five levels there are half a million, each
-    holding a dozen item codes of its own (a stub's empty lists are one, shared)."""
-    return ServicePoint(point.id, point.name, point.region, "", "", "", None, NOTHING, NOTHING)
+    holding a dozen item codes of its own (a stub's empty lists are one, shared, and its region
+    the code its region's record holds, `where`, when known)."""
+    region = point.region if where is None else where.region.code
+    return ServicePoint(point.id, point.name, region, "", "", "", None, NOTHING, NOTHING)
 
 
 def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:

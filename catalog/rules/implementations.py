@@ -167,7 +167,6 @@ class AgencyFacts:
         `catalog.validate.Run.impl_codes`."""
 
 
-_UNSEEN = object()
 NO_WINDOW: tuple[Raw, ...] = (Raw(),)
 """The windows a region knows before any: none given."""
 _PLACES: dict[str, tuple[str, str]] = {}
@@ -194,7 +193,8 @@ class ImplementationRules:
         self.proof_refs: list[tuple[int | None, str, list[Requirement]]] = []
         """(line, implementation code, requirements) whose materials were not all known yet:
         `proof_findings` settles them at the end."""
-        self._uscc: dict[str, str | None] = {}
+        self._uscc: dict[str, str] = {}
+        """Agency codes found with a problem, and what it is (the clean ones: `clean_usccs`)."""
         self.clean_usccs: set[str] = set()
         """Agency codes found without a problem (USCC), for `holds`."""
         self.material_refs: list[tuple[int | None, str, str]] = []
@@ -237,7 +237,7 @@ class ImplementationRules:
         """
         conforms = True
         uscc = impl.agency.uscc
-        if self._uscc.get(uscc, _UNSEEN) is not None:
+        if uscc not in self.clean_usccs:
             self._agency(impl, line, out)
         code = impl.code
         say = about("implementation", code, line)
@@ -314,12 +314,16 @@ class ImplementationRules:
 
     def agency_problem(self, uscc: str) -> str | None:
         """What is wrong with an agency code (None: nothing), cached per code."""
-        problem = self._uscc.get(uscc, _UNSEEN)
-        if problem is _UNSEEN:
-            problem = self._uscc[uscc] = uscc_problem(uscc)
+        if uscc in self.clean_usccs:
+            return None
+        problem = self._uscc.get(uscc)
+        if problem is None:
+            problem = uscc_problem(uscc)
             if problem is None:
                 self.clean_usccs.add(uscc)
-        return problem  # type: ignore[return-value]
+            else:
+                self._uscc[uscc] = problem
+        return problem
 
     def _agency(self, impl: Implementation, line: int | None, out: list[Finding]) -> None:
         """USCC, with the verdict cached per agency code (an agency implements many items)."""
