@@ -44,7 +44,6 @@ from .rules.graph import cycle_findings, orphan_findings
 from .rules.header import header_findings
 from .rules.implementations import (
     MAX_SPELLINGS,
-    MAX_WINDOWS,
     AgencyFacts,
     ImplementationRules,
     ItemFacts,
@@ -430,7 +429,7 @@ class Run:
             window_decoder.decode(spelling)
         except DECODE_ERRORS:
             return False
-        where.learn_window(spelling.copy())
+        where.learn_window(spelling)
         return True
 
     def _learn(self, row: Any, impl: Implementation) -> None:
@@ -470,8 +469,8 @@ class Run:
         where = self.region_facts.get(impl.region)
         if where is not None:
             facts.code_end(where)
-            if len(where.windows) < MAX_WINDOWS and row.window not in where.windows:
-                where.learn_window(row.window.copy())
+            if row.window not in where.windows:
+                where.learn_window(row.window)
 
     def line(self, number: int, obj: object) -> None:
         if isinstance(obj, Finding):

@@ -141,9 +141,12 @@ class RegionFacts:
         a million regions have one implementation or none."""
 
     def learn_window(self, spelling: Raw) -> None:
-        """Remember a window spelling known good here (a copy, so the line can go)."""
-        if len(self.windows) < MAX_WINDOWS and spelling not in self.windows:
-            self.windows = (*self.windows, spelling)
+        """Remember a window spelling known good here (a copy, so the line can go) — from the
+        second one found on: a village's one implementation would keep its window for nothing."""
+        if self.windows is NO_WINDOW:
+            self.windows = WINDOW_FOUND
+        elif len(self.windows) < MAX_WINDOWS and spelling not in self.windows:
+            self.windows = (*self.windows, spelling.copy())
 
     def settle(self) -> None:
         """Fold `passed` into the counters."""
@@ -169,6 +172,8 @@ class AgencyFacts:
 
 NO_WINDOW: tuple[Raw, ...] = (Raw(),)
 """The windows a region knows before any: none given."""
+WINDOW_FOUND: tuple[Raw, ...] = (Raw(),)
+"""The same, once a first window was found good there (and not kept)."""
 _PLACES: dict[str, tuple[str, str]] = {}
 """Level digit + province -> `RegionFacts.places` (a few hundred at most)."""
 MAX_REDUCTIONS = 8
