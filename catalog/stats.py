@@ -10,7 +10,7 @@ and `region_stats` assembles a report from them, rolled up the tree the same way
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, ItemsView, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 import msgspec
@@ -210,37 +210,93 @@ def region_stats(
 
 def rolled_divergence(
     regions: Mapping[str, Region], at: Collection[str], rows: Iterable[tuple[str, str, Hashable]]
-) -> dict[tuple[str, str], tuple[int, int]]:
+) -> Divergence:
     """Items' divergence at each region of `at` (`''`: the whole catalog) from their
     implementations' (item, region, material list): (region, item) -> (implementations,
     distinct material lists) over the region and every region under it. An implementation of
-    an unknown region counts nowhere, as in the recount."""
-    by_item: dict[str, tuple[dict[str, int], dict[str, set[Hashable]]]] = {}
-    chains: dict[str, list[str]] = {}
+    an unknown region counts nowhere, as in the recount.
+
+    Held meanwhile: per region its chain up `at`, one tuple for the regions that share it (at
+    five levels half a million villages, a few thousand chains)."""
+    by_item: dict[str, tuple[dict[str, int], dict[str, Hashable | set[Hashable]]]] = {}
+    chains: dict[str, tuple[str, ...]] = {}
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
     whole = "" in at
     for item, region, key in rows:
         chain = chains.get(region)
         if chain is None:
-            chain = chains[region] = [c for c in lineage(regions, region) if c in at]
+            chain = tuple(c for c in lineage(regions, region) if c in at)
             if whole and region in regions:
-                chain.append("")
+                chain += ("",)
+            chain = chains[region] = shared.setdefault(chain, chain)
         held = by_item.get(item)
         if held is None:
             held = by_item[item] = ({}, {})
         counted, lists = held
         for code in chain:
-            found = lists.get(code)
-            if found is None:
-                lists[code] = {key}
+            found = lists.get(code, _NONE)
+            if found is _NONE:
+                lists[code] = key
                 counted[code] = 1
-            else:
+                continue
+            if isinstance(found, set):  # a key is hashable, so never a set
                 found.add(key)
-                counted[code] += 1
-    return {
-        (code, item): (n, len(lists[code]))
-        for item, (counted, lists) in by_item.items()
-        for code, n in counted.items()
-    }
+            elif found != key:
+                lists[code] = {found, key}
+            counted[code] += 1
+    return Divergence(by_item)
+
+
+class Divergence(Mapping[tuple[str, str], tuple[int, int]]):
+    """What `rolled_divergence` counted, (region, item) -> (implementations, distinct material
+    lists), read from its tables as asked: per item and region a count and the one list key
+    seen there (a set once there are two: rare, and a set costs thirty references). At five
+    levels every county has regions under it: millions of pairs, which a dict of tuples would
+    hold at five times the cost."""
+
+    def __init__(
+        self, by_item: dict[str, tuple[dict[str, int], dict[str, Hashable | set[Hashable]]]]
+    ) -> None:
+        self._by_item = by_item
+
+    def __getitem__(self, pair: tuple[str, str]) -> tuple[int, int]:
+        code, item = pair
+        held = self._by_item.get(item)
+        if held is None:
+            raise KeyError(pair)
+        counted, lists = held
+        return counted[code], _distinct(lists[code])
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for item, (counted, _) in self._by_item.items():
+            for code in counted:
+                yield code, item
+
+    def __len__(self) -> int:
+        return sum(len(counted) for counted, _ in self._by_item.values())
+
+    def items(self) -> ItemsView[tuple[str, str], tuple[int, int]]:
+        return _Pairs(self)
+
+    def pairs(self) -> Iterator[tuple[tuple[str, str], tuple[int, int]]]:
+        """As `items()` iterates: each table read once, no look-up per pair."""
+        for item, (counted, lists) in self._by_item.items():
+            for code, n in counted.items():
+                yield (code, item), (n, _distinct(lists[code]))
+
+
+class _Pairs(ItemsView[tuple[str, str], tuple[int, int]]):
+    _mapping: Divergence
+
+    def __iter__(self) -> Iterator[tuple[tuple[str, str], tuple[int, int]]]:
+        return self._mapping.pairs()
+
+
+def _distinct(found: Hashable | set[Hashable]) -> int:
+    return len(found) if isinstance(found, set) else 1
+
+
+_NONE = object()
 
 
 ROLLED_LEVELS = frozenset({"national", "province", "city"})

@@ -44,7 +44,6 @@ from .rules.graph import cycle_findings, orphan_findings
 from .rules.header import header_findings
 from .rules.implementations import (
     MAX_SPELLINGS,
-    MAX_WINDOWS,
     AgencyFacts,
     ImplementationRules,
     ItemFacts,
@@ -213,6 +212,10 @@ NO_ENDS: set[str] = set()
 """The codes an agency implements, for a run that leaves DUPLICATE to the publish: none, shared
 by the hundred thousand agencies of a five-level catalog (nothing is ever added)."""
 
+SEEN_ONCE = AgencyFacts(NO_ENDS)
+"""What `_agency` says of a clean agency seen for the first time by a run without dedupe: good,
+its spelling not learnt (it stays empty)."""
+
 PLACEHOLDER = Header(format="", version="")
 """The header of a catalog whose file has none (reported as HEADER)."""
 
@@ -264,6 +267,8 @@ class Run:
         than a string of its own (a dict of lines would cost 3x as much again)."""
         self.agencies: dict[str, AgencyFacts] = {}
         """Clean agency codes as a stream sees them."""
+        self.seen_once: set[str] = set()
+        """Clean agency codes seen once, not yet in `agencies` (a run without dedupe)."""
         self.item_facts: dict[str, ItemFacts] = {}
         self.region_facts: dict[str, RegionFacts] = {}
         """Per region: its level digit and its conformity counters."""
@@ -409,13 +414,21 @@ class Run:
         if agency.uscc != uscc or self.rules.agency_problem(uscc) is not None:
             return None
         facts = self._agency_facts(uscc)
+        if facts is None:
+            return SEEN_ONCE
         if len(facts.spellings) < MAX_SPELLINGS:
             facts.spellings.append(spelling.copy())
         return facts
 
-    def _agency_facts(self, uscc: str) -> AgencyFacts:
+    def _agency_facts(self, uscc: str) -> AgencyFacts | None:
+        """The agency's facts; None the first time a run that leaves DUPLICATE to the publish
+        sees the code (made the second time): at five levels most of the hundreds of thousands
+        of agencies, a village's, implement one item, and would hold a spelling for nothing."""
         facts = self.agencies.get(uscc)
         if facts is None:
+            if not self.dedupe and uscc not in self.seen_once:
+                self.seen_once.add(uscc)
+                return None
             ends = self.impl_codes.setdefault(uscc, set()) if self.dedupe else NO_ENDS
             facts = self.agencies[uscc] = AgencyFacts(ends)
         return facts
@@ -427,8 +440,7 @@ class Run:
             window_decoder.decode(spelling)
         except DECODE_ERRORS:
             return False
-        if len(where.windows) < MAX_WINDOWS:
-            where.windows.append(spelling.copy())
+        where.learn_window(spelling)
         return True
 
     def _learn(self, row: Any, impl: Implementation) -> None:
@@ -458,15 +470,18 @@ class Run:
         ):
             facts.quiet_raw.append(m.copy())
         uscc = impl.agency.uscc
-        if uscc in self.rules.clean_usccs:
-            spellings = self._agency_facts(uscc).spellings
-            if len(spellings) < MAX_SPELLINGS and row.agency not in spellings:
-                spellings.append(row.agency.copy())
+        agency = self._agency_facts(uscc) if uscc in self.rules.clean_usccs else None
+        if (
+            agency is not None
+            and len(agency.spellings) < MAX_SPELLINGS
+            and row.agency not in agency.spellings
+        ):
+            agency.spellings.append(row.agency.copy())
         where = self.region_facts.get(impl.region)
         if where is not None:
             facts.code_end(where)
-            if len(where.windows) < MAX_WINDOWS and row.window not in where.windows:
-                where.windows.append(row.window.copy())
+            if row.window not in where.windows:
+                where.learn_window(row.window)
 
     def line(self, number: int, obj: object) -> None:
         if isinstance(obj, Finding):
@@ -529,8 +544,11 @@ class Run:
                 _duplicate(kind, key, line, lines.get(key), getattr(table[key], "name", None))
             )
             return
-        if type(record) is ServicePoint and not self.points and self._settled(record):
-            record = _stub(record)
+        if type(record) is Region and record.parent in self.region_facts:
+            # the parent's code as the parent holds it: one string for a township's villages
+            record = msgspec.structs.replace(record, parent=self.region_facts[record.parent].region.code)
+        elif type(record) is ServicePoint and not self.points and self._settled(record):
+            record = _stub(record, self.region_facts.get(record.region))
         table[key] = record
         if line is not None:
             lines[key] = line
@@ -678,23 +696,31 @@ class Run:
         for w in self.region_facts.values():
             w.settle()
         errors = sum(1 for f in out if f.severity == "error")
-        totals = {
-            code: (w.implementations, w.conforming)
-            for code, w in self.region_facts.items()
-            if w.implementations
-        }
-        totals.update((code, (n, ok)) for code, (n, ok) in unplaced.items())
-        conformity = [Conformity(code, n, ok) for code, (n, ok) in sorted(totals.items())]
+        counted = self.region_facts  # half a million at five levels: no pair or tuple made per region
+        conformity = [
+            Conformity(code, w.implementations, w.conforming)
+            for code in sorted(counted)
+            if (w := counted[code]).implementations
+        ]
+        if unplaced:
+            conformity.extend(Conformity(code, n, ok) for code, (n, ok) in unplaced.items())
+            conformity.sort(key=lambda c: c.region)
         return Report(
             findings=out, conformity=conformity, summary=Summary(errors=errors, warnings=len(out) - errors)
         )
 
 
-def _stub(point: ServicePoint) -> ServicePoint:
+NOTHING: list = []
+"""The windows and assists of every stub (`_stub`): never changed, the record being frozen."""
+
+
+def _stub(point: ServicePoint, where: RegionFacts | None) -> ServicePoint:
     """What the end still asks of a settled service point (its region, and its name for a
     DUPLICATE), for a run that returns no points: at five levels there are half a million, each
-    holding a dozen item codes of its own."""
-    return ServicePoint(point.id, point.name, point.region, "", "", "")
+    holding a dozen item codes of its own (a stub's empty lists are one, shared, and its region
+    the code its region's record holds, `where`, when known)."""
+    region = point.region if where is None else where.region.code
+    return ServicePoint(point.id, point.name, region, "", "", "", None, NOTHING, NOTHING)
 
 
 def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:

@@ -125,17 +125,28 @@ class RegionFacts:
         # interned: half a million regions at five levels spell three dozen provinces
         self.province = intern(province_of(region.code))
         self.digit = LEVEL_DIGIT[region.level]
-        self.places = (self.digit, intern(self.digit + self.province))
+        places = self.digit + self.province
+        self.places = _PLACES.get(places) or _PLACES.setdefault(places, (self.digit, intern(places)))
         """What LEVEL and SCOPE look at, for a national item (the level) and a local one (level
-        and province), as keys of `ItemFacts.at`."""
+        and province), as keys of `ItemFacts.at`: one tuple per level and province, shared."""
         self.implementations = 0
         self.conforming = 0
         self.passed = 0
         """Implementations a stream counted conforming in one step, in neither counter until
         `settle`: one addition per row instead of two."""
-        self.windows: list[Raw] = [Raw()]
+        self.windows: tuple[Raw, ...] = NO_WINDOW
         """Spellings (JSON) of windows here known good (none given, to begin with), for a
-        stream that compares bytes instead of decoding them; at most MAX_WINDOWS."""
+        stream that compares bytes instead of decoding them; at most MAX_WINDOWS. A tuple, and
+        the same one for every region until it learns one (`learn_window`): at five levels half
+        a million regions have one implementation or none."""
+
+    def learn_window(self, spelling: Raw) -> None:
+        """Remember a window spelling known good here (a copy, so the line can go) — from the
+        second one found on: a village's one implementation would keep its window for nothing."""
+        if self.windows is NO_WINDOW:
+            self.windows = WINDOW_FOUND
+        elif len(self.windows) < MAX_WINDOWS and spelling not in self.windows:
+            self.windows = (*self.windows, spelling.copy())
 
     def settle(self) -> None:
         """Fold `passed` into the counters."""
@@ -159,7 +170,12 @@ class AgencyFacts:
         `catalog.validate.Run.impl_codes`."""
 
 
-_UNSEEN = object()
+NO_WINDOW: tuple[Raw, ...] = (Raw(),)
+"""The windows a region knows before any: none given."""
+WINDOW_FOUND: tuple[Raw, ...] = (Raw(),)
+"""The same, once a first window was found good there (and not kept)."""
+_PLACES: dict[str, tuple[str, str]] = {}
+"""Level digit + province -> `RegionFacts.places` (a few hundred at most)."""
 MAX_REDUCTIONS = 8
 """Known-good material lists remembered per item."""
 MAX_SPELLINGS = 16
@@ -182,7 +198,8 @@ class ImplementationRules:
         self.proof_refs: list[tuple[int | None, str, list[Requirement]]] = []
         """(line, implementation code, requirements) whose materials were not all known yet:
         `proof_findings` settles them at the end."""
-        self._uscc: dict[str, str | None] = {}
+        self._uscc: dict[str, str] = {}
+        """Agency codes found with a problem, and what it is (the clean ones: `clean_usccs`)."""
         self.clean_usccs: set[str] = set()
         """Agency codes found without a problem (USCC), for `holds`."""
         self.material_refs: list[tuple[int | None, str, str]] = []
@@ -225,7 +242,7 @@ class ImplementationRules:
         """
         conforms = True
         uscc = impl.agency.uscc
-        if self._uscc.get(uscc, _UNSEEN) is not None:
+        if uscc not in self.clean_usccs:
             self._agency(impl, line, out)
         code = impl.code
         say = about("implementation", code, line)
@@ -302,12 +319,16 @@ class ImplementationRules:
 
     def agency_problem(self, uscc: str) -> str | None:
         """What is wrong with an agency code (None: nothing), cached per code."""
-        problem = self._uscc.get(uscc, _UNSEEN)
-        if problem is _UNSEEN:
-            problem = self._uscc[uscc] = uscc_problem(uscc)
+        if uscc in self.clean_usccs:
+            return None
+        problem = self._uscc.get(uscc)
+        if problem is None:
+            problem = uscc_problem(uscc)
             if problem is None:
                 self.clean_usccs.add(uscc)
-        return problem  # type: ignore[return-value]
+            else:
+                self._uscc[uscc] = problem
+        return problem
 
     def _agency(self, impl: Implementation, line: int | None, out: list[Finding]) -> None:
         """USCC, with the verdict cached per agency code (an agency implements many items)."""
@@ -335,9 +356,16 @@ class ImplementationRules:
             conforms = False
             the_item = named("item", item.code, item.name)
             if impl.name != item.name:
-                out.append(say("FOUR_SAME_NAME", f"实施清单 {code} 的名称为“{impl.name}”，应与{the_item}同名。"))
+                out.append(
+                    say("FOUR_SAME_NAME", f"实施清单 {code} 的名称为“{impl.name}”，应与{the_item}同名。")
+                )
             if impl.type != item.type:
-                out.append(say("FOUR_SAME_TYPE", f"实施清单 {code} 的类型为“{impl.type}”，{the_item}的类型为“{item.type}”。"))
+                out.append(
+                    say(
+                        "FOUR_SAME_TYPE",
+                        f"实施清单 {code} 的类型为“{impl.type}”，{the_item}的类型为“{item.type}”。",
+                    )
+                )
         if impl.basis != item.basis:
             mine = basis_set(impl.basis)
             if mine != facts.basis:

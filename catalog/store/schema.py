@@ -115,7 +115,7 @@ class ImplementationRow(Base):
     item: Mapped[str] = mapped_column(sa.String(32))
     region: Mapped[str] = mapped_column(sa.String(16))
     level: Mapped[int] = mapped_column(sa.SmallInteger)
-    """1 national … 4 county: the order an item's implementations are listed in."""
+    """1 national … 6 village (`code_level`): the order an item's implementations are listed in."""
     line: Mapped[int | None]
     body: Mapped[str] = mapped_column(sa.Text)
 
@@ -139,6 +139,13 @@ def implementation_indexes(dialect: str) -> list[sa.Index]:
 
 IMPLEMENTATION_COLUMNS = ("valid_from", "code", "hash", "item", "region", "level", "line", "body")
 """The column order of a bulk write (COPY on PostgreSQL, batched INSERT on SQLite)."""
+
+
+def code_level(code: str) -> int:
+    """An implementation's level as its code spells it (the digit after the agency's 18
+    characters: 1 national … 6 village); a code without one is listed with the counties."""
+    digit = code[18:19]
+    return int(digit) if digit and digit in "123456" else 4
 
 
 class FindingRow(Base):

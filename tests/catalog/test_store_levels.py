@@ -14,7 +14,7 @@ from catalog.store import Refused, Store
 from catalog.validate import load_file
 
 from .test_levels import TOWN, VILLAGE, five_level_records
-from .test_rules import E1, write
+from .test_rules import E1, GROUP_AGENCY, _impl, find, write
 
 
 def _partial(path: Path, records: list[dict], region_prefix: str) -> Path:
@@ -117,4 +117,22 @@ def test_a_service_point_broken_by_a_change_elsewhere_needs_review_in_its_region
         ("service_point", station["id"], VILLAGE)
     ]
     assert [x.rule for x in flags[0].findings] == ["UNKNOWN_REF"]
+    store.dispose()
+
+
+def test_an_items_implementations_are_listed_by_level_down_to_the_village(db_url, tmp_path):
+    """Townships and villages are levels 5 and 6, after every county, whether a row came in with
+    the first publish or a later one."""
+    records = five_level_records()
+    records.append(_impl(find(records, "item", E1), "649001", GROUP_AGENCY))  # a county after 640104001
+    store = Store(db_url)
+    store.publish_file(write(tmp_path / "v1.jsonl", records))
+    _, listed = store.item_implementations(1, E1, limit=100)
+    regions = [impl.region for impl, _ in listed]
+    assert regions == ["640104", "649001", TOWN, VILLAGE]
+    village = next(r for r in records if r.get("kind") == "implementation" and r["region"] == VILLAGE)
+    village["window"] = "社区便民服务站全科窗口"  # a new row for the village in version 2
+    assert store.publish_file(write(tmp_path / "v2.jsonl", records)).changed == 1
+    _, listed = store.item_implementations(2, E1, limit=100)
+    assert [impl.region for impl, _ in listed] == regions
     store.dispose()

@@ -30,7 +30,14 @@ from ...load import BOM, gc_paused
 from ...model import Region, record_decoder, record_encoder
 from ...validate import PROGRESS_EVERY
 from .. import figures
-from ..schema import IMPLEMENTATION_COLUMNS, ImplementationRow, RecordRow, implementation_indexes, standing
+from ..schema import (
+    IMPLEMENTATION_COLUMNS,
+    ImplementationRow,
+    RecordRow,
+    code_level,
+    implementation_indexes,
+    standing,
+)
 from .bulk import BulkLoader, duplicates, postgres, unique
 from .rule import Touched
 from .writes import (
@@ -100,7 +107,6 @@ def _load(
                     continue
                 body = raw.rstrip(b"\r\n")
                 code = line.code
-                level = code[18:19]
                 per_item[line.item] = per_item.get(line.item, 0) + 1
                 add(
                     version,
@@ -108,7 +114,7 @@ def _load(
                     _blake2b(body, digest_size=16).hexdigest(),
                     line.item,
                     line.region,
-                    int(level) if level and level in "1234" else 4,
+                    code_level(code),
                     number,
                     text(body),
                 )

@@ -40,7 +40,14 @@ from ...wording import named, spaced
 from .. import reads
 from ..figures import RegionDeltas, figures_of, recount_items
 from ..reads import implementation_decoder
-from ..schema import IMPLEMENTATION_COLUMNS, ConformityRow, FindingRow, ImplementationRow, ItemCountRow
+from ..schema import (
+    IMPLEMENTATION_COLUMNS,
+    ConformityRow,
+    FindingRow,
+    ImplementationRow,
+    ItemCountRow,
+    code_level,
+)
 from .bulk import BulkLoader, duplicates, index_stage, postgres, temp_table
 from .rule import Touched, flag, touched_errors
 from .writes import (
@@ -364,8 +371,9 @@ def _write_candidates(
         if new:
             loader = BulkLoader(conn, IMPL, IMPLEMENTATION_COLUMNS)
             for code, hashed, obj, line, raw in new:
-                level = int(code[18]) if code[18:19] in ("1", "2", "3", "4") else 4
-                loader.add(version, code, hashed, obj.item, obj.region, level, line, loader.text(raw))
+                loader.add(
+                    version, code, hashed, obj.item, obj.region, code_level(code), line, loader.text(raw)
+                )
             changes.inserted += loader.close()
 
 

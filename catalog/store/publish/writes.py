@@ -34,7 +34,7 @@ from ..schema import (
     VersionRow,
     standing,
 )
-from .bulk import postgres
+from .bulk import BulkLoader, postgres
 from .rule import Touched
 
 log = logging.getLogger("onething.store")
@@ -231,6 +231,7 @@ def small_records(catalog: Catalog) -> Iterator[tuple[str, str, bytes, int | Non
 SMALL_BATCH = 10_000
 """Small records written per INSERT: a five-level catalog has a million of them, never all
 built as rows at once."""
+CONFORMITY_COLUMNS = ("version", "region", "implementations", "conforming")
 
 
 def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touched) -> tuple[int, int, int]:
@@ -438,19 +439,14 @@ def write_version(
     kept: list[KeptBundle] | None = None,
 ) -> Published:
     """The version's conformity, per-item counts and row; what the publish answers."""
-    for start in range(0, len(conformity), SMALL_BATCH):  # a row per region: half a million at five levels
-        conn.execute(
-            sa.insert(ConformityRow),
-            [
-                {
-                    "version": version,
-                    "region": c.region,
-                    "implementations": c.implementations,
-                    "conforming": c.conforming,
-                }
-                for c in conformity[start : start + SMALL_BATCH]
-            ],
-        )
+    # a row per region, half a million at five levels, each version: in bulk (COPY on PostgreSQL),
+    # or a township's submission would spend seconds on the regions it did not touch
+    conforming = BulkLoader(conn, ConformityRow.__tablename__, CONFORMITY_COLUMNS)
+    try:
+        for c in conformity:
+            conforming.add(version, c.region, c.implementations, c.conforming)
+    finally:
+        conforming.close()
     rows = [{"version": version, "item": k, "implementations": n} for k, n in per_item.items() if n]
     if rows:
         conn.execute(sa.insert(ItemCountRow), rows)
