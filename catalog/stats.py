@@ -52,15 +52,24 @@ class Counts(Struct, kw_only=True):
     """掌上可办: the mobile app among its channels (revision 3)."""
 
     def add(self, impl: Counted, by: int = 1) -> None:
-        """Count `impl` in (`by` -1: out, as a publish closes it)."""
+        """Count `impl` in (`by` -1: out, as a publish closes it). Branches rather than
+        products: a first publish's validation calls this once per line."""
         self.implementations += by
-        self.fully_online += by * (impl.online_depth == 4)
-        self.at_most_one_visit += by * (impl.visits <= 1)
-        self.no_visit += by * (impl.visits == 0)
-        self.at_once += by * (impl.promised_days == 0)
-        self.promised_days += by * impl.promised_days
+        if impl.online_depth == 4:
+            self.fully_online += by
+        visits = impl.visits
+        if visits <= 1:
+            self.at_most_one_visit += by
+            if not visits:
+                self.no_visit += by
+        promised = impl.promised_days
+        if not promised:
+            self.at_once += by
+        self.promised_days += by * promised
         self.statutory_days += by * impl.statutory_days
-        self.mobile += by * (impl.channels is not None and "app" in impl.channels)
+        channels = impl.channels
+        if channels is not None and "app" in channels:
+            self.mobile += by
 
     def merge(self, other: Counts) -> None:
         for field in self.__struct_fields__:
@@ -325,7 +334,7 @@ class Figured(Struct, array_like=True):
     rolled: dict[tuple[str, str], tuple[int, int]]
 
 
-class Row(Protocol):
+class Row(Counted, Protocol):
     """What a tally reads of an implementation line (a lean decode: materials as their JSON)."""
 
     @property
@@ -334,21 +343,40 @@ class Row(Protocol):
     def region(self) -> str: ...
     @property
     def materials(self) -> msgspec.Raw: ...
-    @property
-    def online_depth(self) -> int: ...
-    @property
-    def visits(self) -> int: ...
-    @property
-    def promised_days(self) -> int: ...
-    @property
-    def statutory_days(self) -> int: ...
-    @property
-    def channels(self) -> Sequence[str] | None: ...
 
 
 _requirements = msgspec.json.Decoder(list[Requirement]).decode
-_INHERITED = (b"", b"null")
-"""The materials' JSON of an implementation that keeps its item's list."""
+
+
+class MaterialLists:
+    """Implementations' material lists as the recount compares them (`material_list`, the
+    item's own when an implementation has none), each distinct text decoded once; a list is
+    named by a small int (two lists that ask the same have the same), cheap to hash."""
+
+    def __init__(self, items: Mapping[str, Item]):
+        self.items = items
+        self._ids: dict[tuple, int] = {}
+        self._texts: dict[bytes, int] = {}
+        self._inherited: dict[str, int] = {}
+
+    def _id(self, requirements: list[Requirement]) -> int:
+        return self._ids.setdefault(material_list(requirements), len(self._ids))
+
+    def of(self, item_code: str, materials: bytes) -> int | None:
+        """The list of an implementation of `item_code` whose materials are that JSON (empty or
+        `null`: none of its own); None when the item is not in the catalog (it counts nowhere)."""
+        item = self.items.get(item_code)
+        if item is None:
+            return None
+        if not materials or materials == b"null":
+            found = self._inherited.get(item_code)
+            if found is None:
+                found = self._inherited[item_code] = self._id(item.materials)
+            return found
+        found = self._texts.get(materials)
+        if found is None:
+            found = self._texts[materials] = self._id(_requirements(materials))
+        return found
 
 
 def _place(code: str) -> str:
@@ -368,7 +396,7 @@ class Tally:
     grows with the regions and the items, never with the lines."""
 
     def __init__(self) -> None:
-        self._own: dict[str, tuple[list[int], dict[str, list]]] = {}
+        self._own: dict[str, tuple[Counts, dict[str, list]]] = {}
         self._places: dict[str, dict[str, list]] = {}
         self._texts: dict[bytes, int] = {}
 
@@ -379,23 +407,9 @@ class Tally:
             items = self._places.get(place)
             if items is None:
                 items = self._places[place] = {}
-            slot = self._own[row.region] = ([0] * 8, items)
-        c, items = slot
-        visits, promised = row.visits, row.promised_days
-        c[0] += 1
-        if row.online_depth == 4:
-            c[1] += 1
-        if visits <= 1:
-            c[2] += 1
-            if not visits:
-                c[3] += 1
-        if not promised:
-            c[4] += 1
-        c[5] += promised
-        c[6] += row.statutory_days
-        channels = row.channels
-        if channels is not None and "app" in channels:
-            c[7] += 1
+            slot = self._own[row.region] = (Counts(), items)
+        counts, items = slot
+        counts.add(row)
         raw = bytes(row.materials)
         text = self._texts.get(raw)
         if text is None:
@@ -415,60 +429,24 @@ class Tally:
     def figured(self, regions: Mapping[str, Region], items: Mapping[str, Item]) -> Figured:
         """The figures, once the tree and the items are known. An implementation of a region
         or an item the catalog lacks counts nowhere, as in the recount."""
-        fields = Counts.__struct_fields__
-        own = {
-            region: Counts(**dict(zip(fields, c, strict=True)))
-            for region, (c, _) in self._own.items()
-            if region in regions
-        }
+        own = {region: counts for region, (counts, _) in self._own.items() if region in regions}
         texts = list(self._texts)
-        lists: dict[tuple, int] = {}
-        by_text: dict[int, int] = {}
-        inherited: dict[str, int] = {}
-
-        def list_of(item: str, text: int) -> int:
-            raw = texts[text]
-            if raw in _INHERITED:
-                found = inherited.get(item)
-                if found is None:
-                    found = inherited[item] = lists.setdefault(
-                        material_list(items[item].materials), len(lists)
-                    )
-                return found
-            found = by_text.get(text)
-            if found is None:
-                found = by_text[text] = lists.setdefault(material_list(_requirements(raw)), len(lists))
-            return found
-
-        # each place's items with their lists, then rolled up: children before their parents
-        acc: dict[str, dict[str, tuple[int, set[int]]]] = {}
+        lists = MaterialLists(items)
+        # each place's items with their lists, merged into every region above it that keeps
+        # item figures (a few hundred places: the lines were merged per place already)
+        at = rolled_at(regions)
+        merged: dict[tuple[str, str], tuple[int, set[int]]] = {}
         for place, entries in self._places.items():
             if place not in regions:
                 continue
-            acc[place] = {
-                item: (n, {list_of(item, t) for t in (held if type(held) is set else (held,))})
-                for item, (n, held) in entries.items()
-                if item in items
-            }
-        at = rolled_at(regions)
-        depth = {code: len(lineage(regions, code)) for code in acc}
-        rolled: dict[tuple[str, str], tuple[int, int]] = {}
-        whole: dict[str, tuple[int, set[int]]] = {}
-        pending = sorted(acc, key=lambda code: -depth[code])
-        while pending:
-            code = pending.pop(0)
-            merged = acc.pop(code)
-            if code in at:
-                rolled.update(((code, item), (n, len(found))) for item, (n, found) in merged.items())
-            parent = regions[code].parent
-            into = whole if parent is None or parent not in regions else acc.get(parent)
-            if into is None:
-                into = acc[parent] = {}  # type: ignore[index]
-                depth[parent] = depth[code] - 1  # type: ignore[index]
-                pending.append(parent)  # type: ignore[arg-type]
-                pending.sort(key=lambda c: -depth[c])
-            for item, (n, found) in merged.items():
-                held = into.get(item)
-                into[item] = (n, set(found)) if held is None else (held[0] + n, held[1] | found)
-        rolled.update((("", item), (n, len(found))) for item, (n, found) in whole.items())
+            chain = [code for code in lineage(regions, place) if code in at] + [""]
+            for item, (n, held) in entries.items():
+                keys = (lists.of(item, texts[t]) for t in (held if type(held) is set else (held,)))
+                found = {key for key in keys if key is not None}
+                if not found:  # an item the catalog lacks
+                    continue
+                for code in chain:
+                    was = merged.get((code, item))
+                    merged[code, item] = (n, found) if was is None else (was[0] + n, was[1] | found)
+        rolled = {key: (n, len(found)) for key, (n, found) in merged.items()}
         return Figured(own=own, rolled=rolled)

@@ -26,8 +26,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..model import Catalog, Item, Requirement
-from ..stats import Counted, Counts, Figured, material_list, rolled_at, rolled_divergence
+from ..model import Catalog
+from ..stats import Counted, Counts, Figured, MaterialLists, rolled_at, rolled_divergence
 from .reads import _in
 from .schema import ImplementationRow, ItemFiguresRow, RegionFiguresRow
 
@@ -49,40 +49,6 @@ class Figures(msgspec.Struct):
 
 
 figures_of = msgspec.json.Decoder(Figures).decode
-_requirements = msgspec.json.Decoder(list[Requirement]).decode
-
-
-class MaterialLists:
-    """Implementations' material lists as the recount compares them (`catalog.stats.material_list`,
-    the item's own when an implementation has none), each distinct text decoded once; a list is
-    named by a small int (two lists that ask the same have the same), cheap to hash."""
-
-    def __init__(self, items: Mapping[str, Item]):
-        self.items = items
-        self._ids: dict[tuple, int] = {}
-        self._texts: dict[bytes, int] = {}
-        self._inherited: dict[str, int] = {}
-
-    def _id(self, requirements: list[Requirement]) -> int:
-        return self._ids.setdefault(material_list(requirements), len(self._ids))
-
-    def of(self, row: Figures) -> int | None:
-        """The row's list; None when its item is not in the catalog (it counts nowhere)."""
-        item = self.items.get(row.item)
-        if item is None:
-            return None
-        raw = bytes(row.materials)
-        if not raw or raw == b"null":
-            found = self._inherited.get(row.item)
-            if found is None:
-                found = self._inherited[row.item] = self._id(item.materials)
-            return found
-        found = self._texts.get(raw)
-        if found is None:
-            found = self._texts[raw] = self._id(_requirements(raw))
-        return found
-
-
 # -- writing -----------------------------------------------------------------------------------
 
 
@@ -110,7 +76,7 @@ def count_all(conn: Connection, version: int, catalog: Catalog) -> None:
             if counts is None:
                 counts = own[row.region] = Counts()
             counts.add(row)
-            key = lists.of(row)
+            key = lists.of(row.item, bytes(row.materials))
             if key is not None:
                 yield row.item, row.region, key
 
@@ -190,7 +156,7 @@ def recount_items(conn: Connection, version: int, catalog: Catalog, items: Colle
                 query, execution_options={"stream_results": True, "yield_per": 20_000}
             ):
                 row = figures_of(body)
-                key = lists.of(row)
+                key = lists.of(row.item, bytes(row.materials))
                 if key is not None:
                     yield row.item, row.region, key
 
@@ -300,7 +266,7 @@ def item_figures(
     subtree = sa.and_(t.region >= key, t.region < after)
     for (body,) in conn.execute(sa.select(t.body).where(subtree, _in(t, version))):
         row = figures_of(body)
-        listed = lists.of(row)
+        listed = lists.of(row.item, bytes(row.materials))
         if listed is None:
             continue
         n, kinds = found.get(row.item, (0, set()))
