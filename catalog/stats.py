@@ -36,7 +36,9 @@ class Counted(Protocol):
     def channels(self) -> Sequence[str] | None: ...
 
 
-class Counts(Struct, kw_only=True):
+class Counts(Struct):
+    """Fields in the order the figures' rows keep them (`Counts(*row)`)."""
+
     implementations: int = 0
     fully_online: int = 0
     """网上办理深度 4 (全程网办)."""
@@ -72,8 +74,15 @@ class Counts(Struct, kw_only=True):
             self.mobile += by
 
     def merge(self, other: Counts) -> None:
-        for field in self.__struct_fields__:
-            setattr(self, field, getattr(self, field) + getattr(other, field))
+        """Add `other` in. Written out: a national report merges once per region."""
+        self.implementations += other.implementations
+        self.fully_online += other.fully_online
+        self.at_most_one_visit += other.at_most_one_visit
+        self.no_visit += other.no_visit
+        self.at_once += other.at_once
+        self.promised_days += other.promised_days
+        self.statutory_days += other.statutory_days
+        self.mobile += other.mobile
 
 
 class RegionStats(Struct, kw_only=True):
@@ -170,22 +179,22 @@ def region_stats(
     (implementations, distinct material lists) over the regions under `within` (all when None):
     totals rolled up the tree, levels, service points, items most divergent first."""
     kept = set(regions) if within is None else set(subtree(regions, within))
-    total = {code: Counts() for code in kept}
-    for code in kept:
-        counts = own.get(code)
-        if counts is None or not counts.implementations:
-            continue
-        for up in lineage(regions, code):
-            if up in kept:
-                total[up].merge(counts)
     points = {code: 0 for code in kept}
-    points_total = {code: 0 for code in kept}
     for point in (service_points or {}).values():
         if point.region in kept:
             points[point.region] += 1
-            for code in lineage(regions, point.region):
-                if code in kept:
-                    points_total[code] += 1
+    # Rolled up children first: each region's total is merged once into its parent's.
+    total = {code: Counts() for code in kept}
+    points_total = dict(points)
+    depth = {level: i for i, level in enumerate(LEVELS)}
+    for code in sorted(kept, key=lambda c: depth.get(regions[c].level, len(LEVELS)), reverse=True):
+        counts = own.get(code)
+        if counts is not None:
+            total[code].merge(counts)
+        parent = regions[code].parent
+        if parent in kept and parent != code:
+            total[parent].merge(total[code])
+            points_total[parent] += points_total[code]
     out = [
         RegionStats(
             region=code,

@@ -115,7 +115,7 @@ class RegionDeltas:
                 t.region.in_(chunk), t.valid_to.is_(None)
             )
             for region, *values in conn.execute(query):
-                current[region] = Counts(**dict(zip(fields, values, strict=True)))
+                current[region] = Counts(*values)
         if current:
             conn.execute(
                 sa.update(t)
@@ -239,7 +239,7 @@ def region_figures(conn: Connection, version: int, regions: Collection[str] | No
         codes = sorted(regions)
         chunks = [query.where(t.region.in_(codes[i : i + BATCH])) for i in range(0, len(codes), BATCH)]
     return {
-        region: Counts(**dict(zip(fields, values, strict=True)))
+        region: Counts(*values)
         for chunk in chunks
         for region, *values in conn.execute(chunk)
     }
