@@ -9,9 +9,10 @@ associated data) and every read of it writes an audit line (`audit_event`, actio
 Events on one case are ordered by a row lock on the case (`moves`), taken before anything is
 read; an event's `key` is unique per task, and the same key again returns the first answer.
 
-A hand-in's writes are one round trip on PostgreSQL (pipelined with the COMMIT): its case's
-serial comes from a block this process reserved before (`Serials`), and the figures' counters
-are one statement per table (`case_figures.add`).
+A hand-in's writes are one statement on PostgreSQL, sent with the COMMIT (one round trip): its
+case's serial comes from a block this process reserved before (`Serials`), and the figures'
+counters are upserts within it (`case_figures.pg_upsert_ctes`); elsewhere one statement per
+counter table (`case_figures.add`).
 
 `CaseStore.listeners`: functions called inside each writing transaction with the tasks whose
 state changed (created ones included), each with its `seq` — where a transactional outbox
@@ -196,8 +197,8 @@ class CaseStore:
                 line=_audit_line(
                     by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks)
                 ),
+                figures=case_figures.contributions(case, tasks, None),
             )
-            case_figures.add(conn, case_figures.contributions(case, tasks, None))
             self._tell(conn, case, tasks)
         return Created(loaded=Loaded(case=case, tasks=tasks, rating=None), access=access)
 
@@ -572,9 +573,10 @@ def _names(columns: Iterable[str]) -> str:
 
 
 def _pg_hand_in() -> str:
-    """A hand-in's case, tasks and audit line as one statement: the tasks one JSON array (one
-    parameter, encoded by msgspec; inserted in its order, which their keys keep), the audit line
-    and the tasks as data-modifying CTEs of the case's INSERT."""
+    """A hand-in's case, tasks, audit line and figures' counters as one statement: the tasks one
+    JSON array (one parameter, encoded by msgspec; inserted in its order, which their keys keep),
+    the audit line, the tasks and the counters' upserts (`case_figures.pg_upsert_ctes`) as
+    data-modifying CTEs of the case's INSERT."""
     dialect = postgresql.dialect()
     task_t = TaskRow.__table__
     fields = ", ".join(
@@ -584,7 +586,8 @@ def _pg_hand_in() -> str:
         f"WITH t AS (INSERT INTO {TaskRow.__tablename__} ({_names(_TASK_COLUMNS)}) SELECT {fields} "
         "FROM json_array_elements(%(tasks)s::json) WITH ORDINALITY AS r(v, n) ORDER BY r.n), "
         f"a AS (INSERT INTO {AuditRow.__tablename__} ({_names(_AUDIT_COLUMNS)}) "
-        f"VALUES ({', '.join(f'%({c})s' for c in _AUDIT_COLUMNS)})) "
+        f"VALUES ({', '.join(f'%({c})s' for c in _AUDIT_COLUMNS)})), "
+        f"{', '.join(case_figures.pg_upsert_ctes('figures'))} "
         f"INSERT INTO {CaseRow.__tablename__} ({_names(_CASE_COLUMNS)}) "
         f"VALUES ({', '.join(f'%(case_{c})s' for c in _CASE_COLUMNS)})"
     )
@@ -610,10 +613,12 @@ def _insert_hand_in(
     access: str,
     sealed: bytes,
     line: dict[str, Any],
+    figures: case_figures.Contribution,
 ) -> None:
-    """A new case's row, its tasks' and its audit line, through the driver's cursor (a hand-in
-    is the API's hottest write: SQLAlchemy's per-statement work was most of its cost) — on
-    PostgreSQL one statement (`_PG_HAND_IN`, prepared once by psycopg), on SQLite three."""
+    """A new case's row, its tasks', its audit line and what it adds to the figures' counters,
+    through the driver's cursor (a hand-in is the API's hottest write: SQLAlchemy's and psycopg's
+    per-statement work was most of its cost) — on PostgreSQL one statement (`_PG_HAND_IN`,
+    prepared once by psycopg), on SQLite three and `case_figures.add`'s."""
     case_row = (
         case.id,
         case.region,
@@ -648,6 +653,7 @@ def _insert_hand_in(
             params = {f"case_{c}": v for c, v in zip(_CASE_COLUMNS, case_row, strict=True)}
             params["tasks"] = _encoder.encode(task_rows).decode()
             params.update(line)
+            params.update(case_figures.pg_rows(figures, "figures"))
             cursor.execute(_PG_HAND_IN, params)
         else:
             cursor.execute(_SQLITE_CASE, _sqlite_row(case_row))
@@ -655,6 +661,8 @@ def _insert_hand_in(
             cursor.execute(_SQLITE_AUDIT, (_sqlite_at(line["at"]), *(line[c] for c in _AUDIT_COLUMNS[1:])))
     finally:
         cursor.close()
+    if conn.dialect.name != "postgresql":
+        case_figures.add(conn, figures)
 
 
 def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
