@@ -251,6 +251,8 @@ def pg_upsert_ctes(param: str) -> list[str]:
 def pg_rows(delta: Contribution, param: str) -> dict[str, str]:
     """A contribution's rows as the parameters of `pg_upsert_ctes(param)` (JSON texts)."""
     return {f"{param}{i}": _json.encode(rows).decode() for i, rows in enumerate(Rows(delta).each())}
+
+
 _DATES = tuple(
     tuple(i for i, c in enumerate((*keys, *counters)) if isinstance(table.c[c].type, sa.Date))
     for table, keys, counters in TABLES
