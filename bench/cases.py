@@ -725,8 +725,6 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
         ).one()
     agency = busiest[0]
     token = store.create_token("bench-agency", "agency", agency=agency)
-    store.dispose()
-
     portal = store.create_token("bench-portal", "portal")
     store.dispose()
 
