@@ -9,10 +9,10 @@ associated data) and every read of it writes an audit line (`audit_event`, actio
 Events on one case are ordered by a row lock on the case (`moves`), taken before anything is
 read; an event's `key` is unique per task, and the same key again returns the first answer.
 
-A hand-in's writes are one statement on PostgreSQL, sent with the COMMIT (one round trip): its
-case's serial comes from a block this process reserved before (`Serials`), and the figures'
-counters are upserts within it (`case_figures.pg_upsert_ctes`); elsewhere one statement per
-counter table (`case_figures.add`).
+A hand-in's writes are one statement on PostgreSQL, its own transaction (one round trip; with
+an outbox to write, sent with the outbox's and the COMMIT): its case's serial comes from a block
+this process reserved before (`Serials`), and the figures' counters are upserts within it
+(`case_figures.pg_upsert_ctes`); on SQLite one statement per counter table (`case_figures.add`).
 
 `CaseStore.listeners`: functions called inside each writing transaction with the tasks whose
 state changed (created ones included), each with its `seq` — where a transactional outbox
@@ -152,6 +152,19 @@ class CaseStore:
             for hook in self.committed:
                 hook()
 
+    @contextmanager
+    def _alone(self) -> Iterator[Connection]:
+        """A PostgreSQL connection whose one statement is its own transaction (autocommit): no
+        BEGIN or COMMIT of ours, one round trip, and none of psycopg's pipeline work."""
+        with self.engine.connect() as conn:
+            conn.info[HEADS_KEPT] = True
+            raw: Any = conn.connection.driver_connection
+            raw.autocommit = True
+            try:
+                yield conn
+            finally:
+                raw.autocommit = False
+
     def _tell(self, conn: Connection, case: CaseRecord, tasks: list[TaskRecord]) -> None:
         if tasks and self.listeners:
             for listener in self.listeners:
@@ -169,37 +182,45 @@ class CaseStore:
         calendar: WorkCalendar,
         by: str = "",
     ) -> Created:
-        """A checked hand-in becomes a case with its tasks, in one transaction."""
+        """A checked hand-in becomes a case with its tasks, in one transaction — on PostgreSQL,
+        with no listener to tell, one statement that is its own (`_alone`)."""
         sealer = self._sealer()
         access = new_access_code()
         serial = self.serials.next(hand_in.region, today)  # before the transaction: see `Serials`
-        with self._write() as conn:
-            _batch(conn)  # all of it is writes: sent with the COMMIT
-            case_id = f"{hand_in.region}-{today:%Y%m%d}-{serial:04d}"
-            case, tasks = open_case(
-                case_id,
-                plan,
-                region=hand_in.region,
-                bundle=hand_in.bundle,
-                revision=revision,
-                channel=hand_in.channel,
-                service_point=hand_in.service_point,
-                today=today,
-                calendar=calendar,
-            )
-            personal = _encoder.encode(Personal(applicant=hand_in.applicant, form=plan.form))
+        case_id = f"{hand_in.region}-{today:%Y%m%d}-{serial:04d}"
+        case, tasks = open_case(
+            case_id,
+            plan,
+            region=hand_in.region,
+            bundle=hand_in.bundle,
+            revision=revision,
+            channel=hand_in.channel,
+            service_point=hand_in.service_point,
+            today=today,
+            calendar=calendar,
+        )
+        personal = _encoder.encode(Personal(applicant=hand_in.applicant, form=plan.form))
+        line = _audit_line(by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks))
+
+        def write(conn: Connection) -> None:
             _insert_hand_in(
                 conn,
                 case,
                 tasks,
                 access=access_digest(access),
                 sealed=sealer.seal(personal, case.id),
-                line=_audit_line(
-                    by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks)
-                ),
+                line=line,
                 figures=case_figures.contributions(case, tasks, None),
             )
-            self._tell(conn, case, tasks)
+
+        if self.engine.dialect.name == "postgresql" and not self.listeners:
+            with self._alone() as conn:
+                write(conn)
+        else:
+            with self._write() as conn:
+                _batch(conn)  # all of it is writes: sent with the COMMIT
+                write(conn)
+                self._tell(conn, case, tasks)
         return Created(loaded=Loaded(case=case, tasks=tasks, rating=None), access=access)
 
     # -- reading ----------------------------------------------------------------------------------
