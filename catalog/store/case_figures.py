@@ -220,6 +220,39 @@ _PG_UPSERTS = tuple(str(_pg_upsert(*t).compile(dialect=postgresql.psycopg.dialec
 """As the driver's text (`add` sends them through its cursor: no per-statement SQLAlchemy work on
 the hand-in's path; psycopg prepares each once it has run a few times)."""
 _SQLITE_UPSERTS = tuple(_sqlite_upsert(*t) for t in TABLES)
+
+
+def pg_upsert_ctes(param: str) -> list[str]:
+    """`add`'s upserts as data-modifying CTEs `f0`, `f1`, … of one statement (a hand-in's,
+    `catalog.store.cases`), their rows in the parameters `param0`, `param1`, …: each CTE reads
+    the count of the one before (laterally: its rows come only after), so they lock their rows
+    in `TABLES`' order as `add` does and two writers never deadlock on them — the sub-statements
+    of a WITH run in no stated order."""
+    dialect = postgresql.dialect()
+    ctes = []
+    for i, (table, keys, counters) in enumerate(TABLES):
+        columns = (*keys, *counters)
+        fields = ", ".join(
+            f"(r.v->>{j})::{table.c[c].type.compile(dialect=dialect)}" for j, c in enumerate(columns)
+        )
+        rows = f"%({param}{i})s::json"
+        if i:  # lateral: its rows cannot be read before the CTE before it has run
+            rows = f"CASE WHEN before.n >= 0 THEN {rows} END"
+        source = f"(SELECT count(*) AS n FROM f{i - 1}) AS before, LATERAL " if i else ""
+        adds = ", ".join(f'"{c}" = {table.name}."{c}" + excluded."{c}"' for c in counters)
+        ctes.append(
+            f"f{i} AS (INSERT INTO {table.name} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)}) "
+            f"SELECT {fields} FROM {source}json_array_elements({rows}) AS r(v) "
+            f"ON CONFLICT ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in keys)}) DO UPDATE SET {adds} RETURNING 1)"
+        )
+    return ctes
+
+
+def pg_rows(delta: Contribution, param: str) -> dict[str, str]:
+    """A contribution's rows as the parameters of `pg_upsert_ctes(param)` (JSON texts)."""
+    return {f"{param}{i}": _json.encode(rows).decode() for i, rows in enumerate(Rows(delta).each())}
+
+
 _DATES = tuple(
     tuple(i for i, c in enumerate((*keys, *counters)) if isinstance(table.c[c].type, sa.Date))
     for table, keys, counters in TABLES

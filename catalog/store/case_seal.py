@@ -74,8 +74,14 @@ ACCESS_LENGTH = 24
 
 
 def new_access_code() -> str:
-    """A fresh access code (§7.1: shown once)."""
-    return "".join(secrets.choice(ACCESS_ALPHABET) for _ in range(ACCESS_LENGTH))
+    """A fresh access code (§7.1: shown once): one uniform draw below 31²⁴ written in the
+    alphabet's 24 letters (one read of the OS's randomness, not one per letter)."""
+    n = secrets.randbelow(len(ACCESS_ALPHABET) ** ACCESS_LENGTH)
+    letters = []
+    for _ in range(ACCESS_LENGTH):
+        n, i = divmod(n, len(ACCESS_ALPHABET))
+        letters.append(ACCESS_ALPHABET[i])
+    return "".join(letters)
 
 
 access_digest = token_digest

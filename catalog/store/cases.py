@@ -9,9 +9,10 @@ associated data) and every read of it writes an audit line (`audit_event`, actio
 Events on one case are ordered by a row lock on the case (`moves`), taken before anything is
 read; an event's `key` is unique per task, and the same key again returns the first answer.
 
-A hand-in's writes are one round trip on PostgreSQL (pipelined with the COMMIT): its case's
-serial comes from a block this process reserved before (`Serials`), and the figures' counters
-are one statement per table (`case_figures.add`).
+A hand-in's writes are one statement on PostgreSQL, its own transaction (one round trip; with
+an outbox to write, sent with the outbox's and the COMMIT): its case's serial comes from a block
+this process reserved before (`Serials`), and the figures' counters are upserts within it
+(`case_figures.pg_upsert_ctes`); on SQLite one statement per counter table (`case_figures.add`).
 
 `CaseStore.listeners`: functions called inside each writing transaction with the tasks whose
 state changed (created ones included), each with its `seq` — where a transactional outbox
@@ -151,6 +152,19 @@ class CaseStore:
             for hook in self.committed:
                 hook()
 
+    @contextmanager
+    def _alone(self) -> Iterator[Connection]:
+        """A PostgreSQL connection whose one statement is its own transaction (autocommit): no
+        BEGIN or COMMIT of ours, one round trip, and none of psycopg's pipeline work."""
+        with self.engine.connect() as conn:
+            conn.info[HEADS_KEPT] = True
+            raw: Any = conn.connection.driver_connection
+            raw.autocommit = True
+            try:
+                yield conn
+            finally:
+                raw.autocommit = False
+
     def _tell(self, conn: Connection, case: CaseRecord, tasks: list[TaskRecord]) -> None:
         if tasks and self.listeners:
             for listener in self.listeners:
@@ -168,37 +182,45 @@ class CaseStore:
         calendar: WorkCalendar,
         by: str = "",
     ) -> Created:
-        """A checked hand-in becomes a case with its tasks, in one transaction."""
+        """A checked hand-in becomes a case with its tasks, in one transaction — on PostgreSQL,
+        with no listener to tell, one statement that is its own (`_alone`)."""
         sealer = self._sealer()
         access = new_access_code()
         serial = self.serials.next(hand_in.region, today)  # before the transaction: see `Serials`
-        with self._write() as conn:
-            _batch(conn)  # all of it is writes: sent with the COMMIT
-            case_id = f"{hand_in.region}-{today:%Y%m%d}-{serial:04d}"
-            case, tasks = open_case(
-                case_id,
-                plan,
-                region=hand_in.region,
-                bundle=hand_in.bundle,
-                revision=revision,
-                channel=hand_in.channel,
-                service_point=hand_in.service_point,
-                today=today,
-                calendar=calendar,
-            )
-            personal = _encoder.encode(Personal(applicant=hand_in.applicant, form=plan.form))
+        case_id = f"{hand_in.region}-{today:%Y%m%d}-{serial:04d}"
+        case, tasks = open_case(
+            case_id,
+            plan,
+            region=hand_in.region,
+            bundle=hand_in.bundle,
+            revision=revision,
+            channel=hand_in.channel,
+            service_point=hand_in.service_point,
+            today=today,
+            calendar=calendar,
+        )
+        personal = _encoder.encode(Personal(applicant=hand_in.applicant, form=plan.form))
+        line = _audit_line(by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks))
+
+        def write(conn: Connection) -> None:
             _insert_hand_in(
                 conn,
                 case,
                 tasks,
                 access=access_digest(access),
                 sealed=sealer.seal(personal, case.id),
-                line=_audit_line(
-                    by or "applicant", "case.create", case.id, channel=case.channel, tasks=len(tasks)
-                ),
+                line=line,
+                figures=case_figures.contributions(case, tasks, None),
             )
-            case_figures.add(conn, case_figures.contributions(case, tasks, None))
-            self._tell(conn, case, tasks)
+
+        if self.engine.dialect.name == "postgresql" and not self.listeners:
+            with self._alone() as conn:
+                write(conn)
+        else:
+            with self._write() as conn:
+                _batch(conn)  # all of it is writes: sent with the COMMIT
+                write(conn)
+                self._tell(conn, case, tasks)
         return Created(loaded=Loaded(case=case, tasks=tasks, rating=None), access=access)
 
     # -- reading ----------------------------------------------------------------------------------
@@ -572,9 +594,10 @@ def _names(columns: Iterable[str]) -> str:
 
 
 def _pg_hand_in() -> str:
-    """A hand-in's case, tasks and audit line as one statement: the tasks one JSON array (one
-    parameter, encoded by msgspec; inserted in its order, which their keys keep), the audit line
-    and the tasks as data-modifying CTEs of the case's INSERT."""
+    """A hand-in's case, tasks, audit line and figures' counters as one statement: the tasks one
+    JSON array (one parameter, encoded by msgspec; inserted in its order, which their keys keep),
+    the audit line, the tasks and the counters' upserts (`case_figures.pg_upsert_ctes`) as
+    data-modifying CTEs of the case's INSERT."""
     dialect = postgresql.dialect()
     task_t = TaskRow.__table__
     fields = ", ".join(
@@ -584,7 +607,8 @@ def _pg_hand_in() -> str:
         f"WITH t AS (INSERT INTO {TaskRow.__tablename__} ({_names(_TASK_COLUMNS)}) SELECT {fields} "
         "FROM json_array_elements(%(tasks)s::json) WITH ORDINALITY AS r(v, n) ORDER BY r.n), "
         f"a AS (INSERT INTO {AuditRow.__tablename__} ({_names(_AUDIT_COLUMNS)}) "
-        f"VALUES ({', '.join(f'%({c})s' for c in _AUDIT_COLUMNS)})) "
+        f"VALUES ({', '.join(f'%({c})s' for c in _AUDIT_COLUMNS)})), "
+        f"{', '.join(case_figures.pg_upsert_ctes('figures'))} "
         f"INSERT INTO {CaseRow.__tablename__} ({_names(_CASE_COLUMNS)}) "
         f"VALUES ({', '.join(f'%(case_{c})s' for c in _CASE_COLUMNS)})"
     )
@@ -610,10 +634,12 @@ def _insert_hand_in(
     access: str,
     sealed: bytes,
     line: dict[str, Any],
+    figures: case_figures.Contribution,
 ) -> None:
-    """A new case's row, its tasks' and its audit line, through the driver's cursor (a hand-in
-    is the API's hottest write: SQLAlchemy's per-statement work was most of its cost) — on
-    PostgreSQL one statement (`_PG_HAND_IN`, prepared once by psycopg), on SQLite three."""
+    """A new case's row, its tasks', its audit line and what it adds to the figures' counters,
+    through the driver's cursor (a hand-in is the API's hottest write: SQLAlchemy's and psycopg's
+    per-statement work was most of its cost) — on PostgreSQL one statement (`_PG_HAND_IN`,
+    prepared once by psycopg), on SQLite three and `case_figures.add`'s."""
     case_row = (
         case.id,
         case.region,
@@ -648,6 +674,7 @@ def _insert_hand_in(
             params = {f"case_{c}": v for c, v in zip(_CASE_COLUMNS, case_row, strict=True)}
             params["tasks"] = _encoder.encode(task_rows).decode()
             params.update(line)
+            params.update(case_figures.pg_rows(figures, "figures"))
             cursor.execute(_PG_HAND_IN, params)
         else:
             cursor.execute(_SQLITE_CASE, _sqlite_row(case_row))
@@ -655,6 +682,8 @@ def _insert_hand_in(
             cursor.execute(_SQLITE_AUDIT, (_sqlite_at(line["at"]), *(line[c] for c in _AUDIT_COLUMNS[1:])))
     finally:
         cursor.close()
+    if conn.dialect.name != "postgresql":
+        case_figures.add(conn, figures)
 
 
 def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
