@@ -5,11 +5,11 @@ indexed, paged query, run off the event loop."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from catalog.findings import Conformity
-from catalog.model import Catalog, Implementation, Region, requirements_of
+from catalog.model import Catalog, Implementation, Level, requirements_of
 from catalog.store.reads import StoredFinding
 
 from .. import schemas as s
@@ -41,7 +41,8 @@ class ReadsService:
         store, version = self.store, view.version
         # Read and resolved off the event loop: thousands of rows on a county's path, which would
         # hold every other request for as long (issue 18, point 7).
-        out = await self._run(lambda: _effective_items(catalog, path, store.placements(version, path)))
+        levels = {code: found.level for code in path if (found := view.region(code)) is not None}
+        out = await self._run(lambda: _effective_items(catalog, levels, store.placements(version, path)))
         view.effective_cache.put(region, out)
         return out
 
@@ -197,11 +198,12 @@ class ReadsService:
 
 
 def _effective_items(
-    catalog: Catalog, path: Sequence[str], impls: Sequence[Placement]
+    catalog: Catalog, path: Mapping[str, Level], impls: Sequence[Placement]
 ) -> list[s.EffectiveItem]:
-    """§4 step 1 for every item on the path (the region first, then its ancestors): each item's
-    implementation in the nearest region that has one, the smallest code among several there
-    (as `bundler.graph.resolve`, in one pass over the rows rather than an index of them)."""
+    """§4 step 1 for every item on the path (the region first, then its ancestors, each with its
+    level): each item's implementation in the nearest region that has one, the smallest code
+    among several there (as `bundler.graph.resolve`, in one pass over the rows rather than an
+    index of them)."""
     rank = {region: k for k, region in enumerate(path)}
     nearest: dict[str, tuple[int, str, Placement]] = {}
     items = catalog.items
@@ -218,7 +220,6 @@ def _effective_items(
     for code in codes:
         impl = resolved[code]
         item = catalog.items[code]
-        where: Region | None = catalog.regions.get(impl.region)
         out.append(
             s.EffectiveItem(
                 item=code,
@@ -226,7 +227,7 @@ def _effective_items(
                 type=item.type,
                 implementation=impl.code,
                 region=impl.region,
-                level=where.level if where else "national",
+                level=path.get(impl.region, "national"),
                 agency=impl.agency,
                 promised_days=impl.promised_days,
                 visits=impl.visits,
