@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalog.findings import Conformity
 from catalog.model import Catalog, Implementation, Level, requirements_of
+from catalog.store.case_figures import region_prefix
 from catalog.store.reads import StoredFinding
 
 from .. import schemas as s
@@ -167,12 +168,9 @@ class ReadsService:
             total, page = self.store.findings(
                 view.version, rule=rule, severity=severity, region_prefix=prefix, limit=limit, offset=offset
             )
-            return total, page, self.store.conformity(view.version)
+            return total, page, self.store.conformity(view.version, prefix)
 
         total, page, conformity = await self._run(read)
-        if region is not None:
-            within = view.subtree(region)
-            conformity = [c for c in conformity if c.region in within]
         errors, warnings = view.totals
         return s.ValidationReport(
             revision=view.version,
@@ -242,7 +240,9 @@ def subtree_prefix(catalog: Catalog, region: str) -> str:
     """The code prefix every region under `region` shares (GB/T 2260: a province PP0000 holds
     PP…, a city PPCC00 holds PPCC…; REGION_PARENT keeps published trees that way)."""
     found = catalog.regions.get(region)
-    if found is None or found.level == "national":
+    if found is None:  # a township or village a lean view leaves out: its code's shape says
+        return region_prefix(region)
+    if found.level == "national":
         return ""
     if found.level == "province":
         return region[:2]

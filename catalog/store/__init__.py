@@ -366,9 +366,10 @@ class Store:
         with self._read(version) as conn:
             return reads.finding_totals(conn, version)
 
-    def conformity(self, version: int) -> list[Conformity]:
+    def conformity(self, version: int, prefix: str | None = None) -> list[Conformity]:
+        """The version's conformity rows (with `prefix`: of the regions whose code starts with it)."""
         with self._read(version) as conn:
-            return reads.conformity(conn, version)
+            return reads.conformity(conn, version, prefix)
 
     def figures(
         self, version: int, catalog: Catalog, region: str | None, *, whole: bool = True

@@ -27,6 +27,7 @@ from ..model import (
     record_decoder,
 )
 from ..tree import subtree
+from .case_figures import prefixed
 from .case_figures import within as code_range
 from .schema import (
     BUNDLES_ROW,
@@ -537,11 +538,12 @@ def finding_totals(conn: Connection, version: int) -> tuple[int, int]:
     return (0, 0) if row is None else (row.errors, row.warnings)
 
 
-def conformity(conn: Connection, version: int) -> list[Conformity]:
+def conformity(conn: Connection, version: int, prefix: str | None = None) -> list[Conformity]:
+    """The version's conformity rows, in region order; with `prefix`, only the regions whose code
+    starts with it (a subtree's: a range of the key, not half a million rows at five levels)."""
     t = ConformityRow
-    rows = conn.execute(
-        sa.select(t.region, t.implementations, t.conforming).where(t.version == version).order_by(t.region)
-    )
+    query = sa.select(t.region, t.implementations, t.conforming).where(t.version == version)
+    rows = conn.execute(query.where(*prefixed(t.region, prefix or "")).order_by(t.region))
     return [Conformity(*row) for row in rows]
 
 

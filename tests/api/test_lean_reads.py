@@ -299,3 +299,18 @@ def test_a_township_clerk_submits_its_list_to_a_lean_view(db_url: str, tmp_path:
         r = lean.client.put(f"/regions/{TOWN}/implementations", headers=town, content=body)
         assert r.status_code == 200, r.text
         assert lean.store.revision() == 2
+
+
+def test_the_validation_report_of_a_lean_view_by_township_and_village(apps: tuple[Api, Api]) -> None:
+    lean, whole = apps
+    township = _township(whole)
+    for region in (township[:6], township, township + "001", township + "999"):
+        url = f"/validation?region={region}&limit=1000"
+        answers = [api.get(url, role="reviewer") for api in (lean, whole)]
+        assert [a.status_code for a in answers] == [answers[1].status_code] * 2, region
+        assert answers[0].json() == answers[1].json(), region
+    report = lean.get(f"/validation?region={township}", role="reviewer").json()
+    rows = report["conformity"]
+    regions = [r["region"] for r in (rows if isinstance(rows, list) else rows.get("regions", []))]
+    assert regions and all(r.startswith(township) for r in regions), rows
+    assert all(f["region"] is None or f["region"].startswith(township) for f in report["findings"])
