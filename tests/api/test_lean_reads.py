@@ -314,3 +314,18 @@ def test_the_validation_report_of_a_lean_view_by_township_and_village(apps: tupl
     regions = [r["region"] for r in (rows if isinstance(rows, list) else rows.get("regions", []))]
     assert regions and all(r.startswith(township) for r in regions), rows
     assert all(f["region"] is None or f["region"].startswith(township) for f in report["findings"])
+
+
+def test_the_clerks_case_form_for_a_village_of_a_lean_view(db_url: str) -> None:
+    village = "640104001002"  # 崇安社区
+    with _pair(db_url, NINGXIA) as (lean, whole):
+        url = f"/pages/cases/new?bundle=newborn&region={village}&answer=wants-social-card:yes"
+        pages = []
+        for api in (lean, whole):
+            api.sign_in("portal", next=url)
+            pages.append(api.client.get(url))
+        assert [p.status_code for p in pages] == [200, 200], pages[0].text[:500]
+        fields = [sorted(re.findall(r'data-field="([^"]+)"', p.text)) for p in pages]
+        assert fields[0] == fields[1] and "child.birth_date" in fields[0]
+        assert re.search(rf'<option value="{village}"[^>]*selected', pages[0].text), "the village is chosen"
+        assert len(re.findall(r"<option value=\"\d{12}\"", pages[0].text)) == 1  # not every village
