@@ -329,3 +329,23 @@ def test_the_clerks_case_form_for_a_village_of_a_lean_view(db_url: str) -> None:
         assert fields[0] == fields[1] and "child.birth_date" in fields[0]
         assert re.search(rf'<option value="{village}"[^>]*selected', pages[0].text), "the village is chosen"
         assert len(re.findall(r"<option value=\"\d{12}\"", pages[0].text)) == 1  # not every village
+
+
+def test_the_region_page_of_a_lean_view_for_a_township_and_a_village(apps: tuple[Api, Api]) -> None:
+    lean, whole = apps
+    township = _township(whole)
+
+    def parts(html: str) -> tuple[object, ...]:
+        crumbs = html.split('class="crumbs">', 1)[1].split("</div>", 1)[0]
+        below = re.findall(r"下级区划：(.*?)</p>", html)
+        items = html.split('id="effective-items"', 1)[1].split("</table>", 1)[0]
+        return crumbs, below, items, 'id="places-link"' in html
+
+    for code in (township[:6], township, township + "001"):
+        pages = [api.get(f"/pages/regions/{code}", role=None) for api in (lean, whole)]
+        assert [p.status_code for p in pages] == [200, 200], code
+        assert parts(pages[0].text) == parts(pages[1].text), code
+    village = parts(lean.get(f"/pages/regions/{township}001", role=None).text)
+    assert f'href="/pages/regions/{township}"' in str(village[0]) and village[3]
+    assert f"/pages/regions/{township}001" in str(parts(lean.get(f"/pages/regions/{township}", role=None).text)[1])
+    assert lean.get(f"/pages/regions/{township}999", role=None).status_code == 404
