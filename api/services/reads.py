@@ -186,8 +186,11 @@ class ReadsService:
         return await self._run(self.store.rule_counts, view.version)
 
     async def conformity(self, view: View) -> list[Conformity]:
-        view.require()
-        return await self._run(self.store.conformity, view.version)
+        """The conformity rows of the regions the view holds (a lean view's: down to the county,
+        read by key, not the half million below)."""
+        catalog = view.require()
+        held = None if view.whole else list(catalog.regions)
+        return await self._run(lambda: self.store.conformity(view.version, regions=held))
 
     def export(self, view: View) -> Iterator[bytes]:
         """The version as JSONL, streamed from the store (iterated off the event loop)."""

@@ -366,10 +366,13 @@ class Store:
         with self._read(version) as conn:
             return reads.finding_totals(conn, version)
 
-    def conformity(self, version: int, prefix: str | None = None) -> list[Conformity]:
-        """The version's conformity rows (with `prefix`: of the regions whose code starts with it)."""
+    def conformity(
+        self, version: int, prefix: str | None = None, regions: Collection[str] | None = None
+    ) -> list[Conformity]:
+        """The version's conformity rows (with `prefix`: of the regions whose code starts with it;
+        with `regions`: of those)."""
         with self._read(version) as conn:
-            return reads.conformity(conn, version, prefix)
+            return reads.conformity(conn, version, prefix, regions)
 
     def figures(
         self, version: int, catalog: Catalog, region: str | None, *, whole: bool = True

@@ -538,13 +538,25 @@ def finding_totals(conn: Connection, version: int) -> tuple[int, int]:
     return (0, 0) if row is None else (row.errors, row.warnings)
 
 
-def conformity(conn: Connection, version: int, prefix: str | None = None) -> list[Conformity]:
+def conformity(
+    conn: Connection, version: int, prefix: str | None = None, regions: Collection[str] | None = None
+) -> list[Conformity]:
     """The version's conformity rows, in region order; with `prefix`, only the regions whose code
-    starts with it (a subtree's: a range of the key, not half a million rows at five levels)."""
+    starts with it (a subtree's: a range of the key, not half a million rows at five levels);
+    with `regions`, only theirs (read by key)."""
     t = ConformityRow
-    query = sa.select(t.region, t.implementations, t.conforming).where(t.version == version)
-    rows = conn.execute(query.where(*prefixed(t.region, prefix or "")).order_by(t.region))
-    return [Conformity(*row) for row in rows]
+    query = sa.select(t.region, t.implementations, t.conforming).where(
+        t.version == version, *prefixed(t.region, prefix or "")
+    )
+    if regions is None:
+        return [Conformity(*row) for row in conn.execute(query.order_by(t.region))]
+    wanted = sorted(regions)
+    out: list[Conformity] = []
+    for start in range(0, len(wanted), 500):
+        out += (
+            Conformity(*row) for row in conn.execute(query.where(t.region.in_(wanted[start : start + 500])))
+        )
+    return sorted(out, key=lambda c: c.region)
 
 
 def item_counts(conn: Connection, version: int) -> dict[str, int]:

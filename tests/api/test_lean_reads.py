@@ -349,3 +349,14 @@ def test_the_region_page_of_a_lean_view_for_a_township_and_a_village(apps: tuple
     assert f'href="/pages/regions/{township}"' in str(village[0]) and village[3]
     assert f"/pages/regions/{township}001" in str(parts(lean.get(f"/pages/regions/{township}", role=None).text)[1])
     assert lean.get(f"/pages/regions/{township}999", role=None).status_code == 404
+
+
+def test_the_region_trees_counts_of_a_lean_view_are_its_held_regions(both: Both) -> None:
+    from api.services.reads import ReadsService
+
+    reads = ReadsService(both.store)
+    lean = asyncio.run(reads.conformity(both.lean))
+    whole = asyncio.run(reads.conformity(both.whole))
+    held = both.lean.require().regions
+    assert lean == [c for c in whole if c.region in held] and lean
+    assert len(whole) > len(lean)  # the townships' and villages' rows are left in the store
