@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from catalog.findings import Conformity
-from catalog.model import Catalog, Implementation, Level, requirements_of
+from catalog.model import Catalog, Implementation, Level, Region, requirements_of
 from catalog.store.case_figures import region_prefix
 from catalog.store.reads import StoredFinding
 
@@ -100,7 +100,7 @@ class ReadsService:
             return None
         store, version = self.store, view.version
 
-        def read() -> tuple[int, list[Implementation], list[StoredFinding]]:
+        def read() -> tuple[int, list[Implementation], list[StoredFinding], dict[str, Region]]:
             total, rows = store.item_implementations(version, code, limit=limit, offset=offset)
             page = [impl for impl, _ in rows]
             if flagged_first:
@@ -110,15 +110,17 @@ class ReadsService:
                 page = (first + [i for i in page if i.code not in set(codes)])[:limit]
             keys = [impl.code for impl in page]
             found = store.findings(version, kind="implementation", keys=keys, limit=1000)[1] if keys else []
-            return total, page, found
+            # a township's or village's implementation: its region read by key in a lean view
+            where = {impl.region: r for impl in page if (r := view.region(impl.region)) is not None}
+            return total, page, found, where
 
-        total, page, found = await self._run(read)
+        total, page, found, where = await self._run(read)
         by_key: dict[str, list[s.FindingOut]] = {}
         for f in found:
             by_key.setdefault(f.key or "", []).append(finding_out(f))
         views = []
         for impl in page:
-            region = catalog.regions.get(impl.region)
+            region = where.get(impl.region)
             views.append(
                 s.ImplementationView(
                     implementation=impl,

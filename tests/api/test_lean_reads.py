@@ -360,3 +360,17 @@ def test_the_region_trees_counts_of_a_lean_view_are_its_held_regions(both: Both)
     held = both.lean.require().regions
     assert lean == [c for c in whole if c.region in held] and lean
     assert len(whole) > len(lean)  # the townships' and villages' rows are left in the store
+
+
+def test_an_items_implementations_in_villages_named_by_a_lean_view(apps: tuple[Api, Api]) -> None:
+    lean, whole = apps
+    township = _township(whole)
+    effective = whole.get(f"/regions/{township}001/items?limit=1000").json()["items"]
+    local = sorted({e["item"] for e in effective if len(e["region"]) > 6})
+    assert local
+    for item in local[:3]:
+        pages = [api.get(f"/items/{item}?limit=1000") for api in (lean, whole)]
+        assert [p.status_code for p in pages] == [200, 200], item
+        assert pages[0].json() == pages[1].json(), item
+        levels = {i["level"] for i in pages[0].json()["implementations"]}
+        assert levels & {"township", "village"}, levels
