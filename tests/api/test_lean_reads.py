@@ -347,7 +347,9 @@ def test_the_region_page_of_a_lean_view_for_a_township_and_a_village(apps: tuple
         assert parts(pages[0].text) == parts(pages[1].text), code
     village = parts(lean.get(f"/pages/regions/{township}001", role=None).text)
     assert f'href="/pages/regions/{township}"' in str(village[0]) and village[3]
-    assert f"/pages/regions/{township}001" in str(parts(lean.get(f"/pages/regions/{township}", role=None).text)[1])
+    assert f"/pages/regions/{township}001" in str(
+        parts(lean.get(f"/pages/regions/{township}", role=None).text)[1]
+    )
     assert lean.get(f"/pages/regions/{township}999", role=None).status_code == 404
 
 
