@@ -130,6 +130,37 @@ class View:
     def knows(self, region: str) -> bool:
         return region in self.require().regions or bool(self.chain_below(region))
 
+    def region(self, code: str) -> Region | None:
+        """The version's region `code` (None: it has none); below the county a lean view reads it
+        by key (`Views.locate` it first, off the event loop)."""
+        found = self.require().regions.get(code)
+        if found is None:
+            below = self.chain_below(code)
+            found = below[0] if below else None
+        return found
+
+    def kids(self, code: str) -> list[Region]:
+        """The regions directly under `code`, in code order: a lean view reads a county's
+        townships and a township's villages through the index on a region's parent (off the
+        event loop)."""
+        catalog = self.require()
+        if self.lean is None or code in self.children:
+            return [catalog.regions[c] for c in self.children.get(code, ())]
+        return self.lean.regions_under(self.version, [code]).get(code, [])
+
+    def kid_counts(self, codes: Collection[str]) -> dict[str, int]:
+        """How many regions stand directly under each of `codes` (as `kids`)."""
+        out = {c: len(self.children[c]) for c in codes if c in self.children}
+        rest = [c for c in codes if c not in out]
+        if self.lean is not None and rest:
+            out.update(self.lean.children_counts(self.version, rest))
+        return out
+
+    def under(self, region: str, root: str) -> bool:
+        """Whether `region` is `root` or lies under it: its chain up to 000000 passes through
+        `root` (a lean view's chain below the county read by key: `Views.locate` it first)."""
+        return root in self.path(region)
+
     def path(self, region: str) -> list[str]:
         """The region and its ancestors up to 000000: where an applicant's items are looked for."""
         regions = self.require().regions
@@ -143,17 +174,21 @@ class View:
         county; `within` has the townships and villages too)."""
         return subtree(self.require().regions, region, self.children)
 
-    def within(self, root: str | None) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
-        """The regions of `root`'s subtree (None: every region) and the service points standing
-        in them (empty for a region the version lacks); a lean view reads the townships,
-        villages and points by code range (`Store.within`: call it off the event loop)."""
+    def within(
+        self, root: str | None, points: bool = True
+    ) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
+        """The regions of `root`'s subtree (None: every region) and, with `points`, the service
+        points standing in them (empty for a region the version lacks); a lean view reads the
+        townships, villages and points by code range (`Store.within`: call it off the event loop)."""
         catalog = self.require()
         if self.lean is not None:
-            return self.lean.within(self.version, catalog.regions, root)
+            return self.lean.within(self.version, catalog.regions, root, points)
         if root is not None and root not in catalog.regions:
             return {}, {}
         codes = catalog.regions.keys() if root is None else self.subtree(root)
         regions = {c: catalog.regions[c] for c in codes}
+        if not points:
+            return regions, {}
         return regions, {i: p for i, p in catalog.service_points.items() if p.region in regions}
 
     def points_at(self, regions: Collection[str]) -> dict[str, ServicePoint]:

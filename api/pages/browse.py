@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -19,7 +20,7 @@ from catalog.findings import FOUR_SAME_RULES
 from catalog.model import Item, Requirement, requirements_of
 
 from .data import chain, signed_in
-from .handlers import Reads, Snap
+from .handlers import Reads, Snap, ViewsDep
 from .render import html
 from .search import index_of
 
@@ -115,12 +116,21 @@ class BrowseController(Controller):
 
     @get("/regions/{code:str}", name="pages:region")
     async def region(
-        self, request: Request, snap: Snap, reads: Reads, code: FromPath[str], q: FromQuery[str] = ""
+        self,
+        request: Request,
+        snap: Snap,
+        views: ViewsDep,
+        reads: Reads,
+        code: FromPath[str],
+        q: FromQuery[str] = "",
     ) -> Response[str]:
         catalog = snap.require()
-        region = catalog.regions.get(code)
+        await views.locate(snap, code)  # a township or village a lean view leaves out: by key
+        region = snap.region(code)
         if region is None:
             raise NotFoundException(f"区划 {code} 不在目录中")
+        path = [found for c in reversed(snap.path(code)) if (found := snap.region(c)) is not None]
+        children = await anyio.to_thread.run_sync(snap.kids, code)
         everything = await reads.effective(snap, code)
         shown = everything
         if q.strip():  # the words people use (synonyms, aliases, pinyin), or an item code's start
@@ -135,8 +145,10 @@ class BrowseController(Controller):
             title=region.name,
             snap=snap,
             region=region,
-            path=chain(catalog, code),
-            children=snap.children.get(code, []),
+            path=path,
+            names={r.code: r.name for r in path},
+            children=children,
+            places=not snap.whole or bool(catalog.service_points),
             total=len(everything),
             here=sum(1 for e in everything if e.region == code),
             rows=shown[:MAX_ROWS],

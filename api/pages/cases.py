@@ -147,7 +147,8 @@ class CasePagesController(Controller):
             )
         if once:
             HANDED.put(once, case.id)
-        region_name = catalog.regions[case.region].name if case.region in catalog.regions else case.region
+        found = snap.region(case.region)  # located by the hand-in
+        region_name = found.name if found is not None else case.region
         status_url = f"{request.base_url}pages/cases/status?" + urlencode({"case": case.id})
         return html(
             request,
@@ -181,7 +182,10 @@ class CasePagesController(Controller):
         catalog = snap.require()
         workflow, problem = None, None
         answers: Any = ()
-        if bundle in catalog.bundles and region in catalog.regions:
+        if region:
+            await workflows.views.locate(snap, region)  # a township's or village's chain, by key
+        here = bool(region) and snap.knows(region)
+        if bundle in catalog.bundles and here:
             try:
                 answers = workflows.answers(snap, given) if given else ()
             except ServiceError as exc:  # an answer the catalog does not know: ask again
@@ -214,7 +218,7 @@ class CasePagesController(Controller):
             "case_new.html",
             snap=snap,
             bundles=sorted(catalog.bundles.values(), key=lambda b: b.name),
-            regions=region_options(catalog, snap.children),
+            regions=_options(snap, region if here else ""),
             bundle=bundle,
             region=region,
             workflow=workflow,
@@ -242,3 +246,13 @@ def stages_of(tasks: list[Any]) -> list[tuple[int, list[Any]]]:
     for t in tasks:
         by.setdefault(t.stage, []).append(t)
     return sorted(by.items())
+
+
+def _options(snap: View, region: str) -> list[tuple[str, str]]:
+    """The regions a <select> offers: those the view holds, and `region` when it is a township or
+    village a lean view leaves out (a worker never lists half a million)."""
+    options = region_options(snap.require(), snap.children)
+    below = snap.chain_below(region) if region else ()
+    if below:
+        options.append((region, "\u3000" * (len(snap.path(region)) - 1) + below[0].name))
+    return options

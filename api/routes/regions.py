@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from typing import Annotated
 
+import anyio.to_thread
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
-from catalog.model import Level
+from catalog.codes import REGION_LENGTH
+from catalog.model import Level, Region
 
 from ..lru import MISSING, BoundedLRU
 from ..problems import ErrorDetail, ProblemException
@@ -22,9 +25,8 @@ Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="results to skip")]
 
 
-def _region(view: View, code: FromPath[str]):
-    catalog = view.require()
-    region = catalog.regions.get(code)
+def _region(view: View, code: FromPath[str]) -> Region:
+    region = view.region(code)
     if region is None:
         raise ProblemException(
             404,
@@ -40,6 +42,7 @@ async def snapshot_within(views: Views, region: str | None) -> View:
     (404 `UNKNOWN_REGION` when not)."""
     view = await views.snapshot()
     if region is not None:
+        await views.locate(view, region)
         _region(view, region)
     return view
 
@@ -56,6 +59,28 @@ def _of_level(snap: View, level: str | None) -> list[str]:
         found = sorted(c for c, r in regions.items() if level is None or r.level == level)
         _LEVELS.put(key, found)
     return found
+
+
+HELD_LEVELS = frozenset(("national", "province", "city", "county"))
+"""The levels every view holds; a lean view pages the others (and all levels at once) from the store."""
+_TOTALS: BoundedLRU[tuple[int, str, str | None], int] = BoundedLRU(8)
+"""A lean view's count of a level's regions (None: all), counted once per version."""
+
+
+def _stored_page(
+    snap: View, level: str | None, after: str | None, size: int
+) -> tuple[int, list[Region], bool]:
+    """A lean view's page of townships, villages or all regions, read by key from the store:
+    (total, the page, whether more follow)."""
+    assert snap.lean is not None
+    length = None if level is None else REGION_LENGTH[level]
+    key = (snap.version, snap.tag, level)
+    total = _TOTALS.get(key)
+    if total is MISSING:
+        total = snap.lean.region_count(snap.version, length)
+        _TOTALS.put(key, total)
+    rows = snap.lean.regions_page(snap.version, length, after, size + 1)
+    return total, rows[:size], len(rows) > size
 
 
 class RegionController(Resource, path="/regions", tag="regions", role="portal", public=True):
@@ -80,31 +105,29 @@ class RegionController(Resource, path="/regions", tag="regions", role="portal", 
         if level is None and parent is None and limit is None and after is None:
             return await self._whole(views)
         snap = await snapshot_within(views, parent)
-        catalog = snap.require()
-        if parent is not None:
-            codes = snap.children.get(parent, [])
-            if level is not None:
-                codes = [c for c in codes if catalog.regions[c].level == level]
-        else:
-            codes = _of_level(snap, level)
-        total = len(codes)
-        if after is not None:
-            codes = codes[bisect.bisect_right(codes, after) :]
         size = 100 if limit is None else limit
-        page = codes[:size]
+        if parent is None and snap.lean is not None and level not in HELD_LEVELS:
+            total, page, more = await anyio.to_thread.run_sync(_stored_page, snap, level, after, size)
+        else:
+            found: Mapping[str, Region]
+            if parent is not None:
+                kids = await anyio.to_thread.run_sync(snap.kids, parent)
+                found = {r.code: r for r in kids if level is None or r.level == level}
+                codes = list(found)
+            else:
+                found, codes = snap.require().regions, _of_level(snap, level)
+            total = len(codes)
+            if after is not None:
+                codes = codes[bisect.bisect_right(codes, after) :]
+            page, more = [found[c] for c in codes[:size]], len(codes) > size
+        counts = await anyio.to_thread.run_sync(snap.kid_counts, [r.code for r in page])
         entries = [
             RegionEntry(
-                code=c,
-                name=catalog.regions[c].name,
-                level=catalog.regions[c].level,
-                parent=catalog.regions[c].parent,
-                children=len(snap.children.get(c, ())),
+                code=r.code, name=r.name, level=r.level, parent=r.parent, children=counts.get(r.code, 0)
             )
-            for c in page
+            for r in page
         ]
-        return RegionPage(
-            total=total, limit=size, regions=entries, next=page[-1] if len(codes) > size else None
-        )
+        return RegionPage(total=total, limit=size, regions=entries, next=page[-1].code if more else None)
 
     async def _whole(self, views: Views) -> RegionTree:
         snap = await views.snapshot()
@@ -126,7 +149,7 @@ class RegionController(Resource, path="/regions", tag="regions", role="portal", 
 
     @get("/{code:str}", summary="One region, its path to the root and its children")
     async def one(self, views: NamedDependency[Views], code: FromPath[str]) -> RegionOut:
-        snap = await views.snapshot()
+        snap = await snapshot_within(views, code)
         region = _region(snap, code)
         return RegionOut(
             code=region.code,
@@ -134,7 +157,7 @@ class RegionController(Resource, path="/regions", tag="regions", role="portal", 
             level=region.level,
             parent=region.parent,
             path=snap.path(code),
-            children=list(snap.children.get(code, ())),
+            children=[r.code for r in await anyio.to_thread.run_sync(snap.kids, code)],
         )
 
     @get(

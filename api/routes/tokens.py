@@ -49,7 +49,9 @@ class TokenController(Resource, path="/tokens", tag="tokens", role="admin", unsc
     ) -> TokenCreated:
         if data.region is not None:
             snap = await views.snapshot()
-            if data.role == "admin" or data.region not in snap.require().regions:
+            snap.require()
+            await views.locate(snap, data.region)  # a township or village: its chain, by key
+            if data.role == "admin" or not snap.knows(data.region):
                 raise ProblemException(
                     422,
                     "INVALID_SCOPE",

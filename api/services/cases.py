@@ -148,7 +148,8 @@ class CaseService:
             )
         if body.bundle is not None and body.bundle not in catalog.bundles:
             raise refused_bundling(BundleError("UNKNOWN_BUNDLE", f"目录中没有一件事“{body.bundle}”。", []))
-        if body.region not in catalog.regions:
+        await self.views.locate(view, body.region)  # a township's or village's chain, by key
+        if not view.knows(body.region):
             raise refused_bundling(BundleError("UNKNOWN_REGION", f"目录中没有区划 {body.region}。", []))
         items = catalog.bundles[body.bundle].items if body.bundle is not None else list(body.items or [])
         # The workflow and the slice it was composed from, kept per content: the version, the

@@ -8,7 +8,6 @@ only unscoped), pages what can be long, and turns the store's answers into API b
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,12 +50,13 @@ class LifecycleService(StoreService):
                     f"整个目录只能由不限区划的令牌提交；本令牌只能在{_region_name(catalog, caller.region)}范围内操作。"
                 )
             return snap
-        if region not in catalog.regions:
+        await self.views.locate(snap, region)  # a township or village: its chain, by key
+        if not snap.knows(region):
             raise UnknownRegion(
                 f"最新版本的目录中没有区划 {region}。",
                 errors=[ErrorDetail(message="目录中没有该区划", kind="region", key=region)],
             )
-        within(caller, region, snap.subtree)
+        within(caller, region, snap)
         return snap
 
     async def visible_regions(self, caller: Caller, region: str | None) -> list[str] | None:
@@ -64,8 +64,9 @@ class LifecycleService(StoreService):
         subtree, or None (everything) for an unscoped caller without a filter."""
         if region is None and caller.region is None:
             return None
-        snap = await self.scope(caller, region or caller.region)
-        return sorted(snap.subtree(region or caller.region))  # type: ignore[arg-type]
+        root = region or caller.region
+        snap = await self.scope(caller, root)
+        return await self._run(lambda: sorted(snap.within(root, points=False)[0]))
 
     async def bundle_in_scope(self, caller: Caller, regions: list[str] | None) -> None:
         """A region-scoped designer writes only bundles offered within its region: `regions`
@@ -77,8 +78,10 @@ class LifecycleService(StoreService):
                 f"本令牌只能在区划 {caller.region} 范围内操作：它保存的一件事须写明提供区划（regions）。"
             )
         snap = await self.views.snapshot()
+        snap.require()
         for region in regions:
-            within(caller, region, snap.subtree)
+            await self.views.locate(snap, region)
+            within(caller, region, snap)
 
     async def stored_bundle_in_scope(self, caller: Caller, bundle_id: str) -> None:
         """The stored bundle a scoped designer replaces or deletes is offered within its region."""
@@ -309,10 +312,10 @@ def _region_name(catalog: Any, code: str) -> str:
     return f"{region.name}（{code}）" if region is not None else f"区划 {code} "
 
 
-def within(caller: Caller, region: str, subtree: Callable[[str], Any]) -> None:
-    """OutOfScope unless `region` lies in the caller's scope (`subtree(code)`: a region and
-    those under it, as the newest version has them)."""
-    if caller.region is not None and region not in subtree(caller.region):
+def within(caller: Caller, region: str, view: View) -> None:
+    """OutOfScope unless `region` lies in the caller's scope: its region or under it, as the
+    view's version has them (a chain below the county `Views.locate`d first)."""
+    if caller.region is not None and not view.under(region, caller.region):
         raise OutOfScope(
             f"本令牌只能在区划 {caller.region} 范围内操作，{region} 不在其中。",
             detail=f"the token acts within region {caller.region}; {region} is outside it",

@@ -5,11 +5,12 @@ indexed, paged query, run off the event loop."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from catalog.findings import Conformity
-from catalog.model import Catalog, Implementation, Region, requirements_of
+from catalog.model import Catalog, Implementation, Level, Region, requirements_of
+from catalog.store.case_figures import region_prefix
 from catalog.store.reads import StoredFinding
 
 from .. import schemas as s
@@ -41,7 +42,8 @@ class ReadsService:
         store, version = self.store, view.version
         # Read and resolved off the event loop: thousands of rows on a county's path, which would
         # hold every other request for as long (issue 18, point 7).
-        out = await self._run(lambda: _effective_items(catalog, path, store.placements(version, path)))
+        levels = {code: found.level for code in path if (found := view.region(code)) is not None}
+        out = await self._run(lambda: _effective_items(catalog, levels, store.placements(version, path)))
         view.effective_cache.put(region, out)
         return out
 
@@ -98,7 +100,7 @@ class ReadsService:
             return None
         store, version = self.store, view.version
 
-        def read() -> tuple[int, list[Implementation], list[StoredFinding]]:
+        def read() -> tuple[int, list[Implementation], list[StoredFinding], dict[str, Region]]:
             total, rows = store.item_implementations(version, code, limit=limit, offset=offset)
             page = [impl for impl, _ in rows]
             if flagged_first:
@@ -108,15 +110,17 @@ class ReadsService:
                 page = (first + [i for i in page if i.code not in set(codes)])[:limit]
             keys = [impl.code for impl in page]
             found = store.findings(version, kind="implementation", keys=keys, limit=1000)[1] if keys else []
-            return total, page, found
+            # a township's or village's implementation: its region read by key in a lean view
+            where = {impl.region: r for impl in page if (r := view.region(impl.region)) is not None}
+            return total, page, found, where
 
-        total, page, found = await self._run(read)
+        total, page, found, where = await self._run(read)
         by_key: dict[str, list[s.FindingOut]] = {}
         for f in found:
             by_key.setdefault(f.key or "", []).append(finding_out(f))
         views = []
         for impl in page:
-            region = catalog.regions.get(impl.region)
+            region = where.get(impl.region)
             views.append(
                 s.ImplementationView(
                     implementation=impl,
@@ -166,12 +170,9 @@ class ReadsService:
             total, page = self.store.findings(
                 view.version, rule=rule, severity=severity, region_prefix=prefix, limit=limit, offset=offset
             )
-            return total, page, self.store.conformity(view.version)
+            return total, page, self.store.conformity(view.version, prefix)
 
         total, page, conformity = await self._run(read)
-        if region is not None:
-            within = view.subtree(region)
-            conformity = [c for c in conformity if c.region in within]
         errors, warnings = view.totals
         return s.ValidationReport(
             revision=view.version,
@@ -187,8 +188,11 @@ class ReadsService:
         return await self._run(self.store.rule_counts, view.version)
 
     async def conformity(self, view: View) -> list[Conformity]:
-        view.require()
-        return await self._run(self.store.conformity, view.version)
+        """The conformity rows of the regions the view holds (a lean view's: down to the county,
+        read by key, not the half million below)."""
+        catalog = view.require()
+        held = None if view.whole else list(catalog.regions)
+        return await self._run(lambda: self.store.conformity(view.version, regions=held))
 
     def export(self, view: View) -> Iterator[bytes]:
         """The version as JSONL, streamed from the store (iterated off the event loop)."""
@@ -197,11 +201,12 @@ class ReadsService:
 
 
 def _effective_items(
-    catalog: Catalog, path: Sequence[str], impls: Sequence[Placement]
+    catalog: Catalog, path: Mapping[str, Level], impls: Sequence[Placement]
 ) -> list[s.EffectiveItem]:
-    """§4 step 1 for every item on the path (the region first, then its ancestors): each item's
-    implementation in the nearest region that has one, the smallest code among several there
-    (as `bundler.graph.resolve`, in one pass over the rows rather than an index of them)."""
+    """§4 step 1 for every item on the path (the region first, then its ancestors, each with its
+    level): each item's implementation in the nearest region that has one, the smallest code
+    among several there (as `bundler.graph.resolve`, in one pass over the rows rather than an
+    index of them)."""
     rank = {region: k for k, region in enumerate(path)}
     nearest: dict[str, tuple[int, str, Placement]] = {}
     items = catalog.items
@@ -218,7 +223,6 @@ def _effective_items(
     for code in codes:
         impl = resolved[code]
         item = catalog.items[code]
-        where: Region | None = catalog.regions.get(impl.region)
         out.append(
             s.EffectiveItem(
                 item=code,
@@ -226,7 +230,7 @@ def _effective_items(
                 type=item.type,
                 implementation=impl.code,
                 region=impl.region,
-                level=where.level if where else "national",
+                level=path.get(impl.region, "national"),
                 agency=impl.agency,
                 promised_days=impl.promised_days,
                 visits=impl.visits,
@@ -241,7 +245,9 @@ def subtree_prefix(catalog: Catalog, region: str) -> str:
     """The code prefix every region under `region` shares (GB/T 2260: a province PP0000 holds
     PP…, a city PPCC00 holds PPCC…; REGION_PARENT keeps published trees that way)."""
     found = catalog.regions.get(region)
-    if found is None or found.level == "national":
+    if found is None:  # a township or village a lean view leaves out: its code's shape says
+        return region_prefix(region)
+    if found.level == "national":
         return ""
     if found.level == "province":
         return region[:2]

@@ -276,18 +276,38 @@ class Store:
         with self._read(version) as conn:
             return reads.region_chain(conn, version, code, known)
 
+    def regions_under(self, version: int, parents: Collection[str]) -> dict[str, list[Region]]:
+        """The regions directly under each of `parents`, in code order (`reads.regions_under`)."""
+        with self._read(version) as conn:
+            return reads.regions_under(conn, version, parents)
+
+    def children_counts(self, version: int, parents: Collection[str]) -> dict[str, int]:
+        """How many regions stand directly under each of `parents`."""
+        with self._read(version) as conn:
+            return reads.children_counts(conn, version, parents)
+
+    def regions_page(self, version: int, length: int | None, after: str | None, limit: int) -> list[Region]:
+        """A page of regions in code order (`reads.regions_page`)."""
+        with self._read(version) as conn:
+            return reads.regions_page(conn, version, length, after, limit)
+
+    def region_count(self, version: int, length: int | None) -> int:
+        """How many regions the version has (whose code has `length` digits, when given)."""
+        with self._read(version) as conn:
+            return reads.region_count(conn, version, length)
+
     def service_points_in(self, version: int, regions: Collection[str]) -> dict[str, ServicePoint]:
         """The service points standing in `regions`, by id."""
         with self._read(version) as conn:
             return reads.service_points_in(conn, version, regions)
 
     def within(
-        self, version: int, held: Mapping[str, Region], root: str | None
+        self, version: int, held: Mapping[str, Region], root: str | None, points: bool = True
     ) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
-        """`root`'s subtree and the service points in it, `held` and the rest read by code
-        range (`reads.within`)."""
+        """`root`'s subtree and (with `points`) the service points in it, `held` and the rest
+        read by code range (`reads.within`)."""
         with self._read(version) as conn:
-            return reads.within(conn, version, held, root)
+            return reads.within(conn, version, held, root, points)
 
     def implementations(
         self,
@@ -346,9 +366,13 @@ class Store:
         with self._read(version) as conn:
             return reads.finding_totals(conn, version)
 
-    def conformity(self, version: int) -> list[Conformity]:
+    def conformity(
+        self, version: int, prefix: str | None = None, regions: Collection[str] | None = None
+    ) -> list[Conformity]:
+        """The version's conformity rows (with `prefix`: of the regions whose code starts with it;
+        with `regions`: of those)."""
         with self._read(version) as conn:
-            return reads.conformity(conn, version)
+            return reads.conformity(conn, version, prefix, regions)
 
     def figures(
         self, version: int, catalog: Catalog, region: str | None, *, whole: bool = True

@@ -308,7 +308,11 @@ def _after(prefix: str) -> str:
 
 def within(column: Any, region: str | None) -> list[Any]:
     """A region code column inside `region`'s subtree, as an indexable range (not LIKE)."""
-    prefix = region_prefix(region) if region is not None else ""
+    return prefixed(column, region_prefix(region) if region is not None else "")
+
+
+def prefixed(column: Any, prefix: str) -> list[Any]:
+    """A code column starting with `prefix` (empty: any), as an indexable range (not LIKE)."""
     if not prefix:
         return []
     return [column >= prefix, column < _after(prefix)]

@@ -27,6 +27,7 @@ from ..model import (
     record_decoder,
 )
 from ..tree import subtree
+from .case_figures import prefixed
 from .case_figures import within as code_range
 from .schema import (
     BUNDLES_ROW,
@@ -227,6 +228,72 @@ def region_subtree(conn: Connection, version: int, code: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def regions_under(conn: Connection, version: int, parents: Collection[str]) -> dict[str, list[Region]]:
+    """The regions directly under each of `parents`, in code order, through the index on a
+    region's parent (a county's townships, a township's villages: tens each)."""
+    out: dict[str, list[Region]] = {}
+    wanted = sorted(parents)
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            sa.select(RecordRow.body)
+            .where(
+                RecordRow.kind == "region",
+                RecordRow.region.in_(wanted[start : start + 500]),
+                _in(RecordRow, version),
+            )
+            .order_by(RecordRow.key)
+        )
+        for (body,) in rows:
+            region = region_decoder.decode(body)
+            out.setdefault(region.parent or "", []).append(region)
+    return out
+
+
+def children_counts(conn: Connection, version: int, parents: Collection[str]) -> dict[str, int]:
+    """How many regions stand directly under each of `parents` (none: left out)."""
+    wanted = sorted(parents)
+    out: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            sa.select(RecordRow.region, sa.func.count())
+            .where(
+                RecordRow.kind == "region",
+                RecordRow.region.in_(wanted[start : start + 500]),
+                _in(RecordRow, version),
+            )
+            .group_by(RecordRow.region)
+        )
+        out.update((str(parent), int(n)) for parent, n in rows)
+    return out
+
+
+def regions_page(
+    conn: Connection, version: int, length: int | None, after: str | None, limit: int
+) -> list[Region]:
+    """At most `limit` regions in code order past `after` (None: from the first), only those whose
+    code has `length` digits when given (townships 9, villages 12): a page read by key, not the
+    half million."""
+    query = sa.select(RecordRow.body).where(RecordRow.kind == "region", _in(RecordRow, version))
+    if length is not None:
+        query = query.where(SHORT_CODE == length)  # noqa: SIM300 - an expression, not a constant
+    if after is not None:
+        query = query.where(RecordRow.key > after)
+    rows = conn.execute(query.order_by(RecordRow.key).limit(limit))
+    return [region_decoder.decode(body) for (body,) in rows]
+
+
+def region_count(conn: Connection, version: int, length: int | None) -> int:
+    """How many regions the version has (with `length`: whose code has that many digits)."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(RecordRow)
+        .where(RecordRow.kind == "region", _in(RecordRow, version))
+    )
+    if length is not None:
+        query = query.where(SHORT_CODE == length)  # noqa: SIM300 - an expression, not a constant
+    return int(conn.execute(query).scalar_one())
+
+
 def dictionaries_around(conn: Connection, version: int, region: str, within: Collection[str]) -> Catalog:
     """What a region's partial submission is checked against: the small records but the
     townships, villages and service points, plus the region's chain and the regions `within`
@@ -254,10 +321,10 @@ def dictionaries_around(conn: Connection, version: int, region: str, within: Col
 
 
 def within(
-    conn: Connection, version: int, held: Mapping[str, Region], root: str | None
+    conn: Connection, version: int, held: Mapping[str, Region], root: str | None, points: bool = True
 ) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
-    """The regions of `root`'s subtree (None: every region) and the service points standing in
-    them, where `held` is the version's regions down to the county (a worker's lean view): the
+    """The regions of `root`'s subtree (None: every region) and (with `points`) the service
+    points standing in them, where `held` is the version's regions down to the county (a worker's lean view): the
     townships, villages and points `held` leaves out are read as one range of codes each
     (`case_figures.within`: a region's subtree is a range, GB/T 2260 and §1 — a township is its
     county's 6 digits + TTT, a village its township's 9 + VVV), not region by region. Empty for
@@ -281,11 +348,13 @@ def within(
             regions[region.code] = region
     if root is not None and root not in regions:
         return {}, {}
+    if not points:
+        return regions, {}
     query = sa.select(RecordRow.body).where(
         RecordRow.kind == "service_point", *code_range(RecordRow.region, root), _in(RecordRow, version)
     )
-    points = (point_decoder.decode(body) for (body,) in conn.execute(query.order_by(RecordRow.key)))
-    return regions, {p.id: p for p in points if p.region in regions}
+    found = (point_decoder.decode(body) for (body,) in conn.execute(query.order_by(RecordRow.key)))
+    return regions, {p.id: p for p in found if p.region in regions}
 
 
 MAX_DEPTH = 6
@@ -469,12 +538,25 @@ def finding_totals(conn: Connection, version: int) -> tuple[int, int]:
     return (0, 0) if row is None else (row.errors, row.warnings)
 
 
-def conformity(conn: Connection, version: int) -> list[Conformity]:
+def conformity(
+    conn: Connection, version: int, prefix: str | None = None, regions: Collection[str] | None = None
+) -> list[Conformity]:
+    """The version's conformity rows, in region order; with `prefix`, only the regions whose code
+    starts with it (a subtree's: a range of the key, not half a million rows at five levels);
+    with `regions`, only theirs (read by key)."""
     t = ConformityRow
-    rows = conn.execute(
-        sa.select(t.region, t.implementations, t.conforming).where(t.version == version).order_by(t.region)
+    query = sa.select(t.region, t.implementations, t.conforming).where(
+        t.version == version, *prefixed(t.region, prefix or "")
     )
-    return [Conformity(*row) for row in rows]
+    if regions is None:
+        return [Conformity(*row) for row in conn.execute(query.order_by(t.region))]
+    wanted = sorted(regions)
+    out: list[Conformity] = []
+    for start in range(0, len(wanted), 500):
+        out += (
+            Conformity(*row) for row in conn.execute(query.where(t.region.in_(wanted[start : start + 500])))
+        )
+    return sorted(out, key=lambda c: c.region)
 
 
 def item_counts(conn: Connection, version: int) -> dict[str, int]:

@@ -10,6 +10,7 @@ import asyncio
 import io
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +22,15 @@ from api.services.stats import StatsService
 from api.settings import Settings
 from api.view import View, Views
 from catalog.store import Store
+from catalog.store.cases import Sealer
 from fixtures.generate import generate
+from tests.catalog.test_levels import TOWN, VILLAGE, five_level_records
+from tests.catalog.test_rules import write
+from tests.conftest import NINGXIA
 
+from .case_helpers import Clock, newborn
 from .conftest import Api, running
+from .test_lifecycle import NDJSON
 
 
 @dataclass
@@ -162,3 +169,210 @@ def test_pages_of_a_lean_view_show_townships_villages_and_their_points(apps: tup
         assert where[0] == where[1], bundle
         shown += pages[0].status_code == 200 and 'id="h-where"' in pages[0].text
     assert shown
+
+
+def _township(api: Api) -> str:
+    catalog = api.store.catalog()
+    assert catalog is not None
+    regions = catalog.regions
+    return next(c for c in sorted(regions) if regions[c].level == "township" and c + "001" in regions)
+
+
+def _pages(api: Api, query: str, pages: int) -> list[object]:
+    """Up to `pages` pages of `GET /regions?{query}`, each following the last one's `next`."""
+    out: list[object] = []
+    after = ""
+    for _ in range(pages):
+        r = api.get(f"/regions?{query}{after}")
+        assert r.status_code == 200, r.text
+        out.append(r.json())
+        if r.json()["next"] is None:
+            break
+        after = f"&after={r.json()['next']}"
+    return out
+
+
+def test_regions_of_a_lean_view_down_to_the_village(apps: tuple[Api, Api]) -> None:
+    lean, whole = apps
+    township = _township(whole)
+    county, village = township[:6], township + "001"
+    for code in (county[:2] + "0000", county, township, village, township + "999", "999999"):
+        for url in (f"/regions/{code}", f"/regions/{code}/items?limit=1000"):
+            answers = [api.get(url) for api in (lean, whole)]
+            assert [a.status_code for a in answers] == [answers[1].status_code] * 2, url
+            assert answers[0].json() == answers[1].json(), url
+    one = lean.get(f"/regions/{township}").json()
+    assert one["path"][:2] == [township, county] and village in one["children"]
+    assert township in lean.get(f"/regions/{county}").json()["children"]
+    assert lean.get(f"/regions/{village}/items").json()["total"] > 0
+    queries = {
+        "level=township&limit=100": 3,
+        "level=village&limit=100": 3,
+        f"level=village&limit=50&after={township}": 2,
+        "limit=40": 3,
+        "level=county&limit=5": 4,
+        f"parent={county}&limit=10": 5,
+        f"parent={township}": 1,
+        f"parent={county}&level=village": 1,
+    }
+    for query, pages in queries.items():
+        assert _pages(lean, query, pages) == _pages(whole, query, pages), query
+    first = _pages(lean, "level=village&limit=100", 1)[0]
+    assert isinstance(first, dict) and first["total"] > 1000 and first["regions"][0]["level"] == "village"
+    counted = _pages(lean, "level=township&limit=100", 1)[0]
+    assert isinstance(counted, dict) and any(r["children"] for r in counted["regions"])
+
+
+@contextmanager
+def _pair(db_url: str, path: Path) -> Iterator[tuple[Api, Api]]:
+    """A lean app and a whole one on the same store, the catalog at `path` published."""
+    with running(Settings(db_url=db_url, token_ttl=0, local_in_view=0)) as lean:
+        lean.store.publish_file(path, by="test")
+        with running(Settings(db_url=db_url, token_ttl=0), tokens=lean.tokens) as whole:
+            yield lean, whole
+
+
+def test_a_village_applicant_hands_in_a_case_to_a_lean_view(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONETHING_CASE_KEY", Sealer.new_key())
+    town, village = "640104001", "640104001002"  # the fixture's 凤凰北街街道 and 崇安社区
+    with _pair(db_url, NINGXIA) as (lean, whole):
+        for api in (lean, whole):
+            api.client.app.state.cases.clock = Clock()
+        cases = [api.post("/cases", role=None, json=newborn(region=village)) for api in (lean, whole)]
+        assert [c.status_code for c in cases] == [201, 201], cases[0].text
+        tasks = [[(t["item"], t["agency"], t["stage"], t["due"]) for t in c.json()["tasks"]] for c in cases]
+        assert tasks[0] == tasks[1] and tasks[0]
+        assert cases[0].json()["region"] == village
+        unknown = [api.post("/cases", role=None, json=newborn(region=town + "999")) for api in (lean, whole)]
+        assert [u.status_code for u in unknown] == [422, 422]
+        assert unknown[0].json() == unknown[1].json()
+
+
+def test_a_township_clerk_submits_its_list_to_a_lean_view(db_url: str, tmp_path: Path) -> None:
+    records = five_level_records()
+    path = write(tmp_path / "v1.jsonl", records)
+    own = [r for r in records if r.get("kind") == "implementation" and r["region"].startswith(TOWN)]
+    own[0] = {**own[0], "promised_days": 1}
+    body = write(tmp_path / "town.jsonl", [records[0], *own]).read_bytes()
+    with _pair(db_url, path) as (lean, whole):
+        tokens = []
+        for name, region in (("镇", TOWN), ("村", VILLAGE), ("县", "640104"), ("邻县", "649001")):
+            made = [
+                api.post(
+                    "/tokens",
+                    role="admin",
+                    json={"name": f"{name}-{i}", "role": "reviewer", "region": region},
+                )
+                for i, api in enumerate((lean, whole))
+            ]
+            assert [m.status_code for m in made] == [201, 201], made[0].text
+            tokens.append({"Authorization": f"Bearer {made[0].json()['token']}", **NDJSON})
+        no = [
+            api.post("/tokens", role="admin", json={"name": "x", "role": "reviewer", "region": TOWN + "999"})
+            for api in (lean, whole)
+        ]
+        assert [n.status_code for n in no] == [422, 422]
+        town, village, county, other = tokens
+
+        def submit(api: Api, who: dict[str, str], region: str) -> tuple[int, object]:
+            r = api.client.post(f"/submissions?region={region}", headers=who, content=body)
+            answer = r.json()
+            for moving in ("id", "submitted_at", "by"):
+                answer.pop(moving, None)
+            return r.status_code, answer
+
+        for who, region, status in (
+            (town, TOWN, 201),
+            (county, TOWN, 201),
+            (village, TOWN, 403),
+            (other, TOWN, 403),
+        ):
+            assert submit(lean, who, region) == submit(whole, who, region), (region, status)
+            assert submit(lean, who, region)[0] == status
+        assert submit(lean, town, VILLAGE)[0] == 201  # a village's list, inside the township
+        assert submit(lean, town, TOWN + "999") == submit(whole, town, TOWN + "999")
+        listed = [api.client.get("/submissions", headers=town).json() for api in (lean, whole)]
+        assert listed[0] == listed[1] and listed[0]["total"] > 0
+        assert {s["region"] for s in listed[0]["submissions"]} <= {TOWN, VILLAGE}
+        r = lean.client.put(f"/regions/{TOWN}/implementations", headers=town, content=body)
+        assert r.status_code == 200, r.text
+        assert lean.store.revision() == 2
+
+
+def test_the_validation_report_of_a_lean_view_by_township_and_village(apps: tuple[Api, Api]) -> None:
+    lean, whole = apps
+    township = _township(whole)
+    for region in (township[:6], township, township + "001", township + "999"):
+        url = f"/validation?region={region}&limit=1000"
+        answers = [api.get(url, role="reviewer") for api in (lean, whole)]
+        assert [a.status_code for a in answers] == [answers[1].status_code] * 2, region
+        assert answers[0].json() == answers[1].json(), region
+    report = lean.get(f"/validation?region={township}", role="reviewer").json()
+    rows = report["conformity"]
+    regions = [r["region"] for r in (rows if isinstance(rows, list) else rows.get("regions", []))]
+    assert regions and all(r.startswith(township) for r in regions), rows
+    assert all(f["region"] is None or f["region"].startswith(township) for f in report["findings"])
+
+
+def test_the_clerks_case_form_for_a_village_of_a_lean_view(db_url: str) -> None:
+    village = "640104001002"  # 崇安社区
+    with _pair(db_url, NINGXIA) as (lean, whole):
+        url = f"/pages/cases/new?bundle=newborn&region={village}&answer=wants-social-card:yes"
+        pages = []
+        for api in (lean, whole):
+            api.sign_in("portal", next=url)
+            pages.append(api.client.get(url))
+        assert [p.status_code for p in pages] == [200, 200], pages[0].text[:500]
+        fields = [sorted(re.findall(r'data-field="([^"]+)"', p.text)) for p in pages]
+        assert fields[0] == fields[1] and "child.birth_date" in fields[0]
+        assert re.search(rf'<option value="{village}"[^>]*selected', pages[0].text), "the village is chosen"
+        assert len(re.findall(r"<option value=\"\d{12}\"", pages[0].text)) == 1  # not every village
+
+
+def test_the_region_page_of_a_lean_view_for_a_township_and_a_village(apps: tuple[Api, Api]) -> None:
+    lean, whole = apps
+    township = _township(whole)
+
+    def parts(html: str) -> tuple[object, ...]:
+        crumbs = html.split('class="crumbs">', 1)[1].split("</div>", 1)[0]
+        below = re.findall(r"下级区划：(.*?)</p>", html)
+        items = html.split('id="effective-items"', 1)[1].split("</table>", 1)[0]
+        return crumbs, below, items, 'id="places-link"' in html
+
+    for code in (township[:6], township, township + "001"):
+        pages = [api.get(f"/pages/regions/{code}", role=None) for api in (lean, whole)]
+        assert [p.status_code for p in pages] == [200, 200], code
+        assert parts(pages[0].text) == parts(pages[1].text), code
+    village = parts(lean.get(f"/pages/regions/{township}001", role=None).text)
+    assert f'href="/pages/regions/{township}"' in str(village[0]) and village[3]
+    assert f"/pages/regions/{township}001" in str(
+        parts(lean.get(f"/pages/regions/{township}", role=None).text)[1]
+    )
+    assert lean.get(f"/pages/regions/{township}999", role=None).status_code == 404
+
+
+def test_the_region_trees_counts_of_a_lean_view_are_its_held_regions(both: Both) -> None:
+    from api.services.reads import ReadsService
+
+    reads = ReadsService(both.store)
+    lean = asyncio.run(reads.conformity(both.lean))
+    whole = asyncio.run(reads.conformity(both.whole))
+    held = both.lean.require().regions
+    assert lean == [c for c in whole if c.region in held] and lean
+    assert len(whole) > len(lean)  # the townships' and villages' rows are left in the store
+
+
+def test_an_items_implementations_in_villages_named_by_a_lean_view(apps: tuple[Api, Api]) -> None:
+    lean, whole = apps
+    township = _township(whole)
+    effective = whole.get(f"/regions/{township}001/items?limit=1000").json()["items"]
+    local = sorted({e["item"] for e in effective if len(e["region"]) > 6})
+    assert local
+    for item in local[:3]:
+        pages = [api.get(f"/items/{item}?limit=1000") for api in (lean, whole)]
+        assert [p.status_code for p in pages] == [200, 200], item
+        assert pages[0].json() == pages[1].json(), item
+        levels = {i["level"] for i in pages[0].json()["implementations"]}
+        assert levels & {"township", "village"}, levels
