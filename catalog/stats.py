@@ -463,9 +463,9 @@ class Tally:
                 found = 0
                 own_bits = bits.setdefault(code_of_item, {})
                 for t in held if type(held) is set else (held,):
-                    key = lists.of(code_of_item, texts[t])
-                    if key is not None:
-                        found |= 1 << own_bits.setdefault(key, len(own_bits))
+                    listed = lists.of(code_of_item, texts[t])
+                    if listed is not None:
+                        found |= 1 << own_bits.setdefault(listed, len(own_bits))
                 for code in chain:
                     slot = merged.get((code, code_of_item))
                     if slot is None:
@@ -473,7 +473,7 @@ class Tally:
                     else:
                         slot[0] += n
                         slot[1] |= found
-        for key, (n, found) in merged.items():  # in place: no second dict of them
-            merged[key] = (n, found.bit_count())
+        for pair, (n, found) in merged.items():  # in place: no second dict of them
+            merged[pair] = (n, found.bit_count())
         rolled: dict[tuple[str, str], tuple[int, int]] = merged
         return Figured(own=own, rolled=rolled)
