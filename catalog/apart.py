@@ -114,7 +114,10 @@ class Apart:
                         size = int.from_bytes(buffer[:8], "little")
                         if len(buffer) < 8 + size:
                             break
-                        obj = pickle.loads(buffer[8 : 8 + size])  # our own child's objects
+                        # our own child's objects, read in place (a slice would copy them:
+                        # a first publish's result is tens of megabytes at five levels)
+                        with memoryview(buffer) as view, view[8 : 8 + size] as body:
+                            obj = pickle.loads(body)
                         del buffer[: 8 + size]
                         yield part, obj
 

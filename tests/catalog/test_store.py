@@ -203,6 +203,26 @@ def test_a_duplicate_implementation_names_the_first_line(db_url, tmp_path):
     store.dispose()
 
 
+def test_a_publish_keeps_every_line_as_submitted_escapes_and_all(db_url, tmp_path):
+    """A line goes to the database as COPY text on PostgreSQL, where a backslash or a tab means
+    something: a JSON escape and a tab between tokens come back as they were given."""
+    lines = NINGXIA.read_bytes().splitlines()
+    first, second = [i for i, line in enumerate(lines) if b'"kind":"implementation"' in line][:2]
+    name = json.loads(lines[first])["name"]
+    lines[first] = lines[first].replace(
+        f'"name":"{name}"'.encode(), f'"name":"\\u{ord(name[0]):04x}{name[1:]}"'.encode(), 1
+    )
+    lines[second] = lines[second].replace(b'"item":', b'"item":\t', 1)
+    path = tmp_path / "escaped.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    store = Store(db_url)
+    assert store.publish_file(path).report.summary.errors == 0
+    with store.engine.connect() as conn:
+        stored = set(conn.execute(sa.select(ImplementationRow.body)).scalars())
+    assert lines[first].decode() in stored and lines[second].decode() in stored
+    store.dispose()
+
+
 def test_cli_publish_versions_and_export_round_trip(db_url, tmp_path: Path):
     done = onething("publish", str(NINGXIA), "--db", db_url, "--note", "首次发布", "--json")
     assert done.returncode == 0, done.stderr
