@@ -15,8 +15,8 @@
    at each level, per day and month) and written once by the same batches — what the store
    would hold had each case gone through it.
 2. The API (`onething serve`: the real Litestar app under uvicorn, one worker, in a subprocess):
-   - hand-in (`POST /cases`) of `--handins` generated bodies from 4 client threads, each a
-     portal's backend with its bearer token (as hand-ins come in service: the default
+   - hand-in (`POST /cases`) of `--handins` generated bodies from `--clients` threads at once (4 by
+     default), each a portal's backend with its bearer token (as hand-ins come in service: the default
      configuration, whose rate limit does not count tokens) on a kept-alive `http.client`
      connection, bodies encoded beforehand — the client shares the cores and is not what is
      measured, so it is kept cheap: throughput,
@@ -703,7 +703,7 @@ class _Id(msgspec.Struct):
 _case_id = msgspec.json.Decoder(_Id).decode
 
 
-def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict:
+def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int, clients: int) -> dict:
     store = Store(url)
     service = Views(store, MemoryStore())
     rng = random.Random(seed + 1)
@@ -771,7 +771,7 @@ def api_phase(url: str, handins: int, today: date, tmp: Path, seed: int) -> dict
                 made.extend(ids)
             local.close()
 
-        threads = [threading.Thread(target=hand_in) for _ in range(4)]
+        threads = [threading.Thread(target=hand_in) for _ in range(clients)]
         t, cpu = time.perf_counter(), cpu_seconds(server.pid)
         for th in threads:
             th.start()
@@ -872,6 +872,9 @@ def main() -> int:
     parser.add_argument(
         "--handins", type=int, default=10_000, help="hand-ins through the API (default 10,000)"
     )
+    parser.add_argument(
+        "--clients", type=int, default=4, help="client threads handing in at once (default 4)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
@@ -886,7 +889,7 @@ def main() -> int:
         )
         print(f"# load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (a shared machine)")
         print(
-            f"# command: python bench/cases.py --db {args.db} --cases {args.cases} --handins {args.handins} --seed {args.seed}"
+            f"# command: python bench/cases.py --db {args.db} --cases {args.cases} --handins {args.handins} --seed {args.seed} --clients {args.clients}"
         )
         store = Store(url)
         store.publish_file(ROOT / "fixtures" / "ningxia.jsonl")
@@ -900,7 +903,7 @@ def main() -> int:
             f"{rows.get('case_rating', 0):,} ratings, {rows.get('case_rectification', 0):,} rectifications"
         )
         try:
-            api = api_phase(url, args.handins, today, tmp, args.seed)
+            api = api_phase(url, args.handins, today, tmp, args.seed, args.clients)
         except Failed as exc:
             raise SystemExit(f"bench/cases.py stopped: {exc}") from None
         bare = bare_insert(url, api.pop("made"))
@@ -909,7 +912,7 @@ def main() -> int:
             return "met" if met else "NOT met"
 
         print(
-            f"hand-in (POST /cases, 4 client threads, one uvicorn worker): {api['handins']:,} cases, "
+            f"hand-in (POST /cases, {args.clients} client threads, one uvicorn worker): {api['handins']:,} cases, "
             f"{api['handin_per_s']:.0f} cases/s [target ≥ 300: {ok(api['handin_per_s'] >= 300)}], "
             f"p50 {api['handin_p50_ms']:.1f} ms [target ≤ 20: {ok(api['handin_p50_ms'] <= 20)}], "
             f"p95 {api['handin_p95_ms']:.1f} ms; the worker's CPU {api['handin_cpu_ms']:.2f} ms per hand-in "
