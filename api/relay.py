@@ -186,6 +186,10 @@ class Relay:
                         nc = await nats.connect(
                             self.config.url,
                             allow_reconnect=False,
+                            # the first connect tries the server these many times too (60 × 2 s
+                            # by default): a relay with no broker must say so and retry on its own
+                            max_reconnect_attempts=1,
+                            reconnect_time_wait=0.1,
                             connect_timeout=self.config.timeout,  # type: ignore[arg-type]
                             error_cb=_quiet,
                             disconnected_cb=_quiet_event,
