@@ -73,7 +73,7 @@ class BulkLoader:
                 self._batches.put(self.buffer)
                 self.buffer = []
             return
-        self._send(b"\t".join([_copy_value(v) for v in values]) + b"\n")
+        self._send(_copy_line(values))
 
     def add_many(self, rows: list[tuple[Any, ...]] | bytes, count: int) -> None:
         """`count` rows at once: tuples for SQLite, COPY text for PostgreSQL."""
@@ -116,6 +116,19 @@ class BulkLoader:
                 raise self._failure[0]
         self.buffer = []
         return self.count
+
+
+def _copy_line(values: tuple[Any, ...]) -> bytes:
+    """A row in PostgreSQL's COPY text format. Joined first and searched once for what needs
+    escaping (seldom there): a call per value costs more than the rest of a first publish's
+    loop, a million times."""
+    if None not in values:
+        line = b"\t".join(
+            [v if type(v) is bytes else b"%d" % v if type(v) is int else v.encode() for v in values]
+        )
+        if 92 not in line and 10 not in line and 13 not in line and line.count(9) == len(values) - 1:
+            return line + b"\n"
+    return b"\t".join([_copy_value(v) for v in values]) + b"\n"
 
 
 def _copy_value(value: Any) -> bytes:

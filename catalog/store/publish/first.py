@@ -90,8 +90,7 @@ def _load(
     decode is left to the validation, whose finding refuses the publish."""
     per_item: dict[str, int] = {}
     rows = BulkLoader(conn, TABLE.name, IMPLEMENTATION_COLUMNS, frozen=True)
-    add, text, copy = rows.add, rows.text, rows.add_many
-    pg = rows.pg
+    add, text = rows.add, rows.text
     number = 0
     try:
         with open(path, "rb", buffering=1 << 20) as fh, gc_paused():
@@ -107,37 +106,23 @@ def _load(
                         places.write(b"%d\t%s\n" % (number, raw.rstrip(b"\r\n")))
                     continue
                 body = raw.rstrip(b"\r\n")
-                code, item, region = line.code, line.item, line.region
-                per_item[item] = per_item.get(item, 0) + 1
-                hashed = _blake2b(body, digest_size=16).hexdigest()
-                if pg and _plain(code + item + region) and not _escaped(body):
-                    # the row's COPY text at once: a million times, a call per value would
-                    # cost more than the rest of the loop
-                    copy(
-                        f"{version}\t{code}\t{hashed}\t{item}\t{region}\t{code_level(code)}\t{number}\t".encode()
-                        + body
-                        + b"\n",
-                        1,
-                    )
-                    continue
-                add(version, code, hashed, item, region, code_level(code), number, text(body))
+                code = line.code
+                per_item[line.item] = per_item.get(line.item, 0) + 1
+                add(
+                    version,
+                    code,
+                    _blake2b(body, digest_size=16).hexdigest(),
+                    line.item,
+                    line.region,
+                    code_level(code),
+                    number,
+                    text(body),
+                )
     finally:
         rows.close()
     if progress is not None:
         progress(number)
     return per_item
-
-
-def _plain(text: str) -> bool:
-    """True when `text` needs no escaping in PostgreSQL's COPY text format (no backslash, tab
-    or line break; other unprintable characters take the long way too)."""
-    return "\\" not in text and text.isprintable()
-
-
-def _escaped(body: bytes) -> bool:
-    """True when a line needs escaping in COPY text: a backslash (in JSON, any escape), or a tab
-    or carriage return between its tokens (searched as single bytes: quicker)."""
-    return 92 in body or 9 in body or 13 in body
 
 
 def _write_places(conn: Connection, places: IO[bytes], version: int) -> int:
