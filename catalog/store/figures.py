@@ -28,11 +28,8 @@ from sqlalchemy.engine import Connection
 
 from ..model import Catalog
 from ..stats import Counted, Counts, Figured, MaterialLists, rolled_at, rolled_divergence
-from .reads import _in
+from .reads import _among, _in
 from .schema import ImplementationRow, ItemFiguresRow, RegionFiguresRow
-
-BATCH = 500
-"""Items or regions per query (bound parameters stay well under every database's limit)."""
 
 
 class Figures(msgspec.Struct):
@@ -108,12 +105,8 @@ class RegionDeltas:
         t = RegionFiguresRow
         fields = Counts.__struct_fields__
         current: dict[str, Counts] = {}
-        codes = sorted(moved)
-        for start in range(0, len(codes), BATCH):
-            chunk = codes[start : start + BATCH]
-            query = sa.select(t.region, *[getattr(t, f) for f in fields]).where(
-                t.region.in_(chunk), t.valid_to.is_(None)
-            )
+        for among in _among(t.region, moved):
+            query = sa.select(t.region, *[getattr(t, f) for f in fields]).where(among, t.valid_to.is_(None))
             for region, *values in conn.execute(query):
                 current[region] = Counts(*values)
         if current:
@@ -144,11 +137,7 @@ def recount_items(conn: Connection, version: int, catalog: Catalog, items: Colle
     if items is None:
         queries = [sa.select(t.body).where(_in(t, version))]
     else:
-        codes = sorted(items)
-        queries = [
-            sa.select(t.body).where(t.item.in_(codes[i : i + BATCH]), _in(t, version))
-            for i in range(0, len(codes), BATCH)
-        ]
+        queries = [sa.select(t.body).where(among, _in(t, version)) for among in _among(t.item, items)]
 
     def pairs() -> Iterator[tuple[str, str, int]]:
         for query in queries:
@@ -166,12 +155,8 @@ def recount_items(conn: Connection, version: int, catalog: Catalog, items: Colle
     if items is None:
         current = {(r, i): (n, m) for r, i, n, m in conn.execute(held)}
     else:
-        codes = sorted(items)
-        for i in range(0, len(codes), BATCH):
-            current.update(
-                ((r, it), (n, m))
-                for r, it, n, m in conn.execute(held.where(f.item.in_(codes[i : i + BATCH])))
-            )
+        for among in _among(f.item, items):
+            current.update(((r, it), (n, m)) for r, it, n, m in conn.execute(held.where(among)))
     closing = [{"r": r, "i": i} for (r, i), v in current.items() if counted.get((r, i)) != v]
     if closing:
         conn.execute(
@@ -236,13 +221,8 @@ def region_figures(conn: Connection, version: int, regions: Collection[str] | No
     query = sa.select(t.region, *[getattr(t, f) for f in fields]).where(_in(t, version))
     chunks: Iterable[Any] = [query]
     if regions is not None:
-        codes = sorted(regions)
-        chunks = [query.where(t.region.in_(codes[i : i + BATCH])) for i in range(0, len(codes), BATCH)]
-    return {
-        region: Counts(*values)
-        for chunk in chunks
-        for region, *values in conn.execute(chunk)
-    }
+        chunks = [query.where(among) for among in _among(t.region, regions)]
+    return {region: Counts(*values) for chunk in chunks for region, *values in conn.execute(chunk)}
 
 
 def item_figures(

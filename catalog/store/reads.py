@@ -73,6 +73,17 @@ def _in(table: Any, version: int) -> sa.ColumnElement[bool]:
     return sa.and_(table.valid_from <= version, sa.or_(table.valid_to.is_(None), table.valid_to > version))
 
 
+IN_LIST = 500
+"""Codes per `IN` list (bound parameters stay well under every database's limit)."""
+
+
+def _among(column: Any, codes: Collection[str]) -> Iterator[sa.ColumnElement[bool]]:
+    """`column IN codes` as one condition per `IN_LIST` codes, in code order."""
+    wanted = sorted(codes)
+    for start in range(0, len(wanted), IN_LIST):
+        yield column.in_(wanted[start : start + IN_LIST])
+
+
 def heads(conn: Connection) -> tuple[int, int]:
     """(newest catalog version, bundles revision): what every request compares."""
     rows = dict(conn.execute(sa.select(StateRow.id, StateRow.counter)).all())
@@ -215,13 +226,9 @@ def region_subtree(conn: Connection, version: int, code: str) -> frozenset[str]:
     out, level = {code}, [code]
     while level:
         children: list[str] = []
-        for start in range(0, len(level), 500):
+        for among in _among(RecordRow.region, level):
             children += conn.execute(
-                sa.select(RecordRow.key).where(
-                    RecordRow.kind == "region",
-                    RecordRow.region.in_(level[start : start + 500]),
-                    _in(RecordRow, version),
-                )
+                sa.select(RecordRow.key).where(RecordRow.kind == "region", among, _in(RecordRow, version))
             ).scalars()
         level = [c for c in children if c not in out]
         out.update(level)
@@ -232,15 +239,10 @@ def regions_under(conn: Connection, version: int, parents: Collection[str]) -> d
     """The regions directly under each of `parents`, in code order, through the index on a
     region's parent (a county's townships, a township's villages: tens each)."""
     out: dict[str, list[Region]] = {}
-    wanted = sorted(parents)
-    for start in range(0, len(wanted), 500):
+    for among in _among(RecordRow.region, parents):
         rows = conn.execute(
             sa.select(RecordRow.body)
-            .where(
-                RecordRow.kind == "region",
-                RecordRow.region.in_(wanted[start : start + 500]),
-                _in(RecordRow, version),
-            )
+            .where(RecordRow.kind == "region", among, _in(RecordRow, version))
             .order_by(RecordRow.key)
         )
         for (body,) in rows:
@@ -251,16 +253,11 @@ def regions_under(conn: Connection, version: int, parents: Collection[str]) -> d
 
 def children_counts(conn: Connection, version: int, parents: Collection[str]) -> dict[str, int]:
     """How many regions stand directly under each of `parents` (none: left out)."""
-    wanted = sorted(parents)
     out: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
+    for among in _among(RecordRow.region, parents):
         rows = conn.execute(
             sa.select(RecordRow.region, sa.func.count())
-            .where(
-                RecordRow.kind == "region",
-                RecordRow.region.in_(wanted[start : start + 500]),
-                _in(RecordRow, version),
-            )
+            .where(RecordRow.kind == "region", among, _in(RecordRow, version))
             .group_by(RecordRow.region)
         )
         out.update((str(parent), int(n)) for parent, n in rows)
@@ -301,14 +298,11 @@ def dictionaries_around(conn: Connection, version: int, region: str, within: Col
     catalog = dictionaries(conn, version, local=False)
     lines = catalog.lines.setdefault("region", {})
     extra = region_chain(conn, version, region, catalog.regions)
-    wanted = sorted(c for c in within if c not in catalog.regions)
     decode = region_decoder.decode
-    for start in range(0, len(wanted), 500):
+    for among in _among(RecordRow.key, [c for c in within if c not in catalog.regions]):
         rows = conn.execute(
             sa.select(RecordRow.line, RecordRow.body).where(
-                RecordRow.kind == "region",
-                RecordRow.key.in_(wanted[start : start + 500]),
-                _in(RecordRow, version),
+                RecordRow.kind == "region", among, _in(RecordRow, version)
             )
         )
         for line, body in rows:
@@ -550,13 +544,10 @@ def conformity(
     )
     if regions is None:
         return [Conformity(*row) for row in conn.execute(query.order_by(t.region))]
-    wanted = sorted(regions)
     out: list[Conformity] = []
-    for start in range(0, len(wanted), 500):
-        out += (
-            Conformity(*row) for row in conn.execute(query.where(t.region.in_(wanted[start : start + 500])))
-        )
-    return sorted(out, key=lambda c: c.region)
+    for among in _among(t.region, regions):
+        out += (Conformity(*row) for row in conn.execute(query.where(among).order_by(t.region)))
+    return out
 
 
 def item_counts(conn: Connection, version: int) -> dict[str, int]:
