@@ -240,12 +240,17 @@ def pg_upsert_ctes(param: str) -> list[str]:
             rows = f"CASE WHEN before.n >= 0 THEN {rows} END"
         source = f"(SELECT count(*) AS n FROM f{i - 1}) AS before, LATERAL " if i else ""
         adds = ", ".join(f'"{c}" = {table.name}."{c}" + excluded."{c}"' for c in counters)
+        into, conflict = _quoted(columns), _quoted(keys)
         ctes.append(
-            f"f{i} AS (INSERT INTO {table.name} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)}) "
+            f"f{i} AS (INSERT INTO {table.name} ({into}) "
             f"SELECT {fields} FROM {source}json_array_elements({rows}) AS r(v) "
-            f"ON CONFLICT ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in keys)}) DO UPDATE SET {adds} RETURNING 1)"
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {adds} RETURNING 1)"
         )
     return ctes
+
+
+def _quoted(columns: Iterable[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
 
 
 def pg_rows(delta: Contribution, param: str) -> dict[str, str]:
