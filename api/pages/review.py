@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 
-from api.services.reads import subtree_prefix
 from catalog.findings import RULES
+from catalog.store.case_figures import region_prefix
 
 from .charts import Bar, bar_chart
 from .data import record_href, region_options, signed_in
@@ -40,7 +40,7 @@ class ReviewController(Controller):
             offset=offset,
         )
         # The same page again with each finding's region, as the version stored it.
-        prefix = subtree_prefix(catalog, region) if region else None
+        prefix = region_prefix(region) if region else None
         _, stored = await reads.findings(
             snap,
             rule=rule or None,

@@ -162,9 +162,7 @@ class ReadsService:
     ) -> s.ValidationReport:
         """The version's stored report as a reviewer asks for it: filtered, paged, with conformity."""
         catalog = view.require()
-        prefix = None
-        if region is not None:
-            prefix = subtree_prefix(catalog, region)
+        prefix = None if region is None else region_prefix(region)
 
         def read() -> tuple[int, list[StoredFinding], list[Conformity]]:
             total, page = self.store.findings(
@@ -239,18 +237,3 @@ def _effective_items(
             )
         )
     return out
-
-
-def subtree_prefix(catalog: Catalog, region: str) -> str:
-    """The code prefix every region under `region` shares (GB/T 2260: a province PP0000 holds
-    PP…, a city PPCC00 holds PPCC…; REGION_PARENT keeps published trees that way)."""
-    found = catalog.regions.get(region)
-    if found is None:  # a township or village a lean view leaves out: its code's shape says
-        return region_prefix(region)
-    if found.level == "national":
-        return ""
-    if found.level == "province":
-        return region[:2]
-    if found.level == "city":
-        return region[:4]
-    return region
