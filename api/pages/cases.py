@@ -39,7 +39,7 @@ from casework import Applicant, CaseError, HandIn
 from casework.handin import APPLICANT_FIELDS
 from casework.machine import STATE_WORDS
 
-from .data import User, region_options, require_role
+from .data import User, below_option, region_options, require_role
 from .handlers import Filters, Snap, Workflows, caller_of, case_status, cases_of, faults_by_place
 from .qr import qr_svg
 from .render import REASONS, html
@@ -249,10 +249,10 @@ def stages_of(tasks: list[Any]) -> list[tuple[int, list[Any]]]:
 
 
 def _options(snap: View, region: str) -> list[tuple[str, str]]:
-    """The regions a <select> offers: those the view holds, and `region` when it is a township or
-    village a lean view leaves out (a worker never lists half a million)."""
+    """The regions a <select> offers: those the view holds, and `region` when a lean view
+    leaves it out."""
     options = region_options(snap.require(), snap.children)
-    below = snap.chain_below(region) if region else ()
-    if below:
-        options.append((region, "\u3000" * (len(snap.path(region)) - 1) + below[0].name))
+    option = below_option(snap, region)
+    if option is not None:
+        options.append(option)
     return options

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from litestar import Request
@@ -26,6 +26,9 @@ from litestar.handlers.base import BaseRouteHandler
 
 from api.auth import ADMITS
 from catalog.model import Catalog, Region
+
+if TYPE_CHECKING:
+    from api.view import View
 
 SESSION_COOKIE = "onething_session"
 """The page session id (`catalog.store.sessions`); the API token itself never leaves the server."""
@@ -153,6 +156,16 @@ def region_options(catalog: Catalog, children: dict[str, list[str]]) -> list[tup
         out.append((code, "\u3000" * depth + catalog.regions[code].name))
         stack.extend((c, depth + 1) for c in reversed(children.get(code, [])))
     return out
+
+
+def below_option(view: View, region: str) -> tuple[str, str] | None:
+    """The option for `region` when it is a township or village a lean view leaves out of
+    `region_options` (a worker never lists half a million), indented as deep as its chain;
+    `Views.locate` it first."""
+    below = view.chain_below(region) if region else ()
+    if not below:
+        return None
+    return region, "\u3000" * (len(view.path(region)) - 1) + below[0].name
 
 
 def record_href(kind: str, key: str | None) -> str | None:

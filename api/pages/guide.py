@@ -27,7 +27,7 @@ from catalog.search import by_life_event
 from catalog.words import beijing_today
 
 from .cases import CLERKS
-from .data import current_user, region_options, signed_in
+from .data import below_option, current_user, region_options, signed_in
 from .handlers import Checks, Snap, ViewsDep, Workflows
 from .qr import qr_svg
 from .render import env, html
@@ -99,16 +99,17 @@ class BundlePagesController(Controller):
         if region:
             await views.locate(snap, region)
         here = bool(region) and snap.knows(region)
-        below = snap.chain_below(region) if here else ()
-        if below and region in buildable:
-            options.append((region, "\u3000" * (len(snap.path(region)) - 1) + below[0].name))
+        option = below_option(snap, region) if region in buildable else None
+        if option is not None:
+            options.append(option)
         problem, status = None, 200
         answers: Answers = ()
         given = [a for a in answer or () if a.strip()]  # a question left at 请选择… sends nothing
         try:
             answers = workflows.answers(snap, parse_answers(given)) if given else ()
             if here and region not in buildable:
-                name = below[0].name if below else catalog.regions[region].name
+                found = snap.region(region)
+                name = found.name if found is not None else region
                 problem = {
                     "code": "NOT_AVAILABLE",
                     "message": _not_here(bundle, name, options),
