@@ -455,8 +455,7 @@ class Tally:
                 own[code] = counts
         texts = list(self._texts)
         lists = MaterialLists(items)
-        bits: dict[str, dict[int, int]] = {}
-        """Per item, each of its material lists' bit."""
+        bits: dict[str, dict[int, int]] = {}  # per item, each of its material lists' bit
         # each place's items with their lists, merged into every region above it that keeps
         # item figures (a few hundred places: the lines were merged per place already)
         at = rolled_at(regions)
