@@ -31,12 +31,25 @@ than it saves."""
 _ROOT = str(Path(__file__).resolve().parents[1])
 
 
-def _validate(path: Path) -> Iterator[Any]:
-    """The whole file validated for a publish: one (catalog, report)."""
+COUNTY_SPOOL = 32 << 20
+"""Bytes of catalog file per scratch file a publish's validation sets the records below the
+county aside in (`validate_for_publish`): a national file of five levels takes 64 of them."""
+
+
+def _validate(path: Path, below: str = "") -> Iterator[Any]:
+    """The whole file validated for a publish: one (catalog, report, figures). With `below`,
+    the records below the county are checked a few counties at a time and their regions'
+    figures pickled to the file of that name (`validate_for_publish`)."""
     from .validate import validate_for_publish
 
     with open(path, "rb", buffering=1 << 20) as fh:
-        yield validate_for_publish(fh)
+        if not below:
+            yield validate_for_publish(fh)
+            return
+        counties = min(64, 1 + path.stat().st_size // COUNTY_SPOOL)
+        with open(below, "wb", buffering=1 << 16) as out:
+            result = validate_for_publish(fh, out, counties)
+        yield result
 
 
 def _digest(path: Path, pg: str, fast: str, part: str = "0", parts: str = "1") -> Iterator[Any]:

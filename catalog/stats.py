@@ -11,7 +11,9 @@ and `region_stats` assembles a report from them, rolled up the tree the same way
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, ItemsView, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from itertools import islice
+from sys import intern
+from typing import Protocol
 
 import msgspec
 from msgspec import Struct
@@ -403,6 +405,10 @@ def _place(code: str) -> str:
     return county[:4] + "00"
 
 
+FEW_LISTS = 8
+"""Distinct material lists of an item at a place kept as a tuple; more as a set."""
+
+
 class Tally:
     """The statistics' figures of a first publish, counted as its validation streams the lines
     (the lines are decoded there anyway; the publishing process only loads them). Per line:
@@ -431,57 +437,94 @@ class Tally:
             text = self._texts[raw] = len(self._texts)
         entry = items.get(row.item)
         if entry is None:
-            items[row.item] = [1, text]
+            # the item's code one string for all places (the line's own would be one per place)
+            items[intern(row.item)] = [1, text]
         else:
             entry[0] += 1
-            held = entry[1]
-            if type(held) is int:
+            held: int | tuple[int, ...] | set[int] = entry[1]
+            # a few distinct lists as a tuple (a set costs four times as much), more as a set
+            if isinstance(held, int):
                 if held != text:
-                    entry[1] = {held, text}
-            else:
-                held.add(text)
+                    entry[1] = (held, text)
+            elif text not in held:
+                if isinstance(held, tuple):
+                    entry[1] = (*held, text) if len(held) < FEW_LISTS else {*held, text}
+                else:
+                    held.add(text)
+
+    def mark(self) -> int:
+        """Where `take` will start from: the regions counted so far."""
+        return len(self._own)
+
+    def take(self, mark: int, regions: Collection[str]) -> dict[str, Counts]:
+        """The own counts of the regions first counted since `mark`, no longer held; those the
+        catalog lacks (`regions`) count nowhere, as in `figured`."""
+        taken = list(islice(self._own, mark, None))
+        out: dict[str, Counts] = {}
+        for region in taken:
+            counts, _ = self._own.pop(region)
+            if region in regions:
+                out[region] = counts
+        return out
 
     def figured(self, regions: Mapping[str, Region], items: Mapping[str, Item]) -> Figured:
-        """The figures, once the tree and the items are known. An implementation of a region
-        or an item the catalog lacks counts nowhere, as in the recount. Keyed by the catalog's
-        own code strings (pickled once, with the conformity's), the distinct lists of a
-        (region, item) held as bits of an int while they are merged: a set each would make this
-        the validating process's peak (a hundred thousand of them at five levels)."""
-        region_key, item_key = _keys(regions), _keys(items)
-        own: dict[str, Counts] = {}
+        """The figures, once the tree and the items are known (once: `rolled_rows`). An
+        implementation of a region or an item the catalog lacks counts nowhere, as in the
+        recount. Keyed by the catalog's own code strings (pickled once, with the conformity's)."""
+        rolled = {(region, item): (n, m) for region, item, n, m in self.rolled_rows(regions, items)}
+        return Figured(own=self.own(regions), rolled=rolled)
+
+    def own(self, regions: Mapping[str, Region]) -> dict[str, Counts]:
+        """Each region's own counts, of the regions in the catalog."""
+        region_key = _keys(regions)
+        out: dict[str, Counts] = {}
         for region, (counts, _) in self._own.items():
             code = region_key(region)
             if code is not None:
-                own[code] = counts
+                out[code] = counts
+        return out
+
+    def rolled_rows(
+        self, regions: Mapping[str, Region], items: Mapping[str, Item]
+    ) -> Iterator[tuple[str, str, int, int]]:
+        """(region, item, implementations, distinct material lists) at every region of
+        `rolled_at`, a region at a time: at five levels there are half a million such pairs,
+        which a dict of them all would hold at once. Each place's distinct lists become bits of
+        an int first, in place (so this runs once): a set each would cost more than the rest."""
+        region_key, item_key = _keys(regions), _keys(items)
         texts = list(self._texts)
         lists = MaterialLists(items)
         bits: dict[str, dict[int, int]] = {}  # per item, each of its material lists' bit
-        # each place's items with their lists, merged into every region above it that keeps
-        # item figures (a few hundred places: the lines were merged per place already)
         at = rolled_at(regions)
-        merged: dict[tuple[str, str], Any] = {}
+        under: dict[str, list[dict[str, list]]] = {}  # region of `at` -> the places' items under it
         for place, entries in self._places.items():
             if place not in regions:
                 continue
-            chain = [region_key(code) or code for code in lineage(regions, place) if code in at] + [""]
-            for item, (n, held) in entries.items():
+            for item in list(entries):
+                entry = entries[item]
                 code_of_item = item_key(item)
                 if code_of_item is None:  # an item the catalog lacks
+                    del entries[item]
                     continue
+                held = entry[1]
                 found = 0
                 own_bits = bits.setdefault(code_of_item, {})
-                for t in held if type(held) is set else (held,):
+                for t in (held,) if type(held) is int else held:
                     listed = lists.of(code_of_item, texts[t])
                     if listed is not None:
                         found |= 1 << own_bits.setdefault(listed, len(own_bits))
-                for code in chain:
-                    slot = merged.get((code, code_of_item))
+                entry[1] = found
+            for code in [*(region_key(c) or c for c in lineage(regions, place) if c in at), ""]:
+                under.setdefault(code, []).append(entries)
+        for code, places in under.items():
+            merged: dict[str, list[int]] = {}
+            for entries in places:
+                for item, (n, found) in entries.items():
+                    slot = merged.get(item)
                     if slot is None:
-                        merged[code, code_of_item] = [n, found]
+                        merged[item] = [n, found]
                     else:
                         slot[0] += n
                         slot[1] |= found
-        for pair, (n, found) in merged.items():  # in place: no second dict of them
-            merged[pair] = (n, found.bit_count())
-        rolled: dict[tuple[str, str], tuple[int, int]] = merged
-        return Figured(own=own, rolled=rolled)
+            for item, (n, found) in merged.items():
+                yield code, item_key(item) or item, n, found.bit_count()

@@ -12,13 +12,18 @@ runs once at the end, over the small tables.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator
-from itertools import chain
+import pickle
+import tempfile
+import zlib
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import nullcontext
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Union
+from typing import IO, Any, Self, Union
 
 import msgspec
 
+from . import scratch
 from .findings import Conformity, Finding, Report, Summary, about, finding
 from .load import BOM, DECODE_ERRORS, gc_paused, schema_finding
 from .model import (
@@ -56,10 +61,16 @@ from .rules.regions import region_findings
 from .rules.service_points import service_point_findings
 from .rules.situations import when_ref_findings
 from .rules.strings import control_finding
-from .stats import Figured, Tally
+from .stats import Counts, Figured, Tally
 from .wording import duplicate_message
 
 Progress = Callable[[int], None]
+Divert = Callable[[int, bytes, str], None]
+"""Takes a line set aside: its number, its bytes, the region its record stands in."""
+COUNTY_DIGITS = 6
+"""A region code this long or shorter stands at the county or above (GB/T 2260)."""
+ROLLED_CHUNK = 20_000
+"""Item figure rows a publish's validation sends at a time (`validate_for_publish`)."""
 BACKSLASH = 0x5C
 """The byte `\\`: `BACKSLASH in line` searches for one byte, 7x quicker than for a bytes object."""
 PROGRESS_EVERY = 1 << 17
@@ -123,7 +134,9 @@ def load_bytes(data: bytes) -> tuple[Catalog, Report]:
     return run.catalog, run.finish()
 
 
-def validate_for_publish(lines: Iterable[bytes]) -> tuple[Catalog, Report, Figured | None]:
+def validate_for_publish(
+    lines: Iterable[bytes], below: IO[bytes] | None = None, counties: int = 1
+) -> tuple[Catalog, Report, Figured | None]:
     """Validate a stream for a publish, which loads the implementations itself: they are not
     kept, and DUPLICATE among them is left to the publish, which sees every key at once in the
     database (a set of millions of codes would not fit the publish's memory). The statistics'
@@ -133,18 +146,94 @@ def validate_for_publish(lines: Iterable[bytes]) -> tuple[Catalog, Report, Figur
     The catalog comes back without its regions and service points, which the publish writes
     from the file as it reads it: at five levels there are half a million of each, and sending
     them to the publishing process would hold them twice. (Every finding about a region or a
-    service point is an error, which refuses a first publish: nothing written needs them.)"""
-    run = Run(keep=False, dedupe=False, points=False, tally=Tally())
-    run.stream(lines, None)
+    service point is an error, which refuses a first publish: nothing written needs them.)
+
+    With `below`, the records below the county — half a million townships' and villages' and
+    their points and implementations at five levels — are set aside as the stream meets them
+    (in `counties` scratch files, a county always in the same one) and checked a file at a
+    time afterwards (`Run.county`), so that the run holds one file's worth of them, not them
+    all. Their regions' conformity and own statistics counts are not in the report and the
+    figures returned: each file's are pickled to `below`, `("county", conformity, own counts)`,
+    for the publish to write; and so are the item figures, `("rolled", rows)` a few thousand
+    rows at a time (`Tally.rolled_rows`), half a million of them at national scale."""
+    with Spool(counties) if below is not None else nullcontext() as spool:
+        run = Run(
+            keep=False, dedupe=False, points=False, tally=Tally(), divert=None if spool is None else spool.add
+        )
+        run.stream(lines, None)
+        if spool is not None:
+            assert below is not None
+            keep = run.named_regions()
+            for county in spool.counties():
+                pickle.dump(("county", *run.county(county, keep)), below, protocol=pickle.HIGHEST_PROTOCOL)
     report = run.finish()
     catalog = run.catalog
-    assert run.tally is not None
-    figured = run.tally.figured(catalog.regions, catalog.items) if not report.summary.errors else None
+    tally = run.tally
+    assert tally is not None
+    figured = None
+    if not report.summary.errors and below is None:
+        figured = tally.figured(catalog.regions, catalog.items)
+    elif below is not None and not report.summary.errors:
+        figured = Figured(own=tally.own(catalog.regions), rolled={})
+        rows = tally.rolled_rows(catalog.regions, catalog.items)
+        while chunk := list(islice(rows, ROLLED_CHUNK)):
+            pickle.dump(("rolled", chunk), below, protocol=pickle.HIGHEST_PROTOCOL)
     catalog.regions = {}
     catalog.service_points = {}
     catalog.lines.pop("region", None)
     catalog.lines.pop("service_point", None)
     return catalog, report, figured
+
+
+def sent_apart(below: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+    """What `validate_for_publish` pickled to `below`, from the start, message by message."""
+    below.seek(0)
+    while True:
+        try:
+            yield pickle.load(below)
+        except EOFError:
+            return
+
+
+class Spool:
+    """Lines set aside in a few scratch files by the county their record stands in (the first
+    six digits of its region code): a county's lines are in one file, in file order."""
+
+    def __init__(self, files: int) -> None:
+        self.files = [
+            tempfile.TemporaryFile(dir=scratch.folder(), buffering=1 << 16)  # noqa: SIM115 - closed by __exit__
+            for _ in range(max(1, files))
+        ]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for f in self.files:
+            f.close()
+
+    def add(self, number: int, raw: bytes, region: str) -> None:
+        f = self.files[zlib.crc32(region[:COUNTY_DIGITS].encode()) % len(self.files)]
+        f.write(b"%d\t" % number)
+        f.write(raw if raw.endswith(b"\n") else raw + b"\n")
+
+    def counties(self) -> Iterator[Iterator[tuple[int, bytes]]]:
+        """Each file's lines, numbered as in the file they came from."""
+        for f in self.files:
+            f.seek(0)
+            yield ((int(number), raw) for number, raw in (line.split(b"\t", 1) for line in f))
+
+
+def _below(record: object) -> str | None:
+    """The region a record below the county stands in (a township, a village); None for the
+    rest."""
+    if type(record) is Region:
+        code = record.code
+    elif type(record) is ServicePoint:
+        code = record.region
+    else:
+        return None
+    return code if len(code) > COUNTY_DIGITS else None
 
 
 def bundle_findings(bundle: Bundle, catalog: Catalog) -> list[Finding]:
@@ -234,10 +323,16 @@ class Run:
         dedupe: bool = True,
         points: bool = True,
         tally: Tally | None = None,
+        divert: Divert | None = None,
     ) -> None:
         """`points`: False when the caller wants the report only, not the service points (a run
         then holds a point whose references it knows already as a stub: `_stub`). `tally`:
-        counts every implementation row of a stream that keeps none."""
+        counts every implementation row of a stream that keeps none. `divert`: takes the lines
+        of a stream that keeps none whose record stands below the county (a township's or a
+        village's), to be fed back a county at a time (`county`)."""
+        self.divert = divert
+        self.checked: set[str] = set()
+        """Regions below the county `county` checked and kept (a bundle or an item names them)."""
         self.keep = keep
         self.dedupe = dedupe
         self.points = points
@@ -348,6 +443,7 @@ class Run:
         agencies = self.agencies.get
         dedupe = self.dedupe
         tally = None if self.tally is None else self.tally.add
+        divert = self.divert
         for number, raw in numbered:
             try:
                 row: Any = lean(raw)
@@ -355,8 +451,12 @@ class Run:
                 if not raw.strip():
                     continue
                 row = None
-            if tally is not None and type(row) is row_type:
-                tally(row)
+            if type(row) is row_type:
+                if divert is not None and len(row.region) > COUNTY_DIGITS:
+                    divert(number, raw, row.region)
+                    continue
+                if tally is not None:
+                    tally(row)
             if type(row) is row_type and BACKSLASH not in raw:
                 code = row.code
                 try:
@@ -389,6 +489,9 @@ class Run:
                         where.passed += 1
                         continue
             elif row is not None and type(row) is not row_type:
+                if divert is not None and (below := _below(row)) is not None:
+                    divert(number, raw, below)
+                    continue
                 obj: object = row
                 if BACKSLASH in raw:
                     obj = control_finding(row, number) or obj
@@ -623,40 +726,16 @@ class Run:
         out = self.findings
         if self.header_line is None and not self.header_checked:
             out.extend(header_findings(PLACEHOLDER, self.first_line))
-        broken = {kind: frozenset(keys) for kind, keys in self.broken.items()}
+        broken = self._broken()
         none: frozenset[str] = frozenset()
         lines = c.lines
         for code, region in c.regions.items():
-            out.extend(region_findings(region, lines["region"].get(code), c, broken.get("region", none)))
+            if code not in self.checked:
+                out.extend(region_findings(region, lines["region"].get(code), c, broken.get("region", none)))
         for code, item in c.items.items():
             out.extend(item_findings(item, lines["item"].get(code), c, broken))
-
+        unplaced = self._settle_pending(0, broken)
         implemented = {code for code, facts in self.item_facts.items() if facts.implemented}
-        unplaced: dict[str, list[int]] = {}
-        """region -> [implementations, conforming] for regions the catalog does not define"""
-        for line, impl in self.pending:
-            facts = self.item_facts.get(impl.item)
-            where = self.region_facts.get(impl.region)
-            out.extend(
-                unknown_refs(
-                    impl,
-                    line,
-                    None if facts is None else facts.item,
-                    None if where is None else where.region,
-                    broken.get("item", none),
-                    broken.get("region", none),
-                )
-            )
-            implemented.add(impl.item)
-            conforms = self.rules.check(impl, line, facts, where, out)
-            if where is not None:
-                where.implementations += 1
-                where.conforming += conforms
-            else:
-                counts = unplaced.setdefault(impl.region, [0, 0])
-                counts[0] += 1
-                counts[1] += conforms
-        self.pending.clear()
 
         broken_questions = broken.get("question", none)
         for line, code, when in self.rules.when_refs:
@@ -708,6 +787,106 @@ class Run:
         return Report(
             findings=out, conformity=conformity, summary=Summary(errors=errors, warnings=len(out) - errors)
         )
+
+    def _broken(self) -> dict[str, frozenset[str]]:
+        return {kind: frozenset(keys) for kind, keys in self.broken.items()}
+
+    def _settle_pending(self, start: int, broken: dict[str, frozenset[str]]) -> dict[str, list[int]]:
+        """The implementations waiting since `start` (a forward reference, or one to nothing):
+        checked now, their findings added; returns region -> [implementations, conforming] for
+        the regions the catalog does not define."""
+        none: frozenset[str] = frozenset()
+        out = self.findings
+        unplaced: dict[str, list[int]] = {}
+        for line, impl in self.pending[start:]:
+            facts = self.item_facts.get(impl.item)
+            where = self.region_facts.get(impl.region)
+            out.extend(
+                unknown_refs(
+                    impl,
+                    line,
+                    None if facts is None else facts.item,
+                    None if where is None else where.region,
+                    broken.get("item", none),
+                    broken.get("region", none),
+                )
+            )
+            if facts is not None:
+                facts.implemented = True
+            conforms = self.rules.check(impl, line, facts, where, out)
+            if where is not None:
+                where.implementations += 1
+                where.conforming += conforms
+            else:
+                counts = unplaced.setdefault(impl.region, [0, 0])
+                counts[0] += 1
+                counts[1] += conforms
+        del self.pending[start:]
+        return unplaced
+
+    # -- below the county: a county at a time (a first publish at five levels) ----------------
+
+    def county(
+        self, numbered: Iterable[tuple[int, bytes]], keep: Collection[str]
+    ) -> tuple[list[Conformity], dict[str, Counts]]:
+        """One county's diverted lines (`divert`), in file order, after the whole stream: checked
+        as the stream would have checked them, with every rule that needs them all (their
+        regions' parents, their points' references, what waited for them), then let go — but
+        the regions in `keep` (named by a bundle or an item) and the findings. Returns their
+        regions' conformity and own statistics counts, which the run no longer holds.
+
+        A county's records only refer to each other and to records above the county: a
+        village's parent is its township, a township's its county (a parent elsewhere is
+        REGION_PARENT whatever it is). One thing is not seen here: a service point id repeated
+        in another county (the publish finds it writing them, `catalog_record`'s key)."""
+        self.divert = None  # the stream is over
+        c = self.catalog
+        regions, points = len(c.regions), len(c.service_points)
+        pending = len(self.pending)
+        tallied = self.tally.mark() if self.tally is not None else 0
+        self._rows(iter(numbered))
+        broken = self._broken()
+        none: frozenset[str] = frozenset()
+        new_regions = list(islice(c.regions, regions, None))
+        new_points = list(islice(c.service_points, points, None))
+        region_lines = c.lines["region"]
+        point_lines = c.lines.get("service_point", {})
+        out = self.findings
+        for code in new_regions:
+            out.extend(
+                region_findings(c.regions[code], region_lines.get(code), c, broken.get("region", none))
+            )
+        for key in new_points:
+            out.extend(service_point_findings(c.service_points[key], point_lines.get(key), c, broken))
+        unplaced = self._settle_pending(pending, broken)
+        conformity = [Conformity(code, n, ok) for code, (n, ok) in unplaced.items()]
+        own = self.tally.take(tallied, set(new_regions)) if self.tally is not None else {}
+        for code in new_regions:
+            facts = self.region_facts.pop(code)
+            facts.settle()
+            if facts.implementations:
+                conformity.append(Conformity(code, facts.implementations, facts.conforming))
+            if code in keep:
+                self.checked.add(code)
+            else:
+                del c.regions[code]
+                region_lines.pop(code, None)
+        for key in new_points:
+            del c.service_points[key]
+            point_lines.pop(key, None)
+        # what was learnt of the county's agencies goes too: a village committee is one agency
+        # of half a million, each implementing a thing or two
+        self.agencies.clear()
+        self.seen_once.clear()
+        self.rules.forget_agencies()
+        return conformity, own
+
+    def named_regions(self) -> set[str]:
+        """The regions bundles are offered in and items are owned by (kept by `county`)."""
+        c = self.catalog
+        named = {item.owner for item in c.items.values()}
+        named.update(r for bundle in c.bundles.values() for r in bundle.regions or ())
+        return named
 
 
 NOTHING: list = []

@@ -317,6 +317,11 @@ class ImplementationRules:
             out.append(proof_finding(impl.code, line, demanded))
         return demanded
 
+    def forget_agencies(self) -> None:
+        """Let go of the agency codes judged so far (a verdict is only a cache)."""
+        self._uscc.clear()
+        self.clean_usccs.clear()
+
     def agency_problem(self, uscc: str) -> str | None:
         """What is wrong with an agency code (None: nothing), cached per code."""
         if uscc in self.clean_usccs:

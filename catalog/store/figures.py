@@ -55,6 +55,12 @@ def write(conn: Connection, version: int, figured: Figured) -> None:
     _insert_items(conn, version, figured.rolled)
 
 
+def write_own(conn: Connection, version: int, own: Mapping[str, Counts]) -> None:
+    """Regions' own counts a first publish's validation sent apart (those below the county,
+    a few counties at a time)."""
+    _insert_regions(conn, version, own)
+
+
 def count_all(conn: Connection, version: int, catalog: Catalog) -> None:
     """Every figure of `version`, counted from its implementations in one streamed pass: the
     first publish, and a store made before figures were kept. Writes no row that exists."""
@@ -182,13 +188,19 @@ def _insert_regions(conn: Connection, version: int, counts: Mapping[str, Counts]
     )
 
 
-def _insert_items(conn: Connection, version: int, rolled: Mapping[tuple[str, str], tuple[int, int]]) -> None:
+def write_rolled(conn: Connection, version: int, rows: Iterable[tuple[str, str, int, int]]) -> None:
+    """Item figures a first publish's validation sent apart: (region, item, implementations,
+    distinct material lists)."""
     _load(
         conn,
         ItemFiguresRow.__tablename__,
         ("region", "item", "valid_from", "implementations", "material_lists"),
-        [(region, item, version, n, m) for (region, item), (n, m) in rolled.items()],
+        [(region, item, version, n, m) for region, item, n, m in rows],
     )
+
+
+def _insert_items(conn: Connection, version: int, rolled: Mapping[tuple[str, str], tuple[int, int]]) -> None:
+    write_rolled(conn, version, ((region, item, n, m) for (region, item), (n, m) in rolled.items()))
 
 
 def _load(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

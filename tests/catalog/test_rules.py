@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+import tempfile
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +16,15 @@ from hypothesis import strategies as st
 from catalog.codes import uscc_check_char
 from catalog.findings import RULES, Report
 from catalog.model import Bundle
-from catalog.validate import bundle_findings, load_bytes, load_file, validate, validate_file
+from catalog.validate import (
+    bundle_findings,
+    load_bytes,
+    load_file,
+    sent_apart,
+    validate,
+    validate_file,
+    validate_for_publish,
+)
 
 A = "000100001000"  # 营业执照: national, outputs the business license
 B = "000100002000"  # 食品经营许可: needs A's output
@@ -221,7 +231,27 @@ def check(tmp_path: Path, records: list) -> Report:
     if not {f.rule for f in streamed.findings} & {"SCHEMA", "DUPLICATE", "HEADER"}:
         # what a file says about order and repeats the in-memory catalog cannot know
         assert validate(catalog) == streamed
+    if not any(f.rule == "DUPLICATE" and f.kind == "implementation" for f in streamed.findings):
+        # a first publish's validation (which leaves those to the database) says the same, whole
+        # and with what stands below the county checked a county at a time
+        assert for_publish(path) == streamed
+        assert for_publish(path, counties=3) == streamed
     return streamed
+
+
+def for_publish(path: Path, counties: int | None = None) -> Report:
+    """`validate_for_publish`'s report, with the conformity it sends apart (`counties`) put back."""
+    with open(path, "rb") as fh:
+        if counties is None:
+            return validate_for_publish(fh)[1]
+        with tempfile.TemporaryFile() as below:
+            report = validate_for_publish(fh, below, counties)[1]
+            conformity = list(report.conformity)
+            for kind, *sent in sent_apart(below):
+                if kind == "county":
+                    conformity += sent[0]
+    conformity.sort(key=lambda c: c.region)
+    return msgspec.structs.replace(report, conformity=conformity)
 
 
 def seen(report: Report) -> list[tuple]:

@@ -5,6 +5,7 @@ repeated code while it is built."""
 from __future__ import annotations
 
 import queue
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable
@@ -141,6 +142,11 @@ def _copy_value(value: Any) -> bytes:
     if b"\\" in raw or b"\t" in raw or b"\n" in raw or b"\r" in raw:
         raw = raw.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
     return raw
+
+
+def repeated_key(exc: BaseException) -> bool:
+    """Whether a bulk load failed on a key given twice (a unique index or primary key)."""
+    return isinstance(exc, sqlite3.IntegrityError) or getattr(exc, "sqlstate", None) == "23505"
 
 
 def temp_table(conn: Connection, name: str, columns: str) -> str:

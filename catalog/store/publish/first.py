@@ -26,9 +26,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from ... import scratch
 from ...apart import Apart
+from ...findings import Finding, finding
 from ...load import BOM, gc_paused
-from ...model import Region, record_decoder, record_encoder
-from ...validate import PROGRESS_EVERY
+from ...model import KIND, Region, key_of, record_decoder, record_encoder
+from ...validate import PROGRESS_EVERY, sent_apart
+from ...wording import duplicate_message
 from .. import figures
 from ..schema import (
     IMPLEMENTATION_COLUMNS,
@@ -38,7 +40,7 @@ from ..schema import (
     implementation_indexes,
     standing,
 )
-from .bulk import BulkLoader, duplicates, postgres, unique
+from .bulk import BulkLoader, duplicates, postgres, repeated_key, unique
 from .rule import Touched
 from .writes import (
     Finish,
@@ -48,6 +50,7 @@ from .writes import (
     take_catalog,
     transaction,
     write_bundles,
+    write_conformity,
     write_findings,
     write_small,
     write_version,
@@ -157,6 +160,40 @@ def _write_places(conn: Connection, places: IO[bytes], version: int) -> int:
     return count
 
 
+def _repeated_places(places: IO[bytes]) -> list[Finding]:
+    """DUPLICATE for each region or service point given again, naming the first line: the
+    validation checks a few counties at a time, and an id repeated in another county is only
+    seen as the places are written."""
+    first: dict[tuple[str, str], int] = {}
+    out: list[Finding] = []
+    places.seek(0)
+    for spooled in places:
+        number, raw = spooled.split(b"\t", 1)
+        record = record_decoder.decode(raw)
+        kind = KIND[type(record)]
+        key = key_of(record)
+        assert key is not None
+        if (kind, key) in first:
+            message = duplicate_message(kind, key, first[kind, key], getattr(record, "name", None))
+            out.append(finding("DUPLICATE", kind, key, int(number), message))
+        else:
+            first[kind, key] = int(number)
+    return out
+
+
+def _write_below(conn: Connection, below: IO[bytes], version: int) -> None:
+    """The conformity and own counts of the regions below the county and the item figures, as
+    the validation sent them apart (`validate_for_publish`): a few thousand at a time, never all
+    held."""
+    for kind, *sent in sent_apart(below):
+        if kind == "county":
+            conformity, own = sent
+            write_conformity(conn, version, conformity)
+            figures.write_own(conn, version, own)
+        else:
+            figures.write_rolled(conn, version, sent[0])
+
+
 def publish_first(
     engine: Engine,
     path: str | Path,
@@ -177,8 +214,11 @@ def publish_first(
             index.drop(conn)
         if postgres(conn):  # emptied in this transaction, so the rows can be written frozen
             conn.exec_driver_sql(f"TRUNCATE {TABLE.name}")
-        with tempfile.TemporaryFile(dir=scratch.folder()) as places:
-            with Apart(path, "validate") as validation:
+        with (
+            tempfile.TemporaryFile(dir=scratch.folder()) as places,
+            tempfile.NamedTemporaryFile(dir=scratch.folder()) as below,
+        ):
+            with Apart(path, "validate", below.name) as validation:
                 with phase("loading"):
                     per_item = _load(conn, path, version, progress, places)
                 with phase("waiting for the validation"):
@@ -199,11 +239,17 @@ def publish_first(
                 # the other small records first: they are compared with what is stored (nothing)
                 added = write_small(conn, catalog, version, touched)[0]
                 # the validation's catalog comes without them (held once, here, not twice)
-                added += _write_places(conn, places, version)
+                try:
+                    added += _write_places(conn, places, version)
+                except Exception as exc:
+                    if repeated_key(exc):  # a service point's id in two counties (`Run.county`)
+                        raise Refused(_repeated_places(places)) from None
+                    raise
                 bundles, _, kept = write_bundles(conn, catalog, touched, take=take_bundles)
                 write_findings(conn, catalog, report.findings, version)
             with phase("writing the figures"):
                 figures.write(conn, version, figured)
+                _write_below(conn, below, version)
         return write_version(
             conn,
             version,

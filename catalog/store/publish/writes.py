@@ -8,7 +8,7 @@ import logging
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -423,6 +423,18 @@ def write_findings(conn: Connection, catalog: Catalog, findings: list[Finding], 
     )
 
 
+def write_conformity(conn: Connection, version: int, conformity: Iterable[Conformity]) -> None:
+    """Regions' conformity in the version."""
+    # a row per region, half a million at five levels, each version: in bulk (COPY on PostgreSQL),
+    # or a township's submission would spend seconds on the regions it did not touch
+    conforming = BulkLoader(conn, ConformityRow.__tablename__, CONFORMITY_COLUMNS)
+    try:
+        for c in conformity:
+            conforming.add(version, c.region, c.implementations, c.conforming)
+    finally:
+        conforming.close()
+
+
 def write_version(
     conn: Connection,
     version: int,
@@ -439,14 +451,7 @@ def write_version(
     kept: list[KeptBundle] | None = None,
 ) -> Published:
     """The version's conformity, per-item counts and row; what the publish answers."""
-    # a row per region, half a million at five levels, each version: in bulk (COPY on PostgreSQL),
-    # or a township's submission would spend seconds on the regions it did not touch
-    conforming = BulkLoader(conn, ConformityRow.__tablename__, CONFORMITY_COLUMNS)
-    try:
-        for c in conformity:
-            conforming.add(version, c.region, c.implementations, c.conforming)
-    finally:
-        conforming.close()
+    write_conformity(conn, version, conformity)
     rows = [{"version": version, "item": k, "implementations": n} for k, n in per_item.items() if n]
     if rows:
         conn.execute(sa.insert(ItemCountRow), rows)
