@@ -191,6 +191,33 @@ class View:
             return regions, {}
         return regions, {i: p for i, p in catalog.service_points.items() if p.region in regions}
 
+    def deep(self, region: str | None) -> bool:
+        """Whether a report over `region`'s subtree lists its townships and villages: always
+        for a view that holds them; for a lean one, under a county or below only (above, half a
+        million of them would be one report's rows)."""
+        if self.lean is None:
+            return True
+        if region is None:
+            return False
+        held = self.require().regions.get(region)
+        return held is None or held.level == "county"
+
+    def scope(self, region: str | None) -> str | None:
+        """For a report over `region`: the region a lean view lists the townships and villages
+        of (`deep`: a county or below), else None — the rows kept for every region serve."""
+        return region if self.lean is not None and region is not None and self.deep(region) else None
+
+    def reach(self, region: str | None) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
+        """The regions a report over `region`'s subtree (None: everywhere) lists, and the
+        service points standing in them: `within` when `deep`, else the regions the lean view
+        holds, down to the county (call it off the event loop)."""
+        if self.deep(region):
+            return self.within(region)
+        catalog = self.require()
+        codes = catalog.regions.keys() if region is None else self.subtree(region)
+        regions = {c: catalog.regions[c] for c in codes}
+        return regions, self.points_at(regions.keys())
+
     def points_at(self, regions: Collection[str]) -> dict[str, ServicePoint]:
         """The service points standing in `regions`, by id (a lean view reads them by key)."""
         if self.lean is not None:

@@ -143,3 +143,18 @@ def is_sub_item_code(code: str) -> bool:
 def implementation_code(uscc: str, level: str, item_code: str) -> str:
     """The 31-character implementation code: USCC · level digit · item code."""
     return uscc + LEVEL_DIGIT[level] + item_code
+
+
+def region_prefix(code: str) -> str:
+    """The prefix every region code under `code` starts with (GB/T 2260: a province PP0000 covers
+    PP…, a city PPCC00 covers PPCC…, a county its 6 digits and the townships and villages under it;
+    the nation everything)."""
+    if len(code) != 6:
+        return code
+    if code == "000000":
+        return ""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code

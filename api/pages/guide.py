@@ -92,6 +92,8 @@ class BundlePagesController(Controller):
         if bundle is None:
             raise NotFoundException(f"没有编号为 {bundle_id} 的一件事")
         rows = await checks.rows(snap, bundle_id)
+        if region and region not in catalog.regions:  # a lean view's township or village: its row
+            rows = [*rows, *await checks.rows(snap, bundle_id, region)]
         buildable = {row.region for row in rows if row.error is None}
         # Only the regions where the bundle is offered and can be composed are offered here
         # (of a lean view's townships and villages, the one asked for).

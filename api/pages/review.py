@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 
+from catalog.codes import region_prefix
 from catalog.findings import RULES
-from catalog.store.case_figures import region_prefix
 
 from .charts import Bar, bar_chart
 from .data import record_href, region_options, signed_in

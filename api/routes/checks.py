@@ -22,7 +22,9 @@ class ChecksController(Resource, path="/checks", tag="checks", role="reviewer"):
         summary="The bundle checks report: every bundle × every region where it is offered (reviewer)",
         description="Rows in bundle order, then region code order; `summary` counts per bundle. "
         "Computed once per catalog version and bundles revision (each distinct case composed "
-        "once), with nothing answered yet.",
+        "once), with nothing answered yet. On a catalog with more townships and villages than a "
+        "worker holds (a national one), the rows go down to the county; ask within a county "
+        "(`region`) or below for its townships and villages.",
     )
     async def report(
         self,

@@ -414,7 +414,7 @@ class CaseService:
 
 def _within(caller: Caller, region: str) -> bool:
     """A region inside the caller's scope (by its code's prefix; unscoped callers everywhere)."""
-    from catalog.store.case_figures import region_prefix
+    from catalog.codes import region_prefix
 
     return caller.region is None or region.startswith(region_prefix(caller.region))
 

@@ -9,6 +9,9 @@ query per bundle, never the whole catalog):
 - `rows(view, bundle)`: one bundle in every region where it is offered (the reviewers'
   report, `GET /checks` and `/pages/checks`). A national catalog offers a bundle in some
   3,000 regions, yet they resolve to a handful of distinct cases: each is composed once.
+  Past `LOCAL_IN_VIEW` (a lean view) its townships and villages — half a million — are not
+  rows of every report: `rows(view, bundle)` goes down to the county, and a report within a
+  county or below lists that county's (`rows(view, bundle, scope)`, `View.deep`).
 
 Both are kept per (version tag, bundles revision): a publish or a bundle write moves the key,
 and the next request computes afresh. No answers are given (the situation before anything is
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from catalog.codes import region_prefix
 from catalog.model import Bundle, Catalog, Region, ServicePoint
 
 from .. import schemas as s
@@ -44,25 +48,34 @@ def offered_at(bundle: Bundle, chain: Iterable[str]) -> bool:
     return bundle.regions is None or not set(bundle.regions).isdisjoint(chain)
 
 
-def offered_within(view: View, bundle: Bundle) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
-    """Every region where the bundle is offered and the service points standing in them (a lean
-    view's townships and villages too: `View.within`, off the event loop)."""
+def offered_within(
+    view: View, bundle: Bundle, root: str | None = None
+) -> tuple[dict[str, Region], dict[str, ServicePoint]]:
+    """The regions a report over `root` (None: everywhere) lists where the bundle is offered,
+    and the service points standing in them (`View.reach`: a lean view's townships and villages
+    under a county or below, and those the bundle names; off the event loop). A region is
+    under another when its code starts with the other's prefix (GB/T 2260, which a published
+    catalog's REGION_CODE and REGION_PARENT keep)."""
+    regions, points = view.reach(root)
     if bundle.regions is None:
-        return view.within(None)
-    regions: dict[str, Region] = {}
-    points: dict[str, ServicePoint] = {}
-    for root in bundle.regions:
-        if root not in regions:
-            more, at = view.within(root)
-            regions.update(more)
+        return regions, points
+    prefixes = tuple(region_prefix(code) for code in bundle.regions)
+    offered = {code: r for code, r in regions.items() if code.startswith(prefixes)}
+    under = "" if root is None else region_prefix(root)
+    for named in bundle.regions:  # a township or village a lean view's report above leaves out
+        if named not in offered and named.startswith(under) and not view.deep(root):
+            more, at = view.within(named)
+            offered.update(more)
             points.update(at)
-    return regions, points
+    return offered, {i: p for i, p in points.items() if p.region in offered}
 
 
 class ChecksService:
     HERE_REGIONS = 64
     BUNDLES = 1 << 20
     """Bundles whose rows are kept: every one a catalog has."""
+    SCOPED = 256
+    """(bundle, county or below) rows a lean view's report keeps: a few hundred rows each."""
 
     def __init__(self, store: Store, run: Run):
         self.store = store
@@ -70,6 +83,7 @@ class ChecksService:
         self._lock = asyncio.Lock()
         self._key: tuple[int, int, str] = (-1, -1, "")
         self._rows: BoundedLRU[str, list[RegionChecks]] = BoundedLRU(self.BUNDLES)
+        self._scoped: BoundedLRU[str, list[RegionChecks]] = BoundedLRU(self.SCOPED)
         self._here: BoundedLRU[str, s.BundlesHere] = BoundedLRU(self.HERE_REGIONS)
 
     def _current(self, view: View) -> bool:
@@ -82,6 +96,7 @@ class ChecksService:
         if key != self._key:
             self._key = key
             self._rows.clear()
+            self._scoped.clear()
             self._here.clear()
         return True
 
@@ -140,24 +155,34 @@ class ChecksService:
         return s.BundlesHere(region, bundles, unavailable)
 
     # -- one bundle, every region ---------------------------------------------------------
-    async def rows(self, view: View, bundle_id: str) -> list[RegionChecks]:
-        """The bundle in every region where it is offered, in code order."""
+    async def rows(self, view: View, bundle_id: str, scope: str | None = None) -> list[RegionChecks]:
+        """The bundle in every region where it is offered (`scope`: a county or a region below
+        it whose townships and villages a lean view lists, `View.deep`), in code order."""
         catalog = view.require()
         if bundle_id not in catalog.bundles:
             raise unknown_bundle(bundle_id)
-        return await self._kept(view, self._rows, bundle_id, self._compute_rows)
+        if scope is None:
+            return await self._kept(view, self._rows, bundle_id, self._compute_rows)
+        return await self._kept(view, self._scoped, f"{bundle_id}\x00{scope}", self._compute_scoped)
 
     def _compute_rows(self, view: View, bundle_id: str) -> list[RegionChecks]:
         from bundler import bundle_checks
 
         return bundle_checks(*self._offered(view, view.require().bundles[bundle_id]))
 
-    def _offered(self, view: View, bundle: Bundle) -> tuple[Catalog, str, list[str]]:
-        """What `bundle_checks` needs of a bundle in every region where it is offered: the
-        slice (the bundle's items' implementations along the regions' chains, and a lean
-        view's townships, villages and service points there), the bundle and the regions."""
+    def _compute_scoped(self, view: View, key: str) -> list[RegionChecks]:
+        from bundler import bundle_checks
+
+        bundle_id, scope = key.split("\x00")
+        return bundle_checks(*self._offered(view, view.require().bundles[bundle_id], scope))
+
+    def _offered(self, view: View, bundle: Bundle, root: str | None = None) -> tuple[Catalog, str, list[str]]:
+        """What `bundle_checks` needs of a bundle in every region a report over `root` lists
+        where it is offered: the slice (the bundle's items' implementations along the regions'
+        chains, and a lean view's townships, villages and service points there), the bundle and
+        the regions."""
         catalog = view.require()
-        offered, points = offered_within(view, bundle)
+        offered, points = offered_within(view, bundle, root)
         paths = [code for root in bundle.regions or () for code in view.path(root)]
         if view.whole:
             # offered everywhere (None): every region's implementations may count
@@ -165,7 +190,7 @@ class ChecksService:
             part = slice_of(self.store, catalog, view.version, bundle.items, chains)
         else:  # the townships and villages: too many to name, the items' implementations fewer
             part = slice_of(self.store, catalog, view.version, bundle.items, None)
-            above = [r for code in paths for r in view.chain_below(code)]
+            above = [r for code in [*paths, *([root] if root else [])] for r in view.chain_below(code)]
             part = msgspec.structs.replace(
                 part,
                 regions={**catalog.regions, **{r.code: r for r in above}, **offered},
@@ -202,14 +227,15 @@ class ChecksService:
         catalog = view.require()
         if region is not None and not await self._run(view.knows, region):
             raise unknown_region(region)
-        within = None if region is None else (await self._run(view.within, region))[0].keys()
+        under = None if region is None else region_prefix(region)
+        scope = view.scope(region)
         ids = [bundle] if bundle is not None else sorted(catalog.bundles)
         summary: list[s.BundleChecksSummary] = []
         kept: list[tuple[str, RegionChecks]] = []
         for bundle_id in ids:
-            rows = await self.rows(view, bundle_id)
-            if within is not None:
-                rows = [r for r in rows if r.region in within]
+            rows = await self.rows(view, bundle_id, scope)
+            if under is not None:
+                rows = [r for r in rows if r.region.startswith(under)]
             summary.append(summarise(catalog.bundles[bundle_id], rows))
             if check is not None:
                 rows = [r for r in rows if any(c.check == check for c in r.failed)]

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from catalog.codes import region_prefix
 from catalog.findings import Conformity
 from catalog.model import Catalog, Implementation, Level, Region, requirements_of
-from catalog.store.case_figures import region_prefix
 from catalog.store.reads import StoredFinding
 
 from .. import schemas as s

@@ -48,7 +48,8 @@ class StatsService:
             kept = self._kept.get(key)
             if kept is not MISSING:
                 return kept
-            rows = {b: await self.checks.rows(view, b) for b in sorted(catalog.bundles)}
+            scope = view.scope(region)
+            rows = {b: await self.checks.rows(view, b, scope) for b in sorted(catalog.bundles)}
             store = self.store
 
             def compute() -> Stats:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from casework import FINAL, CaseRecord, Figures, Rating, RectificationFigures, TaskRecord
 
+from ..codes import region_prefix
 from .schema import (
     FigureDaysRow,
     FigureDueRow,
@@ -289,21 +290,6 @@ def _iso_dates(row: tuple[Any, ...], dates: tuple[int, ...]) -> list[Any]:
     for i in dates:
         out[i] = out[i].isoformat()
     return out
-
-
-def region_prefix(code: str) -> str:
-    """The prefix every region code under `code` starts with (GB/T 2260: a province PP0000 covers
-    PP…, a city PPCC00 covers PPCC…, a county its 6 digits and the townships and villages under it;
-    the nation everything)."""
-    if len(code) != 6:
-        return code
-    if code == "000000":
-        return ""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code
 
 
 def _after(prefix: str) -> str:

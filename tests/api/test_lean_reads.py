@@ -82,6 +82,9 @@ def test_a_lean_views_subtree_is_read_by_code_range(both: Both) -> None:
 
 
 def test_bundle_checks_in_a_lean_view_see_townships_villages_and_their_points(both: Both) -> None:
+    """Within a county or below, a lean view's checks are a whole one's; above, its rows stop at
+    the county (half a million villages are no report's rows) and are the whole view's there."""
+
     def answers(view: View) -> object:
         service = ChecksService(both.store, _run)
 
@@ -89,18 +92,43 @@ def test_bundle_checks_in_a_lean_view_see_townships_villages_and_their_points(bo
             catalog = view.require()
             rows = {b: await service.rows(view, b) for b in sorted(catalog.bundles)}
             report = await service.report(view, region=both.township)
+            county = await service.report(view, region=both.county)
             here = await service.here(view, both.township + "001")
-            county = await service.here(view, both.county)
+            there = await service.here(view, both.county)
             draft = await service.coverage(view, next(iter(catalog.bundles.values())).items)
-            return _builtins((rows, report, here, county, draft))
+            return _builtins((rows, report, county, here, there, draft))
 
         return asyncio.run(run())
 
-    lean, whole = answers(both.lean), answers(both.whole)
-    assert lean == whole
-    rows, report, *_ = whole
-    assert any(len(r["region"]) == 12 for bundle_rows in rows.values() for r in bundle_rows)
+    def held(rows: list) -> list:
+        return [r for r in rows if len(r["region"]) <= 6]
+
+    (rows, *same, draft), (all_rows, *whole_same, all_draft) = answers(both.lean), answers(both.whole)
+    assert same == whole_same
+    assert rows == {b: held(r) for b, r in all_rows.items()}
+    assert draft == held(all_draft)
+    assert any(len(r["region"]) == 12 for bundle_rows in all_rows.values() for r in bundle_rows)
+    report, county = same[0], same[1]
     assert report["total"] > 0
+    assert {len(r["region"]) for r in county["rows"]} == {6, 9, 12}
+
+
+def test_a_lean_views_report_names_a_bundle_offered_in_a_township(both: Both) -> None:
+    """A bundle offered in one township only: the report above the county still lists it there."""
+    service = ChecksService(both.store, _run)
+    catalog = both.lean.require()
+    bundle = next(iter(catalog.bundles.values()))
+    township = msgspec.structs.replace(bundle, regions=[both.township])
+    view = both.lean.with_bundles(
+        [
+            msgspec.structs.replace(sb, bundle=township) if sb.bundle.id == bundle.id else sb
+            for sb in both.store.bundles()
+        ],
+        both.lean.bundle_rev + 1,
+    )
+    rows = asyncio.run(service.rows(view, bundle.id))
+    assert rows and {r.region[:9] for r in rows} == {both.township}
+    assert asyncio.run(service.report(view, bundle=bundle.id, region=both.province)).total == len(rows)
 
 
 def test_store_figures_of_a_lean_catalog_count_townships_and_villages(both: Both) -> None:
@@ -120,8 +148,14 @@ def test_the_statistics_report_of_a_lean_view(both: Both) -> None:
         service = StatsService(both.store, ChecksService(both.store, _run))
         return _builtins(asyncio.run(service.report(view, region)))
 
-    for region in (None, both.county, both.township):
+    for region in (both.county, both.township):
         assert report(both.lean, region) == report(both.whole, region), region
+    lean, whole = report(both.lean, None), report(both.whole, None)
+    assert isinstance(lean, dict) and isinstance(whole, dict)
+    assert lean["regions"] == whole["regions"] and lean["items"] == whole["items"]
+    # the bundles' coverage above the county counts the regions down to the county
+    offered = [(a["offered"], b["offered"]) for a, b in zip(lean["bundles"], whole["bundles"], strict=True)]
+    assert all(0 < held < every for held, every in offered), offered
 
 
 def _points(html: str, table: str) -> list[str]:
