@@ -31,10 +31,11 @@ from api.services.workflows import WorkflowService
 from api.view import View, Views
 from bundler import Workflow
 from bundler.graph import precedence
+from catalog.codes import region_prefix
 from catalog.model import Catalog, requirements_of
 
 from .charts import Pair, before_after_svg
-from .data import User, current_user, here, login_url, region_options, require_role, signed_in
+from .data import User, below_option, current_user, here, login_url, region_options, require_role, signed_in
 from .handlers import Bundles, Checks, Reads, Snap, ViewsDep, Workflows, done_or_redrawn, known, same_origin
 from .render import html
 from .svg import Edge, Node, graph_svg, graph_svg_tall
@@ -165,7 +166,11 @@ async def designer_page(
             workflow = msgspec.json.decode(computed.body, type=Workflow)
             view = workflow_view(await desk.views.slice(snap, picked, snap.path(region)), workflow)
     coverage = await _coverage(checks, snap, picked, original) if len(picked) >= 2 else None
-    scope = _scope(current_user(request), snap, form)
+    user = current_user(request)
+    if user is not None and user.region is not None:
+        for code in (user.region, form.get("offered", "")):
+            await desk.views.locate(snap, code)
+    scope = _scope(user, snap, form)
     stored_version = snap.versions.get(original) if original else None
     guide = None
     if original and original in catalog.bundles and region and stored_version is not None:
@@ -229,30 +234,44 @@ def _form(data: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def in_scope(snap: View, user_region: str, regions: list[str] | None) -> bool:
-    """Whether a bundle offered in `regions` (None: everywhere) lies within a scoped token's region."""
-    mine = snap.subtree(user_region)
-    return bool(regions) and all(r in mine for r in regions or ())
+def in_scope(user_region: str, regions: list[str] | None) -> bool:
+    """Whether a bundle offered in `regions` (None: everywhere) lies within a scoped token's
+    region: each code under its prefix (GB/T 2260; a lean view holds no township or village)."""
+    under = region_prefix(user_region)
+    return bool(regions) and all(r.startswith(under) for r in regions or ())
+
+
+def may_offer(snap: View, user_region: str, region: str) -> bool:
+    """Whether a scoped designer may offer a bundle in `region`: a region of the version within
+    its own (`Views.locate` it first)."""
+    return bool(region) and region.startswith(region_prefix(user_region)) and snap.knows(region)
 
 
 def _scope(user: User | None, snap: View, form: dict[str, str]) -> dict[str, Any] | None:
     """For a region-scoped designer: where a bundle it saves may be offered (its region's subtree),
-    the choice the form holds, and whether the bundle it opened is one it may change."""
+    the choice the form holds, and whether the bundle it opened is one it may change (the
+    regions named `Views.locate`d first)."""
     if user is None or user.region is None or snap.catalog is None:
         return None
     catalog = snap.catalog
-    mine = snap.subtree(user.region)
     stored = catalog.bundles.get(form.get("original", ""))
     offered = form.get("offered", "")
-    if offered not in mine:
-        kept = [r for r in (stored.regions or []) if r in mine] if stored is not None else []
+    if not may_offer(snap, user.region, offered):
+        kept = [r for r in (stored.regions or []) if in_scope(user.region, [r])] if stored is not None else []
         offered = kept[0] if kept else user.region
+    under = region_prefix(user.region)
+    options = [(c, n) for c, n in region_options(catalog, snap.children) if c.startswith(under)]
+    for code in dict.fromkeys((user.region, offered)):  # a lean view's township or village
+        option = below_option(snap, code)
+        if option is not None and option not in options:
+            options.append(option)
+    found = snap.region(user.region)
     return {
         "region": user.region,
-        "name": catalog.regions[user.region].name if user.region in catalog.regions else user.region,
-        "options": [(c, n) for c, n in region_options(catalog, snap.children) if c in mine],
+        "name": found.name if found is not None else user.region,
+        "options": options,
         "offered": offered,
-        "editable": stored is None or in_scope(snap, user.region, stored.regions),
+        "editable": stored is None or in_scope(user.region, stored.regions),
     }
 
 
@@ -320,19 +339,22 @@ class DesignerController(Controller):
         scoped_regions: list[str] | None = None
         if user.region is not None:  # a scoped designer saves bundles offered within its region only
             catalog = snap.require()
-            area = catalog.regions[user.region].name if user.region in catalog.regions else user.region
+            for code in (user.region, fields["offered"]):
+                await desk.views.locate(snap, code)
+            found = snap.region(user.region)
+            area = found.name if found is not None else user.region
             stored = catalog.bundles.get(fields["original"])
             if (
                 stored is not None
                 and fields["original"] == fields["id"]
-                and not in_scope(snap, user.region, stored.regions)
+                and not in_scope(user.region, stored.regions)
             ):
                 return await again(
                     f"「{stored.name}」不只在{area}提供，您的令牌只能修改在{area}提供的一件事。"
                     "可换一个编号，另存为在本地提供的新一件事。",
                     403,
                 )
-            if fields["offered"] not in snap.subtree(user.region):
+            if not may_offer(snap, user.region, fields["offered"]):
                 return await again(f"请选择提供区划：须是{area}或其下级区划。", 422)
             scoped_regions = [fields["offered"]]
         if len(dict.fromkeys(items)) < 2:
@@ -405,7 +427,7 @@ class DesignerController(Controller):
             return await again("请求来源不是本站页面，未删除。", 403)
         if stored is None or not version.isdigit():
             return await again("没有这个一件事，可能已被删除。", 404)
-        if user.region is not None and not in_scope(snap, user.region, stored.regions):
+        if user.region is not None and not in_scope(user.region, stored.regions):
             return await again(f"「{stored.name}」不只在您的令牌所辖区划内提供，您不能删除它。", 403)
         target = "/pages/designer?" + urlencode({"deleted": stored.name, "region": region})
         return await done_or_redrawn(  # type: ignore[return-value]

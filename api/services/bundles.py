@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import msgspec
+
 from catalog.model import Bundle
 
 from .. import schemas as s
@@ -87,8 +89,19 @@ class BundleService(StoreService):
         def check(bundle: Bundle) -> None:
             current = view
             newest = store.heads()[0]
-            catalog = current.catalog if newest == current.version else store.dictionaries(newest)
+            catalog = (
+                current.catalog if newest == current.version else store.dictionaries(newest, local=False)
+            )
             assert catalog is not None
+            # the townships and villages it names that the catalog leaves out (a lean view's), read by key
+            named = {
+                code: found[0]
+                for code in bundle.regions or ()
+                if code not in catalog.regions
+                and (found := store.region_chain(newest, code, catalog.regions))
+            }
+            if named:
+                catalog = msgspec.structs.replace(catalog, regions={**catalog.regions, **named})
             errors = [f for f in bundle_findings(bundle, catalog) if f.severity == "error"]
             if errors:
                 raise InvalidBundle(

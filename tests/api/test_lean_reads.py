@@ -410,3 +410,38 @@ def test_an_items_implementations_in_villages_named_by_a_lean_view(apps: tuple[A
         assert pages[0].json() == pages[1].json(), item
         levels = {i["level"] for i in pages[0].json()["implementations"]}
         assert levels & {"township", "village"}, levels
+
+
+def test_a_township_designer_offers_a_bundle_in_its_township_on_a_lean_view(db_url: str) -> None:
+    """A designer token bound to a township, on the designer page of a view that holds no
+    township: its township is the region offered, a bundle offered there saves, one offered in
+    the next township does not."""
+    from tests.api.pages.test_csrf import sign_in
+
+    town, next_town = "640104001", "640104002"  # 凤凰北街街道, 解放西街街道
+    items = ["002002101000", "002002102000"]
+    with _pair(db_url, NINGXIA) as (lean, whole):
+        for n, api in enumerate((lean, whole)):
+            api.tokens["town"] = api.store.create_token(f"镇设计-{n}", "designer", region=town)
+            form_token = sign_in(api, "town")
+            page = api.client.get("/pages/designer?bundle=newborn")
+            assert page.status_code == 200
+            assert f'<option value="{town}" selected>' in page.text and "凤凰北街街道" in page.text
+            assert 'id="out-of-scope"' in page.text  # newborn is offered everywhere
+
+            form = {"form_token": form_token, "items": items, "name": "镇上的一件事", "description": ""}
+            form |= {"version": "", "original": "", "anyway": "1"}
+            refused = api.client.post(
+                "/pages/designer/save",
+                data={**form, "id": f"next-{n}", "offered": next_town},
+                follow_redirects=False,
+            )
+            assert refused.status_code == 422 and "须是凤凰北街街道或其下级区划" in refused.text
+            saved = api.client.post(
+                "/pages/designer/save",
+                data={**form, "id": f"town-{n}", "offered": town},
+                follow_redirects=False,
+            )
+            assert saved.status_code == 303, re.findall(r'class="notice[^"]*"[^>]*>([^<]+)', saved.text)
+            stored = api.store.bundle(f"town-{n}")
+            assert stored is not None and stored.bundle.regions == [town]
