@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -123,6 +124,19 @@ def chromium() -> str:
     need("Chromium (Debian package `chromium`)", path is not None)
     assert path is not None
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def scratch_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Our temporaries (`catalog.scratch`) go under this session's temporary folder, for this process
+    and every process it starts, not the user's `$TMPDIR/onething-<uid>`; under pytest-xdist each
+    worker has its own. A service's start-up sweep removes what stopped processes left (the crash
+    tests' `kill -9`s) and logs it at warning level: one worker's app is not to sweep, and log,
+    what the other worker's killed processes left."""
+    root = tmp_path_factory.mktemp("scratch")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ONETHING_TMPDIR", str(root))
+        yield root
 
 
 @pytest.fixture(scope="session")
