@@ -34,8 +34,10 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/scale.py --rows 1000000 --db sqlite
 	$(BIN)/python bench/replicas.py --rows 1000000
 
+# Two workers (pytest-xdist): a test module on one worker, and all the page tests on one (see
+# pytest_xdist_make_scheduler in tests/conftest.py).
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check catalog bundler api casework onething fixtures bench tests

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -125,6 +126,19 @@ def chromium() -> str:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def scratch_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Our temporaries (`catalog.scratch`) go under this session's temporary folder, for this process
+    and every process it starts, not the user's `$TMPDIR/onething-<uid>`; under pytest-xdist each
+    worker has its own. A service's start-up sweep removes what stopped processes left (the crash
+    tests' `kill -9`s) and logs it at warning level: one worker's app is not to sweep, and log,
+    what the other worker's killed processes left."""
+    root = tmp_path_factory.mktemp("scratch")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ONETHING_TMPDIR", str(root))
+        yield root
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """Where tests leave what a person should look at (screenshots)."""
@@ -160,3 +174,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture, marker in MARKED_BY.items():
             if fixture in names:
                 item.add_marker(marker)
+
+
+PAGES = "tests/api/pages/"
+"""The page tests share the session's served sites and browser (tests/api/pages/conftest.py)."""
+
+
+# tryfirst: before pytest-xdist's own choice of scheduler; optionalhook: a run without pytest-xdist
+# has no such hook.
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`pytest -n 2 --dist loadfile` (`make test`): a test module runs on one worker (its module
+    fixtures are made once), and so do all the page tests together, in file order — the order
+    they are known to pass in on the site they share.
+
+    Not `--dist loadgroup` and `xdist_group` marks: pytest-xdist 3.8 groups by rewriting a test's
+    node id, which pytest 9.2's structured node ids ignore, so the groups are silently lost
+    (pytest-dev/pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class PagesTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return PAGES if nodeid.startswith(PAGES) else super()._split_scope(nodeid)
+
+    return PagesTogether(config, log)

@@ -174,6 +174,35 @@ def defective_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     yield from serve(tmp_path_factory.mktemp("pages-broken"), clean, broken(clean))
 
 
+def stored_bundles(server: Server) -> dict[str, int]:
+    """Bundle id → version, as the server's database holds them now."""
+    store = server.store()
+    try:
+        return {b.bundle.id: b.version for b in store.bundles()}
+    finally:
+        store.dispose()
+
+
+@pytest.fixture(autouse=True)
+def site_bundles_kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test leaves the shared `site` with the bundles it found: those it saved (the designer's
+    tests, the keyboard's) are deleted afterwards, through the server, which sees its own write at
+    once. Left there, they made the tests after them depend on the order: the checks page's
+    matrix grew past one page of `GET /checks` (1000 rows) once they had run."""
+    site = request.getfixturevalue("site") if "site" in request.fixturenames else None
+    if not isinstance(site, Server):  # none, or a module's own `site`
+        yield
+        return
+    before = stored_bundles(site)
+    yield
+    added = {b: v for b, v in stored_bundles(site).items() if b not in before}
+    if added:
+        with site.api("designer") as api:
+            for bundle, version in sorted(added.items()):
+                r = api.delete(f"/bundles/{bundle}", headers={"If-Match": f'"{version}"'})
+                assert r.status_code == 204, r.text
+
+
 @pytest.fixture(scope="package")
 def browser(chromium: str):
     """One Chromium for the page tests. Package-scoped: while Playwright's sync API lives it holds
