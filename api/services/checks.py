@@ -61,12 +61,13 @@ def offered_within(
         return regions, points
     prefixes = tuple(region_prefix(code) for code in bundle.regions)
     offered = {code: r for code, r in regions.items() if code.startswith(prefixes)}
-    under = "" if root is None else region_prefix(root)
-    for named in bundle.regions:  # a township or village a lean view's report above leaves out
-        if named not in offered and named.startswith(under) and not view.deep(root):
-            more, at = view.within(named)
-            offered.update(more)
-            points.update(at)
+    if not view.deep(root):  # the townships and villages it names a lean view's report leaves out
+        under = "" if root is None else region_prefix(root)
+        for named in bundle.regions:
+            if named not in offered and named.startswith(under):
+                more, at = view.within(named)
+                offered.update(more)
+                points.update(at)
     return offered, {i: p for i, p in points.items() if p.region in offered}
 
 
@@ -163,18 +164,14 @@ class ChecksService:
             raise unknown_bundle(bundle_id)
         if scope is None:
             return await self._kept(view, self._rows, bundle_id, self._compute_rows)
-        return await self._kept(view, self._scoped, f"{bundle_id}\x00{scope}", self._compute_scoped)
+        return await self._kept(view, self._scoped, f"{bundle_id}\x00{scope}", self._compute_rows)
 
-    def _compute_rows(self, view: View, bundle_id: str) -> list[RegionChecks]:
+    def _compute_rows(self, view: View, key: str) -> list[RegionChecks]:
+        """`key`: a bundle's id, and after a NUL the region of a scoped report."""
         from bundler import bundle_checks
 
-        return bundle_checks(*self._offered(view, view.require().bundles[bundle_id]))
-
-    def _compute_scoped(self, view: View, key: str) -> list[RegionChecks]:
-        from bundler import bundle_checks
-
-        bundle_id, scope = key.split("\x00")
-        return bundle_checks(*self._offered(view, view.require().bundles[bundle_id], scope))
+        bundle_id, _, scope = key.partition("\x00")
+        return bundle_checks(*self._offered(view, view.require().bundles[bundle_id], scope or None))
 
     def _offered(self, view: View, bundle: Bundle, root: str | None = None) -> tuple[Catalog, str, list[str]]:
         """What `bundle_checks` needs of a bundle in every region a report over `root` lists
@@ -183,7 +180,7 @@ class ChecksService:
         the regions."""
         catalog = view.require()
         offered, points = offered_within(view, bundle, root)
-        paths = [code for root in bundle.regions or () for code in view.path(root)]
+        paths = [code for named in bundle.regions or () for code in view.path(named)]
         if view.whole:
             # offered everywhere (None): every region's implementations may count
             chains = None if bundle.regions is None else {*offered, *paths}
