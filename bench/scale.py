@@ -25,17 +25,19 @@ It prints each figure next to its target and the command that reproduces the run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import platform
 import random
-import resource
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 # Run as a script, this file's folder would shadow the `api` package with the bench modules.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -130,6 +132,36 @@ def phase_publish(path: str, url: str, region: str | None) -> dict:
     }
 
 
+class Peak:
+    """The most memory a phase held: the highest sum of its own and its processes' resident
+    sets, sampled every 20 ms, and never less than its own high-water mark. Not `ru_maxrss`: a
+    process started by fork and exec inherits the parent's peak in it, so a phase would carry
+    the bench's own generated-catalog bookkeeping."""
+
+    def __init__(self) -> None:
+        self.kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.kib = max(self.kib, int(rss_mib(os.getpid()) * 1024))
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        own = _status_kib(os.getpid(), "VmHWM:")
+        self.kib = max(self.kib, own)
+
+    @property
+    def mib(self) -> float:
+        return self.kib / 1024
+
+
 def run_phase(name: str, *args: str) -> dict:
     done = subprocess.run(
         [sys.executable, __file__, "--phase", name, *args],
@@ -141,6 +173,9 @@ def run_phase(name: str, *args: str) -> dict:
     )
     if done.returncode != 0:
         raise SystemExit(f"phase {name} failed:\n{done.stderr[-3000:]}")
+    for line in done.stderr.splitlines():  # the publish's phases, as an operator reads them
+        if line.startswith("publish: "):
+            print(f"#   {line}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -217,22 +252,27 @@ def record_replace(record, **changes):
 
 
 def rss_mib(pid: int) -> float:
-    total = 0
-    for child in [pid, *children(pid)]:
-        try:
-            for line in Path(f"/proc/{child}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+    """The resident memory of a process and its children, in MiB."""
+    return sum(_status_kib(p, "VmRSS:") for p in [pid, *children(pid)]) / 1024
+
+
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """The processes any thread of `pid` started."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += (int(p) for p in (task / "children").read_text().split())
+    return out
 
 
 APPLICANTS = 5000
@@ -269,8 +309,10 @@ def api_figures(url: str, files: dict, tmp: Path) -> dict:
         wait_until_ready(
             server,
             tmp / "server.log",
-            lambda: client.get(f"/bundles/{first[0]}/workflow", params={"region": first[1]}).status_code
-            in (200, 422),
+            lambda: (
+                client.get(f"/bundles/{first[0]}/workflow", params={"region": first[1]}).status_code
+                in (200, 422)
+            ),
             pause=0.05,
         )
         out["first_workflow_s"] = time.perf_counter() - started
@@ -333,18 +375,18 @@ def main() -> int:
     parser.add_argument("args", nargs="*")
     args = parser.parse_args()
     if args.phase:
-        result = {
+        phases = {
             "decode": lambda: phase_decode(*args.args),
             "load-floor": lambda: phase_load_floor(*args.args),
             "publish": lambda: phase_publish(
                 args.args[0], args.args[1], args.args[2] if len(args.args) > 2 else None
             ),
-        }[args.phase]()
-        # The publish validates a large file in a process of its own: its peak counts too.
-        result["peak_rss_mib"] = (
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        ) / 1024
+        }
+        logging.basicConfig(stream=sys.stderr, format="%(message)s")
+        logging.getLogger("onething.store").setLevel(logging.INFO)  # the publish's phases
+        with Peak() as peak:
+            result = phases[args.phase]()
+        result["peak_rss_mib"] = peak.mib
         print(json.dumps(result))
         return 0
 

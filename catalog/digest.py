@@ -15,6 +15,9 @@ from .load import BOM, gc_paused
 
 PREFIX = b'{"kind":"implementation","code":"'
 """How this format's writers (and most people's) start an implementation line."""
+PLACES = ((b'{"kind":"region","code":"', "region"), (b'{"kind":"service_point","id":"', "service_point"))
+"""How they start a region's and a service point's line: half a million of each at five
+levels, digested like implementations (`catalog.store.publish.places`)."""
 ROWS = 10_000
 """Stage rows per frame."""
 
@@ -26,11 +29,14 @@ def digested(
 ) -> Iterator[tuple[Any, ...]]:
     """The file in order — or its `part` of `parts`, cut at line ends — as frames: ("rows",
     first line, last line, count, stage rows) for the implementation lines known by their
-    prefix (`fast`: not in a partial submission, whose every line is checked), and ("line",
-    line, offset, length) for each other line, which the caller decodes. Stage rows are (code,
-    digest, offset, length, line): tuples for SQLite, COPY text for PostgreSQL (`pg`)."""
+    prefix (`fast`: not in a partial submission, whose every line is checked), ("places", count,
+    place rows) for the regions' and service points' lines known by theirs (in no particular
+    order), and ("line", line, offset, length) for each other line, which the caller decodes.
+    Stage rows are (code, digest, offset, length, line), place rows (kind, key, digest, offset,
+    length, line): tuples for SQLite, COPY text for PostgreSQL (`pg`)."""
     start = len(PREFIX)
     rows: list[tuple[str, str, int, int, int]] = []
+    places: list[tuple[str, str, str, int, int, int]] = []
     with open(path, "rb", buffering=1 << 20) as fh, gc_paused():
         offset, stop, before = _cut(fh, part, parts)
         fh.seek(offset)
@@ -59,12 +65,34 @@ def digested(
                         yield _frame(rows, pg)
                         rows = []
                     continue
+            if fast and (place := _place(raw)) is not None:
+                body = raw.rstrip(b"\r\n")
+                places.append((*place, _blake2b(body, digest_size=16).hexdigest(), at, len(body), number))
+                if len(places) >= ROWS:
+                    yield ("places", len(places), copy_places(places) if pg else places)
+                    places = []
+                continue
             if rows:
                 yield _frame(rows, pg)
                 rows = []
             yield ("line", number, at, len(raw))
     if rows:
         yield _frame(rows, pg)
+    if places:
+        yield ("places", len(places), copy_places(places) if pg else places)
+
+
+def _place(raw: bytes) -> tuple[str, str] | None:
+    """(kind, key) of a region's or a service point's line known by its prefix."""
+    for prefix, kind in PLACES:
+        if raw.startswith(prefix):
+            start = len(prefix)
+            end = raw.find(b'"', start)
+            key = raw[start:end]
+            if end > start and b"\\" not in key:
+                return kind, key.decode(errors="replace")
+            return None
+    return None
 
 
 def _cut(fh: BinaryIO, part: int, parts: int) -> tuple[int, int, int]:
@@ -104,6 +132,12 @@ def _frame(rows: list[tuple[str, str, int, int, int]], pg: bool) -> tuple[Any, .
 def _copy(rows: list[tuple[str, str, int, int, int]]) -> bytes:
     """PostgreSQL's COPY text format of the rows."""
     return "".join(f"{copy_text(c)}\t{h}\t{a}\t{n}\t{line}\n" for c, h, a, n, line in rows).encode()
+
+
+def copy_places(rows: list[tuple[str, str, str, int, int, int]]) -> bytes:
+    return "".join(
+        f"{kind}\t{copy_text(key)}\t{h}\t{a}\t{n}\t{line}\n" for kind, key, h, a, n, line in rows
+    ).encode()
 
 
 def copy_text(value: str) -> str:

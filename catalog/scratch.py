@@ -94,7 +94,9 @@ def sweep() -> int:
     freed += freed_legacy
     if removed:
         log.warning(
-            "removed %d temporary folder(s) or file(s) left by stopped processes (%.1f MB)", removed, freed / 1e6
+            "removed %d temporary folder(s) or file(s) left by stopped processes (%.1f MB)",
+            removed,
+            freed / 1e6,
         )
     return removed
 

@@ -22,6 +22,7 @@ KIND_NAMES = {
     "unknown": "记录",
 }
 
+
 def kind_name(kind: str) -> str:
     return KIND_NAMES.get(kind, kind)
 

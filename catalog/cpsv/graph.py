@@ -63,7 +63,13 @@ CATEGORY_NAMES = {
     "other": "其他材料",
 }
 DEPTH_NAMES = {1: "办事指南网上公开", 2: "表格网上下载", 3: "网上预审", 4: "全程网办"}
-CHANNELS = {"window": "线下窗口", "online": "网上办理", "app": "掌上办理", "kiosk": "自助终端", "post": "邮寄办理"}
+CHANNELS = {
+    "window": "线下窗口",
+    "online": "网上办理",
+    "app": "掌上办理",
+    "kiosk": "自助终端",
+    "post": "邮寄办理",
+}
 GEO = "http://www.opengis.net/ont/geosparql#"
 
 

@@ -43,8 +43,10 @@ def assert_same_as_full(store: Store, version: int, path: Path) -> None:
     """What the store says of `version` is what validating `path` whole says."""
     expected = validate_file(path)
     total, stored = store.findings(version, limit=100_000)
+
     def key(f):
         return (f.rule, f.severity, f.kind, f.key, f.line, f.message)
+
     assert [key(f) for f in stored] == [key(f) for f in expected.findings]
     assert total == len(expected.findings)
     assert store.conformity(version) == expected.conformity
@@ -185,4 +187,64 @@ def test_a_regions_submission_gives_what_validating_the_whole_result_gives(db_ur
         (f.rule, f.kind, f.key, f.message) for f in expected.findings
     )
     assert store.conformity(2) == expected.conformity
+    store.dispose()
+
+
+def test_places_over_versions_match_full_validation_and_only_changed_ones_are_written(db_url, tmp_path):
+    """At five levels a republish compares regions and service points by their lines' digests:
+    what it finds and counts must still be what validating the whole file gives, through renames,
+    a new village, a moved point, a township removed from under its villages and an item removed
+    from under the points that assist with it."""
+    from catalog.store.schema import RecordRow
+
+    out = io.BytesIO()
+    generate(out, 3000, seed=4, levels=5)
+    first, report = load_bytes(out.getvalue())
+    assert report.ok
+    rng = random.Random(8)
+    store = Store(db_url)
+    v1 = write(tmp_path / "v1.jsonl", first)
+    store.publish_file(v1)
+    villages = sorted(c for c, r in first.regions.items() if r.level == "village")
+    township = next(r for r in first.regions.values() if r.level == "township").code
+    point = sorted(first.service_points)[5]
+
+    # v2: a village renamed, a village added, a service point renamed; shuffled.
+    regions = dict(first.regions)
+    renamed = rng.choice(villages)
+    regions[renamed] = msgspec.structs.replace(regions[renamed], name=regions[renamed].name + "新村")
+    added = township + "999"
+    regions[added] = msgspec.structs.replace(regions[renamed], code=added, name="新设村", parent=township)
+    points = dict(first.service_points)
+    points[point] = msgspec.structs.replace(points[point], name=points[point].name + "（迁址）")
+    second = msgspec.structs.replace(first, regions=regions, service_points=points, lines={})
+    v2 = write(tmp_path / "v2.jsonl", second, shuffle=rng)
+    published = store.publish_file(v2)
+    assert (published.added, published.changed, published.removed) == (1, 2, 0)
+    assert_same_as_full(store, 2, v2)
+    assert store.catalog(2).service_points == second.service_points
+
+    # v3: the township removed, its villages and implementations left (untouched, so flagged),
+    # and an item a service point assists with removed, with its implementations.
+    assisted = next(p for p in points.values() if p.assists)
+    item = assisted.assists[0]
+    regions = {c: r for c, r in regions.items() if c != township}
+    items = {c: i for c, i in first.items.items() if c != item}
+    impls = {c: i for c, i in first.implementations.items() if i.item != item}
+    third = msgspec.structs.replace(second, regions=regions, items=items, implementations=impls, lines={})
+    v3 = write(tmp_path / "v3.jsonl", third)
+    published = store.publish_file(v3)
+    assert published.needs_review > 0
+    assert_same_as_full(store, 3, v3)
+    expected = validate_file(v3)
+    assert any(f.kind == "service_point" and f.key == assisted.id for f in expected.findings)
+    assert any(f.kind == "region" and f.key.startswith(township) for f in expected.findings)
+
+    with store.engine.connect() as conn:
+        written = conn.execute(
+            sa.select(sa.func.count()).where(
+                RecordRow.kind.in_(("region", "service_point")), RecordRow.valid_from > 1
+            )
+        ).scalar_one()
+    assert written == 3  # v2's renamed village, new village and renamed point; v3 only closed rows
     store.dispose()

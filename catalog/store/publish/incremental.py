@@ -33,7 +33,7 @@ from ...apart import Apart
 from ...digest import stage_rows
 from ...findings import FOUR_SAME_RULES, Conformity, Finding, finding
 from ...load import BOM, gc_paused
-from ...model import KIND, Catalog, Header, Implementation, key_of
+from ...model import KIND, Catalog, Header, Implementation, Region, ServicePoint, key_of
 from ...rules.graph import orphan_findings
 from ...validate import PROGRESS_EVERY, Run, decode_line
 from ...wording import named, spaced
@@ -48,7 +48,9 @@ from ..schema import (
     ItemCountRow,
     code_level,
 )
+from . import places as places_
 from .bulk import BulkLoader, duplicates, index_stage, postgres, temp_table
+from .places import PlaceRows, Places, place_row
 from .rule import Touched, flag, touched_errors
 from .writes import (
     Finish,
@@ -77,24 +79,31 @@ def scan(
     stage: BulkLoader,
     progress: Callable[[int], None] | None,
     scope: tuple[str, frozenset[str]] | None = None,
+    places: PlaceRows | None = None,
 ) -> tuple[Run, list[Finding]]:
     """Phase 1: the validation run fed with the small records, (code, digest, offset, length,
-    line) of every implementation line loaded into `stage`, and the SCOPE findings
-    of a partial submission (`scope`: its region and the codes of its subtree): what it may
-    not hold — any record but the header and the subtree's implementations. A large whole
-    file is digested by a process of its own (`apart`) while this one loads the stage."""
+    line) of every implementation line loaded into `stage` — and of a whole file, (kind, key,
+    digest, offset, length, line) of every region and service point line into `places` —, and
+    the SCOPE findings of a partial submission (`scope`: its region and the codes of its
+    subtree): what it may not hold — any record but the header and the subtree's
+    implementations. A large whole file is digested by processes of their own (`apart`) while
+    this one loads the stages."""
     run = Run(keep=False, dedupe=False)
     strays: list[Finding] = []
 
     def read(number: int, at: int, length: int) -> object:
-        """A line that is not a digested implementation, decoded here; an implementation goes
-        to the stage at once (where it stands in the file does not matter), any other record
-        is returned to be checked in file order."""
+        """A line that is not digested, decoded here; an implementation or a place goes to its
+        stage at once (where it stands in the file does not matter), any other record is
+        returned to be checked in file order."""
         fh.seek(at)
         raw = fh.read(length)
         obj = decode_line(number, raw)
         if type(obj) is Implementation and (scope is None or obj.region in scope[1]):
             stage.add_many(stage_rows([(obj.code, raw, at, number)], stage.pg), 1)
+            return None
+        if places is not None and type(obj) in (Region, ServicePoint):
+            kind, key = KIND[type(obj)], key_of(obj)  # type: ignore[index, arg-type]
+            places.add_many(place_row(kind, key, raw, at, number, places.pg), 1)  # type: ignore[arg-type]
             return None
         return obj
 
@@ -122,6 +131,11 @@ def scan(
                     current += 1
                     for number, obj in waiting.pop(current, ()):
                         check(number, obj)
+                continue
+            if frame[0] == "places":  # digested regions' and service points' lines
+                assert places is not None
+                places.add_many(frame[2], frame[1])
+                seen += frame[1]
                 continue
             if frame[0] == "rows":  # digested implementation lines: rows of the stage
                 stage.add_many(frame[4], frame[3])
@@ -206,35 +220,47 @@ def publish_changes(
         candidates_path = Path(tmp) / "candidates"
         # Scanning loads the stage (a temporary table: no lock on anything shared yet).
         stage = temp_table(conn, "onething_scan", "code text, hash text, off bigint, len int, line int")
+        place_stage, place_rows = places_.stage(conn) if scope is None else ("", None)
         with phase("scanning"):
             loader = BulkLoader(conn, stage, ("code", "hash", "off", "len", "line"))
             try:
-                run, strays = scan(path, loader, progress, scope)
+                run, strays = scan(path, loader, progress, scope, place_rows)
             finally:
                 loader.close()
+            if place_rows is not None:
+                place_rows.load(conn, place_stage)
         own = strays + [f for f in run.findings if f.rule in ("SCHEMA", "HEADER")]
         if own:
             raise Refused(own)
         with open(path, "rb") as lines:
-            with phase("comparing"):
+            with phase("comparing: the stage's index"):
                 found = [] if index_stage(conn, "onething_scan") else duplicates(conn, stage)
                 if scope is not None:
                     found.extend(_taken_elsewhere(conn, stage, scope[1]))
+                places = Places(conn, place_stage or None, run)
+                if scope is None:
+                    found.extend(places.refused())
                 if found:
                     raise Refused(found)
+            with phase("comparing: the small records"):
                 version = take_catalog(conn)
                 touched = Touched()
                 if scope is None:
                     small = write_small(conn, run.catalog, version, touched)
+                    with phase("comparing: the places"):
+                        placed = places.write(version, lines, touched)
+                        small = (small[0] + placed[0], small[1] + placed[1], small[2] + placed[2])
+                        places.start(touched)
                 else:  # the rest of the catalog is the newest version's
                     small = (0, 0, 0)
                     _known(run, reads.dictionaries_around(conn, version - 1, *scope), reads.bundles(conn))
                 structural = any(kind in STRUCTURAL for kind, _ in touched.small | touched.removed)
+            with phase("comparing: the candidates"):
                 _candidates(conn, stage, candidates_path, loader.count)
             changes = _Changes()
             with phase("writing"):
                 held = _held(conn, version - 1, None if scope is None else scope[1])
-                _write_candidates(conn, version, run, lines, candidates_path, changes)
+                _write_candidates(conn, version, run, lines, candidates_path, changes, places)
                 # Every line kept or replaced one of the held implementations, or is new: what is
                 # left over was removed. Only then is the stage compared with all of them.
                 removed = 0
@@ -247,9 +273,11 @@ def publish_changes(
                     if scope is not None
                     else write_bundles(conn, run.catalog, touched, take=take_bundles)
                 )
-            with phase("validating"):
-                _dependents(conn, stage, version, run, touched, structural, changes)
+            with phase("validating: dependents"):
+                _dependents(conn, stage, version, run, touched, structural, changes, places)
+            with phase("validating: the run's end"):
                 report = run.finish()
+            with phase("validating: the rest"):
                 per_item = _per_item(conn, version, changes)
                 findings = [f for f in report.findings if f.rule != "ORPHAN_ITEM"]
                 if not structural:
@@ -268,23 +296,24 @@ def publish_changes(
                     needs_review = flag(conn, version, touched)
                 conformity = _conformity(conn, version, changes, structural)
             with phase("figures"):
-                _figures(conn, version, catalog, touched, changes)
+                _figures(conn, version, catalog, touched, changes, places)
             added = small[0] + bundles[0] + changes.inserted - changes.replaced
             changed = small[1] + bundles[1] + changes.replaced
-            return write_version(
-                conn,
-                version,
-                by=by,
-                note=note,
-                region=region,
-                source=source,
-                counts=(added, changed, small[2] + removed),
-                needs_review=needs_review,
-                findings=findings,
-                conformity=conformity,
-                per_item=per_item,
-                kept=bundles[2],
-            )
+            with phase("the version's row"):
+                return write_version(
+                    conn,
+                    version,
+                    by=by,
+                    note=note,
+                    region=region,
+                    source=source,
+                    counts=(added, changed, small[2] + removed),
+                    needs_review=needs_review,
+                    findings=findings,
+                    conformity=conformity,
+                    per_item=per_item,
+                    kept=bundles[2],
+                )
 
 
 def _candidates(conn: Connection, stage: str, out: Path, lines: int) -> None:
@@ -317,14 +346,21 @@ def _batches(path: Path) -> Iterator[list[tuple[str, int, int, int]]]:
 
 
 def _write_candidates(
-    conn: Connection, version: int, run: Run, source: BinaryIO, path: Path, changes: _Changes
+    conn: Connection, version: int, run: Run, source: BinaryIO, path: Path, changes: _Changes, places: Places
 ) -> None:
-    """Decode each candidate; what really changed is validated, its old row closed and the new
-    one written. A line that decodes to the record the store holds is left as it is."""
+    """Decode each candidate; what really changed is validated (the run given its region
+    first), its old row closed and the new one written. A line that decodes to the record the
+    store holds is left as it is."""
     t = ImplementationRow
     validate = run.implementation
     findings = run.findings
     for batch in _batches(path):
+        decoded = []
+        for code, off, length, line in batch:
+            source.seek(off)
+            raw = source.read(length)
+            decoded.append((code, line, raw, decode_line(line, raw)))
+        places.know({obj.region for *_, obj in decoded if type(obj) is Implementation})
         current = {
             code: (body, item, region)
             for code, body, item, region in conn.execute(
@@ -335,10 +371,7 @@ def _write_candidates(
         }
         new: list[tuple[str, str, Implementation, int, bytes]] = []
         closing: list[str] = []
-        for code, off, length, line in batch:
-            source.seek(off)
-            raw = source.read(length)
-            obj = decode_line(line, raw)
+        for code, line, raw, obj in decoded:
             if not isinstance(obj, Implementation):
                 if isinstance(obj, Finding):  # SCHEMA: the line is the submission's own
                     findings.append(obj)
@@ -419,9 +452,11 @@ def _dependents(
     touched: Touched,
     structural: bool,
     changes: _Changes,
+    places: Places,
 ) -> None:
     """Validate again the unchanged implementations whose item or region changed (all of them
-    when `structural`), with the lines they have in this file."""
+    when `structural`), with the lines they have in this file (the run given their regions
+    first)."""
     items = sorted({key for kind, key in touched.small | touched.removed if kind == "item"})
     regions = sorted({key for kind, key in touched.small | touched.removed if kind == "region"})
     if not structural and not items and not regions:
@@ -438,11 +473,13 @@ def _dependents(
     validate = run.implementation
     decode = implementation_decoder.decode
     rows = conn.execute(query, execution_options={"stream_results": True, "yield_per": 20_000})
-    for code, body, region, line in rows:
-        validate(line, decode(body))
-        changes.regions.add(region)
-        if not structural:
-            changes.processed.add(code)
+    for part in rows.partitions():
+        places.know({region for _, _, region, _ in part})
+        for code, body, region, line in part:
+            validate(line, decode(body))
+            changes.regions.add(region)
+            if not structural:
+                changes.processed.add(code)
 
 
 def _per_item(conn: Connection, version: int, changes: _Changes) -> dict[str, int]:
@@ -514,18 +551,28 @@ def _known(run: Run, catalog: Catalog, bundles: list[tuple[str, str, int, int | 
         run.record(line, bundle_decoder.decode(body))
 
 
-def _figures(conn: Connection, version: int, catalog: Catalog, touched: Touched, changes: _Changes) -> None:
+def _figures(
+    conn: Connection, version: int, catalog: Catalog, touched: Touched, changes: _Changes, places: Places
+) -> None:
     """The regions' counts moved by what was written and closed; the material lists counted again
     of the items whose implementations came, went or moved to another region or list, or whose
-    own list changed — of every item, when the region tree changed."""
+    own list changed — of every item, when the region tree changed (the run's catalog given
+    first every region those implementations stand in: the recount rolls them up)."""
     changes.figures.write(conn, version)
     small = touched.small | touched.removed
+    items: set[str] | None = changes.listed | {key for kind, key in small if kind == "item"}
     if any(kind == "region" for kind, _ in small):
-        recount_items(conn, version, catalog, None)
+        items = None
+    elif not items:
         return
-    items = changes.listed | {key for kind, key in small if kind == "item"}
-    if items:
-        recount_items(conn, version, catalog, items)
+    t = ImplementationRow
+    standing = sa.select(t.region).where(t.valid_to.is_(None)).distinct()
+    if items is None:
+        places.know(region for (region,) in conn.execute(standing))
+    else:
+        for among in reads._among(t.item, items):
+            places.know(region for (region,) in conn.execute(standing.where(among)))
+    recount_items(conn, version, catalog, items)
 
 
 def _conformity(conn: Connection, version: int, changes: _Changes, everywhere: bool) -> list[Conformity]:

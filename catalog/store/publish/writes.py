@@ -41,6 +41,9 @@ log = logging.getLogger("onething.store")
 
 SMALL_KINDS = tuple(kind for kind in KIND.values() if kind not in ("implementation", "bundle"))
 """The kinds kept in `catalog_record`, the header (`catalog`) among them."""
+PLACE_KINDS = ("region", "service_point")
+"""The small kinds `write_small` leaves to others: half a million of each at five levels, written
+from their lines (`first._write_places`, `places.Places`)."""
 
 
 class Refused(Exception):
@@ -235,13 +238,15 @@ CONFORMITY_COLUMNS = ("version", "region", "implementations", "conforming")
 
 
 def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touched) -> tuple[int, int, int]:
-    """Compare the small records with the newest version's by hash (the bodies read only of
-    those that changed); close the changed and removed ones, write the changed and new ones, in
-    batches. Returns (added, changed, removed) and fills `touched`."""
+    """Compare the small records but the places with the newest version's by hash (the bodies
+    read only of those that changed); close the changed and removed ones, write the changed and
+    new ones, in batches. Returns (added, changed, removed) and fills `touched`."""
     current = {
         (kind, key): hashed
         for kind, key, hashed in conn.execute(
-            sa.select(RecordRow.kind, RecordRow.key, RecordRow.hash).where(RecordRow.valid_to.is_(None))
+            sa.select(RecordRow.kind, RecordRow.key, RecordRow.hash).where(
+                RecordRow.valid_to.is_(None), RecordRow.kind.not_in(PLACE_KINDS)
+            )
         )
     }
     rows: list[dict[str, Any]] = []
@@ -250,6 +255,8 @@ def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touch
     seen: set[tuple[str, str]] = set()
     added = changed = 0
     for kind, key, body, line, region in small_records(catalog):
+        if kind in PLACE_KINDS:
+            continue
         hashed = digest(body)
         seen.add((kind, key))
         old = current.get((kind, key))
