@@ -66,8 +66,7 @@ def digested(
                         rows = []
                     continue
             if fast and (place := _place(raw)) is not None:
-                body = raw.rstrip(b"\r\n")
-                places.append((*place, _blake2b(body, digest_size=16).hexdigest(), at, len(body), number))
+                places.append(_place_row(*place, raw, at, number))
                 if len(places) >= ROWS:
                     yield ("places", len(places), copy_places(places) if pg else places)
                     places = []
@@ -125,6 +124,17 @@ def stage_rows(lines: list[tuple[str, bytes, int, int]], pg: bool) -> list[tuple
     return _copy(rows) if pg else rows
 
 
+def place_rows(lines: list[tuple[str, str, bytes, int, int]], pg: bool) -> list[tuple[Any, ...]] | bytes:
+    """Place stage rows of (kind, key, line as read, offset, line number) decoded elsewhere."""
+    rows = [_place_row(*line) for line in lines]
+    return copy_places(rows) if pg else rows
+
+
+def _place_row(kind: str, key: str, raw: bytes, at: int, number: int) -> tuple[str, str, str, int, int, int]:
+    body = raw.rstrip(b"\r\n")
+    return kind, key, _blake2b(body, digest_size=16).hexdigest(), at, len(body), number
+
+
 def _frame(rows: list[tuple[str, str, int, int, int]], pg: bool) -> tuple[Any, ...]:
     return ("rows", rows[0][4], rows[-1][4], len(rows), _copy(rows) if pg else rows)
 
@@ -135,6 +145,7 @@ def _copy(rows: list[tuple[str, str, int, int, int]]) -> bytes:
 
 
 def copy_places(rows: list[tuple[str, str, str, int, int, int]]) -> bytes:
+    """PostgreSQL's COPY text format of place rows."""
     return "".join(
         f"{kind}\t{copy_text(key)}\t{h}\t{a}\t{n}\t{line}\n" for kind, key, h, a, n, line in rows
     ).encode()

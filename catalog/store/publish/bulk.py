@@ -173,36 +173,33 @@ def unique(conn: Connection, create: Callable[[], object]) -> bool:
     return True
 
 
-def index_stage(conn: Connection, name: str) -> bool:
-    """The stage's unique index on code; False when a code repeats."""
+def index_stage(conn: Connection, name: str, key: tuple[str, ...] = ("code",)) -> bool:
+    """The stage's unique index on its `key` columns; False when a key repeats."""
     prefix = "" if postgres(conn) else "temp."
+    bare = name.split(".")[-1]
     ok = unique(
-        conn, lambda: conn.exec_driver_sql(f"CREATE UNIQUE INDEX {prefix}{name}_code ON {name} (code)")
+        conn,
+        lambda: conn.exec_driver_sql(f"CREATE UNIQUE INDEX {prefix}{bare}_key ON {bare} ({', '.join(key)})"),
     )
     if ok and postgres(conn):
-        conn.exec_driver_sql(f"ANALYZE {name}")
+        conn.exec_driver_sql(f"ANALYZE {bare}")
     return ok
 
 
-def duplicates(conn: Connection, table: str) -> list[Finding]:
-    """DUPLICATE for every implementation code given more than once, naming the first line."""
+def duplicates(conn: Connection, table: str, key: tuple[str, ...] = ("code",)) -> list[Finding]:
+    """DUPLICATE for every key given more than once, naming the first line: an implementation's
+    code, or (`key` of two columns) a record's kind and key."""
+    columns = ", ".join(key)
     rows = conn.exec_driver_sql(
-        f"SELECT code, line FROM {table} WHERE code IN "
-        f"(SELECT code FROM {table} GROUP BY code HAVING count(*) > 1) ORDER BY code, line"
+        f"SELECT {columns}, line FROM {table} WHERE ({columns}) IN "
+        f"(SELECT {columns} FROM {table} GROUP BY {columns} HAVING count(*) > 1) ORDER BY {columns}, line"
     ).all()
     out: list[Finding] = []
-    first: dict[str, int | None] = {}
-    for code, line in rows:
-        if code not in first:
-            first[code] = line
+    first: dict[tuple[str, str], int | None] = {}
+    for *keyed, line in rows:
+        kind, code = keyed if len(keyed) == 2 else ("implementation", keyed[0])
+        if (kind, code) not in first:
+            first[kind, code] = line
             continue
-        out.append(
-            finding(
-                "DUPLICATE",
-                "implementation",
-                code,
-                line,
-                duplicate_message("implementation", code, first[code]),
-            )
-        )
+        out.append(finding("DUPLICATE", kind, code, line, duplicate_message(kind, code, first[kind, code])))
     return out

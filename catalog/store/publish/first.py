@@ -43,6 +43,7 @@ from ..schema import (
 from .bulk import BulkLoader, duplicates, postgres, repeated_key, unique
 from .rule import Touched
 from .writes import (
+    PLACE_KINDS,
     Finish,
     Published,
     Refused,
@@ -58,8 +59,6 @@ from .writes import (
 
 _blake2b = hashlib.blake2b
 TABLE: Any = ImplementationRow.__table__
-PLACES = ("region", "service_point")
-"""The kinds `validate_for_publish` leaves out of its catalog: written here from their lines."""
 RECORD_COLUMNS = ("kind", "key", "valid_from", "hash", "line", "body", "region")
 
 
@@ -105,7 +104,7 @@ def _load(
                 except msgspec.DecodeError:
                     continue
                 if line.kind != "implementation":
-                    if line.kind in PLACES:
+                    if line.kind in PLACE_KINDS:
                         places.write(b"%d\t%s\n" % (number, raw.rstrip(b"\r\n")))
                     continue
                 body = raw.rstrip(b"\r\n")

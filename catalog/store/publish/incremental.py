@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ... import scratch
 from ...apart import Apart
-from ...digest import stage_rows
+from ...digest import place_rows, stage_rows
 from ...findings import FOUR_SAME_RULES, Conformity, Finding, finding
 from ...load import BOM, gc_paused
 from ...model import KIND, Catalog, Header, Implementation, Region, ServicePoint, key_of
@@ -39,7 +39,7 @@ from ...validate import PROGRESS_EVERY, Run, decode_line
 from ...wording import named, spaced
 from .. import reads
 from ..figures import RegionDeltas, figures_of, recount_items
-from ..reads import implementation_decoder
+from ..reads import _among, implementation_decoder
 from ..schema import (
     IMPLEMENTATION_COLUMNS,
     ConformityRow,
@@ -50,7 +50,7 @@ from ..schema import (
 )
 from . import places as places_
 from .bulk import BulkLoader, duplicates, index_stage, postgres, temp_table
-from .places import PlaceRows, Places, place_row
+from .places import PlaceRows, Places
 from .rule import Touched, flag, touched_errors
 from .writes import (
     Finish,
@@ -102,8 +102,9 @@ def scan(
             stage.add_many(stage_rows([(obj.code, raw, at, number)], stage.pg), 1)
             return None
         if places is not None and type(obj) in (Region, ServicePoint):
-            kind, key = KIND[type(obj)], key_of(obj)  # type: ignore[index, arg-type]
-            places.add_many(place_row(kind, key, raw, at, number, places.pg), 1)  # type: ignore[arg-type]
+            key = key_of(obj)  # type: ignore[arg-type]
+            assert key is not None
+            places.add_many(place_rows([(KIND[type(obj)], key, raw, at, number)], places.pg))
             return None
         return obj
 
@@ -134,7 +135,7 @@ def scan(
                 continue
             if frame[0] == "places":  # digested regions' and service points' lines
                 assert places is not None
-                places.add_many(frame[2], frame[1])
+                places.add_many(frame[2])
                 seen += frame[1]
                 continue
             if frame[0] == "rows":  # digested implementation lines: rows of the stage
@@ -220,41 +221,41 @@ def publish_changes(
         candidates_path = Path(tmp) / "candidates"
         # Scanning loads the stage (a temporary table: no lock on anything shared yet).
         stage = temp_table(conn, "onething_scan", "code text, hash text, off bigint, len int, line int")
-        place_stage, place_rows = places_.stage(conn) if scope is None else ("", None)
+        place_stage, place_rows = places_.stage(conn) if scope is None else (None, None)
         with phase("scanning"):
             loader = BulkLoader(conn, stage, ("code", "hash", "off", "len", "line"))
             try:
                 run, strays = scan(path, loader, progress, scope, place_rows)
             finally:
                 loader.close()
-            if place_rows is not None:
+            if place_stage is not None and place_rows is not None:
                 place_rows.load(conn, place_stage)
         own = strays + [f for f in run.findings if f.rule in ("SCHEMA", "HEADER")]
         if own:
             raise Refused(own)
         with open(path, "rb") as lines:
-            with phase("comparing: the stage's index"):
-                found = [] if index_stage(conn, "onething_scan") else duplicates(conn, stage)
-                if scope is not None:
-                    found.extend(_taken_elsewhere(conn, stage, scope[1]))
-                places = Places(conn, place_stage or None, run)
+            with phase("comparing: the keys given twice"):
+                found = [] if index_stage(conn, stage) else duplicates(conn, stage)
+                places = Places(conn, place_stage, run)
                 if scope is None:
                     found.extend(places.refused())
+                else:
+                    found.extend(_taken_elsewhere(conn, stage, scope[1]))
                 if found:
                     raise Refused(found)
-            with phase("comparing: the small records"):
-                version = take_catalog(conn)
-                touched = Touched()
-                if scope is None:
+            version = take_catalog(conn)
+            touched = Touched()
+            if scope is None:
+                with phase("comparing: the small records"):
                     small = write_small(conn, run.catalog, version, touched)
-                    with phase("comparing: the places"):
-                        placed = places.write(version, lines, touched)
-                        small = (small[0] + placed[0], small[1] + placed[1], small[2] + placed[2])
-                        places.start(touched)
-                else:  # the rest of the catalog is the newest version's
-                    small = (0, 0, 0)
-                    _known(run, reads.dictionaries_around(conn, version - 1, *scope), reads.bundles(conn))
-                structural = any(kind in STRUCTURAL for kind, _ in touched.small | touched.removed)
+                with phase("comparing: the places"):
+                    placed = places.write(version, lines, touched)
+                    small = (small[0] + placed[0], small[1] + placed[1], small[2] + placed[2])
+                    places.start(touched)
+            else:  # the rest of the catalog is the newest version's
+                small = (0, 0, 0)
+                _known(run, reads.dictionaries_around(conn, version - 1, *scope), reads.bundles(conn))
+            structural = any(kind in STRUCTURAL for kind, _ in touched.small | touched.removed)
             with phase("comparing: the candidates"):
                 _candidates(conn, stage, candidates_path, loader.count)
             changes = _Changes()
@@ -566,12 +567,12 @@ def _figures(
     elif not items:
         return
     t = ImplementationRow
-    standing = sa.select(t.region).where(t.valid_to.is_(None)).distinct()
+    stand_in = sa.select(t.region).where(t.valid_to.is_(None)).distinct()
     if items is None:
-        places.know(region for (region,) in conn.execute(standing))
+        places.know(region for (region,) in conn.execute(stand_in))
     else:
-        for among in reads._among(t.item, items):
-            places.know(region for (region,) in conn.execute(standing.where(among)))
+        for among in _among(t.item, items):
+            places.know(region for (region,) in conn.execute(stand_in.where(among)))
     recount_items(conn, version, catalog, items)
 
 

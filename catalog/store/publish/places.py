@@ -29,19 +29,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ... import scratch
-from ...digest import copy_places
-from ...findings import Finding, finding
-from ...model import Region, ServicePoint, record_decoder, record_encoder
+from ...codes import COUNTY_DIGITS, REGION_LENGTH
+from ...findings import Finding
+from ...model import Region, ServicePoint, key_of, record_decoder, record_encoder
 from ...validate import Run, decode_line
-from ...wording import duplicate_message
-from ..reads import COUNTY_CODE, SHORT_CODE, bundle_decoder, bundles, point_decoder, region_decoder
+from ..reads import SHORT_CODE, bundle_decoder, bundles, point_decoder, region_decoder
 from ..schema import RecordRow, standing
-from .bulk import BulkLoader, postgres, temp_table, unique
+from .bulk import BulkLoader, duplicates, index_stage, postgres, temp_table
 from .rule import Touched
-from .writes import digest
+from .writes import PLACE_KINDS, digest
 
-KINDS = ("region", "service_point")
 COLUMNS = ("kind", "key", "hash", "off", "len", "line")
+KEY = ("kind", "key")
 BATCH = 500
 """Keys per IN list."""
 
@@ -61,12 +60,10 @@ class PlaceRows:
 
     def __init__(self, pg: bool) -> None:
         self.pg = pg
-        self.count = 0
         self.file = tempfile.TemporaryFile(dir=scratch.folder())  # noqa: SIM115 - closed by `load`
 
-    def add_many(self, rows: list[tuple[Any, ...]] | bytes, count: int) -> None:
-        """`count` rows: COPY text for PostgreSQL, tuples for SQLite (as `BulkLoader` takes them)."""
-        self.count += count
+    def add_many(self, rows: list[tuple[Any, ...]] | bytes) -> None:
+        """Rows as `digest` makes them: COPY text for PostgreSQL, tuples for SQLite."""
         if self.pg:
             self.file.write(rows)  # type: ignore[arg-type]
         else:
@@ -100,8 +97,8 @@ class Places:
         """`stage`: the scan's (None for a partial submission, which gives no places: the run
         is only given regions, `know`)."""
         self.conn = conn
-        self.stage = sa.table((stage or "onething_places").split(".")[-1], *(sa.column(c) for c in COLUMNS))
-        self.stage_name = stage or ""
+        self.stage_name = stage
+        self.stage = sa.table((stage or "").split(".")[-1], *(sa.column(c) for c in COLUMNS))
         self.run = run
         self.asked: set[str] = set()
         """Region codes looked for in the store (found or not): never asked twice."""
@@ -110,34 +107,10 @@ class Places:
 
     def refused(self) -> list[Finding]:
         """DUPLICATE for every place given more than once, naming the line of the first."""
-        prefix = "" if postgres(self.conn) else "temp."
-        name = self.stage_name.split(".")[-1]
-        if unique(
-            self.conn,
-            lambda: self.conn.exec_driver_sql(
-                f"CREATE UNIQUE INDEX {prefix}{name}_key ON {name} (kind, key)"
-            ),
-        ):
+        assert self.stage_name
+        if index_stage(self.conn, self.stage_name, KEY):
             return []
-        s = self.stage
-        repeated = (
-            sa.select(s.c.kind, s.c.key).group_by(s.c.kind, s.c.key).having(sa.func.count() > 1).subquery()
-        )
-        rows = self.conn.execute(
-            sa.select(s.c.kind, s.c.key, s.c.line)
-            .join(repeated, sa.and_(repeated.c.kind == s.c.kind, repeated.c.key == s.c.key))
-            .order_by(s.c.kind, s.c.key, s.c.line)
-        )
-        out: list[Finding] = []
-        first: dict[tuple[str, str], int] = {}
-        for kind, key, line in rows:
-            if (kind, key) not in first:
-                first[kind, key] = line
-            else:
-                out.append(
-                    finding("DUPLICATE", kind, key, line, duplicate_message(kind, key, first[kind, key]))
-                )
-        return out
+        return duplicates(self.conn, self.stage_name, KEY)
 
     def write(self, version: int, source: BinaryIO, touched: Touched) -> tuple[int, int, int]:
         """Decode the lines the store does not hold byte for byte; close what changed or went,
@@ -154,7 +127,7 @@ class Places:
             )
             .order_by(s.c.off)
         ).all()
-        fresh: list[tuple[int, Region | ServicePoint, bytes]] = []
+        fresh: list[tuple[str, str, int, Region | ServicePoint, bytes]] = []
         closing: list[dict[str, str]] = []
         added = changed = 0
         for start in range(0, len(candidates), BATCH):
@@ -177,10 +150,10 @@ class Places:
                     changed += 1
                     touched.changed[(kind, key)] = (old, body.decode())
                     closing.append({"k": kind, "y": key})
-                fresh.append((line, obj, body))
+                fresh.append((kind, key, line, obj, body))
         removed = self.conn.execute(
             sa.select(r.c.kind, r.c.key).where(
-                r.c.kind.in_(KINDS),
+                r.c.kind.in_(PLACE_KINDS),
                 r.c.valid_to.is_(None),
                 ~sa.exists().where(s.c.kind == r.c.kind, s.c.key == r.c.key),
             )
@@ -199,8 +172,8 @@ class Places:
                 sa.insert(r),
                 [
                     {
-                        "kind": "region" if type(obj) is Region else "service_point",
-                        "key": obj.code if type(obj) is Region else obj.id,  # type: ignore[union-attr]
+                        "kind": kind,
+                        "key": key,
                         "valid_from": version,
                         "valid_to": None,
                         "hash": digest(body),
@@ -208,28 +181,19 @@ class Places:
                         "body": body.decode(),
                         "region": standing(obj),
                     }
-                    for line, obj, body in fresh
+                    for kind, key, line, obj, body in fresh
                 ],
             )
-        for line, obj, _ in fresh:
+        for _, _, line, obj, _ in fresh:
             self.run.line(line, obj)
         return added, changed, len(removed)
 
     def _bodies(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         r = RecordRow
-        out: dict[tuple[str, str], str] = {}
-        for kind in KINDS:
-            wanted = [key for k, key in keys if k == kind]
-            if wanted:
-                out.update(
-                    ((kind, key), body)
-                    for key, body in self.conn.execute(
-                        sa.select(r.key, r.body).where(
-                            r.kind == kind, r.key.in_(wanted), r.valid_to.is_(None)
-                        )
-                    )
-                )
-        return out
+        rows = self.conn.execute(
+            sa.select(r.kind, r.key, r.body).where(sa.tuple_(r.kind, r.key).in_(keys), r.valid_to.is_(None))
+        )
+        return {(kind, key): body for kind, key, body in rows}
 
     # -- what the run is given from the store -------------------------------------------------
 
@@ -239,11 +203,11 @@ class Places:
         c = self.run.catalog
         r: Any = RecordRow.__table__
         short = self.conn.execute(
-            sa.select(r.c.key).where(r.c.kind == "region", SHORT_CODE <= COUNTY_CODE, r.c.valid_to.is_(None))
+            sa.select(r.c.key).where(
+                r.c.kind == "region", SHORT_CODE <= COUNTY_DIGITS, r.c.valid_to.is_(None)
+            )
         )
-        named = {key for (key,) in short}
-        named.update(item.owner for item in c.items.values())
-        named.update(code for b in c.bundles.values() for code in b.regions or ())
+        named = {key for (key,) in short} | self.run.named_regions()
         for _, body, _, _ in bundles(self.conn):
             named.update(bundle_decoder.decode(body).regions or ())
         named.update(p.region for p in c.service_points.values())
@@ -254,16 +218,13 @@ class Places:
         again: list[tuple[int | None, Region | ServicePoint]] = []
         for start in range(0, len(gone_regions), BATCH):
             among = gone_regions[start : start + BATCH]
-            again.extend(self._held(r.c.kind.in_(KINDS), r.c.region.in_(among)))
+            again.extend(self._held(r.c.kind.in_(PLACE_KINDS), r.c.region.in_(among)))
         for start in range(0, len(gone_items), BATCH):  # rare: a point's items are in its body
             names = [r.c.body.contains(f'"{item}"') for item in gone_items[start : start + BATCH]]
             again.extend(self._held(r.c.kind == "service_point", sa.or_(*names)))
-        seen: set[tuple[type, str]] = set()
         for line, obj in again:
-            key = obj.code if type(obj) is Region else obj.id  # type: ignore[union-attr]
-            if (type(obj), key) in seen or key in (c.regions if type(obj) is Region else c.service_points):
-                continue
-            seen.add((type(obj), key))
+            if key_of(obj) in (c.regions if type(obj) is Region else c.service_points):
+                continue  # given already: the file's, or met twice here
             if type(obj) is ServicePoint:
                 self.know([obj.region])
             self.run.record(line, obj)
@@ -275,7 +236,8 @@ class Places:
         facts = self.run.region_facts
         wanted: set[str] = set()
         for code in codes:
-            for implied in (code, code[:9]) if len(code) > 9 else (code,):
+            township = REGION_LENGTH["township"]
+            for implied in (code, code[:township]) if len(code) > township else (code,):
                 if implied not in facts and implied not in self.asked:
                     wanted.add(implied)
         if not wanted:
@@ -301,11 +263,3 @@ class Places:
             (line, (region_decoder if kind == "region" else point_decoder).decode(body))
             for kind, body, line in self.conn.execute(query)
         ]
-
-
-def place_row(kind: str, key: str, raw: bytes, at: int, number: int, pg: bool) -> Any:
-    """A stage row of a place line the scan decoded itself (its key escaped, or spelt another
-    way), as `digest.digested` makes them."""
-    body = raw.rstrip(b"\r\n")
-    row = (kind, key, digest(body), at, len(body), number)
-    return copy_places([row]) if pg else [row]

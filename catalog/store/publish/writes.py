@@ -238,9 +238,10 @@ CONFORMITY_COLUMNS = ("version", "region", "implementations", "conforming")
 
 
 def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touched) -> tuple[int, int, int]:
-    """Compare the small records but the places with the newest version's by hash (the bodies
-    read only of those that changed); close the changed and removed ones, write the changed and
-    new ones, in batches. Returns (added, changed, removed) and fills `touched`."""
+    """Compare the small records with the newest version's by hash (the bodies read only of
+    those that changed); close the changed and removed ones, write the changed and new ones, in
+    batches. Returns (added, changed, removed) and fills `touched`. The places are not among
+    them: `catalog` comes without, and the stored ones are not compared."""
     current = {
         (kind, key): hashed
         for kind, key, hashed in conn.execute(
@@ -255,8 +256,6 @@ def write_small(conn: Connection, catalog: Catalog, version: int, touched: Touch
     seen: set[tuple[str, str]] = set()
     added = changed = 0
     for kind, key, body, line, region in small_records(catalog):
-        if kind in PLACE_KINDS:
-            continue
         hashed = digest(body)
         seen.add((kind, key))
         old = current.get((kind, key))
