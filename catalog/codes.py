@@ -53,6 +53,8 @@ def uscc_problem(code: str) -> str | None:
 
 REGION_LENGTH = {"township": 9, "village": 12}
 """Code lengths below the county (revision 3); every other level has GB/T 2260's 6 digits."""
+COUNTY_DIGITS = 6
+"""A region code this long or shorter stands at the county or above (GB/T 2260)."""
 
 
 def region_code_problem(code: str, level: str) -> str | None:

@@ -24,6 +24,7 @@ from typing import IO, Any, Self, Union
 import msgspec
 
 from . import scratch
+from .codes import COUNTY_DIGITS
 from .findings import Conformity, Finding, Report, Summary, about, finding
 from .load import BOM, DECODE_ERRORS, gc_paused, schema_finding
 from .model import (
@@ -67,8 +68,6 @@ from .wording import duplicate_message
 Progress = Callable[[int], None]
 Divert = Callable[[int, bytes, str], None]
 """Takes a line set aside: its number, its bytes, the region its record stands in."""
-COUNTY_DIGITS = 6
-"""A region code this long or shorter stands at the county or above (GB/T 2260)."""
 ROLLED_CHUNK = 20_000
 """Item figure rows a publish's validation sends at a time (`validate_for_publish`)."""
 BACKSLASH = 0x5C
@@ -332,7 +331,9 @@ class Run:
         village's), to be fed back a county at a time (`county`)."""
         self.divert = divert
         self.checked: set[str] = set()
-        """Regions below the county `county` checked and kept (a bundle or an item names them)."""
+        """Regions whose own findings are known already, which `finish` does not check again:
+        below the county, checked and kept by `county` (a bundle or an item names them); a
+        republish's, given unchanged from the store (`publish.places`)."""
         self.keep = keep
         self.dedupe = dedupe
         self.points = points

@@ -244,7 +244,7 @@ def in_scope(user_region: str, regions: list[str] | None) -> bool:
 def may_offer(snap: View, user_region: str, region: str) -> bool:
     """Whether a scoped designer may offer a bundle in `region`: a region of the version within
     its own (`Views.locate` it first)."""
-    return bool(region) and region.startswith(region_prefix(user_region)) and snap.knows(region)
+    return bool(region) and in_scope(user_region, [region]) and snap.knows(region)
 
 
 def _scope(user: User | None, snap: View, form: dict[str, str]) -> dict[str, Any] | None:

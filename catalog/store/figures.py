@@ -51,14 +51,8 @@ figures_of = msgspec.json.Decoder(Figures).decode
 
 def write(conn: Connection, version: int, figured: Figured) -> None:
     """The figures a first publish's validation counted (`catalog.stats.Tally`)."""
-    _insert_regions(conn, version, figured.own)
+    write_own(conn, version, figured.own)
     _insert_items(conn, version, figured.rolled)
-
-
-def write_own(conn: Connection, version: int, own: Mapping[str, Counts]) -> None:
-    """Regions' own counts a first publish's validation sent apart (those below the county,
-    a few counties at a time)."""
-    _insert_regions(conn, version, own)
 
 
 def count_all(conn: Connection, version: int, catalog: Catalog) -> None:
@@ -84,7 +78,7 @@ def count_all(conn: Connection, version: int, catalog: Catalog) -> None:
                 yield row.item, row.region, key
 
     rolled = rolled_divergence(catalog.regions, rolled_at(catalog.regions), pairs())
-    _insert_regions(conn, version, own)
+    write_own(conn, version, own)
     _insert_items(conn, version, rolled)
 
 
@@ -128,7 +122,7 @@ class RegionDeltas:
             counts.merge(delta)
             if counts.implementations:
                 new[region] = counts
-        _insert_regions(conn, version, new)
+        write_own(conn, version, new)
 
 
 def recount_items(conn: Connection, version: int, catalog: Catalog, items: Collection[str] | None) -> None:
@@ -174,7 +168,9 @@ def recount_items(conn: Connection, version: int, catalog: Catalog, items: Colle
     _insert_items(conn, version, {k: v for k, v in counted.items() if current.get(k) != v})
 
 
-def _insert_regions(conn: Connection, version: int, counts: Mapping[str, Counts]) -> None:
+def write_own(conn: Connection, version: int, counts: Mapping[str, Counts]) -> None:
+    """Regions' own counts (also those a first publish's validation sent apart: below the
+    county, a few counties at a time)."""
     fields = Counts.__struct_fields__
     _load(
         conn,

@@ -14,6 +14,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..codes import COUNTY_DIGITS
 from ..findings import Conformity, Finding
 from ..model import (
     KIND,
@@ -131,7 +132,7 @@ def dictionaries(conn: Connection, version: int, *, local: bool = True) -> Catal
         query = sa.union_all(
             sa.select(*columns).where(RecordRow.kind.in_(held), _in(RecordRow, version)),
             sa.select(*columns).where(
-                RecordRow.kind == "region", SHORT_CODE <= COUNTY_CODE, _in(RecordRow, version)
+                RecordRow.kind == "region", SHORT_CODE <= COUNTY_DIGITS, _in(RecordRow, version)
             ),
         )
     rows = conn.execute(query)
@@ -149,8 +150,6 @@ def dictionaries(conn: Connection, version: int, *, local: bool = True) -> Catal
     return Catalog(header=header, lines=lines, **{_TABLE[kind]: table for kind, table in tables.items()})
 
 
-COUNTY_CODE = 6
-"""Region codes up to the county are GB/T 2260's 6 digits; townships and villages are longer."""
 SHORT_CODE = sa.func.length(RecordRow.key)
 """The expression `schema.CODE_LENGTH` indexes."""
 
@@ -159,7 +158,7 @@ def local_exceeds(conn: Connection, version: int, limit: int) -> bool:
     """Whether a version has more than `limit` townships, villages and service points: counted
     no further than `limit` + 1 (a national catalog has over a million)."""
     local = sa.or_(
-        RecordRow.kind == "service_point", sa.and_(RecordRow.kind == "region", SHORT_CODE > COUNTY_CODE)
+        RecordRow.kind == "service_point", sa.and_(RecordRow.kind == "region", SHORT_CODE > COUNTY_DIGITS)
     )
     probe = sa.select(RecordRow.key).where(local, _in(RecordRow, version)).limit(limit + 1).subquery()
     return int(conn.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one()) > limit
@@ -173,7 +172,7 @@ def local_count(conn: Connection, version: int) -> tuple[int, int]:
             _in(RecordRow, version),
             sa.or_(
                 RecordRow.kind == "service_point",
-                sa.and_(RecordRow.kind == "region", SHORT_CODE > COUNTY_CODE),
+                sa.and_(RecordRow.kind == "region", SHORT_CODE > COUNTY_DIGITS),
             ),
         )
         .group_by(RecordRow.kind)
@@ -327,18 +326,18 @@ def within(
         regions = dict(held) if root is None else {c: held[c] for c in subtree(held, root)}
         counties: Collection[str] = regions.keys()
     else:  # a township or village: everything in its range is under it
-        regions, counties = {}, {root[:COUNTY_CODE]}
+        regions, counties = {}, {root[:COUNTY_DIGITS]}
     rows = conn.execute(
         sa.select(RecordRow.body).where(
             RecordRow.kind == "region",
-            SHORT_CODE > COUNTY_CODE,
+            SHORT_CODE > COUNTY_DIGITS,
             *code_range(RecordRow.key, root),
             _in(RecordRow, version),
         )
     )
     for (body,) in rows:
         region = region_decoder.decode(body)
-        if region.code[:COUNTY_CODE] in counties:
+        if region.code[:COUNTY_DIGITS] in counties:
             regions[region.code] = region
     if root is not None and root not in regions:
         return {}, {}
